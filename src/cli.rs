@@ -1,0 +1,269 @@
+//! The command line: clap definitions and the wiring from each command to the engine.
+//! Exit codes: 0 success, 1 the runbooks (or the checked state) are not fine, 2 usage errors.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use serde::Serialize;
+
+use crate::diag::{self, Diagnostic};
+use crate::runbook::{self, LoadSet, vars};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "drbook",
+    version,
+    about = "Disaster-recovery runbooks for Azure, in your terminal",
+    long_about = "drbook loads disaster-recovery runbooks (TOML), checks live Azure state, carries out \
+or guides each step during a regional outage, and keeps a tamper-evident incident log.\n\n\
+With no command it opens the interactive demo: a simulated West Europe outage.",
+    after_help = "Examples:\n  drbook validate runbooks/\n  drbook validate runbooks/web.toml --format json\n  drbook vars runbooks/ --var primary=westeurope\n  drbook completions bash > ~/.local/share/bash-completion/completions/drbook"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check runbooks and plans: schema, references, dependency cycles, with file:line:col
+    #[command(
+        long_about = "Check runbooks and plans: schema, unknown fields, references to variables and step \
+outputs, dependency cycles, durations and what each step kind needs. Every problem is reported \
+with its file, line and column.\n\nExit status: 0 valid, 1 invalid, 2 usage error."
+    )]
+    Validate(ValidateArgs),
+    /// Show every variable's value and where it comes from (secrets masked)
+    Vars(VarsArgs),
+    /// Headless state check: run the read-only steps and report (exit 1 if any fails)
+    Check(NotYetArgs),
+    /// Carry out a plan during a live incident, in the TUI
+    Run(NotYetArgs),
+    /// Game day: carry out a plan against the simulator or a rehearsal target
+    Rehearse(NotYetArgs),
+    /// Replay a past incident log, read-only
+    Review(NotYetArgs),
+    /// Postmortem report (Markdown, JSON, HTML) from incident logs
+    Report(NotYetArgs),
+    /// Run the Azure simulator on its own
+    Sim(NotYetArgs),
+    /// Print shell completions
+    Completions {
+        /// The shell to complete for
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Runbook and plan files, or folders searched recursively for *.toml
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Treat warnings as errors (exit 1)
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VarsArgs {
+    /// Runbook and plan files, or folders
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Set a variable, overriding the environment, the plan and the default
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+    /// Take plan-level variables from this plan (by id); default: the plan that holds the runbook
+    #[arg(long)]
+    pub plan: Option<String>,
+}
+
+/// Arguments of commands whose implementation has not landed yet: accepted so `--help` and
+/// completions already show them, and refused with a clear message.
+#[derive(Debug, Args)]
+pub struct NotYetArgs {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    pub rest: Vec<String>,
+}
+
+fn parse_var(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("`{s}` is not NAME=VALUE")),
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        None => {
+            eprintln!(
+                "drbook: the interactive demo (TUI on a simulated outage) is not built yet.\n\
+                 What works today: `drbook validate runbooks/`, `drbook vars runbooks/`. See `drbook --help`."
+            );
+            ExitCode::from(2)
+        }
+        Some(Command::Validate(args)) => validate(&args),
+        Some(Command::Vars(args)) => show_vars(&args),
+        Some(Command::Completions { shell }) => {
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "drbook", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
+        Some(other) => not_yet(&other),
+    }
+}
+
+fn not_yet(cmd: &Command) -> ExitCode {
+    let (name, what) = match cmd {
+        Command::Check(_) => ("check", "the Azure client and simulator"),
+        Command::Sim(_) => ("sim", "the Azure client and simulator"),
+        Command::Run(_) | Command::Rehearse(_) => ("run/rehearse", "the executor and incident log"),
+        Command::Review(_) | Command::Report(_) => ("review/report", "incident review"),
+        _ => ("this command", "a later change"),
+    };
+    eprintln!("drbook {name}: not built yet; it arrives with {what}.");
+    ExitCode::from(2)
+}
+
+fn load(paths: &[PathBuf]) -> Result<LoadSet, ExitCode> {
+    runbook::load_paths(paths).map_err(|e| {
+        eprintln!("drbook: {e}");
+        ExitCode::from(2)
+    })
+}
+
+fn use_color() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+#[derive(Serialize)]
+struct ValidateReport<'a> {
+    files: usize,
+    runbooks: usize,
+    plans: usize,
+    steps: usize,
+    errors: usize,
+    warnings: usize,
+    diagnostics: &'a [Diagnostic],
+}
+
+fn validate(args: &ValidateArgs) -> ExitCode {
+    let set = match load(&args.paths) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let errors = set.error_count();
+    let warnings = set.diagnostics.len() - errors;
+    let report = ValidateReport {
+        files: set.sources.len(),
+        runbooks: set.runbooks.len(),
+        plans: set.plans.len(),
+        steps: set
+            .runbooks
+            .iter()
+            .map(|r| r.steps.len() + r.rollbacks.len())
+            .sum(),
+        errors,
+        warnings,
+        diagnostics: &set.diagnostics,
+    };
+    let mut out = std::io::stdout().lock();
+    let written = match args.format {
+        Format::Json => serde_json::to_writer_pretty(&mut out, &report)
+            .map_err(std::io::Error::other)
+            .and_then(|_| writeln!(out)),
+        Format::Human => write_human(&mut out, &set, &report),
+    };
+    if let Err(e) = written {
+        eprintln!("drbook: cannot write the report: {e}");
+        return ExitCode::from(2);
+    }
+    if errors > 0 || (args.strict && warnings > 0) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn write_human(out: &mut impl Write, set: &LoadSet, r: &ValidateReport<'_>) -> std::io::Result<()> {
+    let color = use_color();
+    for d in &set.diagnostics {
+        writeln!(out, "{}\n", diag::render(d, set.source(&d.file), color))?;
+    }
+    let verdict = if r.errors > 0 { "invalid" } else { "valid" };
+    writeln!(
+        out,
+        "{verdict}: {} files ({} runbooks, {} plans, {} steps), {} errors, {} warnings",
+        r.files, r.runbooks, r.plans, r.steps, r.errors, r.warnings
+    )?;
+    if !set.skipped.is_empty() {
+        writeln!(
+            out,
+            "skipped {} simulator scenario file(s)",
+            set.skipped.len()
+        )?;
+    }
+    Ok(())
+}
+
+fn show_vars(args: &VarsArgs) -> ExitCode {
+    let set = match load(&args.paths) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    if set.error_count() > 0 {
+        let color = use_color();
+        for d in set.diagnostics.iter().filter(|d| d.is_error()) {
+            eprintln!("{}\n", diag::render(d, set.source(&d.file), color));
+        }
+        eprintln!("drbook: the runbooks have errors; fix them first (`drbook validate`)");
+        return ExitCode::from(1);
+    }
+    let overrides: BTreeMap<String, String> = args.vars.iter().cloned().collect();
+    let mut failed = false;
+    let mut out = std::io::stdout().lock();
+    for rb in &set.runbooks {
+        let plan = set.plans.iter().find(|p| match &args.plan {
+            Some(id) => p.id() == id,
+            None => p
+                .groups
+                .iter()
+                .any(|g| g.runbooks.iter().any(|r| r.get_ref() == rb.id())),
+        });
+        let resolved = vars::resolve(rb, plan.map(|p| &p.vars), &overrides, |k| {
+            std::env::var(k).ok()
+        });
+        let _ = writeln!(out, "{}", rb.id());
+        match resolved {
+            Ok(v) => {
+                for (name, value) in &v.values {
+                    let shown = v.display(name).unwrap_or_default();
+                    let _ = writeln!(out, "  {name:<24} {shown:<48} ({})", value.origin);
+                }
+            }
+            Err(missing) => {
+                failed = true;
+                for m in missing {
+                    let _ = writeln!(out, "  {:<24} MISSING: {}", m.name, m.how);
+                }
+            }
+        }
+    }
+    if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -1,0 +1,229 @@
+//! Diagnostics: problems found in user files, each tied to a file and a byte span, and their
+//! rendering for people (an excerpt with a caret) and for tools (JSON).
+
+use std::fmt;
+use std::ops::Range;
+use std::path::Path;
+use std::sync::Arc;
+
+use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        })
+    }
+}
+
+/// A file as read from disk, shared by every diagnostic that points into it.
+#[derive(Debug)]
+pub struct SourceFile {
+    pub path: Arc<Path>,
+    pub text: Arc<str>,
+    line_starts: Vec<usize>,
+}
+
+impl SourceFile {
+    pub fn new(path: impl Into<Arc<Path>>, text: impl Into<Arc<str>>) -> Self {
+        let text: Arc<str> = text.into();
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        SourceFile {
+            path: path.into(),
+            text,
+            line_starts,
+        }
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
+        let start = self.line_starts[line];
+        let col = self
+            .text
+            .get(start..offset)
+            .map_or(offset - start, |s| s.chars().count());
+        (line + 1, col + 1)
+    }
+}
+
+/// One problem in one place.
+#[derive(Debug, Clone, Serialize)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    /// Stable, kebab-case name of the problem class (see runbooks/README.md).
+    pub code: &'static str,
+    pub message: String,
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
+    /// What to do about it, when we know.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+    #[serde(skip)]
+    pub span: Range<usize>,
+}
+
+impl Diagnostic {
+    pub fn new(
+        severity: Severity,
+        code: &'static str,
+        src: &SourceFile,
+        span: Range<usize>,
+        message: impl Into<String>,
+    ) -> Self {
+        let len = src.text.len();
+        let start = span.start.min(len);
+        let end = span.end.clamp(start, len);
+        let (line, column) = src.line_col(start);
+        let (end_line, end_column) = src.line_col(end);
+        Diagnostic {
+            severity,
+            code,
+            message: message.into(),
+            file: src.path.display().to_string(),
+            line,
+            column,
+            end_line,
+            end_column,
+            help: None,
+            span: start..end,
+        }
+    }
+
+    pub fn error(
+        code: &'static str,
+        src: &SourceFile,
+        span: Range<usize>,
+        msg: impl Into<String>,
+    ) -> Self {
+        Self::new(Severity::Error, code, src, span, msg)
+    }
+
+    pub fn warning(
+        code: &'static str,
+        src: &SourceFile,
+        span: Range<usize>,
+        msg: impl Into<String>,
+    ) -> Self {
+        Self::new(Severity::Warning, code, src, span, msg)
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// Renders one diagnostic as text: a title, the file:line:col, an excerpt with a caret, and a
+/// help line. `color` adds ANSI styling.
+pub fn render(diag: &Diagnostic, src: Option<&SourceFile>, color: bool) -> String {
+    let level = match diag.severity {
+        Severity::Error => Level::ERROR,
+        Severity::Warning => Level::WARNING,
+    };
+    let title = level.primary_title(diag.message.as_str()).id(diag.code);
+    let mut report: Vec<Group<'_>> = Vec::with_capacity(2);
+    match src {
+        Some(src) => {
+            // Underline within the first line only: a span that runs into the next line
+            // reads as noise. A zero-width span still deserves a visible caret.
+            let mut span = diag.span.clone();
+            if let Some(nl) = src
+                .text
+                .get(span.start..span.end)
+                .and_then(|s| s.find('\n'))
+            {
+                span.end = span.start + nl;
+            }
+            if span.is_empty()
+                && let Some(c) = src.text.get(span.start..).and_then(|t| t.chars().next())
+                && c != '\n'
+            {
+                span.end = span.start + c.len_utf8();
+            }
+            let snippet = Snippet::source(&*src.text)
+                .path(diag.file.as_str())
+                .fold(true)
+                .annotation(AnnotationKind::Primary.span(span));
+            report.push(title.element(snippet));
+        }
+        None => report.push(Group::with_title(title)),
+    }
+    if let Some(help) = &diag.help {
+        report.push(Group::with_title(
+            Level::HELP.secondary_title(help.as_str()),
+        ));
+    }
+    let renderer = if color {
+        Renderer::styled()
+    } else {
+        Renderer::plain()
+    };
+    renderer.render(&report)
+}
+
+/// "did you mean" for a misspelt name: the closest candidate, if it is close enough.
+pub fn did_you_mean<'a>(
+    got: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(got, c), c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_characters_from_one() {
+        let src = SourceFile::new(Path::new("a.toml"), "ab\nçd = 1\n");
+        assert_eq!(src.line_col(0), (1, 1));
+        assert_eq!(src.line_col(3), (2, 1));
+        // 'ç' is two bytes but one column.
+        assert_eq!(src.line_col(5), (2, 2));
+        assert_eq!(src.line_col(1000), (3, 1));
+    }
+
+    #[test]
+    fn suggests_close_names_only() {
+        let fields = ["timeout", "title", "retries"];
+        assert_eq!(did_you_mean("tiemout", fields), Some("timeout"));
+        assert_eq!(did_you_mean("zzz", fields), None);
+    }
+
+    #[test]
+    fn renders_excerpt_with_caret_and_help() {
+        let src = SourceFile::new(Path::new("x.toml"), "[step]\ntiemout = 3\n");
+        let d = Diagnostic::error("unknown-field", &src, 7..14, "unknown field `tiemout`")
+            .with_help("did you mean `timeout`?");
+        let out = render(&d, Some(&src), false);
+        assert!(out.contains("x.toml:2:1"), "{out}");
+        assert!(out.contains("tiemout = 3"), "{out}");
+        assert!(out.contains("^^^^^^^"), "{out}");
+        assert!(out.contains("did you mean `timeout`?"), "{out}");
+    }
+}

@@ -1,0 +1,8 @@
+//! drbook: a terminal runbook assistant for disaster recovery of Azure applications.
+//!
+//! The engine (`runbook`, and later `azure`, `exec`, `incident`, `sim`) knows nothing of the
+//! screen; `cli` wires commands to it.
+
+pub mod cli;
+pub mod diag;
+pub mod runbook;

@@ -1,0 +1,629 @@
+//! Loading: find the TOML files under the given paths, parse each into the typed model, and
+//! collect every problem on the way (syntax, unknown fields, wrong types) with its span.
+//!
+//! Each section, variable and step is deserialized on its own, so one bad step does not hide
+//! the problems of the next; unknown keys are found by comparing against the fields serde
+//! knows, so every one of them is reported, not just the first.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use serde::de::DeserializeOwned;
+use serde_aux::serde_introspection::serde_introspect;
+use thiserror::Error;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
+
+use super::model::{Assertion, Group, Plan, PlanMeta, Runbook, RunbookMeta, Step, VarDef, VarSpec};
+use crate::diag::{Diagnostic, SourceFile, did_you_mean};
+
+/// Problems with the paths themselves: these are usage errors, not runbook errors.
+#[derive(Debug, Error)]
+pub enum LoadError {
+    #[error("{path}: no such file or folder")]
+    NotFound { path: PathBuf },
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: no .toml files found")]
+    Empty { path: PathBuf },
+}
+
+/// Everything loaded from a set of paths.
+#[derive(Debug, Default)]
+pub struct LoadSet {
+    pub sources: Vec<Arc<SourceFile>>,
+    pub runbooks: Vec<Runbook>,
+    pub plans: Vec<Plan>,
+    pub diagnostics: Vec<Diagnostic>,
+    /// Files recognised as simulator scenarios and left alone.
+    pub skipped: Vec<PathBuf>,
+}
+
+impl LoadSet {
+    pub fn source(&self, file: &str) -> Option<&SourceFile> {
+        self.sources
+            .iter()
+            .find(|s| s.path.display().to_string() == file)
+            .map(|s| s.as_ref())
+    }
+
+    pub fn error_count(&self) -> usize {
+        self.diagnostics.iter().filter(|d| d.is_error()).count()
+    }
+}
+
+/// What one file turned out to hold.
+#[derive(Debug, Default)]
+pub struct FileOutcome {
+    pub runbook: Option<Runbook>,
+    pub plan: Option<Plan>,
+    pub scenario: bool,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Every `*.toml` file under the given paths (folders recursively), sorted, without repeats.
+pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
+    let mut files = Vec::new();
+    for path in paths {
+        let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => LoadError::NotFound { path: path.clone() },
+            _ => LoadError::Io {
+                path: path.clone(),
+                source: e,
+            },
+        })?;
+        if meta.is_dir() {
+            let before = files.len();
+            walk(path, &mut files)?;
+            if files.len() == before {
+                return Err(LoadError::Empty { path: path.clone() });
+            }
+        } else {
+            files.push(path.clone());
+        }
+    }
+    files.sort();
+    files.dedup();
+    Ok(files)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
+    let io = |source| LoadError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let path = entry.map_err(io)?.path();
+        if path.is_dir() {
+            walk(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "toml") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Loads every file under `paths`, in parallel; per-file problems become diagnostics.
+pub fn load_paths(paths: &[PathBuf]) -> Result<LoadSet, LoadError> {
+    let files = discover(paths)?;
+    let loaded: Vec<(Arc<SourceFile>, FileOutcome)> = files
+        .par_iter()
+        .map(|path| {
+            let (src, read_error) = read_source(path);
+            let outcome = match read_error {
+                Some(d) => FileOutcome {
+                    diagnostics: vec![d],
+                    ..FileOutcome::default()
+                },
+                None => parse_source(&src),
+            };
+            (Arc::new(src), outcome)
+        })
+        .collect();
+    let mut set = LoadSet::default();
+    for (src, outcome) in loaded {
+        if outcome.scenario {
+            set.skipped.push(src.path.to_path_buf());
+        }
+        set.runbooks.extend(outcome.runbook);
+        set.plans.extend(outcome.plan);
+        set.diagnostics.extend(outcome.diagnostics);
+        set.sources.push(src);
+    }
+    super::validate::validate_set(&mut set);
+    Ok(set)
+}
+
+/// Reads a file; a file that cannot be read or is not UTF-8 still yields a source (for the
+/// diagnostic to point into) and the diagnostic itself.
+fn read_source(path: &Path) -> (SourceFile, Option<Diagnostic>) {
+    match std::fs::read(path) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => (SourceFile::new(path, text), None),
+            Err(e) => {
+                let at = e.utf8_error().valid_up_to();
+                let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                let file = SourceFile::new(path, text);
+                let d = Diagnostic::error("not-utf8", &file, at..at, "the file is not valid UTF-8");
+                (file, Some(d))
+            }
+        },
+        Err(e) => {
+            let file = SourceFile::new(path, String::new());
+            let d = Diagnostic::error("io", &file, 0..0, format!("cannot read the file: {e}"));
+            (file, Some(d))
+        }
+    }
+}
+
+/// Parses one file's text. Never panics, whatever the text.
+pub fn parse_source(src: &SourceFile) -> FileOutcome {
+    let mut cx = Cx {
+        src,
+        diags: Vec::new(),
+    };
+    let mut out = FileOutcome::default();
+    let (root, errors) = DeTable::parse_recoverable(&src.text);
+    if !errors.is_empty() {
+        for e in errors {
+            let span = e.span().unwrap_or(0..0);
+            cx.diags.push(Diagnostic::error(
+                "toml-syntax",
+                src,
+                span,
+                format!("invalid TOML: {}", e.message().trim_end()),
+            ));
+        }
+        out.diagnostics = cx.diags;
+        return out;
+    }
+    let root_span = root.span();
+    let root = root.into_inner();
+    let is = |k: &str| root.contains_key(k);
+    match (is("runbook"), is("plan"), is("scenario")) {
+        (true, false, _) => out.runbook = cx.runbook(root),
+        (false, true, _) => out.plan = cx.plan(root),
+        (false, false, true) => out.scenario = true,
+        (true, true, _) => {
+            let span = key_span(&root, "plan").unwrap_or(root_span);
+            cx.error(
+                "not-drbook",
+                span,
+                "a file holds either a [runbook] or a [plan], not both",
+            );
+        }
+        (false, false, false) => {
+            let span = root.keys().next().map_or(0..0, |k| k.span());
+            cx.diags.push(
+                Diagnostic::error(
+                    "not-drbook",
+                    src,
+                    span,
+                    "not a drbook file: there is no [runbook] or [plan] table",
+                )
+                .with_help("start a runbook with a [runbook] table (see runbooks/README.md)"),
+            );
+        }
+    }
+    cx.diags.sort_by_key(|d| d.span.start);
+    out.diagnostics = cx.diags;
+    out
+}
+
+fn key_span(table: &DeTable<'_>, key: &str) -> Option<Range<usize>> {
+    table.get_key_value(key).map(|(k, _)| k.span())
+}
+
+struct Cx<'a> {
+    src: &'a SourceFile,
+    diags: Vec<Diagnostic>,
+}
+
+const RUNBOOK_SECTIONS: &[&str] = &["runbook", "vars", "step", "rollback"];
+const PLAN_SECTIONS: &[&str] = &["plan", "vars", "group"];
+
+impl Cx<'_> {
+    fn error(&mut self, code: &'static str, span: Range<usize>, msg: impl Into<String>) {
+        self.diags
+            .push(Diagnostic::error(code, self.src, span, msg));
+    }
+
+    /// Reports every key of `table` that is not in `fields`.
+    fn check_keys(&mut self, table: &DeTable<'_>, fields: &[&str], what: &str) {
+        for key in table.keys() {
+            let name: &str = key.get_ref();
+            if fields.contains(&name) {
+                continue;
+            }
+            let mut d = Diagnostic::error(
+                "unknown-field",
+                self.src,
+                key.span(),
+                format!("unknown field `{name}` in {what}"),
+            );
+            d = match did_you_mean(name, fields.iter().copied()) {
+                Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                None => d.with_help(format!("known fields: {}", fields.join(", "))),
+            };
+            self.diags.push(d);
+        }
+    }
+
+    /// The table inside `raw`, or a wrong-type diagnostic.
+    fn table<'v, 'i>(
+        &mut self,
+        raw: &'v Spanned<DeValue<'i>>,
+        what: &str,
+    ) -> Option<&'v DeTable<'i>> {
+        match raw.get_ref() {
+            DeValue::Table(t) => Some(t),
+            other => {
+                self.error(
+                    "wrong-type",
+                    raw.span(),
+                    format!("{what} must be a table, found {}", other.type_str()),
+                );
+                None
+            }
+        }
+    }
+
+    /// Deserializes one value; a failure becomes a diagnostic pointing into the value.
+    fn de<T: DeserializeOwned>(
+        &mut self,
+        raw: Spanned<DeValue<'_>>,
+        table: Option<&DeTable<'_>>,
+    ) -> Option<T> {
+        let whole = raw.span();
+        match T::deserialize(ValueDeserializer::from(raw)) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.diags.push(serde_diag(self.src, &e, whole, table));
+                None
+            }
+        }
+    }
+
+    fn runbook(&mut self, mut root: DeTable<'_>) -> Option<Runbook> {
+        self.check_keys(&root, RUNBOOK_SECTIONS, "a runbook file");
+        let raw_meta = root.remove("runbook")?;
+        let meta: Option<RunbookMeta> = match self.table(&raw_meta, "[runbook]") {
+            Some(t) => {
+                self.check_keys(t, serde_introspect::<RunbookMeta>(), "[runbook]");
+                let t = t.clone();
+                self.de(raw_meta, Some(&t))
+            }
+            None => None,
+        };
+        let vars = root
+            .remove("vars")
+            .map(|v| self.vars(v))
+            .unwrap_or_default();
+        let (steps, mut broken) = self.steps(root.remove("step"), "step");
+        let (rollbacks, broken_rb) = self.steps(root.remove("rollback"), "rollback");
+        broken.extend(broken_rb);
+        Some(Runbook {
+            file: self.src.path.clone(),
+            meta: meta?,
+            vars,
+            steps,
+            rollbacks,
+            broken_steps: broken,
+        })
+    }
+
+    fn vars(&mut self, raw: Spanned<DeValue<'_>>) -> Vec<VarDef> {
+        let Some(table) = self.table(&raw, "[vars]") else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (key, value) in table.iter() {
+            let name = Spanned::new(key.span(), key.get_ref().to_string());
+            if let DeValue::Table(t) = value.get_ref() {
+                self.check_keys(
+                    t,
+                    serde_introspect::<VarSpec>(),
+                    &format!("variable `{}`", name.get_ref()),
+                );
+                let t2 = t.clone();
+                if let Some(spec) = self.de::<VarSpec>(value.clone(), Some(&t2)) {
+                    out.push(VarDef {
+                        name,
+                        default: spec.default,
+                        secret: spec.secret,
+                        env: spec.env.map(Spanned::into_inner),
+                        description: spec.description,
+                    });
+                }
+            } else if let Some(v) = self.de::<Spanned<toml::Value>>(value.clone(), None) {
+                out.push(VarDef {
+                    name,
+                    default: Some(v),
+                    secret: false,
+                    env: None,
+                    description: None,
+                });
+            }
+        }
+        out
+    }
+
+    /// `[[step]]` or `[[rollback]]`: the steps that deserialized, and the ids of those that did not.
+    fn steps(
+        &mut self,
+        raw: Option<Spanned<DeValue<'_>>>,
+        section: &str,
+    ) -> (Vec<Step>, Vec<String>) {
+        let mut steps = Vec::new();
+        let mut broken = Vec::new();
+        let Some(raw) = raw else {
+            return (steps, broken);
+        };
+        let span = raw.span();
+        let DeValue::Array(items) = raw.into_inner() else {
+            self.error(
+                "wrong-type",
+                span,
+                format!("`{section}` must be an array of tables: write each one as [[{section}]]"),
+            );
+            return (steps, broken);
+        };
+        for item in items {
+            let Some(table) = self.table(&item, &format!("each [[{section}]]")) else {
+                continue;
+            };
+            let table = table.clone();
+            self.check_step_keys(&table, section);
+            match self.de::<Step>(item, Some(&table)) {
+                Some(step) => steps.push(step),
+                None => {
+                    if let Some(id) = table.get("id").and_then(|v| v.get_ref().as_str()) {
+                        broken.push(id.to_string());
+                    }
+                }
+            }
+        }
+        (steps, broken)
+    }
+
+    fn check_step_keys(&mut self, table: &DeTable<'_>, section: &str) {
+        self.check_keys(table, serde_introspect::<Step>(), &format!("[[{section}]]"));
+        for field in ["expect", "expect_rows", "when"] {
+            if let Some(v) = table.get(field) {
+                self.check_assertion_keys(v, field);
+            }
+        }
+    }
+
+    fn check_assertion_keys(&mut self, raw: &Spanned<DeValue<'_>>, field: &str) {
+        match raw.get_ref() {
+            DeValue::Table(t) => {
+                self.check_keys(t, serde_introspect::<Assertion>(), &format!("`{field}`"));
+                for sub in ["all", "any", "not"] {
+                    if let Some(v) = t.get(sub) {
+                        self.check_assertion_keys(v, field);
+                    }
+                }
+            }
+            DeValue::Array(items) => {
+                for item in items {
+                    self.check_assertion_keys(item, field);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn plan(&mut self, mut root: DeTable<'_>) -> Option<Plan> {
+        self.check_keys(&root, PLAN_SECTIONS, "a plan file");
+        let raw_meta = root.remove("plan")?;
+        let meta: Option<PlanMeta> = match self.table(&raw_meta, "[plan]") {
+            Some(t) => {
+                self.check_keys(t, serde_introspect::<PlanMeta>(), "[plan]");
+                let t = t.clone();
+                self.de(raw_meta, Some(&t))
+            }
+            None => None,
+        };
+        let vars = match root.remove("vars") {
+            Some(v) => self
+                .de::<BTreeMap<String, Spanned<toml::Value>>>(v, None)
+                .unwrap_or_default(),
+            None => BTreeMap::new(),
+        };
+        let mut groups = Vec::new();
+        if let Some(raw) = root.remove("group") {
+            let span = raw.span();
+            match raw.into_inner() {
+                DeValue::Array(items) => {
+                    for item in items {
+                        let Some(t) = self.table(&item, "each [[group]]") else {
+                            continue;
+                        };
+                        let t = t.clone();
+                        self.check_keys(&t, serde_introspect::<Group>(), "[[group]]");
+                        groups.extend(self.de::<Group>(item, Some(&t)));
+                    }
+                }
+                _ => self.error(
+                    "wrong-type",
+                    span,
+                    "`group` must be an array of tables: write each one as [[group]]",
+                ),
+            }
+        }
+        Some(Plan {
+            file: self.src.path.clone(),
+            meta: meta?,
+            vars,
+            groups,
+        })
+    }
+}
+
+/// Turns a serde error into a diagnostic with a code, a precise span and a hint.
+fn serde_diag(
+    src: &SourceFile,
+    err: &toml::de::Error,
+    whole: Range<usize>,
+    table: Option<&DeTable<'_>>,
+) -> Diagnostic {
+    let msg = err.message().trim_end();
+    let span = err.span().unwrap_or_else(|| whole.clone());
+    // Which field the error is in, when it points inside one.
+    let field = table.and_then(|t| {
+        t.iter()
+            .find(|(_, v)| v.span().start <= span.start && span.end <= v.span().end)
+            .map(|(k, _)| k.get_ref().to_string())
+    });
+    if let Some(name) = msg
+        .strip_prefix("missing field `")
+        .and_then(|r| r.strip_suffix('`'))
+    {
+        // Point at the table's first line rather than its whole body.
+        let start = whole.start;
+        let end = src.text[start.min(src.text.len())..]
+            .find('\n')
+            .map_or(src.text.len(), |i| start + i);
+        return Diagnostic::error(
+            "missing-field",
+            src,
+            start..end,
+            format!("missing field `{name}`"),
+        )
+        .with_help(format!("add `{name} = ...` to this table"));
+    }
+    if msg.starts_with("unknown variant") {
+        let code = match field.as_deref() {
+            Some("kind") => "unknown-kind",
+            Some("component") => "unknown-component",
+            _ => "wrong-type",
+        };
+        let got = between(msg, "unknown variant `", "`").unwrap_or_default();
+        let expected = expected_list(msg);
+        let label = field.as_deref().unwrap_or("value");
+        let mut d = Diagnostic::error(code, src, span, format!("unknown {label} `{got}`"));
+        d = match did_you_mean(got, expected.iter().map(String::as_str)) {
+            Some(s) => d.with_help(format!("did you mean `{s}`?")),
+            None => d.with_help(format!("expected one of: {}", expected.join(", "))),
+        };
+        return d;
+    }
+    let text = match &field {
+        Some(f) => format!("wrong type for `{f}`: {msg}"),
+        None => msg.to_string(),
+    };
+    Diagnostic::error("wrong-type", src, span, text)
+}
+
+fn between<'a>(s: &'a str, open: &str, close: &str) -> Option<&'a str> {
+    let rest = &s[s.find(open)? + open.len()..];
+    Some(&rest[..rest.find(close)?])
+}
+
+/// The names in serde's "expected one of `a`, `b`" tail.
+fn expected_list(msg: &str) -> Vec<String> {
+    msg.find("expected")
+        .map(|i| {
+            msg[i..]
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> FileOutcome {
+        parse_source(&SourceFile::new(Path::new("t.toml"), text))
+    }
+
+    #[test]
+    fn reports_every_unknown_field_with_a_hint() {
+        let out = parse(
+            r#"
+[runbook]
+id = "a"
+title = "A"
+component = "web"
+ownr = "x"
+
+[[step]]
+id = "s"
+title = "S"
+kind = "manual"
+instructions = "do it"
+tiemout = "5m"
+colour = "red"
+"#,
+        );
+        let found: Vec<_> = out
+            .diagnostics
+            .iter()
+            .map(|d| (d.code, d.line, d.column, d.help.clone().unwrap_or_default()))
+            .collect();
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert_eq!(found[0].0, "unknown-field");
+        assert_eq!((found[0].1, found[0].2), (6, 1));
+        assert!(found[0].3.contains("`owner`"));
+        assert_eq!((found[1].1, found[1].2), (13, 1));
+        assert!(found[1].3.contains("`timeout`"));
+        assert_eq!((found[2].1, found[2].2), (14, 1));
+        // The bad fields are reported but the runbook still loads.
+        let rb = out.runbook.expect("runbook loads despite unknown fields");
+        assert_eq!(rb.steps.len(), 1);
+    }
+
+    #[test]
+    fn unknown_kind_names_the_value_and_suggests() {
+        let out = parse(
+            "[runbook]\nid='a'\ntitle='A'\ncomponent='web'\n[[step]]\nid='s'\ntitle='S'\nkind='chek'\n",
+        );
+        let d = &out.diagnostics[0];
+        assert_eq!(d.code, "unknown-kind");
+        assert_eq!((d.line, d.column), (8, 6));
+        assert_eq!(d.help.as_deref(), Some("did you mean `check`?"));
+        assert_eq!(
+            out.runbook.expect("loads").broken_steps,
+            vec!["s".to_string()]
+        );
+    }
+
+    #[test]
+    fn syntax_errors_are_all_reported() {
+        let out = parse("[runbook]\nid = @\ntitle = 'x'\n[[step]\nx = 1\n");
+        let at: Vec<_> = out
+            .diagnostics
+            .iter()
+            .map(|d| (d.code, d.line, d.column))
+            .collect();
+        assert!(at.contains(&("toml-syntax", 2, 6)), "{at:?}");
+        assert!(at.iter().any(|(_, line, _)| *line == 4), "{at:?}");
+        assert!(out.runbook.is_none());
+    }
+
+    #[test]
+    fn scenario_files_are_recognised_and_skipped() {
+        let out = parse("[scenario]\nname = 'x'\n");
+        assert!(out.scenario);
+        assert!(out.diagnostics.is_empty());
+    }
+
+    #[test]
+    fn a_file_of_something_else_is_named_as_such() {
+        let out = parse("[package]\nname = 'x'\n");
+        assert_eq!(out.diagnostics[0].code, "not-drbook");
+    }
+}

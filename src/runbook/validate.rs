@@ -1,0 +1,1148 @@
+//! Validation: the checks serde cannot make. Ids, dependencies and cycles, references to
+//! variables and step outputs, durations, expectations, what each step kind needs, and
+//! warnings for state-changing steps without a confirmation. Pure: loaded model in,
+//! diagnostics out.
+
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
+
+use rayon::prelude::*;
+use toml::Spanned;
+
+use super::load::LoadSet;
+use super::model::{Assertion, OnFailure, OneOrMany, Runbook, Step, StepKind};
+use super::path::JsonPath;
+use super::template::{self, INCIDENT_FIELDS, RUNBOOK_FIELDS, Ref};
+use crate::diag::{Diagnostic, SourceFile, did_you_mean};
+
+/// Validates everything in the set and appends the diagnostics, sorted by file and position.
+pub fn validate_set(set: &mut LoadSet) {
+    let per_runbook: Vec<Vec<Diagnostic>> = set
+        .runbooks
+        .par_iter()
+        .map(|rb| match set.sources.iter().find(|s| s.path == rb.file) {
+            Some(src) => validate_runbook(rb, src),
+            None => Vec::new(),
+        })
+        .collect();
+    let mut diags: Vec<Diagnostic> = per_runbook.into_iter().flatten().collect();
+    validate_ids_across_files(set, &mut diags);
+    validate_plans(set, &mut diags);
+    set.diagnostics.extend(diags);
+    set.diagnostics
+        .sort_by(|a, b| (&a.file, a.span.start, a.code).cmp(&(&b.file, b.span.start, b.code)));
+}
+
+/// Parses a duration such as `90s`, `5m`, `1h 30m`.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(s.trim()).map_err(|e| e.to_string())
+}
+
+fn is_id(s: &str) -> bool {
+    let mut c = s.chars();
+    c.next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && c.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// The outputs every step of a kind has without declaring them.
+pub fn builtin_outputs(kind: StepKind) -> &'static [&'static str] {
+    match kind {
+        StepKind::Check | StepKind::Health => &["outcome", "value"],
+        StepKind::Graph => &["outcome", "count"],
+        StepKind::Action => &["outcome", "status"],
+        StepKind::Command => &["outcome", "stdout", "exit_code"],
+        StepKind::Probe => &["outcome", "status", "body"],
+        StepKind::Manual => &["outcome", "note"],
+        StepKind::Wait => &["outcome"],
+    }
+}
+
+/// Fields a kind needs, and fields it may have, beyond those every step has.
+fn kind_fields(kind: StepKind) -> (&'static [&'static str], &'static [&'static str]) {
+    match kind {
+        StepKind::Check => (&["resource", "api_version", "expect"], &["poll"]),
+        StepKind::Health => (&["resource"], &["api_version", "expect", "poll"]),
+        StepKind::Graph => (
+            &["query"],
+            &["subscriptions", "expect_rows", "expect", "poll"],
+        ),
+        StepKind::Action => (&["method", "resource", "api_version"], &["body"]),
+        StepKind::Command => (&["argv"], &["cwd", "env", "destructive", "parse"]),
+        StepKind::Probe => (
+            &["url"],
+            &["method", "headers", "expect_status", "body_matches", "poll"],
+        ),
+        StepKind::Manual => (&["instructions"], &[]),
+        StepKind::Wait => (&["duration"], &[]),
+    }
+}
+
+/// Words in a command's argv that usually mean it changes state.
+const MUTATING_VERBS: &[&str] = &[
+    "apply", "create", "delete", "deploy", "destroy", "drain", "failover", "import", "patch",
+    "purge", "push", "remove", "restart", "rollout", "scale", "set", "start", "stop", "swap",
+    "update", "cordon", "uncordon", "upgrade", "replace",
+];
+
+/// The kind-specific fields that are set on a step, with their spans.
+fn kind_specific_present(s: &Step) -> Vec<(&'static str, Range<usize>)> {
+    let mut v = Vec::new();
+    macro_rules! f {
+        ($($name:ident),*) => {$(
+            if let Some(x) = &s.$name { v.push((stringify!($name), x.span())); }
+        )*};
+    }
+    f!(
+        resource,
+        api_version,
+        expect,
+        poll,
+        method,
+        body,
+        query,
+        subscriptions,
+        expect_rows
+    );
+    f!(
+        argv,
+        cwd,
+        env,
+        destructive,
+        parse,
+        url,
+        headers,
+        expect_status,
+        body_matches,
+        duration
+    );
+    if let Some(x) = &s.instructions {
+        v.push(("instructions", x.span()));
+    }
+    v
+}
+
+struct Rv<'a> {
+    rb: &'a Runbook,
+    src: &'a SourceFile,
+    diags: Vec<Diagnostic>,
+    /// Every step id (main and rollback, broken included) -> is it a rollback step.
+    ids: HashMap<&'a str, bool>,
+    /// Main and rollback steps by id.
+    steps: HashMap<&'a str, &'a Step>,
+}
+
+/// Validates one runbook.
+pub fn validate_runbook(rb: &Runbook, src: &SourceFile) -> Vec<Diagnostic> {
+    let mut v = Rv {
+        rb,
+        src,
+        diags: Vec::new(),
+        ids: HashMap::new(),
+        steps: HashMap::new(),
+    };
+    v.meta();
+    v.vars();
+    v.collect_ids();
+    for (step, rollback) in rb
+        .steps
+        .iter()
+        .map(|s| (s, false))
+        .chain(rb.rollbacks.iter().map(|s| (s, true)))
+    {
+        v.step(step, rollback);
+    }
+    v.cycles(&rb.steps);
+    v.cycles(&rb.rollbacks);
+    v.diags
+}
+
+impl<'a> Rv<'a> {
+    fn err(
+        &mut self,
+        code: &'static str,
+        span: Range<usize>,
+        msg: impl Into<String>,
+    ) -> &mut Diagnostic {
+        self.diags
+            .push(Diagnostic::error(code, self.src, span, msg));
+        self.diags.last_mut().expect("just pushed") // ok: pushed on the line above
+    }
+
+    fn warn(
+        &mut self,
+        code: &'static str,
+        span: Range<usize>,
+        msg: impl Into<String>,
+    ) -> &mut Diagnostic {
+        self.diags
+            .push(Diagnostic::warning(code, self.src, span, msg));
+        self.diags.last_mut().expect("just pushed") // ok: pushed on the line above
+    }
+
+    fn help(d: &mut Diagnostic, help: impl Into<String>) {
+        d.help = Some(help.into());
+    }
+
+    fn duration(&mut self, field: &str, value: &Option<Spanned<String>>) {
+        let Some(value) = value else { return };
+        let text = value.get_ref();
+        if text.contains("${") {
+            return; // filled in at run time
+        }
+        if let Err(e) = parse_duration(text) {
+            let d = self.err(
+                "bad-duration",
+                value.span(),
+                format!("`{field}`: `{text}` is not a duration ({e})"),
+            );
+            Self::help(d, "write durations like `90s`, `5m`, `1h 30m`");
+        }
+    }
+
+    fn meta(&mut self) {
+        let m = &self.rb.meta;
+        if !is_id(m.id.get_ref()) {
+            let d = self.err(
+                "bad-id",
+                m.id.span(),
+                format!("runbook id `{}` is not a valid id", m.id.get_ref()),
+            );
+            Self::help(
+                d,
+                "use lowercase letters, digits and `-`, starting with a letter or digit",
+            );
+        }
+        self.duration("rto", &m.rto);
+        self.duration("rpo", &m.rpo);
+    }
+
+    fn vars(&mut self) {
+        for var in &self.rb.vars {
+            let name = var.name.get_ref();
+            if !name
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                self.err(
+                    "bad-id",
+                    var.name.span(),
+                    format!(
+                        "variable name `{name}` is not valid: use letters, digits, `_` and `-`"
+                    ),
+                );
+            }
+            if name == "steps" || name == "runbook" || name == "incident" {
+                self.err(
+                    "bad-id",
+                    var.name.span(),
+                    format!("`{name}` is reserved for built-in references"),
+                );
+            }
+            if var.secret
+                && let Some(default) = &var.default
+            {
+                let d = self.warn(
+                    "secret-in-file",
+                    default.span(),
+                    format!("secret variable `{name}` has its value written in the runbook"),
+                );
+                Self::help(
+                    d,
+                    "remove the default and supply it from the environment (`env = \"...\"`)",
+                );
+            }
+        }
+    }
+
+    fn collect_ids(&mut self) {
+        let rb = self.rb;
+        let mut first: HashMap<&str, Range<usize>> = HashMap::new();
+        for (step, rollback) in rb
+            .steps
+            .iter()
+            .map(|s| (s, false))
+            .chain(rb.rollbacks.iter().map(|s| (s, true)))
+        {
+            let id = step.id.get_ref().as_str();
+            if !is_id(id) {
+                let d = self.err(
+                    "bad-id",
+                    step.id.span(),
+                    format!("step id `{id}` is not a valid id"),
+                );
+                Self::help(
+                    d,
+                    "use lowercase letters, digits and `-`, starting with a letter or digit",
+                );
+            }
+            if let Some(prev) = first.get(id) {
+                let (line, _) = self.src.line_col(prev.start);
+                let d = self.err(
+                    "duplicate-id",
+                    step.id.span(),
+                    format!("duplicate step id `{id}`"),
+                );
+                Self::help(
+                    d,
+                    format!(
+                        "the first step with this id is on line {line}; step ids must be unique in a runbook"
+                    ),
+                );
+                continue;
+            }
+            first.insert(id, step.id.span());
+            self.ids.insert(id, rollback);
+            self.steps.insert(id, step);
+        }
+        for id in &rb.broken_steps {
+            self.ids.entry(id.as_str()).or_insert(false);
+        }
+    }
+
+    /// Is `target` reachable from `from` through depends_on (i.e. does `from` come after it)?
+    fn upstream(&self, from: &Step, target: &str) -> bool {
+        let mut seen: HashSet<&str> = HashSet::new();
+        let mut stack: Vec<&str> = from
+            .depends_on
+            .iter()
+            .map(|d| d.get_ref().as_str())
+            .collect();
+        while let Some(id) = stack.pop() {
+            if id == target {
+                return true;
+            }
+            if !seen.insert(id) {
+                continue;
+            }
+            if let Some(s) = self.steps.get(id) {
+                stack.extend(s.depends_on.iter().map(|d| d.get_ref().as_str()));
+            }
+        }
+        false
+    }
+
+    fn step_ref(&mut self, what: &str, id: &Spanned<String>, want_rollback: bool) {
+        let name = id.get_ref().as_str();
+        match self.ids.get(name) {
+            Some(&is_rb) if is_rb == want_rollback => {}
+            Some(_) if want_rollback => {
+                let d = self.err(
+                    "unknown-dependency",
+                    id.span(),
+                    format!(
+                        "`{what}` names `{name}`, which is a [[step]], not a [[rollback]] step"
+                    ),
+                );
+                Self::help(
+                    d,
+                    "rollback and cleanup steps are declared with [[rollback]]",
+                );
+            }
+            Some(_) => {
+                self.err(
+                    "unknown-dependency",
+                    id.span(),
+                    format!("`{what}` names `{name}`, which is a [[rollback]] step"),
+                );
+            }
+            None => {
+                let candidates: Vec<&str> = self
+                    .ids
+                    .iter()
+                    .filter(|(_, rb)| **rb == want_rollback)
+                    .map(|(k, _)| *k)
+                    .collect();
+                let d = self.err(
+                    "unknown-dependency",
+                    id.span(),
+                    format!("`{what}` names `{name}`, but there is no such step"),
+                );
+                if let Some(s) = did_you_mean(name, candidates) {
+                    Self::help(d, format!("did you mean `{s}`?"));
+                }
+            }
+        }
+    }
+
+    fn step(&mut self, step: &'a Step, rollback: bool) {
+        let kind = *step.kind.get_ref();
+        let step_id = step.id.get_ref();
+        for dep in &step.depends_on {
+            if dep.get_ref() == step_id {
+                self.err(
+                    "dependency-cycle",
+                    dep.span(),
+                    format!("step `{step_id}` depends on itself"),
+                );
+            } else {
+                self.step_ref("depends_on", dep, rollback);
+            }
+        }
+        self.duration("timeout", &step.timeout);
+        self.duration("retry_delay", &step.retry_delay);
+        self.duration("poll", &step.poll);
+        self.duration("duration", &step.duration);
+        self.failure_handling(step);
+        self.kind_fields(step, kind);
+        self.method(step, kind);
+        self.arm_fields(step);
+        for (a, span) in step.expectations() {
+            self.expectation(a, span, "expect");
+        }
+        if let Some(rows) = &step.expect_rows {
+            if let Some(p) = &rows.get_ref().path {
+                self.err(
+                    "bad-expectation",
+                    p.span(),
+                    "`expect_rows` is about the number of rows: it takes no `path`",
+                );
+            }
+            self.expectation(rows.get_ref(), rows.span(), "expect_rows");
+        }
+        if let Some(w) = &step.when {
+            self.condition(step, w.get_ref(), w.span(), rollback);
+        }
+        for (name, path) in &step.outputs {
+            if let Err(e) = JsonPath::parse(path.get_ref()) {
+                self.err(
+                    "bad-expectation",
+                    path.span(),
+                    format!("output `{name}`: bad path: {e}"),
+                );
+            }
+        }
+        if let Some(p) = &step.body_matches {
+            self.regex(p);
+        }
+        self.destructive(step, kind);
+        self.references(step, rollback);
+    }
+
+    fn failure_handling(&mut self, step: &Step) {
+        let on_failure = step.on_failure.as_ref().map(|o| *o.get_ref());
+        match (&step.rollback, on_failure) {
+            (Some(r), _) => {
+                self.step_ref("rollback", r, true);
+                if on_failure != Some(OnFailure::Rollback) {
+                    let d = self.warn(
+                        "kind-field",
+                        r.span(),
+                        "`rollback` is only run when `on_failure = \"rollback\"`",
+                    );
+                    Self::help(d, "add `on_failure = \"rollback\"`, or remove `rollback`");
+                }
+            }
+            (None, Some(OnFailure::Rollback)) => {
+                let span = step
+                    .on_failure
+                    .as_ref()
+                    .map_or(step.id.span(), |o| o.span());
+                let d = self.err(
+                    "missing-field",
+                    span,
+                    "`on_failure = \"rollback\"` needs a `rollback` step to run",
+                );
+                Self::help(d, "add `rollback = \"<id of a [[rollback]] step>\"`");
+            }
+            _ => {}
+        }
+        if let Some(c) = &step.cleanup {
+            self.step_ref("cleanup", c, true);
+        }
+    }
+
+    fn kind_fields(&mut self, step: &Step, kind: StepKind) {
+        let (required, optional) = kind_fields(kind);
+        let present = kind_specific_present(step);
+        for need in required {
+            if present.iter().any(|(n, _)| n == need) {
+                continue;
+            }
+            let span = step.kind.span();
+            if *need == "api_version" {
+                let d = self.err(
+                    "missing-api-version",
+                    span,
+                    format!("a `{kind}` step needs `api_version`"),
+                );
+                Self::help(
+                    d,
+                    "add the ARM api-version of the resource type, e.g. `api_version = \"2023-12-01\"`",
+                );
+            } else {
+                self.err(
+                    "kind-field",
+                    span,
+                    format!("a `{kind}` step needs `{need}`"),
+                );
+            }
+        }
+        for (name, span) in present {
+            if name == "instructions" || required.contains(&name) || optional.contains(&name) {
+                continue;
+            }
+            let d = self.warn(
+                "kind-field",
+                span,
+                format!("`{name}` is not used by a `{kind}` step"),
+            );
+            Self::help(d, "remove it, or check the step's `kind`");
+        }
+    }
+
+    fn method(&mut self, step: &Step, kind: StepKind) {
+        let Some(m) = &step.method else { return };
+        let allowed: &[&str] = match kind {
+            StepKind::Action => &["PUT", "PATCH", "POST", "DELETE"],
+            StepKind::Probe => &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            _ => return,
+        };
+        if !allowed.contains(&m.get_ref().as_str()) {
+            let d = self.err(
+                "wrong-type",
+                m.span(),
+                format!("`{}` is not a method for a `{kind}` step", m.get_ref()),
+            );
+            Self::help(d, format!("use one of: {}", allowed.join(", ")));
+        }
+    }
+
+    fn arm_fields(&mut self, step: &Step) {
+        if let Some(r) = &step.resource {
+            let text = r.get_ref();
+            if !(text.starts_with("/subscriptions/")
+                || text.starts_with("${")
+                || text.starts_with("/providers/"))
+            {
+                let d = self.err(
+                    "bad-resource",
+                    r.span(),
+                    "`resource` must be an ARM resource id",
+                );
+                Self::help(
+                    d,
+                    "ARM ids start with /subscriptions/<id>/resourceGroups/<group>/providers/...",
+                );
+            }
+        }
+        if let Some(v) = &step.api_version {
+            let t = v.get_ref();
+            let b = t.as_bytes();
+            let date_ok = t.len() >= 10
+                && b[..10].iter().enumerate().all(|(i, c)| {
+                    if i == 4 || i == 7 {
+                        *c == b'-'
+                    } else {
+                        c.is_ascii_digit()
+                    }
+                });
+            let suffix_ok = t.len() == 10 || t[10..].starts_with('-');
+            if !(date_ok && suffix_ok) {
+                let d = self.err(
+                    "bad-api-version",
+                    v.span(),
+                    format!("`{t}` is not an ARM api-version"),
+                );
+                Self::help(
+                    d,
+                    "api-versions are dates, optionally with a suffix: `2023-12-01`, `2024-02-01-preview`",
+                );
+            }
+        }
+    }
+
+    fn regex(&mut self, pat: &Spanned<String>) {
+        if pat.get_ref().contains("${") {
+            return;
+        }
+        if let Err(e) = regex::Regex::new(pat.get_ref()) {
+            let msg = e.to_string();
+            let last = msg.lines().last().unwrap_or("invalid").trim().to_string();
+            self.err(
+                "bad-expectation",
+                pat.span(),
+                format!("bad regular expression: {last}"),
+            );
+        }
+    }
+
+    /// One expectation: a path (optional), exactly one operator, valid operands.
+    fn expectation(&mut self, a: &Assertion, span: Range<usize>, field: &str) {
+        for (name, present) in [
+            ("value", a.value.is_some()),
+            ("step", a.step.is_some()),
+            ("outcome", a.outcome.is_some()),
+            ("all", a.all.is_some()),
+            ("any", a.any.is_some()),
+            ("not", a.not.is_some()),
+        ] {
+            if present {
+                let d = self.err(
+                    "bad-expectation",
+                    span.clone(),
+                    format!("`{name}` belongs in a `when` condition, not in `{field}`"),
+                );
+                Self::help(d, "an expectation is a `path` and one operator");
+            }
+        }
+        if let Some(p) = &a.path
+            && let Err(e) = JsonPath::parse(p.get_ref())
+        {
+            self.err("bad-expectation", p.span(), format!("bad path: {e}"));
+        }
+        self.operator(a, span, field);
+    }
+
+    fn operator(&mut self, a: &Assertion, span: Range<usize>, field: &str) {
+        let ops = a.ops();
+        match ops.len() {
+            0 => {
+                let d = self.err(
+                    "bad-expectation",
+                    span,
+                    format!("`{field}` has no operator"),
+                );
+                Self::help(
+                    d,
+                    "add one of: equals, not_equals, one_of, exists, matches, contains, gt, gte, lt, lte, newer_than, older_than",
+                );
+            }
+            1 => {}
+            _ => {
+                let names: Vec<&str> = ops.iter().map(|o| o.0).collect();
+                let d = self.err(
+                    "bad-expectation",
+                    ops[1].2.clone(),
+                    format!(
+                        "`{field}` has several operators ({}); one is allowed",
+                        names.join(", ")
+                    ),
+                );
+                Self::help(
+                    d,
+                    "write a list of expectations instead: `expect = [{ ... }, { ... }]`",
+                );
+            }
+        }
+        if let Some(m) = &a.matches {
+            self.regex(m);
+        }
+        for d in [&a.newer_than, &a.older_than] {
+            self.duration("newer_than/older_than", d);
+        }
+    }
+
+    fn condition(&mut self, step: &Step, c: &Assertion, span: Range<usize>, rollback: bool) {
+        let shapes = [
+            c.step.is_some(),
+            c.value.is_some(),
+            c.all.is_some(),
+            c.any.is_some(),
+            c.not.is_some(),
+        ];
+        let count = shapes.iter().filter(|x| **x).count();
+        if count != 1 {
+            let d = self.err(
+                "bad-expectation",
+                span.clone(),
+                "a `when` condition needs exactly one of `step`, `value`, `all`, `any`, `not`",
+            );
+            Self::help(
+                d,
+                "e.g. `when = { step = \"probe-primary\", outcome = \"failed\" }`",
+            );
+            return;
+        }
+        if let Some(p) = &c.path {
+            self.err(
+                "bad-expectation",
+                p.span(),
+                "`path` belongs in `expect`; a condition reads a `value`",
+            );
+        }
+        if let Some(s) = &c.step {
+            if c.outcome.is_none() {
+                let d = self.err(
+                    "bad-expectation",
+                    span.clone(),
+                    "a `step` condition needs an `outcome`",
+                );
+                Self::help(d, "add `outcome = \"ok\"`, `\"failed\"` or `\"skipped\"`");
+            }
+            self.step_ref("when", s, rollback);
+            if !rollback
+                && self.steps.contains_key(s.get_ref().as_str())
+                && !self.upstream(step, s.get_ref())
+            {
+                let d = self.err(
+                    "output-not-upstream",
+                    s.span(),
+                    format!(
+                        "`when` reads the outcome of `{}`, but this step does not depend on it",
+                        s.get_ref()
+                    ),
+                );
+                Self::help(d, format!("add \"{}\" to depends_on", s.get_ref()));
+            }
+            if !c.ops().is_empty() {
+                self.err(
+                    "bad-expectation",
+                    span,
+                    "a `step` condition takes an `outcome`, not an operator",
+                );
+            }
+        } else if c.value.is_some() {
+            self.operator(c, span, "when");
+        } else {
+            for sub in c
+                .all
+                .iter()
+                .flatten()
+                .chain(c.any.iter().flatten())
+                .chain(c.not.as_deref())
+            {
+                self.condition(step, sub.get_ref(), sub.span(), rollback);
+            }
+        }
+    }
+
+    fn destructive(&mut self, step: &Step, kind: StepKind) {
+        if step.confirm.is_some() {
+            return;
+        }
+        let why = match kind {
+            StepKind::Action => {
+                let m = step.method.as_ref().map_or("", |m| m.get_ref().as_str());
+                format!("this action ({m}) changes live state")
+            }
+            StepKind::Command => {
+                if step.destructive.as_ref().is_some_and(|d| !*d.get_ref()) {
+                    return;
+                }
+                let verb = step.argv.as_ref().and_then(|argv| {
+                    argv.get_ref()
+                        .iter()
+                        .skip(1)
+                        .map(|a| a.get_ref().as_str())
+                        .find(|a| MUTATING_VERBS.contains(a))
+                });
+                match (
+                    step.destructive.as_ref().is_some_and(|d| *d.get_ref()),
+                    verb,
+                ) {
+                    (true, _) => "this command is marked destructive".to_string(),
+                    (false, Some(v)) => format!("this command looks state-changing (`{v}`)"),
+                    (false, None) => return,
+                }
+            }
+            _ => return,
+        };
+        let d = self.warn(
+            "unconfirmed-destructive",
+            step.kind.span(),
+            format!("step `{}`: {why} but has no `confirm`", step.id.get_ref()),
+        );
+        Self::help(
+            d,
+            "add `confirm = true` so the operator approves it, or `confirm = false` to say it needs none",
+        );
+    }
+
+    /// Every `${...}` in the step's strings must name something that exists and is in reach.
+    fn references(&mut self, step: &'a Step, rollback: bool) {
+        let mut strings: Vec<(&'a str, Range<usize>)> = Vec::new();
+        let singles = [
+            &step.instructions,
+            &step.resource,
+            &step.query,
+            &step.cwd,
+            &step.url,
+            &step.body_matches,
+        ];
+        for s in singles.into_iter().flatten() {
+            strings.push((s.get_ref().as_str(), s.span()));
+        }
+        strings.push((step.title.get_ref(), step.title.span()));
+        for list in [&step.argv, &step.subscriptions].into_iter().flatten() {
+            strings.extend(
+                list.get_ref()
+                    .iter()
+                    .map(|s| (s.get_ref().as_str(), s.span())),
+            );
+        }
+        for map in [&step.env, &step.headers].into_iter().flatten() {
+            strings.extend(
+                map.get_ref()
+                    .values()
+                    .map(|s| (s.get_ref().as_str(), s.span())),
+            );
+        }
+        if let Some(body) = &step.body {
+            collect_strings(body.get_ref(), body.span(), &mut strings);
+        }
+        if let Some(e) = &step.expect {
+            for (a, _) in OneOrMany::items(e) {
+                assertion_strings(a, &mut strings);
+            }
+        }
+        if let Some(w) = &step.when {
+            assertion_strings(w.get_ref(), &mut strings);
+        }
+        for (text, span) in strings {
+            self.refs_in(step, text, span, rollback);
+        }
+    }
+
+    fn refs_in(&mut self, step: &Step, text: &str, span: Range<usize>, rollback: bool) {
+        let found = match template::refs(text) {
+            Ok(r) => r,
+            Err(e) => {
+                let at = locate(self.src, &span, &text[e.offset..e.offset + e.len]);
+                self.err("bad-reference", at, e.message);
+                return;
+            }
+        };
+        for r in found {
+            let at = locate(self.src, &span, &text[r.start..r.end]);
+            match &r.reference {
+                Ref::Var(name) => {
+                    if self.rb.var(name).is_none() {
+                        let names = self.rb.vars.iter().map(|v| v.name.get_ref().as_str());
+                        let hint = did_you_mean(name, names);
+                        let d = self.err(
+                            "undefined-variable",
+                            at,
+                            format!("undefined variable `{name}`"),
+                        );
+                        Self::help(
+                            d,
+                            match hint {
+                                Some(h) => format!("did you mean `{h}`?"),
+                                None => format!("declare it under [vars]: `{name} = \"...\"`"),
+                            },
+                        );
+                    }
+                }
+                Ref::Runbook(f) | Ref::Incident(f) => {
+                    let (fields, what) = match &r.reference {
+                        Ref::Runbook(_) => (RUNBOOK_FIELDS, "runbook"),
+                        _ => (INCIDENT_FIELDS, "incident"),
+                    };
+                    if !fields.contains(&f.as_str()) {
+                        let d = self.err(
+                            "undefined-variable",
+                            at,
+                            format!("`{}` is not a field of `{what}`", f),
+                        );
+                        Self::help(
+                            d,
+                            format!(
+                                "known: {}",
+                                fields
+                                    .iter()
+                                    .map(|f| format!("{what}.{f}"))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        );
+                    }
+                }
+                Ref::Step {
+                    step: target,
+                    field,
+                } => self.step_output_ref(step, target, field, at, rollback),
+            }
+        }
+    }
+
+    fn step_output_ref(
+        &mut self,
+        step: &Step,
+        target: &str,
+        field: &str,
+        at: Range<usize>,
+        rollback: bool,
+    ) {
+        let Some(&t) = self.steps.get(target) else {
+            if self.ids.contains_key(target) {
+                return; // a step that failed to load: already reported
+            }
+            let ids: Vec<&str> = self.steps.keys().copied().collect();
+            let d = self.err(
+                "undefined-variable",
+                at,
+                format!("`${{steps.{target}.{field}}}`: there is no step `{target}`"),
+            );
+            if let Some(h) = did_you_mean(target, ids) {
+                Self::help(d, format!("did you mean `{h}`?"));
+            }
+            return;
+        };
+        let kind = *t.kind.get_ref();
+        let builtin = builtin_outputs(kind);
+        if !builtin.contains(&field) && !t.outputs.contains_key(field) {
+            let mut known: Vec<&str> = builtin.to_vec();
+            known.extend(t.outputs.keys().map(String::as_str));
+            let d = self.err(
+                "undefined-variable",
+                at.clone(),
+                format!("step `{target}` has no output `{field}`"),
+            );
+            Self::help(
+                d,
+                format!(
+                    "its outputs are: {} (declare more with `outputs = {{ {field} = \"<path>\" }}` on `{target}`)",
+                    known.join(", ")
+                ),
+            );
+            return;
+        }
+        let target_is_rollback = self.ids.get(target).copied().unwrap_or(false);
+        if !rollback
+            && !target_is_rollback
+            && target != step.id.get_ref()
+            && !self.upstream(step, target)
+        {
+            let d = self.err(
+                "output-not-upstream",
+                at,
+                format!(
+                    "step `{}` uses an output of `{target}` but does not depend on it",
+                    step.id.get_ref()
+                ),
+            );
+            Self::help(
+                d,
+                format!("add \"{target}\" to depends_on, so its output exists when this step runs"),
+            );
+        }
+    }
+
+    /// Reports each dependency cycle once, naming its steps in order.
+    fn cycles(&mut self, steps: &'a [Step]) {
+        let index: HashMap<&str, usize> = steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id.get_ref().as_str(), i))
+            .collect();
+        // 0 = unvisited, 1 = on the current path, 2 = done
+        let mut color = vec![0u8; steps.len()];
+        let mut seen_cycles: HashSet<Vec<usize>> = HashSet::new();
+        for start in 0..steps.len() {
+            if color[start] != 0 {
+                continue;
+            }
+            // Iterative DFS: (node, next dependency to look at)
+            let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
+            color[start] = 1;
+            while let Some(&mut (node, ref mut next)) = stack.last_mut() {
+                let deps = &steps[node].depends_on;
+                if *next >= deps.len() {
+                    color[node] = 2;
+                    stack.pop();
+                    continue;
+                }
+                let dep = &deps[*next];
+                *next += 1;
+                let Some(&to) = index.get(dep.get_ref().as_str()) else {
+                    continue;
+                };
+                if to == node {
+                    continue; // self-dependency, reported with the step
+                }
+                match color[to] {
+                    0 => {
+                        color[to] = 1;
+                        stack.push((to, 0));
+                    }
+                    1 => {
+                        let from = stack.iter().position(|(n, _)| *n == to).unwrap_or(0);
+                        let mut cycle: Vec<usize> = stack[from..].iter().map(|(n, _)| *n).collect();
+                        let mut key = cycle.clone();
+                        key.sort_unstable();
+                        if seen_cycles.insert(key) {
+                            cycle.push(to);
+                            // Read in execution order: each step waits for the next.
+                            let names: Vec<&str> = cycle
+                                .iter()
+                                .map(|&i| steps[i].id.get_ref().as_str())
+                                .collect();
+                            let d = self.err(
+                                "dependency-cycle",
+                                dep.span(),
+                                format!("dependency cycle: {}", names.join(" -> ")),
+                            );
+                            Self::help(
+                                d,
+                                "each step in the cycle waits for the next, so none can start: remove one of these depends_on",
+                            );
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+fn assertion_strings<'a>(a: &'a Assertion, out: &mut Vec<(&'a str, Range<usize>)>) {
+    for s in [&a.value, &a.matches, &a.newer_than, &a.older_than]
+        .into_iter()
+        .flatten()
+    {
+        out.push((s.get_ref().as_str(), s.span()));
+    }
+    for v in [&a.equals, &a.not_equals, &a.contains]
+        .into_iter()
+        .flatten()
+    {
+        collect_strings(v.get_ref(), v.span(), out);
+    }
+    if let Some(list) = &a.one_of {
+        for v in list.get_ref() {
+            collect_strings(v, list.span(), out);
+        }
+    }
+    for sub in a
+        .all
+        .iter()
+        .flatten()
+        .chain(a.any.iter().flatten())
+        .chain(a.not.as_deref())
+    {
+        assertion_strings(sub.get_ref(), out);
+    }
+}
+
+fn collect_strings<'a>(
+    v: &'a toml::Value,
+    span: Range<usize>,
+    out: &mut Vec<(&'a str, Range<usize>)>,
+) {
+    match v {
+        toml::Value::String(s) => out.push((s.as_str(), span)),
+        toml::Value::Array(a) => a.iter().for_each(|v| collect_strings(v, span.clone(), out)),
+        toml::Value::Table(t) => t
+            .values()
+            .for_each(|v| collect_strings(v, span.clone(), out)),
+        _ => {}
+    }
+}
+
+/// The span of `needle` inside the source text of `span` (the whole span if not found, e.g.
+/// when the TOML string used escapes).
+fn locate(src: &SourceFile, span: &Range<usize>, needle: &str) -> Range<usize> {
+    src.text
+        .get(span.clone())
+        .and_then(|hay| hay.find(needle))
+        .map_or(span.clone(), |i| {
+            span.start + i..span.start + i + needle.len()
+        })
+}
+
+fn validate_ids_across_files(set: &LoadSet, diags: &mut Vec<Diagnostic>) {
+    let mut seen: HashMap<&str, &Spanned<String>> = HashMap::new();
+    let mut seen_file: HashMap<&str, &std::path::Path> = HashMap::new();
+    let all = set
+        .runbooks
+        .iter()
+        .map(|r| (&r.meta.id, &*r.file))
+        .chain(set.plans.iter().map(|p| (&p.meta.id, &*p.file)));
+    for (id, file) in all {
+        let key = id.get_ref().as_str();
+        if let Some(prev) = seen_file.get(key) {
+            if let Some(src) = set.sources.iter().find(|s| &*s.path == file) {
+                let (line, _) = set
+                    .sources
+                    .iter()
+                    .find(|s| &*s.path == *prev)
+                    .map_or((0, 0), |p| p.line_col(seen[key].span().start));
+                diags.push(
+                    Diagnostic::error("duplicate-id", src, id.span(), format!("duplicate id `{key}`"))
+                        .with_help(format!("`{}` line {line} already uses this id; runbook and plan ids must be unique", prev.display())),
+                );
+            }
+            continue;
+        }
+        seen.insert(key, id);
+        seen_file.insert(key, file);
+    }
+}
+
+fn validate_plans(set: &LoadSet, diags: &mut Vec<Diagnostic>) {
+    for plan in &set.plans {
+        let Some(src) = set.sources.iter().find(|s| s.path == plan.file) else {
+            continue;
+        };
+        if let Some(rto) = &plan.meta.rto
+            && let Err(e) = parse_duration(rto.get_ref())
+        {
+            diags.push(Diagnostic::error(
+                "bad-duration",
+                src,
+                rto.span(),
+                format!("`rto`: `{}` is not a duration ({e})", rto.get_ref()),
+            ));
+        }
+        let mut placed: HashMap<&str, &str> = HashMap::new();
+        let mut members: Vec<&Runbook> = Vec::new();
+        for group in &plan.groups {
+            if group.runbooks.is_empty() {
+                diags.push(Diagnostic::warning(
+                    "kind-field",
+                    src,
+                    group.name.span(),
+                    format!("group `{}` names no runbooks", group.name.get_ref()),
+                ));
+            }
+            for name in &group.runbooks {
+                let id = name.get_ref().as_str();
+                match set.runbooks.iter().find(|r| r.id() == id) {
+                    Some(rb) => members.push(rb),
+                    None => {
+                        let ids = set.runbooks.iter().map(|r| r.id());
+                        let mut d = Diagnostic::error(
+                            "unknown-runbook",
+                            src,
+                            name.span(),
+                            format!("the plan names runbook `{id}`, which is not loaded"),
+                        );
+                        d = match did_you_mean(id, ids) {
+                            Some(h) => d.with_help(format!("did you mean `{h}`?")),
+                            None => d.with_help("validate the plan together with its runbooks: `drbook validate runbooks/`"),
+                        };
+                        diags.push(d);
+                    }
+                }
+                if let Some(prev) = placed.insert(id, group.name.get_ref()) {
+                    diags.push(Diagnostic::error(
+                        "duplicate-id",
+                        src,
+                        name.span(),
+                        format!("runbook `{id}` is already in group `{prev}`"),
+                    ));
+                }
+            }
+        }
+        for (name, value) in &plan.vars {
+            if !members.is_empty() && !members.iter().any(|rb| rb.var(name).is_some()) {
+                diags.push(
+                    Diagnostic::warning(
+                        "unused-plan-var",
+                        src,
+                        value.span(),
+                        format!(
+                            "plan variable `{name}` is declared by none of the plan's runbooks"
+                        ),
+                    )
+                    .with_help("remove it, or check its spelling against the runbooks' [vars]"),
+                );
+            }
+        }
+    }
+}
