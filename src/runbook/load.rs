@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use rayon::prelude::*;
 use serde::de::DeserializeOwned;
@@ -226,6 +226,11 @@ struct Cx<'a> {
     diags: Vec<Diagnostic>,
 }
 
+/// The field names serde knows for each section, computed once.
+static STEP_FIELDS: LazyLock<&'static [&'static str]> = LazyLock::new(serde_introspect::<Step>);
+static ASSERTION_FIELDS: LazyLock<&'static [&'static str]> =
+    LazyLock::new(serde_introspect::<Assertion>);
+
 const RUNBOOK_SECTIONS: &[&str] = &["runbook", "vars", "step", "rollback"];
 const PLAN_SECTIONS: &[&str] = &["plan", "vars", "group"];
 
@@ -276,16 +281,17 @@ impl Cx<'_> {
     }
 
     /// Deserializes one value; a failure becomes a diagnostic pointing into the value.
-    fn de<T: DeserializeOwned>(
-        &mut self,
-        raw: Spanned<DeValue<'_>>,
-        table: Option<&DeTable<'_>>,
-    ) -> Option<T> {
+    fn de<T: DeserializeOwned>(&mut self, raw: Spanned<DeValue<'_>>) -> Option<T> {
         let whole = raw.span();
+        // (key span, value span) of each field, to name the field an error points into.
+        let fields: Vec<(Range<usize>, Range<usize>)> = match raw.get_ref() {
+            DeValue::Table(t) => t.iter().map(|(k, v)| (k.span(), v.span())).collect(),
+            _ => Vec::new(),
+        };
         match T::deserialize(ValueDeserializer::from(raw)) {
             Ok(v) => Some(v),
             Err(e) => {
-                self.diags.push(serde_diag(self.src, &e, whole, table));
+                self.diags.push(serde_diag(self.src, &e, whole, &fields));
                 None
             }
         }
@@ -297,8 +303,7 @@ impl Cx<'_> {
         let meta: Option<RunbookMeta> = match self.table(&raw_meta, "[runbook]") {
             Some(t) => {
                 self.check_keys(t, serde_introspect::<RunbookMeta>(), "[runbook]");
-                let t = t.clone();
-                self.de(raw_meta, Some(&t))
+                self.de(raw_meta)
             }
             None => None,
         };
@@ -332,8 +337,7 @@ impl Cx<'_> {
                     serde_introspect::<VarSpec>(),
                     &format!("variable `{}`", name.get_ref()),
                 );
-                let t2 = t.clone();
-                if let Some(spec) = self.de::<VarSpec>(value.clone(), Some(&t2)) {
+                if let Some(spec) = self.de::<VarSpec>(value.clone()) {
                     out.push(VarDef {
                         name,
                         default: spec.default,
@@ -342,7 +346,7 @@ impl Cx<'_> {
                         description: spec.description,
                     });
                 }
-            } else if let Some(v) = self.de::<Spanned<toml::Value>>(value.clone(), None) {
+            } else if let Some(v) = self.de::<Spanned<toml::Value>>(value.clone()) {
                 out.push(VarDef {
                     name,
                     default: Some(v),
@@ -379,22 +383,21 @@ impl Cx<'_> {
             let Some(table) = self.table(&item, &format!("each [[{section}]]")) else {
                 continue;
             };
-            let table = table.clone();
-            self.check_step_keys(&table, section);
-            match self.de::<Step>(item, Some(&table)) {
+            self.check_step_keys(table, section);
+            let id = table
+                .get("id")
+                .and_then(|v| v.get_ref().as_str())
+                .map(str::to_string);
+            match self.de::<Step>(item) {
                 Some(step) => steps.push(step),
-                None => {
-                    if let Some(id) = table.get("id").and_then(|v| v.get_ref().as_str()) {
-                        broken.push(id.to_string());
-                    }
-                }
+                None => broken.extend(id),
             }
         }
         (steps, broken)
     }
 
     fn check_step_keys(&mut self, table: &DeTable<'_>, section: &str) {
-        self.check_keys(table, serde_introspect::<Step>(), &format!("[[{section}]]"));
+        self.check_keys(table, &STEP_FIELDS, &format!("[[{section}]]"));
         for field in ["expect", "expect_rows", "when"] {
             if let Some(v) = table.get(field) {
                 self.check_assertion_keys(v, field);
@@ -405,7 +408,7 @@ impl Cx<'_> {
     fn check_assertion_keys(&mut self, raw: &Spanned<DeValue<'_>>, field: &str) {
         match raw.get_ref() {
             DeValue::Table(t) => {
-                self.check_keys(t, serde_introspect::<Assertion>(), &format!("`{field}`"));
+                self.check_keys(t, &ASSERTION_FIELDS, &format!("`{field}`"));
                 for sub in ["all", "any", "not"] {
                     if let Some(v) = t.get(sub) {
                         self.check_assertion_keys(v, field);
@@ -427,14 +430,13 @@ impl Cx<'_> {
         let meta: Option<PlanMeta> = match self.table(&raw_meta, "[plan]") {
             Some(t) => {
                 self.check_keys(t, serde_introspect::<PlanMeta>(), "[plan]");
-                let t = t.clone();
-                self.de(raw_meta, Some(&t))
+                self.de(raw_meta)
             }
             None => None,
         };
         let vars = match root.remove("vars") {
             Some(v) => self
-                .de::<BTreeMap<String, Spanned<toml::Value>>>(v, None)
+                .de::<BTreeMap<String, Spanned<toml::Value>>>(v)
                 .unwrap_or_default(),
             None => BTreeMap::new(),
         };
@@ -447,9 +449,8 @@ impl Cx<'_> {
                         let Some(t) = self.table(&item, "each [[group]]") else {
                             continue;
                         };
-                        let t = t.clone();
-                        self.check_keys(&t, serde_introspect::<Group>(), "[[group]]");
-                        groups.extend(self.de::<Group>(item, Some(&t)));
+                        self.check_keys(t, serde_introspect::<Group>(), "[[group]]");
+                        groups.extend(self.de::<Group>(item));
                     }
                 }
                 _ => self.error(
@@ -473,16 +474,16 @@ fn serde_diag(
     src: &SourceFile,
     err: &toml::de::Error,
     whole: Range<usize>,
-    table: Option<&DeTable<'_>>,
+    fields: &[(Range<usize>, Range<usize>)],
 ) -> Diagnostic {
     let msg = err.message().trim_end();
     let span = err.span().unwrap_or_else(|| whole.clone());
     // Which field the error is in, when it points inside one.
-    let field = table.and_then(|t| {
-        t.iter()
-            .find(|(_, v)| v.span().start <= span.start && span.end <= v.span().end)
-            .map(|(k, _)| k.get_ref().to_string())
-    });
+    let field = fields
+        .iter()
+        .find(|(_, v)| v.start <= span.start && span.end <= v.end)
+        .and_then(|(k, _)| src.text.get(k.clone()))
+        .map(|k| k.trim_matches(|c| c == '"' || c == '\'').to_string());
     if let Some(name) = msg
         .strip_prefix("missing field `")
         .and_then(|r| r.strip_suffix('`'))
@@ -516,11 +517,30 @@ fn serde_diag(
         };
         return d;
     }
+    let plain = plain_types(msg);
     let text = match &field {
-        Some(f) => format!("wrong type for `{f}`: {msg}"),
-        None => msg.to_string(),
+        Some(f) => format!("wrong type for `{f}`: {plain}"),
+        None => plain,
     };
     Diagnostic::error("wrong-type", src, span, text)
+}
+
+/// serde speaks of Rust types; the operator wrote TOML.
+fn plain_types(msg: &str) -> String {
+    let mut out = msg.replace("invalid type: ", "");
+    for (rust, toml) in [
+        ("expected u32", "expected a whole number"),
+        ("expected u16", "expected a whole number"),
+        ("expected u64", "expected a whole number"),
+        ("expected i64", "expected a whole number"),
+        ("expected f64", "expected a number"),
+        ("expected a sequence", "expected a list `[...]`"),
+        ("expected a map", "expected a table `{ ... }`"),
+        ("expected a string", "expected a string in quotes"),
+    ] {
+        out = out.replace(rust, toml);
+    }
+    out
 }
 
 fn between<'a>(s: &'a str, open: &str, close: &str) -> Option<&'a str> {

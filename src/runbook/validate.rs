@@ -17,10 +17,12 @@ use crate::diag::{Diagnostic, SourceFile, did_you_mean};
 
 /// Validates everything in the set and appends the diagnostics, sorted by file and position.
 pub fn validate_set(set: &mut LoadSet) {
+    let sources: HashMap<&std::path::Path, &SourceFile> =
+        set.sources.iter().map(|s| (&*s.path, &**s)).collect();
     let per_runbook: Vec<Vec<Diagnostic>> = set
         .runbooks
         .par_iter()
-        .map(|rb| match set.sources.iter().find(|s| s.path == rb.file) {
+        .map(|rb| match sources.get(&*rb.file) {
             Some(src) => validate_runbook(rb, src),
             None => Vec::new(),
         })
@@ -532,16 +534,16 @@ impl<'a> Rv<'a> {
         }
         if let Some(v) = &step.api_version {
             let t = v.get_ref();
-            let b = t.as_bytes();
-            let date_ok = t.len() >= 10
-                && b[..10].iter().enumerate().all(|(i, c)| {
+            let (date, suffix) = t.split_at_checked(10).unwrap_or((t, ""));
+            let date_ok = date.len() == 10
+                && date.char_indices().all(|(i, c)| {
                     if i == 4 || i == 7 {
-                        *c == b'-'
+                        c == '-'
                     } else {
                         c.is_ascii_digit()
                     }
                 });
-            let suffix_ok = t.len() == 10 || t[10..].starts_with('-');
+            let suffix_ok = suffix.is_empty() || suffix.starts_with('-');
             if !(date_ok && suffix_ok) {
                 let d = self.err(
                     "bad-api-version",
@@ -560,7 +562,8 @@ impl<'a> Rv<'a> {
         if pat.get_ref().contains("${") {
             return;
         }
-        if let Err(e) = regex::Regex::new(pat.get_ref()) {
+        // Parsing is enough to know the pattern is valid, and far cheaper than compiling it.
+        if let Err(e) = regex_syntax::Parser::new().parse(pat.get_ref()) {
             let msg = e.to_string();
             let last = msg.lines().last().unwrap_or("invalid").trim().to_string();
             self.err(

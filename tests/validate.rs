@@ -1,0 +1,301 @@
+//! `drbook validate` end to end: the real binary on the shipped runbooks and on a folder of
+//! deliberately broken ones. Each broken file states what it must produce, in comments:
+//! `# expect: CODE @COLUMN ~ text` means a diagnostic CODE on the next line (that is not itself
+//! an expectation), at COLUMN, whose
+//! message or help contains `text`. The test demands exactly those diagnostics, no more.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn drbook(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_drbook"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the drbook binary runs")
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Expected {
+    code: String,
+    line: u64,
+    column: u64,
+    text: String,
+}
+
+fn expectations(path: &Path) -> Vec<Expected> {
+    let text = std::fs::read_to_string(path).expect("broken file readable");
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let Some(rest) = line.trim_start().strip_prefix("# expect:") else {
+            continue;
+        };
+        let (spec, want) = rest.split_once('~').unwrap_or((rest, ""));
+        let mut parts = spec.split_whitespace();
+        let code = parts.next().expect("a code").to_string();
+        let column = parts
+            .next()
+            .and_then(|c| c.strip_prefix('@'))
+            .and_then(|c| c.parse().ok())
+            .unwrap_or_else(|| panic!("{}:{}: `@COLUMN` expected", path.display(), i + 1));
+        // The expectation is about the next line that is not itself an expectation.
+        let target = (i + 1..lines.len())
+            .find(|&j| !lines[j].trim_start().starts_with("# expect:"))
+            .unwrap_or(i + 1);
+        out.push(Expected {
+            code,
+            line: target as u64 + 1,
+            column,
+            text: want.trim().to_string(),
+        });
+    }
+    out
+}
+
+fn json_report(args: &[&str]) -> (Option<i32>, Value) {
+    let mut all = vec!["validate", "--format", "json"];
+    all.extend_from_slice(args);
+    let out = drbook(&all);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "JSON report for {args:?}: {e}\nstdout: {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code(), v)
+}
+
+fn broken_files() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/broken");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("tests/broken exists")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn check_against_expectations(target: &str, files: &[PathBuf]) {
+    let (code, report) = json_report(&[target]);
+    let mut want: Vec<(String, Expected)> = files
+        .iter()
+        .flat_map(|f| {
+            let rel = f
+                .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+                .expect("under the crate")
+                .display()
+                .to_string();
+            expectations(f).into_iter().map(move |e| (rel.clone(), e))
+        })
+        .collect();
+    assert!(!want.is_empty(), "{target} states no expectations");
+    let got = report["diagnostics"].as_array().expect("diagnostics array");
+    let mut unmatched = Vec::new();
+    for d in got {
+        let file = d["file"]
+            .as_str()
+            .unwrap_or_default()
+            .trim_start_matches("./");
+        let pos = want.iter().position(|(f, e)| {
+            file.ends_with(f.as_str())
+                && d["code"] == e.code.as_str()
+                && d["line"] == e.line
+                && d["column"] == e.column
+        });
+        match pos {
+            Some(i) => {
+                let (_, e) = want.remove(i);
+                let said = format!(
+                    "{} {}",
+                    d["message"].as_str().unwrap_or_default(),
+                    d["help"].as_str().unwrap_or_default()
+                );
+                assert!(
+                    said.contains(&e.text),
+                    "{target}: {} at {}:{} says {said:?}, expected it to mention {:?}",
+                    e.code,
+                    e.line,
+                    e.column,
+                    e.text
+                );
+            }
+            None => unmatched.push(d.clone()),
+        }
+    }
+    assert!(
+        want.is_empty(),
+        "{target}: expected diagnostics not reported: {want:#?}\nreported instead: {unmatched:#?}"
+    );
+    assert!(
+        unmatched.is_empty(),
+        "{target}: unexpected diagnostics: {unmatched:#?}"
+    );
+    let errors = report["errors"].as_u64().expect("error count");
+    assert_eq!(
+        code,
+        Some(if errors > 0 { 1 } else { 0 }),
+        "{target}: exit code"
+    );
+}
+
+#[test]
+fn every_broken_file_reports_exactly_its_expected_diagnostics() {
+    let files = broken_files();
+    assert!(
+        files.len() >= 15,
+        "the broken corpus covers every error class"
+    );
+    for f in &files {
+        let rel = f
+            .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+            .expect("under the crate")
+            .display()
+            .to_string();
+        check_against_expectations(&rel, std::slice::from_ref(f));
+    }
+}
+
+#[test]
+fn duplicate_runbook_ids_across_files_are_reported() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/broken/dup-across");
+    let files = vec![dir.join("a.toml"), dir.join("b.toml")];
+    check_against_expectations("tests/broken/dup-across", &files);
+}
+
+#[test]
+fn every_error_class_is_covered_by_the_corpus() {
+    let mut codes: Vec<String> = broken_files()
+        .iter()
+        .flat_map(|f| expectations(f))
+        .map(|e| e.code)
+        .collect();
+    codes.sort();
+    codes.dedup();
+    for class in [
+        "toml-syntax",
+        "unknown-field",
+        "missing-field",
+        "wrong-type",
+        "duplicate-id",
+        "unknown-dependency",
+        "dependency-cycle",
+        "undefined-variable",
+        "bad-duration",
+        "unknown-kind",
+        "missing-api-version",
+        "unconfirmed-destructive",
+        "output-not-upstream",
+        "bad-expectation",
+        "kind-field",
+        "unknown-runbook",
+    ] {
+        assert!(
+            codes.iter().any(|c| c == class),
+            "no broken file proves `{class}`"
+        );
+    }
+}
+
+#[test]
+fn shipped_runbooks_are_valid_without_warnings() {
+    let (code, report) = json_report(&["--strict", "runbooks/"]);
+    assert_eq!(
+        report["diagnostics"].as_array().map(Vec::len),
+        Some(0),
+        "{report:#}"
+    );
+    assert_eq!(code, Some(0));
+    assert!(report["runbooks"].as_u64() >= Some(11), "{report:#}");
+    assert!(report["plans"].as_u64() >= Some(1), "{report:#}");
+}
+
+#[test]
+fn human_output_shows_location_excerpt_caret_and_hint() {
+    let out = drbook(&["validate", "tests/broken/unknown-field.toml"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    insta::assert_snapshot!("unknown_field_human", text);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let missing = drbook(&["validate", "no/such/folder"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("no/such/folder: no such file or folder")
+    );
+    let bad_flag = drbook(&["validate", "--format", "yaml", "runbooks/"]);
+    assert_eq!(bad_flag.status.code(), Some(2));
+    let no_paths = drbook(&["validate"]);
+    assert_eq!(no_paths.status.code(), Some(2));
+}
+
+#[test]
+fn warnings_fail_only_with_strict() {
+    let file = "tests/broken/unconfirmed-destructive.toml";
+    assert_eq!(drbook(&["validate", file]).status.code(), Some(0));
+    assert_eq!(
+        drbook(&["validate", "--strict", file]).status.code(),
+        Some(1)
+    );
+}
+
+#[test]
+fn completions_are_generated_for_each_shell() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = drbook(&["completions", shell]);
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("validate") && text.contains("rehearse"),
+            "{shell}"
+        );
+    }
+}
+
+#[test]
+fn vars_shows_origins_and_masks_secrets() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("rb.toml");
+    std::fs::write(
+        &file,
+        r#"
+[runbook]
+id = "v"
+title = "V"
+component = "data"
+[vars]
+region = "westeurope"
+token = { secret = true, env = "DRBOOK_TEST_TOKEN" }
+"#,
+    )
+    .expect("write");
+    let path = file.display().to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_drbook"))
+        .args(["vars", &path, "--var", "region=northeurope"])
+        .env("DRBOOK_TEST_TOKEN", "tok-123-secret")
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("northeurope") && text.contains("(--var)"),
+        "{text}"
+    );
+    assert!(text.contains("($DRBOOK_TEST_TOKEN)"), "{text}");
+    assert!(!text.contains("tok-123-secret"), "secret leaked: {text}");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_drbook"))
+        .args(["vars", &path])
+        .env_remove("DRBOOK_TEST_TOKEN")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("MISSING: set $DRBOOK_TEST_TOKEN"));
+}
