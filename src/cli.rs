@@ -19,7 +19,7 @@ use crate::runbook::{self, LoadSet, vars};
     about = "Disaster-recovery runbooks for Azure, in your terminal",
     long_about = "drbook loads disaster-recovery runbooks (TOML), checks live Azure state, carries out \
 or guides each step during a regional outage, and keeps a tamper-evident incident log.\n\n\
-With no command it opens the interactive demo: a simulated West Europe outage.",
+Commands not built yet are listed, and say so when run.",
     after_help = "Examples:\n  drbook validate runbooks/\n  drbook validate runbooks/web.toml --format json\n  drbook vars runbooks/ --var primary=westeurope\n  drbook completions bash > ~/.local/share/bash-completion/completions/drbook"
 )]
 pub struct Cli {
@@ -205,8 +205,13 @@ fn write_human(out: &mut impl Write, set: &LoadSet, r: &ValidateReport<'_>) -> s
     let verdict = if r.errors > 0 { "invalid" } else { "valid" };
     writeln!(
         out,
-        "{verdict}: {} files ({} runbooks, {} plans, {} steps), {} errors, {} warnings",
-        r.files, r.runbooks, r.plans, r.steps, r.errors, r.warnings
+        "{verdict}: {} ({}, {}, {}), {}, {}",
+        plural(r.files, "file"),
+        plural(r.runbooks, "runbook"),
+        plural(r.plans, "plan"),
+        plural(r.steps, "step"),
+        plural(r.errors, "error"),
+        plural(r.warnings, "warning")
     )?;
     if !set.skipped.is_empty() {
         writeln!(
@@ -216,6 +221,14 @@ fn write_human(out: &mut impl Write, set: &LoadSet, r: &ValidateReport<'_>) -> s
         )?;
     }
     Ok(())
+}
+
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 fn show_vars(args: &VarsArgs) -> ExitCode {

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use toml::Spanned;
 
 use super::load::LoadSet;
-use super::model::{Assertion, OnFailure, OneOrMany, Runbook, Step, StepKind};
+use super::model::{Assertion, OnFailure, OneOrMany, ParseAs, Runbook, Step, StepKind};
 use super::path::JsonPath;
 use super::template::{self, INCIDENT_FIELDS, RUNBOOK_FIELDS, Ref};
 use crate::diag::{Diagnostic, SourceFile, did_you_mean};
@@ -70,7 +70,7 @@ fn kind_fields(kind: StepKind) -> (&'static [&'static str], &'static [&'static s
             &["subscriptions", "expect_rows", "expect", "poll"],
         ),
         StepKind::Action => (&["method", "resource", "api_version"], &["body"]),
-        StepKind::Command => (&["argv"], &["cwd", "env", "destructive", "parse"]),
+        StepKind::Command => (&["argv"], &["cwd", "env", "destructive", "parse", "expect"]),
         StepKind::Probe => (
             &["url"],
             &["method", "headers", "expect_status", "body_matches", "poll"],
@@ -409,7 +409,24 @@ impl<'a> Rv<'a> {
         if let Some(w) = &step.when {
             self.condition(step, w.get_ref(), w.span(), rollback);
         }
+        if kind == StepKind::Command
+            && let Some(e) = &step.expect
+            && step.parse.as_ref().map(|p| *p.get_ref()) != Some(ParseAs::Json)
+        {
+            let d = self.err(
+                "kind-field",
+                e.span(),
+                "`expect` on a command reads its JSON output: it needs `parse = \"json\"`",
+            );
+            Self::help(
+                d,
+                "add `parse = \"json\"`, or use a `when` condition on `${steps.<id>.stdout}`",
+            );
+        }
         for (name, path) in &step.outputs {
+            if path.get_ref().contains("${") {
+                continue;
+            }
             if let Err(e) = JsonPath::parse(path.get_ref()) {
                 self.err(
                     "bad-expectation",
