@@ -7,3 +7,4 @@ pub mod checks;
 pub mod cli;
 pub mod diag;
 pub mod runbook;
+pub mod sim;

@@ -1,0 +1,329 @@
+//! Scenario files: the simulated Azure estate (subscriptions, resources with their ARM JSON,
+//! HTTP endpoints that probes reach), fault knobs, and a timeline of events such as a region
+//! going down. Format reference: runbooks/scenarios/README.md.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::runbook::validate::parse_duration;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub scenario: Meta,
+    #[serde(default)]
+    pub faults: Faults,
+    #[serde(default, rename = "subscription")]
+    pub subscriptions: Vec<Subscription>,
+    #[serde(default, rename = "resource")]
+    pub resources: Vec<ResourceDef>,
+    #[serde(default, rename = "endpoint")]
+    pub endpoints: Vec<Endpoint>,
+    #[serde(default, rename = "event")]
+    pub events: Vec<Event>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Meta {
+    pub id: String,
+    pub title: String,
+    pub description: Option<String>,
+    /// How long a long-running operation (failover, cluster start) takes. Default 2s.
+    pub lro_delay: Option<String>,
+}
+
+/// Fault knobs, applied to every ARM request while in force. Events can change them.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Faults {
+    /// Added to every answer, e.g. "50ms".
+    pub latency: String,
+    /// Up to this much more, at random.
+    pub jitter: String,
+    /// Fraction of requests answered 429 with Retry-After.
+    pub throttle_rate: f64,
+    /// The Retry-After sent with a 429.
+    pub retry_after: String,
+    /// Fraction of requests answered with `error_status`.
+    pub error_rate: f64,
+    pub error_status: u16,
+    /// Fraction of requests whose connection is dropped without an answer.
+    pub drop_rate: f64,
+    /// Fraction of requests answered only after `slow` (to exercise client timeouts).
+    pub slow_rate: f64,
+    pub slow: String,
+    /// Lifetime of the tokens the simulator issues.
+    pub token_lifetime: String,
+    /// Seed for the random draws, so a run can be repeated.
+    pub seed: u64,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Faults {
+            latency: "0ms".into(),
+            jitter: "0ms".into(),
+            throttle_rate: 0.0,
+            retry_after: "1s".into(),
+            error_rate: 0.0,
+            error_status: 503,
+            drop_rate: 0.0,
+            slow_rate: 0.0,
+            slow: "60s".into(),
+            token_lifetime: "1h".into(),
+            seed: 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Subscription {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceDef {
+    /// Full ARM id; name, type, resource group and subscription are derived from it.
+    pub id: String,
+    /// ARM `location` (e.g. "westeurope", "global").
+    pub location: String,
+    /// The region whose outage takes this resource down; default: `location`. "global" for
+    /// resources no single region's outage affects.
+    pub region: Option<String>,
+    pub kind: Option<String>,
+    pub sku: Option<toml::Table>,
+    pub tags: Option<toml::Table>,
+    #[serde(default)]
+    pub properties: toml::Table,
+    /// Other top-level ARM fields (identity, zones, ...).
+    pub extra: Option<toml::Table>,
+    /// Resource Health availabilityState while its region is up: Available, Degraded,
+    /// Unavailable or Unknown. Default Available.
+    pub health: Option<String>,
+}
+
+/// An HTTP endpoint the simulator answers for probes, served by the first backend whose region
+/// is up and whose condition holds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Endpoint {
+    pub url: String,
+    #[serde(default = "default_status")]
+    pub status: u16,
+    /// Body; `${region}` is replaced by the serving backend's region.
+    #[serde(default)]
+    pub body: String,
+    pub backends: Vec<Backend>,
+}
+
+fn default_status() -> u16 {
+    200
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Backend {
+    pub region: String,
+    /// Optional condition: the resource's value at `path` equals `equals`.
+    pub resource: Option<String>,
+    pub path: Option<String>,
+    pub equals: Option<toml::Value>,
+}
+
+/// Something that happens at a time after the simulator starts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Event {
+    /// Time after start, e.g. "5s", "2m".
+    pub at: String,
+    /// Shown in the simulator's log.
+    pub note: Option<String>,
+    pub region_down: Option<String>,
+    pub region_up: Option<String>,
+    /// Set one value of a resource: `{ resource = "...", path = "properties.x", value = ... }`.
+    pub set: Option<SetValue>,
+    /// Resource Health of one resource: `{ resource = "...", state = "Degraded" }`.
+    pub health: Option<SetHealth>,
+    /// New fault knobs (fields not given keep their value).
+    pub faults: Option<toml::Table>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetValue {
+    pub resource: String,
+    pub path: String,
+    pub value: toml::Value,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetHealth {
+    pub resource: String,
+    pub state: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("{path}: cannot read the scenario: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{column}: {message}")]
+    Invalid {
+        path: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+}
+
+impl Scenario {
+    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&path.display().to_string(), &text)
+    }
+
+    /// Parses and checks a scenario; errors carry file, line and column.
+    pub fn parse(name: &str, text: &str) -> Result<Scenario, ScenarioError> {
+        let src = crate::diag::SourceFile::new(Path::new(name), text);
+        let invalid = |span: Option<std::ops::Range<usize>>, message: String| {
+            let (line, column) = src.line_col(span.map_or(0, |s| s.start));
+            ScenarioError::Invalid {
+                path: name.to_string(),
+                line,
+                column,
+                message,
+            }
+        };
+        let sc: Scenario =
+            toml::from_str(text).map_err(|e| invalid(e.span(), e.message().to_string()))?;
+        sc.check().map_err(|m| invalid(None, m))?;
+        Ok(sc)
+    }
+
+    /// Checks what serde cannot: durations, ids, references to resources.
+    fn check(&self) -> Result<(), String> {
+        let dur = |what: &str, s: &str| {
+            parse_duration(s)
+                .map(|_| ())
+                .map_err(|e| format!("{what}: `{s}` is not a duration ({e})"))
+        };
+        if let Some(d) = &self.scenario.lro_delay {
+            dur("lro_delay", d)?;
+        }
+        self.faults.check()?;
+        for r in &self.resources {
+            if !r.id.to_ascii_lowercase().starts_with("/subscriptions/") {
+                return Err(format!(
+                    "resource `{}`: ids start with /subscriptions/",
+                    r.id
+                ));
+            }
+        }
+        let known = |id: &str| self.resources.iter().any(|r| r.id.eq_ignore_ascii_case(id));
+        for e in &self.events {
+            dur("event `at`", &e.at)?;
+            for id in [
+                e.set.as_ref().map(|s| &s.resource),
+                e.health.as_ref().map(|h| &h.resource),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                if !known(id) {
+                    return Err(format!(
+                        "event at {}: no resource `{id}` in the scenario",
+                        e.at
+                    ));
+                }
+            }
+            if let Some(f) = &e.faults {
+                let mut faults = self.faults.clone();
+                faults.apply(f)?;
+            }
+        }
+        for ep in &self.endpoints {
+            if ep.backends.is_empty() {
+                return Err(format!("endpoint `{}` has no backends", ep.url));
+            }
+            for b in &ep.backends {
+                if let Some(id) = &b.resource
+                    && !known(id)
+                {
+                    return Err(format!(
+                        "endpoint `{}`: no resource `{id}` in the scenario",
+                        ep.url
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn lro_delay(&self) -> Duration {
+        self.scenario
+            .lro_delay
+            .as_deref()
+            .and_then(|d| parse_duration(d).ok())
+            .unwrap_or(Duration::from_secs(2))
+    }
+}
+
+impl Faults {
+    fn check(&self) -> Result<(), String> {
+        for (what, s) in [
+            ("latency", &self.latency),
+            ("jitter", &self.jitter),
+            ("retry_after", &self.retry_after),
+            ("slow", &self.slow),
+            ("token_lifetime", &self.token_lifetime),
+        ] {
+            parse_duration(s)
+                .map_err(|e| format!("faults.{what}: `{s}` is not a duration ({e})"))?;
+        }
+        for (what, r) in [
+            ("throttle_rate", self.throttle_rate),
+            ("error_rate", self.error_rate),
+            ("drop_rate", self.drop_rate),
+            ("slow_rate", self.slow_rate),
+        ] {
+            if !(0.0..=1.0).contains(&r) {
+                return Err(format!(
+                    "faults.{what}: {r} is not a fraction between 0 and 1"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies the fields of an event's `faults` table.
+    pub fn apply(&mut self, t: &toml::Table) -> Result<(), String> {
+        let mut merged = toml::Table::try_from(&*self).map_err(|e| e.to_string())?;
+        for (k, v) in t {
+            if !merged.contains_key(k) {
+                return Err(format!("unknown fault knob `{k}`"));
+            }
+            merged.insert(k.clone(), v.clone());
+        }
+        *self = toml::Value::Table(merged)
+            .try_into()
+            .map_err(|e: toml::de::Error| e.message().to_string())?;
+        self.check()
+    }
+
+    pub fn duration(s: &str) -> Duration {
+        parse_duration(s).unwrap_or_default()
+    }
+}
