@@ -3,6 +3,7 @@
 //! The engine (`runbook`, and later `azure`, `exec`, `incident`, `sim`) knows nothing of the
 //! screen; `cli` wires commands to it.
 
+pub mod azure;
 pub mod checks;
 pub mod cli;
 pub mod diag;

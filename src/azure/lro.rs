@@ -1,0 +1,230 @@
+//! ARM writes followed to completion. When Azure answers 201/202 with `Azure-AsyncOperation`
+//! or `Location`, the operation is polled (at the interval Azure asks for) until it succeeds,
+//! fails or the deadline passes; then the final state is read.
+
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::Value;
+use url::Url;
+
+use super::client::{ArmClient, ArmRequest, ArmResponse, retry_after};
+use super::error::{AzureError, ErrorKind};
+
+/// The end of a write.
+#[derive(Debug, Clone)]
+pub struct WriteOutcome {
+    /// Status of the first answer (200, 201, 202, 204).
+    pub status: u16,
+    /// The final body: the resource after a PUT/PATCH, the operation's result after a POST.
+    pub body: Value,
+    /// Set when the write was a long-running operation.
+    pub lro: Option<LroSummary>,
+    pub elapsed: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LroSummary {
+    pub polls: u32,
+    /// The operation's last status, e.g. `Succeeded`.
+    pub status: String,
+}
+
+/// Progress reports while polling, for the UI and the log.
+pub type Progress<'a> = &'a (dyn Fn(&str) + Send + Sync);
+
+impl ArmClient {
+    /// Sends a write and follows it to completion within `deadline`.
+    pub async fn write(
+        &self,
+        method: Method,
+        id: &str,
+        api_version: &str,
+        body: Option<Value>,
+        deadline: Duration,
+        progress: Progress<'_>,
+    ) -> Result<WriteOutcome, AzureError> {
+        let started = Instant::now();
+        let operation = match id.rsplit('/').next() {
+            Some(action) if method == Method::POST => {
+                format!("POST {}", action.split('?').next().unwrap_or(action))
+            }
+            _ => method.to_string(),
+        };
+        let mut req =
+            ArmRequest::new(method.clone(), id, Some(api_version)).operation(operation.clone());
+        if let Some(b) = body {
+            req = req.body(b);
+        }
+        let first = self.send(&req).await?;
+        let op = OperationUrls::from(&first, &self.cloud().arm);
+        if !matches!(first.status, 201 | 202) || op.is_none() {
+            return Ok(WriteOutcome {
+                status: first.status,
+                body: first.body,
+                lro: None,
+                elapsed: started.elapsed(),
+            });
+        }
+        let op = op.unwrap_or_default();
+        let resource = id.split('?').next().unwrap_or(id).to_string();
+        let (status, polls) = self
+            .poll(
+                &op, &first, &operation, &resource, started, deadline, progress,
+            )
+            .await?;
+        // The final state: the resource itself after PUT/PATCH, the Location result after POST.
+        let body = if matches!(method, Method::PUT | Method::PATCH) {
+            self.send(
+                &ArmRequest::get(&resource, api_version)
+                    .operation(format!("{operation} (read the result)")),
+            )
+            .await?
+            .body
+        } else if let Some(loc) = &op.location {
+            let r = self.send(&polling(loc, &operation, &resource)).await?;
+            if r.status == 202 { Value::Null } else { r.body }
+        } else {
+            Value::Null
+        };
+        Ok(WriteOutcome {
+            status: first.status,
+            body,
+            lro: Some(LroSummary { polls, status }),
+            elapsed: started.elapsed(),
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn poll(
+        &self,
+        op: &OperationUrls,
+        first: &ArmResponse,
+        operation: &str,
+        resource: &str,
+        started: Instant,
+        deadline: Duration,
+        progress: Progress<'_>,
+    ) -> Result<(String, u32), AzureError> {
+        let mut wait = retry_after(&first.headers).unwrap_or(Duration::from_secs(2));
+        let mut polls = 0u32;
+        let cancel = self.cancel_token();
+        loop {
+            let left = deadline.saturating_sub(started.elapsed());
+            if left.is_zero() {
+                return Err(AzureError::new(
+                    operation,
+                    resource,
+                    ErrorKind::Timeout,
+                    format!("the long-running operation was still running after {}s; it may still finish: re-check the resource", deadline.as_secs()),
+                )
+                .attempts(polls));
+            }
+            tokio::select! {
+                biased;
+                () = cancel.cancelled() => return Err(AzureError::new(operation, resource, ErrorKind::Cancelled, "cancelled while the operation ran; Azure may still finish it")),
+                () = tokio::time::sleep(wait.min(left).clamp(Duration::from_millis(50), Duration::from_secs(60))) => {}
+            }
+            polls += 1;
+            let (url, is_async) = match (&op.async_operation, &op.location) {
+                (Some(a), _) => (a, true),
+                (None, Some(l)) => (l, false),
+                (None, None) => return Ok(("Succeeded".into(), polls)),
+            };
+            let r = self.send(&polling(url, operation, resource)).await?;
+            wait = retry_after(&r.headers).unwrap_or(wait);
+            let status = if is_async {
+                r.body
+                    .get("status")
+                    .and_then(Value::as_str)
+                    .unwrap_or("InProgress")
+                    .to_string()
+            } else if r.status == 202 {
+                "InProgress".to_string()
+            } else {
+                "Succeeded".to_string()
+            };
+            progress(&status);
+            match status.as_str() {
+                "Succeeded" => return Ok((status, polls)),
+                "Failed" | "Canceled" | "Cancelled" => {
+                    let err = r.body.get("error");
+                    let code = err
+                        .and_then(|e| e.get("code"))
+                        .and_then(Value::as_str)
+                        .map(str::to_string);
+                    let message = err
+                        .and_then(|e| e.get("message"))
+                        .and_then(Value::as_str)
+                        .map_or_else(|| format!("the operation ended {status}"), str::to_string);
+                    return Err(AzureError {
+                        code,
+                        status: Some(r.status),
+                        ..AzureError::new(operation, resource, ErrorKind::OperationFailed, message)
+                            .attempts(polls)
+                    });
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+fn polling(url: &Url, operation: &str, resource: &str) -> ArmRequest {
+    let mut req = ArmRequest::new(Method::GET, url.path(), None)
+        .operation(format!("{operation} (poll the operation)"))
+        .resource(resource);
+    req.url = Some(url.clone());
+    req
+}
+
+#[derive(Debug, Default, Clone)]
+struct OperationUrls {
+    async_operation: Option<Url>,
+    location: Option<Url>,
+}
+
+impl OperationUrls {
+    fn from(r: &ArmResponse, base: &Url) -> Option<OperationUrls> {
+        let parse = |name: &str| r.header(name).and_then(|v| base.join(v).ok());
+        let op = OperationUrls {
+            async_operation: parse("azure-asyncoperation"),
+            location: parse("location"),
+        };
+        (op.async_operation.is_some() || op.location.is_some()).then_some(op)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::{HeaderMap, HeaderValue};
+
+    #[test]
+    fn operation_urls_come_from_either_header_and_resolve_relative_ones() {
+        let base = Url::parse("http://127.0.0.1:9/").expect("literal");
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "location",
+            HeaderValue::from_static("/subscriptions/s/operationResults/1?api-version=x"),
+        );
+        let r = ArmResponse {
+            status: 202,
+            headers,
+            body: Value::Null,
+            elapsed: Duration::ZERO,
+            attempts: 1,
+        };
+        let op = OperationUrls::from(&r, &base).expect("has location");
+        assert!(op.async_operation.is_none());
+        assert_eq!(
+            op.location.map(|u| u.to_string()).as_deref(),
+            Some("http://127.0.0.1:9/subscriptions/s/operationResults/1?api-version=x")
+        );
+        let none = ArmResponse {
+            headers: HeaderMap::new(),
+            ..r
+        };
+        assert!(OperationUrls::from(&none, &base).is_none());
+    }
+}

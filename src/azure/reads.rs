@@ -1,0 +1,92 @@
+//! Reads beyond a plain GET: Azure Resource Health and Azure Resource Graph.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::client::{ArmClient, ArmRequest};
+use super::error::{AzureError, ErrorKind};
+
+/// Resource Health's api-version when a step names none.
+pub const HEALTH_API_VERSION: &str = "2025-05-01";
+pub const GRAPH_API_VERSION: &str = "2022-10-01";
+/// Rows per Resource Graph page (its maximum).
+const GRAPH_PAGE: u32 = 1000;
+/// Pages at most, so a runaway query cannot read forever.
+const GRAPH_MAX_PAGES: u32 = 100;
+
+impl ArmClient {
+    /// `{id}/providers/Microsoft.ResourceHealth/availabilityStatuses/current`.
+    pub async fn health(&self, id: &str, api_version: Option<&str>) -> Result<Value, AzureError> {
+        let id = id.split('?').next().unwrap_or(id).trim_end_matches('/');
+        let path = format!("{id}/providers/Microsoft.ResourceHealth/availabilityStatuses/current");
+        let req = ArmRequest::get(path, api_version.unwrap_or(HEALTH_API_VERSION))
+            .operation("read Resource Health of")
+            .resource(id);
+        Ok(self.send(&req).await?.body)
+    }
+
+    /// Runs a Resource Graph query over `subscriptions` and returns every row, following
+    /// `$skipToken` pages.
+    pub async fn graph(
+        &self,
+        subscriptions: &[String],
+        query: &str,
+    ) -> Result<Vec<Value>, AzureError> {
+        let mut rows = Vec::new();
+        let mut skip: Option<String> = None;
+        for _ in 0..GRAPH_MAX_PAGES {
+            let mut options = json!({ "resultFormat": "objectArray", "$top": GRAPH_PAGE });
+            if let Some(t) = &skip {
+                options["$skipToken"] = json!(t);
+            }
+            let body =
+                json!({ "subscriptions": subscriptions, "query": query, "options": options });
+            // A query reads only: safe to send again after any failure.
+            let req = ArmRequest::new(
+                Method::POST,
+                "/providers/Microsoft.ResourceGraph/resources",
+                Some(GRAPH_API_VERSION),
+            )
+            .body(body)
+            .operation("Resource Graph query")
+            .resource(one_line(query))
+            .idempotent(true);
+            let answer = self.send(&req).await?.body;
+            let Some(data) = answer.get("data").and_then(Value::as_array) else {
+                return Err(AzureError::new(
+                    "Resource Graph query",
+                    one_line(query),
+                    ErrorKind::Client,
+                    "the answer has no `data` array",
+                ));
+            };
+            rows.extend(data.iter().cloned());
+            skip = answer
+                .get("$skipToken")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            if skip.is_none() {
+                return Ok(rows);
+            }
+        }
+        Err(AzureError::new(
+            "Resource Graph query",
+            one_line(query),
+            ErrorKind::BadRequest,
+            format!(
+                "more than {} rows: narrow the query",
+                GRAPH_PAGE * GRAPH_MAX_PAGES
+            ),
+        ))
+    }
+}
+
+/// A query on one line, shortened, for error messages.
+fn one_line(q: &str) -> String {
+    let flat = q.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() > 120 {
+        format!("{}…", flat.chars().take(119).collect::<String>())
+    } else {
+        flat
+    }
+}
