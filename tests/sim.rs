@@ -795,6 +795,38 @@ async fn resource_graph_rows_and_query_errors() {
     t.sim.shutdown().await;
 }
 
+#[tokio::test]
+async fn resource_graph_runs_the_runbooks_queries() {
+    let t = estate().await;
+    let q = |query: &str| json!({"subscriptions": [SUB], "query": query, "options": {"resultFormat": "objectArray"}});
+    let g = t
+        .post(
+            "/providers/Microsoft.ResourceGraph/resources?api-version=2022-10-01",
+            Some(q("Resources | where type =~ 'microsoft.sql/servers/failovergroups' and resourceGroup =~ 'RG-SHOP-NORTHEUROPE' | project name, location, role = properties.replicationRole")),
+        )
+        .await;
+    assert_eq!(g.status, 200, "{}", g.body);
+    assert_eq!(
+        g.body["data"],
+        json!([{"name": "fog-shop", "location": "northeurope", "role": "Secondary"}])
+    );
+    let g = t
+        .post(
+            "/providers/Microsoft.ResourceGraph/resources?api-version=2022-10-01",
+            Some(q("Resources | where resourceGroup =~ 'rg-shop-northeurope' and type in~ ('microsoft.web/sites', 'microsoft.logic/workflows') | summarize count() by type | order by type asc")),
+        )
+        .await;
+    assert_eq!(g.status, 200, "{}", g.body);
+    assert_eq!(
+        g.body["data"],
+        json!([
+            {"type": "microsoft.logic/workflows", "count_": 1},
+            {"type": "microsoft.web/sites", "count_": 1},
+        ])
+    );
+    t.sim.shutdown().await;
+}
+
 // ------------------------------------------------------------------------------- actions
 
 #[tokio::test]
