@@ -483,6 +483,9 @@ async fn resource_groups_and_subscriptions() {
     assert_eq!(r.status, 200);
     assert_eq!(r.body["type"], "Microsoft.Resources/resourceGroups");
     assert_eq!(r.body["location"], "northeurope");
+    let head = |path: String| t.http.head(t.url(&path)).bearer_auth(&t.token).send();
+    assert_eq!(head(rg("rg-shop-northeurope")).await.unwrap().status(), 200);
+    assert_eq!(head(rg("rg-none")).await.unwrap().status(), 404);
     let r = t.get(&format!("/subscriptions/{SUB}/resourceGroups")).await;
     assert_eq!(r.body["value"].as_array().unwrap().len(), 3);
     let r = t.get(&format!("/subscriptions/{SUB}")).await;

@@ -117,7 +117,11 @@ pub async fn entry(
         .unwrap_or_default();
     let path = parts.uri.path();
     let query = parts.uri.query().unwrap_or("");
-    let method = parts.method.as_str().to_ascii_uppercase();
+    // HEAD is answered as GET (hyper leaves the body out), as ARM's existence checks expect.
+    let method = match parts.method.as_str().to_ascii_uppercase() {
+        m if m == "HEAD" => "GET".to_string(),
+        m => m,
+    };
     if !super::probe::is_local(&host) {
         sh.requests.fetch_add(1, Ordering::SeqCst);
         let latency = {
