@@ -455,6 +455,32 @@ async fn put_patch_delete_and_list() {
         .await;
     assert_eq!(list.body["value"].as_array().unwrap().len(), 3);
 
+    // a child needs its parent
+    let r = t
+        .send(
+            "PUT",
+            &format!(
+                "{}/providers/Microsoft.Sql/servers/ghost/databases/db",
+                rg("rg-shop-northeurope")
+            ),
+            Some(json!({"location": "northeurope"})),
+        )
+        .await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.code(), "ParentResourceNotFound");
+    let r = t
+        .send(
+            "PUT",
+            &format!("{}/databases/sqldb-shop", server("northeurope")),
+            Some(json!({"properties": {"status": "Online"}})),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    assert_eq!(
+        r.body["location"], "northeurope",
+        "a child takes its parent's location"
+    );
+
     let r = t.send("DELETE", &id, None).await;
     assert_eq!(r.status, 200);
     assert_eq!(t.get(&id).await.status, 404);
@@ -1683,4 +1709,66 @@ fn drbook_sim_serves_and_prints_its_url() {
     let _ = child.wait();
     assert!(line.contains("test-estate"), "{line}");
     assert!(reachable, "{line}");
+}
+
+#[tokio::test]
+async fn odd_requests_get_arm_errors_never_a_dropped_connection() {
+    let t = estate().await;
+    let paths = [
+        "/".to_string(),
+        "//".to_string(),
+        "/subscriptions".to_string(),
+        "/subscriptions/".to_string(),
+        format!("/subscriptions/{SUB}/resourceGroups/"),
+        format!("/subscriptions/{SUB}/providers"),
+        format!("/subscriptions/{SUB}/providers/Microsoft.Web"),
+        format!("/subscriptions/{SUB}/resourceGroups/rg-shop-westeurope/providers"),
+        format!("{}/providers/Microsoft.ResourceHealth", site("westeurope")),
+        format!(
+            "{}/providers/Microsoft.ResourceHealth/x/y/z",
+            site("westeurope")
+        ),
+        format!(
+            "{}/providers/Microsoft.Insights/diagnosticSettings/x",
+            site("westeurope")
+        ),
+        format!(
+            "/subscriptions/{SUB}/providers/Microsoft.Simulator/locations/x/operationStatuses/nope"
+        ),
+        format!("/subscriptions/{SUB}/providers/Microsoft.Simulator/locations/x/other/nope"),
+        "/providers/Microsoft.ResourceGraph/resources".to_string(),
+        "/%%%/%zz/%E9".to_string(),
+        format!("{}/%00/%ff", site("westeurope")),
+        format!(
+            "/subscriptions/{SUB}/resourceGroups/rg-shop-westeurope/providers/Microsoft.Web/sites/app-shop-westeurope/a/b/c/d/e/f"
+        ),
+    ];
+    let bodies = [
+        None,
+        Some(json!([])),
+        Some(json!("text")),
+        Some(json!({"properties": 5, "location": 7})),
+        Some(json!({"failoverPolicies": "x", "query": 3})),
+    ];
+    for path in &paths {
+        for method in ["GET", "PUT", "PATCH", "DELETE", "POST", "OPTIONS"] {
+            for body in &bodies {
+                let r = t.send(method, path, body.clone()).await;
+                assert!(
+                    (200..500).contains(&r.status) && r.status != 401,
+                    "{method} {path} {body:?}: {} {}",
+                    r.status,
+                    r.body
+                );
+                if r.status >= 400 {
+                    assert!(
+                        r.body["error"]["code"].is_string(),
+                        "{method} {path}: {}",
+                        r.body
+                    );
+                }
+            }
+        }
+    }
+    t.sim.shutdown().await;
 }

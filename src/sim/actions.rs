@@ -182,7 +182,7 @@ fn register(
         effect,
         result_body,
         started: st.at(req.elapsed),
-        due: req.elapsed + st.lro_delay,
+        due: req.elapsed.saturating_add(st.lro_delay),
         status: OpStatus::InProgress,
         ended: None,
         error: None,

@@ -260,6 +260,18 @@ fn put(st: &mut SimState, req: &Req, rid: &ResourceId) -> Reply {
         return r;
     }
     let existing = st.get(&rid.to_path()).cloned();
+    if let Some(parent) = rid.parent()
+        && st.get(&parent.to_path()).is_none()
+    {
+        return Reply::error(
+            404,
+            "ParentResourceNotFound",
+            format!(
+                "Can not perform requested operation on nested resource. Parent resource '{}' not found.",
+                parent.names.join("/")
+            ),
+        );
+    }
     let ancestor = rid.parent().and_then(|p| st.nearest(&p).cloned());
     let group_loc = rid
         .resource_group

@@ -133,8 +133,8 @@ pub fn decide(
     path_and_query: &str,
 ) -> (Duration, Decision) {
     let draws: [f64; 5] = std::array::from_fn(|_| rng.random::<f64>());
-    let latency =
-        Faults::duration(&faults.latency) + Faults::duration(&faults.jitter).mul_f64(draws[0]);
+    let latency = Faults::duration(&faults.latency)
+        .saturating_add(Faults::duration(&faults.jitter).mul_f64(draws[0]));
     injections.retain(|i| i.count > 0);
     let lower = path_and_query.to_ascii_lowercase();
     if let Some(inj) = injections.iter_mut().find(|i| {

@@ -50,10 +50,10 @@ fn time_of(expr: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     if offset.is_empty() {
         return Some(now);
     }
-    let (sign, amount) = match offset.split_at(1) {
-        ("+", a) => (1, a),
-        ("-", a) => (-1, a),
-        _ => return None,
+    let (sign, amount) = if let Some(a) = offset.strip_prefix('+') {
+        (1, a)
+    } else {
+        (-1, offset.strip_prefix('-')?)
     };
     let digits = amount.find(|c: char| !c.is_ascii_digit())?;
     let n: i64 = amount[..digits].parse().ok()?;
@@ -216,6 +216,8 @@ mod tests {
         assert_eq!(r("${now-2w}"), "${now-2w}");
         assert_eq!(r("${nowhere"), "${nowhere");
         assert_eq!(r("${now*3s}"), "${now*3s}");
+        assert_eq!(r("${nowé}"), "${nowé}");
+        assert_eq!(r("${now-99999999999999d}"), "${now-99999999999999d}");
     }
 
     #[test]

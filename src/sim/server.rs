@@ -72,7 +72,7 @@ impl Shared {
 
     /// Time on the scenario's timeline.
     pub fn elapsed(&self) -> Duration {
-        self.started.elapsed() + self.offset
+        self.started.elapsed().saturating_add(self.offset)
     }
 
     /// Sleeps unless the simulator shuts down first (then false).
@@ -150,7 +150,7 @@ pub async fn entry(
 fn decide_latency(st: &mut SimState) -> Duration {
     let f = &st.faults;
     let jitter = super::scenario::Faults::duration(&f.jitter).mul_f64(st.rng.random::<f64>());
-    super::scenario::Faults::duration(&f.latency) + jitter
+    super::scenario::Faults::duration(&f.latency).saturating_add(jitter)
 }
 
 /// Faults, then auth, then `api-version`, then the route. `None`: the connection was dropped.
