@@ -1100,9 +1100,53 @@ async fn storage_failover_swaps_primary_and_secondary() {
     assert_eq!(a["properties"]["statusOfPrimary"], "available");
     assert_eq!(a["location"], "northeurope");
     assert!(a["properties"]["lastGeoFailoverTime"].is_string());
+    assert_eq!(
+        a["sku"]["name"], "Standard_RAGZRS",
+        "a planned failover stays geo-redundant"
+    );
     // the account is now served from its new primary
     t.sim.region_down("westeurope");
     assert_eq!(t.get(&storage()).await.status, 200);
+    t.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn storage_unplanned_failover_when_the_primary_is_unavailable() {
+    let t = estate().await;
+    // the primary's endpoints are gone (the account's control plane still answers)
+    let planned = format!("{}/failover?failoverType=Planned", storage());
+    t.send(
+        "PATCH",
+        &storage(),
+        Some(json!({"properties": {"statusOfPrimary": "unavailable"}})),
+    )
+    .await;
+    let r = t.post(&planned, None).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.code(), "FailoverFailed");
+
+    let r = t.post(&format!("{}/failover", storage()), None).await;
+    assert_eq!(r.status, 202);
+    let again = t.post(&format!("{}/failover", storage()), None).await;
+    assert_eq!(again.status, 409);
+    assert_eq!(again.code(), "FailoverInProgress");
+    let s = t
+        .poll_status(r.header("azure-asyncoperation").unwrap())
+        .await;
+    assert_eq!(s.body["status"], "Succeeded");
+    let a = t.get(&storage()).await.body;
+    assert_eq!(a["properties"]["primaryLocation"], "northeurope");
+    assert_eq!(a["properties"]["statusOfPrimary"], "available");
+    assert!(a["properties"].get("secondaryLocation").is_none());
+    assert_eq!(
+        a["sku"]["name"], "Standard_ZRS",
+        "an unplanned failover leaves ZRS"
+    );
+    assert_eq!(a["properties"]["geoReplicationStats"]["canFailover"], false);
+    // failing back needs geo-redundancy first
+    let r = t.post(&planned, None).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.code(), "FailoverNotSupported");
     t.sim.shutdown().await;
 }
 

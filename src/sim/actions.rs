@@ -54,23 +54,14 @@ pub fn action(st: &mut SimState, req: &Req, rid: &ResourceId, action: &str) -> R
             start_lro(st, req, rid, Effect::SqlFailover { forced }, true)
         }
         ("microsoft.storage/storageaccounts", "failover") => {
-            let has_secondary = st
-                .get(&rid.to_path())
-                .and_then(|r| r.body.pointer("/properties/secondaryLocation"))
-                .and_then(Value::as_str)
-                .is_some_and(|s| !s.is_empty());
-            if !has_secondary {
-                return Reply::error(
-                    400,
-                    "FailoverNotSupported",
-                    format!(
-                        "The storage account '{}' has no secondary location to fail over to.",
-                        rid.name()
-                    ),
-                );
+            let planned = req
+                .query_value("failoverType")
+                .is_some_and(|t| t.eq_ignore_ascii_case("Planned"));
+            if let Err(r) = storage_request(st, rid, planned) {
+                return r;
             }
             set_props(st, rid, &[("failoverInProgress", json!(true))]);
-            start_lro(st, req, rid, Effect::StorageFailover, false)
+            start_lro(st, req, rid, Effect::StorageFailover { planned }, false)
         }
         (
             "microsoft.servicebus/namespaces/disasterrecoveryconfigs"
@@ -384,7 +375,7 @@ pub fn complete(st: &mut SimState, opid: &str, when: DateTime<Utc>) {
         Effect::AksPower { running } => aks_done(st, &op.target, *running),
         Effect::CosmosPriorities(list) => cosmos_done(st, &op.target, list),
         Effect::SqlFailover { forced } => sql_done(st, &op.target, *forced),
-        Effect::StorageFailover => storage_done(st, &op.target, when),
+        Effect::StorageFailover { planned } => storage_done(st, &op.target, *planned, when),
         Effect::Deployment => deployment_done(st, &op.target, op.started, when),
     };
     if let Some(o) = st.ops.get_mut(opid) {
@@ -564,8 +555,63 @@ fn sql_done(st: &mut SimState, target: &str, forced: bool) -> Result<(), OpError
     Ok(())
 }
 
-/// Primary and secondary swap; the account now lives (and is served) in the new primary.
-fn storage_done(st: &mut SimState, target: &str, when: DateTime<Utc>) -> Result<(), OpError> {
+/// Whether a storage failover may start: it needs a secondary, no failover under way, and for
+/// a planned one a primary that is available.
+fn storage_request(st: &SimState, rid: &ResourceId, planned: bool) -> Result<(), Reply> {
+    let Some(res) = st.get(&rid.to_path()) else {
+        return Err(not_found(rid));
+    };
+    let prop = |k: &str| res.body.pointer(&format!("/properties/{k}")).cloned();
+    let text = |k: &str| {
+        prop(k)
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    };
+    if prop("failoverInProgress") == Some(json!(true)) {
+        return Err(Reply::error(
+            409,
+            "FailoverInProgress",
+            format!(
+                "A failover of storage account '{}' is already in progress.",
+                rid.name()
+            ),
+        ));
+    }
+    if text("secondaryLocation").is_empty() {
+        return Err(Reply::error(
+            400,
+            "FailoverNotSupported",
+            format!(
+                "The storage account '{}' has no secondary location to fail over to (it is not \
+                 geo-redundant).",
+                rid.name()
+            ),
+        ));
+    }
+    let primary = text("primaryLocation");
+    let status = text("statusOfPrimary");
+    if planned && (st.is_down(&primary) || (!status.is_empty() && status != "available")) {
+        return Err(Reply::error(
+            400,
+            "FailoverFailed",
+            format!(
+                "A planned failover needs the primary region '{primary}' to be available; it is \
+                 not. Use an unplanned failover (no failoverType)."
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The secondary becomes the primary and the account is served from there. A planned failover
+/// swaps the regions and stays geo-redundant; an unplanned one leaves the account locally
+/// redundant (GRS/RA-GRS to LRS, GZRS/RA-GZRS to ZRS) with no secondary, as Azure does.
+fn storage_done(
+    st: &mut SimState,
+    target: &str,
+    planned: bool,
+    when: DateTime<Utc>,
+) -> Result<(), OpError> {
     let res = st.resources.get(target).ok_or_else(|| gone(target))?;
     let primary = res
         .body
@@ -579,30 +625,59 @@ fn storage_done(st: &mut SimState, target: &str, when: DateTime<Utc>) -> Result<
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_string();
-    let secondary_down = st.is_down(&primary);
+    let old_primary_down = st.is_down(&primary);
     let res = st.resources.get_mut(target).ok_or_else(|| gone(target))?;
     if res.region == normalize_region(&primary) {
         res.region = normalize_region(&secondary);
     }
     if let Value::Object(o) = &mut res.body {
         o.insert("location".into(), json!(secondary));
+        if !planned
+            && let Some(Value::String(sku)) = o.get_mut("sku").and_then(|s| s.get_mut("name"))
+        {
+            *sku = local_sku(sku);
+        }
     }
     let p = props_mut(res).ok_or_else(|| gone(target))?;
     p.insert("primaryLocation".into(), json!(secondary));
-    p.insert("secondaryLocation".into(), json!(primary));
     p.insert("statusOfPrimary".into(), json!("available"));
-    p.insert(
-        "statusOfSecondary".into(),
-        json!(if secondary_down {
-            "unavailable"
-        } else {
-            "available"
-        }),
-    );
+    if planned {
+        p.insert("secondaryLocation".into(), json!(primary));
+        p.insert(
+            "statusOfSecondary".into(),
+            json!(if old_primary_down {
+                "unavailable"
+            } else {
+                "available"
+            }),
+        );
+    } else {
+        p.remove("secondaryLocation");
+        p.remove("statusOfSecondary");
+        if let Some(g) = p
+            .get_mut("geoReplicationStats")
+            .and_then(Value::as_object_mut)
+        {
+            g.insert("canFailover".into(), json!(false));
+            g.insert("canPlannedFailover".into(), json!(false));
+            g.insert("status".into(), json!("Unavailable"));
+        }
+    }
     p.insert("lastGeoFailoverTime".into(), json!(rfc3339(when)));
     p.insert("provisioningState".into(), json!("Succeeded"));
     p.remove("failoverInProgress");
     Ok(())
+}
+
+/// The locally redundant SKU an unplanned failover leaves: `Standard_RAGZRS` → `Standard_ZRS`.
+fn local_sku(sku: &str) -> String {
+    let (tier, red) = sku.split_once('_').unwrap_or(("Standard", sku));
+    let local = match red.to_ascii_uppercase().as_str() {
+        "GZRS" | "RAGZRS" => "ZRS",
+        "GRS" | "RAGRS" => "LRS",
+        _ => return sku.to_string(),
+    };
+    format!("{tier}_{local}")
 }
 
 fn deployment_done(
@@ -624,4 +699,19 @@ fn deployment_done(
     );
     p.entry("outputs").or_insert(json!({}));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_sku;
+
+    #[test]
+    fn unplanned_failover_leaves_local_redundancy() {
+        assert_eq!(local_sku("Standard_RAGZRS"), "Standard_ZRS");
+        assert_eq!(local_sku("Standard_GZRS"), "Standard_ZRS");
+        assert_eq!(local_sku("Standard_RAGRS"), "Standard_LRS");
+        assert_eq!(local_sku("Standard_GRS"), "Standard_LRS");
+        assert_eq!(local_sku("Standard_LRS"), "Standard_LRS");
+        assert_eq!(local_sku("weird"), "weird");
+    }
 }

@@ -58,7 +58,7 @@ pub enum Effect {
     AksPower { running: bool },
     CosmosPriorities(Vec<(String, i64)>),
     SqlFailover { forced: bool },
-    StorageFailover,
+    StorageFailover { planned: bool },
     Deployment,
 }
 
