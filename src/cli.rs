@@ -49,7 +49,7 @@ with its file, line and column.\n\nExit status: 0 valid, 1 invalid, 2 usage erro
     /// Postmortem report (Markdown, JSON, HTML) from incident logs
     Report(NotYetArgs),
     /// Run the Azure simulator on its own
-    Sim(NotYetArgs),
+    Sim(SimArgs),
     /// Print shell completions
     Completions {
         /// The shell to complete for
@@ -97,6 +97,19 @@ pub struct NotYetArgs {
     pub rest: Vec<String>,
 }
 
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// The scenario to serve (format: runbooks/scenarios/README.md)
+    #[arg(long, value_name = "FILE")]
+    pub scenario: PathBuf,
+    /// Port on 127.0.0.1 (0: any free port)
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Do not print timeline events
+    #[arg(long)]
+    pub quiet: bool,
+}
+
 fn parse_var(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
@@ -116,6 +129,7 @@ pub fn main() -> ExitCode {
         }
         Some(Command::Validate(args)) => validate(&args),
         Some(Command::Vars(args)) => show_vars(&args),
+        Some(Command::Sim(args)) => run_sim(&args),
         Some(Command::Completions { shell }) => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "drbook", &mut std::io::stdout());
@@ -135,6 +149,56 @@ fn not_yet(cmd: &Command) -> ExitCode {
     };
     eprintln!("drbook {name}: not built yet; it arrives with {what}.");
     ExitCode::from(2)
+}
+
+/// `drbook sim`: serves a scenario until Ctrl-C.
+fn run_sim(args: &SimArgs) -> ExitCode {
+    let scenario = match crate::sim::Scenario::load(&args.scenario) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("drbook sim: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("drbook sim: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    runtime.block_on(async {
+        let (id, title) = (
+            scenario.scenario.id.clone(),
+            scenario.scenario.title.clone(),
+        );
+        let opts = crate::sim::SimOptions {
+            port: args.port,
+            quiet: args.quiet,
+            ..Default::default()
+        };
+        let handle = match crate::sim::start(scenario, opts).await {
+            Ok(h) => h,
+            Err(e) => {
+                eprintln!("drbook sim: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        let url = handle.base_url();
+        println!("drbook sim: serving scenario `{id}` ({title}) at {url}");
+        println!(
+            "Point drbook at it: --target azure --auth sim --arm-endpoint {url}   \
+             (controls: {url}/sim/state, POST {url}/sim/regions/<region>/down). Ctrl-C stops."
+        );
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            eprintln!("drbook sim: cannot wait for Ctrl-C: {e}");
+        }
+        handle.shutdown().await;
+        ExitCode::SUCCESS
+    })
 }
 
 fn load(paths: &[PathBuf]) -> Result<LoadSet, ExitCode> {

@@ -272,6 +272,15 @@ impl Scenario {
         Ok(())
     }
 
+    /// When the last event of the timeline happens.
+    pub fn timeline_end(&self) -> Duration {
+        self.events
+            .iter()
+            .filter_map(|e| parse_duration(&e.at).ok())
+            .max()
+            .unwrap_or_default()
+    }
+
     pub fn lro_delay(&self) -> Duration {
         self.scenario
             .lro_delay

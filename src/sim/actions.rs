@@ -1,0 +1,717 @@
+//! Resource actions (`POST {id}/{action}`) and long-running operations: starting them
+//! (`202 Accepted` with `Azure-AsyncOperation` and `Location`) and what each does to the
+//! state when it finishes, `lro_delay` later.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use super::arm::{Req, down_check, not_found, op_urls, rfc3339};
+use super::armid::{self, ResourceId, normalize_region};
+use super::reply::{Reply, bad_body, region_unavailable};
+use super::state::{Effect, OpError, OpStatus, Operation, Res, SimState};
+
+/// `POST {rid}/{action}`.
+pub fn action(st: &mut SimState, req: &Req, rid: &ResourceId, action: &str) -> Reply {
+    let t = rid.type_name().to_ascii_lowercase();
+    let a = action.to_ascii_lowercase();
+    if t == "microsoft.logic/workflows/triggers" && a == "run" {
+        return run_trigger(st, rid);
+    }
+    if let Err(r) = down_check(st, rid) {
+        return r;
+    }
+    if st.get(&rid.to_path()).is_none() {
+        return not_found(rid);
+    }
+    match (t.as_str(), a.as_str()) {
+        ("microsoft.web/sites" | "microsoft.web/sites/slots", "start" | "stop" | "restart") => {
+            let state = if a == "stop" { "Stopped" } else { "Running" };
+            set_props(st, rid, &[("state", json!(state))]);
+            Reply::empty(200)
+        }
+        ("microsoft.logic/workflows", "enable" | "disable") => {
+            let state = if a == "enable" { "Enabled" } else { "Disabled" };
+            set_props(st, rid, &[("state", json!(state))]);
+            Reply::empty(200)
+        }
+        ("microsoft.containerservice/managedclusters", "start" | "stop") => {
+            let running = a == "start";
+            let during = if running { "Starting" } else { "Stopping" };
+            set_props(st, rid, &[("provisioningState", json!(during))]);
+            start_lro(st, req, rid, Effect::AksPower { running }, false)
+        }
+        ("microsoft.documentdb/databaseaccounts", "failoverprioritychange") => {
+            match cosmos_request(st, req, rid) {
+                Ok(list) => {
+                    set_props(st, rid, &[("provisioningState", json!("Updating"))]);
+                    start_lro(st, req, rid, Effect::CosmosPriorities(list), false)
+                }
+                Err(r) => r,
+            }
+        }
+        ("microsoft.sql/servers/failovergroups", "failover" | "forcefailoverallowdataloss") => {
+            let forced = a == "forcefailoverallowdataloss";
+            start_lro(st, req, rid, Effect::SqlFailover { forced }, true)
+        }
+        ("microsoft.storage/storageaccounts", "failover") => {
+            let planned = req
+                .query_value("failoverType")
+                .is_some_and(|t| t.eq_ignore_ascii_case("Planned"));
+            if let Err(r) = storage_request(st, rid, planned) {
+                return r;
+            }
+            set_props(st, rid, &[("failoverInProgress", json!(true))]);
+            start_lro(st, req, rid, Effect::StorageFailover { planned }, false)
+        }
+        (
+            "microsoft.servicebus/namespaces/disasterrecoveryconfigs"
+            | "microsoft.eventhub/namespaces/disasterrecoveryconfigs",
+            "failover" | "breakpairing",
+        ) => geo_dr_failover(st, req, rid, &a),
+        _ => Reply::error(
+            400,
+            "UnsupportedAction",
+            format!(
+                "The action '{action}' is not supported for resource type '{}'.",
+                rid.type_name()
+            ),
+        ),
+    }
+}
+
+/// Sets top-level properties of a resource.
+fn set_props(st: &mut SimState, rid: &ResourceId, kv: &[(&str, Value)]) {
+    if let Some(p) = st
+        .get_mut(&rid.to_path())
+        .and_then(|r| r.body.get_mut("properties"))
+        .and_then(Value::as_object_mut)
+    {
+        for (k, v) in kv {
+            p.insert((*k).to_string(), v.clone());
+        }
+    }
+}
+
+fn props_mut(res: &mut Res) -> Option<&mut serde_json::Map<String, Value>> {
+    if !res.body.get("properties").is_some_and(Value::is_object)
+        && let Value::Object(o) = &mut res.body
+    {
+        o.insert("properties".into(), json!({}));
+    }
+    res.body
+        .get_mut("properties")
+        .and_then(Value::as_object_mut)
+}
+
+/// `.../workflows/W/triggers/T/run`: 202 when the workflow is enabled (no state to keep).
+fn run_trigger(st: &SimState, rid: &ResourceId) -> Reply {
+    let Some(wf) = rid.parent() else {
+        return not_found(rid);
+    };
+    if let Err(r) = down_check(st, &wf) {
+        return r;
+    }
+    let Some(res) = st.get(&wf.to_path()) else {
+        return not_found(&wf);
+    };
+    if res
+        .body
+        .pointer("/properties/state")
+        .and_then(Value::as_str)
+        == Some("Disabled")
+    {
+        return Reply::error(
+            409,
+            "WorkflowDisabled",
+            format!(
+                "The workflow '{}' is disabled; enable it before running trigger '{}'.",
+                wf.name(),
+                rid.name()
+            ),
+        );
+    }
+    Reply::empty(202)
+}
+
+/// Registers a long-running operation and answers `202 Accepted` with its URLs.
+fn start_lro(
+    st: &mut SimState,
+    req: &Req,
+    rid: &ResourceId,
+    effect: Effect,
+    result_body: bool,
+) -> Reply {
+    let (opid, sub, loc) = register(st, req, rid, effect, result_body);
+    let (async_op, location) = op_urls(req.base, &sub, &loc, &opid, req.api_version);
+    Reply::empty(202)
+        .header("Azure-AsyncOperation", async_op)
+        .header("Location", location)
+        .header("Retry-After", "1")
+}
+
+fn register(
+    st: &mut SimState,
+    req: &Req,
+    rid: &ResourceId,
+    effect: Effect,
+    result_body: bool,
+) -> (String, String, String) {
+    let opid = st.new_op_id();
+    let loc = st
+        .get(&rid.to_path())
+        .and_then(|r| r.body.get("location"))
+        .and_then(Value::as_str)
+        .map(normalize_region)
+        .filter(|l| !l.is_empty())
+        .unwrap_or_else(|| "global".into());
+    let op = Operation {
+        id: opid.clone(),
+        subscription: rid.subscription.clone(),
+        location: loc.clone(),
+        api_version: req.api_version.to_string(),
+        target: armid::key(&rid.to_path()),
+        effect,
+        result_body,
+        started: st.at(req.elapsed),
+        due: req.elapsed.saturating_add(st.lro_delay),
+        status: OpStatus::InProgress,
+        ended: None,
+        error: None,
+    };
+    st.ops.insert(opid.clone(), op);
+    (opid, rid.subscription.clone(), loc)
+}
+
+/// `PUT .../Microsoft.Resources/deployments/NAME`: 201 with the deployment `Accepted`, then
+/// `Running`, `Succeeded` after `lro_delay`.
+pub fn put_deployment(st: &mut SimState, req: &Req, rid: &ResourceId) -> Reply {
+    let body = match req.json() {
+        Ok(Some(b @ Value::Object(_))) => b,
+        Ok(_) => return bad_body("the body must be a JSON object with `properties`"),
+        Err(r) => return r,
+    };
+    if let Some(rg) = &rid.resource_group
+        && let Some(g) = st
+            .groups
+            .get(&super::state::group_key(&rid.subscription, rg))
+        && st.is_down(&g.location)
+    {
+        return region_unavailable(&g.location, &format!("deployment '{}'", rid.name()));
+    }
+    let given = body.get("properties").cloned().unwrap_or(json!({}));
+    let now = st.at(req.elapsed);
+    let mut props = json!({
+        "provisioningState": "Running",
+        "mode": given.get("mode").cloned().unwrap_or(json!("Incremental")),
+        "timestamp": rfc3339(now),
+        "correlationId": format!("{:08x}-0000-4000-8000-{:012x}", st.next_op, st.next_op),
+    });
+    if let Value::Object(p) = &mut props {
+        for k in ["parameters", "templateLink", "parametersLink"] {
+            if let Some(v) = given.get(k) {
+                p.insert(k.into(), v.clone());
+            }
+        }
+    }
+    let mut doc = json!({
+        "id": rid.to_path(),
+        "name": rid.name(),
+        "type": "Microsoft.Resources/deployments",
+        "properties": props,
+    });
+    if let (Some(l), Value::Object(d)) = (body.get("location"), &mut doc) {
+        d.insert("location".into(), l.clone());
+    }
+    let created = st.get(&rid.to_path()).is_none();
+    st.resources.insert(
+        armid::key(&rid.to_path()),
+        Res {
+            id: rid.to_path(),
+            body: doc.clone(),
+            region: "global".into(),
+            health: "Available".into(),
+            health_since: now,
+        },
+    );
+    let (opid, sub, loc) = register(st, req, rid, Effect::Deployment, true);
+    let (async_op, location) = op_urls(req.base, &sub, &loc, &opid, req.api_version);
+    if let Some(p) = doc.get_mut("properties").and_then(Value::as_object_mut) {
+        p.insert("provisioningState".into(), json!("Accepted"));
+    }
+    Reply::json(if created { 201 } else { 200 }, doc)
+        .header("Azure-AsyncOperation", async_op)
+        .header("Location", location)
+        .header("Retry-After", "1")
+}
+
+/// Checks a failoverPriorityChange body against the account's regions; returns the new
+/// priorities with the account's own spelling of each region ("North Europe").
+fn cosmos_request(st: &SimState, req: &Req, rid: &ResourceId) -> Result<Vec<(String, i64)>, Reply> {
+    let bad = |m: String| Reply::error(400, "BadRequest", m);
+    let body = req
+        .json()?
+        .ok_or_else(|| bad_body("the body must hold `failoverPolicies`"))?;
+    let given = body
+        .get("failoverPolicies")
+        .and_then(Value::as_array)
+        .ok_or_else(|| bad_body("the body must hold a `failoverPolicies` list"))?;
+    let account = st.get(&rid.to_path()).ok_or_else(|| not_found(rid))?;
+    let known = cosmos_regions(&account.body);
+    let mut out = Vec::new();
+    for p in given {
+        let name = p.get("locationName").and_then(Value::as_str).unwrap_or("");
+        let prio = p.get("failoverPriority").and_then(Value::as_i64);
+        let Some(prio) = prio else {
+            return Err(bad(format!(
+                "failoverPriority is missing or not a number for '{name}'."
+            )));
+        };
+        let Some(display) = known
+            .iter()
+            .find(|k| normalize_region(k) == normalize_region(name))
+        else {
+            return Err(bad(format!(
+                "Failover priority change request contains region '{name}', which is not a \
+                 region of database account '{}'.",
+                rid.name()
+            )));
+        };
+        if out.iter().any(|(d, q)| d == display || *q == prio) {
+            return Err(bad(format!(
+                "Failover priority change request repeats a region or a priority ('{name}', {prio})."
+            )));
+        }
+        out.push((display.clone(), prio));
+    }
+    if out.len() != known.len() || !out.iter().any(|(_, p)| *p == 0) {
+        return Err(bad(format!(
+            "Failover priority change request must list all {} regions of the account with \
+             exactly one at priority 0.",
+            known.len()
+        )));
+    }
+    out.sort_by_key(|(_, p)| *p);
+    Ok(out)
+}
+
+fn cosmos_regions(account: &Value) -> Vec<String> {
+    for list in ["failoverPolicies", "locations", "readLocations"] {
+        if let Some(a) = account
+            .pointer(&format!("/properties/{list}"))
+            .and_then(Value::as_array)
+        {
+            let names: Vec<String> = a
+                .iter()
+                .filter_map(|x| {
+                    x.get("locationName")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                })
+                .collect();
+            if !names.is_empty() {
+                return names;
+            }
+        }
+    }
+    Vec::new()
+}
+
+/// Service Bus / Event Hubs geo-DR: the config on this namespace becomes
+/// `PrimaryNotReplicating` (the pairing is broken). A safe failover needs the partner.
+fn geo_dr_failover(st: &mut SimState, req: &Req, rid: &ResourceId, action: &str) -> Reply {
+    let body = match req.json() {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let safe = body
+        .as_ref()
+        .and_then(|b| b.get("properties"))
+        .and_then(Value::as_object)
+        .and_then(|p| {
+            p.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("isSafeFailover"))
+        })
+        .and_then(|(_, v)| v.as_bool())
+        .unwrap_or(false);
+    let partner_down = st
+        .get(&rid.to_path())
+        .and_then(|r| r.body.pointer("/properties/partnerNamespace"))
+        .and_then(Value::as_str)
+        .and_then(|p| st.get(p))
+        .filter(|p| st.is_down(&p.region))
+        .map(|p| p.id.clone());
+    if action == "failover"
+        && safe
+        && let Some(p) = partner_down
+    {
+        return Reply::error(
+            400,
+            "BadRequest",
+            format!(
+                "Safe failover cannot complete: the primary namespace '{p}' does not answer, so \
+                 pending replication cannot drain. Use a forced failover (IsSafeFailover=false)."
+            ),
+        );
+    }
+    set_props(
+        st,
+        rid,
+        &[
+            ("role", json!("PrimaryNotReplicating")),
+            ("partnerNamespace", json!("")),
+            ("provisioningState", json!("Succeeded")),
+            ("pendingReplicationOperationsCount", json!(0)),
+        ],
+    );
+    Reply::empty(200)
+}
+
+/// Finishes a due operation: applies its effect, or records why it failed.
+pub fn complete(st: &mut SimState, opid: &str, when: DateTime<Utc>) {
+    let Some(op) = st.ops.get(opid).cloned() else {
+        return;
+    };
+    let result = match &op.effect {
+        Effect::AksPower { running } => aks_done(st, &op.target, *running),
+        Effect::CosmosPriorities(list) => cosmos_done(st, &op.target, list),
+        Effect::SqlFailover { forced } => sql_done(st, &op.target, *forced),
+        Effect::StorageFailover { planned } => storage_done(st, &op.target, *planned, when),
+        Effect::Deployment => deployment_done(st, &op.target, op.started, when),
+    };
+    if let Some(o) = st.ops.get_mut(opid) {
+        o.ended = Some(when);
+        match result {
+            Ok(()) => o.status = OpStatus::Succeeded,
+            Err(e) => {
+                o.status = OpStatus::Failed;
+                o.error = Some(e);
+            }
+        }
+    }
+}
+
+fn gone(target: &str) -> OpError {
+    OpError {
+        status: 404,
+        code: "ResourceNotFound".into(),
+        message: format!("The resource '{target}' was deleted while the operation ran."),
+    }
+}
+
+fn aks_done(st: &mut SimState, target: &str, running: bool) -> Result<(), OpError> {
+    let res = st.resources.get_mut(target).ok_or_else(|| gone(target))?;
+    let code = if running { "Running" } else { "Stopped" };
+    let p = props_mut(res).ok_or_else(|| gone(target))?;
+    p.insert("powerState".into(), json!({ "code": code }));
+    p.insert("provisioningState".into(), json!("Succeeded"));
+    if let Some(pools) = p.get_mut("agentPoolProfiles").and_then(Value::as_array_mut) {
+        for pool in pools.iter_mut().filter_map(Value::as_object_mut) {
+            pool.insert("powerState".into(), json!({ "code": code }));
+            pool.insert("provisioningState".into(), json!("Succeeded"));
+        }
+    }
+    Ok(())
+}
+
+fn cosmos_done(st: &mut SimState, target: &str, list: &[(String, i64)]) -> Result<(), OpError> {
+    let res = st.resources.get_mut(target).ok_or_else(|| gone(target))?;
+    let account = res
+        .body
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let p = props_mut(res).ok_or_else(|| gone(target))?;
+    let prio_of = |name: &str| {
+        list.iter()
+            .find(|(d, _)| normalize_region(d) == normalize_region(name))
+            .map(|(_, p)| *p)
+    };
+    let reprioritise = |entries: &mut Vec<Value>| {
+        for e in entries.iter_mut() {
+            let name = e
+                .get("locationName")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            if let (Some(prio), Some(o)) = (prio_of(&name), e.as_object_mut()) {
+                o.insert("failoverPriority".into(), json!(prio));
+            }
+        }
+        entries.sort_by_key(|e| {
+            e.get("failoverPriority")
+                .and_then(Value::as_i64)
+                .unwrap_or(i64::MAX)
+        });
+    };
+    let mut policies: Vec<Value> = p
+        .get("failoverPolicies")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_else(|| {
+            list.iter()
+                .map(|(d, _)| {
+                    json!({ "id": format!("{account}-{}", normalize_region(d)), "locationName": d })
+                })
+                .collect()
+        });
+    reprioritise(&mut policies);
+    let mut write = None;
+    for key in ["locations", "readLocations"] {
+        if let Some(entries) = p.get_mut(key).and_then(Value::as_array_mut) {
+            reprioritise(entries);
+            if write.is_none() {
+                write = entries.first().cloned();
+            }
+        }
+    }
+    let write = write
+        .or_else(|| policies.first().cloned())
+        .unwrap_or(json!({}));
+    p.insert("failoverPolicies".into(), Value::Array(policies));
+    p.insert("writeLocations".into(), json!([write]));
+    p.insert("provisioningState".into(), json!("Succeeded"));
+    Ok(())
+}
+
+/// This server's group becomes Primary; the same-named group on each partner server becomes
+/// Secondary. A planned failover needs the partner (the old primary) to answer.
+fn sql_done(st: &mut SimState, target: &str, forced: bool) -> Result<(), OpError> {
+    let res = st.get(target).cloned().ok_or_else(|| gone(target))?;
+    let rid = ResourceId::parse(&res.id).ok_or_else(|| gone(target))?;
+    let server = rid.parent().map(|p| p.to_path()).unwrap_or_default();
+    let partner_servers: Vec<String> = res
+        .body
+        .pointer("/properties/partnerServers")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|p| p.get("id").and_then(Value::as_str).map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut partner_groups: Vec<String> = partner_servers
+        .iter()
+        .map(|s| armid::key(&format!("{s}/failoverGroups/{}", rid.name())))
+        .filter(|k| st.resources.contains_key(k))
+        .collect();
+    for (k, r) in &st.resources {
+        let same = ResourceId::parse(&r.id).is_some_and(|o| {
+            o.type_name().eq_ignore_ascii_case(&rid.type_name())
+                && o.name().eq_ignore_ascii_case(rid.name())
+                && o.subscription.eq_ignore_ascii_case(&rid.subscription)
+        });
+        if same && k != target && !partner_groups.contains(k) {
+            partner_groups.push(k.clone());
+        }
+    }
+    if !forced {
+        let down_partner = partner_servers
+            .iter()
+            .filter_map(|s| st.get(s))
+            .chain(partner_groups.iter().filter_map(|k| st.resources.get(k)))
+            .find(|r| st.is_down(&r.region))
+            .map(|r| r.region.clone());
+        if let Some(region) = down_partner {
+            return Err(OpError {
+                status: 500,
+                code: "PlannedFailoverTimedOut".into(),
+                message: format!(
+                    "The planned failover of failover group '{}' timed out: the primary server \
+                     in region '{region}' did not answer. Use forceFailoverAllowDataLoss.",
+                    rid.name()
+                ),
+            });
+        }
+    }
+    let set_role =
+        |r: &mut Res, role: &str, partner_role: &str, partner_is: &dyn Fn(&str) -> bool| {
+            if let Some(p) = props_mut(r) {
+                p.insert("replicationRole".into(), json!(role));
+                if let Some(list) = p.get_mut("partnerServers").and_then(Value::as_array_mut) {
+                    for e in list.iter_mut().filter_map(Value::as_object_mut) {
+                        let id = e
+                            .get("id")
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .to_string();
+                        if partner_is(&id) {
+                            e.insert("replicationRole".into(), json!(partner_role));
+                        }
+                    }
+                }
+            }
+        };
+    if let Some(r) = st.resources.get_mut(target) {
+        set_role(r, "Primary", "Secondary", &|_| true);
+    }
+    for k in &partner_groups {
+        if let Some(r) = st.resources.get_mut(k) {
+            set_role(r, "Secondary", "Primary", &|id| {
+                id.eq_ignore_ascii_case(&server)
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Whether a storage failover may start: it needs a secondary, no failover under way, and for
+/// a planned one a primary that is available.
+fn storage_request(st: &SimState, rid: &ResourceId, planned: bool) -> Result<(), Reply> {
+    let Some(res) = st.get(&rid.to_path()) else {
+        return Err(not_found(rid));
+    };
+    let prop = |k: &str| res.body.pointer(&format!("/properties/{k}")).cloned();
+    let text = |k: &str| {
+        prop(k)
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    };
+    if prop("failoverInProgress") == Some(json!(true)) {
+        return Err(Reply::error(
+            409,
+            "FailoverInProgress",
+            format!(
+                "A failover of storage account '{}' is already in progress.",
+                rid.name()
+            ),
+        ));
+    }
+    if text("secondaryLocation").is_empty() {
+        return Err(Reply::error(
+            400,
+            "FailoverNotSupported",
+            format!(
+                "The storage account '{}' has no secondary location to fail over to (it is not \
+                 geo-redundant).",
+                rid.name()
+            ),
+        ));
+    }
+    let primary = text("primaryLocation");
+    let status = text("statusOfPrimary");
+    if planned && (st.is_down(&primary) || (!status.is_empty() && status != "available")) {
+        return Err(Reply::error(
+            400,
+            "FailoverFailed",
+            format!(
+                "A planned failover needs the primary region '{primary}' to be available; it is \
+                 not. Use an unplanned failover (no failoverType)."
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The secondary becomes the primary and the account is served from there. A planned failover
+/// swaps the regions and stays geo-redundant; an unplanned one leaves the account locally
+/// redundant (GRS/RA-GRS to LRS, GZRS/RA-GZRS to ZRS) with no secondary, as Azure does.
+fn storage_done(
+    st: &mut SimState,
+    target: &str,
+    planned: bool,
+    when: DateTime<Utc>,
+) -> Result<(), OpError> {
+    let res = st.resources.get(target).ok_or_else(|| gone(target))?;
+    let primary = res
+        .body
+        .pointer("/properties/primaryLocation")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let secondary = res
+        .body
+        .pointer("/properties/secondaryLocation")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let old_primary_down = st.is_down(&primary);
+    let res = st.resources.get_mut(target).ok_or_else(|| gone(target))?;
+    if res.region == normalize_region(&primary) {
+        res.region = normalize_region(&secondary);
+    }
+    if let Value::Object(o) = &mut res.body {
+        o.insert("location".into(), json!(secondary));
+        if !planned
+            && let Some(Value::String(sku)) = o.get_mut("sku").and_then(|s| s.get_mut("name"))
+        {
+            *sku = local_sku(sku);
+        }
+    }
+    let p = props_mut(res).ok_or_else(|| gone(target))?;
+    p.insert("primaryLocation".into(), json!(secondary));
+    p.insert("statusOfPrimary".into(), json!("available"));
+    if planned {
+        p.insert("secondaryLocation".into(), json!(primary));
+        p.insert(
+            "statusOfSecondary".into(),
+            json!(if old_primary_down {
+                "unavailable"
+            } else {
+                "available"
+            }),
+        );
+    } else {
+        p.remove("secondaryLocation");
+        p.remove("statusOfSecondary");
+        if let Some(g) = p
+            .get_mut("geoReplicationStats")
+            .and_then(Value::as_object_mut)
+        {
+            g.insert("canFailover".into(), json!(false));
+            g.insert("canPlannedFailover".into(), json!(false));
+            g.insert("status".into(), json!("Unavailable"));
+        }
+    }
+    p.insert("lastGeoFailoverTime".into(), json!(rfc3339(when)));
+    p.insert("provisioningState".into(), json!("Succeeded"));
+    p.remove("failoverInProgress");
+    Ok(())
+}
+
+/// The locally redundant SKU an unplanned failover leaves: `Standard_RAGZRS` → `Standard_ZRS`.
+fn local_sku(sku: &str) -> String {
+    let (tier, red) = sku.split_once('_').unwrap_or(("Standard", sku));
+    let local = match red.to_ascii_uppercase().as_str() {
+        "GZRS" | "RAGZRS" => "ZRS",
+        "GRS" | "RAGRS" => "LRS",
+        _ => return sku.to_string(),
+    };
+    format!("{tier}_{local}")
+}
+
+fn deployment_done(
+    st: &mut SimState,
+    target: &str,
+    started: DateTime<Utc>,
+    when: DateTime<Utc>,
+) -> Result<(), OpError> {
+    let res = st.resources.get_mut(target).ok_or_else(|| gone(target))?;
+    let p = props_mut(res).ok_or_else(|| gone(target))?;
+    p.insert("provisioningState".into(), json!("Succeeded"));
+    p.insert("timestamp".into(), json!(rfc3339(when)));
+    p.insert(
+        "duration".into(),
+        json!(format!(
+            "PT{}S",
+            (when - started).num_milliseconds().max(0) as f64 / 1000.0
+        )),
+    );
+    p.entry("outputs").or_insert(json!({}));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_sku;
+
+    #[test]
+    fn unplanned_failover_leaves_local_redundancy() {
+        assert_eq!(local_sku("Standard_RAGZRS"), "Standard_ZRS");
+        assert_eq!(local_sku("Standard_GZRS"), "Standard_ZRS");
+        assert_eq!(local_sku("Standard_RAGRS"), "Standard_LRS");
+        assert_eq!(local_sku("Standard_GRS"), "Standard_LRS");
+        assert_eq!(local_sku("Standard_LRS"), "Standard_LRS");
+        assert_eq!(local_sku("weird"), "weird");
+    }
+}

@@ -1,0 +1,410 @@
+//! The HTTP front: one axum handler that tells probes (by `Host`), simulator controls
+//! (`/sim/*`) and ARM requests apart, and puts every ARM request through faults, auth and
+//! `api-version` before the routes in `arm`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use axum::body::Body as AxumBody;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use rand::RngExt;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use super::arm::{self, Req};
+use super::conn::ConnInfo;
+use super::faults::{Decision, InjectedFault, decide, retry_after_secs};
+use super::reply::{Body, Reply, missing_api_version};
+use super::state::{SimState, TENANT};
+
+/// What the server, the timeline task and the handle share.
+pub struct Shared {
+    state: Mutex<SimState>,
+    started: Instant,
+    /// The timeline began this long before `started` (`SimOptions::start_at`).
+    offset: Duration,
+    pub base: String,
+    pub quiet: bool,
+    pub requests: AtomicU64,
+    /// Wakes the timeline task when an operation starts (its due time may be the next one).
+    pub wake: Notify,
+    pub cancel: CancellationToken,
+}
+
+impl Shared {
+    pub fn new(
+        state: SimState,
+        base: String,
+        quiet: bool,
+        started: Instant,
+        offset: Duration,
+    ) -> Shared {
+        Shared {
+            state: Mutex::new(state),
+            started,
+            offset,
+            base,
+            quiet,
+            requests: AtomicU64::new(0),
+            wake: Notify::new(),
+            cancel: CancellationToken::new(),
+        }
+    }
+
+    /// The state, brought up to date: every event and operation due by now has happened.
+    pub fn lock(&self) -> MutexGuard<'_, SimState> {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        for line in st.advance(self.elapsed()) {
+            self.log(&line);
+        }
+        st
+    }
+
+    pub fn log(&self, line: &str) {
+        if !self.quiet {
+            eprintln!("{line}");
+        }
+    }
+
+    /// Time on the scenario's timeline.
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed().saturating_add(self.offset)
+    }
+
+    /// Sleeps unless the simulator shuts down first (then false).
+    async fn pause(&self, d: Duration) -> bool {
+        if d.is_zero() {
+            return true;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(d) => true,
+            _ = self.cancel.cancelled() => false,
+        }
+    }
+}
+
+fn shutting_down() -> Reply {
+    Reply::error(503, "ServiceUnavailable", "The simulator is shutting down.")
+}
+
+/// Every request enters here.
+pub async fn entry(
+    State(sh): State<Arc<Shared>>,
+    ConnectInfo(conn): ConnectInfo<ConnInfo>,
+    req: Request,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, 8 << 20).await {
+        Ok(b) => b,
+        Err(_) => {
+            return to_response(Reply::error(
+                413,
+                "RequestEntityTooLarge",
+                "The request body is larger than 8 MiB or could not be read.",
+            ));
+        }
+    };
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| parts.uri.authority().map(|a| a.to_string()))
+        .unwrap_or_default();
+    let path = parts.uri.path();
+    let query = parts.uri.query().unwrap_or("");
+    // HEAD is answered as GET (hyper leaves the body out), as ARM's existence checks expect.
+    let method = match parts.method.as_str().to_ascii_uppercase() {
+        m if m == "HEAD" => "GET".to_string(),
+        m => m,
+    };
+    if !super::probe::is_local(&host) {
+        sh.requests.fetch_add(1, Ordering::SeqCst);
+        let latency = {
+            let mut guard = sh.lock();
+            let st = &mut *guard;
+            decide_latency(st)
+        };
+        if !sh.pause(latency).await {
+            return to_response(shutting_down());
+        }
+        let reply = super::probe::probe(&sh.lock(), &host, path);
+        return to_response(reply);
+    }
+    if path == "/sim" || path.starts_with("/sim/") {
+        return to_response(super::control::handle(&sh, &method, path, &bytes));
+    }
+    let reply = arm_request(&sh, &conn, &method, path, query, &parts.headers, &bytes).await;
+    match reply {
+        Some(r) => to_response(with_arm_headers(r, &method)),
+        // The connection is already dead; this answer is never written.
+        None => Response::new(AxumBody::empty()),
+    }
+}
+
+/// Latency and jitter alone, for probes: they are exempt from the other faults.
+fn decide_latency(st: &mut SimState) -> Duration {
+    let f = &st.faults;
+    let jitter = super::scenario::Faults::duration(&f.jitter).mul_f64(st.rng.random::<f64>());
+    super::scenario::Faults::duration(&f.latency).saturating_add(jitter)
+}
+
+/// Faults, then auth, then `api-version`, then the route. `None`: the connection was dropped.
+async fn arm_request(
+    sh: &Shared,
+    conn: &ConnInfo,
+    method: &str,
+    path: &str,
+    query: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Option<Reply> {
+    sh.requests.fetch_add(1, Ordering::SeqCst);
+    let path_and_query = if query.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{query}")
+    };
+    let (latency, decision) = {
+        let mut guard = sh.lock();
+        let st = &mut *guard;
+        decide(&st.faults, &mut st.injections, &mut st.rng, &path_and_query)
+    };
+    if !sh.pause(latency).await {
+        return Some(shutting_down());
+    }
+    match decision {
+        Decision::Pass => {}
+        Decision::Drop | Decision::Injected(InjectedFault::Drop) => {
+            conn.kill.kill();
+            return None;
+        }
+        Decision::Throttle { retry_after } => return Some(throttled(method, Some(retry_after))),
+        Decision::Error { status } => {
+            let code = match status {
+                503 => "ServiceUnavailable",
+                504 => "GatewayTimeout",
+                _ => "InternalServerError",
+            };
+            return Some(Reply::error(status, code, error_message(code)));
+        }
+        Decision::Slow(d) | Decision::Injected(InjectedFault::Delay(d)) => {
+            if !sh.pause(d).await {
+                return Some(shutting_down());
+            }
+        }
+        Decision::Injected(InjectedFault::Status {
+            status,
+            code,
+            retry_after,
+        }) => {
+            if status == 429 {
+                return Some(throttled(method, retry_after));
+            }
+            let mut r = Reply::error(status, &code, error_message(&code));
+            if let Some(ra) = retry_after {
+                r = r.header("Retry-After", retry_after_secs(ra).to_string());
+            }
+            return Some(r);
+        }
+    }
+    let query: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let mut st = sh.lock();
+    if let Err(r) = check_auth(&st, headers, Utc::now()) {
+        return Some(r);
+    }
+    let api_version = query
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("api-version"))
+        .map(|(_, v)| v.clone())
+        .filter(|v| !v.trim().is_empty());
+    let Some(api_version) = api_version else {
+        return Some(missing_api_version());
+    };
+    let req = Req {
+        method,
+        path,
+        body,
+        api_version: &api_version,
+        query: &query,
+        base: &sh.base,
+        elapsed: sh.elapsed(),
+    };
+    let reply = arm::dispatch(&mut st, &req);
+    drop(st);
+    sh.wake.notify_one();
+    Some(reply)
+}
+
+fn error_message(code: &str) -> String {
+    match code {
+        "ServiceUnavailable" => {
+            "The server (leased) is currently unable to handle the request. Please try again later."
+                .into()
+        }
+        "GatewayTimeout" => {
+            "The gateway did not receive a response within the specified time period.".into()
+        }
+        "InternalServerError" => {
+            "The server encountered an internal error. Please retry the request.".into()
+        }
+        "TooManyRequests" => "Too many requests. Please retry later.".into(),
+        other => format!("The request failed ({other})."),
+    }
+}
+
+fn throttled(method: &str, retry_after: Option<Duration>) -> Reply {
+    let op = if method == "GET" { "Read" } else { "Write" };
+    let secs = retry_after.map_or(1, retry_after_secs);
+    Reply::error(
+        429,
+        "TooManyRequests",
+        format!(
+            "The request is being throttled as the limit has been reached for operation type - \
+             {op}_ObservationWindow_00:05:00. For more information, see - https://aka.ms/armthrottling"
+        ),
+    )
+    .header("Retry-After", secs.to_string())
+    .header(
+        if op == "Read" {
+            "x-ms-ratelimit-remaining-subscription-reads"
+        } else {
+            "x-ms-ratelimit-remaining-subscription-writes"
+        },
+        "0",
+    )
+}
+
+fn www_authenticate(description: &str) -> String {
+    format!(
+        "Bearer authorization_uri=\"https://login.microsoftonline.com/{TENANT}\", \
+         error=\"invalid_token\", error_description=\"{description}\""
+    )
+}
+
+fn arm_time(t: DateTime<Utc>) -> String {
+    t.format("%-m/%-d/%Y %-I:%M:%S %p").to_string()
+}
+
+/// Bearer tokens issued by `/sim/token`. Tokens are never logged or echoed.
+pub fn check_auth(st: &SimState, headers: &HeaderMap, now: DateTime<Utc>) -> Result<(), Reply> {
+    let fail = |msg: &str, desc: &str| {
+        Reply::error(401, "AuthenticationFailed", msg)
+            .header("WWW-Authenticate", www_authenticate(desc))
+    };
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Err(fail(
+            "Authentication failed. The 'Authorization' header is missing.",
+            "The authentication failed because of missing 'Authorization' header.",
+        ));
+    };
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("Bearer"))
+        .map(|(_, t)| t.trim());
+    let Some(token) = token else {
+        return Err(fail(
+            "Authentication failed. The 'Authorization' header is provided in an invalid format.",
+            "The authentication failed because of an invalid 'Authorization' header.",
+        ));
+    };
+    match st.tokens.get(token) {
+        None => Err(fail(
+            "Authentication failed. The access token is not valid or was not issued by this simulator.",
+            "The access token is invalid.",
+        )),
+        Some(expiry) if *expiry <= now => Err(Reply::error(
+            401,
+            "ExpiredAuthenticationToken",
+            format!(
+                "The access token expiry UTC time '{}' is earlier than current UTC time '{}'.",
+                arm_time(*expiry),
+                arm_time(now)
+            ),
+        )
+        .header(
+            "WWW-Authenticate",
+            www_authenticate("The access token has expired."),
+        )),
+        Some(_) => Ok(()),
+    }
+}
+
+/// A new opaque token valid for `lifetime`.
+pub fn issue_token(st: &mut SimState, lifetime: Duration) -> (String, DateTime<Utc>) {
+    let mut rng = rand::rng();
+    let token = format!("{:032x}{:032x}", rng.random::<u128>(), rng.random::<u128>());
+    let expiry = chrono::TimeDelta::from_std(lifetime)
+        .ok()
+        .and_then(|d| Utc::now().checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    st.tokens.insert(token.clone(), expiry);
+    (token, expiry)
+}
+
+fn with_arm_headers(r: Reply, method: &str) -> Reply {
+    let mut rng = rand::rng();
+    let id = format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        rng.random::<u32>(),
+        rng.random::<u16>(),
+        rng.random::<u16>() & 0xfff,
+        rng.random::<u16>() & 0xfff,
+        rng.random::<u64>() & 0xffff_ffff_ffff
+    );
+    let r = r
+        .header("x-ms-request-id", id.clone())
+        .header("x-ms-correlation-request-id", id);
+    let limit = if method == "GET" {
+        "x-ms-ratelimit-remaining-subscription-reads"
+    } else {
+        "x-ms-ratelimit-remaining-subscription-writes"
+    };
+    if r.header_value(limit).is_some() {
+        r
+    } else {
+        r.header(limit, "11999")
+    }
+}
+
+pub fn to_response(r: Reply) -> Response {
+    let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut headers = HeaderMap::new();
+    let body = match r.body {
+        Body::Empty => AxumBody::empty(),
+        Body::Json(v) => {
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json; charset=utf-8"),
+            );
+            AxumBody::from(serde_json::to_vec(&v).unwrap_or_default())
+        }
+        Body::Text(t) => {
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            );
+            AxumBody::from(t)
+        }
+    };
+    for (n, v) in &r.headers {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(n.as_bytes()),
+            HeaderValue::from_str(v),
+        ) {
+            headers.insert(n, v);
+        }
+    }
+    let mut resp = Response::new(body);
+    *resp.status_mut() = status;
+    *resp.headers_mut() = headers;
+    resp
+}

@@ -1,0 +1,1818 @@
+//! The simulator end to end: a scenario served on loopback, driven with a raw HTTP client as
+//! the Azure client would, checking the ARM shapes, actions, long-running operations,
+//! outages, faults, probes and the timeline.
+
+use std::time::{Duration, Instant};
+
+use drbook::sim::{self, Faults, InjectedFault, Injection, Scenario, SimHandle, SimOptions};
+use reqwest::header::HeaderMap;
+use serde_json::{Value, json};
+
+const SUB: &str = "11111111-2222-3333-4444-555555555555";
+const API: &str = "api-version=2023-01-01";
+
+fn rg(name: &str) -> String {
+    format!("/subscriptions/{SUB}/resourceGroups/{name}")
+}
+
+fn site(region: &str) -> String {
+    format!(
+        "{}/providers/Microsoft.Web/sites/app-shop-{region}",
+        rg(&format!("rg-shop-{region}"))
+    )
+}
+
+fn workflow() -> String {
+    format!(
+        "{}/providers/Microsoft.Logic/workflows/wf-orders-northeurope",
+        rg("rg-shop-northeurope")
+    )
+}
+
+fn aks() -> String {
+    format!(
+        "{}/providers/Microsoft.ContainerService/managedClusters/aks-shop-northeurope",
+        rg("rg-shop-northeurope")
+    )
+}
+
+fn cosmos() -> String {
+    format!(
+        "{}/providers/Microsoft.DocumentDB/databaseAccounts/cosmos-shop",
+        rg("rg-shop-global")
+    )
+}
+
+fn server(region: &str) -> String {
+    format!(
+        "{}/providers/Microsoft.Sql/servers/sql-shop-{region}",
+        rg(&format!("rg-shop-{region}"))
+    )
+}
+
+fn fog(region: &str) -> String {
+    format!("{}/failoverGroups/fog-shop", server(region))
+}
+
+fn storage() -> String {
+    format!(
+        "{}/providers/Microsoft.Storage/storageAccounts/stshop",
+        rg("rg-shop-westeurope")
+    )
+}
+
+fn sb_ns(region: &str) -> String {
+    format!(
+        "{}/providers/Microsoft.ServiceBus/namespaces/sb-shop-{region}",
+        rg(&format!("rg-shop-{region}"))
+    )
+}
+
+fn tm_endpoint() -> String {
+    format!(
+        "{}/providers/Microsoft.Network/trafficManagerProfiles/tm-shop/azureEndpoints/ep-westeurope",
+        rg("rg-shop-global")
+    )
+}
+
+fn origin(region: &str) -> String {
+    format!(
+        "{}/providers/Microsoft.Cdn/profiles/afd-shop/originGroups/og-shop/origins/origin-{region}",
+        rg("rg-shop-global")
+    )
+}
+
+fn scenario_toml() -> String {
+    format!(
+        r#"
+[scenario]
+id = "test-estate"
+title = "A small estate for tests"
+lro_delay = "300ms"
+
+[[subscription]]
+id = "{SUB}"
+name = "shop-test"
+
+[[resource]]
+id = "{site_we}"
+location = "West Europe"
+kind = "app"
+sku = {{ name = "P1v3", capacity = 2 }}
+tags = {{ env = "prod" }}
+properties = {{ state = "Running", availabilityState = "Normal", defaultHostName = "app-shop-westeurope.azurewebsites.net" }}
+
+[[resource]]
+id = "{site_ne}"
+location = "northeurope"
+kind = "app"
+properties = {{ state = "Stopped", availabilityState = "Normal" }}
+health = "Degraded"
+
+[[resource]]
+id = "{workflow}"
+location = "northeurope"
+properties = {{ state = "Disabled", provisioningState = "Succeeded" }}
+
+[[resource]]
+id = "{aks}"
+location = "northeurope"
+properties = {{ provisioningState = "Succeeded", powerState = {{ code = "Stopped" }}, agentPoolProfiles = [{{ name = "system", powerState = {{ code = "Stopped" }}, provisioningState = "Succeeded" }}] }}
+
+[[resource]]
+id = "{cosmos}"
+location = "West Europe"
+region = "global"
+kind = "GlobalDocumentDB"
+[resource.properties]
+provisioningState = "Succeeded"
+documentEndpoint = "https://cosmos-shop.documents.azure.com:443/"
+writeLocations = [{{ locationName = "West Europe", failoverPriority = 0 }}]
+readLocations = [
+  {{ locationName = "West Europe", failoverPriority = 0, provisioningState = "Succeeded" }},
+  {{ locationName = "North Europe", failoverPriority = 1, provisioningState = "Succeeded" }},
+]
+failoverPolicies = [
+  {{ id = "cosmos-shop-westeurope", locationName = "West Europe", failoverPriority = 0 }},
+  {{ id = "cosmos-shop-northeurope", locationName = "North Europe", failoverPriority = 1 }},
+]
+
+[[resource]]
+id = "{server_we}"
+location = "westeurope"
+properties = {{ state = "Ready" }}
+
+[[resource]]
+id = "{server_ne}"
+location = "northeurope"
+properties = {{ state = "Ready" }}
+
+[[resource]]
+id = "{fog_we}"
+location = "westeurope"
+properties = {{ replicationRole = "Primary", replicationState = "CATCH_UP", partnerServers = [{{ id = "{server_ne}", location = "North Europe", replicationRole = "Secondary" }}] }}
+
+[[resource]]
+id = "{fog_ne}"
+location = "northeurope"
+properties = {{ replicationRole = "Secondary", replicationState = "CATCH_UP", partnerServers = [{{ id = "{server_we}", location = "West Europe", replicationRole = "Primary" }}] }}
+
+[[resource]]
+id = "{storage}"
+location = "westeurope"
+kind = "StorageV2"
+sku = {{ name = "Standard_RAGZRS" }}
+properties = {{ primaryLocation = "westeurope", secondaryLocation = "northeurope", statusOfPrimary = "available", statusOfSecondary = "available", provisioningState = "Succeeded", geoReplicationStats = {{ status = "Live", canFailover = true, lastSyncTime = "${{now-2m}}" }} }}
+
+[[resource]]
+id = "{sb_we}"
+location = "westeurope"
+
+[[resource]]
+id = "{sb_we}/disasterRecoveryConfigs/shop-orders"
+location = "westeurope"
+properties = {{ role = "Primary", partnerNamespace = "{sb_ne}", provisioningState = "Succeeded" }}
+
+[[resource]]
+id = "{sb_ne}"
+location = "northeurope"
+
+[[resource]]
+id = "{sb_ne}/disasterRecoveryConfigs/shop-orders"
+location = "northeurope"
+properties = {{ role = "Secondary", partnerNamespace = "{sb_we}", provisioningState = "Succeeded" }}
+
+[[resource]]
+id = "{tm}"
+location = "global"
+properties = {{ endpointStatus = "Enabled", endpointMonitorStatus = "Online", endpointLocation = "West Europe" }}
+
+[[resource]]
+id = "{origin_we}"
+location = "global"
+properties = {{ enabledState = "Enabled", deploymentStatus = "NotStarted" }}
+
+[[resource]]
+id = "{origin_ne}"
+location = "global"
+properties = {{ enabledState = "Enabled", deploymentStatus = "NotStarted" }}
+
+[[endpoint]]
+url = "https://shop.example.com/healthz"
+status = 200
+body = '{{"status":"ok","region":"${{region}}"}}'
+backends = [
+  {{ region = "westeurope", resource = "{origin_we}", path = "properties.enabledState", equals = "Enabled" }},
+  {{ region = "northeurope", resource = "{origin_ne}", path = "properties.enabledState", equals = "Enabled" }},
+]
+
+[[event]]
+at = "1h"
+note = "far in the future"
+region_down = "northeurope"
+"#,
+        site_we = site("westeurope"),
+        site_ne = site("northeurope"),
+        workflow = workflow(),
+        aks = aks(),
+        cosmos = cosmos(),
+        server_we = server("westeurope"),
+        server_ne = server("northeurope"),
+        fog_we = fog("westeurope"),
+        fog_ne = fog("northeurope"),
+        storage = storage(),
+        sb_we = sb_ns("westeurope"),
+        sb_ne = sb_ns("northeurope"),
+        tm = tm_endpoint(),
+        origin_we = origin("westeurope"),
+        origin_ne = origin("northeurope"),
+    )
+}
+
+struct T {
+    sim: SimHandle,
+    http: reqwest::Client,
+    token: String,
+    base: String,
+}
+
+struct Resp {
+    status: u16,
+    headers: HeaderMap,
+    body: Value,
+}
+
+impl Resp {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+}
+
+async fn start_toml(toml: &str, opts: SimOptions) -> T {
+    let scenario = Scenario::parse("test.toml", toml).unwrap();
+    let sim = sim::start(scenario, opts).await.unwrap();
+    let token = sim.issue_token(Duration::from_secs(3600));
+    let base = sim.base_url();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    T {
+        sim,
+        http,
+        token,
+        base,
+    }
+}
+
+async fn estate() -> T {
+    start_toml(
+        &scenario_toml(),
+        SimOptions {
+            quiet: true,
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+impl T {
+    fn url(&self, path: &str) -> String {
+        if path.starts_with("http") {
+            return path.to_string();
+        }
+        let sep = if path.contains('?') { '&' } else { '?' };
+        format!("{}{path}{sep}{API}", self.base)
+    }
+
+    async fn send(&self, method: &str, path: &str, body: Option<Value>) -> Resp {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut rb = self
+            .http
+            .request(m, self.url(path))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        let r = rb.send().await.unwrap();
+        read(r).await
+    }
+
+    async fn get(&self, path: &str) -> Resp {
+        self.send("GET", path, None).await
+    }
+
+    async fn post(&self, path: &str, body: Option<Value>) -> Resp {
+        self.send("POST", path, body).await
+    }
+
+    /// Polls an operation URL until it stops answering InProgress / 202.
+    async fn poll_status(&self, url: &str) -> Resp {
+        for _ in 0..100 {
+            let r = self.get(url).await;
+            if r.body["status"] != "InProgress" {
+                return r;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("operation {url} never finished");
+    }
+
+    async fn poll_location(&self, url: &str) -> Resp {
+        for _ in 0..100 {
+            let r = self.get(url).await;
+            if r.status != 202 {
+                return r;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("operation {url} never finished");
+    }
+}
+
+async fn read(r: reqwest::Response) -> Resp {
+    let status = r.status().as_u16();
+    let headers = r.headers().clone();
+    let text = r.text().await.unwrap();
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    Resp {
+        status,
+        headers,
+        body,
+    }
+}
+
+// ------------------------------------------------------------------------------ ARM basics
+
+#[tokio::test]
+async fn get_returns_arm_json_built_from_the_scenario() {
+    let t = estate().await;
+    let r = t.get(&site("westeurope")).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["id"], site("westeurope"));
+    assert_eq!(r.body["name"], "app-shop-westeurope");
+    assert_eq!(r.body["type"], "Microsoft.Web/sites");
+    assert_eq!(r.body["location"], "West Europe");
+    assert_eq!(r.body["kind"], "app");
+    assert_eq!(r.body["sku"]["capacity"], 2);
+    assert_eq!(r.body["tags"]["env"], "prod");
+    assert_eq!(r.body["properties"]["state"], "Running");
+    assert!(r.header("x-ms-request-id").is_some());
+    assert!(
+        r.header("content-type")
+            .unwrap()
+            .starts_with("application/json")
+    );
+
+    // ids match case-insensitively, as in ARM
+    let r = t
+        .get(
+            &site("westeurope")
+                .to_uppercase()
+                .replace("SUBSCRIPTIONS", "subscriptions"),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["name"], "app-shop-westeurope");
+
+    // child types come from the id
+    let r = t.get(&tm_endpoint()).await;
+    assert_eq!(
+        r.body["type"],
+        "Microsoft.Network/trafficManagerProfiles/azureEndpoints"
+    );
+    assert_eq!(r.body["name"], "ep-westeurope");
+    t.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn put_patch_delete_and_list() {
+    let t = estate().await;
+    let id = format!(
+        "{}/providers/Microsoft.Web/sites/app-new",
+        rg("rg-shop-northeurope")
+    );
+    let body = json!({"location": "northeurope", "kind": "app", "properties": {"state": "Running", "x": 1}});
+    let r = t.send("PUT", &id, Some(body.clone())).await;
+    assert_eq!(r.status, 201);
+    assert_eq!(r.body["properties"]["provisioningState"], "Succeeded");
+    assert_eq!(r.body["type"], "Microsoft.Web/sites");
+    let r = t.send("PUT", &id, Some(body)).await;
+    assert_eq!(r.status, 200);
+
+    let r = t
+        .send(
+            "PATCH",
+            &id,
+            Some(json!({"properties": {"state": "Stopped", "x": null}, "tags": {"a": "b"}})),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["properties"]["state"], "Stopped");
+    assert!(r.body["properties"].get("x").is_none());
+    assert_eq!(r.body["tags"]["a"], "b");
+    assert_eq!(r.body["kind"], "app", "PATCH keeps what it does not name");
+    assert_eq!(
+        t.sim.resource(&id).unwrap()["properties"]["state"],
+        "Stopped"
+    );
+
+    let list = t
+        .get(&format!(
+            "{}/providers/Microsoft.Web/sites",
+            rg("rg-shop-northeurope")
+        ))
+        .await;
+    assert_eq!(list.status, 200);
+    let names: Vec<&str> = list.body["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["app-new", "app-shop-northeurope"]);
+
+    // children of one resource
+    let list = t
+        .get(&format!("{}/failoverGroups", server("northeurope")))
+        .await;
+    assert_eq!(list.body["value"].as_array().unwrap().len(), 1);
+    assert_eq!(list.body["value"][0]["name"], "fog-shop");
+
+    // subscription-wide listing of a type
+    let list = t
+        .get(&format!(
+            "/subscriptions/{SUB}/providers/Microsoft.Web/sites"
+        ))
+        .await;
+    assert_eq!(list.body["value"].as_array().unwrap().len(), 3);
+
+    // a child needs its parent
+    let r = t
+        .send(
+            "PUT",
+            &format!(
+                "{}/providers/Microsoft.Sql/servers/ghost/databases/db",
+                rg("rg-shop-northeurope")
+            ),
+            Some(json!({"location": "northeurope"})),
+        )
+        .await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.code(), "ParentResourceNotFound");
+    let r = t
+        .send(
+            "PUT",
+            &format!("{}/databases/sqldb-shop", server("northeurope")),
+            Some(json!({"properties": {"status": "Online"}})),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    assert_eq!(
+        r.body["location"], "northeurope",
+        "a child takes its parent's location"
+    );
+
+    let r = t.send("DELETE", &id, None).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(t.get(&id).await.status, 404);
+    assert_eq!(t.send("DELETE", &id, None).await.status, 204);
+    assert!(t.sim.resource(&id).is_none());
+
+    // bad bodies are ARM 400s, not crashes
+    let r = t
+        .http
+        .put(t.url(&id))
+        .bearer_auth(&t.token)
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    let r = read(r).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.code(), "InvalidRequestContent");
+    t.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn resource_groups_and_subscriptions() {
+    let t = estate().await;
+    let r = t.get(&rg("rg-shop-northeurope")).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["type"], "Microsoft.Resources/resourceGroups");
+    assert_eq!(r.body["location"], "northeurope");
+    let head = |path: String| t.http.head(t.url(&path)).bearer_auth(&t.token).send();
+    assert_eq!(head(rg("rg-shop-northeurope")).await.unwrap().status(), 200);
+    assert_eq!(head(rg("rg-none")).await.unwrap().status(), 404);
+    let r = t.get(&format!("/subscriptions/{SUB}/resourceGroups")).await;
+    assert_eq!(r.body["value"].as_array().unwrap().len(), 3);
+    let r = t.get(&format!("/subscriptions/{SUB}")).await;
+    assert_eq!(r.body["displayName"], "shop-test");
+    let r = t
+        .get(&format!("{}/resources", rg("rg-shop-northeurope")))
+        .await;
+    let v = r.body["value"].as_array().unwrap();
+    assert!(v.iter().all(|x| x.get("properties").is_none()));
+    assert!(v.iter().any(|x| x["name"] == "aks-shop-northeurope"));
+    let r = t
+        .send(
+            "PUT",
+            &rg("rg-new"),
+            Some(json!({"location": "swedencentral"})),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    assert_eq!(t.get(&rg("rg-new")).await.status, 200);
+    assert_eq!(t.send("DELETE", &rg("rg-new"), None).await.status, 200);
+    assert_eq!(t.get(&rg("rg-new")).await.code(), "ResourceGroupNotFound");
+    t.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn missing_api_version_and_not_found() {
+    let t = estate().await;
+    let r = t
+        .http
+        .get(format!("{}{}", t.base, site("westeurope")))
+        .bearer_auth(&t.token)
+        .send()
+        .await
+        .unwrap();
+    let r = read(r).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.code(), "MissingApiVersionParameter");
+
+    let r = t
+        .get(&format!(
+            "{}/providers/Microsoft.Web/sites/nope",
+            rg("rg-shop-westeurope")
+        ))
+        .await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.code(), "ResourceNotFound");
+    let msg = r.body["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("Microsoft.Web/sites/nope"), "{msg}");
+    assert!(msg.contains("rg-shop-westeurope"), "{msg}");
+
+    let r = t
+        .get(&format!(
+            "{}/providers/Microsoft.Web/sites/x",
+            rg("rg-missing")
+        ))
+        .await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.code(), "ResourceGroupNotFound");
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("rg-missing")
+    );
+
+    let r = t
+        .get("/subscriptions/00000000-0000-0000-0000-000000000000")
+        .await;
+    assert_eq!(r.code(), "SubscriptionNotFound");
+    let r = t.get("/nonsense/path").await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.code(), "InvalidRequestUri");
+    t.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn now_templates_render_fresh_at_serve_time() {
+    let t = estate().await;
+    let r = t
+        .get(&format!("{}?$expand=geoReplicationStats", storage()))
+        .await;
+    assert_eq!(r.status, 200);
+    let s = r.body["properties"]["geoReplicationStats"]["lastSyncTime"]
+        .as_str()
+        .unwrap();
+    let at = chrono::DateTime::parse_from_rfc3339(s).unwrap();
+    let age = chrono::Utc::now().signed_duration_since(at);
+    assert!(
+        age >= chrono::TimeDelta::seconds(115) && age <= chrono::TimeDelta::seconds(125),
+        "{s} is {age} old"
+    );
+    t.sim.shutdown().await;
+}
+
+// ------------------------------------------------------------------------------------- auth
+
+#[tokio::test]
+async fn auth_missing_unknown_and_expired_tokens() {
+    let t = estate().await;
+    let url = t.url(&site("westeurope"));
+    let r = read(t.http.get(&url).send().await.unwrap()).await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.code(), "AuthenticationFailed");
+    assert!(r.header("www-authenticate").is_some());
+
+    let r = read(
+        t.http
+            .get(&url)
+            .bearer_auth("made-up-token")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.code(), "AuthenticationFailed");
+    assert!(
+        !r.body.to_string().contains("made-up-token"),
+        "tokens are never echoed"
+    );
+
+    let short = t.sim.issue_token(Duration::from_millis(1));
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let r = read(t.http.get(&url).bearer_auth(&short).send().await.unwrap()).await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.code(), "ExpiredAuthenticationToken");
+    let msg = r.body["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.starts_with("The access token expiry UTC time '"),
+        "{msg}"
+    );
+    assert!(msg.contains("is earlier than current UTC time"), "{msg}");
+    assert!(!msg.contains(&short));
+    assert!(
+        r.header("www-authenticate")
+            .unwrap()
+            .contains("invalid_token")
+    );
+
+    // a token from the HTTP endpoint works, and says when it expires
+    let tok = read(
+        t.http
+            .post(format!("{}/sim/token", t.base))
+            .json(&json!({"scope": "https://management.azure.com/.default"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(tok.status, 200);
+    assert_eq!(tok.body["token_type"], "Bearer");
+    let exp = tok.body["expires_on"].as_i64().unwrap();
+    let now = chrono::Utc::now().timestamp();
+    assert!((now + 3590..=now + 3610).contains(&exp), "{exp} vs {now}");
+    let access = tok.body["access_token"].as_str().unwrap();
+    let r = read(t.http.get(&url).bearer_auth(access).send().await.unwrap()).await;
+    assert_eq!(r.status, 200);
+    t.sim.shutdown().await;
+}
+
+// ----------------------------------------------------------------------------- region down
+
+#[tokio::test]
+async fn region_down_answers_503_health_unavailable_graph_still_lists() {
+    let t = estate().await;
+    t.sim.region_down("West Europe");
+    let id = site("westeurope");
+    let r = t.get(&id).await;
+    assert_eq!(r.status, 503);
+    assert_eq!(r.code(), "ServiceUnavailable");
+    for (m, path, body) in [
+        (
+            "PATCH",
+            id.clone(),
+            Some(json!({"properties": {"state": "Stopped"}})),
+        ),
+        ("PUT", id.clone(), Some(json!({"location": "westeurope"}))),
+        ("DELETE", id.clone(), None),
+        ("POST", format!("{id}/restart"), None),
+        ("GET", fog("westeurope"), None),
+    ] {
+        let r = t.send(m, &path, body).await;
+        assert_eq!(r.status, 503, "{m} {path}");
+    }
+    // a resource of another region still answers
+    assert_eq!(t.get(&site("northeurope")).await.status, 200);
+    // a global resource never goes down
+    assert_eq!(t.get(&cosmos()).await.status, 200);
+
+    let h = t
+        .get(&format!(
+            "{id}/providers/Microsoft.ResourceHealth/availabilityStatuses/current"
+        ))
+        .await;
+    assert_eq!(h.status, 200);
+    assert_eq!(h.body["name"], "current");
+    assert_eq!(
+        h.body["type"],
+        "Microsoft.ResourceHealth/AvailabilityStatuses"
+    );
+    assert_eq!(h.body["properties"]["availabilityState"], "Unavailable");
+    assert_eq!(h.body["properties"]["reasonType"], "Unplanned");
+    assert!(
+        h.body["properties"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("westeurope")
+    );
+    assert!(h.body["properties"]["occuredTime"].is_string());
+
+    let g = t
+        .post(
+            "/providers/Microsoft.ResourceGraph/resources?api-version=2022-10-01",
+            Some(json!({"subscriptions": [SUB], "query": "Resources"})),
+        )
+        .await;
+    assert_eq!(g.status, 200);
+    let row = g.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == id)
+        .cloned()
+        .unwrap();
+    assert_eq!(row["properties"]["state"], "Running");
+
+    t.sim.region_up("westeurope");
+    assert_eq!(t.get(&id).await.status, 200);
+    let h = t
+        .get(&format!(
+            "{id}/providers/Microsoft.ResourceHealth/availabilityStatuses/current"
+        ))
+        .await;
+    assert_eq!(h.body["properties"]["availabilityState"], "Available");
+    t.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn resource_health_reports_the_scenario_state() {
+    let t = estate().await;
+    let h = t
+        .get(&format!(
+            "{}/providers/Microsoft.ResourceHealth/availabilityStatuses/current?api-version=2023-10-01-preview",
+            site("northeurope")
+        ))
+        .await;
+    assert_eq!(h.status, 200);
+    assert_eq!(h.body["properties"]["availabilityState"], "Degraded");
+    assert_eq!(h.body["location"], "northeurope");
+    let h = t
+        .get(&format!(
+            "{}/providers/Microsoft.Web/sites/nope/providers/Microsoft.ResourceHealth/availabilityStatuses/current",
+            rg("rg-shop-northeurope")
+        ))
+        .await;
+    assert_eq!(h.status, 404);
+    t.sim.shutdown().await;
+}
+
+// --------------------------------------------------------------------------------- graph
+
+#[tokio::test]
+async fn resource_graph_rows_and_query_errors() {
+    let t = estate().await;
+    let g = t
+        .post(
+            "/providers/Microsoft.ResourceGraph/resources?api-version=2022-10-01",
+            Some(json!({"subscriptions": [SUB], "query": "Resources", "options": {"resultFormat": "objectArray"}})),
+        )
+        .await;
+    assert_eq!(g.status, 200);
+    let n = g.body["data"].as_array().unwrap().len();
+    assert_eq!(n, 17, "every resource of the scenario");
+    assert_eq!(g.body["totalRecords"], n);
+    assert_eq!(g.body["count"], n);
+    assert_eq!(g.body["resultTruncated"], "false");
+    assert_eq!(g.body["facets"], json!([]));
+    let row = g.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == fog("northeurope"))
+        .cloned()
+        .unwrap();
+    assert_eq!(row["type"], "microsoft.sql/servers/failovergroups");
+    assert_eq!(row["resourceGroup"], "rg-shop-northeurope");
+    assert_eq!(row["subscriptionId"], SUB);
+    assert_eq!(row["name"], "fog-shop");
+    assert_eq!(row["location"], "northeurope");
+
+    // other subscriptions hold nothing
+    let g = t
+        .post(
+            "/providers/Microsoft.ResourceGraph/resources?api-version=2022-10-01",
+            Some(json!({"subscriptions": ["other"], "query": "Resources"})),
+        )
+        .await;
+    assert_eq!(g.body["count"], 0);
+
+    let g = t
+        .post(
+            "/providers/Microsoft.ResourceGraph/resources?api-version=2022-10-01",
+            Some(json!({"query": "Resources | where ((("})),
+        )
+        .await;
+    assert_eq!(g.status, 400);
+    assert_eq!(g.code(), "BadRequest");
+    assert_eq!(g.body["error"]["details"][0]["code"], "InvalidQuery");
+    assert!(g.body["error"]["details"][0]["message"].is_string());
+    t.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn resource_graph_runs_the_runbooks_queries() {
+    let t = estate().await;
+    let q = |query: &str| json!({"subscriptions": [SUB], "query": query, "options": {"resultFormat": "objectArray"}});
+    let g = t
+        .post(
+            "/providers/Microsoft.ResourceGraph/resources?api-version=2022-10-01",
+            Some(q("Resources | where type =~ 'microsoft.sql/servers/failovergroups' and resourceGroup =~ 'RG-SHOP-NORTHEUROPE' | project name, location, role = properties.replicationRole")),
+        )
+        .await;
+    assert_eq!(g.status, 200, "{}", g.body);
+    assert_eq!(
+        g.body["data"],
+        json!([{"name": "fog-shop", "location": "northeurope", "role": "Secondary"}])
+    );
+    let g = t
+        .post(
+            "/providers/Microsoft.ResourceGraph/resources?api-version=2022-10-01",
+            Some(q("Resources | where resourceGroup =~ 'rg-shop-northeurope' and type in~ ('microsoft.web/sites', 'microsoft.logic/workflows') | summarize count() by type | order by type asc")),
+        )
+        .await;
+    assert_eq!(g.status, 200, "{}", g.body);
+    assert_eq!(
+        g.body["data"],
+        json!([
+            {"type": "microsoft.logic/workflows", "count_": 1},
+            {"type": "microsoft.web/sites", "count_": 1},
+        ])
+    );
+    t.sim.shutdown().await;
+}
+
+// ------------------------------------------------------------------------------- actions
+
+#[tokio::test]
+async fn synchronous_actions_change_state() {
+    let t = estate().await;
+    let s = site("northeurope");
+    assert_eq!(t.post(&format!("{s}/start"), None).await.status, 200);
+    assert_eq!(
+        t.sim.resource(&s).unwrap()["properties"]["state"],
+        "Running"
+    );
+    assert_eq!(t.post(&format!("{s}/stop"), None).await.status, 200);
+    assert_eq!(
+        t.sim.resource(&s).unwrap()["properties"]["state"],
+        "Stopped"
+    );
+    assert_eq!(t.post(&format!("{s}/restart"), None).await.status, 200);
+    assert_eq!(t.get(&s).await.body["properties"]["state"], "Running");
+
+    let w = workflow();
+    let run = format!("{w}/triggers/manual/run");
+    let r = t.post(&run, None).await;
+    assert_eq!(r.status, 409, "a disabled workflow does not run");
+    assert_eq!(t.post(&format!("{w}/enable"), None).await.status, 200);
+    assert_eq!(t.get(&w).await.body["properties"]["state"], "Enabled");
+    assert_eq!(t.post(&run, None).await.status, 202);
+    assert_eq!(t.post(&format!("{w}/disable"), None).await.status, 200);
+    assert_eq!(t.get(&w).await.body["properties"]["state"], "Disabled");
+
+    let r = t.post(&format!("{s}/explode"), None).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.code(), "UnsupportedAction");
+    let msg = r.body["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("explode") && msg.contains("Microsoft.Web/sites"),
+        "{msg}"
+    );
+
+    let r = t
+        .post(
+            &format!(
+                "{}/providers/Microsoft.Web/sites/ghost/start",
+                rg("rg-shop-northeurope")
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 404);
+    t.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn aks_start_is_long_running_polled_by_azure_asyncoperation() {
+    let t = estate().await;
+    let r = t.post(&format!("{}/start", aks()), None).await;
+    assert_eq!(r.status, 202);
+    let op = r.header("azure-asyncoperation").unwrap().to_string();
+    let loc = r.header("location").unwrap().to_string();
+    assert_eq!(r.header("retry-after"), Some("1"));
+    assert!(op.starts_with(&format!(
+        "{}/subscriptions/{SUB}/providers/Microsoft.Simulator/locations/northeurope/operationStatuses/",
+        t.base
+    )));
+    assert!(op.contains("api-version=2023-01-01"));
+    assert!(loc.contains("/operationResults/"));
+
+    let during = t.get(&aks()).await;
+    assert_eq!(during.body["properties"]["provisioningState"], "Starting");
+    let s = t.get(&op).await;
+    assert_eq!(s.status, 200);
+    assert_eq!(s.body["status"], "InProgress");
+    assert!(s.body["startTime"].is_string());
+    assert!(s.body.get("endTime").is_none());
+
+    let done = t.poll_status(&op).await;
+    assert_eq!(done.body["status"], "Succeeded");
+    assert!(done.body["endTime"].is_string());
+    let name = done.body["name"].as_str().unwrap();
+    assert!(op.contains(name));
+    let c = t.get(&aks()).await;
+    assert_eq!(c.body["properties"]["powerState"]["code"], "Running");
+    assert_eq!(c.body["properties"]["provisioningState"], "Succeeded");
+    assert_eq!(
+        c.body["properties"]["agentPoolProfiles"][0]["powerState"]["code"],
+        "Running"
+    );
+    // an action without a body: the result is 204
+    assert_eq!(t.get(&loc).await.status, 204);
+
+    let r = t.post(&format!("{}/stop", aks()), None).await;
+    let done = t
+        .poll_status(r.header("azure-asyncoperation").unwrap())
+        .await;
+    assert_eq!(done.body["status"], "Succeeded");
+    assert_eq!(
+        t.sim.resource(&aks()).unwrap()["properties"]["powerState"]["code"],
+        "Stopped"
+    );
+    t.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn cosmos_failover_priority_change_polled_by_location() {
+    let t = estate().await;
+    let action = format!("{}/failoverPriorityChange", cosmos());
+    let bad = t
+        .post(
+            &action,
+            Some(json!({"failoverPolicies": [{"locationName": "Mars", "failoverPriority": 0}]})),
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    let r = t
+        .post(
+            &action,
+            Some(json!({"failoverPolicies": [
+                {"locationName": "northeurope", "failoverPriority": 0},
+                {"locationName": "westeurope", "failoverPriority": 1},
+            ]})),
+        )
+        .await;
+    assert_eq!(r.status, 202);
+    let loc = r.header("location").unwrap().to_string();
+    let first = t.get(&loc).await;
+    assert_eq!(first.status, 202);
+    assert!(first.header("location").is_some());
+    assert_eq!(
+        t.get(&cosmos()).await.body["properties"]["provisioningState"],
+        "Updating"
+    );
+    let done = t.poll_location(&loc).await;
+    assert_eq!(done.status, 204);
+    let a = t.get(&cosmos()).await.body;
+    assert_eq!(
+        a["properties"]["writeLocations"][0]["locationName"],
+        "North Europe"
+    );
+    assert_eq!(
+        a["properties"]["readLocations"][0]["locationName"],
+        "North Europe"
+    );
+    assert_eq!(a["properties"]["readLocations"][0]["failoverPriority"], 0);
+    assert_eq!(a["properties"]["readLocations"][1]["failoverPriority"], 1);
+    let ne = a["properties"]["failoverPolicies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["locationName"] == "North Europe")
+        .unwrap();
+    assert_eq!(ne["failoverPriority"], 0);
+    assert_eq!(a["properties"]["provisioningState"], "Succeeded");
+    t.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn sql_forced_failover_swaps_roles_of_both_groups() {
+    let t = estate().await;
+    t.sim.region_down("westeurope");
+    let r = t
+        .post(
+            &format!("{}/forceFailoverAllowDataLoss", fog("northeurope")),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 202);
+    let res = t.poll_location(r.header("location").unwrap()).await;
+    assert_eq!(res.status, 200, "the result carries the failover group");
+    assert_eq!(res.body["properties"]["replicationRole"], "Primary");
+    let ne = t.sim.resource(&fog("northeurope")).unwrap();
+    assert_eq!(ne["properties"]["replicationRole"], "Primary");
+    assert_eq!(
+        ne["properties"]["partnerServers"][0]["replicationRole"],
+        "Secondary"
+    );
+    let we = t.sim.resource(&fog("westeurope")).unwrap();
+    assert_eq!(we["properties"]["replicationRole"], "Secondary");
+    assert_eq!(
+        we["properties"]["partnerServers"][0]["replicationRole"],
+        "Primary"
+    );
+    t.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn sql_planned_failover_fails_when_the_primary_is_down() {
+    let t = estate().await;
+    t.sim.region_down("westeurope");
+    let r = t
+        .post(&format!("{}/failover", fog("northeurope")), None)
+        .await;
+    assert_eq!(r.status, 202);
+    let s = t
+        .poll_status(r.header("azure-asyncoperation").unwrap())
+        .await;
+    assert_eq!(s.body["status"], "Failed");
+    assert_eq!(s.body["error"]["code"], "PlannedFailoverTimedOut");
+    let l = t.get(r.header("location").unwrap()).await;
+    assert_eq!(l.status, 500);
+    assert_eq!(l.code(), "PlannedFailoverTimedOut");
+    assert_eq!(
+        t.sim.resource(&fog("northeurope")).unwrap()["properties"]["replicationRole"],
+        "Secondary"
+    );
+
+    // with the primary up, the planned failover works
+    t.sim.region_up("westeurope");
+    let r = t
+        .post(&format!("{}/failover", fog("northeurope")), None)
+        .await;
+    let s = t
+        .poll_status(r.header("azure-asyncoperation").unwrap())
+        .await;
+    assert_eq!(s.body["status"], "Succeeded");
+    assert_eq!(
+        t.get(&fog("westeurope")).await.body["properties"]["replicationRole"],
+        "Secondary"
+    );
+    t.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn storage_failover_swaps_primary_and_secondary() {
+    let t = estate().await;
+    let r = t
+        .post(
+            &format!("{}/failover?failoverType=Planned", storage()),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 202);
+    assert_eq!(
+        t.get(&storage()).await.body["properties"]["failoverInProgress"],
+        true
+    );
+    let s = t
+        .poll_status(r.header("azure-asyncoperation").unwrap())
+        .await;
+    assert_eq!(s.body["status"], "Succeeded");
+    let a = t.get(&storage()).await.body;
+    assert_eq!(a["properties"]["primaryLocation"], "northeurope");
+    assert_eq!(a["properties"]["secondaryLocation"], "westeurope");
+    assert_eq!(a["properties"]["statusOfPrimary"], "available");
+    assert_eq!(a["location"], "northeurope");
+    assert!(a["properties"]["lastGeoFailoverTime"].is_string());
+    assert_eq!(
+        a["sku"]["name"], "Standard_RAGZRS",
+        "a planned failover stays geo-redundant"
+    );
+    // the account is now served from its new primary
+    t.sim.region_down("westeurope");
+    assert_eq!(t.get(&storage()).await.status, 200);
+    t.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn storage_unplanned_failover_when_the_primary_is_unavailable() {
+    let t = estate().await;
+    // the primary's endpoints are gone (the account's control plane still answers)
+    let planned = format!("{}/failover?failoverType=Planned", storage());
+    t.send(
+        "PATCH",
+        &storage(),
+        Some(json!({"properties": {"statusOfPrimary": "unavailable"}})),
+    )
+    .await;
+    let r = t.post(&planned, None).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.code(), "FailoverFailed");
+
+    let r = t.post(&format!("{}/failover", storage()), None).await;
+    assert_eq!(r.status, 202);
+    let again = t.post(&format!("{}/failover", storage()), None).await;
+    assert_eq!(again.status, 409);
+    assert_eq!(again.code(), "FailoverInProgress");
+    let s = t
+        .poll_status(r.header("azure-asyncoperation").unwrap())
+        .await;
+    assert_eq!(s.body["status"], "Succeeded");
+    let a = t.get(&storage()).await.body;
+    assert_eq!(a["properties"]["primaryLocation"], "northeurope");
+    assert_eq!(a["properties"]["statusOfPrimary"], "available");
+    assert!(a["properties"].get("secondaryLocation").is_none());
+    assert_eq!(
+        a["sku"]["name"], "Standard_ZRS",
+        "an unplanned failover leaves ZRS"
+    );
+    assert_eq!(a["properties"]["geoReplicationStats"]["canFailover"], false);
+    // failing back needs geo-redundancy first
+    let r = t.post(&planned, None).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.code(), "FailoverNotSupported");
+    t.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn service_bus_failover() {
+    let t = estate().await;
+    t.sim.region_down("westeurope");
+    let cfg = format!(
+        "{}/disasterRecoveryConfigs/shop-orders",
+        sb_ns("northeurope")
+    );
+    let r = t
+        .post(
+            &format!("{cfg}/failover"),
+            Some(json!({"properties": {"IsSafeFailover": true}})),
+        )
+        .await;
+    assert_eq!(r.status, 400, "a safe failover needs the primary");
+    assert_eq!(t.get(&cfg).await.body["properties"]["role"], "Secondary");
+    let r = t
+        .post(
+            &format!("{cfg}/failover"),
+            Some(json!({"properties": {"IsSafeFailover": false}})),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let c = t.get(&cfg).await.body;
+    assert_eq!(c["properties"]["role"], "PrimaryNotReplicating");
+    assert_eq!(c["properties"]["provisioningState"], "Succeeded");
+    t.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn deployment_put_is_long_running() {
+    let t = estate().await;
+    let id = format!("/subscriptions/{SUB}/providers/Microsoft.Resources/deployments/shop-dr");
+    let r = t
+        .send(
+            "PUT",
+            &id,
+            Some(json!({"location": "northeurope", "properties": {"mode": "Incremental", "templateLink": {"uri": "https://example.com/t.json"}}})),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    assert_eq!(r.body["properties"]["provisioningState"], "Accepted");
+    let op = r.header("azure-asyncoperation").unwrap().to_string();
+    assert_eq!(
+        t.get(&id).await.body["properties"]["provisioningState"],
+        "Running"
+    );
+    let s = t.poll_status(&op).await;
+    assert_eq!(s.body["status"], "Succeeded");
+    let d = t.get(&id).await.body;
+    assert_eq!(d["properties"]["provisioningState"], "Succeeded");
+    assert_eq!(d["type"], "Microsoft.Resources/deployments");
+    let res = t.get(r.header("location").unwrap()).await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.body["name"], "shop-dr");
+    t.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn writes_have_the_side_effects_of_the_real_services() {
+    let t = estate().await;
+    let ep = tm_endpoint();
+    let r = t
+        .send(
+            "PATCH",
+            &ep,
+            Some(json!({"properties": {"endpointStatus": "Disabled"}})),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["properties"]["endpointMonitorStatus"], "Disabled");
+    t.sim.region_down("westeurope");
+    let r = t
+        .send(
+            "PATCH",
+            &ep,
+            Some(json!({"properties": {"endpointStatus": "Enabled"}})),
+        )
+        .await;
+    assert_eq!(r.body["properties"]["endpointMonitorStatus"], "Degraded");
+
+    let r = t
+        .send(
+            "PATCH",
+            &origin("westeurope"),
+            Some(json!({"properties": {"enabledState": "Disabled"}})),
+        )
+        .await;
+    assert_eq!(r.body["properties"]["enabledState"], "Disabled");
+    assert_eq!(r.body["properties"]["deploymentStatus"], "Succeeded");
+    t.sim.shutdown().await;
+}
+
+// -------------------------------------------------------------------------------- faults
+
+#[tokio::test]
+async fn throttling_answers_429_with_retry_after() {
+    let t = estate().await;
+    t.sim.set_faults(Faults {
+        throttle_rate: 1.0,
+        retry_after: "3s".into(),
+        ..Faults::default()
+    });
+    let r = t.get(&site("westeurope")).await;
+    assert_eq!(r.status, 429);
+    assert_eq!(r.code(), "TooManyRequests");
+    assert_eq!(r.header("retry-after"), Some("3"));
+    assert_eq!(
+        r.header("x-ms-ratelimit-remaining-subscription-reads"),
+        Some("0")
+    );
+    // controls and probes are exempt
+    let s = read(
+        t.http
+            .get(format!("{}/sim/state", t.base))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s.status, 200);
+    assert_eq!(s.body["faults"]["throttle_rate"], 1.0);
+    let p = t
+        .http
+        .get(format!("{}/healthz", t.base))
+        .header("Host", "shop.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(p.status(), 200);
+    t.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn error_rate_answers_the_configured_status() {
+    let t = estate().await;
+    for (status, code) in [
+        (503, "ServiceUnavailable"),
+        (500, "InternalServerError"),
+        (504, "GatewayTimeout"),
+    ] {
+        t.sim.set_faults(Faults {
+            error_rate: 1.0,
+            error_status: status,
+            ..Faults::default()
+        });
+        let r = t.get(&site("westeurope")).await;
+        assert_eq!(r.status, status);
+        assert_eq!(r.code(), code);
+    }
+    t.sim.set_faults(Faults::default());
+    assert_eq!(t.get(&site("westeurope")).await.status, 200);
+    t.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn dropped_connections_are_errors_not_hangs() {
+    let t = estate().await;
+    t.sim.set_faults(Faults {
+        drop_rate: 1.0,
+        ..Faults::default()
+    });
+    let started = Instant::now();
+    let err = t
+        .http
+        .get(t.url(&site("westeurope")))
+        .bearer_auth(&t.token)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_request() || err.is_connect(), "{err:?}");
+    assert!(!err.is_timeout(), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    t.sim.set_faults(Faults::default());
+    assert_eq!(t.get(&site("westeurope")).await.status, 200);
+    t.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn slow_answers_trip_client_timeouts_and_latency_adds_up() {
+    let t = estate().await;
+    t.sim.set_faults(Faults {
+        slow_rate: 1.0,
+        slow: "2s".into(),
+        ..Faults::default()
+    });
+    let err = t
+        .http
+        .get(t.url(&site("westeurope")))
+        .bearer_auth(&t.token)
+        .timeout(Duration::from_millis(300))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+
+    t.sim.set_faults(Faults {
+        latency: "200ms".into(),
+        jitter: "50ms".into(),
+        ..Faults::default()
+    });
+    let started = Instant::now();
+    assert_eq!(t.get(&site("westeurope")).await.status, 200);
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(200), "{took:?}");
+    // probes keep the latency
+    let started = Instant::now();
+    let p = t
+        .http
+        .get(format!("{}/healthz", t.base))
+        .header("Host", "shop.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(p.status(), 200);
+    assert!(started.elapsed() >= Duration::from_millis(200));
+    t.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn injections_hit_the_next_matching_requests_only() {
+    let t = estate().await;
+    t.sim.inject(Injection {
+        path_contains: Some("failoverGroups".into()),
+        count: 2,
+        fault: InjectedFault::Status {
+            status: 503,
+            code: "ServiceUnavailable".into(),
+            retry_after: Some(Duration::from_secs(2)),
+        },
+    });
+    let before = t.sim.request_count();
+    assert_eq!(t.get(&site("westeurope")).await.status, 200, "no match");
+    let r = t.get(&fog("northeurope")).await;
+    assert_eq!(r.status, 503);
+    assert_eq!(r.code(), "ServiceUnavailable");
+    assert_eq!(r.header("retry-after"), Some("2"));
+    assert_eq!(t.get(&fog("northeurope")).await.status, 503);
+    assert_eq!(t.get(&fog("northeurope")).await.status, 200, "used up");
+    assert_eq!(t.sim.request_count() - before, 4);
+
+    t.sim.inject(Injection {
+        path_contains: None,
+        count: 1,
+        fault: InjectedFault::Status {
+            status: 429,
+            code: "TooManyRequests".into(),
+            retry_after: Some(Duration::from_secs(1)),
+        },
+    });
+    let r = t.get(&site("westeurope")).await;
+    assert_eq!(r.status, 429);
+    assert_eq!(r.header("retry-after"), Some("1"));
+
+    t.sim.inject(Injection {
+        path_contains: None,
+        count: 1,
+        fault: InjectedFault::Drop,
+    });
+    let err = t
+        .http
+        .get(t.url(&site("westeurope")))
+        .bearer_auth(&t.token)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_request() || err.is_connect(), "{err:?}");
+
+    t.sim.inject(Injection {
+        path_contains: None,
+        count: 1,
+        fault: InjectedFault::Delay(Duration::from_millis(300)),
+    });
+    let started = Instant::now();
+    assert_eq!(t.get(&site("westeurope")).await.status, 200);
+    assert!(started.elapsed() >= Duration::from_millis(300));
+
+    // injections win over the rates
+    t.sim.set_faults(Faults {
+        throttle_rate: 1.0,
+        ..Faults::default()
+    });
+    t.sim.inject(Injection {
+        path_contains: None,
+        count: 1,
+        fault: InjectedFault::Status {
+            status: 500,
+            code: "InternalServerError".into(),
+            retry_after: None,
+        },
+    });
+    assert_eq!(t.get(&site("westeurope")).await.status, 500);
+    assert_eq!(t.get(&site("westeurope")).await.status, 429);
+    t.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn http_controls() {
+    let t = estate().await;
+    let ctl = |p: &str| format!("{}/sim/{p}", t.base);
+    let r = read(
+        t.http
+            .post(ctl("faults"))
+            .json(&json!({"throttle_rate": 1.0, "retry_after": "5s"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["retry_after"], "5s");
+    assert_eq!(r.body["error_status"], 503, "other knobs are kept");
+    assert_eq!(
+        t.get(&site("westeurope")).await.header("retry-after"),
+        Some("5")
+    );
+    let r = read(
+        t.http
+            .post(ctl("faults"))
+            .json(&json!({"throttle_rate": 0.0}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let bad = t
+        .http
+        .post(ctl("faults"))
+        .json(&json!({"throttle_rate": 7.0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    let bad = t
+        .http
+        .post(ctl("faults"))
+        .json(&json!({"no_such_knob": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+
+    let r = t
+        .http
+        .post(ctl("inject"))
+        .json(&json!({"path_contains": "sites", "count": 1, "fault": "status", "status": 502, "code": "BadGateway"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = t.get(&site("westeurope")).await;
+    assert_eq!(r.status, 502);
+    assert_eq!(r.code(), "BadGateway");
+
+    let r = t
+        .http
+        .post(ctl("regions/westeurope/down"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(t.get(&site("westeurope")).await.status, 503);
+    let s = read(t.http.get(ctl("state")).send().await.unwrap()).await;
+    assert_eq!(s.body["regions_down"], json!(["westeurope"]));
+    assert_eq!(s.body["scenario"], "test-estate");
+    t.http
+        .post(ctl("regions/westeurope/up"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(t.get(&site("westeurope")).await.status, 200);
+    let r = t.http.get(ctl("nothing")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    t.sim.shutdown().await;
+}
+
+// -------------------------------------------------------------------------------- probes
+
+async fn probe(t: &T, host: &str, path: &str) -> (u16, String) {
+    let r = t
+        .http
+        .get(format!("{}{path}", t.base))
+        .header("Host", host)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn probes_fail_over_to_the_next_backend() {
+    let t = estate().await;
+    let (s, body) = probe(&t, "shop.example.com", "/healthz").await;
+    assert_eq!(s, 200);
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v, json!({"status": "ok", "region": "westeurope"}));
+
+    t.sim.region_down("westeurope");
+    let (s, body) = probe(&t, "shop.example.com:443", "/healthz").await;
+    assert_eq!(s, 200);
+    assert!(body.contains("\"region\":\"northeurope\""), "{body}");
+
+    // the second backend's condition stops holding: nobody serves
+    t.send(
+        "PATCH",
+        &origin("northeurope"),
+        Some(json!({"properties": {"enabledState": "Disabled"}})),
+    )
+    .await;
+    let (s, body) = probe(&t, "shop.example.com", "/healthz").await;
+    assert_eq!(s, 503);
+    assert_eq!(body, "no healthy backend");
+
+    let (s, body) = probe(&t, "other.example.org", "/").await;
+    assert_eq!(s, 502);
+    assert!(body.contains("unknown host other.example.org"), "{body}");
+    let (s, _) = probe(&t, "shop.example.com", "/nothing-here").await;
+    assert_eq!(s, 404);
+    t.sim.shutdown().await;
+}
+
+// ------------------------------------------------------------------------------ timeline
+
+fn timeline_toml() -> String {
+    format!(
+        r#"
+[scenario]
+id = "timeline"
+title = "Timeline"
+
+[[resource]]
+id = "{site_we}"
+location = "westeurope"
+properties = {{ state = "Running" }}
+
+[[resource]]
+id = "{tm}"
+location = "global"
+properties = {{ endpointMonitorStatus = "Online" }}
+
+[[event]]
+at = "300ms"
+note = "West Europe goes down"
+region_down = "westeurope"
+
+[[event]]
+at = "300ms"
+set = {{ resource = "{tm}", path = "properties.endpointMonitorStatus", value = "Degraded" }}
+
+[[event]]
+at = "300ms"
+set = {{ resource = "{tm}", path = "properties.lastChange", value = "${{now}}" }}
+
+[[event]]
+at = "300ms"
+faults = {{ throttle_rate = 1.0, retry_after = "4s" }}
+
+[[event]]
+at = "2s"
+health = {{ resource = "{tm}", state = "Degraded" }}
+"#,
+        site_we = site("westeurope"),
+        tm = tm_endpoint(),
+    )
+}
+
+#[tokio::test]
+async fn timeline_events_fire_on_time() {
+    let t = start_toml(
+        &timeline_toml(),
+        SimOptions {
+            quiet: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(t.get(&site("westeurope")).await.status, 200);
+    assert_eq!(
+        t.sim.resource(&tm_endpoint()).unwrap()["properties"]["endpointMonitorStatus"],
+        "Online"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let tm = t.sim.resource(&tm_endpoint()).unwrap();
+    assert_eq!(tm["properties"]["endpointMonitorStatus"], "Degraded");
+    assert!(
+        tm["properties"]["lastChange"]
+            .as_str()
+            .unwrap()
+            .ends_with('Z')
+    );
+    let r = t.get(&site("westeurope")).await;
+    assert_eq!(r.status, 429, "the faults event is in force");
+    assert_eq!(r.header("retry-after"), Some("4"));
+    t.sim.set_faults(Faults::default());
+    assert_eq!(t.get(&site("westeurope")).await.status, 503);
+    let s = read(
+        t.http
+            .get(format!("{}/sim/state", t.base))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s.body["events"]["applied"], 4);
+    assert_eq!(s.body["events"]["total"], 5);
+    t.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn start_at_plays_the_timeline_up_to_that_point() {
+    let t = start_toml(
+        &timeline_toml(),
+        SimOptions {
+            quiet: true,
+            start_at: Duration::from_secs(10),
+            ..Default::default()
+        },
+    )
+    .await;
+    t.sim.set_faults(Faults::default());
+    assert_eq!(t.get(&site("westeurope")).await.status, 503);
+    let h = t
+        .get(&format!(
+            "{}/providers/Microsoft.ResourceHealth/availabilityStatuses/current",
+            tm_endpoint()
+        ))
+        .await;
+    assert_eq!(h.body["properties"]["availabilityState"], "Degraded");
+    t.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn shutdown_stops_serving_even_with_slow_requests_in_flight() {
+    let t = estate().await;
+    t.sim.set_faults(Faults {
+        slow_rate: 1.0,
+        slow: "60s".into(),
+        ..Faults::default()
+    });
+    let url = t.url(&site("westeurope"));
+    let http = t.http.clone();
+    let token = t.token.clone();
+    let pending = tokio::spawn(async move { http.get(url).bearer_auth(token).send().await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = Instant::now();
+    let addr = t.sim.addr();
+    t.sim.shutdown().await;
+    assert!(started.elapsed() < Duration::from_secs(4));
+    let answered = pending.await.unwrap();
+    if let Ok(r) = answered {
+        assert_eq!(r.status(), 503);
+    }
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+}
+
+// ----------------------------------------------------------------------------------- CLI
+
+#[test]
+fn drbook_sim_rejects_a_bad_scenario_with_its_location() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, "[scenario]\nid = \"x\"\ntitle = \"x\"\nbogus = 1\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_drbook"))
+        .args(["sim", "--scenario"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.toml:4:1"), "{err}");
+    assert!(err.contains("bogus"), "{err}");
+}
+
+#[test]
+fn drbook_sim_serves_and_prints_its_url() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ok.toml");
+    std::fs::write(&path, scenario_toml()).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_drbook"))
+        .args(["sim", "--quiet", "--scenario"])
+        .arg(&path)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    let stdout = child.stdout.take().unwrap();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://127.0.0.1:"))
+        .map(str::to_string);
+    let reachable = url.as_deref().is_some_and(|u| {
+        let addr = u.trim_start_matches("http://");
+        std::net::TcpStream::connect(addr).is_ok()
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(line.contains("test-estate"), "{line}");
+    assert!(reachable, "{line}");
+}
+
+#[tokio::test]
+async fn odd_requests_get_arm_errors_never_a_dropped_connection() {
+    let t = estate().await;
+    let paths = [
+        "/".to_string(),
+        "//".to_string(),
+        "/subscriptions".to_string(),
+        "/subscriptions/".to_string(),
+        format!("/subscriptions/{SUB}/resourceGroups/"),
+        format!("/subscriptions/{SUB}/providers"),
+        format!("/subscriptions/{SUB}/providers/Microsoft.Web"),
+        format!("/subscriptions/{SUB}/resourceGroups/rg-shop-westeurope/providers"),
+        format!("{}/providers/Microsoft.ResourceHealth", site("westeurope")),
+        format!(
+            "{}/providers/Microsoft.ResourceHealth/x/y/z",
+            site("westeurope")
+        ),
+        format!(
+            "{}/providers/Microsoft.Insights/diagnosticSettings/x",
+            site("westeurope")
+        ),
+        format!(
+            "/subscriptions/{SUB}/providers/Microsoft.Simulator/locations/x/operationStatuses/nope"
+        ),
+        format!("/subscriptions/{SUB}/providers/Microsoft.Simulator/locations/x/other/nope"),
+        "/providers/Microsoft.ResourceGraph/resources".to_string(),
+        "/%%%/%zz/%E9".to_string(),
+        format!("{}/%00/%ff", site("westeurope")),
+        format!(
+            "/subscriptions/{SUB}/resourceGroups/rg-shop-westeurope/providers/Microsoft.Web/sites/app-shop-westeurope/a/b/c/d/e/f"
+        ),
+    ];
+    let bodies = [
+        None,
+        Some(json!([])),
+        Some(json!("text")),
+        Some(json!({"properties": 5, "location": 7})),
+        Some(json!({"failoverPolicies": "x", "query": 3})),
+    ];
+    for path in &paths {
+        for method in ["GET", "PUT", "PATCH", "DELETE", "POST", "OPTIONS"] {
+            for body in &bodies {
+                let r = t.send(method, path, body.clone()).await;
+                assert!(
+                    (200..500).contains(&r.status) && r.status != 401,
+                    "{method} {path} {body:?}: {} {}",
+                    r.status,
+                    r.body
+                );
+                if r.status >= 400 {
+                    assert!(
+                        r.body["error"]["code"].is_string(),
+                        "{method} {path}: {}",
+                        r.body
+                    );
+                }
+            }
+        }
+    }
+    t.sim.shutdown().await;
+}
