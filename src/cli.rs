@@ -12,6 +12,8 @@ use serde::Serialize;
 use crate::diag::{self, Diagnostic};
 use crate::runbook::{self, LoadSet, vars};
 
+mod check;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "drbook",
@@ -39,7 +41,7 @@ with its file, line and column.\n\nExit status: 0 valid, 1 invalid, 2 usage erro
     /// Show every variable's value and where it comes from (secrets masked)
     Vars(VarsArgs),
     /// Headless state check: run the read-only steps and report (exit 1 if any fails)
-    Check(NotYetArgs),
+    Check(check::CheckArgs),
     /// Carry out a plan during a live incident, in the TUI
     Run(NotYetArgs),
     /// Game day: carry out a plan against the simulator or a rehearsal target
@@ -129,6 +131,7 @@ pub fn main() -> ExitCode {
         }
         Some(Command::Validate(args)) => validate(&args),
         Some(Command::Vars(args)) => show_vars(&args),
+        Some(Command::Check(args)) => check::run(args),
         Some(Command::Sim(args)) => run_sim(&args),
         Some(Command::Completions { shell }) => {
             let mut cmd = Cli::command();
@@ -141,7 +144,6 @@ pub fn main() -> ExitCode {
 
 fn not_yet(cmd: &Command) -> ExitCode {
     let (name, what) = match cmd {
-        Command::Check(_) => ("check", "the Azure client and simulator"),
         Command::Sim(_) => ("sim", "the Azure client and simulator"),
         Command::Run(_) | Command::Rehearse(_) => ("run/rehearse", "the executor and incident log"),
         Command::Review(_) | Command::Report(_) => ("review/report", "incident review"),
@@ -295,17 +297,25 @@ fn plural(n: usize, noun: &str) -> String {
     }
 }
 
+/// Prints the errors of a load set; true when there were any.
+fn report_load_errors(set: &LoadSet) -> bool {
+    if set.error_count() == 0 {
+        return false;
+    }
+    let color = use_color();
+    for d in set.diagnostics.iter().filter(|d| d.is_error()) {
+        eprintln!("{}\n", diag::render(d, set.source(&d.file), color));
+    }
+    eprintln!("drbook: the runbooks have errors; fix them first (`drbook validate`)");
+    true
+}
+
 fn show_vars(args: &VarsArgs) -> ExitCode {
     let set = match load(&args.paths) {
         Ok(s) => s,
         Err(code) => return code,
     };
-    if set.error_count() > 0 {
-        let color = use_color();
-        for d in set.diagnostics.iter().filter(|d| d.is_error()) {
-            eprintln!("{}\n", diag::render(d, set.source(&d.file), color));
-        }
-        eprintln!("drbook: the runbooks have errors; fix them first (`drbook validate`)");
+    if report_load_errors(&set) {
         return ExitCode::from(1);
     }
     let overrides: BTreeMap<String, String> = args.vars.iter().cloned().collect();

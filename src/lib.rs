@@ -9,3 +9,4 @@ pub mod cli;
 pub mod diag;
 pub mod runbook;
 pub mod sim;
+pub mod target;

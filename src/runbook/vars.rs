@@ -70,6 +70,18 @@ pub fn resolve(
     overrides: &BTreeMap<String, String>,
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<Vars, Vec<Missing>> {
+    let (vars, missing) = resolve_partial(rb, plan, overrides, env);
+    if missing.is_empty() { Ok(vars) } else { Err(missing) }
+}
+
+/// Like `resolve`, but keeps what it found alongside what is missing, for commands that can
+/// go on without the steps that need a missing variable.
+pub fn resolve_partial(
+    rb: &Runbook,
+    plan: Option<&BTreeMap<String, toml::Spanned<toml::Value>>>,
+    overrides: &BTreeMap<String, String>,
+    env: impl Fn(&str) -> Option<String>,
+) -> (Vars, Vec<Missing>) {
     let mut values = BTreeMap::new();
     let mut missing = Vec::new();
     for def in &rb.vars {
@@ -120,11 +132,7 @@ pub fn resolve(
             }
         }
     }
-    if missing.is_empty() {
-        Ok(Vars { values })
-    } else {
-        Err(missing)
-    }
+    (Vars { values }, missing)
 }
 
 /// What is shown in place of a secret.

@@ -1,0 +1,320 @@
+//! `drbook check`: every read-only step of many runbooks, as concurrently as the client allows.
+//! Steps that read an earlier read step's outputs wait for it; steps that need what only a run
+//! produces (an action's output, a manual step's outcome) are skipped and say why. With
+//! `via_graph`, the resources of all `check` steps of a wave are read in one Resource Graph
+//! query instead of one GET each.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use chrono::Utc;
+use serde_json::Value;
+use tokio::task::JoinSet;
+
+use super::eval;
+use super::read::{ReadResult, Reader, Verdict, target_text};
+use super::scope::Scope;
+use crate::runbook::model::{Assertion, Outcome, Runbook, Step, StepKind};
+
+/// One row of the table.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CheckRow {
+    pub runbook: String,
+    pub step: String,
+    pub kind: StepKind,
+    pub title: String,
+    #[serde(flatten)]
+    pub result: ReadResult,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CheckOptions {
+    /// Read `check` resources through Resource Graph, one query per wave.
+    pub via_graph: bool,
+    /// Also run the steps that verify a change (those after an action, command or manual
+    /// step): useful after a failover, to confirm the end state.
+    pub include_after_changes: bool,
+}
+
+/// The first step that changes state (or needs a human) among `step`'s dependencies,
+/// direct or transitive.
+fn change_before(rb: &Runbook, step: &Step) -> Option<(String, StepKind)> {
+    let by_id: BTreeMap<&str, &Step> = rb.steps.iter().map(|s| (s.id.get_ref().as_str(), s)).collect();
+    let mut stack: Vec<&str> = step.depends_on.iter().map(|d| d.get_ref().as_str()).collect();
+    let mut seen = BTreeSet::new();
+    while let Some(id) = stack.pop() {
+        if !seen.insert(id) {
+            continue;
+        }
+        let Some(dep) = by_id.get(id) else { continue };
+        if !dep.kind.get_ref().is_read_only() {
+            return Some((id.to_string(), *dep.kind.get_ref()));
+        }
+        stack.extend(dep.depends_on.iter().map(|d| d.get_ref().as_str()));
+    }
+    None
+}
+
+/// Every string of a step that may hold `${steps...}` references.
+fn step_strings(step: &Step) -> Vec<String> {
+    let mut out: Vec<String> = [&step.resource, &step.url, &step.query, &step.body_matches]
+        .into_iter()
+        .flatten()
+        .map(|s| s.get_ref().clone())
+        .collect();
+    if let Some(h) = &step.headers {
+        out.extend(h.get_ref().values().map(|v| v.get_ref().clone()));
+    }
+    if let Some(s) = &step.subscriptions {
+        out.extend(s.get_ref().iter().map(|v| v.get_ref().clone()));
+    }
+    for (a, _) in step.expectations() {
+        assertion_strings(a, &mut out);
+    }
+    if let Some(a) = &step.expect_rows {
+        assertion_strings(a.get_ref(), &mut out);
+    }
+    if let Some(w) = &step.when {
+        assertion_strings(w.get_ref(), &mut out);
+    }
+    out.extend(step.outputs.values().map(|v| v.get_ref().clone()));
+    out
+}
+
+fn assertion_strings(a: &Assertion, out: &mut Vec<String>) {
+    for s in [&a.path, &a.value, &a.matches, &a.newer_than, &a.older_than].into_iter().flatten() {
+        out.push(s.get_ref().clone());
+    }
+    for v in [&a.equals, &a.not_equals, &a.contains].into_iter().flatten() {
+        if let toml::Value::String(s) = v.get_ref() {
+            out.push(s.clone());
+        }
+    }
+    if let Some(s) = &a.step {
+        // `{ step = "x", outcome = ... }` needs x as much as a reference does.
+        out.push(format!("${{steps.{}.outcome}}", s.get_ref()));
+    }
+    for sub in a.all.iter().chain(a.any.iter()).flatten() {
+        assertion_strings(sub.get_ref(), out);
+    }
+    if let Some(n) = &a.not {
+        assertion_strings(n.get_ref(), out);
+    }
+}
+
+struct Pending {
+    runbook: usize,
+    step: usize,
+    deps: BTreeSet<String>,
+}
+
+/// Runs the read-only steps of `runbooks` (each with its scope) and returns one row per step,
+/// in runbook and step order.
+pub async fn check_all(reader: &Reader, runbooks: Vec<(Runbook, Scope)>, opts: CheckOptions) -> Vec<CheckRow> {
+    let runbooks: Vec<(Arc<Runbook>, Scope)> = runbooks.into_iter().map(|(r, s)| (Arc::new(r), s)).collect();
+    let mut rows: HashMap<(usize, usize), CheckRow> = HashMap::new();
+    let mut scopes: Vec<Scope> = runbooks.iter().map(|(_, s)| s.clone()).collect();
+    let mut pending: Vec<Pending> = Vec::new();
+
+    for (ri, (rb, scope)) in runbooks.iter().enumerate() {
+        let kinds: BTreeMap<&str, StepKind> = rb.steps.iter().map(|s| (s.id.get_ref().as_str(), *s.kind.get_ref())).collect();
+        for (si, step) in rb.steps.iter().enumerate() {
+            if !step.kind.get_ref().is_read_only() {
+                continue;
+            }
+            if !opts.include_after_changes
+                && let Some((id, kind)) = change_before(rb, step)
+            {
+                let why = format!("verifies the result of `{id}` ({kind}), which only a run carries out (--all runs it anyway)");
+                rows.insert((ri, si), row(rb, step, ReadResult::skipped(target_text(step, scope), why)));
+                continue;
+            }
+            let strings = step_strings(step);
+            if let Some((name, how)) = strings.iter().flat_map(|s| scope.missing_in(s)).next() {
+                let why = format!("needs variable `{name}`: {how}");
+                rows.insert((ri, si), row(rb, step, ReadResult::skipped(target_text(step, scope), why)));
+                continue;
+            }
+            let deps: BTreeSet<String> = strings.iter().flat_map(|s| Scope::step_refs(s)).collect();
+            let blocker = deps.iter().find(|d| kinds.get(d.as_str()).is_none_or(|k| !k.is_read_only()));
+            if let Some(b) = blocker {
+                let why = match kinds.get(b.as_str()) {
+                    Some(k) => format!("needs step `{b}` ({k}), which only a run carries out"),
+                    None => format!("needs step `{b}`, which is not in this runbook"),
+                };
+                rows.insert((ri, si), row(rb, step, ReadResult::skipped(target_text(step, scope), why)));
+                continue;
+            }
+            pending.push(Pending { runbook: ri, step: si, deps });
+        }
+    }
+
+    // Waves: every step whose dependencies have finished runs now, all at once (the client
+    // bounds how many requests are actually in flight).
+    let mut done: BTreeSet<(usize, String)> = BTreeSet::new();
+    while !pending.is_empty() {
+        let (ready, waiting): (Vec<Pending>, Vec<Pending>) =
+            pending.into_iter().partition(|p| p.deps.iter().all(|d| done.contains(&(p.runbook, d.clone()))));
+        pending = waiting;
+        if ready.is_empty() {
+            // Only a cycle gets here, and `validate` rejects cycles; skip rather than spin.
+            for p in pending.drain(..) {
+                let (rb, _) = &runbooks[p.runbook];
+                let step = &rb.steps[p.step];
+                rows.insert((p.runbook, p.step), row(rb, step, ReadResult::skipped(String::new(), "dependency cycle".into())));
+            }
+            break;
+        }
+        let prefetched = if opts.via_graph { prefetch(reader, &runbooks, &scopes, &ready).await } else { HashMap::new() };
+        let mut tasks = JoinSet::new();
+        for p in &ready {
+            let (rb, _) = &runbooks[p.runbook];
+            let step = rb.steps[p.step].clone();
+            let scope = scopes[p.runbook].clone();
+            let key = p_key(p);
+            if let Some(w) = &step.when {
+                let why = match condition(w.get_ref(), &scope) {
+                    Some(true) => None,
+                    Some(false) => Some("its condition does not hold"),
+                    None => Some("its condition cannot be decided without a run"),
+                };
+                if let Some(why) = why {
+                    tasks.spawn(async move { (key, ReadResult::skipped(target_text(&step, &scope), why.into())) });
+                    continue;
+                }
+            }
+            let reader = reader.clone();
+            let doc = resource_key(&step, &scope).and_then(|k| prefetched.get(&k).cloned());
+            tasks.spawn(async move { (key, reader.read(&step, &scope, doc).await) });
+        }
+        while let Some(joined) = tasks.join_next().await {
+            // A panicking read would be a bug; its row is then missing and reported below.
+            let Ok(((ri, si), result)) = joined else { continue };
+            let (rb, _) = &runbooks[ri];
+            let step = &rb.steps[si];
+            let mut outputs = result.outputs.clone();
+            if result.verdict == Verdict::Skipped {
+                outputs.insert("outcome".into(), "skipped".into());
+            }
+            scopes[ri].outputs.insert(step.id.get_ref().clone(), outputs);
+            done.insert((ri, step.id.get_ref().clone()));
+            rows.insert((ri, si), row(rb, step, result));
+        }
+        for p in &ready {
+            done.insert((p.runbook, runbooks[p.runbook].0.steps[p.step].id.get_ref().clone()));
+        }
+    }
+
+    let mut keys: Vec<(usize, usize)> = rows.keys().copied().collect();
+    keys.sort_unstable();
+    keys.into_iter().filter_map(|k| rows.remove(&k)).collect()
+}
+
+fn p_key(p: &Pending) -> (usize, usize) {
+    (p.runbook, p.step)
+}
+
+fn row(rb: &Runbook, step: &Step, result: ReadResult) -> CheckRow {
+    CheckRow {
+        runbook: rb.id().to_string(),
+        step: step.id.get_ref().clone(),
+        kind: *step.kind.get_ref(),
+        title: step.title.get_ref().clone(),
+        result,
+    }
+}
+
+/// The lowercased resource id a `check` step reads, when Resource Graph can serve it (no query
+/// string: `$expand` and friends need ARM).
+fn resource_key(step: &Step, scope: &Scope) -> Option<String> {
+    if *step.kind.get_ref() != StepKind::Check {
+        return None;
+    }
+    let id = scope.render(step.resource.as_ref()?.get_ref()).ok()?;
+    (!id.contains('?')).then(|| id.to_ascii_lowercase())
+}
+
+/// One Resource Graph query for the `check` steps of a wave; ids Graph does not list (child
+/// resources it does not index, resources in subscriptions out of scope) fall back to GET.
+async fn prefetch(reader: &Reader, runbooks: &[(Arc<Runbook>, Scope)], scopes: &[Scope], ready: &[Pending]) -> HashMap<String, Value> {
+    let mut ids = BTreeSet::new();
+    let mut subs = BTreeSet::new();
+    for p in ready {
+        let step = &runbooks[p.runbook].0.steps[p.step];
+        if let Some(k) = resource_key(step, &scopes[p.runbook]) {
+            if let Some(sub) = k.split('/').nth(2) {
+                subs.insert(sub.to_string());
+            }
+            ids.insert(k);
+        }
+    }
+    let mut out = HashMap::new();
+    let ids: Vec<String> = ids.into_iter().collect();
+    let subs: Vec<String> = subs.into_iter().collect();
+    for chunk in ids.chunks(500) {
+        let list = chunk.iter().map(|i| format!("'{}'", i.replace('\'', "\\'"))).collect::<Vec<_>>().join(", ");
+        let query = format!("Resources | where id in~ ({list})");
+        // A failed batch is not fatal: each step then reads its resource itself.
+        if let Ok(found) = reader.arm.graph(&subs, &query).await {
+            for r in found {
+                if let Some(id) = r.get("id").and_then(Value::as_str) {
+                    out.insert(id.to_ascii_lowercase(), r.clone());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Evaluates a `when` with what `check` knows: `Some(true/false)`, or `None` when it depends on
+/// something only a run decides.
+pub fn condition(a: &Assertion, scope: &Scope) -> Option<bool> {
+    if let Some(all) = &a.all {
+        return all.iter().try_fold(true, |acc, s| condition(s.get_ref(), scope).map(|v| acc && v));
+    }
+    if let Some(any) = &a.any {
+        return any.iter().try_fold(false, |acc, s| condition(s.get_ref(), scope).map(|v| acc || v));
+    }
+    if let Some(n) = &a.not {
+        return condition(n.get_ref(), scope).map(|v| !v);
+    }
+    if let (Some(step), Some(outcome)) = (&a.step, &a.outcome) {
+        let got = scope.outputs.get(step.get_ref())?.get("outcome")?;
+        let want = match outcome.get_ref() {
+            Outcome::Ok => "ok",
+            Outcome::Failed => "failed",
+            Outcome::Skipped => "skipped",
+        };
+        return Some(got == want);
+    }
+    let value = scope.render(a.value.as_ref()?.get_ref()).ok()?;
+    let op = eval::the_op(a)?;
+    let op = eval::render_op(&op, &|s: &str| scope.render(s).map_err(|e| e.to_string())).ok()?;
+    Some(eval::evaluate("", &op, &Value::String(value), Utc::now()).holds)
+}
+
+/// Totals for the summary line and the exit code.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    pub total: usize,
+    pub pass: usize,
+    pub fail: usize,
+    pub error: usize,
+    pub skipped: usize,
+    /// Some read failed for want of a usable credential.
+    pub auth_error: bool,
+}
+
+pub fn summarize(rows: &[CheckRow]) -> Summary {
+    let mut s = Summary { total: rows.len(), ..Summary::default() };
+    for r in rows {
+        match r.result.verdict {
+            Verdict::Pass => s.pass += 1,
+            Verdict::Fail => s.fail += 1,
+            Verdict::Error => s.error += 1,
+            Verdict::Skipped => s.skipped += 1,
+        }
+        s.auth_error |= r.result.error.as_ref().is_some_and(|e| e.is_auth());
+    }
+    s
+}

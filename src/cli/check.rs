@@ -1,0 +1,197 @@
+//! `drbook check`: the read-only steps of runbooks against live state, as a table or JSON.
+//! Exit 0 when every step holds, 1 when some fail, 2 on usage or sign-in errors, 130 when
+//! interrupted (Ctrl-C cancels the reads in flight).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Args, ValueEnum};
+use comfy_table::{ContentArrangement, Table, presets};
+
+use super::{Format, load, parse_var, report_load_errors};
+use crate::checks::run::{CheckOptions, CheckRow, Summary, check_all, summarize};
+use crate::checks::scope::Scope;
+use crate::runbook::vars;
+use crate::target::{self, TargetArgs};
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  drbook check runbooks/ --target sim\n  drbook check runbooks/ --target sim --scenario runbooks/scenarios/westeurope-outage.toml --at start\n  drbook check runbooks/data-sql.toml --target azure --subscription $SUB --format json\n  drbook check runbooks/ --target azure --arm-endpoint http://127.0.0.1:8443 --auth sim")]
+pub struct CheckArgs {
+    /// Runbook files or folders
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Set a variable, overriding the environment, the plan and the default
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+    /// How `check` steps read their resource: one GET each, or one Resource Graph query for
+    /// all (faster; Graph may lag live state by a few minutes)
+    #[arg(long, value_enum, default_value_t = Via::Arm)]
+    pub via: Via,
+    /// Also run the steps that verify a change (after an action, command or manual step),
+    /// e.g. to confirm the end state after a failover
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Via {
+    Arm,
+    Graph,
+}
+
+pub fn run(args: CheckArgs) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("drbook: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    rt.block_on(check(args))
+}
+
+async fn check(args: CheckArgs) -> ExitCode {
+    let set = match load(&args.paths) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    if report_load_errors(&set) {
+        return ExitCode::from(1);
+    }
+    let mut overrides: BTreeMap<String, String> = args.vars.iter().cloned().collect();
+    if let Some(s) = &args.target.subscription {
+        overrides.entry("subscription".into()).or_insert_with(|| s.clone());
+    }
+    let env = |k: &str| std::env::var(k).ok();
+    let mut work = Vec::new();
+    for rb in &set.runbooks {
+        let plan = set.plans.iter().find(|p| p.groups.iter().any(|g| g.runbooks.iter().any(|r| r.get_ref() == rb.id())));
+        let (v, missing) = vars::resolve_partial(rb, plan.map(|p| &p.vars), &overrides, env);
+        let incident = BTreeMap::from([
+            ("id".to_string(), "check".to_string()),
+            ("mode".to_string(), "check".to_string()),
+            ("operator".to_string(), whoami()),
+            ("started".to_string(), chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+        ]);
+        let mut scope = Scope::new(rb, v, incident);
+        // Steps that need a missing variable are skipped and say how to set it.
+        scope.missing = missing.into_iter().map(|m| (m.name, m.how)).collect();
+        work.push((rb.clone(), scope));
+    }
+    if work.is_empty() {
+        eprintln!("drbook: no runbooks under {}", args.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+        return ExitCode::from(2);
+    }
+    let connected = match target::connect(&args.target, env).await {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("drbook: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    // Ctrl-C cancels the reads in flight; the table then shows what finished and what did not.
+    let cancel = connected.reader.arm.cancel_token();
+    let interrupted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = interrupted.clone();
+    let watcher = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            cancel.cancel();
+        }
+    });
+    let started = Instant::now();
+    let rows = check_all(&connected.reader, work, CheckOptions { via_graph: args.via == Via::Graph, include_after_changes: args.all }).await;
+    let elapsed = started.elapsed();
+    watcher.abort();
+    let summary = summarize(&rows);
+    if let Some(sim) = connected.sim {
+        sim.shutdown().await;
+    }
+    let written = match args.format {
+        Format::Json => write_json(&connected.description, &rows, &summary, elapsed),
+        Format::Human => write_table(&connected.description, &rows, &summary, elapsed, usize::from(args.target.concurrency)),
+    };
+    if let Err(e) = written {
+        eprintln!("drbook: cannot write the report: {e}");
+        return ExitCode::from(2);
+    }
+    if interrupted.load(std::sync::atomic::Ordering::SeqCst) {
+        eprintln!("drbook: interrupted; reads still in flight were cancelled");
+        ExitCode::from(130)
+    } else if summary.auth_error {
+        ExitCode::from(2)
+    } else if summary.fail + summary.error > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn whoami() -> String {
+    std::env::var("DRBOOK_OPERATOR").or_else(|_| std::env::var("USER")).unwrap_or_else(|_| "unknown".into())
+}
+
+fn write_json(target: &str, rows: &[CheckRow], summary: &Summary, elapsed: std::time::Duration) -> std::io::Result<()> {
+    let report = serde_json::json!({
+        "target": target,
+        "elapsed_ms": elapsed.as_millis() as u64,
+        "summary": summary,
+        "results": rows,
+    });
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, &report).map_err(std::io::Error::other)?;
+    writeln!(out)
+}
+
+fn write_table(target: &str, rows: &[CheckRow], s: &Summary, elapsed: std::time::Duration, concurrency: usize) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "target: {target}")?;
+    let mut table = Table::new();
+    table
+        .load_style(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(["runbook", "step", "expected", "actual", "verdict", "latency"]);
+    if table.width().is_none() {
+        // Not a terminal: wide enough to read in a CI log.
+        table.set_width(160);
+    }
+    for r in rows {
+        let latency = if r.result.latency.is_zero() { String::new() } else { format!("{:.0} ms", r.result.latency.as_secs_f64() * 1000.0) };
+        table.add_row([
+            r.runbook.clone(),
+            r.step.clone(),
+            r.result.expected.clone(),
+            r.result.actual.clone(),
+            r.result.verdict.as_str().to_string(),
+            latency,
+        ]);
+    }
+    writeln!(out, "{table}")?;
+    let errors: Vec<&CheckRow> = rows.iter().filter(|r| r.result.error.is_some()).collect();
+    if !errors.is_empty() {
+        writeln!(out, "\nerrors:")?;
+        for r in errors {
+            if let Some(e) = &r.result.error {
+                writeln!(out, "  {}/{}: {e}", r.runbook, r.step)?;
+            }
+        }
+    }
+    writeln!(
+        out,
+        "\n{} read-only steps: {} pass, {} fail, {} error, {} skipped, in {:.2}s (concurrency {concurrency})",
+        s.total,
+        s.pass,
+        s.fail,
+        s.error,
+        s.skipped,
+        elapsed.as_secs_f64()
+    )
+}
