@@ -206,6 +206,17 @@ backends = [
   {{ region = "northeurope", resource = "{origin_ne}", path = "properties.enabledState", equals = "Enabled" }},
 ]
 
+[[endpoint]]
+url = "https://status.example.com/health?service=boards"
+body = "boards ok"
+backends = [{{ region = "global" }}]
+
+[[endpoint]]
+url = "https://status.example.com/health?service=repos"
+status = 500
+body = "repos broken"
+backends = [{{ region = "global" }}]
+
 [[event]]
 at = "1h"
 note = "far in the future"
@@ -1569,6 +1580,17 @@ async fn probes_fail_over_to_the_next_backend() {
     assert!(body.contains("unknown host other.example.org"), "{body}");
     let (s, _) = probe(&t, "shop.example.com", "/nothing-here").await;
     assert_eq!(s, 404);
+
+    // endpoints told apart by their query strings
+    assert_eq!(
+        probe(&t, "status.example.com", "/health?service=boards&x=1").await,
+        (200, "boards ok".to_string())
+    );
+    assert_eq!(
+        probe(&t, "status.example.com", "/health?service=repos").await,
+        (500, "repos broken".to_string())
+    );
+    assert_eq!(probe(&t, "status.example.com", "/health").await.0, 404);
     t.sim.shutdown().await;
 }
 

@@ -31,7 +31,21 @@ fn norm_path(p: &str) -> &str {
     if t.is_empty() { "/" } else { t }
 }
 
-pub fn probe(st: &SimState, host: &str, path: &str) -> Reply {
+/// Whether every query parameter the endpoint's URL names is in the request with that value
+/// (so `?services=Boards` and `?services=Repos` are different endpoints on one path).
+fn query_matches(url: &url::Url, query: &str) -> bool {
+    let asked: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    url.query_pairs().all(|(k, v)| {
+        asked
+            .iter()
+            .any(|(ak, av)| ak.eq_ignore_ascii_case(&k) && *av == v)
+    })
+}
+
+/// Answers a probe of `host` for `path` (with its `query`).
+pub fn probe(st: &SimState, host: &str, path: &str, query: &str) -> Reply {
     let host = host_without_port(host);
     let mut host_known = false;
     for ep in &st.endpoints {
@@ -42,7 +56,7 @@ pub fn probe(st: &SimState, host: &str, path: &str) -> Reply {
             continue;
         }
         host_known = true;
-        if norm_path(url.path()) != norm_path(path) {
+        if norm_path(url.path()) != norm_path(path) || !query_matches(&url, query) {
             continue;
         }
         return match ep.backends.iter().find(|b| serves(st, b)) {
@@ -107,5 +121,15 @@ mod tests {
         );
         assert_eq!(norm_path("/healthz/?x=1"), "/healthz");
         assert_eq!(norm_path(""), "/");
+    }
+
+    #[test]
+    fn endpoint_queries_must_be_present() {
+        let u = url::Url::parse("https://s.example/x?services=Boards&geo=EU").unwrap();
+        assert!(query_matches(&u, "geo=EU&services=Boards&extra=1"));
+        assert!(!query_matches(&u, "services=Repos&geo=EU"));
+        assert!(!query_matches(&u, ""));
+        let plain = url::Url::parse("https://s.example/x").unwrap();
+        assert!(query_matches(&plain, "anything=1"));
     }
 }

@@ -132,7 +132,7 @@ pub async fn entry(
         if !sh.pause(latency).await {
             return to_response(shutting_down());
         }
-        let reply = super::probe::probe(&sh.lock(), &host, path);
+        let reply = super::probe::probe(&sh.lock(), &host, path, query);
         return to_response(reply);
     }
     if path == "/sim" || path.starts_with("/sim/") {
