@@ -67,12 +67,30 @@ fn target_args(scenario: std::path::PathBuf, concurrency: u16) -> TargetArgs {
     }
 }
 
-async fn measure(reader: &Reader, work: &[(drbook::runbook::model::Runbook, Scope)], via_graph: bool) -> Duration {
+async fn measure(
+    reader: &Reader,
+    work: &[(drbook::runbook::model::Runbook, Scope)],
+    via_graph: bool,
+) -> Duration {
     let t = Instant::now();
-    let rows = check_all(reader, work.to_vec(), CheckOptions { via_graph, include_after_changes: true }).await;
+    let rows = check_all(
+        reader,
+        work.to_vec(),
+        CheckOptions {
+            via_graph,
+            include_after_changes: true,
+        },
+    )
+    .await;
     let elapsed = t.elapsed();
-    let pass = rows.iter().filter(|r| r.result.verdict == Verdict::Pass).count();
-    assert_eq!(pass, CHECKS, "every check must hold, or the figure means nothing");
+    let pass = rows
+        .iter()
+        .filter(|r| r.result.verdict == Verdict::Pass)
+        .count();
+    assert_eq!(
+        pass, CHECKS,
+        "every check must hold, or the figure means nothing"
+    );
     elapsed
 }
 
@@ -93,10 +111,17 @@ fn main() {
     let v = vars::resolve(&rbk, None, &BTreeMap::new(), |_| None).expect("vars");
     let work = vec![(rbk.clone(), Scope::new(&rbk, v, BTreeMap::new()))];
 
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let floor = Duration::from_millis(LATENCY_MS * CHECKS.div_ceil(16) as u64);
-    let c16 = rt.block_on(connect(&target_args(sc.clone(), 16), |_| None)).expect("sim");
-    let c1 = rt.block_on(connect(&target_args(sc.clone(), 1), |_| None)).expect("sim");
+    let c16 = rt
+        .block_on(connect(&target_args(sc.clone(), 16), |_| None))
+        .expect("sim");
+    let c1 = rt
+        .block_on(connect(&target_args(sc.clone(), 1), |_| None))
+        .expect("sim");
 
     // Warm up connections and tokens.
     rt.block_on(measure(&c16.reader, &work, false));
@@ -105,11 +130,30 @@ fn main() {
     let seq = rt.block_on(measure(&c1.reader, &work, false));
 
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    println!("{CHECKS} checks, {LATENCY_MS} ms latency per answer (best of 3; sequential run once)");
-    println!("  floor at concurrency 16 (50 ms x {}):   {:>8.0} ms", CHECKS.div_ceil(16), ms(floor));
-    println!("  ARM GETs, concurrency 16:               {:>8.0} ms  = {:.2}x the floor", ms(arm16), arm16.as_secs_f64() / floor.as_secs_f64());
-    println!("  one Resource Graph query:               {:>8.0} ms  = {:.3}x the floor, {:.1}x faster than ARM GETs", ms(graph), graph.as_secs_f64() / floor.as_secs_f64(), arm16.as_secs_f64() / graph.as_secs_f64());
-    println!("  ARM GETs one after another:             {:>8.0} ms  = {:.1}x slower than concurrency 16", ms(seq), seq.as_secs_f64() / arm16.as_secs_f64());
+    println!(
+        "{CHECKS} checks, {LATENCY_MS} ms latency per answer (best of 3; sequential run once)"
+    );
+    println!(
+        "  floor at concurrency 16 (50 ms x {}):   {:>8.0} ms",
+        CHECKS.div_ceil(16),
+        ms(floor)
+    );
+    println!(
+        "  ARM GETs, concurrency 16:               {:>8.0} ms  = {:.2}x the floor",
+        ms(arm16),
+        arm16.as_secs_f64() / floor.as_secs_f64()
+    );
+    println!(
+        "  one Resource Graph query:               {:>8.0} ms  = {:.3}x the floor, {:.1}x faster than ARM GETs",
+        ms(graph),
+        graph.as_secs_f64() / floor.as_secs_f64(),
+        arm16.as_secs_f64() / graph.as_secs_f64()
+    );
+    println!(
+        "  ARM GETs one after another:             {:>8.0} ms  = {:.1}x slower than concurrency 16",
+        ms(seq),
+        seq.as_secs_f64() / arm16.as_secs_f64()
+    );
     for c in [c16, c1] {
         if let Some(s) = c.sim {
             rt.block_on(s.shutdown());

@@ -41,7 +41,7 @@ with its file, line and column.\n\nExit status: 0 valid, 1 invalid, 2 usage erro
     /// Show every variable's value and where it comes from (secrets masked)
     Vars(VarsArgs),
     /// Headless state check: run the read-only steps and report (exit 1 if any fails)
-    Check(check::CheckArgs),
+    Check(Box<check::CheckArgs>),
     /// Carry out a plan during a live incident, in the TUI
     Run(NotYetArgs),
     /// Game day: carry out a plan against the simulator or a rehearsal target
@@ -101,9 +101,10 @@ pub struct NotYetArgs {
 
 #[derive(Debug, Args)]
 pub struct SimArgs {
-    /// The scenario to serve (format: runbooks/scenarios/README.md)
+    /// The scenario to serve (format: runbooks/scenarios/README.md; default: the built-in
+    /// westeurope-outage demo)
     #[arg(long, value_name = "FILE")]
-    pub scenario: PathBuf,
+    pub scenario: Option<PathBuf>,
     /// Port on 127.0.0.1 (0: any free port)
     #[arg(long, default_value_t = 0)]
     pub port: u16,
@@ -131,7 +132,7 @@ pub fn main() -> ExitCode {
         }
         Some(Command::Validate(args)) => validate(&args),
         Some(Command::Vars(args)) => show_vars(&args),
-        Some(Command::Check(args)) => check::run(args),
+        Some(Command::Check(args)) => check::run(*args),
         Some(Command::Sim(args)) => run_sim(&args),
         Some(Command::Completions { shell }) => {
             let mut cmd = Cli::command();
@@ -155,8 +156,8 @@ fn not_yet(cmd: &Command) -> ExitCode {
 
 /// `drbook sim`: serves a scenario until Ctrl-C.
 fn run_sim(args: &SimArgs) -> ExitCode {
-    let scenario = match crate::sim::Scenario::load(&args.scenario) {
-        Ok(s) => s,
+    let scenario = match crate::target::load_scenario(args.scenario.as_ref()) {
+        Ok((s, _)) => s,
         Err(e) => {
             eprintln!("drbook sim: {e}");
             return ExitCode::from(1);
@@ -190,11 +191,19 @@ fn run_sim(args: &SimArgs) -> ExitCode {
             }
         };
         let url = handle.base_url();
-        println!("drbook sim: serving scenario `{id}` ({title}) at {url}");
-        println!(
+        // A closed stdout (the reader went away) must not stop the simulator.
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            "drbook sim: serving scenario `{id}` ({title}) at {url}"
+        );
+        let _ = writeln!(
+            out,
             "Point drbook at it: --target azure --auth sim --arm-endpoint {url}   \
              (controls: {url}/sim/state, POST {url}/sim/regions/<region>/down). Ctrl-C stops."
         );
+        let _ = out.flush();
+        drop(out);
         if let Err(e) = tokio::signal::ctrl_c().await {
             eprintln!("drbook sim: cannot wait for Ctrl-C: {e}");
         }

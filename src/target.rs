@@ -8,7 +8,9 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use url::Url;
 
-use crate::azure::{ArmClient, AuthMethod, AzureError, ClientOptions, Cloud, ErrorKind, TokenCache, auth};
+use crate::azure::{
+    ArmClient, AuthMethod, AzureError, ClientOptions, Cloud, ErrorKind, TokenCache, auth,
+};
 use crate::checks::probe::ProbeClient;
 use crate::checks::read::Reader;
 use crate::sim;
@@ -95,13 +97,23 @@ impl TargetArgs {
 pub fn load_scenario(path: Option<&PathBuf>) -> Result<(Scenario, String), ConnectError> {
     match path {
         Some(p) => Ok((Scenario::load(p)?, p.display().to_string())),
-        None => Ok((Scenario::parse(DEMO_SCENARIO_NAME, DEMO_SCENARIO)?, DEMO_SCENARIO_NAME.to_string())),
+        None => Ok((
+            Scenario::parse(DEMO_SCENARIO_NAME, DEMO_SCENARIO)?,
+            DEMO_SCENARIO_NAME.to_string(),
+        )),
     }
 }
 
-pub async fn connect(args: &TargetArgs, env: impl Fn(&str) -> Option<String>) -> Result<Connected, ConnectError> {
-    let subscriptions: Vec<String> =
-        args.subscription.clone().or_else(|| env("AZURE_SUBSCRIPTION_ID")).into_iter().collect();
+pub async fn connect(
+    args: &TargetArgs,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Connected, ConnectError> {
+    let subscriptions: Vec<String> = args
+        .subscription
+        .clone()
+        .or_else(|| env("AZURE_SUBSCRIPTION_ID"))
+        .into_iter()
+        .collect();
     match args.target {
         TargetKind::Sim => {
             if args.arm_endpoint.is_some() {
@@ -111,15 +123,38 @@ pub async fn connect(args: &TargetArgs, env: impl Fn(&str) -> Option<String>) ->
             }
             let (scenario, name) = load_scenario(args.scenario.as_ref())?;
             let at = parse_at(&args.at, &scenario)?;
-            let handle = sim::start(scenario, sim::SimOptions { port: 0, quiet: true, start_at: at })
-                .await
-                .map_err(|e| ConnectError::Sim(e.to_string()))?;
-            let arm = Url::parse(&handle.base_url()).map_err(|e| ConnectError::Sim(e.to_string()))?;
+            let handle = sim::start(
+                scenario,
+                sim::SimOptions {
+                    port: 0,
+                    quiet: true,
+                    start_at: at,
+                },
+            )
+            .await
+            .map_err(|e| ConnectError::Sim(e.to_string()))?;
+            let arm =
+                Url::parse(&handle.base_url()).map_err(|e| ConnectError::Sim(e.to_string()))?;
             let cloud = Cloud::custom(arm);
             let method = args.auth.unwrap_or(AuthMethod::Sim);
-            let reader = reader(&cloud, method, args, Some(handle.addr()), subscriptions, env)?;
-            let description = format!("simulator {} ({name}, at +{})", handle.base_url(), humantime::format_duration(at));
-            Ok(Connected { reader, description, sim: Some(handle) })
+            let reader = reader(
+                &cloud,
+                method,
+                args,
+                Some(handle.addr()),
+                subscriptions,
+                env,
+            )?;
+            let description = format!(
+                "simulator {} ({name}, at +{})",
+                handle.base_url(),
+                humantime::format_duration(at)
+            );
+            Ok(Connected {
+                reader,
+                description,
+                sim: Some(handle),
+            })
         }
         TargetKind::Azure => {
             let cloud = match &args.arm_endpoint {
@@ -129,11 +164,19 @@ pub async fn connect(args: &TargetArgs, env: impl Fn(&str) -> Option<String>) ->
             let method = args.auth.unwrap_or(AuthMethod::Cli);
             // A simulator at --arm-endpoint serves the probes too.
             let via = match method {
-                AuthMethod::Sim => cloud.arm.socket_addrs(|| None).ok().and_then(|a| a.first().copied()),
+                AuthMethod::Sim => cloud
+                    .arm
+                    .socket_addrs(|| None)
+                    .ok()
+                    .and_then(|a| a.first().copied()),
                 _ => None,
             };
             let reader = reader(&cloud, method, args, via, subscriptions, env)?;
-            Ok(Connected { reader, description: format!("Azure {cloud}, auth {method:?}"), sim: None })
+            Ok(Connected {
+                reader,
+                description: format!("Azure {cloud}, auth {method:?}"),
+                sim: None,
+            })
         }
     }
 }
@@ -151,7 +194,11 @@ fn reader(
     let arm = ArmClient::new(cloud.clone(), tokens, args.client_options())?;
     let probe = ProbeClient::new(probe_via)
         .map_err(|e| AzureError::new("start the HTTP client", "probes", ErrorKind::Client, e))?;
-    Ok(Reader { arm, probe, subscriptions })
+    Ok(Reader {
+        arm,
+        probe,
+        subscriptions,
+    })
 }
 
 /// `--at`: a duration, `start`, or `end` (after the scenario's last event).
@@ -159,7 +206,10 @@ pub fn parse_at(s: &str, scenario: &Scenario) -> Result<Duration, ConnectError> 
     match s {
         "start" => Ok(Duration::ZERO),
         "end" => Ok(scenario.timeline_end()),
-        other => humantime::parse_duration(other)
-            .map_err(|e| ConnectError::Usage(format!("--at `{other}`: {e} (use e.g. 10s, 2m, start or end)"))),
+        other => humantime::parse_duration(other).map_err(|e| {
+            ConnectError::Usage(format!(
+                "--at `{other}`: {e} (use e.g. 10s, 2m, start or end)"
+            ))
+        }),
     }
 }

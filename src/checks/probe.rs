@@ -40,15 +40,19 @@ impl ProbeClient {
         timeout: Duration,
     ) -> Result<ProbeAnswer, String> {
         let parsed = Url::parse(url).map_err(|e| format!("`{url}` is not a URL: {e}"))?;
-        let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).map_err(|_| format!("`{method}` is not an HTTP method"))?;
+        let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes())
+            .map_err(|_| format!("`{method}` is not an HTTP method"))?;
         let (target, host) = match self.via {
             None => (parsed.clone(), None),
             Some(addr) => {
                 let mut t = parsed.clone();
                 let host = parsed.host_str().unwrap_or_default().to_string();
-                t.set_scheme("http").map_err(|()| format!("cannot route `{url}` to the simulator"))?;
-                t.set_ip_host(addr.ip()).map_err(|()| format!("cannot route `{url}` to the simulator"))?;
-                t.set_port(Some(addr.port())).map_err(|()| format!("cannot route `{url}` to the simulator"))?;
+                t.set_scheme("http")
+                    .map_err(|()| format!("cannot route `{url}` to the simulator"))?;
+                t.set_ip_host(addr.ip())
+                    .map_err(|()| format!("cannot route `{url}` to the simulator"))?;
+                t.set_port(Some(addr.port()))
+                    .map_err(|()| format!("cannot route `{url}` to the simulator"))?;
                 (t, Some(host))
             }
         };
@@ -63,7 +67,11 @@ impl ProbeClient {
         let resp = rb.send().await.map_err(|e| describe(&e, timeout))?;
         let status = resp.status().as_u16();
         let body = resp.text().await.map_err(|e| describe(&e, timeout))?;
-        Ok(ProbeAnswer { status, body, latency: started.elapsed() })
+        Ok(ProbeAnswer {
+            status,
+            body,
+            latency: started.elapsed(),
+        })
     }
 }
 
@@ -73,7 +81,9 @@ fn describe(e: &reqwest::Error, timeout: Duration) -> String {
     } else if e.is_connect() {
         "cannot connect".to_string()
     } else {
-        let cause = std::error::Error::source(e).map(|s| s.to_string()).unwrap_or_else(|| e.to_string());
+        let cause = std::error::Error::source(e)
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| e.to_string());
         format!("request failed: {cause}")
     }
 }

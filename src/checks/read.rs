@@ -12,7 +12,7 @@ use super::eval::{self, show};
 use super::probe::ProbeClient;
 use super::scope::Scope;
 use crate::azure::{ArmClient, AzureError};
-use crate::runbook::model::{Assertion, Op, OneOrMany, Step, StepKind};
+use crate::runbook::model::{Assertion, OneOrMany, Op, Step, StepKind};
 use crate::runbook::validate::parse_duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -94,7 +94,11 @@ impl Reader {
         let target = target_text(step, scope);
         let mut r = match self.read_inner(step, scope, prefetched).await {
             Ok(r) => r,
-            Err(Failure::Render(m)) => ReadResult { verdict: Verdict::Error, actual: m, ..ReadResult::skipped(target.clone(), String::new()) },
+            Err(Failure::Render(m)) => ReadResult {
+                verdict: Verdict::Error,
+                actual: m,
+                ..ReadResult::skipped(target.clone(), String::new())
+            },
             Err(Failure::Azure(e)) => ReadResult {
                 verdict: Verdict::Error,
                 expected: expected_text(step, scope),
@@ -107,29 +111,70 @@ impl Reader {
         r.expected = scope.vars.redact(&r.expected);
         r.actual = scope.vars.redact(&r.actual);
         r.latency = started.elapsed();
-        r.outputs.insert("outcome".into(), if r.verdict == Verdict::Pass { "ok" } else { "failed" }.into());
+        r.outputs.insert(
+            "outcome".into(),
+            if r.verdict == Verdict::Pass {
+                "ok"
+            } else {
+                "failed"
+            }
+            .into(),
+        );
         r
     }
 
-    async fn read_inner(&self, step: &Step, scope: &Scope, prefetched: Prefetched) -> Result<ReadResult, Failure> {
-        let render = |s: &str| scope.render(s).map_err(|e| Failure::Render(format!("cannot fill in `{s}`: {e}")));
-        let timeout = step.timeout.as_ref().and_then(|t| parse_duration(t.get_ref()).ok()).unwrap_or(Duration::from_secs(30));
+    async fn read_inner(
+        &self,
+        step: &Step,
+        scope: &Scope,
+        prefetched: Prefetched,
+    ) -> Result<ReadResult, Failure> {
+        let render = |s: &str| {
+            scope
+                .render(s)
+                .map_err(|e| Failure::Render(format!("cannot fill in `{s}`: {e}")))
+        };
+        let timeout = step
+            .timeout
+            .as_ref()
+            .and_then(|t| parse_duration(t.get_ref()).ok())
+            .unwrap_or(Duration::from_secs(30));
         match step.kind.get_ref() {
             StepKind::Check | StepKind::Health => {
-                let id = render(step.resource.as_ref().map(|r| r.get_ref().as_str()).unwrap_or_default())?;
+                let id = render(
+                    step.resource
+                        .as_ref()
+                        .map(|r| r.get_ref().as_str())
+                        .unwrap_or_default(),
+                )?;
                 let api = step.api_version.as_ref().map(|a| a.get_ref().as_str());
                 let (doc, source) = match (step.kind.get_ref(), prefetched) {
                     (StepKind::Check, Some(doc)) => (doc, "resource-graph"),
-                    (StepKind::Check, None) => (self.arm.get(&id, api.unwrap_or_default()).await.map_err(Failure::Azure)?.body, "arm"),
-                    _ => (self.arm.health(&id, api).await.map_err(Failure::Azure)?, "resource-health"),
+                    (StepKind::Check, None) => (
+                        self.arm
+                            .get(&id, api.unwrap_or_default())
+                            .await
+                            .map_err(Failure::Azure)?
+                            .body,
+                        "arm",
+                    ),
+                    _ => (
+                        self.arm.health(&id, api).await.map_err(Failure::Azure)?,
+                        "resource-health",
+                    ),
                 };
                 let mut exps = expectations(step, scope)?;
                 if exps.is_empty() && *step.kind.get_ref() == StepKind::Health {
-                    exps.push(("properties.availabilityState".into(), Op::Equals(toml::Value::String("Available".into()))));
+                    exps.push((
+                        "properties.availabilityState".into(),
+                        Op::Equals(toml::Value::String("Available".into())),
+                    ));
                 }
                 let mut r = judge(&exps, &doc, source);
                 if let Some((path, _)) = exps.first()
-                    && let Some(v) = crate::runbook::path::JsonPath::parse(path).ok().and_then(|p| p.select(&doc).first().map(|v| show(v)))
+                    && let Some(v) = crate::runbook::path::JsonPath::parse(path)
+                        .ok()
+                        .and_then(|p| p.select(&doc).first().map(|v| show(v)))
                 {
                     r.outputs.insert("value".into(), v);
                 }
@@ -137,12 +182,29 @@ impl Reader {
                 Ok(r)
             }
             StepKind::Graph => {
-                let query = render(step.query.as_ref().map(|q| q.get_ref().as_str()).unwrap_or_default())?;
+                let query = render(
+                    step.query
+                        .as_ref()
+                        .map(|q| q.get_ref().as_str())
+                        .unwrap_or_default(),
+                )?;
                 let subs = match &step.subscriptions {
-                    Some(s) => s.get_ref().iter().map(|x| render(x.get_ref())).collect::<Result<Vec<_>, _>>()?,
-                    None => scope.vars.get("subscription").map(|s| vec![s.to_string()]).unwrap_or_else(|| self.subscriptions.clone()),
+                    Some(s) => s
+                        .get_ref()
+                        .iter()
+                        .map(|x| render(x.get_ref()))
+                        .collect::<Result<Vec<_>, _>>()?,
+                    None => scope
+                        .vars
+                        .get("subscription")
+                        .map(|s| vec![s.to_string()])
+                        .unwrap_or_else(|| self.subscriptions.clone()),
                 };
-                let rows = self.arm.graph(&subs, &query).await.map_err(Failure::Azure)?;
+                let rows = self
+                    .arm
+                    .graph(&subs, &query)
+                    .await
+                    .map_err(Failure::Azure)?;
                 let doc = Value::Array(rows.clone());
                 let mut checks: Vec<(String, Op)> = Vec::new();
                 if let Some(a) = &step.expect_rows
@@ -160,10 +222,17 @@ impl Reader {
                 }
                 for (path, op) in expectations(step, scope)? {
                     // Every row must meet each `expect`.
-                    let each = if path.is_empty() { "[*]".to_string() } else { format!("[*].{path}") };
+                    let each = if path.is_empty() {
+                        "[*]".to_string()
+                    } else {
+                        format!("[*].{path}")
+                    };
                     let v = eval::evaluate(&each, &op, &doc, Utc::now());
                     holds &= v.holds || rows.is_empty();
-                    parts.push((format!("every row: {}", v.expected.trim_start_matches("[*].")), v.actual));
+                    parts.push((
+                        format!("every row: {}", v.expected.trim_start_matches("[*].")),
+                        v.actual,
+                    ));
                 }
                 let (expected, actual) = join_parts(parts, || format!("{} rows", rows.len()));
                 let mut r = ReadResult {
@@ -178,35 +247,73 @@ impl Reader {
                 Ok(r)
             }
             StepKind::Probe => {
-                let url = render(step.url.as_ref().map(|u| u.get_ref().as_str()).unwrap_or_default())?;
-                let method = step.method.as_ref().map_or("GET".to_string(), |m| m.get_ref().clone());
+                let url = render(
+                    step.url
+                        .as_ref()
+                        .map(|u| u.get_ref().as_str())
+                        .unwrap_or_default(),
+                )?;
+                let method = step
+                    .method
+                    .as_ref()
+                    .map_or("GET".to_string(), |m| m.get_ref().clone());
                 let headers = match &step.headers {
-                    Some(h) => h.get_ref().iter().map(|(k, v)| Ok((k.clone(), render(v.get_ref())?))).collect::<Result<Vec<_>, Failure>>()?,
+                    Some(h) => h
+                        .get_ref()
+                        .iter()
+                        .map(|(k, v)| Ok((k.clone(), render(v.get_ref())?)))
+                        .collect::<Result<Vec<_>, Failure>>()?,
                     None => Vec::new(),
                 };
-                let statuses: Vec<u16> = step.expect_status.as_ref().map_or(vec![200], |s| OneOrMany::items(s).into_iter().map(|(c, _)| *c).collect());
+                let statuses: Vec<u16> = step.expect_status.as_ref().map_or(vec![200], |s| {
+                    OneOrMany::items(s).into_iter().map(|(c, _)| *c).collect()
+                });
                 let pattern = match &step.body_matches {
                     Some(p) => Some(render(p.get_ref())?),
                     None => None,
                 };
-                let mut expected = format!("HTTP {}", statuses.iter().map(u16::to_string).collect::<Vec<_>>().join(" or "));
+                let mut expected = format!(
+                    "HTTP {}",
+                    statuses
+                        .iter()
+                        .map(u16::to_string)
+                        .collect::<Vec<_>>()
+                        .join(" or ")
+                );
                 if let Some(p) = &pattern {
                     expected.push_str(&format!(", body matches /{p}/"));
                 }
                 let answer = match self.probe.probe(&method, &url, &headers, timeout).await {
                     Ok(a) => a,
                     Err(why) => {
-                        return Ok(ReadResult { verdict: Verdict::Fail, expected, actual: why, source: "http", ..ReadResult::skipped(String::new(), String::new()) });
+                        return Ok(ReadResult {
+                            verdict: Verdict::Fail,
+                            expected,
+                            actual: why,
+                            source: "http",
+                            ..ReadResult::skipped(String::new(), String::new())
+                        });
                     }
                 };
                 let status_ok = statuses.contains(&answer.status);
                 let body_ok = match &pattern {
-                    Some(p) => regex::Regex::new(p).map_err(|e| Failure::Render(format!("body_matches: {e}")))?.is_match(&answer.body),
+                    Some(p) => regex::Regex::new(p)
+                        .map_err(|e| Failure::Render(format!("body_matches: {e}")))?
+                        .is_match(&answer.body),
                     None => true,
                 };
-                let snippet: String = answer.body.chars().take(80).collect::<String>().replace('\n', " ");
+                let snippet: String = answer
+                    .body
+                    .chars()
+                    .take(80)
+                    .collect::<String>()
+                    .replace('\n', " ");
                 let mut r = ReadResult {
-                    verdict: if status_ok && body_ok { Verdict::Pass } else { Verdict::Fail },
+                    verdict: if status_ok && body_ok {
+                        Verdict::Pass
+                    } else {
+                        Verdict::Fail
+                    },
                     expected,
                     actual: format!("HTTP {} {}", answer.status, snippet),
                     source: "http",
@@ -218,7 +325,9 @@ impl Reader {
                 extract_outputs(step, scope, &doc, &mut r)?;
                 Ok(r)
             }
-            other => Err(Failure::Render(format!("`{other}` steps change state; only check, health, graph and probe steps read"))),
+            other => Err(Failure::Render(format!(
+                "`{other}` steps change state; only check, health, graph and probe steps read"
+            ))),
         }
     }
 }
@@ -253,7 +362,9 @@ fn expectations(step: &Step, scope: &Scope) -> Result<Vec<(String, Op)>, Failure
 }
 
 fn render_assertion(a: &Assertion, scope: &Scope) -> Result<Option<(String, Op)>, Failure> {
-    let Some(op) = eval::the_op(a) else { return Ok(None) };
+    let Some(op) = eval::the_op(a) else {
+        return Ok(None);
+    };
     let r = |s: &str| scope.render(s).map_err(|e| e.to_string());
     let op = eval::render_op(&op, &r).map_err(Failure::Render)?;
     let path = match &a.path {
@@ -266,9 +377,18 @@ fn render_assertion(a: &Assertion, scope: &Scope) -> Result<Option<(String, Op)>
 /// Evaluates every expectation on `doc`.
 pub fn judge(exps: &[(String, Op)], doc: &Value, source: &'static str) -> ReadResult {
     let now = Utc::now();
-    let verdicts: Vec<eval::Verdict> = exps.iter().map(|(p, op)| eval::evaluate(p, op, doc, now)).collect();
+    let verdicts: Vec<eval::Verdict> = exps
+        .iter()
+        .map(|(p, op)| eval::evaluate(p, op, doc, now))
+        .collect();
     let holds = verdicts.iter().all(|v| v.holds);
-    let (expected, actual) = join_parts(verdicts.into_iter().map(|v| (v.expected, v.actual)).collect(), || "read".into());
+    let (expected, actual) = join_parts(
+        verdicts
+            .into_iter()
+            .map(|v| (v.expected, v.actual))
+            .collect(),
+        || "read".into(),
+    );
     ReadResult {
         verdict: if holds { Verdict::Pass } else { Verdict::Fail },
         expected,
@@ -287,9 +407,16 @@ fn join_parts(parts: Vec<(String, String)>, empty: impl Fn() -> String) -> (Stri
 }
 
 /// `outputs = { name = "path" }`.
-fn extract_outputs(step: &Step, scope: &Scope, doc: &Value, r: &mut ReadResult) -> Result<(), Failure> {
+fn extract_outputs(
+    step: &Step,
+    scope: &Scope,
+    doc: &Value,
+    r: &mut ReadResult,
+) -> Result<(), Failure> {
     for (name, path) in &step.outputs {
-        let p = scope.render(path.get_ref()).map_err(|e| Failure::Render(e.to_string()))?;
+        let p = scope
+            .render(path.get_ref())
+            .map_err(|e| Failure::Render(e.to_string()))?;
         if let Ok(jp) = crate::runbook::path::JsonPath::parse(&p)
             && let Some(v) = jp.select(doc).first()
         {

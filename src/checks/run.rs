@@ -31,23 +31,32 @@ pub struct CheckRow {
 pub struct CheckOptions {
     /// Read `check` resources through Resource Graph, one query per wave.
     pub via_graph: bool,
-    /// Also run the steps that verify a change (those after an action, command or manual
-    /// step): useful after a failover, to confirm the end state.
+    /// Also run the steps that verify a change (those after an action or a command): useful
+    /// after a failover, to confirm the end state.
     pub include_after_changes: bool,
 }
 
-/// The first step that changes state (or needs a human) among `step`'s dependencies,
-/// direct or transitive.
+/// The first step that changes state (an action or a command) among `step`'s dependencies,
+/// direct or transitive. Manual steps and waits are gates, not changes: what follows them
+/// still describes the state before the failover.
 fn change_before(rb: &Runbook, step: &Step) -> Option<(String, StepKind)> {
-    let by_id: BTreeMap<&str, &Step> = rb.steps.iter().map(|s| (s.id.get_ref().as_str(), s)).collect();
-    let mut stack: Vec<&str> = step.depends_on.iter().map(|d| d.get_ref().as_str()).collect();
+    let by_id: BTreeMap<&str, &Step> = rb
+        .steps
+        .iter()
+        .map(|s| (s.id.get_ref().as_str(), s))
+        .collect();
+    let mut stack: Vec<&str> = step
+        .depends_on
+        .iter()
+        .map(|d| d.get_ref().as_str())
+        .collect();
     let mut seen = BTreeSet::new();
     while let Some(id) = stack.pop() {
         if !seen.insert(id) {
             continue;
         }
         let Some(dep) = by_id.get(id) else { continue };
-        if !dep.kind.get_ref().is_read_only() {
+        if matches!(dep.kind.get_ref(), StepKind::Action | StepKind::Command) {
             return Some((id.to_string(), *dep.kind.get_ref()));
         }
         stack.extend(dep.depends_on.iter().map(|d| d.get_ref().as_str()));
@@ -82,10 +91,16 @@ fn step_strings(step: &Step) -> Vec<String> {
 }
 
 fn assertion_strings(a: &Assertion, out: &mut Vec<String>) {
-    for s in [&a.path, &a.value, &a.matches, &a.newer_than, &a.older_than].into_iter().flatten() {
+    for s in [&a.path, &a.value, &a.matches, &a.newer_than, &a.older_than]
+        .into_iter()
+        .flatten()
+    {
         out.push(s.get_ref().clone());
     }
-    for v in [&a.equals, &a.not_equals, &a.contains].into_iter().flatten() {
+    for v in [&a.equals, &a.not_equals, &a.contains]
+        .into_iter()
+        .flatten()
+    {
         if let toml::Value::String(s) = v.get_ref() {
             out.push(s.clone());
         }
@@ -110,14 +125,25 @@ struct Pending {
 
 /// Runs the read-only steps of `runbooks` (each with its scope) and returns one row per step,
 /// in runbook and step order.
-pub async fn check_all(reader: &Reader, runbooks: Vec<(Runbook, Scope)>, opts: CheckOptions) -> Vec<CheckRow> {
-    let runbooks: Vec<(Arc<Runbook>, Scope)> = runbooks.into_iter().map(|(r, s)| (Arc::new(r), s)).collect();
+pub async fn check_all(
+    reader: &Reader,
+    runbooks: Vec<(Runbook, Scope)>,
+    opts: CheckOptions,
+) -> Vec<CheckRow> {
+    let runbooks: Vec<(Arc<Runbook>, Scope)> = runbooks
+        .into_iter()
+        .map(|(r, s)| (Arc::new(r), s))
+        .collect();
     let mut rows: HashMap<(usize, usize), CheckRow> = HashMap::new();
     let mut scopes: Vec<Scope> = runbooks.iter().map(|(_, s)| s.clone()).collect();
     let mut pending: Vec<Pending> = Vec::new();
 
     for (ri, (rb, scope)) in runbooks.iter().enumerate() {
-        let kinds: BTreeMap<&str, StepKind> = rb.steps.iter().map(|s| (s.id.get_ref().as_str(), *s.kind.get_ref())).collect();
+        let kinds: BTreeMap<&str, StepKind> = rb
+            .steps
+            .iter()
+            .map(|s| (s.id.get_ref().as_str(), *s.kind.get_ref()))
+            .collect();
         for (si, step) in rb.steps.iter().enumerate() {
             if !step.kind.get_ref().is_read_only() {
                 continue;
@@ -125,27 +151,44 @@ pub async fn check_all(reader: &Reader, runbooks: Vec<(Runbook, Scope)>, opts: C
             if !opts.include_after_changes
                 && let Some((id, kind)) = change_before(rb, step)
             {
-                let why = format!("verifies the result of `{id}` ({kind}), which only a run carries out (--all runs it anyway)");
-                rows.insert((ri, si), row(rb, step, ReadResult::skipped(target_text(step, scope), why)));
+                let why = format!(
+                    "verifies the result of `{id}` ({kind}), which only a run carries out (--all runs it anyway)"
+                );
+                rows.insert(
+                    (ri, si),
+                    row(rb, step, ReadResult::skipped(target_text(step, scope), why)),
+                );
                 continue;
             }
             let strings = step_strings(step);
             if let Some((name, how)) = strings.iter().flat_map(|s| scope.missing_in(s)).next() {
                 let why = format!("needs variable `{name}`: {how}");
-                rows.insert((ri, si), row(rb, step, ReadResult::skipped(target_text(step, scope), why)));
+                rows.insert(
+                    (ri, si),
+                    row(rb, step, ReadResult::skipped(target_text(step, scope), why)),
+                );
                 continue;
             }
             let deps: BTreeSet<String> = strings.iter().flat_map(|s| Scope::step_refs(s)).collect();
-            let blocker = deps.iter().find(|d| kinds.get(d.as_str()).is_none_or(|k| !k.is_read_only()));
+            let blocker = deps
+                .iter()
+                .find(|d| kinds.get(d.as_str()).is_none_or(|k| !k.is_read_only()));
             if let Some(b) = blocker {
                 let why = match kinds.get(b.as_str()) {
                     Some(k) => format!("needs step `{b}` ({k}), which only a run carries out"),
                     None => format!("needs step `{b}`, which is not in this runbook"),
                 };
-                rows.insert((ri, si), row(rb, step, ReadResult::skipped(target_text(step, scope), why)));
+                rows.insert(
+                    (ri, si),
+                    row(rb, step, ReadResult::skipped(target_text(step, scope), why)),
+                );
                 continue;
             }
-            pending.push(Pending { runbook: ri, step: si, deps });
+            pending.push(Pending {
+                runbook: ri,
+                step: si,
+                deps,
+            });
         }
     }
 
@@ -153,19 +196,33 @@ pub async fn check_all(reader: &Reader, runbooks: Vec<(Runbook, Scope)>, opts: C
     // bounds how many requests are actually in flight).
     let mut done: BTreeSet<(usize, String)> = BTreeSet::new();
     while !pending.is_empty() {
-        let (ready, waiting): (Vec<Pending>, Vec<Pending>) =
-            pending.into_iter().partition(|p| p.deps.iter().all(|d| done.contains(&(p.runbook, d.clone()))));
+        let (ready, waiting): (Vec<Pending>, Vec<Pending>) = pending.into_iter().partition(|p| {
+            p.deps
+                .iter()
+                .all(|d| done.contains(&(p.runbook, d.clone())))
+        });
         pending = waiting;
         if ready.is_empty() {
             // Only a cycle gets here, and `validate` rejects cycles; skip rather than spin.
             for p in pending.drain(..) {
                 let (rb, _) = &runbooks[p.runbook];
                 let step = &rb.steps[p.step];
-                rows.insert((p.runbook, p.step), row(rb, step, ReadResult::skipped(String::new(), "dependency cycle".into())));
+                rows.insert(
+                    (p.runbook, p.step),
+                    row(
+                        rb,
+                        step,
+                        ReadResult::skipped(String::new(), "dependency cycle".into()),
+                    ),
+                );
             }
             break;
         }
-        let prefetched = if opts.via_graph { prefetch(reader, &runbooks, &scopes, &ready).await } else { HashMap::new() };
+        let prefetched = if opts.via_graph {
+            prefetch(reader, &runbooks, &scopes, &ready).await
+        } else {
+            HashMap::new()
+        };
         let mut tasks = JoinSet::new();
         for p in &ready {
             let (rb, _) = &runbooks[p.runbook];
@@ -179,7 +236,12 @@ pub async fn check_all(reader: &Reader, runbooks: Vec<(Runbook, Scope)>, opts: C
                     None => Some("its condition cannot be decided without a run"),
                 };
                 if let Some(why) = why {
-                    tasks.spawn(async move { (key, ReadResult::skipped(target_text(&step, &scope), why.into())) });
+                    tasks.spawn(async move {
+                        (
+                            key,
+                            ReadResult::skipped(target_text(&step, &scope), why.into()),
+                        )
+                    });
                     continue;
                 }
             }
@@ -189,19 +251,26 @@ pub async fn check_all(reader: &Reader, runbooks: Vec<(Runbook, Scope)>, opts: C
         }
         while let Some(joined) = tasks.join_next().await {
             // A panicking read would be a bug; its row is then missing and reported below.
-            let Ok(((ri, si), result)) = joined else { continue };
+            let Ok(((ri, si), result)) = joined else {
+                continue;
+            };
             let (rb, _) = &runbooks[ri];
             let step = &rb.steps[si];
             let mut outputs = result.outputs.clone();
             if result.verdict == Verdict::Skipped {
                 outputs.insert("outcome".into(), "skipped".into());
             }
-            scopes[ri].outputs.insert(step.id.get_ref().clone(), outputs);
+            scopes[ri]
+                .outputs
+                .insert(step.id.get_ref().clone(), outputs);
             done.insert((ri, step.id.get_ref().clone()));
             rows.insert((ri, si), row(rb, step, result));
         }
         for p in &ready {
-            done.insert((p.runbook, runbooks[p.runbook].0.steps[p.step].id.get_ref().clone()));
+            done.insert((
+                p.runbook,
+                runbooks[p.runbook].0.steps[p.step].id.get_ref().clone(),
+            ));
         }
     }
 
@@ -236,7 +305,12 @@ fn resource_key(step: &Step, scope: &Scope) -> Option<String> {
 
 /// One Resource Graph query for the `check` steps of a wave; ids Graph does not list (child
 /// resources it does not index, resources in subscriptions out of scope) fall back to GET.
-async fn prefetch(reader: &Reader, runbooks: &[(Arc<Runbook>, Scope)], scopes: &[Scope], ready: &[Pending]) -> HashMap<String, Value> {
+async fn prefetch(
+    reader: &Reader,
+    runbooks: &[(Arc<Runbook>, Scope)],
+    scopes: &[Scope],
+    ready: &[Pending],
+) -> HashMap<String, Value> {
     let mut ids = BTreeSet::new();
     let mut subs = BTreeSet::new();
     for p in ready {
@@ -252,7 +326,11 @@ async fn prefetch(reader: &Reader, runbooks: &[(Arc<Runbook>, Scope)], scopes: &
     let ids: Vec<String> = ids.into_iter().collect();
     let subs: Vec<String> = subs.into_iter().collect();
     for chunk in ids.chunks(500) {
-        let list = chunk.iter().map(|i| format!("'{}'", i.replace('\'', "\\'"))).collect::<Vec<_>>().join(", ");
+        let list = chunk
+            .iter()
+            .map(|i| format!("'{}'", i.replace('\'', "\\'")))
+            .collect::<Vec<_>>()
+            .join(", ");
         let query = format!("Resources | where id in~ ({list})");
         // A failed batch is not fatal: each step then reads its resource itself.
         if let Ok(found) = reader.arm.graph(&subs, &query).await {
@@ -270,10 +348,14 @@ async fn prefetch(reader: &Reader, runbooks: &[(Arc<Runbook>, Scope)], scopes: &
 /// something only a run decides.
 pub fn condition(a: &Assertion, scope: &Scope) -> Option<bool> {
     if let Some(all) = &a.all {
-        return all.iter().try_fold(true, |acc, s| condition(s.get_ref(), scope).map(|v| acc && v));
+        return all.iter().try_fold(true, |acc, s| {
+            condition(s.get_ref(), scope).map(|v| acc && v)
+        });
     }
     if let Some(any) = &a.any {
-        return any.iter().try_fold(false, |acc, s| condition(s.get_ref(), scope).map(|v| acc || v));
+        return any.iter().try_fold(false, |acc, s| {
+            condition(s.get_ref(), scope).map(|v| acc || v)
+        });
     }
     if let Some(n) = &a.not {
         return condition(n.get_ref(), scope).map(|v| !v);
@@ -306,7 +388,10 @@ pub struct Summary {
 }
 
 pub fn summarize(rows: &[CheckRow]) -> Summary {
-    let mut s = Summary { total: rows.len(), ..Summary::default() };
+    let mut s = Summary {
+        total: rows.len(),
+        ..Summary::default()
+    };
     for r in rows {
         match r.result.verdict {
             Verdict::Pass => s.pass += 1,

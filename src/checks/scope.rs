@@ -24,13 +24,22 @@ impl Scope {
         let mut runbook = BTreeMap::new();
         runbook.insert("id".into(), m.id.get_ref().clone());
         runbook.insert("title".into(), m.title.get_ref().clone());
-        runbook.insert("component".into(), m.component.get_ref().as_str().to_string());
+        runbook.insert(
+            "component".into(),
+            m.component.get_ref().as_str().to_string(),
+        );
         for (k, v) in [("owner", &m.owner), ("rto", &m.rto), ("rpo", &m.rpo)] {
             if let Some(v) = v {
                 runbook.insert(k.into(), v.get_ref().clone());
             }
         }
-        Scope { vars, runbook, incident, outputs: BTreeMap::new(), missing: BTreeMap::new() }
+        Scope {
+            vars,
+            runbook,
+            incident,
+            outputs: BTreeMap::new(),
+            missing: BTreeMap::new(),
+        }
     }
 
     pub fn lookup(&self, r: &Ref) -> Option<String> {
@@ -55,10 +64,16 @@ impl Scope {
             toml::Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
             toml::Value::Boolean(b) => J::Bool(*b),
             toml::Value::Datetime(d) => J::String(d.to_string()),
-            toml::Value::Array(a) => J::Array(a.iter().map(|x| self.render_value(x)).collect::<Result<_, _>>()?),
-            toml::Value::Table(t) => {
-                J::Object(t.iter().map(|(k, x)| Ok((k.clone(), self.render_value(x)?))).collect::<Result<_, RenderError>>()?)
-            }
+            toml::Value::Array(a) => J::Array(
+                a.iter()
+                    .map(|x| self.render_value(x))
+                    .collect::<Result<_, _>>()?,
+            ),
+            toml::Value::Table(t) => J::Object(
+                t.iter()
+                    .map(|(k, x)| Ok((k.clone(), self.render_value(x)?)))
+                    .collect::<Result<_, RenderError>>()?,
+            ),
         })
     }
 

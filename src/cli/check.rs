@@ -18,7 +18,9 @@ use crate::runbook::vars;
 use crate::target::{self, TargetArgs};
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  drbook check runbooks/ --target sim\n  drbook check runbooks/ --target sim --scenario runbooks/scenarios/westeurope-outage.toml --at start\n  drbook check runbooks/data-sql.toml --target azure --subscription $SUB --format json\n  drbook check runbooks/ --target azure --arm-endpoint http://127.0.0.1:8443 --auth sim")]
+#[command(
+    after_help = "Examples:\n  drbook check runbooks/ --target sim\n  drbook check runbooks/ --target sim --scenario runbooks/scenarios/westeurope-outage.toml --at start\n  drbook check runbooks/data-sql.toml --target azure --subscription $SUB --format json\n  drbook check runbooks/ --target azure --arm-endpoint http://127.0.0.1:8443 --auth sim"
+)]
 pub struct CheckArgs {
     /// Runbook files or folders
     #[arg(required = true, value_name = "PATH")]
@@ -32,10 +34,12 @@ pub struct CheckArgs {
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
     /// How `check` steps read their resource: one GET each, or one Resource Graph query for
-    /// all (faster; Graph may lag live state by a few minutes)
+    /// all. Graph is much faster but serves the last known state: it lags live state by
+    /// minutes and still lists a failed region's resources as they were, so use it to ask
+    /// "is the secondary ready?", not to confirm an outage
     #[arg(long, value_enum, default_value_t = Via::Arm)]
     pub via: Via,
-    /// Also run the steps that verify a change (after an action, command or manual step),
+    /// Also run the steps that verify a change (after an action or a command),
     /// e.g. to confirm the end state after a failover
     #[arg(long)]
     pub all: bool,
@@ -48,7 +52,10 @@ pub enum Via {
 }
 
 pub fn run(args: CheckArgs) -> ExitCode {
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("drbook: cannot start the async runtime: {e}");
@@ -68,18 +75,27 @@ async fn check(args: CheckArgs) -> ExitCode {
     }
     let mut overrides: BTreeMap<String, String> = args.vars.iter().cloned().collect();
     if let Some(s) = &args.target.subscription {
-        overrides.entry("subscription".into()).or_insert_with(|| s.clone());
+        overrides
+            .entry("subscription".into())
+            .or_insert_with(|| s.clone());
     }
     let env = |k: &str| std::env::var(k).ok();
     let mut work = Vec::new();
     for rb in &set.runbooks {
-        let plan = set.plans.iter().find(|p| p.groups.iter().any(|g| g.runbooks.iter().any(|r| r.get_ref() == rb.id())));
+        let plan = set.plans.iter().find(|p| {
+            p.groups
+                .iter()
+                .any(|g| g.runbooks.iter().any(|r| r.get_ref() == rb.id()))
+        });
         let (v, missing) = vars::resolve_partial(rb, plan.map(|p| &p.vars), &overrides, env);
         let incident = BTreeMap::from([
             ("id".to_string(), "check".to_string()),
             ("mode".to_string(), "check".to_string()),
             ("operator".to_string(), whoami()),
-            ("started".to_string(), chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+            (
+                "started".to_string(),
+                chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            ),
         ]);
         let mut scope = Scope::new(rb, v, incident);
         // Steps that need a missing variable are skipped and say how to set it.
@@ -87,7 +103,14 @@ async fn check(args: CheckArgs) -> ExitCode {
         work.push((rb.clone(), scope));
     }
     if work.is_empty() {
-        eprintln!("drbook: no runbooks under {}", args.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+        eprintln!(
+            "drbook: no runbooks under {}",
+            args.paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         return ExitCode::from(2);
     }
     let connected = match target::connect(&args.target, env).await {
@@ -108,7 +131,15 @@ async fn check(args: CheckArgs) -> ExitCode {
         }
     });
     let started = Instant::now();
-    let rows = check_all(&connected.reader, work, CheckOptions { via_graph: args.via == Via::Graph, include_after_changes: args.all }).await;
+    let rows = check_all(
+        &connected.reader,
+        work,
+        CheckOptions {
+            via_graph: args.via == Via::Graph,
+            include_after_changes: args.all,
+        },
+    )
+    .await;
     let elapsed = started.elapsed();
     watcher.abort();
     let summary = summarize(&rows);
@@ -117,7 +148,15 @@ async fn check(args: CheckArgs) -> ExitCode {
     }
     let written = match args.format {
         Format::Json => write_json(&connected.description, &rows, &summary, elapsed),
-        Format::Human => write_table(&connected.description, &rows, &summary, elapsed, usize::from(args.target.concurrency)),
+        Format::Human => {
+            let how = match args.via {
+                Via::Arm => format!("concurrency {}", args.target.concurrency),
+                Via::Graph => {
+                    "check steps read through Resource Graph: last known state, may lag".to_string()
+                }
+            };
+            write_table(&connected.description, &rows, &summary, elapsed, &how)
+        }
     };
     if let Err(e) = written {
         eprintln!("drbook: cannot write the report: {e}");
@@ -136,10 +175,17 @@ async fn check(args: CheckArgs) -> ExitCode {
 }
 
 fn whoami() -> String {
-    std::env::var("DRBOOK_OPERATOR").or_else(|_| std::env::var("USER")).unwrap_or_else(|_| "unknown".into())
+    std::env::var("DRBOOK_OPERATOR")
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| "unknown".into())
 }
 
-fn write_json(target: &str, rows: &[CheckRow], summary: &Summary, elapsed: std::time::Duration) -> std::io::Result<()> {
+fn write_json(
+    target: &str,
+    rows: &[CheckRow],
+    summary: &Summary,
+    elapsed: std::time::Duration,
+) -> std::io::Result<()> {
     let report = serde_json::json!({
         "target": target,
         "elapsed_ms": elapsed.as_millis() as u64,
@@ -151,25 +197,37 @@ fn write_json(target: &str, rows: &[CheckRow], summary: &Summary, elapsed: std::
     writeln!(out)
 }
 
-fn write_table(target: &str, rows: &[CheckRow], s: &Summary, elapsed: std::time::Duration, concurrency: usize) -> std::io::Result<()> {
+fn write_table(
+    target: &str,
+    rows: &[CheckRow],
+    s: &Summary,
+    elapsed: std::time::Duration,
+    how: &str,
+) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "target: {target}")?;
     let mut table = Table::new();
     table
         .load_style(presets::UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(["runbook", "step", "expected", "actual", "verdict", "latency"]);
+        .set_header([
+            "runbook", "step", "expected", "actual", "verdict", "latency",
+        ]);
     if table.width().is_none() {
         // Not a terminal: wide enough to read in a CI log.
         table.set_width(160);
     }
     for r in rows {
-        let latency = if r.result.latency.is_zero() { String::new() } else { format!("{:.0} ms", r.result.latency.as_secs_f64() * 1000.0) };
+        let latency = if r.result.latency.is_zero() {
+            String::new()
+        } else {
+            format!("{:.0} ms", r.result.latency.as_secs_f64() * 1000.0)
+        };
         table.add_row([
             r.runbook.clone(),
             r.step.clone(),
-            r.result.expected.clone(),
-            r.result.actual.clone(),
+            clip(&r.result.expected),
+            clip(&r.result.actual),
             r.result.verdict.as_str().to_string(),
             latency,
         ]);
@@ -186,7 +244,7 @@ fn write_table(target: &str, rows: &[CheckRow], s: &Summary, elapsed: std::time:
     }
     writeln!(
         out,
-        "\n{} read-only steps: {} pass, {} fail, {} error, {} skipped, in {:.2}s (concurrency {concurrency})",
+        "\n{} read-only steps: {} pass, {} fail, {} error, {} skipped, in {:.2}s ({how})",
         s.total,
         s.pass,
         s.fail,
@@ -194,4 +252,14 @@ fn write_table(target: &str, rows: &[CheckRow], s: &Summary, elapsed: std::time:
         s.skipped,
         elapsed.as_secs_f64()
     )
+}
+
+/// Long cells (a whole JSON array) shortened for the table; `--format json` keeps them whole.
+fn clip(s: &str) -> String {
+    const MAX: usize = 120;
+    if s.chars().count() <= MAX {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(MAX - 1).collect::<String>())
+    }
 }

@@ -71,7 +71,11 @@ pub fn resolve(
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<Vars, Vec<Missing>> {
     let (vars, missing) = resolve_partial(rb, plan, overrides, env);
-    if missing.is_empty() { Ok(vars) } else { Err(missing) }
+    if missing.is_empty() {
+        Ok(vars)
+    } else {
+        Err(missing)
+    }
 }
 
 /// Like `resolve`, but keeps what it found alongside what is missing, for commands that can

@@ -66,7 +66,9 @@ impl Shared {
 
     pub fn log(&self, line: &str) {
         if !self.quiet {
-            eprintln!("{line}");
+            // A closed stderr must not take the simulator down.
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "{line}");
         }
     }
 
