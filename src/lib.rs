@@ -7,6 +7,7 @@ pub mod azure;
 pub mod checks;
 pub mod cli;
 pub mod diag;
+pub mod exec;
 pub mod runbook;
 pub mod sim;
 pub mod target;

@@ -1,0 +1,4 @@
+//! The executor: carries out the steps of a plan (dependency order, conditions, timeouts,
+//! retries, confirmations), each step kind in a task that reports back as messages.
+
+pub mod command;
