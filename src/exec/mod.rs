@@ -2,3 +2,4 @@
 //! retries, confirmations), each step kind in a task that reports back as messages.
 
 pub mod command;
+pub mod plan;

@@ -1,0 +1,304 @@
+//! What can run now: the plan's groups in order (a group's runbooks together when it is
+//! `parallel`, else one after another), and within a runbook the steps whose dependencies have
+//! finished. Pure functions over the progress of each step, so resume and replay use them too.
+
+use std::collections::BTreeMap;
+
+use crate::runbook::model::{OnFailure, Plan, Runbook, Step};
+
+/// A step of a runbook.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+pub struct StepKey {
+    pub runbook: String,
+    pub step: String,
+}
+
+impl StepKey {
+    pub fn new(runbook: impl Into<String>, step: impl Into<String>) -> StepKey {
+        StepKey {
+            runbook: runbook.into(),
+            step: step.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for StepKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.runbook, self.step)
+    }
+}
+
+/// How far a step has got, as the scheduler needs to know it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    NotStarted,
+    /// Started, waiting for a confirmation or the operator, or interrupted by a crash.
+    Active,
+    Done,
+    Skipped,
+    Failed,
+}
+
+/// A group of runbooks of the plan, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub name: String,
+    pub runbooks: Vec<String>,
+    pub parallel: bool,
+}
+
+/// The order in which runbooks run: the plan's groups, or without a plan each runbook on its
+/// own, in the order given.
+pub fn groups(plan: Option<&Plan>, runbooks: &[Runbook]) -> Vec<Group> {
+    match plan {
+        Some(p) => p
+            .groups
+            .iter()
+            .map(|g| Group {
+                name: g.name.get_ref().clone(),
+                runbooks: g.runbooks.iter().map(|r| r.get_ref().clone()).collect(),
+                parallel: g.parallel,
+            })
+            .collect(),
+        None => runbooks
+            .iter()
+            .map(|r| Group {
+                name: r.meta.title.get_ref().clone(),
+                runbooks: vec![r.id().to_string()],
+                parallel: false,
+            })
+            .collect(),
+    }
+}
+
+fn stops_on_failure(step: &Step) -> bool {
+    step.on_failure
+        .as_ref()
+        .is_none_or(|o| *o.get_ref() != OnFailure::Continue)
+}
+
+/// Whether a step lets the steps after it go on.
+fn settled(step: &Step, p: Progress) -> bool {
+    match p {
+        Progress::Done | Progress::Skipped => true,
+        Progress::Failed => !stops_on_failure(step),
+        Progress::NotStarted | Progress::Active => false,
+    }
+}
+
+/// Where a runbook stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunbookState {
+    NotStarted,
+    Running,
+    /// A step failed and its runbook stops there.
+    Failed,
+    Done,
+}
+
+pub fn runbook_state(rb: &Runbook, progress: &dyn Fn(&StepKey) -> Progress) -> RunbookState {
+    let key = |s: &Step| StepKey::new(rb.id(), s.id.get_ref().clone());
+    let ps: Vec<(&Step, Progress)> = rb.steps.iter().map(|s| (s, progress(&key(s)))).collect();
+    if ps
+        .iter()
+        .any(|(s, p)| *p == Progress::Failed && stops_on_failure(s))
+    {
+        return RunbookState::Failed;
+    }
+    if ps.iter().all(|(s, p)| settled(s, *p)) {
+        return RunbookState::Done;
+    }
+    if ps.iter().all(|(_, p)| *p == Progress::NotStarted) {
+        RunbookState::NotStarted
+    } else {
+        RunbookState::Running
+    }
+}
+
+/// The runbooks that may run now: those of the first group not yet finished (all of them when
+/// the group is parallel, else the first unfinished one). A failed runbook holds its group, and
+/// so the plan, until the operator decides (retry, skip).
+pub fn active_runbooks<'a>(
+    groups: &'a [Group],
+    runbooks: &BTreeMap<&str, &Runbook>,
+    progress: &dyn Fn(&StepKey) -> Progress,
+) -> Vec<&'a str> {
+    for g in groups {
+        let open: Vec<&str> = g
+            .runbooks
+            .iter()
+            .map(String::as_str)
+            .filter(|r| {
+                runbooks
+                    .get(r)
+                    .is_some_and(|rb| runbook_state(rb, progress) != RunbookState::Done)
+            })
+            .collect();
+        if open.is_empty() {
+            continue;
+        }
+        return if g.parallel {
+            open
+        } else {
+            open.into_iter().take(1).collect()
+        };
+    }
+    Vec::new()
+}
+
+/// Steps that can start now: not started, in an active runbook, every dependency settled.
+pub fn ready(
+    groups: &[Group],
+    runbooks: &BTreeMap<&str, &Runbook>,
+    progress: &dyn Fn(&StepKey) -> Progress,
+) -> Vec<StepKey> {
+    let mut out = Vec::new();
+    for id in active_runbooks(groups, runbooks, progress) {
+        let Some(rb) = runbooks.get(id) else { continue };
+        if runbook_state(rb, progress) == RunbookState::Failed {
+            continue;
+        }
+        let by_id: BTreeMap<&str, &Step> = rb
+            .steps
+            .iter()
+            .map(|s| (s.id.get_ref().as_str(), s))
+            .collect();
+        for s in &rb.steps {
+            let key = StepKey::new(id, s.id.get_ref().clone());
+            if progress(&key) != Progress::NotStarted {
+                continue;
+            }
+            let deps_ok = s.depends_on.iter().all(|d| {
+                let dk = StepKey::new(id, d.get_ref().clone());
+                by_id
+                    .get(d.get_ref().as_str())
+                    .is_some_and(|ds| settled(ds, progress(&dk)))
+            });
+            if deps_ok {
+                out.push(key);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::SourceFile;
+    use std::collections::HashMap;
+    use std::path::Path;
+
+    fn rb(text: &str) -> Runbook {
+        let src = SourceFile::new(Path::new("t.toml"), text);
+        let out = crate::runbook::load::parse_source(&src);
+        match out.runbook {
+            Some(r) => r,
+            None => panic!("{:?}", out.diagnostics),
+        }
+    }
+
+    fn two() -> (Runbook, Runbook) {
+        let a = rb(r#"
+[runbook]
+id = "a"
+title = "A"
+component = "data"
+[[step]]
+id = "one"
+title = "one"
+kind = "manual"
+instructions = "x"
+[[step]]
+id = "two"
+title = "two"
+kind = "manual"
+instructions = "x"
+depends_on = ["one"]
+on_failure = "continue"
+[[step]]
+id = "three"
+title = "three"
+kind = "manual"
+instructions = "x"
+depends_on = ["two"]
+"#);
+        let b = rb(r#"
+[runbook]
+id = "b"
+title = "B"
+component = "web"
+[[step]]
+id = "x"
+title = "x"
+kind = "manual"
+instructions = "x"
+"#);
+        (a, b)
+    }
+
+    fn keys(v: &[StepKey]) -> Vec<String> {
+        v.iter().map(|k| k.to_string()).collect()
+    }
+
+    #[test]
+    fn groups_run_in_order_and_steps_follow_their_dependencies() {
+        let (a, b) = two();
+        let map: BTreeMap<&str, &Runbook> = [("a", &a), ("b", &b)].into_iter().collect();
+        let gs = vec![
+            Group {
+                name: "data".into(),
+                runbooks: vec!["a".into()],
+                parallel: false,
+            },
+            Group {
+                name: "web".into(),
+                runbooks: vec!["b".into()],
+                parallel: false,
+            },
+        ];
+        let mut p: HashMap<String, Progress> = HashMap::new();
+        let get = |p: &HashMap<String, Progress>| {
+            let p = p.clone();
+            move |k: &StepKey| {
+                p.get(&k.to_string())
+                    .copied()
+                    .unwrap_or(Progress::NotStarted)
+            }
+        };
+        assert_eq!(keys(&ready(&gs, &map, &get(&p))), ["a/one"]);
+        p.insert("a/one".into(), Progress::Done);
+        assert_eq!(keys(&ready(&gs, &map, &get(&p))), ["a/two"]);
+        // `two` may fail (on_failure = continue): `three` goes on.
+        p.insert("a/two".into(), Progress::Failed);
+        assert_eq!(keys(&ready(&gs, &map, &get(&p))), ["a/three"]);
+        // `three` stops its runbook on failure: the plan holds there.
+        p.insert("a/three".into(), Progress::Failed);
+        assert_eq!(runbook_state(&a, &get(&p)), RunbookState::Failed);
+        assert!(ready(&gs, &map, &get(&p)).is_empty());
+        // Skipped by the operator: the next group opens.
+        p.insert("a/three".into(), Progress::Skipped);
+        assert_eq!(runbook_state(&a, &get(&p)), RunbookState::Done);
+        assert_eq!(keys(&ready(&gs, &map, &get(&p))), ["b/x"]);
+    }
+
+    #[test]
+    fn a_parallel_group_opens_all_its_runbooks() {
+        let (a, b) = two();
+        let map: BTreeMap<&str, &Runbook> = [("a", &a), ("b", &b)].into_iter().collect();
+        let gs = vec![Group {
+            name: "all".into(),
+            runbooks: vec!["a".into(), "b".into()],
+            parallel: true,
+        }];
+        let none = |_: &StepKey| Progress::NotStarted;
+        assert_eq!(keys(&ready(&gs, &map, &none)), ["a/one", "b/x"]);
+        let serial = vec![Group {
+            parallel: false,
+            ..gs[0].clone()
+        }];
+        assert_eq!(keys(&ready(&serial, &map, &none)), ["a/one"]);
+    }
+}
