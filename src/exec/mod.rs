@@ -2,4 +2,7 @@
 //! retries, confirmations), each step kind in a task that reports back as messages.
 
 pub mod command;
+pub mod engine;
+pub mod headless;
 pub mod plan;
+pub mod steps;

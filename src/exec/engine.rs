@@ -1,0 +1,833 @@
+//! The engine: one task that owns the run. Operator controls come in; every change is first
+//! recorded (the recorder returns only once the event is durable), then applied to the state
+//! and announced. Step work runs in its own tasks, so controls are handled while checks,
+//! writes and commands are in flight.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::command::Stream;
+use super::plan::{self, Group, Progress, StepKey};
+use super::steps::{self, Outcome, StepContext, StepReport};
+use crate::checks::read::Reader;
+use crate::checks::run::condition;
+use crate::checks::scope::Scope;
+use crate::runbook::model::{OnFailure, Runbook, Step, StepKind};
+use crate::runbook::validate::parse_duration;
+
+/// Everything the engine records. The recorder turns these into incident-log events.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExecEvent {
+    StepStarted {
+        key: StepKey,
+        kind: StepKind,
+        attempt: u32,
+    },
+    ConfirmationRequested {
+        key: StepKey,
+        what: String,
+    },
+    Confirmed {
+        key: StepKey,
+        by: String,
+        yes: bool,
+        auto: bool,
+    },
+    WaitingForOperator {
+        key: StepKey,
+    },
+    OutputLine {
+        key: StepKey,
+        stream: Stream,
+        line: String,
+    },
+    CheckResult {
+        key: StepKey,
+        expected: String,
+        actual: String,
+        verdict: String,
+        source: String,
+    },
+    StepFinished {
+        key: StepKey,
+        outcome: Outcome,
+        summary: String,
+        outputs: BTreeMap<String, String>,
+        duration_ms: u64,
+        note: Option<String>,
+        by: Option<String>,
+    },
+    StepSkipped {
+        key: StepKey,
+        reason: String,
+        by: Option<String>,
+    },
+    Retry {
+        key: StepKey,
+        attempt: u32,
+        reason: String,
+    },
+    RollbackStarted {
+        key: StepKey,
+        rollback: String,
+    },
+    AbortRequested {
+        key: StepKey,
+        by: String,
+    },
+    Note {
+        text: String,
+        by: String,
+    },
+    Paused {
+        by: String,
+    },
+    Resumed {
+        by: String,
+    },
+}
+
+/// Where events go before anything is shown: the incident log (fsynced), or a test's list.
+#[async_trait::async_trait]
+pub trait Recorder: Send + Sync {
+    async fn record(&self, ev: &ExecEvent) -> Result<(), String>;
+}
+
+/// What the operator (or the autopilot) asks.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Control {
+    Start(StepKey),
+    StartAllReady,
+    Answer {
+        key: StepKey,
+        yes: bool,
+        by: String,
+    },
+    Manual {
+        key: StepKey,
+        outcome: Outcome,
+        note: Option<String>,
+        by: String,
+    },
+    Skip {
+        key: StepKey,
+        reason: String,
+        by: String,
+    },
+    Retry(StepKey),
+    Abort {
+        key: StepKey,
+        by: String,
+    },
+    Note {
+        text: String,
+        by: String,
+    },
+    Pause {
+        by: String,
+    },
+    Resume {
+        by: String,
+    },
+    Shutdown,
+}
+
+/// Sent to the screen after an event is durable, or as transient progress.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Update {
+    Recorded(ExecEvent),
+    Progress {
+        key: StepKey,
+        text: String,
+    },
+    /// Nothing runs or waits and nothing more can start: the plan is finished or stuck.
+    Idle {
+        finished: bool,
+    },
+    /// The recorder failed: nothing further is done (the log is the source of truth).
+    LogFailed(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub operator: String,
+    /// Run confirmable steps without asking (recorded with each step).
+    pub auto_approve: bool,
+    pub dry_run: bool,
+    /// Start every ready step as soon as it is ready (headless runs).
+    pub autopilot: bool,
+    /// Cap on waits, poll intervals and retry delays (fast rehearsals on the simulator).
+    pub max_delay: Option<Duration>,
+}
+
+enum Waiting {
+    Confirmation,
+    Operator,
+}
+
+pub struct Engine {
+    runbooks: BTreeMap<String, Arc<Runbook>>,
+    scopes: BTreeMap<String, Scope>,
+    groups: Vec<Group>,
+    progress: HashMap<StepKey, Progress>,
+    attempts: HashMap<StepKey, u32>,
+    started: HashMap<StepKey, Instant>,
+    waiting: HashMap<StepKey, Waiting>,
+    cancels: HashMap<StepKey, CancellationToken>,
+    reader: Reader,
+    recorder: Arc<dyn Recorder>,
+    options: Options,
+    paused: bool,
+}
+
+type Done = (StepKey, StepReport);
+
+impl Engine {
+    pub fn new(
+        runbooks: Vec<(Runbook, Scope)>,
+        groups: Vec<Group>,
+        reader: Reader,
+        recorder: Arc<dyn Recorder>,
+        options: Options,
+    ) -> Engine {
+        let mut rbs = BTreeMap::new();
+        let mut scopes = BTreeMap::new();
+        for (rb, scope) in runbooks {
+            scopes.insert(rb.id().to_string(), scope);
+            rbs.insert(rb.id().to_string(), Arc::new(rb));
+        }
+        Engine {
+            runbooks: rbs,
+            scopes,
+            groups,
+            progress: HashMap::new(),
+            attempts: HashMap::new(),
+            started: HashMap::new(),
+            waiting: HashMap::new(),
+            cancels: HashMap::new(),
+            reader,
+            recorder,
+            options,
+            paused: false,
+        }
+    }
+
+    /// Progress restored from a log (resume): finished steps stay finished; a step that had
+    /// started and not finished is left for the operator to re-check or re-confirm.
+    pub fn restore(
+        &mut self,
+        key: StepKey,
+        p: Progress,
+        outputs: Option<BTreeMap<String, String>>,
+    ) {
+        if let Some(o) = outputs
+            && let Some(scope) = self.scopes.get_mut(&key.runbook)
+        {
+            scope.outputs.insert(key.step.clone(), o);
+        }
+        // An interrupted step is not started again by itself.
+        let p = if p == Progress::Active {
+            Progress::NotStarted
+        } else {
+            p
+        };
+        self.progress.insert(key, p);
+    }
+
+    fn step(&self, key: &StepKey) -> Option<(Arc<Runbook>, Step)> {
+        let rb = self.runbooks.get(&key.runbook)?;
+        let s = rb
+            .steps
+            .iter()
+            .chain(rb.rollbacks.iter())
+            .find(|s| s.id.get_ref() == &key.step)?
+            .clone();
+        Some((rb.clone(), s))
+    }
+
+    fn progress_of(&self, k: &StepKey) -> Progress {
+        self.progress
+            .get(k)
+            .copied()
+            .unwrap_or(Progress::NotStarted)
+    }
+
+    pub fn ready(&self) -> Vec<StepKey> {
+        let map: BTreeMap<&str, &Runbook> = self
+            .runbooks
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_ref()))
+            .collect();
+        plan::ready(&self.groups, &map, &|k| self.progress_of(k))
+    }
+
+    async fn record(
+        &self,
+        ev: ExecEvent,
+        updates: &mpsc::UnboundedSender<Update>,
+    ) -> Result<(), String> {
+        self.recorder.record(&ev).await?;
+        let _ = updates.send(Update::Recorded(ev));
+        Ok(())
+    }
+
+    /// Runs until `Shutdown`, or (autopilot) until nothing more can happen.
+    pub async fn run(
+        mut self,
+        mut controls: mpsc::UnboundedReceiver<Control>,
+        updates: mpsc::UnboundedSender<Update>,
+    ) {
+        let mut tasks: JoinSet<Done> = JoinSet::new();
+        let (line_tx, mut line_rx) = mpsc::unbounded_channel::<(StepKey, Stream, String)>();
+        let (prog_tx, mut prog_rx) = mpsc::unbounded_channel::<(StepKey, String)>();
+        let mut retry_timers: JoinSet<StepKey> = JoinSet::new();
+        if self.options.autopilot {
+            let _ = self
+                .handle(
+                    Control::StartAllReady,
+                    &mut tasks,
+                    &line_tx,
+                    &prog_tx,
+                    &updates,
+                )
+                .await;
+        }
+        loop {
+            if tasks.is_empty()
+                && retry_timers.is_empty()
+                && (self.ready().is_empty() || self.paused)
+                && !self.has_waiting_for_others()
+            {
+                let finished = self.all_settled();
+                let _ = updates.send(Update::Idle { finished });
+                if self.options.autopilot && self.waiting.is_empty() {
+                    break;
+                }
+            }
+            let step = tokio::select! {
+                c = controls.recv() => match c {
+                    None | Some(Control::Shutdown) => break,
+                    Some(c) => self.handle(c, &mut tasks, &line_tx, &prog_tx, &updates).await,
+                },
+                Some(joined) = tasks.join_next(), if !tasks.is_empty() => match joined {
+                    Ok((key, report)) => self.finished(key, report, &mut retry_timers, &mut tasks, &line_tx, &prog_tx, &updates).await,
+                    Err(e) => Err(format!("a step task failed: {e}")),
+                },
+                Some((key, stream, line)) = line_rx.recv() => {
+                    let line = self.scopes.get(&key.runbook).map_or(line.clone(), |s| s.vars.redact(&line));
+                    self.record(ExecEvent::OutputLine { key, stream, line }, &updates).await
+                }
+                Some((key, text)) = prog_rx.recv() => {
+                    let _ = updates.send(Update::Progress { key, text });
+                    Ok(())
+                }
+                Some(Ok(key)) = retry_timers.join_next(), if !retry_timers.is_empty() => {
+                    self.launch(key, &mut tasks, &line_tx, &prog_tx, &updates).await
+                }
+            };
+            if let Err(e) = step {
+                let _ = updates.send(Update::LogFailed(e));
+                break;
+            }
+            if self.options.autopilot
+                && !self.paused
+                && let Err(e) = self
+                    .handle(
+                        Control::StartAllReady,
+                        &mut tasks,
+                        &line_tx,
+                        &prog_tx,
+                        &updates,
+                    )
+                    .await
+            {
+                let _ = updates.send(Update::LogFailed(e));
+                break;
+            }
+        }
+        for c in self.cancels.values() {
+            c.cancel();
+        }
+    }
+
+    fn has_waiting_for_others(&self) -> bool {
+        // Waiting steps keep a run alive only when someone can answer them.
+        !self.options.autopilot && !self.waiting.is_empty()
+    }
+
+    fn all_settled(&self) -> bool {
+        self.runbooks
+            .values()
+            .all(|rb| plan::runbook_state(rb, &|k| self.progress_of(k)) == plan::RunbookState::Done)
+    }
+
+    async fn handle(
+        &mut self,
+        c: Control,
+        tasks: &mut JoinSet<Done>,
+        lines: &mpsc::UnboundedSender<(StepKey, Stream, String)>,
+        prog: &mpsc::UnboundedSender<(StepKey, String)>,
+        updates: &mpsc::UnboundedSender<Update>,
+    ) -> Result<(), String> {
+        match c {
+            Control::StartAllReady => {
+                if self.paused {
+                    return Ok(());
+                }
+                // Until nothing new is ready: a skipped step can make the next one ready at once.
+                let mut tried = std::collections::HashSet::new();
+                loop {
+                    let fresh: Vec<StepKey> = self
+                        .ready()
+                        .into_iter()
+                        .filter(|k| !tried.contains(k))
+                        .collect();
+                    if fresh.is_empty() {
+                        return Ok(());
+                    }
+                    for key in fresh {
+                        tried.insert(key.clone());
+                        self.start(key, tasks, lines, prog, updates).await?;
+                    }
+                }
+            }
+            Control::Start(key) => {
+                if self.progress_of(&key) == Progress::NotStarted && self.ready().contains(&key) {
+                    self.start(key, tasks, lines, prog, updates).await?;
+                }
+                Ok(())
+            }
+            Control::Answer { key, yes, by } => {
+                if !matches!(self.waiting.get(&key), Some(Waiting::Confirmation)) {
+                    return Ok(());
+                }
+                self.waiting.remove(&key);
+                self.record(
+                    ExecEvent::Confirmed {
+                        key: key.clone(),
+                        by: by.clone(),
+                        yes,
+                        auto: false,
+                    },
+                    updates,
+                )
+                .await?;
+                if yes {
+                    self.launch(key, tasks, lines, prog, updates).await
+                } else {
+                    self.skip(key, format!("declined by {by}"), Some(by), updates)
+                        .await
+                }
+            }
+            Control::Manual {
+                key,
+                outcome,
+                note,
+                by,
+            } => {
+                if !matches!(self.waiting.get(&key), Some(Waiting::Operator)) {
+                    return Ok(());
+                }
+                self.waiting.remove(&key);
+                let mut outputs =
+                    BTreeMap::from([("outcome".to_string(), outcome.as_str().to_string())]);
+                outputs.insert("note".into(), note.clone().unwrap_or_default());
+                let summary = format!("marked {} by {by}", outcome.as_str());
+                self.finish(key, outcome, summary, outputs, note, Some(by), updates)
+                    .await
+            }
+            Control::Skip { key, reason, by } => {
+                let p = self.progress_of(&key);
+                if matches!(p, Progress::Done | Progress::Skipped)
+                    || (p == Progress::Active && !self.waiting.contains_key(&key))
+                {
+                    return Ok(());
+                }
+                self.waiting.remove(&key);
+                self.skip(key, reason, Some(by), updates).await
+            }
+            Control::Retry(key) => {
+                if self.progress_of(&key) == Progress::Failed {
+                    self.progress.insert(key.clone(), Progress::NotStarted);
+                    self.record(
+                        ExecEvent::Retry {
+                            key: key.clone(),
+                            attempt: self.attempts.get(&key).copied().unwrap_or(1) + 1,
+                            reason: "retried by the operator".into(),
+                        },
+                        updates,
+                    )
+                    .await?;
+                    self.start(key, tasks, lines, prog, updates).await?;
+                }
+                Ok(())
+            }
+            Control::Abort { key, by } => {
+                if let Some(c) = self.cancels.get(&key) {
+                    self.record(
+                        ExecEvent::AbortRequested {
+                            key: key.clone(),
+                            by,
+                        },
+                        updates,
+                    )
+                    .await?;
+                    c.cancel();
+                }
+                Ok(())
+            }
+            Control::Note { text, by } => {
+                let text = self.redact_any(&text);
+                self.record(ExecEvent::Note { text, by }, updates).await
+            }
+            Control::Pause { by } => {
+                self.paused = true;
+                self.record(ExecEvent::Paused { by }, updates).await
+            }
+            Control::Resume { by } => {
+                self.paused = false;
+                self.record(ExecEvent::Resumed { by }, updates).await
+            }
+            Control::Shutdown => Ok(()),
+        }
+    }
+
+    /// Masks every runbook's secrets (a note may quote one by mistake).
+    fn redact_any(&self, text: &str) -> String {
+        self.scopes
+            .values()
+            .fold(text.to_string(), |t, s| s.vars.redact(&t))
+    }
+
+    async fn skip(
+        &mut self,
+        key: StepKey,
+        reason: String,
+        by: Option<String>,
+        updates: &mpsc::UnboundedSender<Update>,
+    ) -> Result<(), String> {
+        self.record(
+            ExecEvent::StepSkipped {
+                key: key.clone(),
+                reason,
+                by,
+            },
+            updates,
+        )
+        .await?;
+        self.progress.insert(key.clone(), Progress::Skipped);
+        if let Some(scope) = self.scopes.get_mut(&key.runbook) {
+            scope.outputs.insert(
+                key.step.clone(),
+                BTreeMap::from([("outcome".to_string(), "skipped".to_string())]),
+            );
+        }
+        Ok(())
+    }
+
+    /// Conditions, confirmations and manual steps, then the work itself.
+    async fn start(
+        &mut self,
+        key: StepKey,
+        tasks: &mut JoinSet<Done>,
+        lines: &mpsc::UnboundedSender<(StepKey, Stream, String)>,
+        prog: &mpsc::UnboundedSender<(StepKey, String)>,
+        updates: &mpsc::UnboundedSender<Update>,
+    ) -> Result<(), String> {
+        let Some((rb, step)) = self.step(&key) else {
+            return Ok(());
+        };
+        if let Some(w) = &step.when {
+            let scope = self.scopes.get(&key.runbook).cloned().unwrap_or_default();
+            // An output a failed step never produced counts as "not met", not as an error; a
+            // dry run reads nothing, so it describes the step whatever its condition.
+            let go = match condition(w.get_ref(), &scope) {
+                Some(v) => v,
+                None => self.options.dry_run,
+            };
+            if !go {
+                return self
+                    .skip(key, "its condition does not hold".into(), None, updates)
+                    .await;
+            }
+        }
+        self.progress.insert(key.clone(), Progress::Active);
+        let _ = rb;
+        if *step.kind.get_ref() == StepKind::Manual {
+            self.started.insert(key.clone(), Instant::now());
+            self.record(
+                ExecEvent::StepStarted {
+                    key: key.clone(),
+                    kind: StepKind::Manual,
+                    attempt: 1,
+                },
+                updates,
+            )
+            .await?;
+            self.waiting.insert(key.clone(), Waiting::Operator);
+            return self
+                .record(ExecEvent::WaitingForOperator { key }, updates)
+                .await;
+        }
+        if step.confirm.as_ref().is_some_and(|c| *c.get_ref()) && !self.options.dry_run {
+            if self.options.auto_approve {
+                self.record(
+                    ExecEvent::Confirmed {
+                        key: key.clone(),
+                        by: self.options.operator.clone(),
+                        yes: true,
+                        auto: true,
+                    },
+                    updates,
+                )
+                .await?;
+            } else {
+                let what = self.describe(&step, &key);
+                self.waiting.insert(key.clone(), Waiting::Confirmation);
+                return self
+                    .record(ExecEvent::ConfirmationRequested { key, what }, updates)
+                    .await;
+            }
+        }
+        self.launch(key, tasks, lines, prog, updates).await
+    }
+
+    /// Exactly what a confirmable step will do, for the confirmation dialog.
+    pub fn describe(&self, step: &Step, key: &StepKey) -> String {
+        let scope = self.scopes.get(&key.runbook).cloned().unwrap_or_default();
+        let r = |s: Option<&String>| {
+            scope.vars.redact(
+                &s.map(|x| scope.render(x).unwrap_or_else(|_| x.clone()))
+                    .unwrap_or_default(),
+            )
+        };
+        match step.kind.get_ref() {
+            StepKind::Action => {
+                let body = step
+                    .body
+                    .as_ref()
+                    .and_then(|b| scope.render_value(b.get_ref()).ok())
+                    .map(|b| format!(" with body {}", scope.vars.redact(&b.to_string())))
+                    .unwrap_or_default();
+                format!(
+                    "{} {}?api-version={}{body}",
+                    step.method
+                        .as_ref()
+                        .map_or("POST".into(), |m| m.get_ref().to_ascii_uppercase()),
+                    r(step.resource.as_ref().map(|x| x.get_ref())),
+                    r(step.api_version.as_ref().map(|x| x.get_ref()))
+                )
+            }
+            StepKind::Command => {
+                let argv: Vec<String> = step
+                    .argv
+                    .as_ref()
+                    .map(|a| a.get_ref().iter().map(|x| r(Some(x.get_ref()))).collect())
+                    .unwrap_or_default();
+                format!("run {}", argv.join(" "))
+            }
+            _ => step.title.get_ref().clone(),
+        }
+    }
+
+    async fn launch(
+        &mut self,
+        key: StepKey,
+        tasks: &mut JoinSet<Done>,
+        lines: &mpsc::UnboundedSender<(StepKey, Stream, String)>,
+        prog: &mpsc::UnboundedSender<(StepKey, String)>,
+        updates: &mpsc::UnboundedSender<Update>,
+    ) -> Result<(), String> {
+        let Some((_, step)) = self.step(&key) else {
+            return Ok(());
+        };
+        let attempt = {
+            let a = self.attempts.entry(key.clone()).or_insert(0);
+            *a += 1;
+            *a
+        };
+        self.progress.insert(key.clone(), Progress::Active);
+        self.started.entry(key.clone()).or_insert_with(Instant::now);
+        self.record(
+            ExecEvent::StepStarted {
+                key: key.clone(),
+                kind: *step.kind.get_ref(),
+                attempt,
+            },
+            updates,
+        )
+        .await?;
+        let cancel = self.reader.arm.cancel_token().child_token();
+        self.cancels.insert(key.clone(), cancel.clone());
+        let reader = self.reader.clone();
+        let scope = self.scopes.get(&key.runbook).cloned().unwrap_or_default();
+        let dry_run = self.options.dry_run;
+        let max_delay = self.options.max_delay;
+        let (ltx, mut lrx) = mpsc::unbounded_channel();
+        let (ptx, mut prx) = mpsc::unbounded_channel();
+        let (lines, prog, k1, k2) = (lines.clone(), prog.clone(), key.clone(), key.clone());
+        tokio::spawn(async move {
+            while let Some((s, l)) = lrx.recv().await {
+                let _ = lines.send((k1.clone(), s, l));
+            }
+        });
+        tokio::spawn(async move {
+            while let Some(t) = prx.recv().await {
+                let _ = prog.send((k2.clone(), t));
+            }
+        });
+        tasks.spawn(async move {
+            let ctx = StepContext {
+                reader: &reader,
+                scope: &scope,
+                cancel,
+                lines: ltx,
+                dry_run,
+                progress: ptx,
+                max_delay,
+            };
+            let report = steps::run(&step, &ctx).await;
+            (key, report)
+        });
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn finished(
+        &mut self,
+        key: StepKey,
+        report: StepReport,
+        retry_timers: &mut JoinSet<StepKey>,
+        tasks: &mut JoinSet<Done>,
+        lines: &mpsc::UnboundedSender<(StepKey, Stream, String)>,
+        prog: &mpsc::UnboundedSender<(StepKey, String)>,
+        updates: &mpsc::UnboundedSender<Update>,
+    ) -> Result<(), String> {
+        let Some((rb, step)) = self.step(&key) else {
+            return Ok(());
+        };
+        let aborted = self.cancels.remove(&key).is_some_and(|c| c.is_cancelled());
+        if let Some(c) = &report.check {
+            self.record(
+                ExecEvent::CheckResult {
+                    key: key.clone(),
+                    expected: c.expected.clone(),
+                    actual: c.actual.clone(),
+                    verdict: c.verdict.as_str().to_string(),
+                    source: c.source.to_string(),
+                },
+                updates,
+            )
+            .await?;
+        }
+        let attempt = self.attempts.get(&key).copied().unwrap_or(1);
+        let retries = step.retries.as_ref().map_or(0, |r| *r.get_ref());
+        if report.outcome == Outcome::Failed && report.retryable && !aborted && attempt <= retries {
+            let delay = step
+                .retry_delay
+                .as_ref()
+                .and_then(|d| parse_duration(d.get_ref()).ok())
+                .unwrap_or(Duration::from_secs(10));
+            let delay = self.options.max_delay.map_or(delay, |m| delay.min(m));
+            self.record(
+                ExecEvent::Retry {
+                    key: key.clone(),
+                    attempt: attempt + 1,
+                    reason: first_line(&report.summary),
+                },
+                updates,
+            )
+            .await?;
+            let k = key.clone();
+            retry_timers.spawn(async move {
+                tokio::time::sleep(delay).await;
+                k
+            });
+            return Ok(());
+        }
+        let summary = if aborted {
+            format!("aborted: {}", report.summary)
+        } else {
+            report.summary.clone()
+        };
+        self.finish(
+            key.clone(),
+            report.outcome,
+            summary,
+            report.outputs.clone(),
+            None,
+            None,
+            updates,
+        )
+        .await?;
+        if report.outcome == Outcome::Failed
+            && step.on_failure.as_ref().map(|o| *o.get_ref()) == Some(OnFailure::Rollback)
+            && let Some(rollback) = step.rollback.as_ref().map(|r| r.get_ref().clone())
+            && rb.rollbacks.iter().any(|r| r.id.get_ref() == &rollback)
+        {
+            self.record(
+                ExecEvent::RollbackStarted {
+                    key: key.clone(),
+                    rollback: rollback.clone(),
+                },
+                updates,
+            )
+            .await?;
+            let rk = StepKey::new(key.runbook.clone(), rollback);
+            self.start(rk, tasks, lines, prog, updates).await?;
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn finish(
+        &mut self,
+        key: StepKey,
+        outcome: Outcome,
+        summary: String,
+        outputs: BTreeMap<String, String>,
+        note: Option<String>,
+        by: Option<String>,
+        updates: &mpsc::UnboundedSender<Update>,
+    ) -> Result<(), String> {
+        let duration_ms = self
+            .started
+            .remove(&key)
+            .map_or(0, |t| t.elapsed().as_millis() as u64);
+        let note = note.map(|n| self.redact_any(&n));
+        self.record(
+            ExecEvent::StepFinished {
+                key: key.clone(),
+                outcome,
+                summary,
+                outputs: outputs.clone(),
+                duration_ms,
+                note,
+                by,
+            },
+            updates,
+        )
+        .await?;
+        self.progress.insert(
+            key.clone(),
+            match outcome {
+                Outcome::Ok => Progress::Done,
+                Outcome::Failed => Progress::Failed,
+                Outcome::Skipped => Progress::Skipped,
+            },
+        );
+        if let Some(scope) = self.scopes.get_mut(&key.runbook) {
+            scope.outputs.insert(key.step.clone(), outputs);
+        }
+        Ok(())
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or_default().to_string()
+}

@@ -1,0 +1,391 @@
+//! The executor against the simulator: every step kind, `on_failure` choices, confirmations,
+//! manual answers, retries and abort, with a recorder that keeps what would go to the log.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use drbook::checks::scope::Scope;
+use drbook::diag::SourceFile;
+use drbook::exec::engine::{Control, Engine, ExecEvent, Options, Recorder, Update};
+use drbook::exec::headless::{Answers, drive};
+use drbook::exec::plan::{self, StepKey};
+use drbook::exec::steps::Outcome;
+use drbook::runbook::load::parse_source;
+use drbook::runbook::model::Runbook;
+use drbook::runbook::{load_paths, vars};
+use drbook::target::{Connected, TargetArgs, TargetKind, connect};
+use tokio::sync::mpsc;
+
+#[derive(Default)]
+struct Memory(Mutex<Vec<ExecEvent>>);
+
+#[async_trait::async_trait]
+impl Recorder for Memory {
+    async fn record(&self, ev: &ExecEvent) -> Result<(), String> {
+        self.0.lock().map_err(|e| e.to_string())?.push(ev.clone());
+        Ok(())
+    }
+}
+
+impl Memory {
+    fn events(&self) -> Vec<ExecEvent> {
+        self.0.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+}
+
+async fn sim() -> Connected {
+    let args = TargetArgs {
+        target: TargetKind::Sim,
+        scenario: Some(
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/runbooks/scenarios/westeurope-outage.toml"
+            )
+            .into(),
+        ),
+        at: "end".into(),
+        auth: None,
+        cloud: drbook::azure::Cloud::public(),
+        arm_endpoint: None,
+        subscription: None,
+        concurrency: 16,
+        timeout: Duration::from_secs(10),
+        retries: 1,
+    };
+    connect(&args, |_| None).await.expect("simulator")
+}
+
+fn shipped(ids: &[&str]) -> Vec<(Runbook, Scope)> {
+    let set = load_paths(&[concat!(env!("CARGO_MANIFEST_DIR"), "/runbooks").into()]).expect("load");
+    ids.iter()
+        .map(|id| {
+            let rb = set
+                .runbooks
+                .iter()
+                .find(|r| r.id() == *id)
+                .expect("shipped runbook")
+                .clone();
+            let (v, _) = vars::resolve_partial(
+                &rb,
+                set.plans.first().map(|p| &p.vars),
+                &BTreeMap::new(),
+                |_| None,
+            );
+            let scope = Scope::new(&rb, v, BTreeMap::new());
+            (rb, scope)
+        })
+        .collect()
+}
+
+fn inline(text: &str) -> Vec<(Runbook, Scope)> {
+    let out = parse_source(&SourceFile::new(std::path::Path::new("inline.toml"), text));
+    let rb = out
+        .runbook
+        .unwrap_or_else(|| panic!("{:?}", out.diagnostics));
+    let (v, _) = vars::resolve_partial(&rb, None, &BTreeMap::new(), |_| None);
+    let scope = Scope::new(&rb, v, BTreeMap::new());
+    vec![(rb, scope)]
+}
+
+fn options(auto_approve: bool) -> Options {
+    // Waits and retry delays capped, as a fast rehearsal does.
+    Options {
+        operator: "alice".into(),
+        auto_approve,
+        dry_run: false,
+        autopilot: true,
+        max_delay: Some(Duration::from_millis(200)),
+    }
+}
+
+fn engine(c: &Connected, rbs: Vec<(Runbook, Scope)>, rec: Arc<Memory>, opts: Options) -> Engine {
+    let only: Vec<Runbook> = rbs.iter().map(|(r, _)| r.clone()).collect();
+    let groups = plan::groups(None, &only);
+    Engine::new(rbs, groups, c.reader.clone(), rec, opts)
+}
+
+fn finished(events: &[ExecEvent], step: &str) -> Option<(Outcome, String)> {
+    events.iter().find_map(|e| match e {
+        ExecEvent::StepFinished {
+            key,
+            outcome,
+            summary,
+            ..
+        } if key.step == step => Some((*outcome, summary.clone())),
+        _ => None,
+    })
+}
+
+fn skipped(events: &[ExecEvent], step: &str) -> Option<String> {
+    events.iter().find_map(|e| match e {
+        ExecEvent::StepSkipped { key, reason, .. } if key.step == step => Some(reason.clone()),
+        _ => None,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_runbook_runs_headless_with_answers_and_auto_approval() {
+    let c = sim().await;
+    let rec = Arc::new(Memory::default());
+    let answers: Answers = toml::from_str(
+        r#"[manual]
+"*" = { outcome = "ok", note = "done by hand" }"#,
+    )
+    .expect("answers");
+    let e = engine(
+        &c,
+        shipped(&["data-sql-failover"]),
+        rec.clone(),
+        options(true),
+    );
+    let ending =
+        tokio::time::timeout(Duration::from_secs(90), drive(e, &answers, "alice", |_| {})).await;
+    let ev = rec.events();
+    let ending = ending.unwrap_or_else(|_| panic!("did not finish: {ev:#?}"));
+    // `sqlcmd` is not installed here: the step says so, is not retried, and stops the runbook.
+    let (o, s) = finished(&ev, "listener-writable").expect("ran");
+    assert_eq!(o, Outcome::Failed);
+    assert!(
+        s.contains("cannot start `sqlcmd`: not found on PATH"),
+        "{s}"
+    );
+    assert!(
+        !ev.iter()
+            .any(|e| matches!(e, ExecEvent::Retry { key, .. } if key.step == "listener-writable"))
+    );
+    assert!(!ending.finished);
+    // The failover itself, auto-approved and recorded as such, then verified.
+    assert!(ev.iter().any(|e| matches!(e, ExecEvent::Confirmed { key, auto: true, .. } if key.step == "forced-failover")));
+    let (o, s) = finished(&ev, "forced-failover").expect("ran");
+    assert_eq!(o, Outcome::Ok, "{s}");
+    assert!(s.contains("long-running operation Succeeded"), "{s}");
+    assert_eq!(
+        finished(&ev, "secondary-is-primary").map(|f| f.0),
+        Some(Outcome::Ok)
+    );
+    // The planned failover's condition does not hold in a forced one.
+    assert!(skipped(&ev, "planned-failover").is_some());
+    // A read of the down primary fails, and its runbook says that is fine.
+    let (o, s) = finished(&ev, "fog-primary").expect("ran");
+    assert_eq!(o, Outcome::Failed);
+    assert!(s.contains("503 ServiceUnavailable"), "{s}");
+    // Manual steps carry who and the note.
+    assert!(ev.iter().any(|e| matches!(e, ExecEvent::StepFinished { key, by: Some(by), note: Some(n), .. } if key.step == "decide-failover" && by == "alice" && n == "done by hand")));
+    // Check results are recorded with expected and actual.
+    assert!(ev.iter().any(|e| matches!(e, ExecEvent::CheckResult { key, actual, .. } if key.step == "secondary-is-primary" && actual == "Primary")));
+    // Every start has its end, in order.
+    for (i, e) in ev.iter().enumerate() {
+        if let ExecEvent::StepFinished { key, .. } = e {
+            assert!(
+                ev[..i]
+                    .iter()
+                    .any(|s| matches!(s, ExecEvent::StepStarted { key: k, .. } if k == key)),
+                "{key} finished before it started"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_approval_a_destructive_step_is_declined_and_nothing_is_written() {
+    let c = sim().await;
+    let rec = Arc::new(Memory::default());
+    let answers: Answers =
+        toml::from_str("[manual]\n\"decide-failover\" = \"ok\"\n").expect("answers");
+    let e = engine(
+        &c,
+        shipped(&["data-sql-failover"]),
+        rec.clone(),
+        options(false),
+    );
+    // Without the failover, `secondary-is-primary` polls for its 20 minutes: stop watching
+    // once it has started.
+    let _ = tokio::time::timeout(Duration::from_secs(20), drive(e, &answers, "bob", |_| {})).await;
+    let ev = rec.events();
+    assert!(ev.iter().any(|e| matches!(e, ExecEvent::ConfirmationRequested { key, what } if key.step == "forced-failover" && what.contains("POST") && what.contains("forceFailoverAllowDataLoss"))), "{ev:#?}");
+    let reason = skipped(&ev, "forced-failover").expect("declined");
+    assert!(reason.contains("declined by bob"), "{reason}");
+    // No write reached the simulator: the group is still Secondary.
+    let fog = c.sim.as_ref().and_then(|s| s.resource("/subscriptions/6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f/resourceGroups/rg-shop-northeurope/providers/Microsoft.Sql/servers/sql-shop-northeurope/failoverGroups/fog-shop"));
+    assert_eq!(
+        fog.as_ref()
+            .map(|f| f["properties"]["replicationRole"].clone()),
+        Some(serde_json::json!("Secondary"))
+    );
+    // The read that verifies the failover polls and does not pretend it happened.
+    assert!(ev.iter().any(
+        |e| matches!(e, ExecEvent::StepStarted { key, .. } if key.step == "secondary-is-primary")
+    ));
+    assert!(finished(&ev, "secondary-is-primary").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manual_step_without_an_answer_fails_and_says_why() {
+    let c = sim().await;
+    let rec = Arc::new(Memory::default());
+    let e = engine(
+        &c,
+        shipped(&["data-sql-failover"]),
+        rec.clone(),
+        options(true),
+    );
+    let ending = tokio::time::timeout(
+        Duration::from_secs(60),
+        drive(e, &Answers::default(), "erin", |_| {}),
+    )
+    .await;
+    let ev = rec.events();
+    let ending = ending.unwrap_or_else(|_| panic!("did not finish: {ev:#?}"));
+    assert!(!ending.finished);
+    let failed = ev.iter().find_map(|e| match e {
+        ExecEvent::StepFinished {
+            key,
+            outcome: Outcome::Failed,
+            note: Some(n),
+            ..
+        } => Some((key.step.clone(), n.clone())),
+        _ => None,
+    });
+    let (step, note) = failed.expect("a manual step failed");
+    assert_eq!(step, "decide-failover");
+    assert!(
+        note.contains("no answer for this manual step in --answers"),
+        "{note}"
+    );
+    // The runbook stops there: nothing after it started.
+    assert!(
+        !ev.iter().any(
+            |e| matches!(e, ExecEvent::StepStarted { key, .. } if key.step == "forced-failover")
+        )
+    );
+}
+
+const RETRY_AND_ABORT: &str = r#"
+[runbook]
+id = "local"
+title = "Local commands"
+component = "code"
+
+[[step]]
+id = "flaky"
+title = "Fails twice, then works"
+kind = "command"
+argv = ["sh", "-c", "n=$(cat \"$COUNTER\" 2>/dev/null || echo 0); n=$((n+1)); echo $n > \"$COUNTER\"; echo attempt $n; [ $n -ge 3 ]"]
+env = { COUNTER = "${counter}" }
+confirm = false
+retries = 2
+retry_delay = "100ms"
+
+[[step]]
+id = "long"
+title = "Runs until aborted"
+kind = "command"
+argv = ["sh", "-c", "echo started; sleep 30"]
+depends_on = ["flaky"]
+confirm = false
+on_failure = "rollback"
+rollback = "undo"
+
+[[rollback]]
+id = "undo"
+title = "Undo"
+kind = "command"
+argv = ["echo", "undone"]
+confirm = false
+
+[vars]
+counter = "/dev/null"
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_stream_output_and_an_abort_runs_the_rollback() {
+    let c = sim().await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let counter = dir.path().join("n");
+    let text = RETRY_AND_ABORT.replace(
+        "counter = \"/dev/null\"",
+        &format!("counter = \"{}\"", counter.display()),
+    );
+    let rec = Arc::new(Memory::default());
+    let e = engine(&c, inline(&text), rec.clone(), options(false));
+    let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
+    let (up_tx, mut up_rx) = mpsc::unbounded_channel();
+    let task = tokio::spawn(e.run(ctl_rx, up_tx));
+    while let Some(u) = up_rx.recv().await {
+        if let Update::Recorded(ExecEvent::OutputLine { key, line, .. }) = &u
+            && key.step == "long"
+            && line == "started"
+        {
+            let _ = ctl_tx.send(Control::Abort {
+                key: key.clone(),
+                by: "carol".into(),
+            });
+        }
+    }
+    let _ = task.await;
+    let ev = rec.events();
+    let retries = ev
+        .iter()
+        .filter(|e| matches!(e, ExecEvent::Retry { key, .. } if key.step == "flaky"))
+        .count();
+    assert_eq!(retries, 2, "{ev:#?}");
+    assert_eq!(finished(&ev, "flaky").map(|f| f.0), Some(Outcome::Ok));
+    assert!(ev.iter().any(|e| matches!(e, ExecEvent::OutputLine { key, line, .. } if key.step == "flaky" && line == "attempt 3")));
+    assert!(
+        ev.iter()
+            .any(|e| matches!(e, ExecEvent::AbortRequested { by, .. } if by == "carol"))
+    );
+    let (o, s) = finished(&ev, "long").expect("long ended");
+    assert_eq!(o, Outcome::Failed);
+    assert!(s.starts_with("aborted"), "{s}");
+    assert!(
+        ev.iter().any(
+            |e| matches!(e, ExecEvent::RollbackStarted { rollback, .. } if rollback == "undo")
+        )
+    );
+    assert_eq!(finished(&ev, "undo").map(|f| f.0), Some(Outcome::Ok));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_touches_nothing_and_says_what_it_would_do() {
+    let c = sim().await;
+    let before = c
+        .sim
+        .as_ref()
+        .map(|s| s.request_count())
+        .unwrap_or_default();
+    let rec = Arc::new(Memory::default());
+    let answers: Answers = toml::from_str("[manual]\n\"*\" = \"ok\"\n").expect("answers");
+    let e = engine(
+        &c,
+        shipped(&["network-failover"]),
+        rec.clone(),
+        Options {
+            dry_run: true,
+            ..options(false)
+        },
+    );
+    let ending = drive(e, &answers, "dave", |_| {}).await;
+    let ev = rec.events();
+    assert!(ending.finished, "{ev:#?}");
+    let after = c
+        .sim
+        .as_ref()
+        .map(|s| s.request_count())
+        .unwrap_or_default();
+    assert_eq!(before, after, "a dry run sent requests");
+    let (_, s) = finished(&ev, "tm-disable-primary").expect("described");
+    assert!(s.starts_with("dry run: would PATCH /subscriptions/"), "{s}");
+    assert!(s.contains("endpointStatus"), "{s}");
+}
+
+#[test]
+fn answers_files_report_their_errors_with_a_location() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = dir.path().join("a.toml");
+    std::fs::write(&p, "[manual]\n\"x\" = \"maybe\"\n").expect("write");
+    let e = Answers::load(&p).expect_err("bad outcome");
+    assert!(e.contains("a.toml:2:"), "{e}");
+    let _ = StepKey::new("a", "b");
+}
