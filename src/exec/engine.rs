@@ -187,6 +187,14 @@ pub struct Engine {
 
 type Done = (StepKey, StepReport);
 
+/// The engine's work in flight: step tasks, retry timers, and where their output goes.
+struct Work {
+    tasks: JoinSet<Done>,
+    timers: JoinSet<StepKey>,
+    lines: mpsc::UnboundedSender<(StepKey, Stream, String)>,
+    prog: mpsc::UnboundedSender<(StepKey, String)>,
+}
+
 impl Engine {
     pub fn new(
         runbooks: Vec<(Runbook, Scope)>,
@@ -282,24 +290,22 @@ impl Engine {
         mut controls: mpsc::UnboundedReceiver<Control>,
         updates: mpsc::UnboundedSender<Update>,
     ) {
-        let mut tasks: JoinSet<Done> = JoinSet::new();
         let (line_tx, mut line_rx) = mpsc::unbounded_channel::<(StepKey, Stream, String)>();
         let (prog_tx, mut prog_rx) = mpsc::unbounded_channel::<(StepKey, String)>();
-        let mut retry_timers: JoinSet<StepKey> = JoinSet::new();
+        let mut work = Work {
+            tasks: JoinSet::new(),
+            timers: JoinSet::new(),
+            lines: line_tx,
+            prog: prog_tx,
+        };
         if self.options.autopilot {
             let _ = self
-                .handle(
-                    Control::StartAllReady,
-                    &mut tasks,
-                    &line_tx,
-                    &prog_tx,
-                    &updates,
-                )
+                .handle(Control::StartAllReady, &mut work, &updates)
                 .await;
         }
         loop {
-            if tasks.is_empty()
-                && retry_timers.is_empty()
+            if work.tasks.is_empty()
+                && work.timers.is_empty()
                 && (self.ready().is_empty() || self.paused)
                 && !self.has_waiting_for_others()
             {
@@ -312,10 +318,10 @@ impl Engine {
             let step = tokio::select! {
                 c = controls.recv() => match c {
                     None | Some(Control::Shutdown) => break,
-                    Some(c) => self.handle(c, &mut tasks, &line_tx, &prog_tx, &updates).await,
+                    Some(c) => self.handle(c, &mut work, &updates).await,
                 },
-                Some(joined) = tasks.join_next(), if !tasks.is_empty() => match joined {
-                    Ok((key, report)) => self.finished(key, report, &mut retry_timers, &mut tasks, &line_tx, &prog_tx, &updates).await,
+                Some(joined) = work.tasks.join_next(), if !work.tasks.is_empty() => match joined {
+                    Ok((key, report)) => self.finished(key, report, &mut work, &updates).await,
                     Err(e) => Err(format!("a step task failed: {e}")),
                 },
                 Some((key, stream, line)) = line_rx.recv() => {
@@ -326,8 +332,8 @@ impl Engine {
                     let _ = updates.send(Update::Progress { key, text });
                     Ok(())
                 }
-                Some(Ok(key)) = retry_timers.join_next(), if !retry_timers.is_empty() => {
-                    self.launch(key, &mut tasks, &line_tx, &prog_tx, &updates).await
+                Some(Ok(key)) = work.timers.join_next(), if !work.timers.is_empty() => {
+                    self.launch(key, &mut work, &updates).await
                 }
             };
             if let Err(e) = step {
@@ -337,13 +343,7 @@ impl Engine {
             if self.options.autopilot
                 && !self.paused
                 && let Err(e) = self
-                    .handle(
-                        Control::StartAllReady,
-                        &mut tasks,
-                        &line_tx,
-                        &prog_tx,
-                        &updates,
-                    )
+                    .handle(Control::StartAllReady, &mut work, &updates)
                     .await
             {
                 let _ = updates.send(Update::LogFailed(e));
@@ -369,9 +369,7 @@ impl Engine {
     async fn handle(
         &mut self,
         c: Control,
-        tasks: &mut JoinSet<Done>,
-        lines: &mpsc::UnboundedSender<(StepKey, Stream, String)>,
-        prog: &mpsc::UnboundedSender<(StepKey, String)>,
+        work: &mut Work,
         updates: &mpsc::UnboundedSender<Update>,
     ) -> Result<(), String> {
         match c {
@@ -392,13 +390,13 @@ impl Engine {
                     }
                     for key in fresh {
                         tried.insert(key.clone());
-                        self.start(key, tasks, lines, prog, updates).await?;
+                        self.start(key, work, updates).await?;
                     }
                 }
             }
             Control::Start(key) => {
                 if self.progress_of(&key) == Progress::NotStarted && self.ready().contains(&key) {
-                    self.start(key, tasks, lines, prog, updates).await?;
+                    self.start(key, work, updates).await?;
                 }
                 Ok(())
             }
@@ -418,7 +416,7 @@ impl Engine {
                 )
                 .await?;
                 if yes {
-                    self.launch(key, tasks, lines, prog, updates).await
+                    self.launch(key, work, updates).await
                 } else {
                     self.skip(key, format!("declined by {by}"), Some(by), updates)
                         .await
@@ -463,7 +461,7 @@ impl Engine {
                         updates,
                     )
                     .await?;
-                    self.start(key, tasks, lines, prog, updates).await?;
+                    self.start(key, work, updates).await?;
                 }
                 Ok(())
             }
@@ -534,9 +532,7 @@ impl Engine {
     async fn start(
         &mut self,
         key: StepKey,
-        tasks: &mut JoinSet<Done>,
-        lines: &mpsc::UnboundedSender<(StepKey, Stream, String)>,
-        prog: &mpsc::UnboundedSender<(StepKey, String)>,
+        work: &mut Work,
         updates: &mpsc::UnboundedSender<Update>,
     ) -> Result<(), String> {
         let Some((rb, step)) = self.step(&key) else {
@@ -594,7 +590,7 @@ impl Engine {
                     .await;
             }
         }
-        self.launch(key, tasks, lines, prog, updates).await
+        self.launch(key, work, updates).await
     }
 
     /// Exactly what a confirmable step will do, for the confirmation dialog.
@@ -638,9 +634,7 @@ impl Engine {
     async fn launch(
         &mut self,
         key: StepKey,
-        tasks: &mut JoinSet<Done>,
-        lines: &mpsc::UnboundedSender<(StepKey, Stream, String)>,
-        prog: &mpsc::UnboundedSender<(StepKey, String)>,
+        work: &mut Work,
         updates: &mpsc::UnboundedSender<Update>,
     ) -> Result<(), String> {
         let Some((_, step)) = self.step(&key) else {
@@ -670,7 +664,12 @@ impl Engine {
         let max_delay = self.options.max_delay;
         let (ltx, mut lrx) = mpsc::unbounded_channel();
         let (ptx, mut prx) = mpsc::unbounded_channel();
-        let (lines, prog, k1, k2) = (lines.clone(), prog.clone(), key.clone(), key.clone());
+        let (lines, prog, k1, k2) = (
+            work.lines.clone(),
+            work.prog.clone(),
+            key.clone(),
+            key.clone(),
+        );
         tokio::spawn(async move {
             while let Some((s, l)) = lrx.recv().await {
                 let _ = lines.send((k1.clone(), s, l));
@@ -681,7 +680,7 @@ impl Engine {
                 let _ = prog.send((k2.clone(), t));
             }
         });
-        tasks.spawn(async move {
+        work.tasks.spawn(async move {
             let ctx = StepContext {
                 reader: &reader,
                 scope: &scope,
@@ -702,10 +701,7 @@ impl Engine {
         &mut self,
         key: StepKey,
         report: StepReport,
-        retry_timers: &mut JoinSet<StepKey>,
-        tasks: &mut JoinSet<Done>,
-        lines: &mpsc::UnboundedSender<(StepKey, Stream, String)>,
-        prog: &mpsc::UnboundedSender<(StepKey, String)>,
+        work: &mut Work,
         updates: &mpsc::UnboundedSender<Update>,
     ) -> Result<(), String> {
         let Some((rb, step)) = self.step(&key) else {
@@ -744,7 +740,7 @@ impl Engine {
             )
             .await?;
             let k = key.clone();
-            retry_timers.spawn(async move {
+            work.timers.spawn(async move {
                 tokio::time::sleep(delay).await;
                 k
             });
@@ -779,7 +775,7 @@ impl Engine {
             )
             .await?;
             let rk = StepKey::new(key.runbook.clone(), rollback);
-            self.start(rk, tasks, lines, prog, updates).await?;
+            self.start(rk, work, updates).await?;
         }
         Ok(())
     }
