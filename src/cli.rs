@@ -13,6 +13,7 @@ use crate::diag::{self, Diagnostic};
 use crate::runbook::{self, LoadSet, vars};
 
 mod check;
+mod run;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -43,9 +44,9 @@ with its file, line and column.\n\nExit status: 0 valid, 1 invalid, 2 usage erro
     /// Headless state check: run the read-only steps and report (exit 1 if any fails)
     Check(Box<check::CheckArgs>),
     /// Carry out a plan during a live incident, in the TUI
-    Run(NotYetArgs),
+    Run(Box<run::RunArgs>),
     /// Game day: carry out a plan against the simulator or a rehearsal target
-    Rehearse(NotYetArgs),
+    Rehearse(Box<run::RunArgs>),
     /// Replay a past incident log, read-only
     Review(NotYetArgs),
     /// Postmortem report (Markdown, JSON, HTML) from incident logs
@@ -133,6 +134,8 @@ pub fn main() -> ExitCode {
         Some(Command::Validate(args)) => validate(&args),
         Some(Command::Vars(args)) => show_vars(&args),
         Some(Command::Check(args)) => check::run(*args),
+        Some(Command::Run(args)) => run::run(*args, false),
+        Some(Command::Rehearse(args)) => run::run(*args, true),
         Some(Command::Sim(args)) => run_sim(&args),
         Some(Command::Completions { shell }) => {
             let mut cmd = Cli::command();
@@ -146,7 +149,6 @@ pub fn main() -> ExitCode {
 fn not_yet(cmd: &Command) -> ExitCode {
     let (name, what) = match cmd {
         Command::Sim(_) => ("sim", "the Azure client and simulator"),
-        Command::Run(_) | Command::Rehearse(_) => ("run/rehearse", "the executor and incident log"),
         Command::Review(_) | Command::Report(_) => ("review/report", "incident review"),
         _ => ("this command", "a later change"),
     };

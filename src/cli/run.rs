@@ -1,0 +1,244 @@
+//! `drbook run` and `drbook rehearse`: carry out a plan (or runbooks) against a target. With
+//! `--non-interactive` the autopilot runs every ready step and an answers file stands in for
+//! the operator; every event goes to the incident log before it is printed.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::{load, parse_var, report_load_errors};
+use crate::checks::scope::Scope;
+use crate::exec::engine::{Engine, ExecEvent, Options, Recorder, Update};
+use crate::exec::headless::{Answers, drive};
+use crate::exec::plan;
+use crate::runbook::vars;
+use crate::target::{self, TargetArgs, TargetKind};
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// A plan file, runbook files, or a folder holding them (the plan is used when there is one)
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// No TUI: every ready step starts by itself; manual steps and confirmations are answered
+    /// from --answers (without an answer a manual step fails and a confirmation is declined)
+    #[arg(long)]
+    pub non_interactive: bool,
+    /// Answers for manual steps and confirmations (TOML; see `drbook run --help`)
+    #[arg(long, value_name = "FILE")]
+    pub answers: Option<PathBuf>,
+    /// Carry out steps marked `confirm = true` without asking (recorded in the log)
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Who is at the keyboard (default: $DRBOOK_OPERATOR, then $USER)
+    #[arg(long)]
+    pub operator: Option<String>,
+    /// Set a variable, overriding the environment, the plan and the default
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+    /// Print every call and command, touch nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Cap waits, poll intervals and retry delays at this (rehearsals on the simulator)
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub max_delay: Option<Duration>,
+}
+
+pub fn run(args: RunArgs, rehearsal: bool) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("drbook: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    rt.block_on(carry_out(args, rehearsal))
+}
+
+/// Records nothing: the incident log (src/incident) is not wired in yet, so a run today leaves
+/// only what it prints. Replaced by the fsynced, hash-chained log.
+struct NoLog;
+
+#[async_trait::async_trait]
+impl Recorder for NoLog {
+    async fn record(&self, _ev: &ExecEvent) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+async fn carry_out(args: RunArgs, rehearsal: bool) -> ExitCode {
+    if !args.non_interactive {
+        eprintln!(
+            "drbook: the TUI is not built yet; use --non-interactive (with --answers, --auto-approve) for now"
+        );
+        return ExitCode::from(2);
+    }
+    if !rehearsal && args.target.target == TargetKind::Sim {
+        eprintln!("drbook run: --target sim is a rehearsal: use `drbook rehearse`");
+        return ExitCode::from(2);
+    }
+    let set = match load(&args.paths) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    if report_load_errors(&set) {
+        return ExitCode::from(1);
+    }
+    let answers = match &args.answers {
+        Some(p) => match Answers::load(p) {
+            Ok(a) => a,
+            Err(e) => {
+                eprintln!("drbook: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => Answers::default(),
+    };
+    let operator = args
+        .operator
+        .clone()
+        .or_else(|| std::env::var("DRBOOK_OPERATOR").ok())
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "operator".into());
+    let plan = set.plans.first();
+    let groups = plan::groups(plan, &set.runbooks);
+    let wanted: std::collections::BTreeSet<&str> = groups
+        .iter()
+        .flat_map(|g| g.runbooks.iter().map(String::as_str))
+        .collect();
+    let overrides: BTreeMap<String, String> = args.vars.iter().cloned().collect();
+    let mut work = Vec::new();
+    for rb in set.runbooks.iter().filter(|r| wanted.contains(r.id())) {
+        match vars::resolve(rb, plan.map(|p| &p.vars), &overrides, |k| {
+            std::env::var(k).ok()
+        }) {
+            Ok(v) => work.push((rb.clone(), Scope::new(rb, v, BTreeMap::new()))),
+            Err(missing) => {
+                for m in missing {
+                    eprintln!("drbook: {m}");
+                }
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let connected = match target::connect(&args.target, |k| std::env::var(k).ok()).await {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("drbook: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mode = if rehearsal { "REHEARSAL" } else { "LIVE" };
+    println!(
+        "drbook {mode}: {} on {}",
+        plan.map_or("runbooks", |p| p.meta.title.get_ref().as_str()),
+        connected.description
+    );
+    let options = Options {
+        operator: operator.clone(),
+        auto_approve: args.auto_approve,
+        dry_run: args.dry_run,
+        autopilot: true,
+        max_delay: args.max_delay,
+    };
+    let engine = Engine::new(
+        work,
+        groups,
+        connected.reader.clone(),
+        Arc::new(NoLog),
+        options,
+    );
+    let ending = drive(engine, &answers, &operator, print_update).await;
+    if let Some(sim) = connected.sim {
+        sim.shutdown().await;
+    }
+    if let Some(e) = ending.log_failed {
+        eprintln!("drbook: the incident log failed, so the run stopped: {e}");
+        return ExitCode::from(2);
+    }
+    if ending.finished {
+        println!("finished: every runbook done");
+        ExitCode::SUCCESS
+    } else {
+        println!("stopped: some runbook did not finish (see the failed steps above)");
+        ExitCode::from(1)
+    }
+}
+
+fn print_update(u: &Update) {
+    let now = chrono::Utc::now().format("%H:%M:%S%.3f");
+    let line = match u {
+        Update::Recorded(ev) => match ev {
+            ExecEvent::StepStarted { key, kind, attempt } => {
+                let again = if *attempt > 1 {
+                    format!(" (attempt {attempt})")
+                } else {
+                    String::new()
+                };
+                format!("▶ {key} [{kind}]{again}")
+            }
+            ExecEvent::ConfirmationRequested { key, what } => {
+                format!("? {key} asks to confirm: {what}")
+            }
+            ExecEvent::Confirmed { key, by, yes, auto } => {
+                format!(
+                    "{} {key} {} by {by}{}",
+                    if *yes { "✓" } else { "✗" },
+                    if *yes { "confirmed" } else { "declined" },
+                    if *auto { " (--auto-approve)" } else { "" }
+                )
+            }
+            ExecEvent::WaitingForOperator { key } => format!("… {key} waits for the operator"),
+            ExecEvent::OutputLine { key, stream, line } => format!("  {key} {stream:?}: {line}"),
+            ExecEvent::CheckResult { .. } => return,
+            ExecEvent::StepFinished {
+                key,
+                outcome,
+                summary,
+                duration_ms,
+                note,
+                ..
+            } => {
+                let mark = match outcome {
+                    crate::exec::steps::Outcome::Ok => "✔",
+                    crate::exec::steps::Outcome::Failed => "✘",
+                    crate::exec::steps::Outcome::Skipped => "↷",
+                };
+                let note = note
+                    .as_ref()
+                    .map(|n| format!(" — note: {n}"))
+                    .unwrap_or_default();
+                format!(
+                    "{mark} {key} {} in {:.1}s: {}{note}",
+                    outcome.as_str(),
+                    *duration_ms as f64 / 1000.0,
+                    summary.replace('\n', " | ")
+                )
+            }
+            ExecEvent::StepSkipped { key, reason, .. } => format!("↷ {key} skipped: {reason}"),
+            ExecEvent::Retry {
+                key,
+                attempt,
+                reason,
+            } => format!("↻ {key} retry {attempt}: {reason}"),
+            ExecEvent::RollbackStarted { key, rollback } => {
+                format!("⟲ {key} failed: rolling back with `{rollback}`")
+            }
+            ExecEvent::AbortRequested { key, by } => format!("■ {key} abort requested by {by}"),
+            ExecEvent::Note { text, by } => format!("✎ {by}: {text}"),
+            ExecEvent::Paused { by } => format!("⏸ paused by {by}"),
+            ExecEvent::Resumed { by } => format!("⏵ resumed by {by}"),
+        },
+        Update::Progress { key, text } => format!("  {key}: {text}"),
+        Update::Idle { .. } | Update::LogFailed(_) => return,
+    };
+    println!("{now} {line}");
+}
