@@ -127,7 +127,7 @@ pub fn main() -> ExitCode {
         None => {
             eprintln!(
                 "drbook: the interactive demo (TUI on a simulated outage) is not built yet.\n\
-                 What works today: `drbook validate runbooks/`, `drbook vars runbooks/`. See `drbook --help`."
+                 What works today: `drbook check runbooks/ --target sim` (the shipped runbooks against a simulated outage), `drbook validate runbooks/`, `drbook sim`. See `drbook --help`."
             );
             ExitCode::from(2)
         }
