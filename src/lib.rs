@@ -7,5 +7,6 @@ pub mod azure;
 pub mod checks;
 pub mod cli;
 pub mod diag;
+pub mod incident;
 pub mod runbook;
 pub mod sim;

@@ -1,0 +1,352 @@
+//! The writer: creates an incident log (0600, in a 0700 directory), appends events with one
+//! write and an fsync before it returns, and reopens a log after a crash, cutting off a torn
+//! last line and saying so in the log itself.
+
+use std::fs::{DirBuilder, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+
+use super::chain::{self, GENESIS, Integrity};
+use super::error::LogError;
+use super::event::{Event, EventKind, Header, format_ts, to_millis};
+use super::redact::Redactor;
+use super::state::IncidentState;
+
+/// An open incident log, positioned to append. One writer per file.
+#[derive(Debug)]
+pub struct IncidentLog {
+    path: PathBuf,
+    file: File,
+    /// Bytes of whole, acknowledged-or-written lines.
+    len: u64,
+    next_seq: u64,
+    last_hash: String,
+    last_ts: DateTime<Utc>,
+    redactor: Redactor,
+    /// Set when a write or fsync failed in a way that leaves the file's tail uncertain.
+    poisoned: Option<String>,
+}
+
+/// An event that is on disk: written and fsynced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Appended {
+    pub seq: u64,
+    pub hash: String,
+    /// The event exactly as written (redacted): what state should be updated from.
+    pub event: Event,
+}
+
+/// `~/.local/share/drbook/incidents` (the XDG data directory) or its platform equivalent.
+pub fn default_dir() -> Result<PathBuf, LogError> {
+    directories::ProjectDirs::from("", "", "drbook")
+        .map(|d| d.data_dir().join("incidents"))
+        .ok_or(LogError::NoDataDir)
+}
+
+/// Creates `dir` (and its parents) readable by the owner only, if it does not exist yet.
+pub fn ensure_dir(dir: &Path) -> Result<(), LogError> {
+    DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(LogError::io(dir, "create directory"))
+}
+
+/// `2026-11-25T01-48-03Z-westeurope-outage.jsonl`: sorts by start time, safe on any filesystem.
+pub fn file_name(start: DateTime<Utc>, title: &str) -> String {
+    format!(
+        "{}-{}.jsonl",
+        start.format("%Y-%m-%dT%H-%M-%SZ"),
+        slug(title)
+    )
+}
+
+/// Lowercase ASCII letters and digits joined by single dashes, at most 60 characters.
+pub fn slug(title: &str) -> String {
+    let mut out = String::new();
+    for c in title.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+        if out.len() >= 60 {
+            break;
+        }
+    }
+    let out = out.trim_end_matches('-');
+    if out.is_empty() {
+        "incident".into()
+    } else {
+        out.into()
+    }
+}
+
+impl IncidentLog {
+    /// Creates a new log in `dir` whose first event is `header`, written by its first
+    /// operator. Returns once the header and the file's directory entry are on disk.
+    pub fn create(dir: &Path, header: Header, redactor: Redactor) -> Result<IncidentLog, LogError> {
+        ensure_dir(dir)?;
+        let header = redactor.redact_header(header);
+        let start = to_millis(Utc::now());
+        let actor = header
+            .operators
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "drbook".into());
+        let base = file_name(start, &header.title);
+        let (path, file) = create_unique(dir, &base)?;
+        let mut log = IncidentLog {
+            path,
+            file,
+            len: 0,
+            next_seq: 1,
+            last_hash: GENESIS.into(),
+            last_ts: start,
+            redactor,
+            poisoned: None,
+        };
+        if let Err(e) = log.append(&actor, EventKind::IncidentStarted(header)) {
+            // A log without a header is no log: do not leave it behind.
+            let _ = std::fs::remove_file(&log.path);
+            return Err(e);
+        }
+        sync_dir(dir)?;
+        Ok(log)
+    }
+
+    /// Reopens a log to continue it: verifies it, cuts off a torn last line (and records
+    /// that in a `log_recovered` event), and continues the chain. Returns the trusted events,
+    /// the recovery event included. An altered or unreadable log is not resumed.
+    pub fn open_for_resume(
+        path: &Path,
+        redactor: Redactor,
+    ) -> Result<(IncidentLog, Vec<Event>), LogError> {
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .open(path)
+            .map_err(LogError::io(path, "open"))?;
+        let bytes = {
+            let mut b = Vec::new();
+            std::io::Read::read_to_end(&mut file, &mut b).map_err(LogError::io(path, "read"))?;
+            b
+        };
+        let walk = chain::walk(&bytes);
+        let mut events = walk.events;
+        let Some(last) = events.last() else {
+            return Err(LogError::NotResumable {
+                path: path.into(),
+                integrity: walk.integrity,
+            });
+        };
+        let mut log = IncidentLog {
+            path: path.into(),
+            file,
+            len: walk.good_len,
+            next_seq: last.seq + 1,
+            last_hash: last.hash.clone(),
+            last_ts: last.ts,
+            redactor,
+            poisoned: None,
+        };
+        match walk.integrity {
+            Integrity::Intact { .. } => {}
+            Integrity::Truncated {
+                at_line,
+                dropped_bytes,
+                ..
+            } => {
+                if dropped_bytes > 0 {
+                    log.file
+                        .set_len(walk.good_len)
+                        .map_err(LogError::io(path, "cut off the torn last line"))?;
+                } else {
+                    // The last event is whole but its newline never reached the disk.
+                    log.file
+                        .write_all(b"\n")
+                        .map_err(LogError::io(path, "end the last line"))?;
+                    log.len += 1;
+                }
+                log.file.sync_data().map_err(LogError::io(path, "fsync"))?;
+                let recovered = EventKind::LogRecovered {
+                    line: at_line as u64,
+                    dropped_bytes,
+                };
+                events.push(log.append("drbook", recovered)?.event);
+            }
+            integrity @ (Integrity::Altered { .. } | Integrity::Unreadable { .. }) => {
+                return Err(LogError::NotResumable {
+                    path: path.into(),
+                    integrity,
+                });
+            }
+        }
+        Ok((log, events))
+    }
+
+    /// Resumes an incident after a crash: `open_for_resume`, then an `incident_resumed`
+    /// event by `by` naming the steps that had started and not finished (from here on
+    /// `interrupted`). Returns the log and the incident's state.
+    pub fn resume(
+        path: &Path,
+        by: &str,
+        redactor: Redactor,
+    ) -> Result<(IncidentLog, IncidentState), LogError> {
+        let (mut log, events) = IncidentLog::open_for_resume(path, redactor)?;
+        let mut state = IncidentState::fold(&events);
+        let interrupted = state.unfinished_steps();
+        let appended = log.append(
+            by,
+            EventKind::IncidentResumed {
+                by: by.into(),
+                interrupted,
+            },
+        )?;
+        state.apply(&appended.event);
+        Ok((log, state))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The seq the next event will get.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// The hash of the last event on disk (worth quoting in the incident ticket: it pins
+    /// the whole log up to there).
+    pub fn head(&self) -> &str {
+        &self.last_hash
+    }
+
+    /// Appends one event: assigns seq, ts, prev and hash, redacts, writes the line with one
+    /// write, and fsyncs. Only when this returns `Ok` is the event on disk.
+    pub fn append(&mut self, actor: &str, kind: EventKind) -> Result<Appended, LogError> {
+        let appended = self.write(actor, kind)?;
+        self.sync()?;
+        Ok(appended)
+    }
+
+    /// Writes one line without fsync; the caller must `sync` before acknowledging it.
+    pub(crate) fn write(&mut self, actor: &str, kind: EventKind) -> Result<Appended, LogError> {
+        if let Some(cause) = &self.poisoned {
+            return Err(LogError::Poisoned {
+                path: self.path.clone(),
+                cause: cause.clone(),
+            });
+        }
+        let kind = self.redactor.redact_kind(kind);
+        let actor = self.redactor.redact(actor).into_owned();
+        let ts = to_millis(Utc::now()).max(self.last_ts);
+        let seq = self.next_seq;
+        let body = chain::body(seq, &format_ts(&ts), &actor, &kind, &self.last_hash)?;
+        let (line, hash) = chain::seal(&body);
+        if let Err(e) = self.file.write_all(line.as_bytes()) {
+            self.undo_partial_write(&e);
+            return Err(LogError::Io {
+                path: self.path.clone(),
+                op: "write",
+                source: e,
+            });
+        }
+        self.len += line.len() as u64;
+        let prev = std::mem::replace(&mut self.last_hash, hash.clone());
+        self.next_seq += 1;
+        self.last_ts = ts;
+        Ok(Appended {
+            seq,
+            hash: hash.clone(),
+            event: Event {
+                seq,
+                ts,
+                actor,
+                kind,
+                prev,
+                hash,
+            },
+        })
+    }
+
+    /// Makes everything written so far durable.
+    pub(crate) fn sync(&mut self) -> Result<(), LogError> {
+        if let Some(cause) = &self.poisoned {
+            return Err(LogError::Poisoned {
+                path: self.path.clone(),
+                cause: cause.clone(),
+            });
+        }
+        let done = self.file.flush().and_then(|()| self.file.sync_data());
+        done.map_err(|e| {
+            // After a failed fsync the kernel may have dropped the dirty pages: nothing written
+            // since the last good fsync can be trusted, so stop rather than chain onto it.
+            self.poisoned = Some(format!("fsync: {e}"));
+            LogError::Io {
+                path: self.path.clone(),
+                op: "fsync",
+                source: e,
+            }
+        })
+    }
+
+    /// A failed write (disk full) may have left part of a line: cut it off so the next
+    /// append starts on a clean line, or stop taking events if even that fails.
+    fn undo_partial_write(&mut self, e: &std::io::Error) {
+        let cut = self
+            .file
+            .set_len(self.len)
+            .and_then(|()| self.file.sync_data());
+        if let Err(cut) = cut {
+            self.poisoned = Some(format!("write: {e}; cutting off the partial line: {cut}"));
+        }
+    }
+}
+
+/// Creates `base`, or `base` with `-2`, `-3`, ... before `.jsonl` if it exists.
+fn create_unique(dir: &Path, base: &str) -> Result<(PathBuf, File), LogError> {
+    let stem = base.strip_suffix(".jsonl").unwrap_or(base);
+    for n in 1..=1000 {
+        let name = if n == 1 {
+            base.to_string()
+        } else {
+            format!("{stem}-{n}.jsonl")
+        };
+        let path = dir.join(name);
+        let opened = OpenOptions::new()
+            .append(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path);
+        match opened {
+            Ok(file) => return Ok((path, file)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => {
+                return Err(LogError::Io {
+                    path,
+                    op: "create",
+                    source: e,
+                });
+            }
+        }
+    }
+    Err(LogError::Io {
+        path: dir.join(base),
+        op: "create",
+        source: std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            "1000 logs with this name already exist",
+        ),
+    })
+}
+
+/// fsyncs a directory, so a file just created in it survives a power loss.
+fn sync_dir(dir: &Path) -> Result<(), LogError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(LogError::io(dir, "fsync directory"))
+}
