@@ -17,7 +17,7 @@
 //! python3 -c 'import sys,hashlib
 //! prev="0"*64
 //! for n,l in enumerate(open(sys.argv[1],"rb").read().split(b"\n")[:-1],1):
-//!     body,h=l[:-75]+b"}",l[-67:-3].decode()
+//!     body,h=l[:-75]+b"}",l[-66:-2].decode()
 //!     assert hashlib.sha256(body).hexdigest()==h and f"\"prev\":\"{prev}\"".encode() in body, n
 //!     prev=h' LOG.jsonl
 //! ```
@@ -296,4 +296,236 @@ fn check_line(line: &[u8], seq: u64, prev: &str) -> Result<Event, LineFault> {
         _ => {}
     }
     Ok(event)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::incident::event::tests::sample_header;
+
+    /// A log of `n` lines built the way the writer builds them: header, then notes.
+    fn log_bytes(n: u64) -> Vec<u8> {
+        let mut prev = GENESIS.to_string();
+        let mut out = String::new();
+        for seq in 1..=n {
+            let kind = if seq == 1 {
+                EventKind::IncidentStarted(sample_header())
+            } else {
+                EventKind::Note {
+                    runbook: None,
+                    step: None,
+                    text: format!("note {seq}"),
+                }
+            };
+            let ts = format!("2026-11-25T01:52:{:02}.000Z", seq % 60);
+            let (line, hash) = seal(&body(seq, &ts, "alice", &kind, &prev).unwrap());
+            out.push_str(&line);
+            prev = hash;
+        }
+        out.into_bytes()
+    }
+
+    fn lines(bytes: &[u8]) -> Vec<String> {
+        String::from_utf8(bytes.to_vec())
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn join(lines: &[String]) -> Vec<u8> {
+        lines
+            .iter()
+            .map(|l| format!("{l}\n"))
+            .collect::<String>()
+            .into_bytes()
+    }
+
+    #[test]
+    fn an_intact_log_verifies_and_the_documented_recipe_agrees() {
+        let bytes = log_bytes(5);
+        assert_eq!(verify(&bytes), Integrity::Intact { events: 5 });
+        // The recipe from the module docs, with string operations only.
+        let mut prev = GENESIS.to_string();
+        for line in lines(&bytes) {
+            let body = format!("{}}}", &line[..line.len() - 75]);
+            let hash = &line[line.len() - 66..line.len() - 2];
+            assert_eq!(sha256_hex(body.as_bytes()), hash);
+            assert!(body.contains(&format!("\"prev\":\"{prev}\"")));
+            prev = hash.to_string();
+        }
+        let w = walk(&bytes);
+        assert_eq!(w.events.len(), 5);
+        assert_eq!(w.good_len, bytes.len() as u64);
+        assert_eq!(w.events[0].prev, GENESIS);
+        assert_eq!(w.events[4].prev, w.events[3].hash);
+    }
+
+    #[test]
+    fn an_edited_field_is_found_at_its_event() {
+        let mut l = lines(&log_bytes(6));
+        l[2] = l[2].replace("note 3", "note X");
+        let got = verify(&join(&l));
+        assert!(
+            matches!(&got, Integrity::Altered { first_bad_seq: 3, line: 3, reason } if reason.contains("edited")),
+            "{got:?}"
+        );
+        // Even a whitespace change counts.
+        let mut l = lines(&log_bytes(6));
+        l[3] = l[3].replacen(",\"actor\"", ", \"actor\"", 1);
+        assert!(matches!(
+            verify(&join(&l)),
+            Integrity::Altered {
+                first_bad_seq: 4,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn rehashing_an_edited_line_moves_the_break_but_cannot_hide_it() {
+        let mut l = lines(&log_bytes(6));
+        let edited = l[2].replace("note 3", "note X");
+        let body = format!("{}}}", &edited[..edited.len() - 75]);
+        let (line, _) = seal(&body);
+        l[2] = line.trim_end().to_string();
+        let got = verify(&join(&l));
+        assert!(
+            matches!(&got, Integrity::Altered { first_bad_seq: 4, reason, .. } if reason.contains("prev")),
+            "{got:?}"
+        );
+        // What came before the break is still handed out.
+        assert_eq!(walk(&join(&l)).events.len(), 3);
+    }
+
+    #[test]
+    fn deleted_inserted_and_reordered_lines_are_found() {
+        let l = lines(&log_bytes(6));
+        let mut deleted = l.clone();
+        deleted.remove(2);
+        assert!(
+            matches!(verify(&join(&deleted)), Integrity::Altered { first_bad_seq: 3, line: 3, ref reason } if reason.contains("seq 4")),
+            "{:?}",
+            verify(&join(&deleted))
+        );
+        let mut swapped = l.clone();
+        swapped.swap(3, 4);
+        assert!(matches!(
+            verify(&join(&swapped)),
+            Integrity::Altered {
+                first_bad_seq: 4,
+                ..
+            }
+        ));
+        let mut duplicated = l.clone();
+        duplicated.insert(2, l[1].clone());
+        assert!(matches!(
+            verify(&join(&duplicated)),
+            Integrity::Altered {
+                first_bad_seq: 3,
+                ..
+            }
+        ));
+        let mut headless = l.clone();
+        headless.remove(0);
+        assert!(matches!(
+            verify(&join(&headless)),
+            Integrity::Altered {
+                first_bad_seq: 1,
+                ..
+            }
+        ));
+        let mut garbage = l;
+        garbage[1] = "\0\0\0\0".into();
+        assert!(matches!(
+            verify(&join(&garbage)),
+            Integrity::Altered {
+                first_bad_seq: 2,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn a_cut_anywhere_is_intact_at_line_ends_and_truncated_elsewhere() {
+        let bytes = log_bytes(4);
+        let ends: Vec<usize> = bytes
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'\n')
+            .map(|(i, _)| i + 1)
+            .collect();
+        for cut in 0..=bytes.len() {
+            let whole = ends.iter().filter(|e| **e <= cut).count();
+            let start = ends.iter().rev().find(|e| **e <= cut).copied().unwrap_or(0);
+            let got = verify(&bytes[..cut]);
+            let want = if cut == 0 {
+                Integrity::Unreadable {
+                    reason: "empty: no header".into(),
+                }
+            } else if ends.contains(&cut) {
+                Integrity::Intact { events: whole }
+            } else if ends.contains(&(cut + 1)) {
+                // Only the newline is missing: the event itself is whole and kept.
+                Integrity::Truncated {
+                    at_line: whole + 1,
+                    recovered_events: whole + 1,
+                    dropped_bytes: 0,
+                }
+            } else {
+                Integrity::Truncated {
+                    at_line: whole + 1,
+                    recovered_events: whole,
+                    dropped_bytes: (cut - start) as u64,
+                }
+            };
+            assert_eq!(got, want, "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn a_torn_last_line_that_ends_in_a_newline_is_truncation() {
+        let mut bytes = log_bytes(3);
+        bytes.extend_from_slice(b"{\"seq\":4,\"ts\":\0\0\0\n");
+        assert!(matches!(
+            verify(&bytes),
+            Integrity::Truncated {
+                at_line: 4,
+                recovered_events: 3,
+                dropped_bytes: 18
+            }
+        ));
+    }
+
+    #[test]
+    fn unknown_kinds_verify_and_are_kept() {
+        let mut bytes = log_bytes(2);
+        let prev = walk(&bytes).events[1].hash.clone();
+        let kind = EventKind::Unknown {
+            event: "quantum_failover".into(),
+            fields: serde_json::from_str(r#"{"qubits":7}"#).unwrap(),
+        };
+        let (line, _) = seal(&body(3, "2026-11-25T01:53:00.000Z", "bob", &kind, &prev).unwrap());
+        bytes.extend_from_slice(line.as_bytes());
+        assert_eq!(verify(&bytes), Integrity::Intact { events: 3 });
+        assert_eq!(walk(&bytes).events[2].kind, kind);
+    }
+
+    #[test]
+    fn verdicts_read_plainly() {
+        let t = Integrity::Truncated {
+            at_line: 9,
+            recovered_events: 8,
+            dropped_bytes: 17,
+        }
+        .to_string();
+        assert!(t.contains("line 9") && t.contains("8 events"), "{t}");
+        let a = Integrity::Altered {
+            first_bad_seq: 4,
+            line: 4,
+            reason: "x".into(),
+        }
+        .to_string();
+        assert!(a.starts_with("ALTERED from event 4"), "{a}");
+    }
 }

@@ -412,27 +412,31 @@ fn take_string(map: &mut Map<String, Value>, key: &'static str) -> Result<String
 pub(crate) mod tests {
     use super::*;
 
+    pub(crate) fn sample_header() -> Header {
+        Header {
+            incident_id: "inc-1".into(),
+            title: "westeurope down".into(),
+            mode: Mode::Rehearsal,
+            level: Some(RehearsalLevel::DryRun),
+            operators: vec!["alice".into()],
+            drbook_version: "0.1.0".into(),
+            target: "sim:westeurope-down".into(),
+            plan: Some("westeurope-outage".into()),
+            runbooks: vec![RunbookRef {
+                id: "web-failover".into(),
+                file: "runbooks/web.toml".into(),
+                sha256: "ab".repeat(32),
+            }],
+            auto_approve: false,
+        }
+    }
+
     pub(crate) fn every_kind() -> Vec<EventKind> {
         use EventKind::*;
         let r = || "web-failover".to_string();
         let s = || "shift-traffic".to_string();
         vec![
-            IncidentStarted(Header {
-                incident_id: "inc-1".into(),
-                title: "westeurope down".into(),
-                mode: Mode::Rehearsal,
-                level: Some(RehearsalLevel::DryRun),
-                operators: vec!["alice".into()],
-                drbook_version: "0.1.0".into(),
-                target: "sim:westeurope-down".into(),
-                plan: Some("westeurope-outage".into()),
-                runbooks: vec![RunbookRef {
-                    id: r(),
-                    file: "runbooks/web.toml".into(),
-                    sha256: "ab".repeat(32),
-                }],
-                auto_approve: false,
-            }),
+            IncidentStarted(sample_header()),
             ScopeSet {
                 regions: vec!["westeurope".into()],
                 components: vec!["web".into()],

@@ -350,3 +350,329 @@ fn sync_dir(dir: &Path) -> Result<(), LogError> {
         .and_then(|d| d.sync_all())
         .map_err(LogError::io(dir, "fsync directory"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::incident::event::tests::sample_header;
+    use crate::incident::event::{Outcome, Stream};
+    use crate::incident::read::read_log;
+    use crate::incident::state::StepStatus;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn note(text: &str) -> EventKind {
+        EventKind::Note {
+            runbook: None,
+            step: None,
+            text: text.into(),
+        }
+    }
+
+    fn new_log(dir: &Path) -> IncidentLog {
+        IncidentLog::create(dir, sample_header(), Redactor::default()).unwrap()
+    }
+
+    #[test]
+    fn create_writes_the_header_owner_only_under_a_dated_name() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("deep/incidents");
+        let log = new_log(&dir);
+        let name = log
+            .path()
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(name.ends_with("Z-westeurope-down.jsonl"), "{name}");
+        assert_eq!(
+            name.len(),
+            "2026-11-25T01-48-03Z-westeurope-down.jsonl".len(),
+            "{name}"
+        );
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(log.path()), 0o600);
+        assert_eq!(mode(&dir), 0o700);
+        let (events, integrity) = read_log(log.path()).unwrap();
+        assert_eq!(integrity, Integrity::Intact { events: 1 });
+        assert_eq!(
+            (
+                events[0].seq,
+                events[0].prev.as_str(),
+                events[0].actor.as_str()
+            ),
+            (1, GENESIS, "alice")
+        );
+        assert_eq!(events[0].kind, EventKind::IncidentStarted(sample_header()));
+        assert_eq!(log.next_seq(), 2);
+        assert_eq!(log.head(), events[0].hash);
+    }
+
+    #[test]
+    fn a_second_log_in_the_same_second_gets_its_own_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let a = new_log(tmp.path());
+        let b = new_log(tmp.path());
+        assert_ne!(a.path(), b.path());
+        let a_name = a.path().file_name().unwrap().to_string_lossy().to_string();
+        let b_name = b.path().file_name().unwrap().to_string_lossy().to_string();
+        assert!(
+            a_name == b_name.replace("-2.jsonl", ".jsonl") || a_name[..20] != b_name[..20],
+            "{a_name} {b_name}"
+        );
+    }
+
+    #[test]
+    fn appends_chain_count_and_keep_time_moving_forward() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut log = new_log(tmp.path());
+        let mut last = log.head().to_string();
+        for i in 0..20 {
+            let a = log.append("alice", note(&format!("n{i}"))).unwrap();
+            assert_eq!(a.seq, i + 2);
+            assert_eq!(a.event.prev, last);
+            assert_eq!(a.hash, a.event.hash);
+            last = a.hash;
+        }
+        let (events, integrity) = read_log(log.path()).unwrap();
+        assert_eq!(integrity, Integrity::Intact { events: 21 });
+        assert!(events.windows(2).all(|w| w[0].ts <= w[1].ts));
+        let bytes = std::fs::read(log.path()).unwrap();
+        assert!(
+            String::from_utf8(bytes)
+                .unwrap()
+                .lines()
+                .all(|l| l.starts_with("{\"seq\":"))
+        );
+    }
+
+    #[test]
+    fn nothing_secret_reaches_the_disk() {
+        let tmp = tempfile::tempdir().unwrap();
+        let secret = "Pa55-w0rd-very-secret";
+        let jwt = "eyJ0eXAiOiJKV1QiLCJhbGciOi.eyJhdWQiOiJodHRwczovL21hbmFnZW1lbnQ.sig_part-1";
+        let mut header = sample_header();
+        header.target = format!("azure with {secret}");
+        let mut log = IncidentLog::create(tmp.path(), header, Redactor::new([secret])).unwrap();
+        let kinds = [
+            EventKind::OutputLine {
+                runbook: "rb".into(),
+                step: "st".into(),
+                stream: Stream::Stdout,
+                line: format!("curl -H 'Authorization: Bearer {jwt}' -d pw={secret}"),
+            },
+            EventKind::StepFinished {
+                runbook: "rb".into(),
+                step: "st".into(),
+                outcome: Outcome::Failed,
+                duration_ms: 3,
+                outputs: [("token".to_string(), jwt.to_string())].into(),
+                error: Some(format!("login as admin:{secret} failed")),
+            },
+            note(&format!("{{\"password\":\"{secret}\"}}")),
+        ];
+        for k in kinds {
+            let a = log.append(&format!("ops-{secret}"), k).unwrap();
+            assert!(!a.event.kind.to_json().unwrap().contains(secret));
+        }
+        let text = std::fs::read_to_string(log.path()).unwrap();
+        assert!(
+            !text.contains(secret) && !text.contains("eyJ0eXAi") && !text.contains("very-secret"),
+            "{text}"
+        );
+        assert!(text.contains(crate::runbook::vars::MASK));
+        assert_eq!(
+            read_log(log.path()).unwrap().1,
+            Integrity::Intact { events: 4 }
+        );
+    }
+
+    #[test]
+    fn resume_continues_the_chain() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut log = new_log(tmp.path());
+        log.append("alice", note("before")).unwrap();
+        let path = log.path().to_path_buf();
+        let head = log.head().to_string();
+        drop(log);
+        let (mut log, events) = IncidentLog::open_for_resume(&path, Redactor::default()).unwrap();
+        assert_eq!(events.len(), 2);
+        let a = log.append("bob", note("after")).unwrap();
+        assert_eq!((a.seq, a.event.prev.as_str()), (3, head.as_str()));
+        assert_eq!(read_log(&path).unwrap().1, Integrity::Intact { events: 3 });
+    }
+
+    #[test]
+    fn resume_cuts_a_torn_line_off_and_says_so() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut log = new_log(tmp.path());
+        log.append("alice", note("kept")).unwrap();
+        let whole = std::fs::metadata(log.path()).unwrap().len();
+        log.append("alice", note("torn by a power cut")).unwrap();
+        let path = log.path().to_path_buf();
+        drop(log);
+        let full = std::fs::read(&path).unwrap();
+        for cut in (whole + 1)..(full.len() as u64 - 1) {
+            std::fs::write(&path, &full[..cut as usize]).unwrap();
+            let (mut log, events) =
+                IncidentLog::open_for_resume(&path, Redactor::default()).unwrap();
+            assert_eq!(events.len(), 3, "cut at {cut}");
+            assert_eq!(
+                events[2].kind,
+                EventKind::LogRecovered {
+                    line: 3,
+                    dropped_bytes: cut - whole
+                }
+            );
+            assert_eq!(events[2].seq, 3);
+            log.append("bob", note("after")).unwrap();
+            let (events, integrity) = read_log(&path).unwrap();
+            assert_eq!(integrity, Integrity::Intact { events: 4 }, "cut at {cut}");
+            assert_eq!(events[3].prev, events[2].hash);
+        }
+        // Only the newline lost: the event is whole and kept.
+        std::fs::write(&path, &full[..full.len() - 1]).unwrap();
+        let (_, events) = IncidentLog::open_for_resume(&path, Redactor::default()).unwrap();
+        assert_eq!(events.len(), 4);
+        assert_eq!(
+            events[3].kind,
+            EventKind::LogRecovered {
+                line: 3,
+                dropped_bytes: 0
+            }
+        );
+        assert_eq!(read_log(&path).unwrap().1, Integrity::Intact { events: 4 });
+    }
+
+    #[test]
+    fn an_altered_or_empty_log_is_not_resumed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut log = new_log(tmp.path());
+        log.append("alice", note("original")).unwrap();
+        log.append("alice", note("later")).unwrap();
+        let path = log.path().to_path_buf();
+        drop(log);
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("original", "rewritten");
+        std::fs::write(&path, text).unwrap();
+        let err = IncidentLog::open_for_resume(&path, Redactor::default()).unwrap_err();
+        assert!(matches!(
+            &err,
+            LogError::NotResumable {
+                integrity: Integrity::Altered {
+                    first_bad_seq: 2,
+                    ..
+                },
+                ..
+            }
+        ));
+        assert!(
+            err.to_string().contains("Start a new incident log"),
+            "{err}"
+        );
+        std::fs::write(&path, "").unwrap();
+        assert!(matches!(
+            IncidentLog::open_for_resume(&path, Redactor::default()),
+            Err(LogError::NotResumable {
+                integrity: Integrity::Unreadable { .. },
+                ..
+            })
+        ));
+        assert!(matches!(
+            IncidentLog::open_for_resume(&tmp.path().join("missing.jsonl"), Redactor::default()),
+            Err(LogError::Io { op: "open", .. })
+        ));
+    }
+
+    #[test]
+    fn resume_marks_the_running_step_interrupted_never_done() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut log = new_log(tmp.path());
+        let started = |step: &str| EventKind::StepStarted {
+            runbook: "web-failover".into(),
+            step: step.into(),
+            title: None,
+            attempt: 1,
+        };
+        log.append("alice", started("confirm-outage")).unwrap();
+        log.append(
+            "drbook",
+            EventKind::StepFinished {
+                runbook: "web-failover".into(),
+                step: "confirm-outage".into(),
+                outcome: Outcome::Ok,
+                duration_ms: 10,
+                outputs: Default::default(),
+                error: None,
+            },
+        )
+        .unwrap();
+        log.append("alice", started("shift-traffic")).unwrap();
+        let path = log.path().to_path_buf();
+        drop(log); // the crash
+        let (_log, state) = IncidentLog::resume(&path, "bob", Redactor::default()).unwrap();
+        assert_eq!(
+            state.step("web-failover", "confirm-outage").unwrap().status,
+            StepStatus::Done
+        );
+        assert_eq!(
+            state.step("web-failover", "shift-traffic").unwrap().status,
+            StepStatus::Interrupted
+        );
+        assert_eq!(state.resumes.len(), 1);
+        assert_eq!(state.operators, ["alice", "bob"]);
+        let (events, integrity) = read_log(&path).unwrap();
+        assert_eq!(integrity, Integrity::Intact { events: 5 });
+        let again = crate::incident::state::IncidentState::fold(&events);
+        assert_eq!(again, state, "replay and resume agree");
+    }
+
+    #[test]
+    fn slugs_are_safe_file_names() {
+        assert_eq!(slug("West Europe: DOWN (again)!"), "west-europe-down-again");
+        assert_eq!(slug("../../etc/passwd"), "etc-passwd");
+        assert_eq!(slug("日本"), "incident");
+        assert_eq!(slug(&"x".repeat(500)).len(), 60);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_async_handle_acknowledges_after_fsync_in_order() {
+        let tmp = tempfile::tempdir().unwrap();
+        let log = new_log(tmp.path());
+        let path = log.path().to_path_buf();
+        let handle = crate::incident::LogHandle::spawn(log).unwrap();
+        let mut tasks = Vec::new();
+        for t in 0..8 {
+            let h = handle.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut seqs = Vec::new();
+                for i in 0..25 {
+                    let a = h
+                        .append(format!("op{t}"), note(&format!("{t}/{i}")))
+                        .await
+                        .unwrap();
+                    seqs.push(a.seq);
+                }
+                seqs
+            }));
+        }
+        let mut all = Vec::new();
+        for t in tasks {
+            let seqs = t.await.unwrap();
+            assert!(
+                seqs.windows(2).all(|w| w[0] < w[1]),
+                "one task's events stay in its order"
+            );
+            all.extend(seqs);
+        }
+        all.sort_unstable();
+        assert_eq!(all, (2..=201).collect::<Vec<u64>>());
+        let log = handle.close().await.unwrap();
+        assert_eq!(log.next_seq(), 202);
+        assert_eq!(
+            read_log(&path).unwrap().1,
+            Integrity::Intact { events: 201 }
+        );
+    }
+}

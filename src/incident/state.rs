@@ -534,3 +534,423 @@ impl IncidentState {
         self.add_operator(&e.actor);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::incident::event::tests::sample_header;
+    use chrono::TimeDelta;
+
+    const RB: &str = "web-failover";
+
+    /// Events one second apart from 01:00:00, chained by seq only (fold trusts its input).
+    fn events(kinds: Vec<(&str, EventKind)>) -> Vec<Event> {
+        let t0 = DateTime::parse_from_rfc3339("2026-11-25T01:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let mut all = vec![("alice", EventKind::IncidentStarted(sample_header()))];
+        all.extend(kinds);
+        all.into_iter()
+            .enumerate()
+            .map(|(i, (actor, kind))| Event {
+                seq: i as u64 + 1,
+                ts: t0 + TimeDelta::seconds(i as i64),
+                actor: actor.into(),
+                kind,
+                prev: String::new(),
+                hash: format!("h{}", i + 1),
+            })
+            .collect()
+    }
+
+    fn started(step: &str) -> EventKind {
+        EventKind::StepStarted {
+            runbook: RB.into(),
+            step: step.into(),
+            title: None,
+            attempt: 1,
+        }
+    }
+
+    fn finished(step: &str, outcome: Outcome) -> EventKind {
+        EventKind::StepFinished {
+            runbook: RB.into(),
+            step: step.into(),
+            outcome,
+            duration_ms: 1000,
+            outputs: BTreeMap::from([("hostname".into(), "app-ne.example".into())]),
+            error: (outcome == Outcome::Failed).then(|| "HTTP 409".into()),
+        }
+    }
+
+    fn status(state: &IncidentState, step: &str) -> StepStatus {
+        state.step(RB, step).map(|s| s.status).unwrap_or_default()
+    }
+
+    #[test]
+    fn the_header_sets_mode_operators_and_declared_runbooks() {
+        let s = IncidentState::fold(&events(vec![]));
+        assert_eq!(s.mode(), Some(Mode::Rehearsal));
+        assert_eq!(s.level(), Some(RehearsalLevel::DryRun));
+        assert_eq!(s.operators, ["alice"]);
+        assert_eq!(
+            s.runbook(RB).unwrap().sha256.as_deref(),
+            Some("ab".repeat(32).as_str())
+        );
+        assert!(s.started.is_some() && s.closed.is_none() && !s.is_paused());
+        assert_eq!((s.last_seq, s.head.as_str()), (1, "h1"));
+        assert_eq!(status(&s, "never-mentioned"), StepStatus::NotStarted);
+    }
+
+    #[test]
+    fn a_confirmed_step_runs_and_finishes() {
+        let ev = events(vec![
+            ("alice", started("shift")),
+            (
+                "drbook",
+                EventKind::ConfirmationRequested {
+                    runbook: RB.into(),
+                    step: "shift".into(),
+                    prompt: "Disable?".into(),
+                },
+            ),
+            (
+                "bob",
+                EventKind::Confirmed {
+                    runbook: RB.into(),
+                    step: "shift".into(),
+                    by: "bob".into(),
+                    approved: true,
+                },
+            ),
+            (
+                "drbook",
+                EventKind::OutputLine {
+                    runbook: RB.into(),
+                    step: "shift".into(),
+                    stream: Stream::Stdout,
+                    line: "ok".into(),
+                },
+            ),
+            ("drbook", finished("shift", Outcome::Ok)),
+        ]);
+        let at = |seq| status(&IncidentState::fold_through(&ev, seq), "shift");
+        assert_eq!(at(1), StepStatus::NotStarted);
+        assert_eq!(at(2), StepStatus::Running);
+        assert_eq!(at(3), StepStatus::WaitingForConfirmation);
+        assert_eq!(at(4), StepStatus::Running);
+        assert_eq!(at(6), StepStatus::Done);
+        let s = IncidentState::fold(&ev);
+        let step = s.step(RB, "shift").unwrap();
+        assert_eq!(step.confirmed_by(), Some("bob"));
+        assert_eq!(step.started, Some(ev[1].ts));
+        assert_eq!(step.finished, Some(ev[5].ts));
+        assert_eq!(step.elapsed_ms(ev[5].ts), Some(1000));
+        assert_eq!(step.outputs["hostname"], "app-ne.example");
+        assert_eq!(step.output.len(), 1);
+        assert_eq!(s.operators, ["alice", "bob"]);
+    }
+
+    #[test]
+    fn confirmation_asked_before_starting_leaves_the_step_not_started() {
+        let ev = events(vec![
+            (
+                "drbook",
+                EventKind::ConfirmationRequested {
+                    runbook: RB.into(),
+                    step: "s".into(),
+                    prompt: String::new(),
+                },
+            ),
+            (
+                "alice",
+                EventKind::Confirmed {
+                    runbook: RB.into(),
+                    step: "s".into(),
+                    by: "alice".into(),
+                    approved: false,
+                },
+            ),
+        ]);
+        let s = IncidentState::fold(&ev);
+        assert_eq!(status(&s, "s"), StepStatus::NotStarted);
+        assert!(
+            !s.step(RB, "s")
+                .unwrap()
+                .confirmation
+                .as_ref()
+                .unwrap()
+                .answer
+                .as_ref()
+                .unwrap()
+                .approved
+        );
+    }
+
+    #[test]
+    fn failures_skips_retries_and_checks_are_recorded() {
+        let ev = events(vec![
+            ("drbook", started("a")),
+            (
+                "drbook",
+                EventKind::CheckResult {
+                    runbook: RB.into(),
+                    step: "a".into(),
+                    expected: "Running".into(),
+                    actual: "Stopped".into(),
+                    verdict: Verdict::Fail,
+                    source: "/sub/x".into(),
+                    latency_ms: 80,
+                },
+            ),
+            (
+                "drbook",
+                EventKind::Retry {
+                    runbook: RB.into(),
+                    step: "a".into(),
+                    attempt: 1,
+                    reason: "429".into(),
+                    delay_ms: 500,
+                },
+            ),
+            (
+                "drbook",
+                EventKind::StepStarted {
+                    runbook: RB.into(),
+                    step: "a".into(),
+                    title: None,
+                    attempt: 2,
+                },
+            ),
+            ("drbook", finished("a", Outcome::Failed)),
+            (
+                "drbook",
+                EventKind::StepSkipped {
+                    runbook: RB.into(),
+                    step: "b".into(),
+                    reason: "a failed".into(),
+                },
+            ),
+            ("drbook", finished("c", Outcome::Skipped)),
+        ]);
+        let s = IncidentState::fold(&ev);
+        let a = s.step(RB, "a").unwrap();
+        assert_eq!(a.status, StepStatus::Failed);
+        assert_eq!((a.attempts, a.retries.len(), a.checks), (2, 1, 1));
+        assert_eq!(
+            a.started,
+            Some(ev[1].ts),
+            "the first attempt's start is kept"
+        );
+        assert_eq!(a.attempt_started, Some(ev[4].ts));
+        assert_eq!(a.error.as_deref(), Some("HTTP 409"));
+        assert_eq!(a.last_check.as_ref().unwrap().verdict, Verdict::Fail);
+        assert_eq!(
+            s.step(RB, "b").unwrap().skip_reason.as_deref(),
+            Some("a failed")
+        );
+        assert_eq!(status(&s, "c"), StepStatus::Skipped);
+        let names: Vec<&str> = s
+            .runbook(RB)
+            .unwrap()
+            .steps
+            .iter()
+            .map(|s| s.id.as_str())
+            .collect();
+        assert_eq!(names, ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn a_step_started_and_never_finished_is_interrupted_after_resume_never_done() {
+        let ev = events(vec![
+            ("alice", started("a")),
+            ("alice", finished("a", Outcome::Ok)),
+            ("alice", started("b")),
+            (
+                "drbook",
+                EventKind::ConfirmationRequested {
+                    runbook: RB.into(),
+                    step: "c".into(),
+                    prompt: String::new(),
+                },
+            ),
+        ]);
+        let before = IncidentState::fold(&ev);
+        // Replayed up to the crash, the step was running then: that is what the log says.
+        assert_eq!(status(&before, "b"), StepStatus::Running);
+        let unfinished = before.unfinished_steps();
+        assert_eq!(unfinished.len(), 2);
+        let mut ev = ev;
+        ev.extend(
+            events(vec![(
+                "bob",
+                EventKind::IncidentResumed {
+                    by: "bob".into(),
+                    interrupted: unfinished,
+                },
+            )])
+            .pop(),
+        );
+        let after = IncidentState::fold(&ev);
+        assert_eq!(status(&after, "a"), StepStatus::Done);
+        assert_eq!(status(&after, "b"), StepStatus::Interrupted);
+        assert_eq!(status(&after, "c"), StepStatus::Interrupted);
+        assert!(after.unfinished_steps().is_empty());
+        assert_eq!(after.step(RB, "b").unwrap().finished, None);
+        // Run again after the resume: running, second attempt.
+        let mut again = after.clone();
+        let mut e = ev[3].clone();
+        e.seq = 99;
+        again.apply(&e);
+        assert_eq!(status(&again, "b"), StepStatus::Running);
+        assert_eq!(again.step(RB, "b").unwrap().attempts, 2);
+    }
+
+    #[test]
+    fn closing_with_a_step_running_interrupts_it() {
+        let ev = events(vec![
+            ("alice", started("a")),
+            (
+                "alice",
+                EventKind::IncidentClosed {
+                    outcome: IncidentOutcome::Aborted,
+                    summary: None,
+                },
+            ),
+        ]);
+        let s = IncidentState::fold(&ev);
+        assert_eq!(status(&s, "a"), StepStatus::Interrupted);
+        assert_eq!(s.closed.as_ref().unwrap().outcome, IncidentOutcome::Aborted);
+        let ev = events(vec![
+            ("alice", started("a")),
+            ("drbook", finished("a", Outcome::Interrupted)),
+        ]);
+        assert_eq!(
+            status(&IncidentState::fold(&ev), "a"),
+            StepStatus::Interrupted
+        );
+    }
+
+    #[test]
+    fn pauses_aborts_notes_rollback_cleanup_and_unknown_kinds() {
+        let ev = events(vec![
+            (
+                "alice",
+                EventKind::ScopeSet {
+                    regions: vec!["westeurope".into()],
+                    components: vec!["web".into()],
+                },
+            ),
+            ("alice", EventKind::Paused { reason: None }),
+            ("alice", EventKind::Paused { reason: None }),
+            ("alice", EventKind::Resumed {}),
+            (
+                "carol",
+                EventKind::Note {
+                    runbook: None,
+                    step: None,
+                    text: "called Microsoft".into(),
+                },
+            ),
+            (
+                "carol",
+                EventKind::Note {
+                    runbook: Some(RB.into()),
+                    step: Some("a".into()),
+                    text: "slow".into(),
+                },
+            ),
+            (
+                "alice",
+                EventKind::AbortRequested {
+                    reason: Some("wrong region".into()),
+                },
+            ),
+            (
+                "drbook",
+                EventKind::RollbackStarted {
+                    runbook: RB.into(),
+                    reason: None,
+                },
+            ),
+            ("drbook", EventKind::CleanupStarted { runbook: RB.into() }),
+            (
+                "drbook",
+                EventKind::CleanupFinished {
+                    runbook: RB.into(),
+                    outcome: Outcome::Ok,
+                    error: None,
+                },
+            ),
+            (
+                "drbook",
+                EventKind::LogRecovered {
+                    line: 9,
+                    dropped_bytes: 12,
+                },
+            ),
+            (
+                "x",
+                EventKind::Unknown {
+                    event: "future".into(),
+                    fields: Default::default(),
+                },
+            ),
+            ("alice", EventKind::Paused { reason: None }),
+        ]);
+        let s = IncidentState::fold(&ev);
+        assert_eq!(
+            (s.regions.as_slice(), s.components.as_slice()),
+            (&["westeurope".to_string()][..], &["web".to_string()][..])
+        );
+        assert_eq!(s.paused_ms, 2000, "paused at 01:00:02, resumed at 01:00:04");
+        assert_eq!(s.paused_since, Some(ev[13].ts));
+        assert_eq!(s.notes.len(), 1);
+        assert_eq!(s.step(RB, "a").unwrap().notes[0].actor, "carol");
+        assert_eq!(
+            status(&s, "a"),
+            StepStatus::NotStarted,
+            "a note does not start a step"
+        );
+        assert_eq!(s.abort_requested, Some(ev[7].ts));
+        let rb = s.runbook(RB).unwrap();
+        assert!(rb.rollback_started.is_some() && rb.cleanup_started.is_some());
+        assert_eq!(rb.cleanup_outcome, Some(Outcome::Ok));
+        assert_eq!(s.recoveries, [(9, 12)]);
+        assert_eq!(s.unknown_events, 1);
+        assert_eq!(s.operators, ["alice", "carol", "x"]);
+    }
+
+    #[test]
+    fn fold_until_is_the_state_at_that_moment() {
+        let ev = events(vec![
+            ("alice", started("a")),
+            ("alice", finished("a", Outcome::Ok)),
+            ("alice", started("b")),
+        ]);
+        let t = |secs| ev[0].ts + TimeDelta::milliseconds(secs);
+        assert_eq!(
+            status(&IncidentState::fold_until(&ev, t(999)), "a"),
+            StepStatus::NotStarted
+        );
+        assert_eq!(
+            status(&IncidentState::fold_until(&ev, t(1000)), "a"),
+            StepStatus::Running
+        );
+        let mid = IncidentState::fold_until(&ev, t(2500));
+        assert_eq!(
+            (status(&mid, "a"), status(&mid, "b")),
+            (StepStatus::Done, StepStatus::NotStarted)
+        );
+        assert_eq!(
+            IncidentState::fold_until(&ev, t(-1)),
+            IncidentState::default()
+        );
+        // Every prefix folds to the same state as applying events one by one.
+        let mut live = IncidentState::default();
+        for (i, e) in ev.iter().enumerate() {
+            live.apply(e);
+            assert_eq!(live, IncidentState::fold(&ev[..=i]));
+        }
+    }
+}
