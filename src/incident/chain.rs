@@ -62,7 +62,7 @@ pub(crate) fn body(
 /// The full line (with newline) for a body, and the body's hash.
 pub(crate) fn seal(body: &str) -> (String, String) {
     let hash = sha256_hex(body.as_bytes());
-    let open = &body[..body.len() - 1];
+    let open = body.strip_suffix('}').unwrap_or(body);
     (format!("{open},\"hash\":\"{hash}\"}}\n"), hash)
 }
 
