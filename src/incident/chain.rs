@@ -21,6 +21,8 @@
 //!     assert hashlib.sha256(body).hexdigest()==h and f"\"prev\":\"{prev}\"".encode() in body, n
 //!     prev=h' LOG.jsonl
 //! ```
+//!
+//! or for one line in a shell: `l=$(sed -n 7p LOG.jsonl); printf '%s}' "${l%,\"hash\":*}" | sha256sum`.
 
 use sha2::{Digest, Sha256};
 

@@ -98,9 +98,18 @@ impl IncidentLog {
             .cloned()
             .unwrap_or_else(|| "drbook".into());
         let base = file_name(start, &header.title);
-        let (path, file) = create_unique(dir, &base)?;
+        // The header is written under a hidden temporary name and the log appears under
+        // its real name only once the header is on disk: every `*.jsonl` begins whole.
+        let partial = dir.join(format!(".{base}.{}.partial", std::process::id()));
+        let _ = std::fs::remove_file(&partial); // a leftover of an earlier process with our pid
+        let file = OpenOptions::new()
+            .append(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&partial)
+            .map_err(LogError::io(&partial, "create"))?;
         let mut log = IncidentLog {
-            path,
+            path: partial.clone(),
             file,
             len: 0,
             next_seq: 1,
@@ -109,11 +118,11 @@ impl IncidentLog {
             redactor,
             poisoned: None,
         };
-        if let Err(e) = log.append(&actor, EventKind::IncidentStarted(header)) {
-            // A log without a header is no log: do not leave it behind.
-            let _ = std::fs::remove_file(&log.path);
-            return Err(e);
-        }
+        let published = log
+            .append(&actor, EventKind::IncidentStarted(header))
+            .and_then(|_| publish(&partial, dir, &base));
+        let _ = std::fs::remove_file(&partial);
+        log.path = published?;
         sync_dir(dir)?;
         Ok(log)
     }
@@ -307,8 +316,9 @@ impl IncidentLog {
     }
 }
 
-/// Creates `base`, or `base` with `-2`, `-3`, ... before `.jsonl` if it exists.
-fn create_unique(dir: &Path, base: &str) -> Result<(PathBuf, File), LogError> {
+/// Gives the file at `partial` its real name, `base` or `base` with `-2`, `-3`, ... before
+/// `.jsonl` if that exists, never replacing another log.
+fn publish(partial: &Path, dir: &Path, base: &str) -> Result<PathBuf, LogError> {
     let stem = base.strip_suffix(".jsonl").unwrap_or(base);
     for n in 1..=1000 {
         let name = if n == 1 {
@@ -317,18 +327,19 @@ fn create_unique(dir: &Path, base: &str) -> Result<(PathBuf, File), LogError> {
             format!("{stem}-{n}.jsonl")
         };
         let path = dir.join(name);
-        let opened = OpenOptions::new()
-            .append(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path);
-        match opened {
-            Ok(file) => return Ok((path, file)),
+        // A hard link fails if the name is taken, where a rename would replace it.
+        match std::fs::hard_link(partial, &path) {
+            Ok(()) => return Ok(path),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            // Filesystems without hard links: rename, having checked the name is free.
+            Err(_) if !path.exists() => {
+                std::fs::rename(partial, &path).map_err(LogError::io(&path, "rename"))?;
+                return Ok(path);
+            }
             Err(e) => {
                 return Err(LogError::Io {
                     path,
-                    op: "create",
+                    op: "link",
                     source: e,
                 });
             }
@@ -393,6 +404,11 @@ mod tests {
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(log.path()), 0o600);
         assert_eq!(mode(&dir), 0o700);
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "no partial file is left behind: {names:?}");
         let (events, integrity) = read_log(log.path()).unwrap();
         assert_eq!(integrity, Integrity::Intact { events: 1 });
         assert_eq!(

@@ -12,8 +12,9 @@ use serde_json::Value;
 use super::event::{EventKind, Header};
 use crate::runbook::vars::{MASK, Vars};
 
-/// Masks secrets in text. Cheap to clone; the empty one still masks token shapes.
-#[derive(Debug, Clone, Default)]
+/// Masks secrets in text. Cheap to clone; the empty one still masks token shapes. Its
+/// `Debug` shows how many secrets it holds, never the secrets.
+#[derive(Clone, Default)]
 pub struct Redactor {
     /// Longest first, so a secret that contains another is masked whole.
     secrets: Vec<String>,
@@ -45,6 +46,12 @@ static PATTERNS: LazyLock<Vec<(Regex, String)>> = LazyLock::new(|| {
         .filter_map(|(re, keep)| Regex::new(re).ok().map(|re| (re, format!("{keep}{MASK}"))))
         .collect()
 });
+
+impl std::fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Redactor({} secret forms)", self.secrets.len())
+    }
+}
 
 impl Redactor {
     pub fn new<S: Into<String>>(secrets: impl IntoIterator<Item = S>) -> Redactor {
@@ -285,6 +292,7 @@ mod tests {
             "{out}"
         );
         assert_eq!(out.matches(MASK).count(), 6, "{out}");
+        assert!(!format!("{r:?}").contains("hunter2"));
     }
 
     #[test]
