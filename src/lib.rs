@@ -8,6 +8,7 @@ pub mod checks;
 pub mod cli;
 pub mod diag;
 pub mod exec;
+pub mod incident;
 pub mod runbook;
 pub mod sim;
 pub mod target;

@@ -1,0 +1,40 @@
+//! What can go wrong with an incident log, said so the operator knows what to do next.
+
+use std::path::PathBuf;
+
+use super::chain::Integrity;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    #[error("incident log {path}: {op}: {source}")]
+    Io {
+        path: PathBuf,
+        op: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("no data directory for the incident logs (is $HOME set?); pass --log-dir")]
+    NoDataDir,
+    #[error(
+        "cannot resume {path}: {integrity}. Start a new incident log; keep this one for review"
+    )]
+    NotResumable { path: PathBuf, integrity: Integrity },
+    #[error("cannot encode event: {0}")]
+    Encode(#[from] serde_json::Error),
+    #[error(
+        "incident log {path} stopped taking events after a failed write or fsync ({cause}); what was acknowledged before is safe. Resume it with a new drbook process"
+    )]
+    Poisoned { path: PathBuf, cause: String },
+    #[error("the incident log writer has stopped")]
+    WriterGone,
+}
+
+impl LogError {
+    pub(crate) fn io(
+        path: impl Into<PathBuf>,
+        op: &'static str,
+    ) -> impl FnOnce(std::io::Error) -> LogError {
+        let path = path.into();
+        move |source| LogError::Io { path, op, source }
+    }
+}

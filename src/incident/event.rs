@@ -1,0 +1,593 @@
+//! The incident log's events: one JSON object per line, an envelope (`seq`, `ts`, `actor`,
+//! `prev`, `hash`) around one kind of event (`"event": "step_finished"`, ...). Owns the
+//! event types and how a line is encoded and decoded; kinds this drbook does not know (a log
+//! written by a newer one) are kept whole as raw JSON.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// One event as read back from a log, or as written by `append`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// 1 for the header, then one more per line: `seq` is also the line number.
+    pub seq: u64,
+    /// UTC, millisecond precision.
+    pub ts: DateTime<Utc>,
+    /// Who did it: an operator's name, or `drbook` for what the engine did by itself.
+    pub actor: String,
+    pub kind: EventKind,
+    /// The previous line's `hash` (64 zeros for the header).
+    pub prev: String,
+    /// Lowercase hex SHA-256 of this line without its `hash` member (see `chain`).
+    pub hash: String,
+}
+
+/// What happened. Serialized with its name in the `event` field, snake_case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EventKind {
+    /// Always the first line.
+    IncidentStarted(Header),
+    /// What the incident hits.
+    ScopeSet {
+        #[serde(default)]
+        regions: Vec<String>,
+        #[serde(default)]
+        components: Vec<String>,
+    },
+    StepStarted {
+        runbook: String,
+        step: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        title: Option<String>,
+        /// 1 for the first attempt.
+        #[serde(default = "one")]
+        attempt: u32,
+    },
+    CheckResult {
+        runbook: String,
+        step: String,
+        expected: String,
+        actual: String,
+        verdict: Verdict,
+        /// Where the value was read: a resource id, a URL, a Resource Graph query.
+        source: String,
+        latency_ms: u64,
+    },
+    OutputLine {
+        runbook: String,
+        step: String,
+        stream: Stream,
+        line: String,
+    },
+    ConfirmationRequested {
+        runbook: String,
+        step: String,
+        #[serde(default)]
+        prompt: String,
+    },
+    Confirmed {
+        runbook: String,
+        step: String,
+        by: String,
+        /// `true` for yes.
+        approved: bool,
+    },
+    StepFinished {
+        runbook: String,
+        step: String,
+        outcome: Outcome,
+        duration_ms: u64,
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        outputs: BTreeMap<String, String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    /// Skipped without being started (a condition, a dependency that failed, the operator).
+    StepSkipped {
+        runbook: String,
+        step: String,
+        #[serde(default)]
+        reason: String,
+    },
+    /// Attempt `attempt` failed and another follows.
+    Retry {
+        runbook: String,
+        step: String,
+        attempt: u32,
+        #[serde(default)]
+        reason: String,
+        #[serde(default)]
+        delay_ms: u64,
+    },
+    Note {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        runbook: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        step: Option<String>,
+        text: String,
+    },
+    Paused {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    Resumed {},
+    AbortRequested {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    RollbackStarted {
+        runbook: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// Rehearsal clean-up (undoing what a full rehearsal changed) begins for a runbook.
+    CleanupStarted {
+        runbook: String,
+    },
+    CleanupFinished {
+        runbook: String,
+        outcome: Outcome,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    /// drbook was started again on this log (after a crash, a lost terminal, a reboot).
+    IncidentResumed {
+        by: String,
+        /// Steps that had started and not finished: they are `interrupted` from here on.
+        #[serde(default)]
+        interrupted: Vec<StepRef>,
+    },
+    /// Written by `open_for_resume` when it cut off a torn last line.
+    LogRecovered {
+        /// The line that was cut off.
+        line: u64,
+        dropped_bytes: u64,
+    },
+    IncidentClosed {
+        outcome: IncidentOutcome,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        summary: Option<String>,
+    },
+    /// A kind this drbook does not know, kept as it was read (never written by this drbook
+    /// except to copy it).
+    #[serde(skip)]
+    Unknown {
+        event: String,
+        fields: Map<String, Value>,
+    },
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// The header: what the incident is and exactly what it ran.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Header {
+    pub incident_id: String,
+    pub title: String,
+    pub mode: Mode,
+    /// Only for rehearsals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<RehearsalLevel>,
+    #[serde(default)]
+    pub operators: Vec<String>,
+    pub drbook_version: String,
+    /// The target as the operator would recognise it: `azure (AzureCloud)`, `sim:westeurope-down`.
+    pub target: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<String>,
+    #[serde(default)]
+    pub runbooks: Vec<RunbookRef>,
+    #[serde(default)]
+    pub auto_approve: bool,
+}
+
+/// A runbook used in the incident, with the hash of the exact file content that ran.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunbookRef {
+    pub id: String,
+    pub file: String,
+    /// Lowercase hex SHA-256 of the file's bytes.
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct StepRef {
+    pub runbook: String,
+    pub step: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    Live,
+    Rehearsal,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RehearsalLevel {
+    DryRun,
+    ReadOnly,
+    Full,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Pass,
+    Fail,
+    /// The value could not be read.
+    Error,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Ok,
+    Failed,
+    Skipped,
+    Interrupted,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentOutcome {
+    Recovered,
+    PartiallyRecovered,
+    Failed,
+    Aborted,
+    /// A rehearsal that finished.
+    Rehearsed,
+}
+
+impl EventKind {
+    /// The `event` field's value.
+    pub fn name(&self) -> &str {
+        use EventKind::*;
+        match self {
+            IncidentStarted(_) => "incident_started",
+            ScopeSet { .. } => "scope_set",
+            StepStarted { .. } => "step_started",
+            CheckResult { .. } => "check_result",
+            OutputLine { .. } => "output_line",
+            ConfirmationRequested { .. } => "confirmation_requested",
+            Confirmed { .. } => "confirmed",
+            StepFinished { .. } => "step_finished",
+            StepSkipped { .. } => "step_skipped",
+            Retry { .. } => "retry",
+            Note { .. } => "note",
+            Paused { .. } => "paused",
+            Resumed {} => "resumed",
+            AbortRequested { .. } => "abort_requested",
+            RollbackStarted { .. } => "rollback_started",
+            CleanupStarted { .. } => "cleanup_started",
+            CleanupFinished { .. } => "cleanup_finished",
+            IncidentResumed { .. } => "incident_resumed",
+            LogRecovered { .. } => "log_recovered",
+            IncidentClosed { .. } => "incident_closed",
+            Unknown { event, .. } => event,
+        }
+    }
+
+    /// The runbook and step this event is about, if it is about one step.
+    pub fn step_ref(&self) -> Option<(&str, &str)> {
+        use EventKind::*;
+        match self {
+            StepStarted { runbook, step, .. }
+            | CheckResult { runbook, step, .. }
+            | OutputLine { runbook, step, .. }
+            | ConfirmationRequested { runbook, step, .. }
+            | Confirmed { runbook, step, .. }
+            | StepFinished { runbook, step, .. }
+            | StepSkipped { runbook, step, .. }
+            | Retry { runbook, step, .. } => Some((runbook, step)),
+            Note {
+                runbook: Some(r),
+                step: Some(s),
+                ..
+            } => Some((r, s)),
+            _ => None,
+        }
+    }
+
+    /// The kind as a JSON object text beginning with its `event` member.
+    pub(crate) fn to_json(&self) -> Result<String, serde_json::Error> {
+        match self {
+            EventKind::Unknown { event, fields } => {
+                let mut out = String::from("{\"event\":");
+                out.push_str(&serde_json::to_string(event)?);
+                for (k, v) in fields
+                    .iter()
+                    .filter(|(k, _)| !ENVELOPE.contains(&k.as_str()) && *k != "event")
+                {
+                    out.push(',');
+                    out.push_str(&serde_json::to_string(k)?);
+                    out.push(':');
+                    out.push_str(&serde_json::to_string(v)?);
+                }
+                out.push('}');
+                Ok(out)
+            }
+            known => serde_json::to_string(known),
+        }
+    }
+}
+
+/// The envelope's members; everything else on a line belongs to the kind.
+pub(crate) const ENVELOPE: &[&str] = &["seq", "ts", "actor", "prev", "hash"];
+
+/// `2026-11-25T01:52:03.412Z`.
+pub fn format_ts(ts: &DateTime<Utc>) -> String {
+    ts.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Drops sub-millisecond precision, so what is written is exactly what is read back.
+pub fn to_millis(ts: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ts.timestamp_millis()).unwrap_or(ts)
+}
+
+/// Why a line could not be read as an event.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("not UTF-8 text")]
+    NotText,
+    #[error("not a JSON object: {0}")]
+    NotJson(String),
+    #[error("field `{0}` is missing or has the wrong type")]
+    Field(&'static str),
+}
+
+impl Event {
+    /// Reads one line (without its newline). Kinds that do not parse as a known kind are
+    /// kept as `EventKind::Unknown`, so a newer writer never makes this reader fail.
+    pub fn decode(line: &[u8]) -> Result<Event, DecodeError> {
+        let text = std::str::from_utf8(line).map_err(|_| DecodeError::NotText)?;
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| DecodeError::NotJson(e.to_string()))?;
+        let Value::Object(mut map) = value else {
+            return Err(DecodeError::NotJson("not an object".into()));
+        };
+        let seq = map
+            .remove("seq")
+            .and_then(|v| v.as_u64())
+            .ok_or(DecodeError::Field("seq"))?;
+        let ts = map
+            .remove("ts")
+            .and_then(|v| {
+                v.as_str()
+                    .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+            })
+            .map(|t| t.with_timezone(&Utc))
+            .ok_or(DecodeError::Field("ts"))?;
+        let actor = match map.remove("actor") {
+            None => String::new(),
+            Some(Value::String(s)) => s,
+            Some(_) => return Err(DecodeError::Field("actor")),
+        };
+        let prev = take_string(&mut map, "prev")?;
+        let hash = take_string(&mut map, "hash")?;
+        let event = match map.get("event") {
+            Some(Value::String(s)) => s.clone(),
+            _ => return Err(DecodeError::Field("event")),
+        };
+        let kind = match serde_json::from_value::<EventKind>(Value::Object(map.clone())) {
+            Ok(kind) => kind,
+            Err(_) => {
+                map.remove("event");
+                EventKind::Unknown { event, fields: map }
+            }
+        };
+        Ok(Event {
+            seq,
+            ts,
+            actor,
+            kind,
+            prev,
+            hash,
+        })
+    }
+}
+
+fn take_string(map: &mut Map<String, Value>, key: &'static str) -> Result<String, DecodeError> {
+    match map.remove(key) {
+        Some(Value::String(s)) => Ok(s),
+        _ => Err(DecodeError::Field(key)),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn sample_header() -> Header {
+        Header {
+            incident_id: "inc-1".into(),
+            title: "westeurope down".into(),
+            mode: Mode::Rehearsal,
+            level: Some(RehearsalLevel::DryRun),
+            operators: vec!["alice".into()],
+            drbook_version: "0.1.0".into(),
+            target: "sim:westeurope-down".into(),
+            plan: Some("westeurope-outage".into()),
+            runbooks: vec![RunbookRef {
+                id: "web-failover".into(),
+                file: "runbooks/web.toml".into(),
+                sha256: "ab".repeat(32),
+            }],
+            auto_approve: false,
+        }
+    }
+
+    pub(crate) fn every_kind() -> Vec<EventKind> {
+        use EventKind::*;
+        let r = || "web-failover".to_string();
+        let s = || "shift-traffic".to_string();
+        vec![
+            IncidentStarted(sample_header()),
+            ScopeSet {
+                regions: vec!["westeurope".into()],
+                components: vec!["web".into()],
+            },
+            StepStarted {
+                runbook: r(),
+                step: s(),
+                title: Some("Shift".into()),
+                attempt: 1,
+            },
+            CheckResult {
+                runbook: r(),
+                step: s(),
+                expected: "properties.state == Running".into(),
+                actual: "Stopped".into(),
+                verdict: Verdict::Fail,
+                source: "/subscriptions/x".into(),
+                latency_ms: 120,
+            },
+            OutputLine {
+                runbook: r(),
+                step: s(),
+                stream: Stream::Stderr,
+                line: "warning: ünïcode \"quoted\"".into(),
+            },
+            ConfirmationRequested {
+                runbook: r(),
+                step: s(),
+                prompt: "Disable the primary?".into(),
+            },
+            Confirmed {
+                runbook: r(),
+                step: s(),
+                by: "alice".into(),
+                approved: true,
+            },
+            StepFinished {
+                runbook: r(),
+                step: s(),
+                outcome: Outcome::Ok,
+                duration_ms: 5123,
+                outputs: BTreeMap::from([("hostname".into(), "app.example".into())]),
+                error: None,
+            },
+            StepSkipped {
+                runbook: r(),
+                step: s(),
+                reason: "dependency failed".into(),
+            },
+            Retry {
+                runbook: r(),
+                step: s(),
+                attempt: 2,
+                reason: "HTTP 429".into(),
+                delay_ms: 1500,
+            },
+            Note {
+                runbook: None,
+                step: None,
+                text: "called the DBA".into(),
+            },
+            Paused {
+                reason: Some("waiting for Microsoft".into()),
+            },
+            Resumed {},
+            AbortRequested { reason: None },
+            RollbackStarted {
+                runbook: r(),
+                reason: Some("smoke failed".into()),
+            },
+            CleanupStarted { runbook: r() },
+            CleanupFinished {
+                runbook: r(),
+                outcome: Outcome::Ok,
+                error: None,
+            },
+            IncidentResumed {
+                by: "bob".into(),
+                interrupted: vec![StepRef {
+                    runbook: r(),
+                    step: s(),
+                }],
+            },
+            LogRecovered {
+                line: 9,
+                dropped_bytes: 17,
+            },
+            IncidentClosed {
+                outcome: IncidentOutcome::Recovered,
+                summary: Some("back in westeurope".into()),
+            },
+        ]
+    }
+
+    #[test]
+    fn every_kind_round_trips_and_names_itself() {
+        for kind in every_kind() {
+            let json = kind.to_json().unwrap();
+            assert!(
+                json.starts_with(&format!("{{\"event\":\"{}\"", kind.name())),
+                "{json}"
+            );
+            let back: EventKind = serde_json::from_str(&json).unwrap();
+            assert_eq!(back, kind);
+        }
+    }
+
+    #[test]
+    fn unknown_kinds_from_a_newer_drbook_are_kept_raw() {
+        let line = br#"{"seq":3,"ts":"2026-11-25T01:52:03.412Z","actor":"x","event":"quantum_failover","qubits":7,"prev":"p","hash":"h"}"#;
+        let e = Event::decode(line).unwrap();
+        assert_eq!(e.kind.name(), "quantum_failover");
+        let EventKind::Unknown { fields, .. } = &e.kind else {
+            panic!("{:?}", e.kind)
+        };
+        assert_eq!(fields.get("qubits"), Some(&Value::from(7)));
+        assert_eq!(
+            e.kind.to_json().unwrap(),
+            r#"{"event":"quantum_failover","qubits":7}"#
+        );
+        // A known kind with fields this drbook cannot read is kept too, not an error.
+        let line = br#"{"seq":3,"ts":"2026-11-25T01:52:03.412Z","event":"step_started","runbook":7,"prev":"p","hash":"h"}"#;
+        assert!(matches!(
+            Event::decode(line).unwrap().kind,
+            EventKind::Unknown { .. }
+        ));
+    }
+
+    #[test]
+    fn broken_lines_are_errors_not_panics() {
+        for bad in [
+            &b"\xff\xfe"[..],
+            b"",
+            b"[]",
+            b"{",
+            b"{\"seq\":-1}",
+            b"{\"seq\":1,\"ts\":\"yesterday\"}",
+        ] {
+            assert!(
+                Event::decode(bad).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn timestamps_are_utc_with_milliseconds() {
+        let ts = DateTime::parse_from_rfc3339("2026-11-25T02:52:03.412999+01:00")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(format_ts(&to_millis(ts)), "2026-11-25T01:52:03.412Z");
+    }
+}
