@@ -96,6 +96,7 @@ fn options(auto_approve: bool) -> Options {
         dry_run: false,
         autopilot: true,
         max_delay: Some(Duration::from_millis(200)),
+        read_only: false,
     }
 }
 

@@ -12,9 +12,14 @@ use clap::Args;
 
 use super::{load, parse_var, report_load_errors};
 use crate::checks::scope::Scope;
-use crate::exec::engine::{Engine, ExecEvent, Options, Recorder, Update};
+use crate::exec::engine::{Engine, ExecEvent, Options, Update};
 use crate::exec::headless::{Answers, drive};
+use crate::exec::journal::LogRecorder;
 use crate::exec::plan;
+use crate::incident::{
+    self, EventKind, Header, IncidentLog, IncidentOutcome, LogHandle, Mode, Redactor,
+    RehearsalLevel, RunbookRef, StepStatus,
+};
 use crate::runbook::vars;
 use crate::target::{self, TargetArgs, TargetKind};
 
@@ -47,6 +52,19 @@ pub struct RunArgs {
     /// Cap waits, poll intervals and retry delays at this (rehearsals on the simulator)
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub max_delay: Option<Duration>,
+    /// Rehearsal: run the checks against the target, skip every action and command
+    #[arg(long, conflicts_with = "dry_run")]
+    pub read_only: bool,
+    /// Where incident logs go (default: the user's data directory, drbook/incidents)
+    #[arg(long, value_name = "DIR")]
+    pub log_dir: Option<PathBuf>,
+    /// The incident's title (default: the plan's)
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Continue an interrupted incident from its log: finished steps stay finished; a step
+    /// that had started is read again, or confirmed again when it changes state
+    #[arg(long, value_name = "LOG")]
+    pub resume: Option<PathBuf>,
 }
 
 pub fn run(args: RunArgs, rehearsal: bool) -> ExitCode {
@@ -61,17 +79,6 @@ pub fn run(args: RunArgs, rehearsal: bool) -> ExitCode {
         }
     };
     rt.block_on(carry_out(args, rehearsal))
-}
-
-/// Records nothing: the incident log (src/incident) is not wired in yet, so a run today leaves
-/// only what it prints. Replaced by the fsynced, hash-chained log.
-struct NoLog;
-
-#[async_trait::async_trait]
-impl Recorder for NoLog {
-    async fn record(&self, _ev: &ExecEvent) -> Result<(), String> {
-        Ok(())
-    }
 }
 
 async fn carry_out(args: RunArgs, rehearsal: bool) -> ExitCode {
@@ -102,6 +109,12 @@ async fn carry_out(args: RunArgs, rehearsal: bool) -> ExitCode {
         },
         None => Answers::default(),
     };
+    if rehearsal && args.target.target == TargetKind::Azure {
+        eprintln!("==================================================================");
+        eprintln!("  REHEARSAL AGAINST AZURE: this changes real resources. Use a");
+        eprintln!("  rehearsal subscription. --dry-run or --read-only touch nothing.");
+        eprintln!("==================================================================");
+    }
     let operator = args
         .operator
         .clone()
@@ -137,25 +150,112 @@ async fn carry_out(args: RunArgs, rehearsal: bool) -> ExitCode {
         }
     };
     let mode = if rehearsal { "REHEARSAL" } else { "LIVE" };
-    println!(
-        "drbook {mode}: {} on {}",
-        plan.map_or("runbooks", |p| p.meta.title.get_ref().as_str()),
-        connected.description
-    );
+    let title = args
+        .title
+        .clone()
+        .unwrap_or_else(|| plan.map_or("Runbooks".to_string(), |p| p.meta.title.get_ref().clone()));
+    let mut redactor = Redactor::new(Vec::<String>::new());
+    for (_, scope) in &work {
+        for v in scope
+            .vars
+            .values
+            .values()
+            .filter(|v| v.secret && !v.value.is_empty())
+        {
+            redactor.add_secret(v.value.clone());
+        }
+    }
+    let level = match (rehearsal, args.dry_run, args.read_only) {
+        (false, _, _) => None,
+        (true, true, _) => Some(RehearsalLevel::DryRun),
+        (true, _, true) => Some(RehearsalLevel::ReadOnly),
+        (true, false, false) => Some(RehearsalLevel::Full),
+    };
+    let opened = match &args.resume {
+        Some(path) => {
+            IncidentLog::resume(path, &operator, redactor).map(|(log, state)| (log, Some(state)))
+        }
+        None => {
+            let header = Header {
+                incident_id: incident_id(),
+                title: title.clone(),
+                mode: if rehearsal {
+                    Mode::Rehearsal
+                } else {
+                    Mode::Live
+                },
+                level,
+                operators: vec![operator.clone()],
+                drbook_version: env!("CARGO_PKG_VERSION").to_string(),
+                target: connected.description.clone(),
+                plan: plan.map(|p| p.id().to_string()),
+                runbooks: work.iter().map(|(rb, _)| runbook_ref(rb)).collect(),
+                auto_approve: args.auto_approve,
+            };
+            let dir = match args.log_dir.clone().map_or_else(incident::default_dir, Ok) {
+                Ok(d) => d,
+                Err(e) => {
+                    eprintln!("drbook: {e}; pass --log-dir");
+                    return ExitCode::from(2);
+                }
+            };
+            IncidentLog::create(&dir, header, redactor).map(|log| (log, None))
+        }
+    };
+    let (log, resumed) = match opened {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("drbook: cannot open the incident log: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let log_path = log.path().to_path_buf();
+    let handle = match LogHandle::spawn(log) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("drbook: cannot start the incident log writer: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    println!("drbook {mode}: {title} on {}", connected.description);
+    println!("incident log: {}", log_path.display());
     let options = Options {
         operator: operator.clone(),
         auto_approve: args.auto_approve,
         dry_run: args.dry_run,
         autopilot: true,
         max_delay: args.max_delay,
+        read_only: args.read_only,
     };
-    let engine = Engine::new(
+    let recorder = Arc::new(LogRecorder::new(handle, "drbook"));
+    let mut engine = Engine::new(
         work,
         groups,
         connected.reader.clone(),
-        Arc::new(NoLog),
+        recorder.clone(),
         options,
     );
+    if let Some(state) = resumed {
+        for rb in &state.runbooks {
+            for st in &rb.steps {
+                let p = match st.status {
+                    StepStatus::NotStarted => continue,
+                    StepStatus::Done => plan::Progress::Done,
+                    StepStatus::Failed => plan::Progress::Failed,
+                    StepStatus::Skipped => plan::Progress::Skipped,
+                    StepStatus::Running
+                    | StepStatus::WaitingForConfirmation
+                    | StepStatus::Interrupted => plan::Progress::Active,
+                };
+                println!("resumed: {}/{} was {:?}", rb.id, st.id, st.status);
+                engine.restore(
+                    plan::StepKey::new(rb.id.clone(), st.id.clone()),
+                    p,
+                    Some(st.outputs.clone()),
+                );
+            }
+        }
+    }
     let ending = drive(engine, &answers, &operator, print_update).await;
     if let Some(sim) = connected.sim {
         sim.shutdown().await;
@@ -164,12 +264,53 @@ async fn carry_out(args: RunArgs, rehearsal: bool) -> ExitCode {
         eprintln!("drbook: the incident log failed, so the run stopped: {e}");
         return ExitCode::from(2);
     }
+    let outcome = match (ending.finished, rehearsal) {
+        (true, true) => IncidentOutcome::Rehearsed,
+        (true, false) => IncidentOutcome::Recovered,
+        (false, _) => IncidentOutcome::Failed,
+    };
+    let closing = recorder
+        .handle()
+        .append(
+            operator.clone(),
+            EventKind::IncidentClosed {
+                outcome,
+                summary: None,
+            },
+        )
+        .await;
+    if let Err(e) = closing {
+        eprintln!("drbook: cannot close the incident log: {e}");
+        return ExitCode::from(2);
+    }
+    drop(recorder);
+    println!("incident log: {}", log_path.display());
     if ending.finished {
         println!("finished: every runbook done");
         ExitCode::SUCCESS
     } else {
-        println!("stopped: some runbook did not finish (see the failed steps above)");
+        println!(
+            "stopped: some runbook did not finish (see the failed steps above); resume with --resume {}",
+            log_path.display()
+        );
         ExitCode::from(1)
+    }
+}
+
+fn incident_id() -> String {
+    format!(
+        "{}-{:04x}",
+        chrono::Utc::now().format("%Y%m%dT%H%M%SZ"),
+        rand::random::<u16>()
+    )
+}
+
+fn runbook_ref(rb: &crate::runbook::model::Runbook) -> RunbookRef {
+    let bytes = std::fs::read(&*rb.file).unwrap_or_default();
+    RunbookRef {
+        id: rb.id().to_string(),
+        file: rb.file.display().to_string(),
+        sha256: incident::chain::sha256_hex(&bytes),
     }
 }
 

@@ -52,6 +52,7 @@ pub enum ExecEvent {
         actual: String,
         verdict: String,
         source: String,
+        latency_ms: u64,
     },
     StepFinished {
         key: StepKey,
@@ -163,6 +164,8 @@ pub struct Options {
     pub autopilot: bool,
     /// Cap on waits, poll intervals and retry delays (fast rehearsals on the simulator).
     pub max_delay: Option<Duration>,
+    /// Read-only rehearsal: actions and commands are skipped, reads run against the target.
+    pub read_only: bool,
 }
 
 enum Waiting {
@@ -179,6 +182,8 @@ pub struct Engine {
     started: HashMap<StepKey, Instant>,
     waiting: HashMap<StepKey, Waiting>,
     cancels: HashMap<StepKey, CancellationToken>,
+    /// Steps interrupted by a crash: a change they may have made is confirmed again, always.
+    reconfirm: std::collections::HashSet<StepKey>,
     reader: Reader,
     recorder: Arc<dyn Recorder>,
     options: Options,
@@ -218,6 +223,7 @@ impl Engine {
             started: HashMap::new(),
             waiting: HashMap::new(),
             cancels: HashMap::new(),
+            reconfirm: std::collections::HashSet::new(),
             reader,
             recorder,
             options,
@@ -570,6 +576,27 @@ impl Engine {
                 .record(ExecEvent::WaitingForOperator { key }, updates)
                 .await;
         }
+        let changes = matches!(step.kind.get_ref(), StepKind::Action | StepKind::Command);
+        if changes && self.options.read_only {
+            return self
+                .skip(
+                    key,
+                    "read-only rehearsal: changes are not carried out".into(),
+                    None,
+                    updates,
+                )
+                .await;
+        }
+        if changes && self.reconfirm.remove(&key) && !self.options.dry_run {
+            let what = format!(
+                "INTERRUPTED: this step had started when drbook stopped and may have run. Run it again? {}",
+                self.describe(&step, &key)
+            );
+            self.waiting.insert(key.clone(), Waiting::Confirmation);
+            return self
+                .record(ExecEvent::ConfirmationRequested { key, what }, updates)
+                .await;
+        }
         if step.confirm.as_ref().is_some_and(|c| *c.get_ref()) && !self.options.dry_run {
             if self.options.auto_approve {
                 self.record(
@@ -715,7 +742,8 @@ impl Engine {
                     expected: c.expected.clone(),
                     actual: c.actual.clone(),
                     verdict: c.verdict.as_str().to_string(),
-                    source: c.source.to_string(),
+                    source: c.target.clone(),
+                    latency_ms: c.latency.as_millis() as u64,
                 },
                 updates,
             )

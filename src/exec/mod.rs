@@ -4,5 +4,6 @@
 pub mod command;
 pub mod engine;
 pub mod headless;
+pub mod journal;
 pub mod plan;
 pub mod steps;
