@@ -39,7 +39,7 @@ pub struct CheckOptions {
 /// The first step that changes state (an action or a command) among `step`'s dependencies,
 /// direct or transitive. Manual steps and waits are gates, not changes: what follows them
 /// still describes the state before the failover.
-fn change_before(rb: &Runbook, step: &Step) -> Option<(String, StepKind)> {
+pub fn change_before(rb: &Runbook, step: &Step) -> Option<(String, StepKind)> {
     let by_id: BTreeMap<&str, &Step> = rb
         .steps
         .iter()

@@ -15,7 +15,7 @@ use crate::checks::scope::Scope;
 use crate::exec::engine::{Engine, ExecEvent, Options, Update};
 use crate::exec::headless::{Answers, drive};
 use crate::exec::journal::LogRecorder;
-use crate::exec::plan;
+use crate::exec::{plan, scorecard};
 use crate::incident::{
     self, EventKind, Header, IncidentLog, IncidentOutcome, LogHandle, Mode, Redactor,
     RehearsalLevel, RunbookRef, StepStatus,
@@ -65,6 +65,10 @@ pub struct RunArgs {
     /// that had started is read again, or confirmed again when it changes state
     #[arg(long, value_name = "LOG")]
     pub resume: Option<PathBuf>,
+    /// Rehearsal: afterwards, undo what it changed: run the `cleanup` step of every step that
+    /// succeeded, newest first (each is confirmed like any step, or --auto-approve)
+    #[arg(long)]
+    pub cleanup: bool,
 }
 
 pub fn run(args: RunArgs, rehearsal: bool) -> ExitCode {
@@ -149,6 +153,16 @@ async fn carry_out(args: RunArgs, rehearsal: bool) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let rtos: BTreeMap<String, String> = work
+        .iter()
+        .filter_map(|(rb, _)| {
+            rb.meta
+                .rto
+                .as_ref()
+                .map(|r| (rb.id().to_string(), r.get_ref().clone()))
+        })
+        .collect();
+    let plan_rto = plan.and_then(|p| p.meta.rto.as_ref().map(|r| r.get_ref().clone()));
     let mode = if rehearsal { "REHEARSAL" } else { "LIVE" };
     let title = args
         .title
@@ -228,12 +242,13 @@ async fn carry_out(args: RunArgs, rehearsal: bool) -> ExitCode {
         read_only: args.read_only,
     };
     let recorder = Arc::new(LogRecorder::new(handle, "drbook"));
+    let kept = work.clone();
     let mut engine = Engine::new(
         work,
         groups,
         connected.reader.clone(),
         recorder.clone(),
-        options,
+        options.clone(),
     );
     if let Some(state) = resumed {
         for rb in &state.runbooks {
@@ -257,6 +272,41 @@ async fn carry_out(args: RunArgs, rehearsal: bool) -> ExitCode {
         }
     }
     let ending = drive(engine, &answers, &operator, print_update).await;
+    if ending.log_failed.is_none() && rehearsal && level == Some(RehearsalLevel::Full) {
+        let undo = undo_list(&log_path, &kept);
+        if undo.is_empty() {
+            println!("nothing to undo: no step with a `cleanup` changed anything");
+        } else if args.cleanup {
+            if let Err(e) = clean_up(
+                undo,
+                &connected,
+                recorder.clone(),
+                options,
+                &answers,
+                &operator,
+            )
+            .await
+            {
+                eprintln!("drbook: the incident log failed during clean-up: {e}");
+                return ExitCode::from(2);
+            }
+        } else {
+            println!(
+                "to undo this rehearsal, run again with --cleanup --resume {} (or by hand):",
+                log_path.display()
+            );
+            for (rb, scope) in &undo {
+                for st in &rb.steps {
+                    println!(
+                        "  {}/{}: {}",
+                        rb.id(),
+                        st.id.get_ref(),
+                        scope.vars.redact(st.title.get_ref())
+                    );
+                }
+            }
+        }
+    }
     if let Some(sim) = connected.sim {
         sim.shutdown().await;
     }
@@ -284,6 +334,12 @@ async fn carry_out(args: RunArgs, rehearsal: bool) -> ExitCode {
         return ExitCode::from(2);
     }
     drop(recorder);
+    // The scorecard comes from the log itself: what is on disk is what counts.
+    if let Ok((events, _)) = incident::read_log(&log_path) {
+        let state = incident::IncidentState::fold(&events);
+        let cards = scorecard::scorecard(&state, &rtos, plan_rto.as_deref());
+        println!("\n{}", scorecard::render(&cards));
+    }
     println!("incident log: {}", log_path.display());
     if ending.finished {
         println!("finished: every runbook done");
@@ -295,6 +351,150 @@ async fn carry_out(args: RunArgs, rehearsal: bool) -> ExitCode {
         );
         ExitCode::from(1)
     }
+}
+
+/// The cleanup steps owed by a rehearsal, per runbook, newest change first: for every step the
+/// log says succeeded and that names a `cleanup`. Each is a runbook of its own whose steps run
+/// one after the other, with the outputs of the steps they undo.
+fn undo_list(
+    log: &std::path::Path,
+    work: &[(crate::runbook::model::Runbook, Scope)],
+) -> Vec<(crate::runbook::model::Runbook, Scope)> {
+    let Ok((events, _)) = incident::read_log(log) else {
+        return Vec::new();
+    };
+    let state = incident::IncidentState::fold(&events);
+    let mut out = Vec::new();
+    for (rb, scope) in work {
+        let Some(rs) = state.runbook(rb.id()) else {
+            continue;
+        };
+        let mut done: Vec<&incident::StepState> = rs
+            .steps
+            .iter()
+            .filter(|s| s.status == StepStatus::Done)
+            .collect();
+        done.sort_by_key(|s| std::cmp::Reverse(s.finished));
+        let mut ids: Vec<String> = Vec::new();
+        for st in done {
+            let cleanup = rb
+                .steps
+                .iter()
+                .find(|s| s.id.get_ref() == &st.id)
+                .and_then(|s| s.cleanup.as_ref())
+                .map(|c| c.get_ref().clone());
+            if let Some(c) = cleanup
+                && !ids.contains(&c)
+                && rs.step(&c).is_none_or(|s| s.status != StepStatus::Done)
+            {
+                ids.push(c);
+            }
+        }
+        let mut steps = Vec::new();
+        for (i, id) in ids.iter().enumerate() {
+            let Some(mut st) = rb.rollbacks.iter().find(|s| s.id.get_ref() == id).cloned() else {
+                continue;
+            };
+            st.depends_on = if i == 0 {
+                Vec::new()
+            } else {
+                vec![toml::Spanned::new(0..0, ids[i - 1].clone())]
+            };
+            st.when = None;
+            steps.push(st);
+        }
+        if steps.is_empty() {
+            continue;
+        }
+        let mut undo = rb.clone();
+        undo.steps = steps;
+        undo.rollbacks = Vec::new();
+        let mut scope = scope.clone();
+        for st in &rs.steps {
+            scope.outputs.insert(st.id.clone(), st.outputs.clone());
+        }
+        out.push((undo, scope));
+    }
+    out
+}
+
+async fn clean_up(
+    undo: Vec<(crate::runbook::model::Runbook, Scope)>,
+    connected: &target::Connected,
+    recorder: Arc<LogRecorder>,
+    options: Options,
+    answers: &Answers,
+    operator: &str,
+) -> Result<(), String> {
+    let ids: Vec<String> = undo.iter().map(|(r, _)| r.id().to_string()).collect();
+    for id in &ids {
+        recorder
+            .handle()
+            .append(
+                operator,
+                EventKind::CleanupStarted {
+                    runbook: id.clone(),
+                },
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    println!("clean-up: undoing what the rehearsal changed");
+    let only: Vec<crate::runbook::model::Runbook> = undo.iter().map(|(r, _)| r.clone()).collect();
+    let engine = Engine::new(
+        undo,
+        plan::groups(None, &only),
+        connected.reader.clone(),
+        recorder.clone(),
+        options,
+    );
+    let mut failed: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    let ending = drive(engine, answers, operator, |u| {
+        if let Update::Recorded(ExecEvent::StepFinished {
+            key,
+            outcome: crate::exec::steps::Outcome::Failed,
+            ..
+        }) = u
+        {
+            failed.insert(key.runbook.clone());
+        }
+        print_update(u);
+    })
+    .await;
+    if let Some(e) = ending.log_failed {
+        return Err(e);
+    }
+    for id in ids {
+        let ok = !failed.contains(&id) && ending.finished;
+        let outcome = if ok {
+            incident::Outcome::Ok
+        } else {
+            incident::Outcome::Failed
+        };
+        let error =
+            (!ok).then(|| "a cleanup step did not succeed: check the resource by hand".to_string());
+        recorder
+            .handle()
+            .append(
+                operator,
+                EventKind::CleanupFinished {
+                    runbook: id.clone(),
+                    outcome,
+                    error,
+                },
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        println!(
+            "clean-up of {id}: {}",
+            if ok {
+                "done"
+            } else {
+                "INCOMPLETE: check by hand"
+            }
+        );
+    }
+    Ok(())
 }
 
 fn incident_id() -> String {

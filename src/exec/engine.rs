@@ -559,7 +559,6 @@ impl Engine {
             }
         }
         self.progress.insert(key.clone(), Progress::Active);
-        let _ = rb;
         if *step.kind.get_ref() == StepKind::Manual {
             self.started.insert(key.clone(), Instant::now());
             self.record(
@@ -586,6 +585,13 @@ impl Engine {
                     updates,
                 )
                 .await;
+        }
+        if self.options.read_only
+            && step.kind.get_ref().is_read_only()
+            && let Some((id, _)) = crate::checks::run::change_before(&rb, &step)
+        {
+            let why = format!("read-only rehearsal: verifies `{id}`, which was not carried out");
+            return self.skip(key, why, None, updates).await;
         }
         if changes && self.reconfirm.remove(&key) && !self.options.dry_run {
             let what = format!(

@@ -139,6 +139,9 @@ pub fn resolve_partial(
     (Vars { values }, missing)
 }
 
+/// Secrets shorter than this are not masked (see `Vars::weak_secrets`).
+pub const MIN_SECRET: usize = 4;
+
 /// What is shown in place of a secret.
 pub const MASK: &str = "••••••";
 
@@ -154,6 +157,18 @@ impl Vars {
             .map(|v| if v.secret { MASK } else { v.value.as_str() })
     }
 
+    /// Secret values too short to mask without masking ordinary text (a one-letter "secret"
+    /// would blank every such letter of the log): warned about, not masked.
+    pub fn weak_secrets(&self) -> Vec<&str> {
+        self.values
+            .iter()
+            .filter(|(_, v)| {
+                v.secret && !v.value.is_empty() && v.value.chars().count() < MIN_SECRET
+            })
+            .map(|(k, _)| k.as_str())
+            .collect()
+    }
+
     /// Replaces every secret value inside `text` with the mask.
     pub fn redact(&self, text: &str) -> String {
         let mut out = text.to_string();
@@ -161,7 +176,7 @@ impl Vars {
         let mut secrets: Vec<&str> = self
             .values
             .values()
-            .filter(|v| v.secret && !v.value.is_empty())
+            .filter(|v| v.secret && v.value.chars().count() >= MIN_SECRET)
             .map(|v| v.value.as_str())
             .collect();
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));

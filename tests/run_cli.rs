@@ -1,0 +1,179 @@
+//! `drbook rehearse` / `drbook run` end to end (the real binary, the in-process simulator):
+//! the log it leaves, the rehearsal levels, clean-up and the RTO scorecard.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use drbook::incident::{EventKind, Integrity, Mode, RehearsalLevel, read_log};
+
+fn drbook(args: &[&str], dir: &Path) -> Output {
+    let answers = dir.join("answers.toml");
+    let _ = std::fs::write(
+        &answers,
+        "[manual]\n\"*\" = { outcome = \"ok\", note = \"done in the drill\" }\n",
+    );
+    Command::new(env!("CARGO_BIN_EXE_drbook"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .arg("--answers")
+        .arg(&answers)
+        .arg("--log-dir")
+        .arg(dir.join("logs"))
+        .args(["--max-delay", "200ms", "--operator", "gameday"])
+        .output()
+        .expect("run drbook")
+}
+
+fn the_log(dir: &Path) -> PathBuf {
+    std::fs::read_dir(dir.join("logs"))
+        .ok()
+        .and_then(|mut d| {
+            d.find_map(|e| {
+                e.ok()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+            })
+        })
+        .expect("a log was written")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn a_full_rehearsal_with_cleanup_leaves_a_complete_verified_log_and_a_scorecard() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let o = drbook(
+        &[
+            "rehearse",
+            "runbooks/network.toml",
+            "--target",
+            "sim",
+            "--non-interactive",
+            "--auto-approve",
+            "--cleanup",
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let out = text(&o);
+    assert!(
+        out.contains("network-failover") && out.contains("within RTO"),
+        "{out}"
+    );
+    let log = the_log(dir.path());
+    let mode = std::fs::metadata(&log)
+        .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o777)
+        .expect("meta");
+    assert_eq!(mode, 0o600);
+    let (events, integrity) = read_log(&log).expect("readable");
+    assert!(matches!(integrity, Integrity::Intact { .. }), "{integrity}");
+    let EventKind::IncidentStarted(h) = &events[0].kind else {
+        panic!("no header")
+    };
+    assert_eq!(h.mode, Mode::Rehearsal);
+    assert_eq!(h.level, Some(RehearsalLevel::Full));
+    assert!(h.auto_approve);
+    assert_eq!(h.runbooks.len(), 1);
+    assert_eq!(h.runbooks[0].sha256.len(), 64);
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.name()).collect();
+    for k in [
+        "step_started",
+        "check_result",
+        "confirmed",
+        "step_finished",
+        "note",
+        "cleanup_started",
+        "cleanup_finished",
+        "incident_closed",
+    ] {
+        assert!(kinds.contains(&k), "no {k} in {kinds:?}");
+    }
+    assert!(events.iter().any(|e| matches!(&e.kind, EventKind::StepFinished { step, .. } if step == "tm-enable-primary")), "the cleanup ran");
+    assert!(events.iter().any(|e| matches!(
+        &e.kind,
+        EventKind::CleanupFinished {
+            outcome: drbook::incident::Outcome::Ok,
+            ..
+        }
+    )));
+}
+
+#[test]
+fn a_read_only_rehearsal_reads_and_changes_nothing() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let o = drbook(
+        &[
+            "rehearse",
+            "runbooks/network.toml",
+            "--target",
+            "sim",
+            "--non-interactive",
+            "--read-only",
+        ],
+        dir.path(),
+    );
+    let (events, _) = read_log(&the_log(dir.path())).expect("readable");
+    let skipped: Vec<String> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::StepSkipped { step, reason, .. }
+                if reason.contains("read-only rehearsal") =>
+            {
+                Some(step.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(
+        skipped.contains(&"tm-disable-primary".to_string()),
+        "{skipped:?}\n{}",
+        text(&o)
+    );
+    assert!(!events.iter().any(
+        |e| matches!(&e.kind, EventKind::StepStarted { step, .. } if step == "tm-disable-primary")
+    ));
+    assert!(
+        events.iter().any(
+            |e| matches!(&e.kind, EventKind::CheckResult { step, .. } if step == "tm-secondary")
+        )
+    );
+}
+
+#[test]
+fn run_refuses_the_simulator_and_rehearse_on_azure_shows_a_banner() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let o = drbook(
+        &[
+            "run",
+            "runbooks/network.toml",
+            "--target",
+            "sim",
+            "--non-interactive",
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("use `drbook rehearse`"));
+    let o = drbook(
+        &[
+            "rehearse",
+            "runbooks/network.toml",
+            "--target",
+            "azure",
+            "--arm-endpoint",
+            "http://127.0.0.1:9",
+            "--auth",
+            "sim",
+            "--non-interactive",
+            "--dry-run",
+        ],
+        dir.path(),
+    );
+    assert!(text(&o).contains("REHEARSAL AGAINST AZURE"), "{}", text(&o));
+}
