@@ -177,3 +177,48 @@ fn run_refuses_the_simulator_and_rehearse_on_azure_shows_a_banner() {
     );
     assert!(text(&o).contains("REHEARSAL AGAINST AZURE"), "{}", text(&o));
 }
+
+#[test]
+fn scoping_to_the_damage_trims_the_plan_and_is_logged() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let o = drbook(
+        &[
+            "rehearse",
+            "runbooks/",
+            "--target",
+            "sim",
+            "--non-interactive",
+            "--dry-run",
+            "--component",
+            "network",
+        ],
+        dir.path(),
+    );
+    let out = text(&o);
+    assert!(out.contains("scope: 1 runbook(s) involve network"), "{out}");
+    assert!(out.contains("critical path:"), "{out}");
+    let (events, _) = read_log(&the_log(dir.path())).expect("readable");
+    assert!(events.iter().any(|e| matches!(&e.kind, EventKind::ScopeSet { components, .. } if components == &["network".to_string()])));
+    let runbooks: std::collections::BTreeSet<&str> = events
+        .iter()
+        .filter_map(|e| e.kind.step_ref().map(|(r, _)| r))
+        .collect();
+    assert_eq!(
+        runbooks.into_iter().collect::<Vec<_>>(),
+        ["network-failover"]
+    );
+    let o = drbook(
+        &[
+            "rehearse",
+            "runbooks/",
+            "--target",
+            "sim",
+            "--non-interactive",
+            "--dry-run",
+            "--region",
+            "mars",
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+}

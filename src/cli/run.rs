@@ -65,6 +65,14 @@ pub struct RunArgs {
     /// that had started is read again, or confirmed again when it changes state
     #[arg(long, value_name = "LOG")]
     pub resume: Option<PathBuf>,
+    /// What is hit: a region (repeatable). Only runbooks that involve it run (one of their
+    /// variables names it, e.g. `primary`)
+    #[arg(long = "region", value_name = "REGION")]
+    pub regions: Vec<String>,
+    /// What is hit: a component (repeatable): code, pipelines, artifacts, backlog,
+    /// infrastructure, aks, web, function, logic, data, network
+    #[arg(long = "component", value_name = "COMPONENT")]
+    pub components: Vec<String>,
     /// Rehearsal: afterwards, undo what it changed: run the `cleanup` step of every step that
     /// succeeded, newest first (each is confirmed like any step, or --auto-approve)
     #[arg(long)]
@@ -126,12 +134,43 @@ async fn carry_out(args: RunArgs, rehearsal: bool) -> ExitCode {
         .or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "operator".into());
     let plan = set.plans.first();
-    let groups = plan::groups(plan, &set.runbooks);
+    let overrides: BTreeMap<String, String> = args.vars.iter().cloned().collect();
+    let groups = {
+        let all = plan::groups(plan, &set.runbooks);
+        // Scope to the damage: each runbook with the values its variables take.
+        let values: BTreeMap<&str, (&crate::runbook::model::Runbook, Vec<String>)> = set
+            .runbooks
+            .iter()
+            .map(|rb| {
+                let (v, _) = vars::resolve_partial(rb, plan.map(|p| &p.vars), &overrides, |k| {
+                    std::env::var(k).ok()
+                });
+                (
+                    rb.id(),
+                    (
+                        rb,
+                        v.values
+                            .into_values()
+                            .filter(|x| !x.secret)
+                            .map(|x| x.value)
+                            .collect(),
+                    ),
+                )
+            })
+            .collect();
+        plan::scope(&all, &values, &args.regions, &args.components)
+    };
+    if groups.is_empty() {
+        eprintln!(
+            "drbook: no runbook involves {:?} {:?}",
+            args.regions, args.components
+        );
+        return ExitCode::from(2);
+    }
     let wanted: std::collections::BTreeSet<&str> = groups
         .iter()
         .flat_map(|g| g.runbooks.iter().map(String::as_str))
         .collect();
-    let overrides: BTreeMap<String, String> = args.vars.iter().cloned().collect();
     let mut work = Vec::new();
     for rb in set.runbooks.iter().filter(|r| wanted.contains(r.id())) {
         match vars::resolve(rb, plan.map(|p| &p.vars), &overrides, |k| {
@@ -233,6 +272,48 @@ async fn carry_out(args: RunArgs, rehearsal: bool) -> ExitCode {
     };
     println!("drbook {mode}: {title} on {}", connected.description);
     println!("incident log: {}", log_path.display());
+    if resumed.is_none() && !(args.regions.is_empty() && args.components.is_empty()) {
+        let ev = EventKind::ScopeSet {
+            regions: args.regions.clone(),
+            components: args.components.clone(),
+        };
+        if let Err(e) = handle.append(operator.clone(), ev).await {
+            eprintln!("drbook: cannot write the incident log: {e}");
+            return ExitCode::from(2);
+        }
+        println!(
+            "scope: {} runbook(s) involve {}",
+            work.len(),
+            [args.regions.clone(), args.components.clone()]
+                .concat()
+                .join(", ")
+        );
+    }
+    {
+        let map: BTreeMap<&str, &crate::runbook::model::Runbook> =
+            work.iter().map(|(r, _)| (r.id(), r)).collect();
+        let ready = plan::ready(&groups, &map, &|_| plan::Progress::NotStarted);
+        let path = plan::critical_path(&groups, &map);
+        println!(
+            "can start now: {}",
+            ready
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let rto = plan
+            .and_then(|p| p.meta.rto.as_ref())
+            .map_or("none set".to_string(), |r| r.get_ref().clone());
+        println!(
+            "critical path: {} steps, plan RTO {rto}: {}",
+            path.len(),
+            path.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" → ")
+        );
+    }
     let options = Options {
         operator: operator.clone(),
         auto_approve: args.auto_approve,

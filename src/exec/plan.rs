@@ -302,3 +302,144 @@ instructions = "x"
         assert_eq!(keys(&ready(&serial, &map, &none)), ["a/one"]);
     }
 }
+
+/// The longest chain of steps through a runbook's dependencies.
+fn longest_chain(rb: &Runbook) -> Vec<String> {
+    let mut best: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    // Steps in an order where dependencies come first (validate rejects cycles; a leftover
+    // step in a cycle is simply not extended).
+    let mut remaining: Vec<&Step> = rb.steps.iter().collect();
+    while !remaining.is_empty() {
+        let before = remaining.len();
+        remaining.retain(|s| {
+            let deps: Vec<&str> = s.depends_on.iter().map(|d| d.get_ref().as_str()).collect();
+            if !deps.iter().all(|d| best.contains_key(d)) {
+                return true;
+            }
+            let mut chain = deps
+                .iter()
+                .filter_map(|d| best.get(d))
+                .max_by_key(|c| c.len())
+                .cloned()
+                .unwrap_or_default();
+            chain.push(s.id.get_ref().clone());
+            best.insert(s.id.get_ref().as_str(), chain);
+            false
+        });
+        if remaining.len() == before {
+            break;
+        }
+    }
+    best.into_values()
+        .max_by_key(|c| c.len())
+        .unwrap_or_default()
+}
+
+/// The critical path of a plan by number of steps: groups one after another; within a
+/// parallel group its longest runbook, within a sequential one all of them in turn.
+pub fn critical_path(groups: &[Group], runbooks: &BTreeMap<&str, &Runbook>) -> Vec<StepKey> {
+    let mut path = Vec::new();
+    for g in groups {
+        let chains: Vec<Vec<StepKey>> = g
+            .runbooks
+            .iter()
+            .filter_map(|id| runbooks.get(id.as_str()))
+            .map(|rb| {
+                longest_chain(rb)
+                    .into_iter()
+                    .map(|s| StepKey::new(rb.id(), s))
+                    .collect()
+            })
+            .collect();
+        if g.parallel {
+            path.extend(chains.into_iter().max_by_key(Vec::len).unwrap_or_default());
+        } else {
+            path.extend(chains.into_iter().flatten());
+        }
+    }
+    path
+}
+
+/// Trims the groups to the runbooks that matter for what is hit: a runbook matters when its
+/// component is named, or when any of its variables is a named region (its `primary`, say).
+/// With nothing named, everything matters.
+pub fn scope(
+    groups: &[Group],
+    runbooks: &BTreeMap<&str, (&Runbook, Vec<String>)>,
+    regions: &[String],
+    components: &[String],
+) -> Vec<Group> {
+    if regions.is_empty() && components.is_empty() {
+        return groups.to_vec();
+    }
+    let matters = |id: &str| {
+        runbooks.get(id).is_some_and(|(rb, values)| {
+            components
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case(rb.meta.component.get_ref().as_str()))
+                || values
+                    .iter()
+                    .any(|v| regions.iter().any(|r| r.eq_ignore_ascii_case(v)))
+        })
+    };
+    groups
+        .iter()
+        .map(|g| Group {
+            runbooks: g.runbooks.iter().filter(|r| matters(r)).cloned().collect(),
+            ..g.clone()
+        })
+        .filter(|g| !g.runbooks.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod path_tests {
+    use super::*;
+    use crate::diag::SourceFile;
+    use std::path::Path;
+
+    fn rb(text: &str) -> Runbook {
+        let out = crate::runbook::load::parse_source(&SourceFile::new(Path::new("t.toml"), text));
+        out.runbook
+            .unwrap_or_else(|| panic!("{:?}", out.diagnostics))
+    }
+
+    const A: &str = "[runbook]\nid = \"a\"\ntitle = \"A\"\ncomponent = \"data\"\n[vars]\nprimary = \"westeurope\"\n\
+[[step]]\nid = \"one\"\ntitle = \"t\"\nkind = \"manual\"\ninstructions = \"x\"\n\
+[[step]]\nid = \"two\"\ntitle = \"t\"\nkind = \"manual\"\ninstructions = \"x\"\ndepends_on = [\"one\"]\n\
+[[step]]\nid = \"side\"\ntitle = \"t\"\nkind = \"manual\"\ninstructions = \"x\"\n";
+    const B: &str = "[runbook]\nid = \"b\"\ntitle = \"B\"\ncomponent = \"web\"\n[vars]\nprimary = \"eastus\"\n\
+[[step]]\nid = \"x\"\ntitle = \"t\"\nkind = \"manual\"\ninstructions = \"x\"\n";
+
+    #[test]
+    fn the_critical_path_follows_the_longest_chains_and_scope_trims_by_region_or_component() {
+        let (a, b) = (rb(A), rb(B));
+        let map: BTreeMap<&str, &Runbook> = [("a", &a), ("b", &b)].into_iter().collect();
+        let par = vec![Group {
+            name: "g".into(),
+            runbooks: vec!["a".into(), "b".into()],
+            parallel: true,
+        }];
+        let keys: Vec<String> = critical_path(&par, &map)
+            .iter()
+            .map(|k| k.to_string())
+            .collect();
+        assert_eq!(keys, ["a/one", "a/two"]);
+        let seq = vec![Group {
+            parallel: false,
+            ..par[0].clone()
+        }];
+        assert_eq!(critical_path(&seq, &map).len(), 3);
+
+        let vals: BTreeMap<&str, (&Runbook, Vec<String>)> = [
+            ("a", (&a, vec!["westeurope".to_string()])),
+            ("b", (&b, vec!["eastus".to_string()])),
+        ]
+        .into_iter()
+        .collect();
+        let only = |g: Vec<Group>| g.into_iter().flat_map(|g| g.runbooks).collect::<Vec<_>>();
+        assert_eq!(only(scope(&par, &vals, &["WestEurope".into()], &[])), ["a"]);
+        assert_eq!(only(scope(&par, &vals, &[], &["web".into()])), ["b"]);
+        assert_eq!(only(scope(&par, &vals, &[], &[])), ["a", "b"]);
+    }
+}
