@@ -157,6 +157,20 @@ fn not_yet(cmd: &Command) -> ExitCode {
 }
 
 /// `drbook sim`: serves a scenario until Ctrl-C.
+/// The async runtime of the commands that talk to Azure or serve the simulator.
+fn runtime_or_report() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => Some(rt),
+        Err(e) => {
+            eprintln!("drbook: cannot start the async runtime: {e}");
+            None
+        }
+    }
+}
+
 fn run_sim(args: &SimArgs) -> ExitCode {
     let scenario = match crate::target::load_scenario(args.scenario.as_ref()) {
         Ok((s, _)) => s,
@@ -165,15 +179,8 @@ fn run_sim(args: &SimArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("drbook sim: cannot start the async runtime: {e}");
-            return ExitCode::from(1);
-        }
+    let Some(runtime) = runtime_or_report() else {
+        return ExitCode::from(1);
     };
     runtime.block_on(async {
         let (id, title) = (

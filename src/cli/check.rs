@@ -11,7 +11,7 @@ use std::time::Instant;
 use clap::{Args, ValueEnum};
 use comfy_table::{ContentArrangement, Table, presets};
 
-use super::{Format, load, parse_var, report_load_errors};
+use super::{Format, load, parse_var, report_load_errors, runtime_or_report};
 use crate::checks::run::{CheckOptions, CheckRow, Summary, check_all, summarize};
 use crate::checks::scope::Scope;
 use crate::runbook::vars;
@@ -52,15 +52,8 @@ pub enum Via {
 }
 
 pub fn run(args: CheckArgs) -> ExitCode {
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("drbook: cannot start the async runtime: {e}");
-            return ExitCode::from(2);
-        }
+    let Some(rt) = runtime_or_report() else {
+        return ExitCode::from(2);
     };
     rt.block_on(check(args))
 }

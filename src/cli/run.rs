@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::{load, parse_var, report_load_errors};
+use super::{load, parse_var, report_load_errors, runtime_or_report};
 use crate::checks::scope::Scope;
 use crate::exec::engine::{Engine, ExecEvent, Options, Update};
 use crate::exec::headless::{Answers, drive};
@@ -80,15 +80,8 @@ pub struct RunArgs {
 }
 
 pub fn run(args: RunArgs, rehearsal: bool) -> ExitCode {
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("drbook: cannot start the async runtime: {e}");
-            return ExitCode::from(2);
-        }
+    let Some(rt) = runtime_or_report() else {
+        return ExitCode::from(2);
     };
     rt.block_on(carry_out(args, rehearsal))
 }
