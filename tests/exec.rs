@@ -97,6 +97,7 @@ fn options(auto_approve: bool) -> Options {
         autopilot: true,
         max_delay: Some(Duration::from_millis(200)),
         read_only: false,
+        skip_commands: None,
     }
 }
 

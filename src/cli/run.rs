@@ -73,6 +73,10 @@ pub struct RunArgs {
     /// infrastructure, aks, web, function, logic, data, network
     #[arg(long = "component", value_name = "COMPONENT")]
     pub components: Vec<String>,
+    /// Against the simulator, also run command steps (`az`, `kubectl`, ...). They reach
+    /// whatever those tools are logged in to, not the simulator, so they are skipped by default
+    #[arg(long)]
+    pub run_commands: bool,
     /// Rehearsal: afterwards, undo what it changed: run the `cleanup` step of every step that
     /// succeeded, newest first (each is confirmed like any step, or --auto-approve)
     #[arg(long)]
@@ -314,6 +318,9 @@ async fn carry_out(args: RunArgs, rehearsal: bool) -> ExitCode {
         autopilot: true,
         max_delay: args.max_delay,
         read_only: args.read_only,
+        skip_commands: (args.target.target == TargetKind::Sim && !args.run_commands).then(|| {
+            "not run against the simulator: commands reach real systems (--run-commands runs them)".to_string()
+        }),
     };
     let recorder = Arc::new(LogRecorder::new(handle, "drbook"));
     let kept = work.clone();

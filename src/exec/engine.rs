@@ -166,6 +166,9 @@ pub struct Options {
     pub max_delay: Option<Duration>,
     /// Read-only rehearsal: actions and commands are skipped, reads run against the target.
     pub read_only: bool,
+    /// Command steps are not run, for this reason (a rehearsal on the simulator: `az` or
+    /// `kubectl` would reach real systems, not the simulated ones).
+    pub skip_commands: Option<String>,
 }
 
 enum Waiting {
@@ -591,6 +594,12 @@ impl Engine {
             && let Some((id, _)) = crate::checks::run::change_before(&rb, &step)
         {
             let why = format!("read-only rehearsal: verifies `{id}`, which was not carried out");
+            return self.skip(key, why, None, updates).await;
+        }
+        if *step.kind.get_ref() == StepKind::Command
+            && !self.options.dry_run
+            && let Some(why) = self.options.skip_commands.clone()
+        {
             return self.skip(key, why, None, updates).await;
         }
         if changes && self.reconfirm.remove(&key) && !self.options.dry_run {
