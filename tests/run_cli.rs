@@ -226,9 +226,27 @@ fn scoping_to_the_damage_trims_the_plan_and_is_logged() {
 #[test]
 fn commands_are_not_run_against_the_simulator_unless_asked() {
     let dir = tempfile::tempdir().expect("tmp");
-    let _ = drbook(&["rehearse", "runbooks/data-storage.toml", "--target", "sim", "--non-interactive", "--auto-approve"], dir.path());
+    let _ = drbook(
+        &[
+            "rehearse",
+            "runbooks/data-storage.toml",
+            "--target",
+            "sim",
+            "--non-interactive",
+            "--auto-approve",
+        ],
+        dir.path(),
+    );
     let (events, _) = read_log(&the_log(dir.path())).expect("readable");
     let skipped = events.iter().any(|e| matches!(&e.kind, EventKind::StepSkipped { step, reason, .. } if step == "read-test" && reason.contains("commands reach real systems")));
-    assert!(skipped, "{:#?}", events.iter().map(|e| e.kind.name()).collect::<Vec<_>>());
-    assert!(!events.iter().any(|e| matches!(&e.kind, EventKind::StepStarted { step, .. } if step == "read-test")));
+    assert!(
+        skipped,
+        "{:#?}",
+        events.iter().map(|e| e.kind.name()).collect::<Vec<_>>()
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(&e.kind, EventKind::StepStarted { step, .. } if step == "read-test"))
+    );
 }
