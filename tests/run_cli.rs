@@ -197,6 +197,13 @@ fn scoping_to_the_damage_trims_the_plan_and_is_logged() {
     let out = text(&o);
     assert!(out.contains("scope: 1 runbook(s) involve network"), "{out}");
     assert!(out.contains("critical path:"), "{out}");
+    // Time against the plan's RTO, as it goes and when everything has settled.
+    assert!(
+        out.lines().any(|l| l.starts_with("⏱ ")
+            && l.contains("17/17 steps settled")
+            && l.contains("RTO 4h")),
+        "{out}"
+    );
     let (events, _) = read_log(&the_log(dir.path())).expect("readable");
     assert!(events.iter().any(|e| matches!(&e.kind, EventKind::ScopeSet { components, .. } if components == &["network".to_string()])));
     let runbooks: std::collections::BTreeSet<&str> = events

@@ -352,7 +352,20 @@ async fn carry_out(args: RunArgs, rehearsal: bool) -> ExitCode {
             }
         }
     }
-    let ending = drive(engine, &answers, &operator, print_update).await;
+    let total_steps: usize = kept.iter().map(|(rb, _)| rb.steps.len()).sum();
+    let mut clock = RtoClock::new(
+        total_steps,
+        plan_rto
+            .as_deref()
+            .and_then(|r| crate::runbook::validate::parse_duration(r).ok()),
+    );
+    let ending = drive(engine, &answers, &operator, |u| {
+        print_update(u);
+        if let Some(line) = clock.tick(u) {
+            println!("{line}");
+        }
+    })
+    .await;
     if ending.log_failed.is_none() && rehearsal && level == Some(RehearsalLevel::Full) {
         let undo = undo_list(&log_path, &kept);
         if undo.is_empty() {
@@ -576,6 +589,71 @@ async fn clean_up(
         );
     }
     Ok(())
+}
+
+/// Time against the plan's RTO while it runs: elapsed, steps settled, and a projected finish
+/// at the pace so far. Printed at most every 10 seconds, and when the last step settles.
+struct RtoClock {
+    started: std::time::Instant,
+    total: usize,
+    settled: usize,
+    rto: Option<Duration>,
+    last: Option<std::time::Instant>,
+}
+
+impl RtoClock {
+    fn new(total: usize, rto: Option<Duration>) -> RtoClock {
+        RtoClock {
+            started: std::time::Instant::now(),
+            total,
+            settled: 0,
+            rto,
+            last: None,
+        }
+    }
+
+    fn tick(&mut self, u: &Update) -> Option<String> {
+        if !matches!(
+            u,
+            Update::Recorded(ExecEvent::StepFinished { .. } | ExecEvent::StepSkipped { .. })
+        ) {
+            return None;
+        }
+        self.settled += 1;
+        let due = self
+            .last
+            .is_none_or(|t| t.elapsed() >= Duration::from_secs(10))
+            || self.settled >= self.total;
+        if !due || self.total == 0 {
+            return None;
+        }
+        self.last = Some(std::time::Instant::now());
+        let elapsed = self.started.elapsed();
+        let projected = elapsed.mul_f64(self.total as f64 / self.settled.max(1) as f64);
+        let fmt =
+            |d: Duration| humantime::format_duration(Duration::from_secs(d.as_secs())).to_string();
+        let rto = match self.rto {
+            Some(r) if projected <= r => format!(
+                ", RTO {}: {} left, projected within",
+                fmt(r),
+                fmt(r.saturating_sub(elapsed))
+            ),
+            Some(r) => format!(
+                ", RTO {}: {} left, PROJECTED OVER by {}",
+                fmt(r),
+                fmt(r.saturating_sub(elapsed)),
+                fmt(projected - r)
+            ),
+            None => String::new(),
+        };
+        Some(format!(
+            "⏱ {} elapsed, {}/{} steps settled, projected finish {}{rto}",
+            fmt(elapsed),
+            self.settled.min(self.total),
+            self.total,
+            fmt(projected)
+        ))
+    }
 }
 
 fn incident_id() -> String {
