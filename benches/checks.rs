@@ -13,7 +13,7 @@ use drbook::checks::run::{CheckOptions, check_all};
 use drbook::checks::scope::Scope;
 use drbook::runbook::vars;
 use drbook::sim::scenario::Scenario;
-use drbook::target::{TargetArgs, TargetKind, connect};
+use drbook::target::{TargetArgs, connect};
 
 const CHECKS: usize = 500;
 const LATENCY_MS: u64 = 50;
@@ -54,16 +54,8 @@ fn runbook() -> String {
 
 fn target_args(scenario: std::path::PathBuf, concurrency: u16) -> TargetArgs {
     TargetArgs {
-        target: TargetKind::Sim,
-        scenario: Some(scenario),
-        at: "start".into(),
-        auth: None,
-        cloud: drbook::azure::Cloud::public(),
-        arm_endpoint: None,
-        subscription: None,
         concurrency,
-        timeout: Duration::from_secs(30),
-        retries: 4,
+        ..TargetArgs::simulator(Some(scenario), "start")
     }
 }
 

@@ -83,6 +83,23 @@ pub enum ConnectError {
 }
 
 impl TargetArgs {
+    /// The simulator with `scenario` (the built-in demo when `None`), as the command line's
+    /// defaults would give it: for tests, benchmarks and the demo.
+    pub fn simulator(scenario: Option<PathBuf>, at: &str) -> TargetArgs {
+        TargetArgs {
+            target: TargetKind::Sim,
+            scenario,
+            at: at.into(),
+            auth: None,
+            cloud: Cloud::public(),
+            arm_endpoint: None,
+            subscription: None,
+            concurrency: 16,
+            timeout: Duration::from_secs(30),
+            retries: 4,
+        }
+    }
+
     pub fn client_options(&self) -> ClientOptions {
         ClientOptions {
             concurrency: usize::from(self.concurrency),

@@ -13,7 +13,7 @@ use drbook::checks::run::condition;
 use drbook::checks::scope::Scope;
 use drbook::runbook::model::{OnFailure, Runbook, Step, StepKind};
 use drbook::runbook::{load_paths, vars};
-use drbook::target::{TargetArgs, TargetKind, connect};
+use drbook::target::{TargetArgs, connect};
 use reqwest::Method;
 
 /// Steps in dependency order, file order among equals.
@@ -36,16 +36,12 @@ fn ordered(rb: &Runbook) -> Vec<&Step> {
 
 fn args() -> TargetArgs {
     TargetArgs {
-        target: TargetKind::Sim,
-        scenario: Some("runbooks/scenarios/westeurope-outage.toml".into()),
-        at: "end".into(),
-        auth: None,
-        cloud: drbook::azure::Cloud::public(),
-        arm_endpoint: None,
-        subscription: None,
-        concurrency: 16,
         timeout: Duration::from_secs(10),
         retries: 1,
+        ..TargetArgs::simulator(
+            Some("runbooks/scenarios/westeurope-outage.toml".into()),
+            "end",
+        )
     }
 }
 

@@ -14,7 +14,7 @@ use drbook::exec::steps::Outcome;
 use drbook::runbook::load::parse_source;
 use drbook::runbook::model::Runbook;
 use drbook::runbook::{load_paths, vars};
-use drbook::target::{Connected, TargetArgs, TargetKind, connect};
+use drbook::target::{Connected, TargetArgs, connect};
 use tokio::sync::mpsc;
 
 #[derive(Default)]
@@ -35,23 +35,14 @@ impl Memory {
 }
 
 async fn sim() -> Connected {
+    let scenario = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/runbooks/scenarios/westeurope-outage.toml"
+    );
     let args = TargetArgs {
-        target: TargetKind::Sim,
-        scenario: Some(
-            concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/runbooks/scenarios/westeurope-outage.toml"
-            )
-            .into(),
-        ),
-        at: "end".into(),
-        auth: None,
-        cloud: drbook::azure::Cloud::public(),
-        arm_endpoint: None,
-        subscription: None,
-        concurrency: 16,
         timeout: Duration::from_secs(10),
         retries: 1,
+        ..TargetArgs::simulator(Some(scenario.into()), "end")
     };
     connect(&args, |_| None).await.expect("simulator")
 }
