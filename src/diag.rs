@@ -194,6 +194,107 @@ pub fn did_you_mean<'a>(
         .map(|(_, c)| c)
 }
 
+/// A small TOML file (a theme, the config) that stops at its first problem: where it is (1-based
+/// line and column), which field (a dotted path such as `styles.fail.fg`, when the problem is
+/// inside one) and why. Runbooks collect every problem as `Diagnostic`s instead.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}:{column}: {}{message}", field.as_ref().map(|f| format!("`{f}`: ")).unwrap_or_default())]
+pub struct TomlError {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl TomlError {
+    /// From a `toml` error: its span gives the place, and the field is found by looking for
+    /// the innermost key or value of the document that holds that span.
+    pub fn from_toml(file: &str, text: &str, err: &toml::de::Error) -> TomlError {
+        let span = err.span().unwrap_or(0..0);
+        // serde speaks of Rust types; the user wrote TOML.
+        let mut message = err.message().trim_end().replace("invalid type: ", "");
+        for (rust, toml) in [
+            ("unknown variant", "unknown value"),
+            ("expected a sequence", "expected a list `[...]`"),
+            ("expected a map", "expected a table `{ ... }`"),
+        ] {
+            message = message.replace(rust, toml);
+        }
+        TomlError::at(file, text, span, message)
+    }
+
+    /// A problem found after deserializing, at `span` (from a `toml::Spanned`).
+    pub fn at(file: &str, text: &str, span: Range<usize>, message: impl Into<String>) -> TomlError {
+        let src = SourceFile::new(Path::new(file), text);
+        let (line, column) = src.line_col(span.start);
+        TomlError {
+            file: file.to_string(),
+            line,
+            column,
+            field: toml_field_at(text, &span),
+            message: message.into(),
+        }
+    }
+}
+
+/// The dotted path of the innermost key or value of `text` whose span holds `span`.
+pub fn toml_field_at(text: &str, span: &Range<usize>) -> Option<String> {
+    let root = toml::de::DeTable::parse(text).ok()?;
+    let mut best = None;
+    walk_table(root.get_ref(), "", span, &mut best);
+    best.map(|(_, path)| path)
+}
+
+/// Keeps in `best` the smallest (span length, path) seen that holds `want`.
+fn walk_table(
+    table: &toml::de::DeTable<'_>,
+    prefix: &str,
+    want: &Range<usize>,
+    best: &mut Option<(usize, String)>,
+) {
+    for (key, value) in table.iter() {
+        let path = if prefix.is_empty() {
+            key.get_ref().to_string()
+        } else {
+            format!("{prefix}.{}", key.get_ref())
+        };
+        consider(key.span(), &path, want, best);
+        walk_value(value, &path, want, best);
+    }
+}
+
+fn walk_value(
+    value: &toml::Spanned<toml::de::DeValue<'_>>,
+    path: &str,
+    want: &Range<usize>,
+    best: &mut Option<(usize, String)>,
+) {
+    consider(value.span(), path, want, best);
+    match value.get_ref() {
+        toml::de::DeValue::Table(t) => walk_table(t, path, want, best),
+        toml::de::DeValue::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                walk_value(item, &format!("{path}[{i}]"), want, best);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn consider(
+    span: Range<usize>,
+    path: &str,
+    want: &Range<usize>,
+    best: &mut Option<(usize, String)>,
+) {
+    let holds = span.start <= want.start && want.end <= span.end && want.start < span.end;
+    let len = span.end - span.start;
+    if holds && best.as_ref().is_none_or(|(l, _)| len < *l) {
+        *best = Some((len, path.to_string()));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,5 +326,22 @@ mod tests {
         assert!(out.contains("tiemout = 3"), "{out}");
         assert!(out.contains("^^^^^^^"), "{out}");
         assert!(out.contains("did you mean `timeout`?"), "{out}");
+    }
+
+    #[test]
+    fn toml_field_at_names_the_innermost_field() {
+        let text = "name = \"x\"\n[styles]\nfail = { fg = \"redd\", bold = true }\n";
+        let at = text.find("\"redd\"").unwrap();
+        assert_eq!(
+            toml_field_at(text, &(at..at + 6)).as_deref(),
+            Some("styles.fail.fg")
+        );
+        let key = text.find("bold").unwrap();
+        assert_eq!(
+            toml_field_at(text, &(key..key + 4)).as_deref(),
+            Some("styles.fail.bold")
+        );
+        let e = TomlError::at("t.toml", text, at..at + 6, "bad colour");
+        assert_eq!(e.to_string(), "t.toml:3:15: `styles.fail.fg`: bad colour");
     }
 }

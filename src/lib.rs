@@ -12,3 +12,4 @@ pub mod incident;
 pub mod runbook;
 pub mod sim;
 pub mod target;
+pub mod tui;

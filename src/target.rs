@@ -20,7 +20,8 @@ use crate::sim::scenario::Scenario;
 pub const DEMO_SCENARIO: &str = include_str!("../runbooks/scenarios/westeurope-outage.toml");
 pub const DEMO_SCENARIO_NAME: &str = "runbooks/scenarios/westeurope-outage.toml (built in)";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum TargetKind {
     /// The Azure simulator, started in-process with --scenario
     Sim,
