@@ -6,14 +6,14 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 
 use crate::diag::{self, Diagnostic};
 use crate::runbook::{self, LoadSet, vars};
 
 mod check;
-mod run;
+pub mod run;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -25,9 +25,30 @@ or guides each step during a regional outage, and keeps a tamper-evident inciden
 Commands not built yet are listed, and say so when run.",
     after_help = "Examples:\n  drbook validate runbooks/\n  drbook validate runbooks/web.toml --format json\n  drbook vars runbooks/ --var primary=westeurope\n  drbook completions bash > ~/.local/share/bash-completion/completions/drbook"
 )]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    #[command(flatten)]
+    pub demo: DemoArgs,
+}
+
+/// `drbook` alone: the TUI on the built-in demo (the shipped runbooks against a simulated
+/// westeurope outage, a rehearsal).
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Demo: TUI colours (dark, light, high-contrast, colorblind, or a theme file)
+    #[arg(long, value_name = "NAME")]
+    pub theme: Option<String>,
+    /// Demo: where the incident log goes (default: the user's data directory)
+    #[arg(long, value_name = "DIR")]
+    pub log_dir: Option<PathBuf>,
+    /// Demo: who is at the keyboard
+    #[arg(long)]
+    pub operator: Option<String>,
+    /// Demo: continue an interrupted demo incident from its log
+    #[arg(long, value_name = "LOG")]
+    pub resume: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -114,6 +135,27 @@ pub struct SimArgs {
     pub quiet: bool,
 }
 
+/// Parses the command line; `--target` defaults to the config file's `target` when it has one
+/// (a config that does not load is reported by the TUI, not here).
+fn parse_with_config_defaults() -> Cli {
+    let mut cmd = Cli::command();
+    if let Ok(cfg) = crate::tui::config::load_default(|k| std::env::var(k).ok())
+        && let Some(t) = cfg.target
+    {
+        let v = match t {
+            crate::target::TargetKind::Sim => "sim",
+            crate::target::TargetKind::Azure => "azure",
+        };
+        for sub in ["run", "rehearse", "check"] {
+            cmd = cmd.mut_subcommand(sub, |c| {
+                c.mut_arg("target", |a| a.required(false).default_value(v))
+            });
+        }
+    }
+    let matches = cmd.get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
 fn parse_var(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
@@ -122,15 +164,9 @@ fn parse_var(s: &str) -> Result<(String, String), String> {
 }
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse_with_config_defaults();
     match cli.command {
-        None => {
-            eprintln!(
-                "drbook: the interactive demo (TUI on a simulated outage) is not built yet.\n\
-                 What works today: `drbook check runbooks/ --target sim` (the shipped runbooks against a simulated outage), `drbook validate runbooks/`, `drbook sim`. See `drbook --help`."
-            );
-            ExitCode::from(2)
-        }
+        None => demo(cli.demo),
         Some(Command::Validate(args)) => validate(&args),
         Some(Command::Vars(args)) => show_vars(&args),
         Some(Command::Check(args)) => check::run(*args),
@@ -144,6 +180,45 @@ pub fn main() -> ExitCode {
         }
         Some(other) => not_yet(&other),
     }
+}
+
+/// The TUI on the built-in demo: a rehearsal of the shipped plan against the simulator,
+/// waits capped at two seconds so the demo moves at the pace of a reader.
+fn demo(args: DemoArgs) -> ExitCode {
+    let dir = match crate::demo::extract(&crate::demo::default_base()) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("drbook: cannot write the demo runbooks: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let run = run::RunArgs {
+        paths: vec![dir],
+        target: crate::target::TargetArgs::simulator(None, "end"),
+        non_interactive: false,
+        answers: None,
+        auto_approve: false,
+        operator: args.operator,
+        // The secrets the runbooks need, as placeholders: the simulator asks for none, and
+        // command steps (which would use them) are not run against it.
+        vars: ["ado_pat", "github_token"]
+            .iter()
+            .map(|k| (k.to_string(), format!("demo-{k}-placeholder")))
+            .collect(),
+        dry_run: false,
+        max_delay: Some(std::time::Duration::from_secs(2)),
+        read_only: false,
+        log_dir: args.log_dir,
+        title: Some("Demo: westeurope outage (simulated)".into()),
+        resume: args.resume,
+        regions: Vec::new(),
+        components: Vec::new(),
+        run_commands: false,
+        cleanup: false,
+        theme: args.theme,
+        resume_cmd: Some("drbook".into()),
+    };
+    run::run(run, true)
 }
 
 fn not_yet(cmd: &Command) -> ExitCode {

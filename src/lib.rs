@@ -6,6 +6,7 @@
 pub mod azure;
 pub mod checks;
 pub mod cli;
+pub mod demo;
 pub mod diag;
 pub mod exec;
 pub mod incident;

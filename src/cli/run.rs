@@ -20,6 +20,7 @@ use crate::incident::{
     self, EventKind, Header, IncidentLog, IncidentOutcome, LogHandle, Mode, Redactor,
     RehearsalLevel, RunbookRef, StepStatus,
 };
+use crate::runbook::model::Runbook;
 use crate::runbook::vars;
 use crate::target::{self, TargetArgs, TargetKind};
 
@@ -81,6 +82,13 @@ pub struct RunArgs {
     /// succeeded, newest first (each is confirmed like any step, or --auto-approve)
     #[arg(long)]
     pub cleanup: bool,
+    /// TUI colours: dark, light, high-contrast, colorblind, or a theme file (default: the
+    /// config file's, then dark; NO_COLOR turns colours off)
+    #[arg(long, value_name = "NAME")]
+    pub theme: Option<String>,
+    /// How to resume, as shown when the TUI quits (the demo sets its own)
+    #[arg(skip)]
+    pub resume_cmd: Option<String>,
 }
 
 pub fn run(args: RunArgs, rehearsal: bool) -> ExitCode {
@@ -91,22 +99,9 @@ pub fn run(args: RunArgs, rehearsal: bool) -> ExitCode {
 }
 
 async fn carry_out(args: RunArgs, rehearsal: bool) -> ExitCode {
-    if !args.non_interactive {
-        eprintln!(
-            "drbook: the TUI is not built yet; use --non-interactive (with --answers, --auto-approve) for now"
-        );
-        return ExitCode::from(2);
-    }
     if !rehearsal && args.target.target == TargetKind::Sim {
         eprintln!("drbook run: --target sim is a rehearsal: use `drbook rehearse`");
         return ExitCode::from(2);
-    }
-    let set = match load(&args.paths) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    if report_load_errors(&set) {
-        return ExitCode::from(1);
     }
     let answers = match &args.answers {
         Some(p) => match Answers::load(p) {
@@ -118,24 +113,103 @@ async fn carry_out(args: RunArgs, rehearsal: bool) -> ExitCode {
         },
         None => Answers::default(),
     };
+    let ui = if args.non_interactive {
+        None
+    } else {
+        match crate::tui::UiSetup::from_config(args.theme.as_deref()) {
+            Ok(mut ui) => {
+                ui.resume_cmd = args.resume_cmd.clone().unwrap_or_else(|| {
+                    let mut cmd = vec![
+                        if rehearsal {
+                            "drbook rehearse"
+                        } else {
+                            "drbook run"
+                        }
+                        .to_string(),
+                    ];
+                    cmd.extend(args.paths.iter().map(|p| p.display().to_string()));
+                    if args.target.target == TargetKind::Sim {
+                        cmd.push("--target sim".into());
+                    } else {
+                        cmd.push("--target azure".into());
+                    }
+                    cmd.join(" ")
+                });
+                Some(ui)
+            }
+            Err(e) => {
+                eprintln!("drbook: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    };
+    let operator = args
+        .operator
+        .clone()
+        .or_else(|| ui.as_ref().and_then(|u| u.operator.clone()))
+        .or_else(|| std::env::var("DRBOOK_OPERATOR").ok())
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "operator".into());
     if rehearsal && args.target.target == TargetKind::Azure {
         eprintln!("==================================================================");
         eprintln!("  REHEARSAL AGAINST AZURE: this changes real resources. Use a");
         eprintln!("  rehearsal subscription. --dry-run or --read-only touch nothing.");
         eprintln!("==================================================================");
     }
-    let operator = args
-        .operator
-        .clone()
-        .or_else(|| std::env::var("DRBOOK_OPERATOR").ok())
-        .or_else(|| std::env::var("USER").ok())
-        .unwrap_or_else(|| "operator".into());
+    let session = match open_session(&args, rehearsal, operator, ui.is_some()).await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    match ui {
+        Some(ui) => crate::tui::run(session, ui).await,
+        None => headless(session, &args, &answers).await,
+    }
+}
+
+/// Everything a run needs, opened and ready: the runbooks in scope, the target, the incident
+/// log (header written) and the engine. The headless driver and the TUI both start from here.
+pub struct Session {
+    pub rehearsal: bool,
+    pub level: Option<RehearsalLevel>,
+    pub title: String,
+    pub operator: String,
+    pub log_path: PathBuf,
+    pub recorder: Arc<LogRecorder>,
+    pub engine: Engine,
+    /// The runbooks in scope, each with its variables.
+    pub work: Vec<(Runbook, Scope)>,
+    pub groups: Vec<plan::Group>,
+    /// Runbook id → its RTO as written ("30m").
+    pub rtos: BTreeMap<String, String>,
+    pub plan_rto: Option<String>,
+    pub connected: target::Connected,
+    pub options: Options,
+    /// The log as it was when opened: the header, and on resume everything before.
+    pub history: Vec<incident::Event>,
+    /// Every event appended from now on, once it is on disk (interactive runs).
+    pub tap: Option<tokio::sync::mpsc::UnboundedReceiver<incident::Event>>,
+    /// Steps restored from the log on resume, with what they were.
+    pub restored: Vec<(plan::StepKey, StepStatus)>,
+    /// What the operator said is hit, when the plan was trimmed to it.
+    pub scoped: Option<String>,
+}
+
+async fn open_session(
+    args: &RunArgs,
+    rehearsal: bool,
+    operator: String,
+    interactive: bool,
+) -> Result<Session, ExitCode> {
+    let set = load(&args.paths)?;
+    if report_load_errors(&set) {
+        return Err(ExitCode::from(1));
+    }
     let plan = set.plans.first();
     let overrides: BTreeMap<String, String> = args.vars.iter().cloned().collect();
     let groups = {
         let all = plan::groups(plan, &set.runbooks);
         // Scope to the damage: each runbook with the values its variables take.
-        let values: BTreeMap<&str, (&crate::runbook::model::Runbook, Vec<String>)> = set
+        let values: BTreeMap<&str, (&Runbook, Vec<String>)> = set
             .runbooks
             .iter()
             .map(|rb| {
@@ -162,7 +236,7 @@ async fn carry_out(args: RunArgs, rehearsal: bool) -> ExitCode {
             "drbook: no runbook involves {:?} {:?}",
             args.regions, args.components
         );
-        return ExitCode::from(2);
+        return Err(ExitCode::from(2));
     }
     let wanted: std::collections::BTreeSet<&str> = groups
         .iter()
@@ -178,7 +252,7 @@ async fn carry_out(args: RunArgs, rehearsal: bool) -> ExitCode {
                 for m in missing {
                     eprintln!("drbook: {m}");
                 }
-                return ExitCode::from(2);
+                return Err(ExitCode::from(2));
             }
         }
     }
@@ -186,7 +260,7 @@ async fn carry_out(args: RunArgs, rehearsal: bool) -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             eprintln!("drbook: {e}");
-            return ExitCode::from(2);
+            return Err(ExitCode::from(2));
         }
     };
     let rtos: BTreeMap<String, String> = work
@@ -199,7 +273,6 @@ async fn carry_out(args: RunArgs, rehearsal: bool) -> ExitCode {
         })
         .collect();
     let plan_rto = plan.and_then(|p| p.meta.rto.as_ref().map(|r| r.get_ref().clone()));
-    let mode = if rehearsal { "REHEARSAL" } else { "LIVE" };
     let title = args
         .title
         .clone()
@@ -246,7 +319,7 @@ async fn carry_out(args: RunArgs, rehearsal: bool) -> ExitCode {
                 Ok(d) => d,
                 Err(e) => {
                     eprintln!("drbook: {e}; pass --log-dir");
-                    return ExitCode::from(2);
+                    return Err(ExitCode::from(2));
                 }
             };
             IncidentLog::create(&dir, header, redactor).map(|log| (log, None))
@@ -256,19 +329,32 @@ async fn carry_out(args: RunArgs, rehearsal: bool) -> ExitCode {
         Ok(x) => x,
         Err(e) => {
             eprintln!("drbook: cannot open the incident log: {e}");
-            return ExitCode::from(2);
+            return Err(ExitCode::from(2));
         }
     };
     let log_path = log.path().to_path_buf();
-    let handle = match LogHandle::spawn(log) {
+    // Read before the writer starts: from here on the tap delivers every new event.
+    let history = match incident::read_log(&log_path) {
+        Ok((events, _)) => events,
+        Err(e) => {
+            eprintln!("drbook: cannot read back the incident log: {e}");
+            return Err(ExitCode::from(2));
+        }
+    };
+    let (tap_tx, tap) = if interactive {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        (Some(tx), Some(rx))
+    } else {
+        (None, None)
+    };
+    let handle = match LogHandle::spawn_tapped(log, tap_tx) {
         Ok(h) => h,
         Err(e) => {
             eprintln!("drbook: cannot start the incident log writer: {e}");
-            return ExitCode::from(2);
+            return Err(ExitCode::from(2));
         }
     };
-    println!("drbook {mode}: {title} on {}", connected.description);
-    println!("incident log: {}", log_path.display());
+    let mut scoped = None;
     if resumed.is_none() && !(args.regions.is_empty() && args.components.is_empty()) {
         let ev = EventKind::ScopeSet {
             regions: args.regions.clone(),
@@ -276,46 +362,21 @@ async fn carry_out(args: RunArgs, rehearsal: bool) -> ExitCode {
         };
         if let Err(e) = handle.append(operator.clone(), ev).await {
             eprintln!("drbook: cannot write the incident log: {e}");
-            return ExitCode::from(2);
+            return Err(ExitCode::from(2));
         }
-        println!(
-            "scope: {} runbook(s) involve {}",
+        scoped = Some(format!(
+            "{} runbook(s) involve {}",
             work.len(),
             [args.regions.clone(), args.components.clone()]
                 .concat()
                 .join(", ")
-        );
-    }
-    {
-        let map: BTreeMap<&str, &crate::runbook::model::Runbook> =
-            work.iter().map(|(r, _)| (r.id(), r)).collect();
-        let ready = plan::ready(&groups, &map, &|_| plan::Progress::NotStarted);
-        let path = plan::critical_path(&groups, &map);
-        println!(
-            "can start now: {}",
-            ready
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        let rto = plan
-            .and_then(|p| p.meta.rto.as_ref())
-            .map_or("none set".to_string(), |r| r.get_ref().clone());
-        println!(
-            "critical path: {} steps, plan RTO {rto}: {}",
-            path.len(),
-            path.iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(" → ")
-        );
+        ));
     }
     let options = Options {
         operator: operator.clone(),
         auto_approve: args.auto_approve,
         dry_run: args.dry_run,
-        autopilot: true,
+        autopilot: !interactive,
         max_delay: args.max_delay,
         read_only: args.read_only,
         skip_commands: (args.target.target == TargetKind::Sim && !args.run_commands).then(|| {
@@ -323,14 +384,14 @@ async fn carry_out(args: RunArgs, rehearsal: bool) -> ExitCode {
         }),
     };
     let recorder = Arc::new(LogRecorder::new(handle, "drbook"));
-    let kept = work.clone();
     let mut engine = Engine::new(
-        work,
-        groups,
+        work.clone(),
+        groups.clone(),
         connected.reader.clone(),
         recorder.clone(),
         options.clone(),
     );
+    let mut restored = Vec::new();
     if let Some(state) = resumed {
         for rb in &state.runbooks {
             for st in &rb.steps {
@@ -343,14 +404,84 @@ async fn carry_out(args: RunArgs, rehearsal: bool) -> ExitCode {
                     | StepStatus::WaitingForConfirmation
                     | StepStatus::Interrupted => plan::Progress::Active,
                 };
-                println!("resumed: {}/{} was {:?}", rb.id, st.id, st.status);
-                engine.restore(
-                    plan::StepKey::new(rb.id.clone(), st.id.clone()),
-                    p,
-                    Some(st.outputs.clone()),
-                );
+                let key = plan::StepKey::new(rb.id.clone(), st.id.clone());
+                restored.push((key.clone(), st.status));
+                engine.restore(key, p, Some(st.outputs.clone()));
             }
         }
+    }
+    Ok(Session {
+        rehearsal,
+        level,
+        title,
+        operator,
+        log_path,
+        recorder,
+        engine,
+        work,
+        groups,
+        rtos,
+        plan_rto,
+        connected,
+        options,
+        history,
+        tap,
+        restored,
+        scoped,
+    })
+}
+
+/// `--non-interactive`: the autopilot starts every ready step; `answers` stands in for the
+/// operator. Prints as it goes, then the scorecard from the log.
+async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCode {
+    let Session {
+        rehearsal,
+        level,
+        title,
+        operator,
+        log_path,
+        recorder,
+        engine,
+        work: kept,
+        groups,
+        rtos,
+        plan_rto,
+        connected,
+        options,
+        restored,
+        scoped,
+        ..
+    } = session;
+    let mode = if rehearsal { "REHEARSAL" } else { "LIVE" };
+    println!("drbook {mode}: {title} on {}", connected.description);
+    println!("incident log: {}", log_path.display());
+    if let Some(s) = scoped {
+        println!("scope: {s}");
+    }
+    for (key, status) in &restored {
+        println!("resumed: {key} was {status:?}");
+    }
+    {
+        let map: BTreeMap<&str, &Runbook> = kept.iter().map(|(r, _)| (r.id(), r)).collect();
+        let ready = plan::ready(&groups, &map, &|_| plan::Progress::NotStarted);
+        let path = plan::critical_path(&groups, &map);
+        println!(
+            "can start now: {}",
+            ready
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let rto = plan_rto.clone().unwrap_or_else(|| "none set".to_string());
+        println!(
+            "critical path: {} steps, plan RTO {rto}: {}",
+            path.len(),
+            path.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" → ")
+        );
     }
     let total_steps: usize = kept.iter().map(|(rb, _)| rb.steps.len()).sum();
     let mut clock = RtoClock::new(
@@ -359,7 +490,7 @@ async fn carry_out(args: RunArgs, rehearsal: bool) -> ExitCode {
             .as_deref()
             .and_then(|r| crate::runbook::validate::parse_duration(r).ok()),
     );
-    let ending = drive(engine, &answers, &operator, |u| {
+    let ending = drive(engine, answers, &operator, |u| {
         print_update(u);
         if let Some(line) = clock.tick(u) {
             println!("{line}");
@@ -376,7 +507,7 @@ async fn carry_out(args: RunArgs, rehearsal: bool) -> ExitCode {
                 &connected,
                 recorder.clone(),
                 options,
-                &answers,
+                answers,
                 &operator,
             )
             .await
@@ -408,22 +539,7 @@ async fn carry_out(args: RunArgs, rehearsal: bool) -> ExitCode {
         eprintln!("drbook: the incident log failed, so the run stopped: {e}");
         return ExitCode::from(2);
     }
-    let outcome = match (ending.finished, rehearsal) {
-        (true, true) => IncidentOutcome::Rehearsed,
-        (true, false) => IncidentOutcome::Recovered,
-        (false, _) => IncidentOutcome::Failed,
-    };
-    let closing = recorder
-        .handle()
-        .append(
-            operator.clone(),
-            EventKind::IncidentClosed {
-                outcome,
-                summary: None,
-            },
-        )
-        .await;
-    if let Err(e) = closing {
+    if let Err(e) = close_incident(&recorder, &operator, ending.finished, rehearsal).await {
         eprintln!("drbook: cannot close the incident log: {e}");
         return ExitCode::from(2);
     }
@@ -445,6 +561,32 @@ async fn carry_out(args: RunArgs, rehearsal: bool) -> ExitCode {
         );
         ExitCode::from(1)
     }
+}
+
+/// The last event of a run: recovered (or rehearsed) when every runbook finished.
+pub async fn close_incident(
+    recorder: &LogRecorder,
+    operator: &str,
+    finished: bool,
+    rehearsal: bool,
+) -> Result<(), String> {
+    let outcome = match (finished, rehearsal) {
+        (true, true) => IncidentOutcome::Rehearsed,
+        (true, false) => IncidentOutcome::Recovered,
+        (false, _) => IncidentOutcome::Failed,
+    };
+    recorder
+        .handle()
+        .append(
+            operator,
+            EventKind::IncidentClosed {
+                outcome,
+                summary: None,
+            },
+        )
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 /// The cleanup steps owed by a rehearsal, per runbook, newest change first: for every step the
@@ -733,7 +875,10 @@ fn print_update(u: &Update) {
                 format!("⟲ {key} failed: rolling back with `{rollback}`")
             }
             ExecEvent::AbortRequested { key, by } => format!("■ {key} abort requested by {by}"),
-            ExecEvent::Note { text, by } => format!("✎ {by}: {text}"),
+            ExecEvent::Note { key, text, by } => match key {
+                Some(k) => format!("✎ {by} on {k}: {text}"),
+                None => format!("✎ {by}: {text}"),
+            },
             ExecEvent::Paused { by } => format!("⏸ paused by {by}"),
             ExecEvent::Resumed { by } => format!("⏵ resumed by {by}"),
         },

@@ -82,6 +82,8 @@ pub enum ExecEvent {
         by: String,
     },
     Note {
+        /// The step it is about, if any.
+        key: Option<StepKey>,
         text: String,
         by: String,
     },
@@ -120,12 +122,14 @@ pub enum Control {
         reason: String,
         by: String,
     },
+    /// Run a failed step again, or read a finished read-only step again (re-check).
     Retry(StepKey),
     Abort {
         key: StepKey,
         by: String,
     },
     Note {
+        key: Option<StepKey>,
         text: String,
         by: String,
     },
@@ -459,13 +463,23 @@ impl Engine {
                 self.skip(key, reason, Some(by), updates).await
             }
             Control::Retry(key) => {
-                if self.progress_of(&key) == Progress::Failed {
+                let p = self.progress_of(&key);
+                let recheck = p == Progress::Done
+                    && self
+                        .step(&key)
+                        .is_some_and(|(_, s)| s.kind.get_ref().is_read_only());
+                if p == Progress::Failed || recheck {
                     self.progress.insert(key.clone(), Progress::NotStarted);
+                    let reason = if recheck {
+                        "re-checked by the operator"
+                    } else {
+                        "retried by the operator"
+                    };
                     self.record(
                         ExecEvent::Retry {
                             key: key.clone(),
                             attempt: self.attempts.get(&key).copied().unwrap_or(1) + 1,
-                            reason: "retried by the operator".into(),
+                            reason: reason.into(),
                         },
                         updates,
                     )
@@ -488,9 +502,10 @@ impl Engine {
                 }
                 Ok(())
             }
-            Control::Note { text, by } => {
+            Control::Note { key, text, by } => {
                 let text = self.redact_any(&text);
-                self.record(ExecEvent::Note { text, by }, updates).await
+                self.record(ExecEvent::Note { key, text, by }, updates)
+                    .await
             }
             Control::Pause { by } => {
                 self.paused = true;

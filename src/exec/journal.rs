@@ -188,14 +188,17 @@ pub fn to_log(ev: &ExecEvent, engine: &str) -> Option<(String, Vec<EventKind>)> 
                 reason: Some(format!("abort {key}")),
             }],
         ),
-        ExecEvent::Note { text, by } => (
-            by,
-            vec![EventKind::Note {
-                runbook: None,
-                step: None,
-                text,
-            }],
-        ),
+        ExecEvent::Note { key, text, by } => {
+            let (runbook, step) = key.map(|k| (k.runbook, k.step)).unzip();
+            (
+                by,
+                vec![EventKind::Note {
+                    runbook,
+                    step,
+                    text,
+                }],
+            )
+        }
         ExecEvent::Paused { by } => (by, vec![EventKind::Paused { reason: None }]),
         ExecEvent::Resumed { by } => (by, vec![EventKind::Resumed {}]),
     };

@@ -5,7 +5,7 @@
 use tokio::sync::{mpsc, oneshot};
 
 use super::error::LogError;
-use super::event::EventKind;
+use super::event::{Event, EventKind};
 use super::log::{Appended, IncidentLog};
 
 /// Events queued beyond this make `append` wait (back-pressure, not loss).
@@ -45,11 +45,20 @@ impl LogHandle {
     /// Moves `log` to its own writer thread (fsync blocks; it must not block the runtime's
     /// workers). Needs no runtime to start.
     pub fn spawn(log: IncidentLog) -> Result<LogHandle, LogError> {
+        LogHandle::spawn_tapped(log, None)
+    }
+
+    /// As `spawn`, and every event, once fsynced and before its writer hears so, is also sent
+    /// to `tap`: a screen that folds what it receives shows exactly what is on disk, in order.
+    pub fn spawn_tapped(
+        log: IncidentLog,
+        tap: Option<mpsc::UnboundedSender<Event>>,
+    ) -> Result<LogHandle, LogError> {
         let (tx, rx) = mpsc::channel(QUEUE);
         let path = log.path().to_path_buf();
         std::thread::Builder::new()
             .name("drbook-incident-log".into())
-            .spawn(move || run(log, rx))
+            .spawn(move || run(log, rx, tap))
             .map_err(LogError::io(path, "start the log writer"))?;
         Ok(LogHandle { tx })
     }
@@ -81,7 +90,11 @@ impl LogHandle {
     }
 }
 
-fn run(mut log: IncidentLog, mut rx: mpsc::Receiver<Request>) {
+fn run(
+    mut log: IncidentLog,
+    mut rx: mpsc::Receiver<Request>,
+    tap: Option<mpsc::UnboundedSender<Event>>,
+) {
     let mut pending: Vec<(Ack, Result<Appended, LogError>)> = Vec::new();
     while let Some(first) = rx.blocking_recv() {
         let mut next = Some(first);
@@ -113,6 +126,9 @@ fn run(mut log: IncidentLog, mut rx: mpsc::Receiver<Request>) {
             }
         }
         for (ack, result) in pending.drain(..) {
+            if let (Some(tap), Ok(a)) = (&tap, &result) {
+                let _ = tap.send(a.event.clone());
+            }
             // The caller may have stopped waiting; the event is on disk all the same.
             let _ = ack.send(result);
         }

@@ -1,5 +1,17 @@
-//! The terminal UI: app state, drawing and the event loop, and the data it is tuned with
-//! (themes, the key map, the user's config file). The engine never imports from here.
+//! The operator's cockpit: a ratatui screen over the same engine the headless run drives.
+//! `app` holds the state and its one `update`; `view` draws it; `runner` owns the terminal and
+//! turns keys, engine updates and logged events into messages. Theme, keys and config are data.
+
+pub mod app;
 pub mod config;
+pub mod fixture;
 pub mod keys;
+pub mod live;
+pub mod model;
+pub mod runner;
+pub mod term;
 pub mod theme;
+pub mod timeline;
+pub mod view;
+
+pub use runner::{UiSetup, run};

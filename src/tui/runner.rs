@@ -1,0 +1,256 @@
+//! Runs the TUI over a session: the engine in its own task, the terminal in this one. Keys,
+//! engine updates, logged events, live reads, ticks and signals all become `Msg`s for
+//! `App::update`; nothing here waits on the network or the disk.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use crossterm::event::{Event as TermEvent, EventStream};
+use futures_util::StreamExt;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+
+use super::app::{App, Effect, Info, Msg};
+use super::keys::KeyMap;
+use super::model::Board;
+use super::term::Term;
+use super::theme::Theme;
+use super::{config, live, view};
+use crate::cli::run::{Session, close_incident};
+use crate::exec::engine::Control;
+
+/// How often live values of the runbook on screen are read again.
+const LIVE_EVERY: Duration = Duration::from_secs(15);
+/// Events handled before the screen is drawn again, in a burst.
+const BURST: usize = 512;
+
+/// What the screen looks like and answers to, from the config file and the command line.
+pub struct UiSetup {
+    pub theme: Theme,
+    pub keys: KeyMap,
+    /// The config file's operator name.
+    pub operator: Option<String>,
+    /// The command that resumes this incident, without `--resume LOG`.
+    pub resume_cmd: String,
+}
+
+impl UiSetup {
+    pub fn from_config(theme: Option<&str>) -> Result<UiSetup, String> {
+        let env = |k: &str| std::env::var(k).ok();
+        let cfg = config::load_default(env).map_err(|e| e.to_string())?;
+        let no_color = std::env::var("NO_COLOR").ok();
+        let theme = cfg
+            .theme(theme, no_color.as_deref())
+            .map_err(|e| e.to_string())?;
+        let keys = cfg.keymap().map_err(|e| e.to_string())?;
+        Ok(UiSetup {
+            theme,
+            keys,
+            operator: cfg.operator.clone(),
+            resume_cmd: "drbook run".into(),
+        })
+    }
+}
+
+pub async fn run(session: Session, ui: UiSetup) -> ExitCode {
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        eprintln!(
+            "drbook: the TUI needs a terminal; use --non-interactive (with --answers) in scripts. \
+             The incident log was opened at {}",
+            session.log_path.display()
+        );
+        return ExitCode::from(2);
+    }
+    let Session {
+        rehearsal,
+        level,
+        title,
+        operator,
+        log_path,
+        recorder,
+        engine,
+        work,
+        groups,
+        plan_rto,
+        connected,
+        history,
+        tap,
+        ..
+    } = session;
+    let info = Info {
+        title,
+        rehearsal,
+        level,
+        target: connected.description.clone(),
+        operator: operator.clone(),
+        log_path: log_path.display().to_string(),
+        plan_rto: plan_rto
+            .as_deref()
+            .and_then(|r| crate::runbook::validate::parse_duration(r).ok()),
+        review: false,
+    };
+    let board = Board::new(&work, groups);
+    let mut app = App::new(info, board, history, ui.keys, ui.theme, Utc::now());
+    let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
+    let (up_tx, mut up_rx) = mpsc::unbounded_channel();
+    let engine_task = tokio::spawn(engine.run(ctl_rx, up_tx));
+    let (_keep, spare) = mpsc::unbounded_channel();
+    let mut tap = tap.unwrap_or(spare);
+    let (live_tx, mut live_rx) = mpsc::unbounded_channel::<Msg>();
+
+    let ended = {
+        let mut term = match Term::enter() {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("drbook: cannot set up the terminal: {e}");
+                let _ = ctl_tx.send(Control::Shutdown);
+                let _ = engine_task.await;
+                return ExitCode::from(2);
+            }
+        };
+        if let Ok(s) = term.screen.size() {
+            app.update(Msg::Resize(s.width, s.height));
+        }
+        let mut keys = EventStream::new();
+        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        let mut sigterm = signal(SignalKind::terminate()).ok();
+        let mut sighup = signal(SignalKind::hangup()).ok();
+        let mut last_live: Option<(usize, Instant)> = None;
+        loop {
+            if let Err(e) = term.screen.draw(|f| view::draw(f, &app)) {
+                break Ended::Error(format!("cannot draw: {e}"));
+            }
+            refresh_live(&app, &work, &connected, &live_tx, &mut last_live);
+            let msg = tokio::select! {
+                biased;
+                Some(e) = tap.recv() => Msg::Logged(e),
+                Some(u) = up_rx.recv() => Msg::Engine(u),
+                k = keys.next() => match k {
+                    Some(Ok(TermEvent::Key(k))) => Msg::Key(k),
+                    Some(Ok(TermEvent::Mouse(m))) => Msg::Mouse(m),
+                    Some(Ok(TermEvent::Resize(w, h))) => Msg::Resize(w, h),
+                    Some(Ok(_)) => continue,
+                    Some(Err(e)) => break Ended::Error(format!("cannot read the terminal: {e}")),
+                    None => break Ended::Error("the terminal closed".into()),
+                },
+                Some(m) = live_rx.recv() => m,
+                _ = tick.tick() => Msg::Tick(Utc::now()),
+                Some(()) = recv(&mut sigterm) => break Ended::Signal(143),
+                Some(()) = recv(&mut sighup) => break Ended::Signal(129),
+            };
+            if apply(&mut app, msg, &ctl_tx) {
+                break Ended::Quit;
+            }
+            // A burst (a command's output, a plan finishing) is drawn once.
+            let mut quit = false;
+            for _ in 0..BURST {
+                let m = match tap.try_recv() {
+                    Ok(e) => Msg::Logged(e),
+                    Err(_) => match up_rx.try_recv() {
+                        Ok(u) => Msg::Engine(u),
+                        Err(_) => break,
+                    },
+                };
+                if apply(&mut app, m, &ctl_tx) {
+                    quit = true;
+                    break;
+                }
+            }
+            if quit {
+                break Ended::Quit;
+            }
+        }
+        // The guard restores the terminal here, before anything is printed.
+    };
+    let _ = ctl_tx.send(Control::Shutdown);
+    let _ = engine_task.await;
+    let finished = app.all_done() && app.log_failed.is_none();
+    let mut closed = app.state.closed.is_some();
+    if finished && !closed {
+        match close_incident(&recorder, &operator, true, rehearsal).await {
+            Ok(()) => closed = true,
+            Err(e) => eprintln!("drbook: cannot close the incident log: {e}"),
+        }
+    }
+    if let Some(sim) = connected.sim {
+        sim.shutdown().await;
+    }
+    println!("incident log: {}", log_path.display());
+    if let Some(e) = &app.log_failed {
+        eprintln!("drbook: the incident log failed, so the run stopped: {e}");
+    }
+    if closed {
+        println!("the incident is closed: every runbook done");
+    } else {
+        println!(
+            "the incident is still open: resume with `{} --resume {}`",
+            ui.resume_cmd,
+            log_path.display()
+        );
+    }
+    match ended {
+        Ended::Quit if app.log_failed.is_none() => ExitCode::SUCCESS,
+        Ended::Quit => ExitCode::from(2),
+        Ended::Signal(code) => ExitCode::from(code),
+        Ended::Error(e) => {
+            eprintln!("drbook: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+enum Ended {
+    Quit,
+    Signal(u8),
+    Error(String),
+}
+
+async fn recv(s: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
+    match s {
+        Some(s) => s.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Updates the app; sends its controls to the engine. True when the app asks to quit.
+fn apply(app: &mut App, msg: Msg, ctl: &mpsc::UnboundedSender<Control>) -> bool {
+    for effect in app.update(msg) {
+        match effect {
+            Effect::Control(c) => {
+                let _ = ctl.send(c);
+            }
+            Effect::Quit => return true,
+        }
+    }
+    false
+}
+
+/// Reads the selected runbook's finished checks again when it changes, then on an interval.
+fn refresh_live(
+    app: &App,
+    work: &[(crate::runbook::model::Runbook, crate::checks::scope::Scope)],
+    connected: &crate::target::Connected,
+    tx: &mpsc::UnboundedSender<Msg>,
+    last: &mut Option<(usize, Instant)>,
+) {
+    let due = match last {
+        Some((rb, at)) => *rb != app.rb_sel || at.elapsed() >= LIVE_EVERY,
+        None => true,
+    };
+    if !due {
+        return;
+    }
+    *last = Some((app.rb_sel, Instant::now()));
+    let Some(view) = app.selected_runbook() else {
+        return;
+    };
+    let Some((rb, scope)) = work.iter().find(|(r, _)| r.id() == view.id) else {
+        return;
+    };
+    let items = live::wanted(rb, scope, &app.state);
+    if !items.is_empty() {
+        live::spawn(connected.reader.clone(), rb.clone(), items, tx.clone());
+    }
+}

@@ -1,0 +1,809 @@
+//! Drawing: reads the `App` and changes nothing. One layout function serves drawing and mouse
+//! hit-testing, so a click lands on what is drawn.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span, Text};
+use ratatui::widgets::{Block, BorderType, Borders, Cell, Clear, Paragraph, Row, Table, Wrap};
+
+use super::app::{App, Dialog, Pane, Purpose};
+use super::keys::{Action, KeyMap};
+use super::model::{Rollup, Shown};
+use super::theme::Theme;
+use super::timeline::{self, Tone, clock};
+use crate::incident::event::{RehearsalLevel, Verdict};
+use crate::incident::{Event, StepStatus};
+
+pub struct Areas {
+    pub header: Rect,
+    pub runbooks: Rect,
+    pub steps: Rect,
+    pub detail: Rect,
+    pub timeline: Rect,
+    pub status: Rect,
+}
+
+/// Where each pane goes for a terminal of `size`. At 80x24 every pane keeps a few rows.
+pub fn areas(size: Rect) -> Areas {
+    let timeline_rows = if size.height >= 40 {
+        size.height / 3
+    } else {
+        6
+    };
+    let rows = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([
+            Constraint::Length(2),
+            Constraint::Min(6),
+            Constraint::Length(timeline_rows),
+            Constraint::Length(1),
+        ])
+        .split(size);
+    let left = if size.width >= 120 { 34 } else { 26 };
+    let body = Layout::default()
+        .direction(Direction::Horizontal)
+        .constraints([Constraint::Length(left), Constraint::Min(20)])
+        .split(rows[1]);
+    let right = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([Constraint::Percentage(45), Constraint::Percentage(55)])
+        .split(body[1]);
+    Areas {
+        header: rows[0],
+        runbooks: body[0],
+        steps: right[0],
+        detail: right[1],
+        timeline: rows[2],
+        status: rows[3],
+    }
+}
+
+/// The first row shown of a list of `len` rows with `visible` on screen, keeping `sel` in
+/// view (the same arithmetic for drawing and for clicks).
+pub fn list_offset(sel: usize, len: usize, visible: usize) -> usize {
+    if visible == 0 || len <= visible {
+        return 0;
+    }
+    sel.saturating_sub(visible - 1).min(len - visible)
+}
+
+fn tone(t: &Theme, tone: Tone) -> Style {
+    match tone {
+        Tone::Ok => t.ok,
+        Tone::Fail => t.fail,
+        Tone::Warn => t.warn,
+        Tone::Running => t.running,
+        Tone::Waiting => t.waiting,
+        Tone::Note => t.base.add_modifier(Modifier::ITALIC),
+        Tone::Plain => t.base,
+        Tone::Muted => t.muted,
+    }
+}
+
+fn shown_style(t: &Theme, s: Shown) -> Style {
+    match s {
+        Shown::NotStarted => t.pending,
+        Shown::Ready => t.ready,
+        Shown::Running => t.running,
+        Shown::NeedsYou => t.waiting,
+        Shown::Done => t.ok,
+        Shown::Failed => t.fail,
+        Shown::Skipped => t.skipped,
+        Shown::Interrupted => t.interrupted,
+    }
+}
+
+fn rollup_style(t: &Theme, r: Rollup) -> Style {
+    match r {
+        Rollup::NotStarted => t.pending,
+        Rollup::Blocked => t.muted,
+        Rollup::Running => t.running,
+        Rollup::NeedsYou => t.waiting,
+        Rollup::Done => t.ok,
+        Rollup::Failed => t.fail,
+    }
+}
+
+fn block<'a>(app: &App, title: &'a str, pane: Pane) -> Block<'a> {
+    let focused = app.focus == pane && app.dialog.is_none();
+    let (style, kind) = if focused {
+        (app.theme.border_focus, BorderType::Thick)
+    } else {
+        (app.theme.border, BorderType::Plain)
+    };
+    let title = if focused {
+        format!(" ▸ {title} ")
+    } else {
+        format!(" {title} ")
+    };
+    Block::default()
+        .borders(Borders::ALL)
+        .border_type(kind)
+        .border_style(style)
+        .title(Span::styled(title, app.theme.title))
+}
+
+pub fn draw(f: &mut Frame, app: &App) {
+    let size = f.area();
+    f.render_widget(Block::default().style(app.theme.base), size);
+    let a = areas(size);
+    header(f, app, a.header);
+    runbooks(f, app, a.runbooks);
+    steps(f, app, a.steps);
+    detail(f, app, a.detail);
+    timeline_pane(f, app, a.timeline);
+    status(f, app, a.status);
+    if let Some(d) = &app.dialog {
+        dialog(f, app, d, size);
+    }
+}
+
+fn left_of(deadline: std::time::Duration, elapsed: std::time::Duration) -> String {
+    if elapsed <= deadline {
+        format!("{} left", clock((deadline - elapsed).as_secs()))
+    } else {
+        format!("OVER by {}", clock((elapsed - deadline).as_secs()))
+    }
+}
+
+fn header(f: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let (badge, style) = if app.info.review {
+        (
+            " REVIEW ".to_string(),
+            t.title.add_modifier(Modifier::REVERSED),
+        )
+    } else if app.info.rehearsal {
+        let level = match app.info.level {
+            Some(RehearsalLevel::DryRun) => " DRY RUN",
+            Some(RehearsalLevel::ReadOnly) => " READ-ONLY",
+            _ => "",
+        };
+        (format!(" REHEARSAL{level} "), t.rehearsal)
+    } else {
+        (" LIVE ".to_string(), t.live)
+    };
+    let first = Line::from(vec![
+        Span::styled(badge, style),
+        Span::styled(
+            format!(" {} ", app.info.title),
+            t.header.add_modifier(Modifier::BOLD),
+        ),
+        Span::styled(format!("on {}", app.info.target), t.muted),
+    ]);
+    let elapsed = app.elapsed();
+    let wide = area.width >= 120;
+    let mut second = vec![
+        Span::styled(
+            if wide {
+                format!(" operator {} ", app.info.operator)
+            } else {
+                format!(" {} ", app.info.operator)
+            },
+            t.header,
+        ),
+        Span::styled(format!("│ ⏱ {} ", clock(elapsed.as_secs())), t.header),
+    ];
+    if let Some(g) = app.board.current_group(&app.state, &app.ready) {
+        let rto = app
+            .board
+            .runbooks
+            .iter()
+            .filter(|r| r.group == g)
+            .filter_map(|r| r.rto)
+            .max();
+        let name = match app.board.groups.get(g) {
+            Some(x) if wide => format!("{} ({}/{})", x.name, g + 1, app.board.groups.len()),
+            _ => format!("{}/{}", g + 1, app.board.groups.len()),
+        };
+        let text = match rto {
+            Some(r) if wide => format!(
+                "│ group {name}: RTO {} {} ",
+                clock(r.as_secs()),
+                left_of(r, elapsed)
+            ),
+            Some(r) => format!("│ group {name} RTO {} ", left_of(r, elapsed)),
+            None => format!("│ group {name} "),
+        };
+        let style = if rto.is_some_and(|r| elapsed > r) {
+            t.fail
+        } else {
+            t.header
+        };
+        second.push(Span::styled(text, style));
+    }
+    if let Some(r) = app.info.plan_rto {
+        let style = if elapsed > r { t.fail } else { t.header };
+        let text = if wide {
+            format!("│ plan RTO {} {} ", clock(r.as_secs()), left_of(r, elapsed))
+        } else {
+            format!("│ plan RTO {} ", left_of(r, elapsed))
+        };
+        second.push(Span::styled(text, style));
+    }
+    if app.state.is_paused() {
+        second.push(Span::styled(
+            " ⏸ PAUSED ",
+            t.warn.add_modifier(Modifier::REVERSED),
+        ));
+    }
+    if app.state.closed.is_some() {
+        second.push(Span::styled(
+            " ■ CLOSED ",
+            t.muted.add_modifier(Modifier::REVERSED),
+        ));
+    }
+    let p = Paragraph::new(vec![first, Line::from(second)]).style(t.header);
+    f.render_widget(p, area);
+}
+
+fn runbooks(f: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let b = block(app, "Runbooks", Pane::Runbooks);
+    let inner = b.inner(area);
+    f.render_widget(b, area);
+    let n = app.board.runbooks.len();
+    let visible = usize::from(inner.height);
+    let off = list_offset(app.rb_sel, n, visible);
+    let width = usize::from(inner.width);
+    let lines: Vec<Line> = app
+        .board
+        .runbooks
+        .iter()
+        .enumerate()
+        .skip(off)
+        .take(visible)
+        .map(|(i, rb)| {
+            let r = app.board.rollup(rb, &app.state, &app.ready);
+            let (icon, word) = r.label();
+            let name_w = width.saturating_sub(word.len() + 4).max(4);
+            let name = truncate(&rb.id, name_w);
+            let pad = width.saturating_sub(2 + name.chars().count() + word.len() + 1);
+            let mut spans = vec![
+                Span::styled(format!("{icon} "), rollup_style(t, r)),
+                Span::raw(name),
+                Span::raw(" ".repeat(pad.max(1))),
+                Span::styled(word, rollup_style(t, r)),
+            ];
+            if i == app.rb_sel {
+                for s in &mut spans {
+                    s.style = s.style.patch(t.selection);
+                }
+            }
+            Line::from(spans)
+        })
+        .collect();
+    f.render_widget(Paragraph::new(lines).style(t.base), inner);
+}
+
+fn truncate(s: &str, w: usize) -> String {
+    if s.chars().count() <= w {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(w.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+fn steps(f: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let title = app.selected_runbook().map_or("Steps".to_string(), |r| {
+        let rto = r
+            .rto_text
+            .as_ref()
+            .map(|x| format!(" · RTO {x}"))
+            .unwrap_or_default();
+        format!("{} · {}{rto}", r.title, r.component)
+    });
+    let b = block(app, &title, Pane::Steps);
+    let inner = b.inner(area);
+    f.render_widget(b, area);
+    let Some(rb) = app.selected_runbook() else {
+        return;
+    };
+    let visible = usize::from(inner.height);
+    let off = list_offset(app.step_sel, rb.steps.len(), visible);
+    // Who confirmed a step shows when there is room for it.
+    let wide = inner.width >= 70;
+    let rows: Vec<Row> = rb
+        .steps
+        .iter()
+        .enumerate()
+        .skip(off)
+        .take(visible)
+        .map(|(i, s)| {
+            let shown = app.shown(&s.key);
+            let (icon, word) = shown.label();
+            let st = app.state.step(&s.key.runbook, &s.key.step);
+            let dur = st
+                .and_then(|x| x.elapsed_ms(app.now))
+                .map(timeline::seconds)
+                .unwrap_or_default();
+            let who = st
+                .and_then(|x| x.confirmed_by().map(str::to_string))
+                .unwrap_or_default();
+            let style = shown_style(t, shown);
+            let mut cells = vec![
+                Cell::from(Span::styled(icon, style)),
+                Cell::from(format!("{}. {}", i + 1, s.title)),
+                Cell::from(Span::styled(word, style)),
+                Cell::from(dur),
+            ];
+            if wide {
+                cells.push(Cell::from(who));
+            }
+            let mut row = Row::new(cells);
+            if i == app.step_sel {
+                row = row.style(t.selection);
+            }
+            row
+        })
+        .collect();
+    let mut widths = vec![
+        Constraint::Length(1),
+        Constraint::Min(12),
+        Constraint::Length(11),
+        Constraint::Length(6),
+    ];
+    if wide {
+        widths.push(Constraint::Length(12));
+    }
+    let table = Table::new(rows, widths).column_spacing(1).style(t.base);
+    f.render_widget(table, inner);
+}
+
+fn kv<'a>(t: &Theme, k: &'a str, v: String) -> Line<'a> {
+    Line::from(vec![Span::styled(format!("{k}: "), t.muted), Span::raw(v)])
+}
+
+fn detail(f: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let b = block(app, "Detail", Pane::Detail);
+    let inner = b.inner(area);
+    f.render_widget(b, area);
+    let Some(s) = app.selected_step() else {
+        return;
+    };
+    let st = app.state.step(&s.key.runbook, &s.key.step);
+    let shown = app.shown(&s.key);
+    let (icon, word) = shown.label();
+    let mut lines: Vec<Line> = Vec::new();
+    let confirm = if s.confirm { " · asks first" } else { "" };
+    lines.push(Line::from(vec![
+        Span::styled(format!("{icon} {word} "), shown_style(t, shown)),
+        Span::styled(s.title.clone(), t.base.add_modifier(Modifier::BOLD)),
+        Span::styled(format!("  [{}{confirm}]", s.kind), t.muted),
+    ]));
+    if !s.target.is_empty() {
+        lines.push(kv(t, "target", s.target.clone()));
+    }
+    if let Some(p) = app.progress.get(&s.key) {
+        lines.push(kv(t, "now", p.clone()));
+    }
+    if let Some(st) = st {
+        if let Some(c) = &st.last_check {
+            let v = match c.verdict {
+                Verdict::Pass => "PASS",
+                Verdict::Fail => "FAIL",
+                Verdict::Error => "ERROR",
+            };
+            lines.push(kv(t, "expected", c.expected.clone()));
+            lines.push(Line::from(vec![
+                Span::styled("actual: ", t.muted),
+                Span::raw(c.actual.clone()),
+                Span::styled(
+                    format!("  {v} at {} ({} ms)", c.ts.format("%H:%M:%S"), c.latency_ms),
+                    if c.verdict == Verdict::Pass {
+                        t.ok
+                    } else {
+                        t.fail
+                    },
+                ),
+            ]));
+        }
+        if let Some(e) = &st.error {
+            lines.push(Line::from(Span::styled(format!("error: {e}"), t.fail)));
+        }
+        if let Some(r) = &st.skip_reason {
+            lines.push(kv(t, "skipped", r.clone()));
+        }
+    }
+    if let Some(l) = app.live.get(&s.key) {
+        lines.push(Line::from(vec![
+            Span::styled("live: ", t.muted),
+            Span::raw(format!("{} ", l.actual)),
+            Span::styled(
+                format!(
+                    "{} at {} (read for the screen, not logged)",
+                    l.verdict,
+                    l.at.format("%H:%M:%S")
+                ),
+                if l.verdict == "PASS" { t.ok } else { t.warn },
+            ),
+        ]));
+    }
+    if let Some(i) = app.board.instructions(&s.key, &app.state) {
+        lines.push(Line::default());
+        for l in i.lines() {
+            lines.push(Line::from(l.to_string()));
+        }
+    }
+    if let Some(st) = st {
+        if !st.output.is_empty() {
+            lines.push(Line::default());
+            lines.push(Line::from(Span::styled("output (newest last):", t.muted)));
+            for o in st.output.iter().rev().take(8).rev() {
+                lines.push(Line::from(format!("  {}", o.line)));
+            }
+        }
+        history(t, st, &mut lines);
+    }
+    let p = Paragraph::new(Text::from(lines))
+        .style(t.base)
+        .wrap(Wrap { trim: false })
+        .scroll((app.detail_scroll, 0));
+    f.render_widget(p, inner);
+}
+
+fn history(t: &Theme, st: &crate::incident::StepState, lines: &mut Vec<Line>) {
+    let mut h: Vec<(chrono::DateTime<chrono::Utc>, String)> = Vec::new();
+    if let Some(s) = st.started {
+        h.push((s, "started".into()));
+    }
+    if let Some(c) = &st.confirmation {
+        h.push((c.requested, "asked to confirm".into()));
+        if let Some(a) = &c.answer {
+            let w = if a.approved { "approved" } else { "declined" };
+            h.push((a.ts, format!("{w} by {}", a.by)));
+        }
+    }
+    for r in &st.retries {
+        h.push((r.ts, format!("attempt {}: {}", r.attempt, r.reason)));
+    }
+    for n in &st.notes {
+        h.push((n.ts, format!("note by {}: {}", n.actor, n.text)));
+    }
+    if let Some(fin) = st.finished {
+        let w = match st.status {
+            StepStatus::Done => "done",
+            StepStatus::Failed => "failed",
+            StepStatus::Skipped => "skipped",
+            _ => "finished",
+        };
+        h.push((fin, w.into()));
+    }
+    if h.is_empty() {
+        return;
+    }
+    h.sort_by_key(|(ts, _)| *ts);
+    lines.push(Line::default());
+    lines.push(Line::from(Span::styled("history:", t.muted)));
+    for (ts, what) in h {
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {} ", ts.format("%H:%M:%S")), t.muted),
+            Span::raw(what),
+        ]));
+    }
+}
+
+fn timeline_pane(f: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let filter = app.timeline.filter();
+    let title = match (filter.is_empty(), app.timeline_back) {
+        (true, 0) => format!("Timeline · {} events", app.timeline.len()),
+        (true, b) => format!("Timeline · {} events · {b} back", app.timeline.len()),
+        (false, b) => format!(
+            "Timeline · filter \"{filter}\" · {} match · {b} back",
+            app.timeline.len()
+        ),
+    };
+    let b = block(app, &title, Pane::Timeline);
+    let inner = b.inner(area);
+    f.render_widget(b, area);
+    let rows = usize::from(inner.height);
+    let lines: Vec<Line> = app
+        .timeline
+        .window(rows, app.timeline_back)
+        .map(|e| event_line(t, e))
+        .collect();
+    f.render_widget(Paragraph::new(lines).style(t.base), inner);
+}
+
+fn event_line<'a>(t: &Theme, e: &Event) -> Line<'a> {
+    let l = timeline::line(e);
+    Line::from(vec![
+        Span::styled(format!("{} ", l.time), t.muted),
+        Span::styled(format!("{:<8.8} ", l.actor), t.muted),
+        Span::styled(format!("{} ", l.icon), tone(t, l.tone)),
+        Span::styled(l.text, tone(t, l.tone)),
+    ])
+}
+
+fn hint(keys: &KeyMap, a: Action, what: &str) -> Vec<Span<'static>> {
+    let k = keys.keys_for(a).into_iter().next().unwrap_or_default();
+    vec![Span::raw(format!(" {k}")), Span::raw(format!(" {what} "))]
+}
+
+fn status(f: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let mut spans: Vec<Span> = Vec::new();
+    let mut add = |a: Action, what: &str| {
+        let mut h = hint(&app.keys, a, what);
+        h[0].style = t.key;
+        spans.extend(h);
+    };
+    match (&app.dialog, app.info.review) {
+        (Some(Dialog::Input { .. }), _) => {
+            spans.push(Span::styled(" Enter", t.key));
+            spans.push(Span::raw(" save "));
+            spans.push(Span::styled(" Esc", t.key));
+            spans.push(Span::raw(" cancel "));
+        }
+        (Some(_), _) => {
+            spans.push(Span::styled(" Esc", t.key));
+            spans.push(Span::raw(" close "));
+        }
+        (None, true) => {
+            add(Action::NextPane, "pane");
+            add(Action::Filter, "filter");
+            add(Action::Help, "help");
+            add(Action::Quit, "quit");
+        }
+        (None, false) => {
+            match app.selected_key().map(|k| app.shown(&k)) {
+                Some(Shown::Ready) => add(Action::Run, "run"),
+                Some(Shown::NeedsYou) => add(Action::Run, "answer"),
+                Some(Shown::Failed) => {
+                    add(Action::Recheck, "retry");
+                    add(Action::Skip, "skip");
+                }
+                Some(Shown::Running) => add(Action::Abort, "abort"),
+                Some(Shown::Done) => add(Action::Recheck, "re-check"),
+                _ => {}
+            }
+            add(Action::Help, "help");
+            add(Action::Quit, "quit");
+            add(Action::RunAllReady, "run ready");
+            add(
+                Action::Pause,
+                if app.state.is_paused() {
+                    "resume"
+                } else {
+                    "pause"
+                },
+            );
+            add(Action::Note, "note");
+            add(Action::Filter, "filter");
+        }
+    }
+    let waiting = app.prompts.len();
+    let mut line = Vec::new();
+    if app.all_done() && app.message.is_none() {
+        line.push(Span::styled(
+            " ✔ every runbook done: q closes the incident ",
+            t.ok,
+        ));
+    } else if let Some(m) = &app.message {
+        let style = if app.log_failed.is_some() {
+            t.fail
+        } else {
+            t.warn
+        };
+        line.push(Span::styled(format!(" {m} "), style));
+    } else if waiting > 0 {
+        line.push(Span::styled(
+            format!(" {waiting} waiting for you "),
+            t.waiting.add_modifier(Modifier::REVERSED),
+        ));
+    } else if let Some(done) = app.idle {
+        let failed = app
+            .board
+            .runbooks
+            .iter()
+            .any(|r| app.board.rollup(r, &app.state, &app.ready) == Rollup::Failed);
+        let text = if done {
+            " ✔ every runbook done: q closes the incident "
+        } else if app.state.is_paused() {
+            " ⏸ paused: p resumes "
+        } else if failed {
+            " nothing can start: a failed step holds the plan (r retry, s skip) "
+        } else {
+            " nothing can start now "
+        };
+        line.push(Span::styled(text, if done { t.ok } else { t.warn }));
+    }
+    line.extend(spans);
+    f.render_widget(Paragraph::new(Line::from(line)).style(t.muted), area);
+}
+
+fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
+}
+
+fn dialog(f: &mut Frame, app: &App, d: &Dialog, size: Rect) {
+    let t = &app.theme;
+    let (title, body, w, h): (String, Vec<Line>, u16, u16) = match d {
+        Dialog::Help => ("Help".into(), help_lines(app), 78, 22),
+        Dialog::Confirm { key, what } => {
+            let s = app.board.step(key);
+            let mut body = vec![
+                Line::from(Span::styled(
+                    s.map_or(key.to_string(), |s| s.title.clone()),
+                    t.base.add_modifier(Modifier::BOLD),
+                )),
+                Line::from(Span::styled(key.to_string(), t.muted)),
+                Line::default(),
+            ];
+            body.extend(what.lines().map(|l| Line::from(l.to_string())));
+            body.push(Line::default());
+            body.push(Line::from(vec![
+                Span::styled(" y ", t.key.add_modifier(Modifier::REVERSED)),
+                Span::raw(" yes, do it    "),
+                Span::styled(" n ", t.key.add_modifier(Modifier::REVERSED)),
+                Span::raw(" no, skip it    "),
+                Span::styled(" Esc ", t.key.add_modifier(Modifier::REVERSED)),
+                Span::raw(" later"),
+            ]));
+            ("Confirm: this changes live state".into(), body, 72, 14)
+        }
+        Dialog::Manual { key, note } => {
+            let s = app.board.step(key);
+            let mut body = vec![
+                Line::from(Span::styled(
+                    s.map_or(key.to_string(), |s| s.title.clone()),
+                    t.base.add_modifier(Modifier::BOLD),
+                )),
+                Line::default(),
+            ];
+            if let Some(i) = app.board.instructions(key, &app.state) {
+                body.extend(i.lines().map(|l| Line::from(l.to_string())));
+                body.push(Line::default());
+            }
+            if let Some(n) = note {
+                body.push(kv(t, "note", n.clone()));
+            }
+            body.push(Line::from(vec![
+                Span::styled(" y ", t.key.add_modifier(Modifier::REVERSED)),
+                Span::raw(" done  "),
+                Span::styled(" f ", t.key.add_modifier(Modifier::REVERSED)),
+                Span::raw(" failed  "),
+                Span::styled(" s ", t.key.add_modifier(Modifier::REVERSED)),
+                Span::raw(" skip  "),
+                Span::styled(" : ", t.key.add_modifier(Modifier::REVERSED)),
+                Span::raw(" note  "),
+                Span::styled(" Esc ", t.key.add_modifier(Modifier::REVERSED)),
+                Span::raw(" later"),
+            ]));
+            (
+                "Manual step: do it, then say how it went".into(),
+                body,
+                74,
+                16,
+            )
+        }
+        Dialog::Input { purpose, text } => {
+            let label = match purpose {
+                Purpose::Note(Some(k)) => format!("Note on {k}:"),
+                Purpose::Note(None) => "Note for the incident log:".into(),
+                Purpose::Skip(k) => format!("Why skip {k}?"),
+                Purpose::Filter => "Filter the timeline (text, operator or event kind):".into(),
+                Purpose::ManualNote(k) => format!("Note for {k}:"),
+            };
+            let body = vec![
+                Line::from(label),
+                Line::from(vec![
+                    Span::styled(format!("> {text}"), t.input),
+                    Span::styled("█", t.input.add_modifier(Modifier::SLOW_BLINK)),
+                ]),
+            ];
+            ("Input".into(), body, 70, 4)
+        }
+        Dialog::Quit { busy } => {
+            let body = vec![
+                Line::from(format!(
+                    "{busy} step(s) are running or waiting for an answer."
+                )),
+                Line::from("Quit anyway? Running work is stopped; the incident stays open"),
+                Line::from(format!("and can be resumed from {}", app.info.log_path)),
+                Line::default(),
+                Line::from(vec![
+                    Span::styled(" y ", t.key.add_modifier(Modifier::REVERSED)),
+                    Span::raw(" quit   "),
+                    Span::styled(" n ", t.key.add_modifier(Modifier::REVERSED)),
+                    Span::raw(" stay"),
+                ]),
+            ];
+            ("Quit?".into(), body, 76, 7)
+        }
+        Dialog::Abort { key } => {
+            let body = vec![
+                Line::from(format!("Abort {key} while it runs?")),
+                Line::from("A command is killed with its process group; an Azure operation"),
+                Line::from("already accepted may still complete: check the resource after."),
+                Line::default(),
+                Line::from(vec![
+                    Span::styled(" y ", t.key.add_modifier(Modifier::REVERSED)),
+                    Span::raw(" abort   "),
+                    Span::styled(" n ", t.key.add_modifier(Modifier::REVERSED)),
+                    Span::raw(" let it run"),
+                ]),
+            ];
+            ("Abort?".into(), body, 70, 7)
+        }
+    };
+    let inner_w = w.min(size.width).saturating_sub(2);
+    // Wrapped bodies need more rows than lines: count them roughly by width.
+    let rows: u16 = body
+        .iter()
+        .map(|l| (l.width() as u16).max(1).div_ceil(inner_w.max(1)))
+        .sum();
+    // Sized to the content; help keeps its own height.
+    let h = if matches!(d, Dialog::Help) {
+        h.max(rows + 2)
+    } else {
+        rows + 2
+    };
+    let area = centered(size, w, h);
+    f.render_widget(Clear, area);
+    let b = Block::default()
+        .borders(Borders::ALL)
+        .border_type(BorderType::Double)
+        .border_style(t.dialog_border)
+        .title(Span::styled(format!(" {title} "), t.title))
+        .style(t.dialog);
+    let p = Paragraph::new(body).block(b).wrap(Wrap { trim: false });
+    f.render_widget(p, area);
+}
+
+fn help_lines(app: &App) -> Vec<Line<'static>> {
+    let t = &app.theme;
+    let actions = [
+        Action::Up,
+        Action::Down,
+        Action::PageUp,
+        Action::PageDown,
+        Action::Top,
+        Action::Bottom,
+        Action::NextPane,
+        Action::Run,
+        Action::Yes,
+        Action::No,
+        Action::Skip,
+        Action::Fail,
+        Action::Recheck,
+        Action::RunAllReady,
+        Action::Pause,
+        Action::Abort,
+        Action::Note,
+        Action::Filter,
+        Action::Help,
+        Action::Quit,
+    ];
+    let mut lines: Vec<Line> = actions
+        .iter()
+        .map(|a| {
+            Line::from(vec![
+                Span::styled(format!("{:>12}  ", app.keys.keys_for(*a).join(" ")), t.key),
+                Span::raw(KeyMap::describe(*a).to_string()),
+            ])
+        })
+        .collect();
+    lines.push(Line::default());
+    lines.push(Line::from(Span::styled(
+        "Every event is on disk before it shows. Mouse: wheel scrolls, click selects.",
+        t.muted,
+    )));
+    lines.push(Line::from(Span::styled(
+        "Status: ✔ done ✘ failed ▶ running ? needs you ◌ ready ↷ skipped ⚠ interrupted",
+        t.muted,
+    )));
+    lines
+}

@@ -1,0 +1,351 @@
+//! Render tests: every screen and dialog of the TUI drawn with ratatui's `TestBackend` from a
+//! fixed incident over the shipped runbooks, at 80x24 and 160x48, compared with insta
+//! snapshots. Behaviour tests drive `App::update` with keys and check what it asks the engine.
+
+use std::path::Path;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use drbook::exec::engine::Control;
+use drbook::exec::plan::StepKey;
+use drbook::exec::steps::Outcome;
+use drbook::tui::app::{App, Dialog, Effect, Msg, Pane, Purpose};
+use drbook::tui::fixture;
+use drbook::tui::view;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn app() -> App {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("runbooks");
+    fixture::app(&dir, 0).expect("the fixture builds over the shipped runbooks")
+}
+
+fn render(app: &mut App, w: u16, h: u16) -> String {
+    app.update(Msg::Resize(w, h));
+    let mut term = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
+    term.draw(|f| view::draw(f, app)).expect("draws");
+    term.backend().to_string()
+}
+
+fn key(app: &mut App, c: char) -> Vec<Effect> {
+    app.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char(c),
+        KeyModifiers::NONE,
+    )))
+}
+
+fn code(app: &mut App, k: KeyCode) -> Vec<Effect> {
+    app.update(Msg::Key(KeyEvent::new(k, KeyModifiers::NONE)))
+}
+
+fn typed(app: &mut App, text: &str) {
+    for c in text.chars() {
+        key(app, c);
+    }
+}
+
+/// Selects `runbook`/`step` the way an operator would: through the panes, with keys.
+fn go_to(app: &mut App, runbook: &str, step: &str) {
+    app.focus = Pane::Runbooks;
+    code(app, KeyCode::Home);
+    while app.selected_runbook().map(|r| r.id.as_str()) != Some(runbook) {
+        let before = app.rb_sel;
+        key(app, 'j');
+        assert_ne!(before, app.rb_sel, "runbook {runbook} not found");
+    }
+    code(app, KeyCode::Tab);
+    assert_eq!(app.focus, Pane::Steps);
+    while app.selected_key().map(|k| k.step) != Some(step.to_string()) {
+        let before = app.step_sel;
+        key(app, 'j');
+        assert_ne!(before, app.step_sel, "step {step} not found");
+    }
+}
+
+fn both_sizes(name: &str, setup: impl Fn(&mut App)) {
+    for (w, h) in [(80, 24), (160, 48)] {
+        let mut a = app();
+        a.update(Msg::Resize(w, h));
+        setup(&mut a);
+        let screen = render(&mut a, w, h);
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), screen);
+    }
+}
+
+#[test]
+fn main_screen() {
+    both_sizes("main", |_| {});
+}
+
+#[test]
+fn main_screen_on_a_failed_step() {
+    both_sizes("failed_step", |a| {
+        go_to(a, "artifacts-continuity", "registry")
+    });
+}
+
+#[test]
+fn help_dialog() {
+    both_sizes("help", |a| {
+        key(a, '?');
+    });
+}
+
+#[test]
+fn confirm_dialog_shows_exactly_what_will_run() {
+    both_sizes("confirm", |a| {
+        go_to(a, "backlog-continuity", "incident-item");
+        code(a, KeyCode::Enter);
+        assert!(matches!(a.dialog, Some(Dialog::Confirm { .. })));
+    });
+}
+
+#[test]
+fn manual_step_dialog() {
+    both_sizes("manual", |a| {
+        go_to(a, "code-continuity", "communicate");
+        code(a, KeyCode::Enter);
+        assert!(matches!(a.dialog, Some(Dialog::Manual { .. })));
+    });
+}
+
+#[test]
+fn note_input() {
+    both_sizes("note", |a| {
+        go_to(a, "artifacts-continuity", "registry");
+        key(a, ':');
+        typed(a, "registry is back");
+    });
+}
+
+#[test]
+fn timeline_filter() {
+    both_sizes("filter", |a| {
+        key(a, '/');
+        typed(a, "registry");
+    });
+}
+
+#[test]
+fn quit_dialog_while_steps_wait() {
+    both_sizes("quit", |a| {
+        let effects = key(a, 'q');
+        assert!(
+            effects.is_empty(),
+            "two steps wait for an answer: q must ask first"
+        );
+    });
+}
+
+#[test]
+fn abort_dialog() {
+    both_sizes("abort", |a| {
+        go_to(a, "artifacts-continuity", "registry");
+        // Make the step run again so there is something to abort.
+        a.update(Msg::Logged(drbook::incident::Event {
+            seq: 99,
+            ts: fixture::start() + chrono::Duration::seconds(700),
+            actor: "drbook".into(),
+            kind: drbook::incident::EventKind::StepStarted {
+                runbook: "artifacts-continuity".into(),
+                step: "registry".into(),
+                title: None,
+                attempt: 3,
+            },
+            prev: String::new(),
+            hash: String::new(),
+        }));
+        // The questions waiting open by themselves: put them aside first.
+        while a.dialog.is_some() {
+            code(a, KeyCode::Esc);
+        }
+        go_to(a, "artifacts-continuity", "registry");
+        key(a, 'x');
+        assert!(matches!(a.dialog, Some(Dialog::Abort { .. })));
+    });
+}
+
+#[test]
+fn yes_on_a_confirmation_approves_it_as_the_operator() {
+    let mut a = app();
+    go_to(&mut a, "backlog-continuity", "incident-item");
+    code(&mut a, KeyCode::Enter);
+    let effects = key(&mut a, 'y');
+    assert_eq!(
+        effects,
+        vec![Effect::Control(Control::Answer {
+            key: StepKey::new("backlog-continuity", "incident-item"),
+            yes: true,
+            by: "alice".into(),
+        })]
+    );
+    assert!(a.dialog.is_none());
+}
+
+#[test]
+fn n_declines_a_confirmation_but_writes_a_note_elsewhere() {
+    let mut a = app();
+    go_to(&mut a, "backlog-continuity", "incident-item");
+    let effects = key(&mut a, 'n');
+    assert_eq!(
+        effects,
+        vec![Effect::Control(Control::Answer {
+            key: StepKey::new("backlog-continuity", "incident-item"),
+            yes: false,
+            by: "alice".into(),
+        })]
+    );
+    go_to(&mut a, "code-continuity", "ado-status");
+    assert!(key(&mut a, 'n').is_empty());
+    assert!(matches!(
+        a.dialog,
+        Some(Dialog::Input {
+            purpose: Purpose::Note(Some(_)),
+            ..
+        })
+    ));
+}
+
+#[test]
+fn a_manual_step_is_marked_done_with_its_note() {
+    let mut a = app();
+    go_to(&mut a, "code-continuity", "communicate");
+    code(&mut a, KeyCode::Enter);
+    key(&mut a, ':');
+    typed(&mut a, "posted in #shop-engineering");
+    code(&mut a, KeyCode::Enter);
+    assert!(matches!(
+        a.dialog,
+        Some(Dialog::Manual { note: Some(_), .. })
+    ));
+    let effects = key(&mut a, 'y');
+    assert_eq!(
+        effects,
+        vec![Effect::Control(Control::Manual {
+            key: StepKey::new("code-continuity", "communicate"),
+            outcome: Outcome::Ok,
+            note: Some("posted in #shop-engineering".into()),
+            by: "alice".into(),
+        })]
+    );
+}
+
+#[test]
+fn skip_asks_why_and_retry_only_applies_to_failed_or_finished_checks() {
+    let mut a = app();
+    go_to(&mut a, "artifacts-continuity", "registry");
+    assert_eq!(
+        key(&mut a, 'r'),
+        vec![Effect::Control(Control::Retry(StepKey::new(
+            "artifacts-continuity",
+            "registry"
+        )))]
+    );
+    key(&mut a, 's');
+    typed(&mut a, "registry owned by platform");
+    let effects = code(&mut a, KeyCode::Enter);
+    assert_eq!(
+        effects,
+        vec![Effect::Control(Control::Skip {
+            key: StepKey::new("artifacts-continuity", "registry"),
+            reason: "skipped by alice: registry owned by platform".into(),
+            by: "alice".into(),
+        })]
+    );
+    go_to(&mut a, "code-continuity", "ado-main");
+    assert!(
+        key(&mut a, 'r').is_empty(),
+        "a skipped command is not re-run by r"
+    );
+    assert!(a.message.is_some());
+}
+
+#[test]
+fn pause_toggles_and_run_all_ready_starts_what_can_start() {
+    let mut a = app();
+    assert_eq!(
+        key(&mut a, 'p'),
+        vec![Effect::Control(Control::Pause { by: "alice".into() })]
+    );
+    assert_eq!(
+        key(&mut a, 'a'),
+        vec![Effect::Control(Control::StartAllReady)]
+    );
+}
+
+#[test]
+fn a_new_confirmation_opens_its_dialog_and_selects_the_step() {
+    let mut a = app();
+    a.update(Msg::Logged(drbook::incident::Event {
+        seq: 50,
+        ts: fixture::start() + chrono::Duration::seconds(760),
+        actor: "drbook".into(),
+        kind: drbook::incident::EventKind::ConfirmationRequested {
+            runbook: "code-continuity".into(),
+            step: "push-to-github".into(),
+            prompt: "RUN git push --mirror".into(),
+        },
+        prev: String::new(),
+        hash: String::new(),
+    }));
+    // The older question (backlog) opens first; Esc puts it aside, then Enter on the new one.
+    assert!(
+        matches!(a.dialog, Some(Dialog::Confirm { ref key, .. }) if key.runbook == "backlog-continuity")
+    );
+    code(&mut a, KeyCode::Esc);
+    assert!(a.dialog.is_none());
+    go_to(&mut a, "code-continuity", "push-to-github");
+    code(&mut a, KeyCode::Enter);
+    assert!(
+        matches!(a.dialog, Some(Dialog::Confirm { ref what, .. }) if what == "RUN git push --mirror")
+    );
+}
+
+#[test]
+fn the_mouse_selects_what_it_clicks_and_scrolls_what_it_is_over() {
+    let mut a = app();
+    a.update(Msg::Resize(80, 24));
+    let areas = view::areas(ratatui::layout::Rect::new(0, 0, 80, 24));
+    // The third runbook row (inside the border).
+    a.update(Msg::Mouse(MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: areas.runbooks.x + 3,
+        row: areas.runbooks.y + 3,
+        modifiers: KeyModifiers::NONE,
+    }));
+    assert_eq!(a.rb_sel, 2);
+    assert_eq!(a.focus, Pane::Runbooks);
+    a.update(Msg::Mouse(MouseEvent {
+        kind: MouseEventKind::ScrollUp,
+        column: areas.timeline.x + 5,
+        row: areas.timeline.y + 2,
+        modifiers: KeyModifiers::NONE,
+    }));
+    assert_eq!(a.timeline_back, 3);
+    assert_eq!(a.focus, Pane::Runbooks, "scrolling does not move the focus");
+}
+
+#[test]
+fn status_is_never_told_by_colour_alone() {
+    let mut a = app();
+    a.theme = drbook::tui::theme::Theme::no_color();
+    let mut screen = render(&mut a, 80, 24);
+    go_to(&mut a, "artifacts-continuity", "registry");
+    screen.push_str(&render(&mut a, 80, 24));
+    for word in ["✘", "failed", "✔", "done", "?", "needs you"] {
+        assert!(screen.contains(word), "`{word}` missing from\n{screen}");
+    }
+}
+
+#[test]
+fn secrets_never_reach_the_screen() {
+    let mut a = app();
+    for (rb, st) in [
+        ("code-continuity", "ado-main"),
+        ("backlog-continuity", "export-open-items"),
+    ] {
+        go_to(&mut a, rb, st);
+        let screen = render(&mut a, 160, 48);
+        assert!(!screen.contains("fixture-ado_pat-secret"), "{screen}");
+        assert!(!screen.contains("fixture-github_token-secret"), "{screen}");
+    }
+}

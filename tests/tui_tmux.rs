@@ -1,0 +1,210 @@
+//! End to end: the real binary in a real terminal (tmux). Opens the demo, carries out the
+//! westeurope plan as an operator would (run what is ready, answer every confirmation and
+//! manual step, skip a failed step that holds the plan), writes a note, quits, and then reads
+//! the incident log: intact chain, every confirmation by the operator, the note, the close.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use drbook::incident::{EventKind, Integrity, read_log};
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn cmd(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux runs (install it: apt-get install tmux)")
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "e2e"];
+        args.extend_from_slice(keys);
+        let out = self.cmd(&args);
+        assert!(out.status.success(), "send-keys {keys:?}: {out:?}");
+    }
+
+    fn text(&self, text: &str) {
+        let out = self.cmd(&["send-keys", "-t", "e2e", "-l", text]);
+        assert!(out.status.success());
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-t", "e2e"]).stdout).into_owned()
+    }
+
+    fn wait_for(&self, what: &str, within: Duration) -> String {
+        let until = Instant::now() + within;
+        loop {
+            let s = self.screen();
+            if s.contains(what) {
+                return s;
+            }
+            assert!(
+                Instant::now() < until,
+                "`{what}` did not appear; the screen:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd(&["kill-server"]);
+    }
+}
+
+fn log_in(dir: &Path) -> PathBuf {
+    std::fs::read_dir(dir)
+        .expect("log dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .expect("an incident log was written")
+}
+
+#[test]
+fn the_demo_carries_out_the_plan_with_confirmations_a_note_and_a_clean_quit() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let logs = tmp.path().join("logs");
+    let data = tmp.path().join("data");
+    let done_file = tmp.path().join("exit-code");
+    let tmux = Tmux {
+        socket: format!("drbook-e2e-{}", std::process::id()),
+    };
+    let command = format!(
+        "env XDG_DATA_HOME={} DRBOOK_CONFIG={} {} --log-dir {} --operator tester; echo $? > {}; sleep 60",
+        data.display(),
+        tmp.path().join("no-config.toml").display(),
+        env!("CARGO_BIN_EXE_drbook"),
+        logs.display(),
+        done_file.display(),
+    );
+    let out = tmux.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "e2e",
+        "-x",
+        "120",
+        "-y",
+        "40",
+        &command,
+    ]);
+    assert!(out.status.success(), "tmux new-session: {out:?}");
+    let first = tmux.wait_for("REHEARSAL", Duration::from_secs(20));
+    assert!(first.contains("Runbooks"), "{first}");
+    assert!(first.contains("Timeline"), "{first}");
+
+    // The operator's loop: answer what is asked, unblock what is stuck, run what is ready.
+    let mut confirmed = 0;
+    let mut manual = 0;
+    let mut skipped = 0;
+    let until = Instant::now() + Duration::from_secs(300);
+    loop {
+        let s = tmux.screen();
+        if s.contains("every runbook done") {
+            break;
+        }
+        assert!(
+            Instant::now() < until,
+            "the plan did not finish; the screen:\n{s}"
+        );
+        if s.contains("Confirm: this changes live state") {
+            tmux.keys(&["y"]);
+            confirmed += 1;
+        } else if s.contains("Manual step: do it") {
+            tmux.keys(&["y"]);
+            manual += 1;
+        } else if s.contains("holds the plan") {
+            tmux.keys(&["s"]);
+            tmux.wait_for("Why skip", Duration::from_secs(5));
+            tmux.text("game day: not reachable in the simulated outage");
+            tmux.keys(&["Enter"]);
+            skipped += 1;
+        } else {
+            tmux.keys(&["a"]);
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    assert!(confirmed > 0, "the plan has steps that ask first");
+    assert!(manual > 0, "the plan has manual steps");
+
+    // A note, then quit: nothing runs any more, so q quits at once.
+    tmux.keys(&[":"]);
+    tmux.wait_for("Note ", Duration::from_secs(5));
+    tmux.text("e2e: failover rehearsal complete");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("e2e: failover rehearsal complete", Duration::from_secs(5));
+    tmux.keys(&["q"]);
+    let until = Instant::now() + Duration::from_secs(20);
+    while !done_file.exists() {
+        assert!(
+            Instant::now() < until,
+            "drbook did not exit:\n{}",
+            tmux.screen()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let code = std::fs::read_to_string(&done_file).expect("exit code");
+    assert_eq!(code.trim(), "0", "exit code; screen:\n{}", tmux.screen());
+    let after = tmux.screen();
+    assert!(
+        after.contains("the incident is closed"),
+        "the terminal is back and says how it ended:\n{after}"
+    );
+    assert!(
+        !after.contains("┌ Runbooks"),
+        "the alternate screen was left:\n{after}"
+    );
+
+    let path = log_in(&logs);
+    let (events, integrity) = read_log(&path).expect("the log reads");
+    assert!(
+        matches!(integrity, Integrity::Intact { .. }),
+        "{integrity:?}"
+    );
+    let approvals = events
+        .iter()
+        .filter(|e| matches!(&e.kind, EventKind::Confirmed { by, approved: true, .. } if by == "tester"))
+        .count();
+    assert_eq!(
+        approvals, confirmed,
+        "every y on a confirmation is in the log, by the operator"
+    );
+    let manual_done = events
+        .iter()
+        .filter(|e| {
+            e.actor == "tester"
+                && matches!(&e.kind, EventKind::StepFinished { outputs, .. } if outputs.get("outcome").map(String::as_str) == Some("ok"))
+        })
+        .count();
+    assert!(
+        manual_done >= manual,
+        "{manual_done} manual steps logged done, {manual} answered"
+    );
+    let skips = events
+        .iter()
+        .filter(|e| matches!(&e.kind, EventKind::StepSkipped { reason, .. } if reason.contains("game day")))
+        .count();
+    assert_eq!(skips, skipped);
+    assert!(events.iter().any(|e| matches!(&e.kind,
+        EventKind::Note { text, .. } if text == "e2e: failover rehearsal complete")
+        && e.actor == "tester"));
+    assert!(matches!(
+        events.last().map(|e| &e.kind),
+        Some(EventKind::IncidentClosed { .. })
+    ));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
