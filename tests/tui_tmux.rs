@@ -73,31 +73,11 @@ fn log_in(dir: &Path) -> PathBuf {
 fn the_demo_carries_out_the_plan_with_confirmations_a_note_and_a_clean_quit() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let logs = tmp.path().join("logs");
-    let data = tmp.path().join("data");
     let done_file = tmp.path().join("exit-code");
     let tmux = Tmux {
         socket: format!("drbook-e2e-{}", std::process::id()),
     };
-    let command = format!(
-        "env XDG_DATA_HOME={} DRBOOK_CONFIG={} {} --log-dir {} --operator tester; echo $? > {}; sleep 60",
-        data.display(),
-        tmp.path().join("no-config.toml").display(),
-        env!("CARGO_BIN_EXE_drbook"),
-        logs.display(),
-        done_file.display(),
-    );
-    let out = tmux.cmd(&[
-        "new-session",
-        "-d",
-        "-s",
-        "e2e",
-        "-x",
-        "120",
-        "-y",
-        "40",
-        &command,
-    ]);
-    assert!(out.status.success(), "tmux new-session: {out:?}");
+    start(&tmux, tmp.path(), "", &done_file, (120, 40));
     let first = tmux.wait_for("REHEARSAL", Duration::from_secs(20));
     assert!(first.contains("Runbooks"), "{first}");
     assert!(first.contains("Timeline"), "{first}");
@@ -143,17 +123,8 @@ fn the_demo_carries_out_the_plan_with_confirmations_a_note_and_a_clean_quit() {
     tmux.keys(&["Enter"]);
     tmux.wait_for("e2e: failover rehearsal complete", Duration::from_secs(5));
     tmux.keys(&["q"]);
-    let until = Instant::now() + Duration::from_secs(20);
-    while !done_file.exists() {
-        assert!(
-            Instant::now() < until,
-            "drbook did not exit:\n{}",
-            tmux.screen()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let code = std::fs::read_to_string(&done_file).expect("exit code");
-    assert_eq!(code.trim(), "0", "exit code; screen:\n{}", tmux.screen());
+    let code = wait_file(&done_file, &tmux);
+    assert_eq!(code, "0", "exit code; screen:\n{}", tmux.screen());
     let after = tmux.screen();
     assert!(
         after.contains("the incident is closed"),
@@ -207,4 +178,134 @@ fn the_demo_carries_out_the_plan_with_confirmations_a_note_and_a_clean_quit() {
         let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
     }
+}
+
+fn start(tmux: &Tmux, tmp: &Path, extra: &str, code_file: &Path, (w, h): (u16, u16)) {
+    let command = format!(
+        "env XDG_DATA_HOME={} DRBOOK_CONFIG={} {} --log-dir {} --operator tester {extra}; echo $? > {}; sleep 60",
+        tmp.join("data").display(),
+        tmp.join("no-config.toml").display(),
+        env!("CARGO_BIN_EXE_drbook"),
+        tmp.join("logs").display(),
+        code_file.display(),
+    );
+    let _ = tmux.cmd(&["kill-session", "-t", "e2e"]);
+    let out = tmux.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "e2e",
+        "-x",
+        &w.to_string(),
+        "-y",
+        &h.to_string(),
+        &command,
+    ]);
+    assert!(out.status.success(), "tmux new-session: {out:?}");
+}
+
+fn wait_file(path: &Path, tmux: &Tmux) -> String {
+    let until = Instant::now() + Duration::from_secs(20);
+    while !path.exists() {
+        assert!(
+            Instant::now() < until,
+            "drbook did not exit:\n{}",
+            tmux.screen()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    std::fs::read_to_string(path)
+        .expect("exit code")
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn sigterm_restores_the_terminal_keeps_the_log_and_the_incident_resumes() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let tmux = Tmux {
+        socket: format!("drbook-e2e-term-{}", std::process::id()),
+    };
+    let first = tmp.path().join("first-exit");
+    start(&tmux, tmp.path(), "", &first, (100, 30));
+    tmux.wait_for("REHEARSAL", Duration::from_secs(20));
+    tmux.keys(&["a"]);
+    tmux.wait_for("started", Duration::from_secs(10));
+    let pane = tmux.cmd(&["display", "-p", "-t", "e2e", "#{pane_pid}"]);
+    let shell = String::from_utf8_lossy(&pane.stdout).trim().to_string();
+    let kids = Command::new("pgrep")
+        .args(["-P", &shell])
+        .output()
+        .expect("pgrep");
+    let pid = String::from_utf8_lossy(&kids.stdout)
+        .lines()
+        .next()
+        .expect("drbook runs under the pane's shell")
+        .to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    assert_eq!(wait_file(&first, &tmux), "143", "exit status of a SIGTERM");
+    let screen = tmux.screen();
+    assert!(
+        !screen.contains("┌ Runbooks"),
+        "the alternate screen was left:\n{screen}"
+    );
+    assert!(screen.contains("the incident is still open"), "{screen}");
+
+    let logs = tmp.path().join("logs");
+    let path = log_in(&logs);
+    let (events, integrity) = read_log(&path).expect("the log reads");
+    assert!(
+        matches!(integrity, Integrity::Intact { .. }),
+        "{integrity:?}"
+    );
+    assert!(events.len() > 2, "the run had started steps");
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::IncidentClosed { .. })),
+        "a signal leaves the incident open"
+    );
+
+    // Resume it: the same log continues, and says so.
+    let second = tmp.path().join("second-exit");
+    start(
+        &tmux,
+        tmp.path(),
+        &format!("--resume {}", path.display()),
+        &second,
+        (100, 30),
+    );
+    tmux.wait_for("incident resumed by tester", Duration::from_secs(20));
+    tmux.keys(&["q"]);
+    // The resumed steps may be running or asking again: then q asks first.
+    let until = Instant::now() + Duration::from_secs(20);
+    while !second.exists() && Instant::now() < until {
+        if tmux.screen().contains("Quit?") {
+            tmux.keys(&["y"]);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(wait_file(&second, &tmux), "0");
+    let (after, integrity) = read_log(&path).expect("the log reads");
+    assert!(
+        matches!(integrity, Integrity::Intact { .. }),
+        "{integrity:?}"
+    );
+    assert!(after.len() > events.len());
+    assert_eq!(
+        &after[..events.len()],
+        &events[..],
+        "nothing before the resume changed"
+    );
+    assert_eq!(
+        std::fs::read_dir(&logs).expect("dir").count(),
+        1,
+        "no second log"
+    );
 }

@@ -655,6 +655,10 @@ impl App {
                         Some(k) => self.say(format!(
                             "{k} failed and holds the plan: r runs it again, s skips it"
                         )),
+                        None if self.busy() > 0 => self.say(format!(
+                            "nothing new can start yet: {} step(s) running or waiting for you",
+                            self.busy()
+                        )),
                         None => self.say("no step can start now"),
                     }
                     return Vec::new();

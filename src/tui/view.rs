@@ -739,17 +739,21 @@ fn dialog(f: &mut Frame, app: &App, d: &Dialog, size: Rect) {
             ("Abort?".into(), body, 70, 7)
         }
     };
-    let inner_w = w.min(size.width).saturating_sub(2);
-    // Wrapped bodies need more rows than lines: count them roughly by width.
-    let rows: u16 = body
-        .iter()
-        .map(|l| (l.width() as u16).max(1).div_ceil(inner_w.max(1)))
-        .sum();
+    // The keys line stays at the bottom, whatever the body's length: it must never be cut.
+    let mut body = body;
+    let footer = match d {
+        Dialog::Help | Dialog::Input { .. } => None,
+        _ => body.pop(),
+    };
+    let inner_w = w.min(size.width).saturating_sub(2).max(1);
+    let para = Paragraph::new(body).wrap(Wrap { trim: false });
+    let rows = u16::try_from(para.line_count(inner_w)).unwrap_or(u16::MAX);
+    let extra = u16::from(footer.is_some());
     // Sized to the content; help keeps its own height.
     let h = if matches!(d, Dialog::Help) {
-        h.max(rows + 2)
+        h.max(rows.saturating_add(2))
     } else {
-        rows + 2
+        rows.saturating_add(2 + extra)
     };
     let area = centered(size, w, h);
     f.render_widget(Clear, area);
@@ -759,8 +763,19 @@ fn dialog(f: &mut Frame, app: &App, d: &Dialog, size: Rect) {
         .border_style(t.dialog_border)
         .title(Span::styled(format!(" {title} "), t.title))
         .style(t.dialog);
-    let p = Paragraph::new(body).block(b).wrap(Wrap { trim: false });
-    f.render_widget(p, area);
+    let inner = b.inner(area);
+    f.render_widget(b, area);
+    let body_rows = inner.height.saturating_sub(extra);
+    f.render_widget(para, Rect::new(inner.x, inner.y, inner.width, body_rows));
+    if let Some(footer) = footer {
+        let at = Rect::new(
+            inner.x,
+            inner.y + body_rows,
+            inner.width,
+            extra.min(inner.height),
+        );
+        f.render_widget(Paragraph::new(footer), at);
+    }
 }
 
 fn help_lines(app: &App) -> Vec<Line<'static>> {
