@@ -68,23 +68,24 @@ pub(crate) fn seal(body: &str) -> (String, String) {
     (format!("{open},\"hash\":\"{hash}\"}}\n"), hash)
 }
 
-/// The hash a line (without newline) claims, and the hash of its canonical body; `None` if
-/// the line does not end in a well-formed `hash` member.
-fn claimed_and_actual(line: &[u8]) -> Option<(&str, String)> {
+/// Whether the hash a line (without newline) claims is the hash of its canonical body;
+/// `None` if the line does not end in a well-formed `hash` member.
+fn hash_matches(line: &[u8]) -> Option<bool> {
     let cut = line.len().checked_sub(HASH_MEMBER_LEN)?;
     let (open, member) = line.split_at(cut);
     let claimed = member.strip_prefix(HASH_KEY)?.strip_suffix(b"\"}")?;
-    let claimed = std::str::from_utf8(claimed).ok()?;
     if !claimed
-        .bytes()
-        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        .iter()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
     {
         return None;
     }
     let mut hasher = Sha256::new();
     hasher.update(open);
     hasher.update(b"}");
-    Some((claimed, hex::encode(hasher.finalize())))
+    let mut actual = [0u8; 64];
+    hex::encode_to_slice(hasher.finalize(), &mut actual).ok()?;
+    Some(claimed == actual)
 }
 
 /// What `verify` found.
@@ -172,82 +173,109 @@ pub fn verify_file(path: &std::path::Path) -> Integrity {
     }
 }
 
+/// Lines per rayon task when checking lines in parallel: enough that a task's work dwarfs
+/// handing it out.
+const LINES_PER_TASK: usize = 256;
+
 /// Walks every line, checking hash, chain and sequence, and decoding events.
+///
+/// What a line can be checked for on its own (is it whole JSON, does its content match its
+/// hash, does it decode, is its `seq` its line number) is checked for all lines in
+/// parallel; then the links (`prev` against the previous line's `hash`, the header first and
+/// only first) are checked in order, and the walk stops at the first problem exactly as a
+/// line-by-line walk does.
 pub fn walk(bytes: &[u8]) -> Walk {
-    let mut events: Vec<Event> = Vec::new();
-    let mut prev = GENESIS.to_string();
-    let mut offset = 0usize;
-    let mut line_no = 0usize;
-    while offset < bytes.len() {
-        line_no += 1;
-        let rest = &bytes[offset..];
-        let (line, whole) = match rest.iter().position(|b| *b == b'\n') {
-            Some(n) => (&rest[..n], true),
-            None => (rest, false),
-        };
-        let is_last = offset + line.len() + usize::from(whole) >= bytes.len();
-        let seq = line_no as u64;
-        let stop = |integrity| Walk {
-            events: Vec::new(),
-            good_len: offset as u64,
-            integrity,
-        };
-        let checked = check_line(line, seq, &prev);
-        match checked {
-            Ok(event) => {
-                if !whole {
-                    // A complete, chained line whose newline never reached the disk: keep the
-                    // event, restore the newline on resume.
-                    events.push(event);
-                    let mut w = stop(Integrity::Truncated {
-                        at_line: line_no,
-                        recovered_events: events.len(),
-                        dropped_bytes: 0,
-                    });
-                    w.events = events;
-                    w.good_len = bytes.len() as u64;
-                    return w;
-                }
-                prev = event.hash.clone();
-                events.push(event);
-                offset += line.len() + 1;
-            }
-            Err(LineFault::Torn) if is_last => {
-                let mut w = stop(Integrity::Truncated {
-                    at_line: line_no,
-                    recovered_events: events.len(),
-                    dropped_bytes: (bytes.len() - offset) as u64,
-                });
-                w.events = events;
-                return w;
-            }
-            Err(fault) => {
-                let mut w = stop(Integrity::Altered {
-                    first_bad_seq: seq,
-                    line: line_no,
-                    reason: fault.to_string(),
-                });
-                w.events = events;
-                return w;
-            }
-        }
+    use rayon::prelude::*;
+
+    // The lines in order, without their newlines: a last line without a newline counts, the
+    // empty "line" after a final newline does not.
+    let mut lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
+    if bytes.last().is_none_or(|b| *b == b'\n') {
+        lines.pop();
     }
-    if events.is_empty() {
-        return Walk {
-            events,
-            good_len: 0,
-            integrity: Integrity::Unreadable {
-                reason: "empty: no header".into(),
+    let checked: Vec<Result<Event, LineFault>> = lines
+        .par_iter()
+        .with_min_len(LINES_PER_TASK)
+        .enumerate()
+        .map(|(i, line)| check_unlinked(line, i as u64 + 1))
+        .collect();
+    let (trusted, good_len, integrity) = link(bytes, &lines, &checked);
+    let events = checked
+        .into_iter()
+        .take(trusted)
+        .filter_map(Result::ok)
+        .collect();
+    Walk {
+        events,
+        good_len,
+        integrity,
+    }
+}
+
+/// Follows the chain through the checked lines: how many events can be trusted, the bytes
+/// they take, and the verdict.
+fn link(
+    bytes: &[u8],
+    lines: &[&[u8]],
+    checked: &[Result<Event, LineFault>],
+) -> (usize, u64, Integrity) {
+    let mut prev = GENESIS;
+    let mut offset = 0usize;
+    for (i, (line, checked)) in lines.iter().zip(checked).enumerate() {
+        let line_no = i + 1;
+        let seq = line_no as u64;
+        // Whether the line's newline is there.
+        let whole = offset + line.len() < bytes.len();
+        let is_last = offset + line.len() + usize::from(whole) >= bytes.len();
+        let unlinked;
+        let fault = match checked {
+            Ok(event) => match check_link(event, seq, prev) {
+                Ok(()) if !whole => {
+                    // A complete, chained line whose newline never reached the disk: keep
+                    // the event, restore the newline on resume.
+                    let integrity = Integrity::Truncated {
+                        at_line: line_no,
+                        recovered_events: line_no,
+                        dropped_bytes: 0,
+                    };
+                    return (line_no, bytes.len() as u64, integrity);
+                }
+                Ok(()) => {
+                    prev = &event.hash;
+                    offset += line.len() + 1;
+                    continue;
+                }
+                Err(fault) => {
+                    unlinked = fault;
+                    &unlinked
+                }
+            },
+            Err(fault) => fault,
+        };
+        let integrity = match fault {
+            LineFault::Torn if is_last => Integrity::Truncated {
+                at_line: line_no,
+                recovered_events: line_no - 1,
+                dropped_bytes: (bytes.len() - offset) as u64,
+            },
+            fault => Integrity::Altered {
+                first_bad_seq: seq,
+                line: line_no,
+                reason: fault.to_string(),
             },
         };
+        return (line_no - 1, offset as u64, integrity);
     }
-    Walk {
-        good_len: bytes.len() as u64,
-        integrity: Integrity::Intact {
-            events: events.len(),
-        },
-        events,
+    if lines.is_empty() {
+        let integrity = Integrity::Unreadable {
+            reason: "empty: no header".into(),
+        };
+        return (0, 0, integrity);
     }
+    let integrity = Integrity::Intact {
+        events: lines.len(),
+    };
+    (lines.len(), bytes.len() as u64, integrity)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -273,21 +301,40 @@ enum LineFault {
     Undecodable(String),
 }
 
-fn check_line(line: &[u8], seq: u64, prev: &str) -> Result<Event, LineFault> {
-    if serde_json::from_slice::<serde::de::IgnoredAny>(line).is_err() {
-        return Err(LineFault::Torn);
-    }
-    let (claimed, actual) = claimed_and_actual(line).ok_or(LineFault::NoHash)?;
-    if claimed != actual {
-        return Err(LineFault::Edited);
-    }
-    let event = Event::decode(line).map_err(|e| LineFault::Undecodable(e.to_string()))?;
+/// The checks of one line that do not need the line before it, in the order a reader
+/// meets the problems: not JSON, no hash member, content not matching its hash, not an
+/// event, `seq` out of place.
+fn check_unlinked(line: &[u8], seq: u64) -> Result<Event, LineFault> {
+    let event = match Event::decode_typed(line) {
+        // Decoding it proved it is whole JSON.
+        Some(event) => {
+            if !hash_matches(line).ok_or(LineFault::NoHash)? {
+                return Err(LineFault::Edited);
+            }
+            event
+        }
+        None => {
+            if serde_json::from_slice::<serde::de::IgnoredAny>(line).is_err() {
+                return Err(LineFault::Torn);
+            }
+            if !hash_matches(line).ok_or(LineFault::NoHash)? {
+                return Err(LineFault::Edited);
+            }
+            Event::decode_value(line).map_err(|e| LineFault::Undecodable(e.to_string()))?
+        }
+    };
     if event.seq != seq {
         return Err(LineFault::Seq {
             found: event.seq,
             expected: seq,
         });
     }
+    Ok(event)
+}
+
+/// The checks of a line against the chain before it: its `prev`, and the header being
+/// first and only first.
+fn check_link(event: &Event, seq: u64, prev: &str) -> Result<(), LineFault> {
     if event.prev != prev {
         return Err(LineFault::Unchained);
     }
@@ -297,7 +344,7 @@ fn check_line(line: &[u8], seq: u64, prev: &str) -> Result<Event, LineFault> {
         (other, 1) => return Err(LineFault::NoHeader(other.name().to_string())),
         _ => {}
     }
-    Ok(event)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -511,6 +558,340 @@ mod tests {
         bytes.extend_from_slice(line.as_bytes());
         assert_eq!(verify(&bytes), Integrity::Intact { events: 3 });
         assert_eq!(walk(&bytes).events[2].kind, kind);
+    }
+
+    /// The line-by-line walk as it was before lines were checked in parallel, with the
+    /// decoding through `serde_json::Value` it used: the reference `walk` must agree with.
+    fn reference_walk(bytes: &[u8]) -> Walk {
+        fn decode(line: &[u8]) -> Result<Event, crate::incident::event::DecodeError> {
+            use crate::incident::event::DecodeError;
+            use chrono::{DateTime, Utc};
+            use serde_json::Value;
+            let text = std::str::from_utf8(line).map_err(|_| DecodeError::NotText)?;
+            let value: Value =
+                serde_json::from_str(text).map_err(|e| DecodeError::NotJson(e.to_string()))?;
+            let Value::Object(mut map) = value else {
+                return Err(DecodeError::NotJson("not an object".into()));
+            };
+            let seq = map
+                .remove("seq")
+                .and_then(|v| v.as_u64())
+                .ok_or(DecodeError::Field("seq"))?;
+            let ts = map
+                .remove("ts")
+                .and_then(|v| {
+                    v.as_str()
+                        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+                })
+                .map(|t| t.with_timezone(&Utc))
+                .ok_or(DecodeError::Field("ts"))?;
+            let actor = match map.remove("actor") {
+                None => String::new(),
+                Some(Value::String(s)) => s,
+                Some(_) => return Err(DecodeError::Field("actor")),
+            };
+            let mut take = |key: &'static str| match map.remove(key) {
+                Some(Value::String(s)) => Ok(s),
+                _ => Err(DecodeError::Field(key)),
+            };
+            let prev = take("prev")?;
+            let hash = take("hash")?;
+            let event = match map.get("event") {
+                Some(Value::String(s)) => s.clone(),
+                _ => return Err(DecodeError::Field("event")),
+            };
+            let kind = match serde_json::from_value::<EventKind>(Value::Object(map.clone())) {
+                Ok(kind) => kind,
+                Err(_) => {
+                    map.remove("event");
+                    EventKind::Unknown { event, fields: map }
+                }
+            };
+            Ok(Event {
+                seq,
+                ts,
+                actor,
+                kind,
+                prev,
+                hash,
+            })
+        }
+        fn check_line(line: &[u8], seq: u64, prev: &str) -> Result<Event, LineFault> {
+            if serde_json::from_slice::<serde::de::IgnoredAny>(line).is_err() {
+                return Err(LineFault::Torn);
+            }
+            if !hash_matches(line).ok_or(LineFault::NoHash)? {
+                return Err(LineFault::Edited);
+            }
+            let event = decode(line).map_err(|e| LineFault::Undecodable(e.to_string()))?;
+            if event.seq != seq {
+                return Err(LineFault::Seq {
+                    found: event.seq,
+                    expected: seq,
+                });
+            }
+            check_link(&event, seq, prev)?;
+            Ok(event)
+        }
+        let mut events: Vec<Event> = Vec::new();
+        let mut prev = GENESIS.to_string();
+        let mut offset = 0usize;
+        let mut line_no = 0usize;
+        while offset < bytes.len() {
+            line_no += 1;
+            let rest = &bytes[offset..];
+            let (line, whole) = match rest.iter().position(|b| *b == b'\n') {
+                Some(n) => (&rest[..n], true),
+                None => (rest, false),
+            };
+            let is_last = offset + line.len() + usize::from(whole) >= bytes.len();
+            let seq = line_no as u64;
+            match check_line(line, seq, &prev) {
+                Ok(event) => {
+                    events.push(event);
+                    if !whole {
+                        let recovered_events = events.len();
+                        return Walk {
+                            events,
+                            good_len: bytes.len() as u64,
+                            integrity: Integrity::Truncated {
+                                at_line: line_no,
+                                recovered_events,
+                                dropped_bytes: 0,
+                            },
+                        };
+                    }
+                    prev = events[events.len() - 1].hash.clone();
+                    offset += line.len() + 1;
+                }
+                Err(fault) => {
+                    let integrity = match fault {
+                        LineFault::Torn if is_last => Integrity::Truncated {
+                            at_line: line_no,
+                            recovered_events: events.len(),
+                            dropped_bytes: (bytes.len() - offset) as u64,
+                        },
+                        fault => Integrity::Altered {
+                            first_bad_seq: seq,
+                            line: line_no,
+                            reason: fault.to_string(),
+                        },
+                    };
+                    return Walk {
+                        events,
+                        good_len: offset as u64,
+                        integrity,
+                    };
+                }
+            }
+        }
+        if events.is_empty() {
+            return Walk {
+                events,
+                good_len: 0,
+                integrity: Integrity::Unreadable {
+                    reason: "empty: no header".into(),
+                },
+            };
+        }
+        Walk {
+            good_len: bytes.len() as u64,
+            integrity: Integrity::Intact {
+                events: events.len(),
+            },
+            events,
+        }
+    }
+
+    fn assert_walks_agree(bytes: &[u8], what: &str) {
+        let got = walk(bytes);
+        let want = reference_walk(bytes);
+        assert_eq!(got.integrity, want.integrity, "{what}");
+        assert_eq!(got.good_len, want.good_len, "{what}");
+        assert_eq!(got.events, want.events, "{what}");
+    }
+
+    /// Every kind, an unknown one, and lines that only the `Value` reading can read (or
+    /// that nothing can), sealed so that their hashes match.
+    fn odd_log() -> Vec<String> {
+        let mut kinds = crate::incident::event::tests::every_kind();
+        kinds.push(EventKind::Unknown {
+            event: "quantum_failover".into(),
+            fields: serde_json::from_str(r#"{"qubits":7,"runbook":[1]}"#).unwrap(),
+        });
+        let mut out = Vec::new();
+        let mut prev = GENESIS.to_string();
+        for (i, kind) in kinds.iter().enumerate() {
+            let seq = i as u64 + 1;
+            let ts = format!("2026-11-25T01:52:{:02}.000Z", seq % 60);
+            let (line, hash) = seal(&body(seq, &ts, "alice", kind, &prev).unwrap());
+            out.push(line.trim_end().to_string());
+            prev = hash;
+        }
+        out
+    }
+
+    /// Replaces line `i` of `lines` by `body` (a line without `hash`) sealed, and reseals
+    /// what follows so that only `body` can be at fault.
+    fn reseal(lines: &[String], i: usize, body_of: impl Fn(&str) -> String) -> Vec<u8> {
+        let mut out = String::new();
+        let mut prev = GENESIS.to_string();
+        for (n, line) in lines.iter().enumerate() {
+            let open = &line[..line.len() - HASH_MEMBER_LEN];
+            let open = open.replacen(
+                &format!("\"prev\":\"{}", &open[open.len() - 64..]),
+                &format!("\"prev\":\"{prev}"),
+                1,
+            );
+            let mut body = format!("{open}}}");
+            if n == i {
+                body = body_of(&body);
+            }
+            let (line, hash) = seal(&body);
+            out.push_str(&line);
+            prev = hash;
+        }
+        out.into_bytes()
+    }
+
+    #[test]
+    fn the_parallel_walk_agrees_with_the_line_by_line_walk() {
+        let lines = odd_log();
+        let bytes = join(&lines);
+        assert_walks_agree(&bytes, "as written");
+        assert!(matches!(verify(&bytes), Integrity::Intact { .. }));
+        // Every cut.
+        for cut in 0..=bytes.len() {
+            assert_walks_agree(&bytes[..cut], &format!("cut at {cut}"));
+        }
+        // Every byte of two lines overwritten, with bytes that matter to JSON and UTF-8.
+        let starts: Vec<usize> = std::iter::once(0)
+            .chain(
+                bytes
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, b)| **b == b'\n')
+                    .map(|(i, _)| i + 1),
+            )
+            .collect();
+        for line in [1, 7] {
+            for at in starts[line]..starts[line + 1] {
+                for b in [b'X', b'"', b'}', b'\\', b'\n', 0, 0xff] {
+                    let mut edited = bytes.clone();
+                    edited[at] = b;
+                    assert_walks_agree(&edited, &format!("byte {at} = {b}"));
+                }
+            }
+        }
+        // Lines whose hash matches but that are odd, each in the middle and at the end.
+        type Edit = Box<dyn Fn(&str) -> String>;
+        let odd: Vec<(&str, Edit)> = vec![
+            (
+                "no actor",
+                Box::new(|b: &str| b.replacen(",\"actor\":\"alice\"", "", 1)),
+            ),
+            (
+                "null actor",
+                Box::new(|b: &str| b.replacen("\"actor\":\"alice\"", "\"actor\":null", 1)),
+            ),
+            (
+                "numeric actor",
+                Box::new(|b: &str| b.replacen("\"actor\":\"alice\"", "\"actor\":7", 1)),
+            ),
+            (
+                "float seq",
+                Box::new(|b: &str| b.replacen(",\"ts\"", ".0,\"ts\"", 1)),
+            ),
+            (
+                "duplicate seq",
+                Box::new(|b: &str| b.replacen("{\"seq\":", "{\"seq\":0,\"seq\":", 1)),
+            ),
+            (
+                "duplicate event",
+                Box::new(|b: &str| b.replacen(",\"event\":", ",\"event\":\"note\",\"event\":", 1)),
+            ),
+            (
+                "duplicate runbook",
+                Box::new(|b: &str| {
+                    b.replacen(",\"runbook\":", ",\"runbook\":\"x\",\"runbook\":", 1)
+                }),
+            ),
+            (
+                "escaped ts",
+                Box::new(|b: &str| b.replacen("T01:", "\\u005401:", 1)),
+            ),
+            ("bad ts", Box::new(|b: &str| b.replacen("T01:", "X01:", 1))),
+            (
+                "escaped key",
+                Box::new(|b: &str| b.replacen("\"runbook\":", "\"run\\u0062ook\":", 1)),
+            ),
+            (
+                "extra member",
+                Box::new(|b: &str| {
+                    b.replacen(",\"prev\"", ",\"extra\":[1,{\"a\":null}],\"prev\"", 1)
+                }),
+            ),
+            (
+                "invalid UTF-8 in an ignored string",
+                Box::new(|b: &str| b.replacen(",\"prev\"", ",\"extra\":\"\u{fffd}\",\"prev\"", 1)),
+            ),
+            ("not an object", Box::new(|b: &str| format!("[{b}]"))),
+            (
+                "trailing garbage",
+                Box::new(|b: &str| b.replacen("{", "{} ", 1)),
+            ),
+            (
+                "unknown event name",
+                Box::new(|b: &str| b.replacen(",\"event\":\"", ",\"event\":\"x_", 1)),
+            ),
+            (
+                "event not a string",
+                Box::new(|b: &str| b.replacen(",\"event\":", ",\"event\":1,\"was\":", 1)),
+            ),
+            (
+                "no prev",
+                Box::new(|b: &str| b.replacen(",\"prev\":", ",\"prv\":", 1)),
+            ),
+        ];
+        for (what, edit) in &odd {
+            for i in [3, 5, 8, lines.len() - 1] {
+                let bytes = reseal(&lines, i, edit);
+                assert_walks_agree(&bytes, &format!("{what} on line {}", i + 1));
+                assert_walks_agree(
+                    &bytes[..bytes.len() - 1],
+                    &format!("{what} on line {}, no newline", i + 1),
+                );
+            }
+        }
+        // Invalid UTF-8 in a string of the last line, its hash matching: in a string the
+        // kind reads, and in a member nothing reads.
+        let last = lines.len() - 1;
+        let open = &lines[last][..lines[last].len() - HASH_MEMBER_LEN];
+        for (what, body) in [
+            ("read", open.replacen("qubits", "qub\u{fc}ts", 1)),
+            (
+                "ignored",
+                open.replacen(",\"prev\"", ",\"extra\":\"\u{fc}\",\"prev\"", 1),
+            ),
+            ("envelope", open.replacen("alice", "al\u{fc}ce", 1)),
+        ] {
+            let mut body = format!("{body}}}").into_bytes();
+            let at = body
+                .windows(2)
+                .position(|w| w == "\u{fc}".as_bytes())
+                .unwrap();
+            body.splice(at..at + 2, [0xff]);
+            let hash = sha256_hex(&body);
+            let mut bytes = join(&lines[..last]);
+            bytes.extend_from_slice(&body[..body.len() - 1]);
+            bytes.extend_from_slice(format!(",\"hash\":\"{hash}\"}}\n").as_bytes());
+            assert_walks_agree(&bytes, &format!("invalid UTF-8 {what}"));
+            assert!(
+                matches!(verify(&bytes), Integrity::Altered { ref reason, .. } if reason.contains("UTF-8")),
+                "{what}: {:?}",
+                verify(&bytes)
+            );
+        }
     }
 
     #[test]

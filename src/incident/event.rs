@@ -3,6 +3,7 @@
 //! event types and how a line is encoded and decoded; kinds this drbook does not know (a log
 //! written by a newer one) are kept whole as raw JSON.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -354,6 +355,41 @@ impl Event {
     /// Reads one line (without its newline). Kinds that do not parse as a known kind are
     /// kept as `EventKind::Unknown`, so a newer writer never makes this reader fail.
     pub fn decode(line: &[u8]) -> Result<Event, DecodeError> {
+        match Event::decode_typed(line) {
+            Some(event) => Ok(event),
+            None => Event::decode_value(line),
+        }
+    }
+
+    /// The fast path of `decode`: the envelope and a known kind read straight from the
+    /// line's bytes, with no `serde_json::Value` in between. `None` whenever anything is
+    /// unusual (not UTF-8, a missing or mistyped field, a duplicate key, a kind this drbook
+    /// does not know or cannot read, a line that is not JSON): `decode_value` then decides,
+    /// so what it returns, and every error, are exactly what `decode_value` gives. When this
+    /// returns `Some`, the line is proven to be one whole JSON object.
+    pub(crate) fn decode_typed(line: &[u8]) -> Option<Event> {
+        let text = std::str::from_utf8(line).ok()?;
+        let envelope: Envelope<'_> = serde_json::from_str(text).ok()?;
+        let ts = DateTime::parse_from_rfc3339(&envelope.ts)
+            .ok()?
+            .with_timezone(&Utc);
+        // The envelope members are not fields of any kind, and kinds ignore members they do
+        // not know, so reading the kind from the whole line reads the same thing as reading
+        // it from the line without its envelope (what `decode_value` does).
+        let kind: EventKind = serde_json::from_str(text).ok()?;
+        Some(Event {
+            seq: envelope.seq,
+            ts,
+            actor: envelope.actor,
+            kind,
+            prev: envelope.prev,
+            hash: envelope.hash,
+        })
+    }
+
+    /// `decode` through a `serde_json::Value`: the reference reading of a line, and the only
+    /// one for unknown kinds and for lines that are not events.
+    pub(crate) fn decode_value(line: &[u8]) -> Result<Event, DecodeError> {
         let text = std::str::from_utf8(line).map_err(|_| DecodeError::NotText)?;
         let value: Value =
             serde_json::from_str(text).map_err(|e| DecodeError::NotJson(e.to_string()))?;
@@ -383,9 +419,13 @@ impl Event {
             Some(Value::String(s)) => s.clone(),
             _ => return Err(DecodeError::Field("event")),
         };
-        let kind = match serde_json::from_value::<EventKind>(Value::Object(map.clone())) {
+        let value = Value::Object(map);
+        let kind = match EventKind::deserialize(&value) {
             Ok(kind) => kind,
             Err(_) => {
+                let Value::Object(mut map) = value else {
+                    unreachable!("built as an object just above")
+                };
                 map.remove("event");
                 EventKind::Unknown { event, fields: map }
             }
@@ -399,6 +439,22 @@ impl Event {
             hash,
         })
     }
+}
+
+/// The envelope of a line as `Event::decode_typed` reads it: the same members with the same
+/// types as `decode_value` accepts (`actor` may be missing but not `null`), and `event`
+/// present as a string. Anything else on the line is the kind's and is skipped here.
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    seq: u64,
+    #[serde(borrow)]
+    ts: Cow<'a, str>,
+    #[serde(default)]
+    actor: String,
+    prev: String,
+    hash: String,
+    #[serde(borrow, rename = "event")]
+    _event: Cow<'a, str>,
 }
 
 fn take_string(map: &mut Map<String, Value>, key: &'static str) -> Result<String, DecodeError> {

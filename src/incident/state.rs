@@ -3,7 +3,7 @@
 //! operators, paused, closed). Resume and replay use the same fold: a step that started and
 //! never finished becomes `interrupted` once the incident is resumed or closed, never `done`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 
@@ -208,8 +208,9 @@ impl IncidentState {
     /// The state after every event.
     pub fn fold<'a>(events: impl IntoIterator<Item = &'a Event>) -> IncidentState {
         let mut state = IncidentState::default();
+        let mut index = Index::default();
         for e in events {
-            state.apply(e);
+            state.apply_with(e, Some(&mut index));
         }
         state
     }
@@ -260,8 +261,21 @@ impl IncidentState {
             .collect()
     }
 
-    fn runbook_mut(&mut self, id: &str) -> &mut RunbookState {
-        match self.runbooks.iter().position(|r| r.id == id) {
+    /// The runbook `id`, added at the end if the log has not mentioned it yet. With an
+    /// index (a fold from the start) it is found without searching.
+    fn runbook_mut(&mut self, id: &str, index: Option<&mut Index>) -> &mut RunbookState {
+        let at = match index {
+            Some(index) => match index.runbooks.get(id) {
+                Some(&i) => Some(i),
+                None => {
+                    index.runbooks.insert(id.into(), self.runbooks.len());
+                    index.steps.push(HashMap::new());
+                    None
+                }
+            },
+            None => self.runbooks.iter().position(|r| r.id == id),
+        };
+        match at {
             Some(i) => &mut self.runbooks[i],
             None => {
                 self.runbooks.push(RunbookState {
@@ -274,8 +288,26 @@ impl IncidentState {
         }
     }
 
-    fn step_mut(&mut self, runbook: &str, step: &str) -> &mut StepState {
-        self.runbook_mut(runbook).step_mut(step)
+    /// The step `step` of runbook `runbook`, each added at the end if new.
+    fn step_mut(&mut self, runbook: &str, step: &str, index: Option<&mut Index>) -> &mut StepState {
+        let Some(index) = index else {
+            return self.runbook_mut(runbook, None).step_mut(step);
+        };
+        let rb = self.runbook_mut(runbook, Some(&mut *index));
+        let r = index.runbooks[runbook];
+        let steps = &mut index.steps[r];
+        match steps.get(step) {
+            Some(&i) => &mut rb.steps[i],
+            None => {
+                steps.insert(step.into(), rb.steps.len());
+                rb.steps.push(StepState {
+                    id: step.into(),
+                    ..StepState::default()
+                });
+                let last = rb.steps.len() - 1;
+                &mut rb.steps[last]
+            }
+        }
     }
 
     fn interrupt_unfinished(&mut self) {
@@ -294,6 +326,12 @@ impl IncidentState {
 
     /// Applies one event (what the executor does right after `append` returns).
     pub fn apply(&mut self, e: &Event) {
+        self.apply_with(e, None);
+    }
+
+    /// `apply`, finding runbooks and steps through `index` when the state was folded from
+    /// the start with it (and by searching otherwise).
+    fn apply_with(&mut self, e: &Event, mut index: Option<&mut Index>) {
         use EventKind::*;
         let ts = e.ts;
         self.last_seq = e.seq;
@@ -306,7 +344,7 @@ impl IncidentState {
                     self.add_operator(op);
                 }
                 for r in &h.runbooks {
-                    let rb = self.runbook_mut(&r.id);
+                    let rb = self.runbook_mut(&r.id, index.as_deref_mut());
                     rb.file = Some(r.file.clone());
                     rb.sha256 = Some(r.sha256.clone());
                 }
@@ -325,7 +363,7 @@ impl IncidentState {
                 title,
                 attempt,
             } => {
-                let s = self.step_mut(runbook, step);
+                let s = self.step_mut(runbook, step, index.as_deref_mut());
                 s.status = StepStatus::Running;
                 s.started.get_or_insert(ts);
                 s.attempt_started = Some(ts);
@@ -346,7 +384,7 @@ impl IncidentState {
                 source,
                 latency_ms,
             } => {
-                let s = self.step_mut(runbook, step);
+                let s = self.step_mut(runbook, step, index.as_deref_mut());
                 s.checks += 1;
                 s.last_check = Some(CheckEntry {
                     ts,
@@ -363,18 +401,20 @@ impl IncidentState {
                 stream,
                 line,
             } => {
-                self.step_mut(runbook, step).output.push(OutputEntry {
-                    ts,
-                    stream: *stream,
-                    line: line.clone(),
-                });
+                self.step_mut(runbook, step, index.as_deref_mut())
+                    .output
+                    .push(OutputEntry {
+                        ts,
+                        stream: *stream,
+                        line: line.clone(),
+                    });
             }
             ConfirmationRequested {
                 runbook,
                 step,
                 prompt,
             } => {
-                let s = self.step_mut(runbook, step);
+                let s = self.step_mut(runbook, step, index.as_deref_mut());
                 s.status = StepStatus::WaitingForConfirmation;
                 s.confirmation = Some(Confirmation {
                     requested: ts,
@@ -389,7 +429,7 @@ impl IncidentState {
                 approved,
             } => {
                 self.add_operator(by);
-                let s = self.step_mut(runbook, step);
+                let s = self.step_mut(runbook, step, index.as_deref_mut());
                 let answer = Answer {
                     ts,
                     by: by.clone(),
@@ -423,7 +463,7 @@ impl IncidentState {
                 outputs,
                 error,
             } => {
-                let s = self.step_mut(runbook, step);
+                let s = self.step_mut(runbook, step, index.as_deref_mut());
                 s.status = match outcome {
                     Outcome::Ok => StepStatus::Done,
                     Outcome::Failed => StepStatus::Failed,
@@ -441,7 +481,7 @@ impl IncidentState {
                 step,
                 reason,
             } => {
-                let s = self.step_mut(runbook, step);
+                let s = self.step_mut(runbook, step, index.as_deref_mut());
                 s.status = StepStatus::Skipped;
                 s.finished = Some(ts);
                 s.skip_reason = Some(reason.clone());
@@ -453,7 +493,7 @@ impl IncidentState {
                 reason,
                 delay_ms,
             } => {
-                let s = self.step_mut(runbook, step);
+                let s = self.step_mut(runbook, step, index.as_deref_mut());
                 s.status = StepStatus::Running;
                 s.retries.push(RetryEntry {
                     ts,
@@ -474,7 +514,9 @@ impl IncidentState {
                     text: text.clone(),
                 };
                 match (runbook, step) {
-                    (Some(r), Some(s)) => self.step_mut(r, s).notes.push(note),
+                    (Some(r), Some(s)) => {
+                        self.step_mut(r, s, index.as_deref_mut()).notes.push(note)
+                    }
                     _ => self.notes.push(note),
                 }
             }
@@ -490,22 +532,25 @@ impl IncidentState {
                 self.abort_requested.get_or_insert(ts);
             }
             RollbackStarted { runbook, .. } => {
-                self.runbook_mut(runbook).rollback_started.get_or_insert(ts);
+                self.runbook_mut(runbook, index.as_deref_mut())
+                    .rollback_started
+                    .get_or_insert(ts);
             }
             CleanupStarted { runbook } => {
-                let r = self.runbook_mut(runbook);
+                let r = self.runbook_mut(runbook, index.as_deref_mut());
                 r.cleanup_started.get_or_insert(ts);
                 r.cleanup_outcome = None;
             }
             CleanupFinished {
                 runbook, outcome, ..
             } => {
-                self.runbook_mut(runbook).cleanup_outcome = Some(*outcome);
+                self.runbook_mut(runbook, index.as_deref_mut())
+                    .cleanup_outcome = Some(*outcome);
             }
             IncidentResumed { by, interrupted } => {
                 self.add_operator(by);
                 for r in interrupted {
-                    let s = self.step_mut(&r.runbook, &r.step);
+                    let s = self.step_mut(&r.runbook, &r.step, index.as_deref_mut());
                     if s.status.is_unfinished() || s.status == StepStatus::NotStarted {
                         s.status = StepStatus::Interrupted;
                     }
@@ -533,6 +578,16 @@ impl IncidentState {
         }
         self.add_operator(&e.actor);
     }
+}
+
+/// Where each runbook is in `IncidentState::runbooks`, and each of its steps in its
+/// `steps`, while a fold builds them: a fold then finds them without searching, in the same
+/// order (runbooks in header order then first mention, steps in first-mention order).
+#[derive(Default)]
+struct Index {
+    runbooks: HashMap<String, usize>,
+    /// By runbook position.
+    steps: Vec<HashMap<String, usize>>,
 }
 
 #[cfg(test)]
