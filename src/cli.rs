@@ -68,8 +68,8 @@ with its file, line and column.\n\nExit status: 0 valid, 1 invalid, 2 usage erro
     Run(Box<run::RunArgs>),
     /// Game day: carry out a plan against the simulator or a rehearsal target
     Rehearse(Box<run::RunArgs>),
-    /// Replay a past incident log, read-only
-    Review(NotYetArgs),
+    /// Replay a past incident log in the TUI, read-only (a folder: list its incidents)
+    Review(ReviewArgs),
     /// Postmortem report (Markdown, JSON, HTML) from incident logs
     Report(NotYetArgs),
     /// Run the Azure simulator on its own
@@ -119,6 +119,16 @@ pub struct VarsArgs {
 pub struct NotYetArgs {
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
     pub rest: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReviewArgs {
+    /// An incident log (.jsonl), or a folder of them to list
+    #[arg(value_name = "LOG|DIR")]
+    pub path: PathBuf,
+    /// TUI colours: dark, light, high-contrast, colorblind, or a theme file
+    #[arg(long, value_name = "NAME")]
+    pub theme: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -173,6 +183,13 @@ pub fn main() -> ExitCode {
         Some(Command::Run(args)) => run::run(*args, false),
         Some(Command::Rehearse(args)) => run::run(*args, true),
         Some(Command::Sim(args)) => run_sim(&args),
+        Some(Command::Review(args)) => match runtime_or_report() {
+            Some(rt) => rt.block_on(crate::tui::review::review(
+                &args.path,
+                args.theme.as_deref(),
+            )),
+            None => ExitCode::from(2),
+        },
         Some(Command::Completions { shell }) => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "drbook", &mut std::io::stdout());
@@ -224,7 +241,7 @@ fn demo(args: DemoArgs) -> ExitCode {
 fn not_yet(cmd: &Command) -> ExitCode {
     let (name, what) = match cmd {
         Command::Sim(_) => ("sim", "the Azure client and simulator"),
-        Command::Review(_) | Command::Report(_) => ("review/report", "incident review"),
+        Command::Report(_) => ("report", "incident reports"),
         _ => ("this command", "a later change"),
     };
     eprintln!("drbook {name}: not built yet; it arrives with {what}.");

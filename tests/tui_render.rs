@@ -380,3 +380,51 @@ fn a_long_confirmation_never_hides_its_keys() {
     assert!(screen.contains("yes, do it"), "{screen}");
     assert!(screen.contains("no, skip it"), "{screen}");
 }
+
+fn review() -> App {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("runbooks");
+    fixture::review_app(&dir).expect("the review fixture builds")
+}
+
+#[test]
+fn review_screen_and_summary() {
+    for (w, h) in [(80, 24), (160, 48)] {
+        let mut a = review();
+        let screen = render(&mut a, w, h);
+        insta::assert_snapshot!(format!("review_{w}x{h}"), screen);
+        key(&mut a, 'i');
+        assert_eq!(a.dialog, Some(Dialog::Summary));
+        let screen = render(&mut a, w, h);
+        insta::assert_snapshot!(format!("review_summary_{w}x{h}"), screen);
+    }
+}
+
+#[test]
+fn review_moves_through_time_and_changes_nothing() {
+    let mut a = review();
+    let total = a.timeline.events.len();
+    assert_eq!(a.replay.as_ref().map(|r| r.at), Some(total));
+    let registry = StepKey::new("artifacts-continuity", "registry");
+    assert_eq!(a.shown(&registry), drbook::tui::model::Shown::Failed);
+    // Back before the registry read failed: it was running then.
+    for _ in 0..4 {
+        code(&mut a, KeyCode::Left);
+    }
+    assert_eq!(a.replay.as_ref().map(|r| r.at), Some(total - 4));
+    assert_eq!(a.timeline.len(), total - 4);
+    assert_eq!(a.shown(&registry), drbook::tui::model::Shown::Running);
+    // A minute back goes past several events at once; forward comes back.
+    key(&mut a, '{');
+    let at = a.replay.as_ref().map_or(0, |r| r.at);
+    assert!(at < total - 4, "{at}");
+    for _ in 0..total {
+        key(&mut a, ']');
+    }
+    assert_eq!(a.replay.as_ref().map(|r| r.at), Some(total));
+    assert_eq!(a.shown(&registry), drbook::tui::model::Shown::Failed);
+    // Nothing can be changed from here.
+    for c in ['a', 'p', 's', 'r', 'y', ':'] {
+        assert!(key(&mut a, c).is_empty(), "`{c}` in a review");
+    }
+    assert!(a.dialog.is_none());
+}

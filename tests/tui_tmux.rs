@@ -36,7 +36,8 @@ impl Tmux {
     }
 
     fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-t", "e2e"]).stdout).into_owned()
+        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-J", "-t", "e2e"]).stdout)
+            .into_owned()
     }
 
     fn wait_for(&self, what: &str, within: Duration) -> String {
@@ -308,4 +309,134 @@ fn sigterm_restores_the_terminal_keeps_the_log_and_the_incident_resumes() {
         1,
         "no second log"
     );
+}
+
+/// A real rehearsal's log (the network runbook against the simulator), headless.
+fn rehearsal_log(dir: &Path) -> PathBuf {
+    let answers = dir.join("answers.toml");
+    std::fs::write(&answers, "[manual]\n\"*\" = { outcome = \"ok\" }\n").expect("answers");
+    let out = Command::new(env!("CARGO_BIN_EXE_drbook"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["rehearse", "runbooks/network.toml", "--target", "sim"])
+        .args([
+            "--non-interactive",
+            "--auto-approve",
+            "--max-delay",
+            "200ms",
+        ])
+        .arg("--answers")
+        .arg(&answers)
+        .arg("--log-dir")
+        .arg(dir.join("logs"))
+        .output()
+        .expect("drbook runs");
+    assert!(out.status.success(), "{out:?}");
+    log_in(&dir.join("logs"))
+}
+
+fn review(args: &[&Path]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_drbook"))
+        .arg("review")
+        .args(args)
+        .env("DRBOOK_CONFIG", "/nonexistent/drbook.toml")
+        .output()
+        .expect("drbook runs")
+}
+
+#[test]
+fn review_lists_incidents_and_says_whether_each_log_holds() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let log = rehearsal_log(tmp.path());
+    let listed = review(&[&tmp.path().join("logs")]);
+    let text = String::from_utf8_lossy(&listed.stdout);
+    assert!(listed.status.success(), "{listed:?}");
+    assert!(
+        text.contains("rehearsal") && text.contains("intact"),
+        "{text}"
+    );
+    assert!(text.contains("rehearsed"), "the outcome: {text}");
+
+    // Truncated by a power loss: still trusted up to the cut, and said so.
+    let cut = tmp.path().join("cut");
+    std::fs::create_dir_all(&cut).expect("dir");
+    let bytes = std::fs::read(&log).expect("log");
+    std::fs::write(cut.join("cut.jsonl"), &bytes[..bytes.len() - 40]).expect("write");
+    let listed = review(&[&cut]);
+    let text = String::from_utf8_lossy(&listed.stdout);
+    assert!(listed.status.success(), "{listed:?}");
+    assert!(text.contains("truncated"), "{text}");
+
+    // Tampered: a line in the middle edited. The list says from which event, and exits 1.
+    let bad = tmp.path().join("bad");
+    std::fs::create_dir_all(&bad).expect("dir");
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let lines: Vec<&str> = text.lines().collect();
+    let mid = lines.len() / 2;
+    let edited: Vec<String> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == mid {
+                l.replacen("\"actor\":\"", "\"actor\":\"x", 1)
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    std::fs::write(bad.join("bad.jsonl"), edited.join("\n") + "\n").expect("write");
+    let listed = review(&[&bad]);
+    let out = String::from_utf8_lossy(&listed.stdout);
+    assert_eq!(listed.status.code(), Some(1), "{listed:?}");
+    assert!(
+        out.contains(&format!("ALTERED from event {}", mid + 1)),
+        "{out}"
+    );
+
+    // A log without a terminal points at the report instead of drawing.
+    let no_tty = review(&[&log]);
+    assert_eq!(no_tty.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&no_tty.stderr).contains("drbook report"));
+}
+
+#[test]
+fn review_replays_a_real_log_in_the_terminal() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let log = rehearsal_log(tmp.path());
+    let total = read_log(&log).expect("reads").0.len();
+    let tmux = Tmux {
+        socket: format!("drbook-e2e-review-{}", std::process::id()),
+    };
+    let done = tmp.path().join("review-exit");
+    let command = format!(
+        "env DRBOOK_CONFIG=/nonexistent/drbook.toml {} review {}; echo $? > {}; sleep 60",
+        env!("CARGO_BIN_EXE_drbook"),
+        log.display(),
+        done.display()
+    );
+    let out = tmux.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "e2e",
+        "-x",
+        "140",
+        "-y",
+        "40",
+        &command,
+    ]);
+    assert!(out.status.success());
+    let first = tmux.wait_for("REVIEW", Duration::from_secs(20));
+    assert!(first.contains(&format!("event {total}/{total}")), "{first}");
+    assert!(first.contains("chain intact"), "{first}");
+    tmux.keys(&["Left", "Left", "Left"]);
+    tmux.wait_for(
+        &format!("event {}/{total}", total - 3),
+        Duration::from_secs(5),
+    );
+    tmux.keys(&["i"]);
+    tmux.wait_for("RTO achieved", Duration::from_secs(5));
+    tmux.keys(&["Escape"]);
+    tmux.keys(&["q"]);
+    assert_eq!(wait_file(&done, &tmux), "0");
+    tmux.wait_for("hash chain verified", Duration::from_secs(5));
 }

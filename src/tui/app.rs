@@ -58,6 +58,8 @@ pub enum Purpose {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Dialog {
     Help,
+    /// RTO achieved, the critical path, the longest waits on people.
+    Summary,
     /// A step asks before it changes anything: `what` says exactly what will be called.
     Confirm {
         key: StepKey,
@@ -137,6 +139,22 @@ pub struct App {
     pub theme: Theme,
     /// The terminal's size, for mouse hit-testing.
     pub size: Rect,
+    /// Reviewing a past incident: the moment shown, and what the chain check said.
+    pub replay: Option<Replay>,
+}
+
+/// A past incident replayed: every event is in the timeline; the state is as it was after
+/// the first `at` of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replay {
+    pub at: usize,
+    /// The hash chain's verdict, in a few words (the header) and in full (the summary).
+    pub verdict: String,
+    pub detail: String,
+    /// Every event is there and the chain holds.
+    pub intact: bool,
+    /// The events read can be trusted (intact, or only a torn last line cut off).
+    pub trusted: bool,
 }
 
 impl App {
@@ -172,6 +190,7 @@ impl App {
             keys,
             theme,
             size: Rect::new(0, 0, 80, 24),
+            replay: None,
         };
         for e in &history {
             app.track_prompts(e);
@@ -179,6 +198,70 @@ impl App {
         app.timeline = Timeline::new(history);
         app.ready = app.board.ready(&app.state);
         app
+    }
+
+    /// A past incident, read-only, shown as it ended; the arrows move through its time.
+    pub fn review(
+        mut info: Info,
+        board: Board,
+        events: Vec<Event>,
+        verdict: Replay,
+        keys: KeyMap,
+        theme: Theme,
+    ) -> App {
+        info.review = true;
+        let now = events.last().map_or_else(Utc::now, |e| e.ts);
+        let at = events.len();
+        let mut app = App::new(info, board, events, keys, theme, now);
+        app.prompts.clear();
+        app.replay = Some(Replay { at, ..verdict });
+        app
+    }
+
+    /// Review: shows the incident as it was right after its first `at` events.
+    pub fn replay_to(&mut self, at: usize) {
+        let Some(r) = &self.replay else {
+            return;
+        };
+        let total = self.timeline.events.len();
+        let at = at.clamp(1.min(total), total);
+        let from = r.at;
+        if at >= from {
+            // Forward is cheap: apply what follows.
+            for e in &self.timeline.events[from..at] {
+                self.state.apply(e);
+            }
+        } else {
+            self.state = IncidentState::fold(&self.timeline.events[..at]);
+        }
+        if let Some(r) = &mut self.replay {
+            r.at = at;
+        }
+        self.timeline
+            .set_end(if at == total { None } else { Some(at) });
+        self.timeline_back = 0;
+        self.ready = self.board.ready(&self.state);
+        if let Some(e) = at.checked_sub(1).and_then(|i| self.timeline.events.get(i)) {
+            self.now = e.ts;
+        }
+    }
+
+    /// Review: the index `secs` of incident time away from the moment shown.
+    fn replay_jump(&self, secs: i64) -> usize {
+        let Some(r) = &self.replay else {
+            return 0;
+        };
+        let events = &self.timeline.events;
+        let Some(cur) = r.at.checked_sub(1).and_then(|i| events.get(i)) else {
+            return r.at;
+        };
+        let target = cur.ts + chrono::Duration::seconds(secs);
+        let n = events.partition_point(|e| e.ts <= target);
+        if secs < 0 {
+            n.min(r.at.saturating_sub(1))
+        } else {
+            n.max(r.at + 1)
+        }
     }
 
     pub fn selected_runbook(&self) -> Option<&super::model::RunbookView> {
@@ -493,8 +576,8 @@ impl App {
         let esc = k.code == KeyCode::Esc;
         let by = self.info.operator.clone();
         match d {
-            Dialog::Help => {
-                if esc || matches!(action, Some(Action::Help | Action::Quit)) {
+            Dialog::Help | Dialog::Summary => {
+                if esc || matches!(action, Some(Action::Help | Action::Quit | Action::Summary)) {
                     self.dialog = None;
                 }
                 Vec::new()
@@ -614,6 +697,20 @@ impl App {
             return Vec::new();
         }
         match action {
+            Action::Earlier | Action::Later | Action::EarlierMore | Action::LaterMore => {
+                let Some(at) = self.replay.as_ref().map(|r| r.at) else {
+                    self.say("moving through time is for reviewing a past incident");
+                    return Vec::new();
+                };
+                let to = match action {
+                    Action::Earlier => at.saturating_sub(1),
+                    Action::Later => at + 1,
+                    Action::EarlierMore => self.replay_jump(-60),
+                    _ => self.replay_jump(60),
+                };
+                self.replay_to(to);
+            }
+            Action::Summary => self.dialog = Some(Dialog::Summary),
             Action::Up => self.move_by(-1),
             Action::Down => self.move_by(1),
             Action::PageUp => self.move_by(-10),

@@ -225,10 +225,9 @@ fn script(filler: usize) -> Vec<Event> {
     s.events
 }
 
-/// An app over the runbooks in `dir` (the shipped ones in tests) with the fixed incident,
-/// drawn as if at 03:12:34 UTC, twelve and a half minutes in.
-pub fn app(dir: &Path, filler: usize) -> Result<App, String> {
-    let set = load_paths(&[dir.to_path_buf()]).map_err(|e| e.to_string())?;
+fn work(
+    set: &crate::runbook::LoadSet,
+) -> Result<Vec<(crate::runbook::model::Runbook, Scope)>, String> {
     let plan = set.plans.first();
     let overrides: BTreeMap<String, String> = ["ado_pat", "github_token"]
         .iter()
@@ -240,8 +239,22 @@ pub fn app(dir: &Path, filler: usize) -> Result<App, String> {
             .map_err(|m| format!("{}: {m:?}", rb.id()))?;
         work.push((rb.clone(), Scope::new(rb, v, BTreeMap::new())));
     }
-    let groups = plan::groups(plan, &set.runbooks);
-    let board = Board::new(&work, groups);
+    Ok(work)
+}
+
+fn board(set: &crate::runbook::LoadSet) -> Result<Board, String> {
+    Ok(Board::new(
+        &work(set)?,
+        plan::groups(set.plans.first(), &set.runbooks),
+    ))
+}
+
+/// An app over the runbooks in `dir` (the shipped ones in tests) with the fixed incident,
+/// drawn as if at 03:12:34 UTC, twelve and a half minutes in.
+pub fn app(dir: &Path, filler: usize) -> Result<App, String> {
+    let set = load_paths(&[dir.to_path_buf()]).map_err(|e| e.to_string())?;
+    let plan = set.plans.first();
+    let board = board(&set)?;
     let info = Info {
         title: "westeurope outage".into(),
         rehearsal: true,
@@ -260,4 +273,25 @@ pub fn app(dir: &Path, filler: usize) -> Result<App, String> {
     // The questions are shown as they were left: put aside, nothing opened by itself.
     app.dialog = None;
     Ok(app)
+}
+
+/// The same incident, reviewed afterwards: read-only, at its last event.
+pub fn review_app(dir: &Path) -> Result<App, String> {
+    let live = app(dir, 0)?;
+    let events = live.timeline.events.clone();
+    let verdict = super::review::verdict(&crate::incident::Integrity::Intact {
+        events: events.len(),
+    });
+    let mut info = live.info.clone();
+    info.review = true;
+    let set = load_paths(&[dir.to_path_buf()]).map_err(|e| e.to_string())?;
+    let board = board(&set)?;
+    Ok(App::review(
+        info,
+        board,
+        events,
+        verdict,
+        KeyMap::default(),
+        live.theme.clone(),
+    ))
 }

@@ -34,11 +34,21 @@ pub enum Action {
     Filter,
     Help,
     Quit,
+    /// Review: one event back in time.
+    Earlier,
+    /// Review: one event forward.
+    Later,
+    /// Review: a minute of incident time back.
+    EarlierMore,
+    /// Review: a minute forward.
+    LaterMore,
+    /// Review: the summary (RTO achieved, the critical path, waits on people).
+    Summary,
 }
 
 impl Action {
     /// Every action, in the order the help lists them.
-    pub const ALL: [Action; 21] = [
+    pub const ALL: [Action; 26] = [
         Action::Up,
         Action::Down,
         Action::PageUp,
@@ -60,6 +70,11 @@ impl Action {
         Action::Filter,
         Action::Help,
         Action::Quit,
+        Action::Earlier,
+        Action::Later,
+        Action::EarlierMore,
+        Action::LaterMore,
+        Action::Summary,
     ];
 
     /// The name used in the config's `[keys]` table.
@@ -86,6 +101,11 @@ impl Action {
             Action::Filter => "filter",
             Action::Help => "help",
             Action::Quit => "quit",
+            Action::Earlier => "earlier",
+            Action::Later => "later",
+            Action::EarlierMore => "earlier-more",
+            Action::LaterMore => "later-more",
+            Action::Summary => "summary",
         }
     }
 
@@ -93,7 +113,14 @@ impl Action {
     fn repeats(self) -> bool {
         matches!(
             self,
-            Action::Up | Action::Down | Action::PageUp | Action::PageDown
+            Action::Up
+                | Action::Down
+                | Action::PageUp
+                | Action::PageDown
+                | Action::Earlier
+                | Action::Later
+                | Action::EarlierMore
+                | Action::LaterMore
         )
     }
 }
@@ -287,6 +314,11 @@ impl Default for KeyMap {
             (Action::Filter, &["/"]),
             (Action::Help, &["?", "f1"]),
             (Action::Quit, &["q"]),
+            (Action::Earlier, &["left", "["]),
+            (Action::Later, &["right", "]"]),
+            (Action::EarlierMore, &["{"]),
+            (Action::LaterMore, &["}"]),
+            (Action::Summary, &["i"]),
         ];
         let by_action: BTreeMap<Action, Vec<KeyBinding>> = defaults
             .iter()
@@ -387,6 +419,11 @@ impl KeyMap {
             Action::Filter => "filter the timeline",
             Action::Help => "show or hide this help",
             Action::Quit => "quit (asks first while steps run)",
+            Action::Earlier => "review: one event back in time",
+            Action::Later => "review: one event forward",
+            Action::EarlierMore => "review: a minute back",
+            Action::LaterMore => "review: a minute forward",
+            Action::Summary => "review: RTO achieved, critical path, waits on people",
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod fixture;
 pub mod keys;
 pub mod live;
 pub mod model;
+pub mod review;
 pub mod runner;
 pub mod term;
 pub mod theme;

@@ -270,6 +270,61 @@ impl Board {
             .find(|s| s.key == *key)
     }
 
+    /// Runbooks the log mentions that no file describes any more: shown from the log alone
+    /// (step ids and the titles the log kept), in a last group of their own.
+    pub fn add_unknown(&mut self, state: &IncidentState) {
+        let group = self.groups.len();
+        let mut added = Vec::new();
+        for rs in &state.runbooks {
+            if self.runbooks.iter().any(|r| r.id == rs.id) {
+                continue;
+            }
+            added.push(rs.id.clone());
+            self.runbooks.push(RunbookView {
+                id: rs.id.clone(),
+                title: format!("{} (runbook file not found)", rs.id),
+                component: "?",
+                rto: None,
+                rto_text: None,
+                group,
+                steps: rs
+                    .steps
+                    .iter()
+                    .map(|st| StepView {
+                        key: StepKey::new(rs.id.clone(), st.id.clone()),
+                        title: st.title.clone().unwrap_or_else(|| st.id.clone()),
+                        kind: StepKind::Check,
+                        confirm: false,
+                        target: String::new(),
+                        has_instructions: false,
+                        depends_on: Vec::new(),
+                    })
+                    .collect(),
+            });
+        }
+        if !added.is_empty() {
+            self.groups.push(Group {
+                name: "not in the runbook files".into(),
+                runbooks: added,
+                parallel: true,
+            });
+        }
+    }
+
+    /// The plan's critical path: the longest chain of steps through its groups.
+    pub fn critical_path(&self) -> Vec<StepKey> {
+        let map: BTreeMap<&str, &Runbook> = self.models.iter().map(|r| (r.id(), r)).collect();
+        plan::critical_path(&self.groups, &map)
+    }
+
+    /// RTO as written, per runbook id.
+    pub fn rtos(&self) -> BTreeMap<String, String> {
+        self.runbooks
+            .iter()
+            .filter_map(|r| r.rto_text.clone().map(|t| (r.id.clone(), t)))
+            .collect()
+    }
+
     /// A step's instructions with every value known so far (outputs of earlier steps come
     /// from the log); what is not known yet shows as `…`. Secrets masked.
     pub fn instructions(&self, key: &StepKey, state: &IncidentState) -> Option<String> {

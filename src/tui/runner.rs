@@ -54,8 +54,13 @@ impl UiSetup {
     }
 }
 
+/// Both ends of the terminal are a terminal (not a pipe or a file).
+pub fn is_terminal() -> bool {
+    std::io::stdout().is_terminal() && std::io::stdin().is_terminal()
+}
+
 pub async fn run(session: Session, ui: UiSetup) -> ExitCode {
-    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+    if !is_terminal() {
         eprintln!(
             "drbook: the TUI needs a terminal; use --non-interactive (with --answers) in scripts. \
              The incident log was opened at {}",

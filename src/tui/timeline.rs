@@ -331,6 +331,8 @@ pub struct Timeline {
     filter: String,
     /// Indices into `events` that match `filter` (all of them when it is empty).
     shown: Vec<usize>,
+    /// Review: only events before this index exist yet (the moment being replayed).
+    end: Option<usize>,
 }
 
 fn matches(e: &Event, needle: &str) -> bool {
@@ -350,6 +352,7 @@ impl Timeline {
             events,
             filter: String::new(),
             shown,
+            end: None,
         }
     }
 
@@ -377,17 +380,30 @@ impl Timeline {
             .collect();
     }
 
+    /// Review: show the events before index `end` only (`None`: all of them).
+    pub fn set_end(&mut self, end: Option<usize>) {
+        self.end = end;
+    }
+
+    /// How many of `shown` are visible (before `end`).
+    fn visible(&self) -> usize {
+        match self.end {
+            Some(end) => self.shown.partition_point(|&i| i < end),
+            None => self.shown.len(),
+        }
+    }
+
     pub fn len(&self) -> usize {
-        self.shown.len()
+        self.visible()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.shown.is_empty()
+        self.visible() == 0
     }
 
     /// The `rows` events to show, newest at the bottom, `back` rows up from the newest.
     pub fn window(&self, rows: usize, back: usize) -> impl Iterator<Item = &Event> {
-        let end = self.shown.len().saturating_sub(back);
+        let end = self.visible().saturating_sub(back);
         let start = end.saturating_sub(rows);
         self.shown[start..end].iter().map(|&i| &self.events[i])
     }
@@ -456,6 +472,21 @@ mod tests {
         assert_eq!(t.len(), 4, "every event is a note");
         t.set_filter("");
         assert_eq!(t.len(), 4);
+    }
+
+    #[test]
+    fn a_replay_shows_only_what_had_happened() {
+        let mut t = Timeline::new((1..=10).map(|i| note(i, &format!("n{i}"))).collect());
+        t.set_end(Some(4));
+        assert_eq!(t.len(), 4);
+        assert_eq!(
+            t.window(2, 0).map(|e| e.seq).collect::<Vec<_>>(),
+            vec![3, 4]
+        );
+        t.set_filter("n1");
+        assert_eq!(t.len(), 1, "n10 is after the moment");
+        t.set_end(None);
+        assert_eq!(t.len(), 2);
     }
 
     #[test]

@@ -149,12 +149,7 @@ fn left_of(deadline: std::time::Duration, elapsed: std::time::Duration) -> Strin
 
 fn header(f: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
-    let (badge, style) = if app.info.review {
-        (
-            " REVIEW ".to_string(),
-            t.title.add_modifier(Modifier::REVERSED),
-        )
-    } else if app.info.rehearsal {
+    let (badge, style) = if app.info.rehearsal {
         let level = match app.info.level {
             Some(RehearsalLevel::DryRun) => " DRY RUN",
             Some(RehearsalLevel::ReadOnly) => " READ-ONLY",
@@ -164,7 +159,15 @@ fn header(f: &mut Frame, app: &App, area: Rect) {
     } else {
         (" LIVE ".to_string(), t.live)
     };
-    let first = Line::from(vec![
+    let mut first = Vec::new();
+    if app.info.review {
+        first.push(Span::styled(
+            " REVIEW ",
+            t.title.add_modifier(Modifier::REVERSED),
+        ));
+        first.push(Span::raw(" "));
+    }
+    first.extend([
         Span::styled(badge, style),
         Span::styled(
             format!(" {} ", app.info.title),
@@ -172,19 +175,41 @@ fn header(f: &mut Frame, app: &App, area: Rect) {
         ),
         Span::styled(format!("on {}", app.info.target), t.muted),
     ]);
+    let first = Line::from(first);
     let elapsed = app.elapsed();
     let wide = area.width >= 120;
-    let mut second = vec![
-        Span::styled(
+    let mut second = Vec::new();
+    if let Some(r) = &app.replay {
+        // What moment this is, and whether the log can be trusted, come first in a review.
+        let total = app.timeline.events.len();
+        second.push(Span::styled(
+            format!(
+                " at {} · event {}/{total} ",
+                app.now.format("%H:%M:%S"),
+                r.at
+            ),
+            t.header.add_modifier(Modifier::BOLD),
+        ));
+        let (mark, style) = match (r.intact, r.trusted) {
+            (true, _) => ("✔", t.ok),
+            (false, true) => ("⚠", t.warn),
+            (false, false) => ("✘", t.fail),
+        };
+        second.push(Span::styled(format!("{mark} {} ", r.verdict), style));
+    } else {
+        second.push(Span::styled(
             if wide {
                 format!(" operator {} ", app.info.operator)
             } else {
                 format!(" {} ", app.info.operator)
             },
             t.header,
-        ),
-        Span::styled(format!("│ ⏱ {} ", clock(elapsed.as_secs())), t.header),
-    ];
+        ));
+    }
+    second.push(Span::styled(
+        format!("│ ⏱ {} ", clock(elapsed.as_secs())),
+        t.header,
+    ));
     if let Some(g) = app.board.current_group(&app.state, &app.ready) {
         let rto = app
             .board
@@ -545,6 +570,11 @@ fn status(f: &mut Frame, app: &App, area: Rect) {
             spans.push(Span::raw(" close "));
         }
         (None, true) => {
+            add(Action::Earlier, "earlier");
+            add(Action::Later, "later");
+            add(Action::EarlierMore, "-1 min");
+            add(Action::LaterMore, "+1 min");
+            add(Action::Summary, "summary");
             add(Action::NextPane, "pane");
             add(Action::Filter, "filter");
             add(Action::Help, "help");
@@ -632,6 +662,7 @@ fn dialog(f: &mut Frame, app: &App, d: &Dialog, size: Rect) {
     let t = &app.theme;
     let (title, body, w, h): (String, Vec<Line>, u16, u16) = match d {
         Dialog::Help => ("Help".into(), help_lines(app), 78, 22),
+        Dialog::Summary => ("Summary".into(), summary_lines(app), 100, 10),
         Dialog::Confirm { key, what } => {
             let s = app.board.step(key);
             let mut body = vec![
@@ -742,7 +773,7 @@ fn dialog(f: &mut Frame, app: &App, d: &Dialog, size: Rect) {
     // The keys line stays at the bottom, whatever the body's length: it must never be cut.
     let mut body = body;
     let footer = match d {
-        Dialog::Help | Dialog::Input { .. } => None,
+        Dialog::Help | Dialog::Summary | Dialog::Input { .. } => None,
         _ => body.pop(),
     };
     let inner_w = w.min(size.width).saturating_sub(2).max(1);
@@ -750,7 +781,7 @@ fn dialog(f: &mut Frame, app: &App, d: &Dialog, size: Rect) {
     let rows = u16::try_from(para.line_count(inner_w)).unwrap_or(u16::MAX);
     let extra = u16::from(footer.is_some());
     // Sized to the content; help keeps its own height.
-    let h = if matches!(d, Dialog::Help) {
+    let h = if matches!(d, Dialog::Help | Dialog::Summary) {
         h.max(rows.saturating_add(2))
     } else {
         rows.saturating_add(2 + extra)
@@ -778,6 +809,99 @@ fn dialog(f: &mut Frame, app: &App, d: &Dialog, size: Rect) {
     }
 }
 
+/// RTO achieved per runbook and for the plan, the critical path with what each step took,
+/// and the steps that waited longest on a person (a confirmation, a manual step).
+fn summary_lines(app: &App) -> Vec<Line<'static>> {
+    let t = &app.theme;
+    let plan_rto = app
+        .info
+        .plan_rto
+        .map(|d| humantime::format_duration(d).to_string());
+    let rows =
+        crate::exec::scorecard::scorecard(&app.state, &app.board.rtos(), plan_rto.as_deref());
+    let mut lines = Vec::new();
+    if let Some(r) = &app.replay {
+        let style = if r.intact { t.ok } else { t.fail };
+        lines.push(Line::from(Span::styled(
+            format!("Log: {}", r.detail),
+            style,
+        )));
+        lines.push(Line::from(format!(
+            "Operators: {}",
+            app.state.operators.join(", ")
+        )));
+        lines.push(Line::default());
+    }
+    lines.push(Line::from(Span::styled("RTO achieved", t.title)));
+    lines.extend(
+        crate::exec::scorecard::render(&rows)
+            .lines()
+            .map(|l| Line::from(format!("  {l}"))),
+    );
+    let path = app.board.critical_path();
+    lines.push(Line::default());
+    lines.push(Line::from(Span::styled(
+        format!("Critical path: {} steps", path.len()),
+        t.title,
+    )));
+    // By runbook: the steps of each and the time they took, in the order they ran.
+    let mut legs: Vec<(String, usize, u64)> = Vec::new();
+    for k in &path {
+        let ms = app
+            .state
+            .step(&k.runbook, &k.step)
+            .and_then(|s| s.elapsed_ms(app.now))
+            .unwrap_or(0);
+        match legs.last_mut() {
+            Some((rb, n, total)) if *rb == k.runbook => {
+                *n += 1;
+                *total += ms;
+            }
+            _ => legs.push((k.runbook.clone(), 1, ms)),
+        }
+    }
+    let shown: Vec<String> = legs
+        .iter()
+        .map(|(rb, n, ms)| format!("{rb} ({n} steps, {})", timeline::seconds(*ms)))
+        .collect();
+    lines.push(Line::from(format!("  {}", shown.join(" → "))));
+    let mut waits: Vec<(u64, String)> = Vec::new();
+    for rb in &app.state.runbooks {
+        for st in &rb.steps {
+            let key = crate::exec::plan::StepKey::new(rb.id.clone(), st.id.clone());
+            if let Some(c) = &st.confirmation {
+                let end = c.answer.as_ref().map_or(app.now, |a| a.ts);
+                let ms = u64::try_from((end - c.requested).num_milliseconds()).unwrap_or(0);
+                let who = c
+                    .answer
+                    .as_ref()
+                    .map_or("nobody yet".to_string(), |a| a.by.clone());
+                waits.push((ms, format!("{key}: confirmation, answered by {who}")));
+            }
+            let manual = app
+                .board
+                .step(&key)
+                .is_some_and(|s| s.kind == crate::runbook::model::StepKind::Manual);
+            if manual && let Some(ms) = st.elapsed_ms(app.now) {
+                waits.push((ms, format!("{key}: manual step")));
+            }
+        }
+    }
+    waits.sort_by_key(|w| std::cmp::Reverse(w.0));
+    lines.push(Line::default());
+    lines.push(Line::from(Span::styled("Longest waits on people", t.title)));
+    if waits.is_empty() {
+        lines.push(Line::from("  none"));
+    }
+    for (ms, what) in waits.into_iter().take(5) {
+        lines.push(Line::from(format!(
+            "  {:>7}  {what}",
+            timeline::seconds(ms)
+        )));
+    }
+    lines
+}
+
 fn help_lines(app: &App) -> Vec<Line<'static>> {
     let t = &app.theme;
     let actions = [
@@ -801,6 +925,11 @@ fn help_lines(app: &App) -> Vec<Line<'static>> {
         Action::Filter,
         Action::Help,
         Action::Quit,
+        Action::Summary,
+        Action::Earlier,
+        Action::Later,
+        Action::EarlierMore,
+        Action::LaterMore,
     ];
     let mut lines: Vec<Line> = actions
         .iter()
