@@ -129,9 +129,11 @@ pub async fn run(session: Session, ui: UiSetup) -> ExitCode {
             }
             refresh_live(&app, &work, &connected, &live_tx, &mut last_live);
             let msg = tokio::select! {
+                // The operator first: a key is never queued behind a flood of events (keys
+                // are rare, so the rest is never starved); then events in log order.
                 biased;
-                Some(e) = tap.recv() => Msg::Logged(e),
-                Some(u) = up_rx.recv() => Msg::Engine(u),
+                Some(()) = recv(&mut sigterm) => break Ended::Signal(143),
+                Some(()) = recv(&mut sighup) => break Ended::Signal(129),
                 k = keys.next() => match k {
                     Some(Ok(TermEvent::Key(k))) => Msg::Key(k),
                     Some(Ok(TermEvent::Mouse(m))) => Msg::Mouse(m),
@@ -140,10 +142,10 @@ pub async fn run(session: Session, ui: UiSetup) -> ExitCode {
                     Some(Err(e)) => break Ended::Error(format!("cannot read the terminal: {e}")),
                     None => break Ended::Error("the terminal closed".into()),
                 },
+                Some(e) = tap.recv() => Msg::Logged(e),
+                Some(u) = up_rx.recv() => Msg::Engine(u),
                 Some(m) = live_rx.recv() => m,
                 _ = tick.tick() => Msg::Tick(Utc::now()),
-                Some(()) = recv(&mut sigterm) => break Ended::Signal(143),
-                Some(()) = recv(&mut sighup) => break Ended::Signal(129),
             };
             if apply(&mut app, msg, &ctl_tx) {
                 break Ended::Quit;
