@@ -333,16 +333,14 @@ pub struct Timeline {
     shown: Vec<usize>,
     /// Review: only events before this index exist yet (the moment being replayed).
     end: Option<usize>,
+    /// Each event's searchable text, lowercased: made at the first filter, then kept, so a
+    /// keystroke in the filter scans strings instead of formatting 100,000 events again.
+    haystack: Vec<String>,
 }
 
-fn matches(e: &Event, needle: &str) -> bool {
-    if needle.is_empty() {
-        return true;
-    }
+fn haystack(e: &Event) -> String {
     let (_, text, _) = describe(&e.kind);
-    text.to_lowercase().contains(needle)
-        || e.actor.to_lowercase().contains(needle)
-        || e.kind.name().contains(needle)
+    format!("{}\n{}\n{}", text, e.actor, e.kind.name()).to_lowercase()
 }
 
 impl Timeline {
@@ -353,12 +351,21 @@ impl Timeline {
             filter: String::new(),
             shown,
             end: None,
+            haystack: Vec::new(),
         }
     }
 
     pub fn push(&mut self, e: Event) {
-        if matches(&e, &self.filter) {
+        if self.filter.is_empty() {
             self.shown.push(self.events.len());
+        } else {
+            let text = haystack(&e);
+            if text.contains(&self.filter) {
+                self.shown.push(self.events.len());
+            }
+            if self.haystack.len() == self.events.len() {
+                self.haystack.push(text);
+            }
         }
         self.events.push(e);
     }
@@ -370,12 +377,21 @@ impl Timeline {
     /// Case-insensitive: text, actor or event kind.
     pub fn set_filter(&mut self, f: &str) {
         self.filter = f.trim().to_lowercase();
-        let needle = self.filter.clone();
+        if self.filter.is_empty() {
+            self.shown = (0..self.events.len()).collect();
+            return;
+        }
+        if self.haystack.len() < self.events.len() {
+            let from = self.haystack.len();
+            let more: Vec<String> = self.events[from..].iter().map(haystack).collect();
+            self.haystack.extend(more);
+        }
+        let needle = &self.filter;
         self.shown = self
-            .events
+            .haystack
             .iter()
             .enumerate()
-            .filter(|(_, e)| matches(e, &needle))
+            .filter(|(_, h)| h.contains(needle.as_str()))
             .map(|(i, _)| i)
             .collect();
     }
