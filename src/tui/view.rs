@@ -904,33 +904,11 @@ fn summary_lines(app: &App) -> Vec<Line<'static>> {
 
 fn help_lines(app: &App) -> Vec<Line<'static>> {
     let t = &app.theme;
-    let actions = [
-        Action::Up,
-        Action::Down,
-        Action::PageUp,
-        Action::PageDown,
-        Action::Top,
-        Action::Bottom,
-        Action::NextPane,
-        Action::Run,
-        Action::Yes,
-        Action::No,
-        Action::Skip,
-        Action::Fail,
-        Action::Recheck,
-        Action::RunAllReady,
-        Action::Pause,
-        Action::Abort,
-        Action::Note,
-        Action::Filter,
-        Action::Help,
-        Action::Quit,
-        Action::Summary,
-        Action::Earlier,
-        Action::Later,
-        Action::EarlierMore,
-        Action::LaterMore,
-    ];
+    // Every action but the one its opposite already explains.
+    let actions: Vec<Action> = Action::ALL
+        .into_iter()
+        .filter(|a| *a != Action::PrevPane)
+        .collect();
     let mut lines: Vec<Line> = actions
         .iter()
         .map(|a| {
