@@ -313,3 +313,28 @@ fn a_separately_running_simulator_is_reached_as_a_custom_arm_endpoint() {
         "probes go to the simulator too"
     );
 }
+
+#[test]
+fn the_config_file_sets_the_default_target() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let config = tmp.path().join("config.toml");
+    std::fs::write(&config, "target = \"sim\"\n").expect("config");
+    let out = Command::new(env!("CARGO_BIN_EXE_drbook"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["check", "runbooks/network.toml"])
+        .env("DRBOOK_CONFIG", &config)
+        .output()
+        .expect("drbook runs");
+    let t = text(&out);
+    assert!(t.contains("PASS"), "checked against the simulator: {t}");
+    // Without the config, --target is required.
+    let out = Command::new(env!("CARGO_BIN_EXE_drbook"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["check", "runbooks/network.toml"])
+        .env("DRBOOK_CONFIG", tmp.path().join("none.toml"))
+        .output()
+        .expect("drbook runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--target"), "{err}");
+}
