@@ -189,26 +189,48 @@ pub fn walk(bytes: &[u8]) -> Walk {
 
     // The lines in order, without their newlines: a last line without a newline counts, the
     // empty "line" after a final newline does not.
-    let mut lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
-    if bytes.last().is_none_or(|b| *b == b'\n') {
-        lines.pop();
+    let mut lines: Vec<&[u8]> = Vec::new();
+    let mut start = 0;
+    for newline in memchr::memchr_iter(b'\n', bytes) {
+        lines.push(&bytes[start..newline]);
+        start = newline + 1;
     }
-    let checked: Vec<Result<Event, LineFault>> = lines
+    if start < bytes.len() {
+        lines.push(&bytes[start..]);
+    }
+    // Each line's event (a stand-in where the line is at fault) and its fault, each
+    // written straight into its place: no second vector of events to move them into.
+    let mut events: Vec<Event> = Vec::new();
+    let mut faults: Vec<Option<LineFault>> = Vec::new();
+    lines
         .par_iter()
         .with_min_len(LINES_PER_TASK)
         .enumerate()
-        .map(|(i, line)| check_unlinked(line, i as u64 + 1))
-        .collect();
-    let (trusted, good_len, integrity) = link(bytes, &lines, &checked);
-    let events = checked
-        .into_iter()
-        .take(trusted)
-        .filter_map(Result::ok)
-        .collect();
+        .map(|(i, line)| match check_unlinked(line, i as u64 + 1) {
+            Ok(event) => (event, None),
+            Err(fault) => (stand_in(), Some(fault)),
+        })
+        .unzip_into_vecs(&mut events, &mut faults);
+    let (trusted, good_len, integrity) = link(bytes, &lines, &events, &faults);
+    // Every line before `trusted` is an event, not a stand-in.
+    events.truncate(trusted);
     Walk {
         events,
         good_len,
         integrity,
+    }
+}
+
+/// What stands in `walk`'s events for a line at fault (never returned: the walk stops
+/// before it); allocates nothing.
+fn stand_in() -> Event {
+    Event {
+        seq: 0,
+        ts: chrono::DateTime::UNIX_EPOCH,
+        actor: String::new(),
+        kind: EventKind::Resumed {},
+        prev: String::new(),
+        hash: String::new(),
     }
 }
 
@@ -217,19 +239,20 @@ pub fn walk(bytes: &[u8]) -> Walk {
 fn link(
     bytes: &[u8],
     lines: &[&[u8]],
-    checked: &[Result<Event, LineFault>],
+    events: &[Event],
+    faults: &[Option<LineFault>],
 ) -> (usize, u64, Integrity) {
     let mut prev = GENESIS;
     let mut offset = 0usize;
-    for (i, (line, checked)) in lines.iter().zip(checked).enumerate() {
+    for (i, ((line, event), fault)) in lines.iter().zip(events).zip(faults).enumerate() {
         let line_no = i + 1;
         let seq = line_no as u64;
         // Whether the line's newline is there.
         let whole = offset + line.len() < bytes.len();
         let is_last = offset + line.len() + usize::from(whole) >= bytes.len();
         let unlinked;
-        let fault = match checked {
-            Ok(event) => match check_link(event, seq, prev) {
+        let fault = match fault {
+            None => match check_link(event, seq, prev) {
                 Ok(()) if !whole => {
                     // A complete, chained line whose newline never reached the disk: keep
                     // the event, restore the newline on resume.
@@ -250,7 +273,7 @@ fn link(
                     &unlinked
                 }
             },
-            Err(fault) => fault,
+            Some(fault) => fault,
         };
         let integrity = match fault {
             LineFault::Torn if is_last => Integrity::Truncated {

@@ -7,6 +7,8 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use serde::de::value::{BorrowedStrDeserializer, MapAccessDeserializer, StringDeserializer};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Unexpected, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -369,22 +371,10 @@ impl Event {
     /// returns `Some`, the line is proven to be one whole JSON object.
     pub(crate) fn decode_typed(line: &[u8]) -> Option<Event> {
         let text = std::str::from_utf8(line).ok()?;
-        let envelope: Envelope<'_> = serde_json::from_str(text).ok()?;
-        let ts = DateTime::parse_from_rfc3339(&envelope.ts)
-            .ok()?
-            .with_timezone(&Utc);
-        // The envelope members are not fields of any kind, and kinds ignore members they do
-        // not know, so reading the kind from the whole line reads the same thing as reading
-        // it from the line without its envelope (what `decode_value` does).
-        let kind: EventKind = serde_json::from_str(text).ok()?;
-        Some(Event {
-            seq: envelope.seq,
-            ts,
-            actor: envelope.actor,
-            kind,
-            prev: envelope.prev,
-            hash: envelope.hash,
-        })
+        let mut de = serde_json::Deserializer::from_str(text);
+        let event = serde::Deserializer::deserialize_map(&mut de, LineVisitor).ok()?;
+        de.end().ok()?;
+        Some(event)
     }
 
     /// `decode` through a `serde_json::Value`: the reference reading of a line, and the only
@@ -402,11 +392,7 @@ impl Event {
             .ok_or(DecodeError::Field("seq"))?;
         let ts = map
             .remove("ts")
-            .and_then(|v| {
-                v.as_str()
-                    .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-            })
-            .map(|t| t.with_timezone(&Utc))
+            .and_then(|v| v.as_str().and_then(parse_ts))
             .ok_or(DecodeError::Field("ts"))?;
         let actor = match map.remove("actor") {
             None => String::new(),
@@ -441,20 +427,205 @@ impl Event {
     }
 }
 
-/// The envelope of a line as `Event::decode_typed` reads it: the same members with the same
-/// types as `decode_value` accepts (`actor` may be missing but not `null`), and `event`
-/// present as a string. Anything else on the line is the kind's and is skipped here.
-#[derive(Deserialize)]
-struct Envelope<'a> {
-    seq: u64,
-    #[serde(borrow)]
-    ts: Cow<'a, str>,
-    #[serde(default)]
-    actor: String,
-    prev: String,
-    hash: String,
-    #[serde(borrow, rename = "event")]
-    _event: Cow<'a, str>,
+/// Reads a whole line in one pass for `Event::decode_typed`: the envelope members are
+/// taken out as the parser meets them (`Envelope`), and every other member goes on to the
+/// kind's own `Deserialize`, which therefore sees the line without its envelope, exactly as
+/// `decode_value` shows it the kind. The envelope members are those `decode_value` accepts,
+/// with the same types (`actor` may be missing but not `null`); a member twice is an error
+/// (a `Value` would keep the last one: `decode_value` then decides).
+struct LineVisitor;
+
+impl<'de> Visitor<'de> for LineVisitor {
+    type Value = Event;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an event as a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Event, A::Error> {
+        let mut env = Envelope::default();
+        let kind =
+            EventKind::deserialize(MapAccessDeserializer::new(Envelope::split(map, &mut env)))?;
+        let missing = <A::Error as de::Error>::missing_field;
+        Ok(Event {
+            seq: env.seq.ok_or_else(|| missing("seq"))?,
+            ts: env.ts.ok_or_else(|| missing("ts"))?,
+            actor: env.actor.unwrap_or_default(),
+            kind,
+            prev: env.prev.ok_or_else(|| missing("prev"))?,
+            hash: env.hash.ok_or_else(|| missing("hash"))?,
+        })
+    }
+}
+
+/// The envelope members of a line, as `LineVisitor` meets them.
+#[derive(Default)]
+struct Envelope {
+    seq: Option<u64>,
+    ts: Option<DateTime<Utc>>,
+    actor: Option<String>,
+    prev: Option<String>,
+    hash: Option<String>,
+}
+
+impl Envelope {
+    fn split<'e, A>(map: A, env: &'e mut Envelope) -> WithoutEnvelope<'e, A> {
+        WithoutEnvelope { map, env }
+    }
+}
+
+/// A line's members without the envelope's, which go into `env` on the way.
+struct WithoutEnvelope<'e, A> {
+    map: A,
+    env: &'e mut Envelope,
+}
+
+impl<'de, A: MapAccess<'de>> WithoutEnvelope<'_, A> {
+    /// Reads the value of envelope member `key` into `env`; `false` if `key` is not one.
+    fn take(&mut self, key: &str) -> Result<bool, A::Error> {
+        fn put<T, E: de::Error>(
+            slot: &mut Option<T>,
+            key: &'static str,
+            value: T,
+        ) -> Result<(), E> {
+            match slot.replace(value) {
+                Some(_) => Err(E::duplicate_field(key)),
+                None => Ok(()),
+            }
+        }
+        let env = &mut *self.env;
+        match key {
+            "seq" => put(&mut env.seq, "seq", self.map.next_value()?)?,
+            "ts" => put(&mut env.ts, "ts", self.map.next_value_seed(TsSeed)?)?,
+            "actor" => put(&mut env.actor, "actor", self.map.next_value()?)?,
+            "prev" => put(&mut env.prev, "prev", self.map.next_value()?)?,
+            "hash" => put(&mut env.hash, "hash", self.map.next_value()?)?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for WithoutEnvelope<'_, A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        loop {
+            match self.map.next_key_seed(KeySeed)? {
+                None => return Ok(None),
+                Some(Cow::Borrowed(key)) => {
+                    if !self.take(key)? {
+                        return seed
+                            .deserialize(BorrowedStrDeserializer::new(key))
+                            .map(Some);
+                    }
+                }
+                Some(Cow::Owned(key)) => {
+                    if !self.take(&key)? {
+                        return seed.deserialize(StringDeserializer::new(key)).map(Some);
+                    }
+                }
+            }
+        }
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
+        self.map.next_value_seed(seed)
+    }
+}
+
+/// A member's name, borrowed from the line unless it has escapes.
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a member name")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v))
+    }
+}
+
+/// `ts` read straight into a time, as `decode_value` reads it.
+struct TsSeed;
+
+impl<'de> DeserializeSeed<'de> for TsSeed {
+    type Value = DateTime<Utc>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for TsSeed {
+    type Value = DateTime<Utc>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an RFC 3339 time")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        parse_ts(v).ok_or_else(|| E::invalid_value(Unexpected::Str(v), &self))
+    }
+}
+
+/// `DateTime::parse_from_rfc3339` in UTC, with a shortcut for what the writer writes
+/// (`2026-11-25T01:52:03.412Z`, see `format_ts`); anything else goes to chrono.
+fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
+    parse_written_ts(s.as_bytes()).or_else(|| {
+        DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+    })
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ` exactly, seconds below 60 (a leap second goes to chrono).
+fn parse_written_ts(b: &[u8]) -> Option<DateTime<Utc>> {
+    let b: &[u8; 24] = b.try_into().ok()?;
+    if b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'.'
+        || b[23] != b'Z'
+    {
+        return None;
+    }
+    let num = |from: usize, to: usize| -> Option<u32> {
+        b[from..to].iter().try_fold(0u32, |n, d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    };
+    let (year, month, day) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
+    let (hour, min, sec, milli) = (num(11, 13)?, num(14, 16)?, num(17, 19)?, num(20, 23)?);
+    if sec >= 60 {
+        return None;
+    }
+    let date = chrono::NaiveDate::from_ymd_opt(year as i32, month, day)?;
+    Some(date.and_hms_milli_opt(hour, min, sec, milli)?.and_utc())
 }
 
 fn take_string(map: &mut Map<String, Value>, key: &'static str) -> Result<String, DecodeError> {
@@ -636,6 +807,60 @@ pub(crate) mod tests {
                 "{:?}",
                 String::from_utf8_lossy(bad)
             );
+        }
+    }
+
+    #[test]
+    fn the_written_time_shortcut_agrees_with_chrono() {
+        for ts in [
+            "2026-11-25T01:52:03.412Z",
+            "1970-01-01T00:00:00.000Z",
+            "2028-02-29T23:59:59.999Z",
+            "2027-02-29T10:00:00.000Z",
+            "2026-13-01T10:00:00.000Z",
+            "2026-04-31T10:00:00.000Z",
+            "2026-11-25T24:00:00.000Z",
+            "2026-11-25T23:60:00.000Z",
+            "2016-12-31T23:59:60.500Z",
+            "2026-11-25t01:52:03.412z",
+            "2026-11-25 01:52:03.412Z",
+            "2026-11-25T01:52:03.41Z",
+            "2026-11-25T01:52:03.4120Z",
+            "2026-11-25T01:52:03Z",
+            "2026-11-25T02:52:03.412+01:00",
+            "2026-11-25T01:52:0x.412Z",
+            "+026-11-25T01:52:03.412Z",
+        ] {
+            let chrono = DateTime::parse_from_rfc3339(ts)
+                .ok()
+                .map(|t| t.with_timezone(&Utc));
+            assert_eq!(parse_ts(ts), chrono, "{ts}");
+            if let Some(fast) = parse_written_ts(ts.as_bytes()) {
+                assert_eq!(Some(fast), chrono, "{ts}");
+            }
+        }
+        assert!(parse_written_ts(b"2026-11-25T01:52:03.412Z").is_some());
+    }
+
+    #[test]
+    fn lines_the_writer_writes_take_the_one_pass_reading() {
+        let mut prev = crate::incident::chain::GENESIS.to_string();
+        for (i, kind) in every_kind().into_iter().enumerate() {
+            let seq = i as u64 + 1;
+            let body = crate::incident::chain::body(
+                seq,
+                "2026-11-25T01:52:03.412Z",
+                "alice",
+                &kind,
+                &prev,
+            )
+            .unwrap();
+            let (line, hash) = crate::incident::chain::seal(&body);
+            let line = line.trim_end().as_bytes();
+            let fast = Event::decode_typed(line).expect("read in one pass");
+            assert_eq!(Ok(&fast), Event::decode_value(line).as_ref());
+            assert_eq!((fast.seq, fast.kind, &fast.hash), (seq, kind, &hash));
+            prev = hash;
         }
     }
 
