@@ -13,6 +13,7 @@ use crate::diag::{self, Diagnostic};
 use crate::runbook::{self, LoadSet, vars};
 
 mod check;
+pub mod report;
 pub mod run;
 
 #[derive(Debug, Parser)]
@@ -71,7 +72,7 @@ with its file, line and column.\n\nExit status: 0 valid, 1 invalid, 2 usage erro
     /// Replay a past incident log, read-only
     Review(NotYetArgs),
     /// Postmortem report (Markdown, JSON, HTML) from incident logs
-    Report(NotYetArgs),
+    Report(report::ReportArgs),
     /// Run the Azure simulator on its own
     Sim(SimArgs),
     /// Print shell completions
@@ -173,6 +174,7 @@ pub fn main() -> ExitCode {
         Some(Command::Run(args)) => run::run(*args, false),
         Some(Command::Rehearse(args)) => run::run(*args, true),
         Some(Command::Sim(args)) => run_sim(&args),
+        Some(Command::Report(args)) => report::run(&args),
         Some(Command::Completions { shell }) => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "drbook", &mut std::io::stdout());
@@ -224,7 +226,7 @@ fn demo(args: DemoArgs) -> ExitCode {
 fn not_yet(cmd: &Command) -> ExitCode {
     let (name, what) = match cmd {
         Command::Sim(_) => ("sim", "the Azure client and simulator"),
-        Command::Review(_) | Command::Report(_) => ("review/report", "incident review"),
+        Command::Review(_) => ("review", "incident review"),
         _ => ("this command", "a later change"),
     };
     eprintln!("drbook {name}: not built yet; it arrives with {what}.");

@@ -1,0 +1,600 @@
+//! One incident log, analysed: the integrity verdict, what ran and against what, recovery
+//! time against the RTO per runbook and for the plan, a row per step, what failed, was
+//! skipped or retried, the notes, the critical path and where people were waited on. This is
+//! the JSON report as it stands, and what the Markdown and HTML reports and the review TUI
+//! read.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::error::ReportError;
+use super::sources::{FileStatus, Sources};
+use crate::exec::plan::Group;
+use crate::exec::scorecard;
+use crate::incident::{
+    Event, EventKind, IncidentOutcome, IncidentState, Integrity, Mode, RehearsalLevel, StepRef,
+    StepStatus, read_log,
+};
+
+/// How many of the longest waits on a person the analysis keeps.
+pub const TOP_HUMAN_WAITS: usize = 5;
+
+/// Everything a report says about one log. Serialized as is for `--format json`; times are
+/// RFC 3339 UTC, durations are milliseconds.
+#[derive(Debug, Clone, Serialize)]
+pub struct Analysis {
+    /// The log file, when read from one.
+    pub log: Option<String>,
+    pub integrity: IntegrityReport,
+    /// `None` only when the log has no header (then little else is known).
+    pub incident: Option<IncidentFacts>,
+    /// The header's operators, then everyone else who acted, in order of first appearance.
+    pub operators: Vec<String>,
+    /// One per runbook, in the log's order.
+    pub runbooks: Vec<RunbookReport>,
+    /// The whole incident against the plan's RTO.
+    pub plan: PlanReport,
+    /// Every step the log mentions, by start time (not started last).
+    pub steps: Vec<StepRow>,
+    pub failed: Vec<StepRef>,
+    pub skipped: Vec<StepRef>,
+    /// Steps that needed more than one attempt.
+    pub retried: Vec<StepRef>,
+    /// Incident notes and step notes, by time.
+    pub notes: Vec<NoteRow>,
+    /// The steps that set the finish time, first to last.
+    pub critical_path: Vec<StepRef>,
+    /// The longest waits on a person (confirmations, manual steps), longest first.
+    pub human_waits: Vec<HumanWait>,
+}
+
+/// The hash-chain verdict on the file.
+#[derive(Debug, Clone, Serialize)]
+pub struct IntegrityReport {
+    /// `intact`, `truncated`, `altered` or `unreadable`.
+    pub verdict: String,
+    /// Intact or truncated: what the report says can be trusted.
+    pub trustworthy: bool,
+    /// For `altered`: the first event that cannot be trusted.
+    pub first_bad_seq: Option<u64>,
+    /// For `truncated` and `altered`: the line where trust ends.
+    pub line: Option<usize>,
+    /// The events the report is built from.
+    pub events_used: usize,
+    /// One sentence, as `drbook` prints it elsewhere.
+    pub message: String,
+}
+
+impl IntegrityReport {
+    fn new(i: &Integrity, events_used: usize) -> IntegrityReport {
+        let (verdict, first_bad_seq, line) = match i {
+            Integrity::Intact { .. } => ("intact", None, None),
+            Integrity::Truncated { at_line, .. } => ("truncated", None, Some(*at_line)),
+            Integrity::Altered {
+                first_bad_seq,
+                line,
+                ..
+            } => ("altered", Some(*first_bad_seq), Some(*line)),
+            Integrity::Unreadable { .. } => ("unreadable", None, None),
+        };
+        IntegrityReport {
+            verdict: verdict.into(),
+            trustworthy: i.is_trustworthy(),
+            first_bad_seq,
+            line,
+            events_used,
+            message: i.to_string(),
+        }
+    }
+
+    pub fn is_intact(&self) -> bool {
+        self.verdict == "intact"
+    }
+}
+
+/// The header, and how the incident ended.
+#[derive(Debug, Clone, Serialize)]
+pub struct IncidentFacts {
+    pub id: String,
+    pub title: String,
+    pub mode: Mode,
+    pub level: Option<RehearsalLevel>,
+    pub target: String,
+    pub plan: Option<String>,
+    pub drbook_version: String,
+    pub auto_approve: bool,
+    pub started: Option<DateTime<Utc>>,
+    /// The last trusted event.
+    pub last_event: Option<DateTime<Utc>>,
+    /// `None`: the log ends with the incident still open (a crash, or still running).
+    pub closed: Option<ClosedFacts>,
+    pub paused_ms: u64,
+    /// How many times it was resumed after drbook stopped.
+    pub resumes: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClosedFacts {
+    pub ts: DateTime<Utc>,
+    pub outcome: IncidentOutcome,
+    pub summary: Option<String>,
+}
+
+/// A runbook: its file then and now, and its recovery time against its targets.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunbookReport {
+    pub id: String,
+    pub title: Option<String>,
+    pub file: Option<String>,
+    /// What ran (from the header).
+    pub sha256: Option<String>,
+    pub file_status: FileStatus,
+    /// As written in the runbook (`20m`); `None` when unset or the file is unknown.
+    pub rto_target: Option<String>,
+    pub rpo_target: Option<String>,
+    pub started: Option<DateTime<Utc>>,
+    pub finished: Option<DateTime<Utc>>,
+    /// First step's start to last step's end.
+    pub took_ms: Option<u64>,
+    /// `None` when there is no target or it did not run.
+    pub within_rto: Option<bool>,
+    /// As the scorecard says it: `within RTO (5% used)`, `OVER RTO by 2m`.
+    pub verdict: String,
+    pub steps_done: usize,
+    pub steps_total: usize,
+}
+
+/// The whole incident against the plan's RTO.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanReport {
+    pub id: Option<String>,
+    pub rto_target: Option<String>,
+    pub took_ms: Option<u64>,
+    pub within_rto: Option<bool>,
+    pub verdict: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StepRow {
+    pub runbook: String,
+    pub step: String,
+    /// From the log, else from the runbook file.
+    pub title: Option<String>,
+    /// From the runbook file (`check`, `manual`, ...).
+    pub kind: Option<String>,
+    /// `not_started`, `running`, `waiting_for_confirmation`, `done`, `failed`, `skipped`,
+    /// `interrupted`.
+    pub status: &'static str,
+    pub started: Option<DateTime<Utc>>,
+    pub finished: Option<DateTime<Utc>>,
+    /// As measured by the executor for the last attempt, else end minus start.
+    pub duration_ms: Option<u64>,
+    pub attempts: u32,
+    pub retries: Vec<RetryRow>,
+    /// Who approved or declined it.
+    pub confirmed_by: Option<String>,
+    /// The person who finished or skipped it (for manual steps); `None` when drbook did.
+    pub acted_by: Option<String>,
+    /// Confirmation asked → answered, or a manual step's start → finish.
+    pub human_wait_ms: Option<u64>,
+    pub error: Option<String>,
+    pub skip_reason: Option<String>,
+    pub on_critical_path: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RetryRow {
+    pub ts: DateTime<Utc>,
+    pub attempt: u32,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NoteRow {
+    pub ts: DateTime<Utc>,
+    pub actor: String,
+    pub runbook: Option<String>,
+    pub step: Option<String>,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HumanWait {
+    pub runbook: String,
+    pub step: String,
+    /// `confirmation` or `manual`.
+    pub what: &'static str,
+    pub ms: u64,
+    pub who: Option<String>,
+}
+
+/// Reads `path` and analyses it, taking RTOs and step details from the runbook files the
+/// header names (relative to the current directory, else to the log's folder).
+pub fn analyze(path: &Path) -> Result<Analysis, ReportError> {
+    let (events, integrity) = read_log(path)?;
+    let sources = match events.first().map(|e| &e.kind) {
+        Some(EventKind::IncidentStarted(h)) => Sources::for_header(h, path.parent()),
+        _ => Sources::default(),
+    };
+    let mut a = analyze_events(&events, &integrity, &sources);
+    a.log = Some(path.display().to_string());
+    Ok(a)
+}
+
+/// The analysis of trusted `events` (as `read_log` returns them) with `integrity`'s verdict,
+/// and what `sources` knows of the runbook files. Pure: no I/O.
+pub fn analyze_events(events: &[Event], integrity: &Integrity, sources: &Sources) -> Analysis {
+    let state = IncidentState::fold(events);
+    let acted = who_acted(events);
+    let rtos: BTreeMap<String, String> = sources
+        .runbooks
+        .iter()
+        .filter_map(|(id, r)| r.rto.clone().map(|rto| (id.clone(), rto)))
+        .collect();
+    let plan_rto = sources.plan.as_ref().and_then(|p| p.rto.clone());
+    let cards = scorecard::scorecard(&state, &rtos, plan_rto.as_deref());
+
+    let runbooks: Vec<RunbookReport> = state
+        .runbooks
+        .iter()
+        .zip(&cards)
+        .map(|(rb, card)| {
+            let info = sources.runbook(&rb.id);
+            RunbookReport {
+                id: rb.id.clone(),
+                title: info.and_then(|i| i.title.clone()),
+                file: rb.file.clone(),
+                sha256: rb.sha256.clone(),
+                file_status: sources.file_status(&rb.id),
+                rto_target: info.and_then(|i| i.rto.clone()),
+                rpo_target: info.and_then(|i| i.rpo.clone()),
+                started: rb.steps.iter().filter_map(|s| s.started).min(),
+                finished: rb.steps.iter().filter_map(|s| s.finished).max(),
+                took_ms: card.took.map(|d| d.as_millis() as u64),
+                within_rto: within(card),
+                verdict: card.verdict(),
+                steps_done: card.steps_done,
+                steps_total: info.map_or(card.steps_total, |i| i.steps.len().max(card.steps_total)),
+            }
+        })
+        .collect();
+    let whole = cards.last();
+    let plan = PlanReport {
+        id: state.header.as_ref().and_then(|h| h.plan.clone()),
+        rto_target: plan_rto,
+        took_ms: whole.and_then(|c| c.took).map(|d| d.as_millis() as u64),
+        within_rto: whole.and_then(within),
+        verdict: whole.map_or_else(|| "not started".into(), |c| c.verdict()),
+    };
+
+    let critical_path = critical_path(&state, sources);
+    let mut steps = Vec::new();
+    for rb in &state.runbooks {
+        let info = sources.runbook(&rb.id);
+        for s in &rb.steps {
+            let step_info = info.and_then(|i| i.step(&s.id));
+            let kind = step_info.map(|i| i.kind.clone());
+            let acted_by = acted.get(&(rb.id.clone(), s.id.clone())).cloned();
+            let key = StepRef {
+                runbook: rb.id.clone(),
+                step: s.id.clone(),
+            };
+            steps.push(StepRow {
+                runbook: rb.id.clone(),
+                step: s.id.clone(),
+                title: s
+                    .title
+                    .clone()
+                    .or_else(|| step_info.map(|i| i.title.clone())),
+                status: status_name(s.status),
+                started: s.started,
+                finished: s.finished,
+                duration_ms: s.duration_ms.or_else(|| between(s.started, s.finished)),
+                attempts: s.attempts,
+                retries: s
+                    .retries
+                    .iter()
+                    .map(|r| RetryRow {
+                        ts: r.ts,
+                        attempt: r.attempt,
+                        reason: r.reason.clone(),
+                    })
+                    .collect(),
+                confirmed_by: s.confirmed_by().map(str::to_string),
+                human_wait_ms: human_wait(s, kind.as_deref(), acted_by.is_some()),
+                acted_by,
+                kind,
+                error: s.error.clone(),
+                skip_reason: s.skip_reason.clone(),
+                on_critical_path: critical_path.contains(&key),
+            });
+        }
+    }
+    // Stable: steps that started at the same moment keep the log's order.
+    steps.sort_by_key(|s| (s.started.is_none(), s.started));
+
+    let pick = |f: &dyn Fn(&StepRow) -> bool| -> Vec<StepRef> {
+        steps
+            .iter()
+            .filter(|s| f(s))
+            .map(|s| StepRef {
+                runbook: s.runbook.clone(),
+                step: s.step.clone(),
+            })
+            .collect()
+    };
+    let failed = pick(&|s| s.status == "failed");
+    let skipped = pick(&|s| s.status == "skipped");
+    let retried = pick(&|s| s.attempts > 1 || !s.retries.is_empty());
+
+    let mut human_waits: Vec<HumanWait> = steps
+        .iter()
+        .filter_map(|s| {
+            let ms = s.human_wait_ms?;
+            let manual = s.kind.as_deref() == Some("manual") || s.confirmed_by.is_none();
+            Some(HumanWait {
+                runbook: s.runbook.clone(),
+                step: s.step.clone(),
+                what: if manual { "manual" } else { "confirmation" },
+                ms,
+                who: s.confirmed_by.clone().or_else(|| s.acted_by.clone()),
+            })
+        })
+        .collect();
+    human_waits.sort_by_key(|w| std::cmp::Reverse(w.ms));
+    human_waits.truncate(TOP_HUMAN_WAITS);
+
+    Analysis {
+        log: None,
+        integrity: IntegrityReport::new(integrity, events.len()),
+        incident: state.header.as_ref().map(|h| IncidentFacts {
+            id: h.incident_id.clone(),
+            title: h.title.clone(),
+            mode: h.mode,
+            level: h.level,
+            target: h.target.clone(),
+            plan: h.plan.clone(),
+            drbook_version: h.drbook_version.clone(),
+            auto_approve: h.auto_approve,
+            started: state.started,
+            last_event: state.last_ts,
+            closed: state.closed.as_ref().map(|c| ClosedFacts {
+                ts: c.ts,
+                outcome: c.outcome,
+                summary: c.summary.clone(),
+            }),
+            paused_ms: state.paused_ms,
+            resumes: state.resumes.len(),
+        }),
+        operators: state.operators.clone(),
+        runbooks,
+        plan,
+        steps,
+        failed,
+        skipped,
+        retried,
+        notes: notes(&state),
+        critical_path,
+        human_waits,
+    }
+}
+
+impl Analysis {
+    /// The step row of `runbook`/`step`.
+    pub fn step(&self, runbook: &str, step: &str) -> Option<&StepRow> {
+        self.steps
+            .iter()
+            .find(|s| s.runbook == runbook && s.step == step)
+    }
+
+    /// Where the steps' times start and end (for charts).
+    pub fn span(&self) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        let start = self.steps.iter().filter_map(|s| s.started).min()?;
+        let end = self
+            .steps
+            .iter()
+            .filter_map(|s| s.finished.or(s.started))
+            .chain(self.incident.as_ref().and_then(|i| i.last_event))
+            .max()?;
+        Some((start, end.max(start)))
+    }
+
+    /// Closed as recovered or rehearsed: a drill that counts as a success.
+    pub fn succeeded(&self) -> bool {
+        self.incident
+            .as_ref()
+            .and_then(|i| i.closed.as_ref())
+            .is_some_and(|c| {
+                matches!(
+                    c.outcome,
+                    IncidentOutcome::Recovered | IncidentOutcome::Rehearsed
+                )
+            })
+            && self.integrity.trustworthy
+    }
+
+    /// The key that says two logs ran the same plan: the plan id, else the runbook ids.
+    pub fn plan_key(&self) -> String {
+        match self.incident.as_ref().and_then(|i| i.plan.clone()) {
+            Some(p) => p,
+            None => {
+                let mut ids: Vec<&str> = self.runbooks.iter().map(|r| r.id.as_str()).collect();
+                ids.sort_unstable();
+                format!("runbooks:{}", ids.join(","))
+            }
+        }
+    }
+}
+
+fn within(card: &scorecard::Row) -> Option<bool> {
+    Some(card.took? <= card.rto?)
+}
+
+fn between(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<u64> {
+    u64::try_from((b? - a?).num_milliseconds()).ok()
+}
+
+pub fn status_name(s: StepStatus) -> &'static str {
+    match s {
+        StepStatus::NotStarted => "not_started",
+        StepStatus::Running => "running",
+        StepStatus::WaitingForConfirmation => "waiting_for_confirmation",
+        StepStatus::Done => "done",
+        StepStatus::Failed => "failed",
+        StepStatus::Skipped => "skipped",
+        StepStatus::Interrupted => "interrupted",
+    }
+}
+
+/// Who (other than drbook itself) finished or skipped each step.
+fn who_acted(events: &[Event]) -> BTreeMap<(String, String), String> {
+    let mut out = BTreeMap::new();
+    for e in events {
+        if let EventKind::StepFinished { runbook, step, .. }
+        | EventKind::StepSkipped { runbook, step, .. } = &e.kind
+            && e.actor != "drbook"
+        {
+            out.insert((runbook.clone(), step.clone()), e.actor.clone());
+        }
+    }
+    out
+}
+
+/// Time spent waiting on a person: an answered confirmation's ask → answer, and a manual
+/// step's start → finish (a step a person finished counts as manual when the file is
+/// unknown).
+fn human_wait(
+    s: &crate::incident::StepState,
+    kind: Option<&str>,
+    finished_by_person: bool,
+) -> Option<u64> {
+    let confirm = s
+        .confirmation
+        .as_ref()
+        .and_then(|c| Some((c.answer.as_ref()?.ts - c.requested).num_milliseconds()))
+        .and_then(|ms| u64::try_from(ms).ok());
+    let manual = match kind {
+        Some(k) => k == "manual",
+        None => finished_by_person,
+    };
+    let by_hand = if manual {
+        between(s.started, s.finished)
+    } else {
+        None
+    };
+    match (confirm, by_hand) {
+        (None, None) => None,
+        (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
+    }
+}
+
+fn notes(state: &IncidentState) -> Vec<NoteRow> {
+    let mut out: Vec<NoteRow> = state
+        .notes
+        .iter()
+        .map(|n| (n, None))
+        .chain(state.runbooks.iter().flat_map(|r| {
+            r.steps
+                .iter()
+                .flat_map(|s| s.notes.iter().map(|n| (n, Some(s.id.clone()))))
+        }))
+        .map(|(n, step)| NoteRow {
+            ts: n.ts,
+            actor: n.actor.clone(),
+            runbook: n.runbook.clone(),
+            step,
+            text: n.text.clone(),
+        })
+        .collect();
+    out.sort_by_key(|n| n.ts);
+    out
+}
+
+/// The chain of steps that set the finish: the plan's groups in order (within a parallel
+/// group the runbook that finished last, a sequential group's runbooks each in turn), and
+/// within a runbook, back from its last-finishing step, each step's latest-finishing
+/// dependency (from the runbook file; without it, the step that finished last before it
+/// started).
+fn critical_path(state: &IncidentState, sources: &Sources) -> Vec<StepRef> {
+    let groups: Vec<Group> = match &sources.plan {
+        Some(p) => p.groups.clone(),
+        None => state
+            .runbooks
+            .iter()
+            .map(|r| Group {
+                name: r.id.clone(),
+                runbooks: vec![r.id.clone()],
+                parallel: false,
+            })
+            .collect(),
+    };
+    let finish = |id: &str| {
+        state
+            .runbook(id)
+            .and_then(|r| r.steps.iter().filter_map(|s| s.finished).max())
+    };
+    let mut path = Vec::new();
+    for g in &groups {
+        let chosen: Vec<&String> = if g.parallel {
+            g.runbooks
+                .iter()
+                .filter(|id| finish(id).is_some())
+                .max_by_key(|id| finish(id))
+                .into_iter()
+                .collect()
+        } else {
+            g.runbooks.iter().collect()
+        };
+        for id in chosen {
+            if let Some(rb) = state.runbook(id) {
+                path.extend(chain_in_runbook(rb, sources.runbook(id)));
+            }
+        }
+    }
+    path
+}
+
+fn chain_in_runbook(
+    rb: &crate::incident::state::RunbookState,
+    info: Option<&super::sources::RunbookInfo>,
+) -> Vec<StepRef> {
+    let finished: Vec<_> = rb.steps.iter().filter(|s| s.finished.is_some()).collect();
+    let Some(mut at) = finished.iter().max_by_key(|s| s.finished).copied() else {
+        return Vec::new();
+    };
+    let mut chain = vec![at.id.clone()];
+    // Bounded by the number of steps, so a cycle in a changed file cannot loop forever.
+    for _ in 0..rb.steps.len() {
+        let before = match info.and_then(|i| i.step(&at.id)) {
+            Some(si) => si
+                .depends_on
+                .iter()
+                .filter_map(|d| rb.step(d))
+                .filter(|s| s.finished.is_some())
+                .max_by_key(|s| s.finished),
+            None => finished
+                .iter()
+                .filter(|s| s.id != at.id && s.finished <= at.started)
+                .max_by_key(|s| s.finished)
+                .copied(),
+        };
+        match before {
+            Some(b) if !chain.contains(&b.id) => {
+                chain.push(b.id.clone());
+                at = b;
+            }
+            _ => break,
+        }
+    }
+    chain
+        .into_iter()
+        .rev()
+        .map(|step| StepRef {
+            runbook: rb.id.clone(),
+            step,
+        })
+        .collect()
+}
