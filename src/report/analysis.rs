@@ -139,11 +139,17 @@ pub struct RunbookReport {
     pub finished: Option<DateTime<Utc>>,
     /// First step's start to last step's end.
     pub took_ms: Option<u64>,
-    /// `None` when there is no target or it did not run.
+    /// Took no longer than the target; `None` when there is no target or it did not run.
     pub within_rto: Option<bool>,
-    /// As the scorecard says it: `within RTO (5% used)`, `OVER RTO by 2m`.
+    /// Every step of the runbook done or skipped (a failed or unstarted step means the
+    /// recovery was not achieved, however quick).
+    pub recovered: bool,
+    /// As the scorecard says it (`within RTO (5% used)`, `OVER RTO by 2m`), or why it
+    /// did not finish.
     pub verdict: String,
+    /// Steps that finished in any way (done, failed, skipped).
     pub steps_done: usize,
+    /// From the runbook file when known, else the steps the log mentions.
     pub steps_total: usize,
 }
 
@@ -154,6 +160,8 @@ pub struct PlanReport {
     pub rto_target: Option<String>,
     pub took_ms: Option<u64>,
     pub within_rto: Option<bool>,
+    /// Every runbook recovered and the incident closed as recovered or rehearsed.
+    pub recovered: bool,
     pub verdict: String,
 }
 
@@ -243,6 +251,13 @@ pub fn analyze_events(events: &[Event], integrity: &Integrity, sources: &Sources
         .zip(&cards)
         .map(|(rb, card)| {
             let info = sources.runbook(&rb.id);
+            let total = info.map_or(card.steps_total, |i| i.steps.len().max(card.steps_total));
+            let settled = rb
+                .steps
+                .iter()
+                .filter(|s| matches!(s.status, StepStatus::Done | StepStatus::Skipped))
+                .count();
+            let recovered = settled >= total && total > 0;
             RunbookReport {
                 id: rb.id.clone(),
                 title: info.and_then(|i| i.title.clone()),
@@ -255,19 +270,42 @@ pub fn analyze_events(events: &[Event], integrity: &Integrity, sources: &Sources
                 finished: rb.steps.iter().filter_map(|s| s.finished).max(),
                 took_ms: card.took.map(|d| d.as_millis() as u64),
                 within_rto: within(card),
-                verdict: card.verdict(),
+                recovered,
+                verdict: if recovered {
+                    card.verdict()
+                } else {
+                    format!("NOT RECOVERED: {settled}/{total} steps done or skipped")
+                },
                 steps_done: card.steps_done,
-                steps_total: info.map_or(card.steps_total, |i| i.steps.len().max(card.steps_total)),
+                steps_total: total,
             }
         })
         .collect();
     let whole = cards.last();
+    let closed_ok = state.closed.as_ref().is_some_and(|c| {
+        matches!(
+            c.outcome,
+            IncidentOutcome::Recovered | IncidentOutcome::Rehearsed
+        )
+    });
+    let recovered = closed_ok && runbooks.iter().all(|r| r.recovered);
     let plan = PlanReport {
         id: state.header.as_ref().and_then(|h| h.plan.clone()),
         rto_target: plan_rto,
         took_ms: whole.and_then(|c| c.took).map(|d| d.as_millis() as u64),
         within_rto: whole.and_then(within),
-        verdict: whole.map_or_else(|| "not started".into(), |c| c.verdict()),
+        recovered,
+        verdict: match (whole, recovered) {
+            (None, _) => "not started".into(),
+            (Some(c), true) => c.verdict(),
+            (Some(_), false) => match &state.closed {
+                Some(c) => format!(
+                    "NOT RECOVERED: closed as {}",
+                    super::markdown::serde_plain(&c.outcome).replace('_', " ")
+                ),
+                None => "NOT RECOVERED: the log ends with the incident open".into(),
+            },
+        },
     };
 
     let critical_path = critical_path(&state, sources);
@@ -311,6 +349,34 @@ pub fn analyze_events(events: &[Event], integrity: &Integrity, sources: &Sources
                 skip_reason: s.skip_reason.clone(),
                 on_critical_path: critical_path.contains(&key),
             });
+        }
+    }
+    // Steps of the runbook file the log never mentions: they never started.
+    for rb in &state.runbooks {
+        let Some(info) = sources.runbook(&rb.id) else {
+            continue;
+        };
+        for (id, si) in &info.steps {
+            if rb.step(id).is_none() {
+                steps.push(StepRow {
+                    runbook: rb.id.clone(),
+                    step: id.clone(),
+                    title: Some(si.title.clone()),
+                    kind: Some(si.kind.clone()),
+                    status: status_name(StepStatus::NotStarted),
+                    started: None,
+                    finished: None,
+                    duration_ms: None,
+                    attempts: 0,
+                    retries: Vec::new(),
+                    confirmed_by: None,
+                    acted_by: None,
+                    human_wait_ms: None,
+                    error: None,
+                    skip_reason: None,
+                    on_critical_path: false,
+                });
+            }
         }
     }
     // Stable: steps that started at the same moment keep the log's order.

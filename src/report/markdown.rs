@@ -29,8 +29,28 @@ pub fn render(a: &Analysis) -> String {
         s.skip_reason.clone().unwrap_or_else(|| "skipped".into())
     });
     step_list(&mut o, a, "Retried steps", &a.retried, |s| {
-        let reasons: Vec<&str> = s.retries.iter().map(|r| r.reason.as_str()).collect();
-        format!("{} attempts; {}", s.attempts, reasons.join("; "))
+        let mut reasons: Vec<(&str, usize)> = Vec::new();
+        for r in &s.retries {
+            match reasons.last_mut() {
+                Some((last, n)) if *last == r.reason => *n += 1,
+                _ => reasons.push((&r.reason, 1)),
+            }
+        }
+        let reasons: Vec<String> = reasons
+            .iter()
+            .map(|(r, n)| {
+                if *n > 1 {
+                    format!("{r} (×{n})")
+                } else {
+                    r.to_string()
+                }
+            })
+            .collect();
+        format!(
+            "{} attempts; retried after: {}",
+            s.attempts,
+            reasons.join("; ")
+        )
     });
     notes(&mut o, a);
     critical(&mut o, a);
@@ -106,7 +126,11 @@ fn summary(o: &mut String, a: &Analysis) {
             a.failed.len(),
             a.skipped.len(),
             a.retried.len(),
-            a.steps.len()
+            a.runbooks
+                .iter()
+                .map(|r| r.steps_total)
+                .sum::<usize>()
+                .max(a.steps.len())
         ),
     );
     row(o, "Operators", &a.operators.join(", "));
@@ -122,9 +146,10 @@ fn targets(o: &mut String, a: &Analysis) {
         "## RTO and RPO\n\n| Runbook | Steps | Took | RTO target | Verdict | RPO target |\n|---|---|---|---|---|---|"
     );
     for r in &a.runbooks {
-        let verdict = match r.within_rto {
-            Some(false) => format!("**{}**", r.verdict),
-            _ => r.verdict.clone(),
+        let verdict = if r.within_rto == Some(false) || !r.recovered {
+            format!("**{}**", r.verdict)
+        } else {
+            r.verdict.clone()
         };
         let _ = writeln!(
             o,
