@@ -664,3 +664,189 @@ fn chain_in_runbook(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::incident::Outcome;
+    use crate::incident::event::tests::sample_header;
+    use crate::report::sources::{RunbookInfo, StepInfo};
+    use chrono::TimeDelta;
+
+    const RB: &str = "web-failover";
+
+    /// Events at the given second offsets from 01:00:00, after the header.
+    fn events(kinds: Vec<(i64, &str, EventKind)>) -> Vec<Event> {
+        let t0 = DateTime::parse_from_rfc3339("2026-11-25T01:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let mut all = vec![(0, "alice", EventKind::IncidentStarted(sample_header()))];
+        all.extend(kinds);
+        all.into_iter()
+            .enumerate()
+            .map(|(i, (at, actor, kind))| Event {
+                seq: i as u64 + 1,
+                ts: t0 + TimeDelta::seconds(at),
+                actor: actor.into(),
+                kind,
+                prev: String::new(),
+                hash: format!("h{}", i + 1),
+            })
+            .collect()
+    }
+
+    fn start(step: &str) -> EventKind {
+        EventKind::StepStarted {
+            runbook: RB.into(),
+            step: step.into(),
+            title: None,
+            attempt: 1,
+        }
+    }
+
+    fn finish(step: &str, secs: u64) -> EventKind {
+        EventKind::StepFinished {
+            runbook: RB.into(),
+            step: step.into(),
+            outcome: Outcome::Ok,
+            duration_ms: secs * 1000,
+            outputs: BTreeMap::new(),
+            error: None,
+        }
+    }
+
+    /// a and b in parallel (b slower), c after both with a confirmation bob takes 3s to give,
+    /// then the manual step m that alice takes 3s over.
+    fn incident() -> Vec<Event> {
+        events(vec![
+            (1, "drbook", start("a")),
+            (1, "drbook", start("b")),
+            (2, "drbook", finish("a", 1)),
+            (5, "drbook", finish("b", 4)),
+            (
+                5,
+                "drbook",
+                EventKind::ConfirmationRequested {
+                    runbook: RB.into(),
+                    step: "c".into(),
+                    prompt: "Go?".into(),
+                },
+            ),
+            (
+                8,
+                "bob",
+                EventKind::Confirmed {
+                    runbook: RB.into(),
+                    step: "c".into(),
+                    by: "bob".into(),
+                    approved: true,
+                },
+            ),
+            (8, "drbook", start("c")),
+            (9, "drbook", finish("c", 1)),
+            (9, "drbook", start("m")),
+            (
+                10,
+                "alice",
+                EventKind::Note {
+                    runbook: Some(RB.into()),
+                    step: Some("m".into()),
+                    text: "status page updated".into(),
+                },
+            ),
+            (12, "alice", finish("m", 3)),
+            (
+                13,
+                "alice",
+                EventKind::IncidentClosed {
+                    outcome: IncidentOutcome::Rehearsed,
+                    summary: None,
+                },
+            ),
+        ])
+    }
+
+    fn sources() -> Sources {
+        let step = |kind: &str, deps: &[&str]| StepInfo {
+            title: "t".into(),
+            kind: kind.into(),
+            depends_on: deps.iter().map(|d| d.to_string()).collect(),
+        };
+        let mut s = Sources::default();
+        s.runbooks.insert(
+            RB.into(),
+            RunbookInfo {
+                title: Some("Web".into()),
+                rto: Some("30m".into()),
+                rpo: Some("5m".into()),
+                steps: vec![
+                    ("a".into(), step("check", &[])),
+                    ("b".into(), step("check", &[])),
+                    ("c".into(), step("action", &["a", "b"])),
+                    ("m".into(), step("manual", &["c"])),
+                    ("never".into(), step("probe", &["m"])),
+                ],
+            },
+        );
+        s
+    }
+
+    fn path(a: &Analysis) -> Vec<&str> {
+        a.critical_path.iter().map(|r| r.step.as_str()).collect()
+    }
+
+    #[test]
+    fn the_critical_path_follows_the_latest_finishing_dependency() {
+        let a = analyze_events(&incident(), &Integrity::Intact { events: 13 }, &sources());
+        assert_eq!(path(&a), ["b", "c", "m"]);
+        assert!(a.step(RB, "b").unwrap().on_critical_path);
+        assert!(!a.step(RB, "a").unwrap().on_critical_path);
+        // Without the runbook file, the order in time gives the same chain here.
+        let a = analyze_events(
+            &incident(),
+            &Integrity::Intact { events: 13 },
+            &Sources::default(),
+        );
+        assert_eq!(path(&a), ["b", "c", "m"]);
+    }
+
+    #[test]
+    fn waits_on_people_targets_and_notes_are_reported() {
+        let a = analyze_events(&incident(), &Integrity::Intact { events: 13 }, &sources());
+        let waits: Vec<(&str, &str, u64)> = a
+            .human_waits
+            .iter()
+            .map(|w| (w.step.as_str(), w.what, w.ms))
+            .collect();
+        assert_eq!(waits, [("c", "confirmation", 3000), ("m", "manual", 3000)]);
+        assert_eq!(a.step(RB, "m").unwrap().acted_by.as_deref(), Some("alice"));
+        assert_eq!(
+            a.step(RB, "c").unwrap().confirmed_by.as_deref(),
+            Some("bob")
+        );
+        let rb = &a.runbooks[0];
+        assert_eq!(
+            (rb.rto_target.as_deref(), rb.rpo_target.as_deref()),
+            (Some("30m"), Some("5m"))
+        );
+        // `never` is in the file and never ran: the runbook did not recover.
+        assert!(!rb.recovered && !a.plan.recovered);
+        assert_eq!(a.step(RB, "never").unwrap().status, "not_started");
+        assert_eq!(a.notes[0].text, "status page updated");
+        assert_eq!(a.notes[0].step.as_deref(), Some("m"));
+        assert_eq!(a.operators, ["alice", "bob"]);
+    }
+
+    #[test]
+    fn without_the_file_a_finished_incident_is_recovered_within_no_target() {
+        let a = analyze_events(
+            &incident(),
+            &Integrity::Intact { events: 13 },
+            &Sources::default(),
+        );
+        assert!(a.plan.recovered && a.succeeded());
+        assert_eq!(a.plan.took_ms, Some(11_000));
+        assert_eq!(a.runbooks[0].verdict, "no RTO set");
+        assert_eq!(a.plan_key(), "westeurope-outage");
+    }
+}

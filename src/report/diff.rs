@@ -198,4 +198,32 @@ mod tests {
         assert!(d.contains("--- old") && d.contains("+++ new"), "{d}");
         assert!(d.contains("-b\n") && d.contains("+B\n"), "{d}");
     }
+
+    #[test]
+    fn the_old_content_is_found_in_git_history_by_its_sha256() {
+        let dir = tempfile::tempdir().unwrap();
+        let git = |args: &[&str]| {
+            Command::new("git")
+                .arg("-C")
+                .arg(dir.path())
+                .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+                .args(args)
+                .output()
+                .is_ok_and(|o| o.status.success())
+        };
+        if !git(&["init", "-q"]) {
+            eprintln!("git not available: skipped");
+            return;
+        }
+        let file = dir.path().join("web.toml");
+        std::fs::write(&file, "rto = \"30m\"\n").unwrap();
+        assert!(git(&["add", "web.toml"]) && git(&["commit", "-qm", "one"]));
+        let then = sha256_hex(b"rto = \"30m\"\n");
+        std::fs::write(&file, "rto = \"45m\"\n").unwrap();
+        assert!(git(&["commit", "-qam", "two"]));
+        let (from, old) = old_content_from_git(&file, &then).expect("found");
+        assert!(from.starts_with("git "), "{from}");
+        assert_eq!(old, "rto = \"30m\"\n");
+        assert!(old_content_from_git(&file, &"0".repeat(64)).is_none());
+    }
 }
