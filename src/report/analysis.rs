@@ -399,7 +399,8 @@ pub fn analyze_events(events: &[Event], integrity: &Integrity, sources: &Sources
     let mut human_waits: Vec<HumanWait> = steps
         .iter()
         .filter_map(|s| {
-            let ms = s.human_wait_ms?;
+            // Zero: nobody was waited on (an auto-approved confirmation).
+            let ms = s.human_wait_ms.filter(|ms| *ms > 0)?;
             let manual = s.kind.as_deref() == Some("manual") || s.confirmed_by.is_none();
             Some(HumanWait {
                 runbook: s.runbook.clone(),
@@ -435,7 +436,7 @@ pub fn analyze_events(events: &[Event], integrity: &Integrity, sources: &Sources
             paused_ms: state.paused_ms,
             resumes: state.resumes.len(),
         }),
-        operators: state.operators.clone(),
+        operators: operators(&state.operators),
         runbooks,
         plan,
         steps,
@@ -493,6 +494,19 @@ impl Analysis {
             }
         }
     }
+}
+
+/// The operators once each: `alice (--auto-approve)` (how an auto-approval is recorded) is
+/// alice.
+fn operators(all: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for o in all {
+        let name = o.strip_suffix(" (--auto-approve)").unwrap_or(o);
+        if !out.iter().any(|x| x == name) {
+            out.push(name.to_string());
+        }
+    }
+    out
 }
 
 fn within(card: &scorecard::Row) -> Option<bool> {
