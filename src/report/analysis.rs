@@ -190,6 +190,9 @@ pub struct StepRow {
     pub human_wait_ms: Option<u64>,
     pub error: Option<String>,
     pub skip_reason: Option<String>,
+    /// From the runbook file: `false` when `on_failure = "continue"` (a failure the runbook
+    /// goes on from); `None` when the file is unknown.
+    pub stops_on_failure: Option<bool>,
     pub on_critical_path: bool,
 }
 
@@ -244,6 +247,12 @@ pub fn analyze_events(events: &[Event], integrity: &Integrity, sources: &Sources
         .collect();
     let plan_rto = sources.plan.as_ref().and_then(|p| p.rto.clone());
     let cards = scorecard::scorecard(&state, &rtos, plan_rto.as_deref());
+    let closed_ok = state.closed.as_ref().is_some_and(|c| {
+        matches!(
+            c.outcome,
+            IncidentOutcome::Recovered | IncidentOutcome::Rehearsed
+        )
+    });
 
     let runbooks: Vec<RunbookReport> = state
         .runbooks
@@ -251,13 +260,17 @@ pub fn analyze_events(events: &[Event], integrity: &Integrity, sources: &Sources
         .zip(&cards)
         .map(|(rb, card)| {
             let info = sources.runbook(&rb.id);
-            let total = info.map_or(card.steps_total, |i| i.steps.len().max(card.steps_total));
+            let same_file = steps_trusted(sources, &rb.id);
+            let total = match same_file {
+                Some(i) => i.steps.len().max(card.steps_total),
+                None => card.steps_total,
+            };
             let settled = rb
                 .steps
                 .iter()
                 .filter(|s| matches!(s.status, StepStatus::Done | StepStatus::Skipped))
                 .count();
-            let recovered = settled >= total && total > 0;
+            let recovered = runbook_recovered(rb, same_file, closed_ok);
             RunbookReport {
                 id: rb.id.clone(),
                 title: info.and_then(|i| i.title.clone()),
@@ -274,7 +287,7 @@ pub fn analyze_events(events: &[Event], integrity: &Integrity, sources: &Sources
                 verdict: if recovered {
                     card.verdict()
                 } else {
-                    format!("NOT RECOVERED: {settled}/{total} steps done or skipped")
+                    format!("NOT RECOVERED: {settled} of {total} steps done or skipped")
                 },
                 steps_done: card.steps_done,
                 steps_total: total,
@@ -282,13 +295,9 @@ pub fn analyze_events(events: &[Event], integrity: &Integrity, sources: &Sources
         })
         .collect();
     let whole = cards.last();
-    let closed_ok = state.closed.as_ref().is_some_and(|c| {
-        matches!(
-            c.outcome,
-            IncidentOutcome::Recovered | IncidentOutcome::Rehearsed
-        )
-    });
-    let recovered = closed_ok && runbooks.iter().all(|r| r.recovered);
+    // The executor closes an incident as recovered (or rehearsed) only when every runbook
+    // of the plan finished: its judgement stands for the plan.
+    let recovered = closed_ok;
     let plan = PlanReport {
         id: state.header.as_ref().and_then(|h| h.plan.clone()),
         rto_target: plan_rto,
@@ -347,13 +356,14 @@ pub fn analyze_events(events: &[Event], integrity: &Integrity, sources: &Sources
                 kind,
                 error: s.error.clone(),
                 skip_reason: s.skip_reason.clone(),
+                stops_on_failure: step_info.map(|i| i.stops_on_failure),
                 on_critical_path: critical_path.contains(&key),
             });
         }
     }
     // Steps of the runbook file the log never mentions: they never started.
     for rb in &state.runbooks {
-        let Some(info) = sources.runbook(&rb.id) else {
+        let Some(info) = steps_trusted(sources, &rb.id) else {
             continue;
         };
         for (id, si) in &info.steps {
@@ -374,13 +384,18 @@ pub fn analyze_events(events: &[Event], integrity: &Integrity, sources: &Sources
                     human_wait_ms: None,
                     error: None,
                     skip_reason: None,
+                    stops_on_failure: Some(si.stops_on_failure),
                     on_critical_path: false,
                 });
             }
         }
     }
     // Stable: steps that started at the same moment keep the log's order.
-    steps.sort_by_key(|s| (s.started.is_none(), s.started));
+    // Steps skipped without starting sit where they were decided.
+    steps.sort_by_key(|s| {
+        let at = s.started.or(s.finished);
+        (at.is_none(), at)
+    });
 
     let pick = |f: &dyn Fn(&StepRow) -> bool| -> Vec<StepRef> {
         steps
@@ -493,6 +508,37 @@ impl Analysis {
                 format!("runbooks:{}", ids.join(","))
             }
         }
+    }
+}
+
+/// The runbook file's steps when they are the ones that ran: not when the file has changed
+/// since (its steps may have been added, removed or renamed) or is gone.
+fn steps_trusted<'a>(sources: &'a Sources, id: &str) -> Option<&'a super::sources::RunbookInfo> {
+    match sources.file_status(id) {
+        FileStatus::Unchanged | FileStatus::Unknown => sources.runbook(id),
+        FileStatus::Changed { .. } | FileStatus::Missing { .. } => None,
+    }
+}
+
+/// Whether a runbook got where it should: with its file, every step done, skipped, or
+/// failed with `on_failure = "continue"`; without it, no failed step and every step the log
+/// mentions settled, or the incident closed as recovered (the executor's judgement).
+fn runbook_recovered(
+    rb: &crate::incident::state::RunbookState,
+    info: Option<&super::sources::RunbookInfo>,
+    closed_ok: bool,
+) -> bool {
+    let settled = |s: &crate::incident::StepState, stops: bool| match s.status {
+        StepStatus::Done | StepStatus::Skipped => true,
+        StepStatus::Failed => !stops,
+        _ => false,
+    };
+    match info {
+        Some(i) if !i.steps.is_empty() => i
+            .steps
+            .iter()
+            .all(|(id, si)| rb.step(id).is_some_and(|s| settled(s, si.stops_on_failure))),
+        _ => closed_ok || (!rb.steps.is_empty() && rb.steps.iter().all(|s| settled(s, true))),
     }
 }
 
@@ -785,6 +831,7 @@ mod tests {
             title: "t".into(),
             kind: kind.into(),
             depends_on: deps.iter().map(|d| d.to_string()).collect(),
+            stops_on_failure: true,
         };
         let mut s = Sources::default();
         s.runbooks.insert(
@@ -843,8 +890,9 @@ mod tests {
             (rb.rto_target.as_deref(), rb.rpo_target.as_deref()),
             (Some("30m"), Some("5m"))
         );
-        // `never` is in the file and never ran: the runbook did not recover.
-        assert!(!rb.recovered && !a.plan.recovered);
+        // `never` is in the file and never ran: the runbook did not recover (the plan's
+        // verdict is the executor's, who closed it as rehearsed).
+        assert!(!rb.recovered && a.plan.recovered);
         assert_eq!(a.step(RB, "never").unwrap().status, "not_started");
         assert_eq!(a.notes[0].text, "status page updated");
         assert_eq!(a.notes[0].step.as_deref(), Some("m"));

@@ -19,7 +19,7 @@ pub fn style(status: &str) -> (&'static str, &'static str) {
     match status {
         "done" => ("#2e7d32", "✔ done"),
         "failed" => ("#c62828", "✘ failed"),
-        "skipped" => ("#9e9e9e", "↷ skipped"),
+        "skipped" => ("#757575", "↷ skipped"),
         "interrupted" => ("#ef6c00", "⚡ interrupted"),
         "not_started" => ("#cfd8dc", "· not started"),
         _ => ("#1565c0", "… unfinished"),
@@ -85,6 +85,18 @@ pub fn gantt(a: &Analysis) -> String {
                     y + 14.0,
                     label,
                     s.duration_ms.map_or(String::new(), ms)
+                );
+            } else if let Some(at) = s.finished {
+                // Skipped without starting: a tick where it was decided.
+                let x0 = x(at);
+                let _ = write!(
+                    rows,
+                    r#"<rect x="{:.1}" y="{:.1}" width="2" height="{:.1}" fill="{fill}"/><text x="{:.1}" y="{:.1}" class="out" fill="{fill}">{label}</text>"#,
+                    x0 - 1.0,
+                    y + 3.0,
+                    ROW_H - 6.0,
+                    (x0 + 4.0).min(LABEL_W + CHART_W + 4.0),
+                    y + 14.0
                 );
             } else {
                 let _ = write!(

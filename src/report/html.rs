@@ -91,6 +91,9 @@ pub fn from_markdown(md: &str) -> String {
                     .all(|c| c.contains('-') && c.chars().all(|ch| ch == '-' || ch == ':'));
                 if separator {
                     // the separator row
+                } else if first && cells.iter().all(String::is_empty) {
+                    // A table without headings (the summary's key-value rows).
+                    first = false;
                 } else {
                     let tag = if first { "th" } else { "td" };
                     o.push_str("<tr>");
@@ -184,6 +187,7 @@ mod tests {
         assert!(h.contains("<th>b | c</th>"), "{h}");
         let empty_header = from_markdown("| | |\n|---|---|\n| k | v |\n");
         assert!(empty_header.contains("<td>k</td>"), "{empty_header}");
+        assert!(!empty_header.contains("<th>"), "{empty_header}");
         assert!(
             h.contains("<td><code>x</code></td><td><strong>y</strong></td>"),
             "{h}"

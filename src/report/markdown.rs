@@ -23,7 +23,12 @@ pub fn render(a: &Analysis) -> String {
     targets(&mut o, a);
     timeline(&mut o, a);
     step_list(&mut o, a, "Failed steps", &a.failed, |s| {
-        s.error.clone().unwrap_or_else(|| "failed".into())
+        let went_on = if s.stops_on_failure == Some(false) {
+            " (`on_failure = \"continue\"`: the runbook went on)"
+        } else {
+            ""
+        };
+        format!("{}{went_on}", s.error.as_deref().unwrap_or("failed"))
     });
     step_list(&mut o, a, "Skipped steps", &a.skipped, |s| {
         s.skip_reason.clone().unwrap_or_else(|| "skipped".into())
@@ -242,7 +247,9 @@ fn step_list(
     for r in refs {
         match a.step(&r.runbook, &r.step) {
             Some(s) => {
-                let _ = writeln!(o, "- `{}/{}` {}: {}", r.runbook, r.step, title(s), why(s));
+                // One line per item: an error's own line breaks would end the list item.
+                let why = why(s).replace('\n', " ");
+                let _ = writeln!(o, "- `{}/{}` {}: {why}", r.runbook, r.step, title(s));
             }
             None => {
                 let _ = writeln!(o, "- `{}/{}`", r.runbook, r.step);
@@ -277,8 +284,12 @@ fn critical(o: &mut String, a: &Analysis) {
     }
     let _ = writeln!(o, "The chain of steps that set the finish time:\n");
     for (i, r) in a.critical_path.iter().enumerate() {
-        let d = a.step(&r.runbook, &r.step).and_then(|s| s.duration_ms);
-        let _ = writeln!(o, "{}. `{}/{}` ({})", i + 1, r.runbook, r.step, opt_ms(d));
+        let how = match a.step(&r.runbook, &r.step) {
+            Some(s) if s.status == "done" => opt_ms(s.duration_ms),
+            Some(s) => format!("{} {}", s.status.replace('_', " "), opt_ms(s.duration_ms)),
+            None => "-".into(),
+        };
+        let _ = writeln!(o, "{}. `{}/{}` ({how})", i + 1, r.runbook, r.step);
     }
     o.push('\n');
 }

@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::exec::plan::{self, Group};
 use crate::incident::Header;
 use crate::incident::chain::sha256_hex;
+use crate::runbook::model::OnFailure;
 use crate::runbook::{self, Runbook};
 
 /// Whether a runbook file is still what the log says ran.
@@ -47,6 +48,8 @@ pub struct StepInfo {
     pub title: String,
     pub kind: String,
     pub depends_on: Vec<String>,
+    /// `on_failure` is not `continue`: its failure stops the runbook.
+    pub stops_on_failure: bool,
 }
 
 /// What a report knows of one runbook from its file.
@@ -79,6 +82,10 @@ impl RunbookInfo {
                             title: s.title.get_ref().clone(),
                             kind: s.kind.get_ref().as_str().into(),
                             depends_on: s.depends_on.iter().map(|d| d.get_ref().clone()).collect(),
+                            stops_on_failure: s
+                                .on_failure
+                                .as_ref()
+                                .is_none_or(|o| *o.get_ref() != OnFailure::Continue),
                         },
                     )
                 })
