@@ -306,6 +306,7 @@ pub fn analyze_events(events: &[Event], integrity: &Integrity, sources: &Sources
         recovered,
         verdict: match (whole, recovered) {
             (None, _) => "not started".into(),
+            (Some(c), true) if c.rto.is_none() => "recovered; no plan RTO set".into(),
             (Some(c), true) => c.verdict(),
             (Some(_), false) => match &state.closed {
                 Some(c) => format!(
@@ -909,6 +910,7 @@ mod tests {
         assert!(a.plan.recovered && a.succeeded());
         assert_eq!(a.plan.took_ms, Some(11_000));
         assert_eq!(a.runbooks[0].verdict, "no RTO set");
+        assert_eq!(a.plan.verdict, "recovered; no plan RTO set");
         assert_eq!(a.plan_key(), "westeurope-outage");
     }
 }

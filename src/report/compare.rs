@@ -48,7 +48,8 @@ pub struct StepDelta {
     pub b_ms: Option<u64>,
     /// B minus A.
     pub delta_ms: Option<i64>,
-    /// `faster`, `slower`, `same`, `only_in_a`, `only_in_b`, `not_timed`.
+    /// `faster`, `slower`, `same`, `only_in_a`, `only_in_b` (not in the other's runbook),
+    /// `not_run_in_a`, `not_run_in_b`, `not_timed` (neither finished with a duration).
     pub change: &'static str,
 }
 
@@ -99,9 +100,13 @@ pub fn compare(a: &Analysis, b: &Analysis) -> Comparison {
                     .and_then(|s| s.duration_ms)
             };
             let (a_ms, b_ms) = (timed(sa), timed(sb));
+            let ran =
+                |s: Option<&super::analysis::StepRow>| s.is_some_and(|s| s.status != "not_started");
             let change = match (sa, sb, a_ms, b_ms) {
                 (None, _, _, _) => "only_in_b",
                 (_, None, _, _) => "only_in_a",
+                _ if !ran(sa) && ran(sb) => "not_run_in_a",
+                _ if ran(sa) && !ran(sb) => "not_run_in_b",
                 (_, _, Some(x), Some(y)) => classify(x, y),
                 _ => "not_timed",
             };
@@ -237,7 +242,10 @@ pub fn render_markdown(c: &Comparison) -> String {
             d.b_status.map_or("-".into(), status),
             opt_ms(d.b_ms),
             d.delta_ms.map_or("-".into(), delta),
-            change.replace('_', " "),
+            change
+                .replace('_', " ")
+                .replace(" in a", " in A")
+                .replace(" in b", " in B"),
         );
     }
     o.push('\n');

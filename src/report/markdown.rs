@@ -119,14 +119,7 @@ fn summary(o: &mut String, a: &Analysis) {
     row(
         o,
         "Recovery time",
-        &format!(
-            "{} — {}",
-            opt_ms(a.plan.took_ms),
-            match (&a.plan.rto_target, a.plan.recovered) {
-                (None, true) => "recovered; no plan RTO (the runbooks' targets are below)".into(),
-                _ => a.plan.verdict.clone(),
-            }
-        ),
+        &format!("{} — {}", opt_ms(a.plan.took_ms), a.plan.verdict),
     );
     let done = a.steps.iter().filter(|s| s.status == "done").count();
     row(
