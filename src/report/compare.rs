@@ -253,7 +253,7 @@ pub fn render_markdown(c: &Comparison) -> String {
 }
 
 pub fn short(s: Option<&str>) -> String {
-    s.map_or("-".into(), |s| s[..s.len().min(12)].to_string() + "…")
+    s.map_or("-".into(), |s| super::stats::short_hash(s) + "…")
 }
 
 #[cfg(test)]

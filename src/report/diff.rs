@@ -136,7 +136,7 @@ pub fn old_content_from_git(path: &Path, sha256: &str) -> Option<(String, String
             .filter(|o| o.status.success())?;
         (sha256_hex(&show.stdout) == sha256).then(|| {
             (
-                format!("git {}", &c[..c.len().min(12)]),
+                format!("git {}", super::stats::short_hash(c)),
                 String::from_utf8_lossy(&show.stdout).into_owned(),
             )
         })

@@ -327,7 +327,10 @@ fn integrity(o: &mut String, a: &Analysis) {
     }
     for r in &a.runbooks {
         let file = r.file.as_deref().unwrap_or("?");
-        let sha = r.sha256.as_deref().map_or("-", |s| &s[..s.len().min(12)]);
+        let sha = r
+            .sha256
+            .as_deref()
+            .map_or_else(|| "-".into(), super::stats::short_hash);
         let _ = writeln!(
             o,
             "- Runbook `{}` (`{}`, sha256 `{}…`): {}",

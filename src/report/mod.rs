@@ -1,10 +1,12 @@
 //! Postmortem reports from incident logs: the analysis of one log (`analysis`, which the
 //! review TUI shares), its Markdown and HTML renderings, the comparison of two rehearsals,
 //! the history of a folder of them, and what changed in the runbooks since the last
-//! successful drill. Reads logs and runbook files; knows nothing of the screen.
+//! successful drill; `critical` finds the chain of steps that set the finish time. Reads
+//! logs and runbook files; knows nothing of the screen.
 
 pub mod analysis;
 pub mod compare;
+pub mod critical;
 pub mod diff;
 pub mod error;
 pub mod gantt;

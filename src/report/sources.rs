@@ -34,7 +34,7 @@ impl std::fmt::Display for FileStatus {
             FileStatus::Changed { now_sha256 } => write!(
                 f,
                 "CHANGED since the run (now sha256 {}…)",
-                &now_sha256[..now_sha256.len().min(12)]
+                super::stats::short_hash(now_sha256)
             ),
             FileStatus::Missing { reason } => write!(f, "not found now ({reason})"),
             FileStatus::Unknown => write!(f, "file not named in the log"),

@@ -28,6 +28,11 @@ pub fn delta(d: i64) -> String {
     format!("{sign}{}", ms(d.unsigned_abs()))
 }
 
+/// The first 12 characters of a hash (by character: a hash read from a log is input).
+pub fn short_hash(s: &str) -> String {
+    s.chars().take(12).collect()
+}
+
 pub fn opt_ms(v: Option<u64>) -> String {
     v.map_or_else(|| "-".into(), ms)
 }
