@@ -13,6 +13,7 @@ use crate::diag::{self, Diagnostic};
 use crate::runbook::{self, LoadSet, vars};
 
 mod check;
+pub mod report;
 pub mod run;
 
 #[derive(Debug, Parser)]
@@ -22,8 +23,8 @@ pub mod run;
     about = "Disaster-recovery runbooks for Azure, in your terminal",
     long_about = "drbook loads disaster-recovery runbooks (TOML), checks live Azure state, carries out \
 or guides each step during a regional outage, and keeps a tamper-evident incident log.\n\n\
-Commands not built yet are listed, and say so when run.",
-    after_help = "Examples:\n  drbook validate runbooks/\n  drbook validate runbooks/web.toml --format json\n  drbook vars runbooks/ --var primary=westeurope\n  drbook completions bash > ~/.local/share/bash-completion/completions/drbook"
+Without a command: the TUI on the built-in demo (a simulated westeurope outage).",
+    after_help = "Examples:\n  drbook                       # the demo\n  drbook rehearse runbooks/ --target sim\n  drbook review ~/.local/share/drbook/incidents/\n  drbook validate runbooks/\n  drbook validate runbooks/web.toml --format json\n  drbook vars runbooks/ --var primary=westeurope\n  drbook completions bash > ~/.local/share/bash-completion/completions/drbook"
 )]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
@@ -71,7 +72,7 @@ with its file, line and column.\n\nExit status: 0 valid, 1 invalid, 2 usage erro
     /// Replay a past incident log in the TUI, read-only (a folder: list its incidents)
     Review(ReviewArgs),
     /// Postmortem report (Markdown, JSON, HTML) from incident logs
-    Report(NotYetArgs),
+    Report(report::ReportArgs),
     /// Run the Azure simulator on its own
     Sim(SimArgs),
     /// Print shell completions
@@ -111,14 +112,6 @@ pub struct VarsArgs {
     /// Take plan-level variables from this plan (by id); default: the plan that holds the runbook
     #[arg(long)]
     pub plan: Option<String>,
-}
-
-/// Arguments of commands whose implementation has not landed yet: accepted so `--help` and
-/// completions already show them, and refused with a clear message.
-#[derive(Debug, Args)]
-pub struct NotYetArgs {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    pub rest: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -190,12 +183,12 @@ pub fn main() -> ExitCode {
             )),
             None => ExitCode::from(2),
         },
+        Some(Command::Report(args)) => report::run(&args),
         Some(Command::Completions { shell }) => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "drbook", &mut std::io::stdout());
             ExitCode::SUCCESS
         }
-        Some(other) => not_yet(&other),
     }
 }
 
@@ -236,16 +229,6 @@ fn demo(args: DemoArgs) -> ExitCode {
         resume_cmd: Some("drbook".into()),
     };
     run::run(run, true)
-}
-
-fn not_yet(cmd: &Command) -> ExitCode {
-    let (name, what) = match cmd {
-        Command::Sim(_) => ("sim", "the Azure client and simulator"),
-        Command::Report(_) => ("report", "incident reports"),
-        _ => ("this command", "a later change"),
-    };
-    eprintln!("drbook {name}: not built yet; it arrives with {what}.");
-    ExitCode::from(2)
 }
 
 /// `drbook sim`: serves a scenario until Ctrl-C.

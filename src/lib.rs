@@ -10,6 +10,7 @@ pub mod demo;
 pub mod diag;
 pub mod exec;
 pub mod incident;
+pub mod report;
 pub mod runbook;
 pub mod sim;
 pub mod target;

@@ -1,0 +1,829 @@
+//! One incident log, analysed: the integrity verdict, what ran and against what, recovery
+//! time against the RTO per runbook and for the plan, a row per step, what failed, was
+//! skipped or retried, the notes, the critical path and where people were waited on. This is
+//! the JSON report as it stands, and what the Markdown and HTML reports and the review TUI
+//! read.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::error::ReportError;
+use super::sources::{FileStatus, Sources};
+use crate::exec::scorecard;
+use crate::incident::{
+    Event, EventKind, IncidentOutcome, IncidentState, Integrity, Mode, RehearsalLevel, StepRef,
+    StepStatus, read_log,
+};
+
+/// How many of the longest waits on a person the analysis keeps.
+pub const TOP_HUMAN_WAITS: usize = 5;
+
+/// Everything a report says about one log. Serialized as is for `--format json`; times are
+/// RFC 3339 UTC, durations are milliseconds.
+#[derive(Debug, Clone, Serialize)]
+pub struct Analysis {
+    /// The log file, when read from one.
+    pub log: Option<String>,
+    pub integrity: IntegrityReport,
+    /// `None` only when the log has no header (then little else is known).
+    pub incident: Option<IncidentFacts>,
+    /// The header's operators, then everyone else who acted, in order of first appearance.
+    pub operators: Vec<String>,
+    /// One per runbook, in the log's order.
+    pub runbooks: Vec<RunbookReport>,
+    /// The whole incident against the plan's RTO.
+    pub plan: PlanReport,
+    /// Every step the log mentions, by start time (not started last).
+    pub steps: Vec<StepRow>,
+    pub failed: Vec<StepRef>,
+    pub skipped: Vec<StepRef>,
+    /// Steps that needed more than one attempt.
+    pub retried: Vec<StepRef>,
+    /// Incident notes and step notes, by time.
+    pub notes: Vec<NoteRow>,
+    /// The steps that set the finish time, first to last.
+    pub critical_path: Vec<StepRef>,
+    /// The longest waits on a person (confirmations, manual steps), longest first.
+    pub human_waits: Vec<HumanWait>,
+}
+
+/// The hash-chain verdict on the file.
+#[derive(Debug, Clone, Serialize)]
+pub struct IntegrityReport {
+    /// `intact`, `truncated`, `altered` or `unreadable`.
+    pub verdict: String,
+    /// Intact or truncated: what the report says can be trusted.
+    pub trustworthy: bool,
+    /// For `altered`: the first event that cannot be trusted.
+    pub first_bad_seq: Option<u64>,
+    /// For `truncated` and `altered`: the line where trust ends.
+    pub line: Option<usize>,
+    /// The events the report is built from.
+    pub events_used: usize,
+    /// One sentence, as `drbook` prints it elsewhere.
+    pub message: String,
+}
+
+impl IntegrityReport {
+    fn new(i: &Integrity, events_used: usize) -> IntegrityReport {
+        let (verdict, first_bad_seq, line) = match i {
+            Integrity::Intact { .. } => ("intact", None, None),
+            Integrity::Truncated { at_line, .. } => ("truncated", None, Some(*at_line)),
+            Integrity::Altered {
+                first_bad_seq,
+                line,
+                ..
+            } => ("altered", Some(*first_bad_seq), Some(*line)),
+            Integrity::Unreadable { .. } => ("unreadable", None, None),
+        };
+        IntegrityReport {
+            verdict: verdict.into(),
+            trustworthy: i.is_trustworthy(),
+            first_bad_seq,
+            line,
+            events_used,
+            message: i.to_string(),
+        }
+    }
+
+    pub fn is_intact(&self) -> bool {
+        self.verdict == "intact"
+    }
+}
+
+/// The header, and how the incident ended.
+#[derive(Debug, Clone, Serialize)]
+pub struct IncidentFacts {
+    pub id: String,
+    pub title: String,
+    pub mode: Mode,
+    pub level: Option<RehearsalLevel>,
+    pub target: String,
+    pub plan: Option<String>,
+    pub drbook_version: String,
+    pub auto_approve: bool,
+    pub started: Option<DateTime<Utc>>,
+    /// The last trusted event.
+    pub last_event: Option<DateTime<Utc>>,
+    /// `None`: the log ends with the incident still open (a crash, or still running).
+    pub closed: Option<ClosedFacts>,
+    pub paused_ms: u64,
+    /// How many times it was resumed after drbook stopped.
+    pub resumes: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClosedFacts {
+    pub ts: DateTime<Utc>,
+    pub outcome: IncidentOutcome,
+    pub summary: Option<String>,
+}
+
+/// A runbook: its file then and now, and its recovery time against its targets.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunbookReport {
+    pub id: String,
+    pub title: Option<String>,
+    pub file: Option<String>,
+    /// What ran (from the header).
+    pub sha256: Option<String>,
+    pub file_status: FileStatus,
+    /// As written in the runbook (`20m`); `None` when unset or the file is unknown.
+    pub rto_target: Option<String>,
+    pub rpo_target: Option<String>,
+    pub started: Option<DateTime<Utc>>,
+    pub finished: Option<DateTime<Utc>>,
+    /// First step's start to last step's end.
+    pub took_ms: Option<u64>,
+    /// Took no longer than the target; `None` when there is no target or it did not run.
+    pub within_rto: Option<bool>,
+    /// Every step of the runbook done or skipped (a failed or unstarted step means the
+    /// recovery was not achieved, however quick).
+    pub recovered: bool,
+    /// As the scorecard says it (`within RTO (5% used)`, `OVER RTO by 2m`), or why it
+    /// did not finish.
+    pub verdict: String,
+    /// Steps that finished in any way (done, failed, skipped).
+    pub steps_done: usize,
+    /// From the runbook file when known, else the steps the log mentions.
+    pub steps_total: usize,
+}
+
+/// The whole incident against the plan's RTO.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanReport {
+    pub id: Option<String>,
+    pub rto_target: Option<String>,
+    pub took_ms: Option<u64>,
+    pub within_rto: Option<bool>,
+    /// Every runbook recovered and the incident closed as recovered or rehearsed.
+    pub recovered: bool,
+    pub verdict: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StepRow {
+    pub runbook: String,
+    pub step: String,
+    /// From the log, else from the runbook file.
+    pub title: Option<String>,
+    /// From the runbook file (`check`, `manual`, ...).
+    pub kind: Option<String>,
+    /// `not_started`, `running`, `waiting_for_confirmation`, `done`, `failed`, `skipped`,
+    /// `interrupted`.
+    pub status: &'static str,
+    pub started: Option<DateTime<Utc>>,
+    pub finished: Option<DateTime<Utc>>,
+    /// As measured by the executor for the last attempt, else end minus start.
+    pub duration_ms: Option<u64>,
+    pub attempts: u32,
+    pub retries: Vec<RetryRow>,
+    /// Who approved or declined it.
+    pub confirmed_by: Option<String>,
+    /// The person who finished or skipped it (for manual steps); `None` when drbook did.
+    pub acted_by: Option<String>,
+    /// Confirmation asked → answered, or a manual step's start → finish.
+    pub human_wait_ms: Option<u64>,
+    pub error: Option<String>,
+    pub skip_reason: Option<String>,
+    /// From the runbook file: `false` when `on_failure = "continue"` (a failure the runbook
+    /// goes on from); `None` when the file is unknown.
+    pub stops_on_failure: Option<bool>,
+    pub on_critical_path: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RetryRow {
+    pub ts: DateTime<Utc>,
+    pub attempt: u32,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NoteRow {
+    pub ts: DateTime<Utc>,
+    pub actor: String,
+    pub runbook: Option<String>,
+    pub step: Option<String>,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HumanWait {
+    pub runbook: String,
+    pub step: String,
+    /// `confirmation` or `manual`.
+    pub what: &'static str,
+    pub ms: u64,
+    pub who: Option<String>,
+}
+
+/// Reads `path` and analyses it, taking RTOs and step details from the runbook files the
+/// header names (relative to the current directory, else to the log's folder).
+pub fn analyze(path: &Path) -> Result<Analysis, ReportError> {
+    let (events, integrity) = read_log(path)?;
+    let sources = match events.first().map(|e| &e.kind) {
+        Some(EventKind::IncidentStarted(h)) => Sources::for_header(h, path.parent()),
+        _ => Sources::default(),
+    };
+    let mut a = analyze_events(&events, &integrity, &sources);
+    a.log = Some(path.display().to_string());
+    Ok(a)
+}
+
+/// The analysis of trusted `events` (as `read_log` returns them) with `integrity`'s verdict,
+/// and what `sources` knows of the runbook files. Pure: no I/O.
+pub fn analyze_events(events: &[Event], integrity: &Integrity, sources: &Sources) -> Analysis {
+    let state = IncidentState::fold(events);
+    let acted = who_acted(events);
+    let rtos: BTreeMap<String, String> = sources
+        .runbooks
+        .iter()
+        .filter_map(|(id, r)| r.rto.clone().map(|rto| (id.clone(), rto)))
+        .collect();
+    let plan_rto = sources.plan.as_ref().and_then(|p| p.rto.clone());
+    let cards = scorecard::scorecard(&state, &rtos, plan_rto.as_deref());
+    let closed_ok = state.closed.as_ref().is_some_and(|c| {
+        matches!(
+            c.outcome,
+            IncidentOutcome::Recovered | IncidentOutcome::Rehearsed
+        )
+    });
+
+    let runbooks: Vec<RunbookReport> = state
+        .runbooks
+        .iter()
+        .zip(&cards)
+        .map(|(rb, card)| {
+            let info = sources.runbook(&rb.id);
+            let same_file = steps_trusted(sources, &rb.id);
+            let total = match same_file {
+                Some(i) => i.steps.len().max(card.steps_total),
+                None => card.steps_total,
+            };
+            let settled = rb
+                .steps
+                .iter()
+                .filter(|s| matches!(s.status, StepStatus::Done | StepStatus::Skipped))
+                .count();
+            let recovered = runbook_recovered(rb, same_file, closed_ok);
+            RunbookReport {
+                id: rb.id.clone(),
+                title: info.and_then(|i| i.title.clone()),
+                file: rb.file.clone(),
+                sha256: rb.sha256.clone(),
+                file_status: sources.file_status(&rb.id),
+                rto_target: info.and_then(|i| i.rto.clone()),
+                rpo_target: info.and_then(|i| i.rpo.clone()),
+                started: rb.steps.iter().filter_map(|s| s.started).min(),
+                finished: rb.steps.iter().filter_map(|s| s.finished).max(),
+                took_ms: card.took.map(|d| d.as_millis() as u64),
+                within_rto: within(card),
+                recovered,
+                verdict: if recovered {
+                    card.verdict()
+                } else {
+                    format!("NOT RECOVERED: {settled} of {total} steps done or skipped")
+                },
+                steps_done: card.steps_done,
+                steps_total: total,
+            }
+        })
+        .collect();
+    let whole = cards.last();
+    // The executor closes an incident as recovered (or rehearsed) only when every runbook
+    // of the plan finished: its judgement stands for the plan.
+    let recovered = closed_ok;
+    let plan = PlanReport {
+        id: state.header.as_ref().and_then(|h| h.plan.clone()),
+        rto_target: plan_rto,
+        took_ms: whole.and_then(|c| c.took).map(|d| d.as_millis() as u64),
+        within_rto: whole.and_then(within),
+        recovered,
+        verdict: match (whole, recovered) {
+            (None, _) => "not started".into(),
+            (Some(c), true) if c.rto.is_none() => "recovered; no plan RTO set".into(),
+            (Some(c), true) => c.verdict(),
+            (Some(_), false) => match &state.closed {
+                Some(c) => format!(
+                    "NOT RECOVERED: closed as {}",
+                    super::markdown::serde_plain(&c.outcome).replace('_', " ")
+                ),
+                None => "NOT RECOVERED: the log ends with the incident open".into(),
+            },
+        },
+    };
+
+    let critical_path = super::critical::critical_path(&state, sources);
+    let mut steps = Vec::new();
+    for rb in &state.runbooks {
+        let info = sources.runbook(&rb.id);
+        for s in &rb.steps {
+            let step_info = info.and_then(|i| i.step(&s.id));
+            let kind = step_info.map(|i| i.kind.clone());
+            let acted_by = acted.get(&(rb.id.clone(), s.id.clone())).cloned();
+            let key = StepRef {
+                runbook: rb.id.clone(),
+                step: s.id.clone(),
+            };
+            steps.push(StepRow {
+                runbook: rb.id.clone(),
+                step: s.id.clone(),
+                title: s
+                    .title
+                    .clone()
+                    .or_else(|| step_info.map(|i| i.title.clone())),
+                status: status_name(s.status),
+                started: s.started,
+                finished: s.finished,
+                duration_ms: s.duration_ms.or_else(|| between(s.started, s.finished)),
+                attempts: s.attempts,
+                retries: s
+                    .retries
+                    .iter()
+                    .map(|r| RetryRow {
+                        ts: r.ts,
+                        attempt: r.attempt,
+                        reason: r.reason.clone(),
+                    })
+                    .collect(),
+                confirmed_by: s.confirmed_by().map(str::to_string),
+                human_wait_ms: human_wait(s, kind.as_deref(), acted_by.is_some()),
+                acted_by,
+                kind,
+                error: s.error.clone(),
+                skip_reason: s.skip_reason.clone(),
+                stops_on_failure: step_info.map(|i| i.stops_on_failure),
+                on_critical_path: critical_path.contains(&key),
+            });
+        }
+    }
+    // Steps of the runbook file the log never mentions: they never started.
+    for rb in &state.runbooks {
+        let Some(info) = steps_trusted(sources, &rb.id) else {
+            continue;
+        };
+        for (id, si) in &info.steps {
+            if rb.step(id).is_none() {
+                steps.push(StepRow {
+                    runbook: rb.id.clone(),
+                    step: id.clone(),
+                    title: Some(si.title.clone()),
+                    kind: Some(si.kind.clone()),
+                    status: status_name(StepStatus::NotStarted),
+                    started: None,
+                    finished: None,
+                    duration_ms: None,
+                    attempts: 0,
+                    retries: Vec::new(),
+                    confirmed_by: None,
+                    acted_by: None,
+                    human_wait_ms: None,
+                    error: None,
+                    skip_reason: None,
+                    stops_on_failure: Some(si.stops_on_failure),
+                    on_critical_path: false,
+                });
+            }
+        }
+    }
+    // Stable: steps that started at the same moment keep the log's order.
+    // Steps skipped without starting sit where they were decided.
+    steps.sort_by_key(|s| {
+        let at = s.started.or(s.finished);
+        (at.is_none(), at)
+    });
+
+    let pick = |f: &dyn Fn(&StepRow) -> bool| -> Vec<StepRef> {
+        steps
+            .iter()
+            .filter(|s| f(s))
+            .map(|s| StepRef {
+                runbook: s.runbook.clone(),
+                step: s.step.clone(),
+            })
+            .collect()
+    };
+    let failed = pick(&|s| s.status == "failed");
+    let skipped = pick(&|s| s.status == "skipped");
+    let retried = pick(&|s| s.attempts > 1 || !s.retries.is_empty());
+
+    let mut human_waits: Vec<HumanWait> = steps
+        .iter()
+        .filter_map(|s| {
+            // Zero: nobody was waited on (an auto-approved confirmation).
+            let ms = s.human_wait_ms.filter(|ms| *ms > 0)?;
+            let manual = s.kind.as_deref() == Some("manual") || s.confirmed_by.is_none();
+            Some(HumanWait {
+                runbook: s.runbook.clone(),
+                step: s.step.clone(),
+                what: if manual { "manual" } else { "confirmation" },
+                ms,
+                who: s.confirmed_by.clone().or_else(|| s.acted_by.clone()),
+            })
+        })
+        .collect();
+    human_waits.sort_by_key(|w| std::cmp::Reverse(w.ms));
+    human_waits.truncate(TOP_HUMAN_WAITS);
+
+    Analysis {
+        log: None,
+        integrity: IntegrityReport::new(integrity, events.len()),
+        incident: state.header.as_ref().map(|h| IncidentFacts {
+            id: h.incident_id.clone(),
+            title: h.title.clone(),
+            mode: h.mode,
+            level: h.level,
+            target: h.target.clone(),
+            plan: h.plan.clone(),
+            drbook_version: h.drbook_version.clone(),
+            auto_approve: h.auto_approve,
+            started: state.started,
+            last_event: state.last_ts,
+            closed: state.closed.as_ref().map(|c| ClosedFacts {
+                ts: c.ts,
+                outcome: c.outcome,
+                summary: c.summary.clone(),
+            }),
+            paused_ms: state.paused_ms,
+            resumes: state.resumes.len(),
+        }),
+        operators: operators(&state.operators),
+        runbooks,
+        plan,
+        steps,
+        failed,
+        skipped,
+        retried,
+        notes: notes(&state),
+        critical_path,
+        human_waits,
+    }
+}
+
+impl Analysis {
+    /// The step row of `runbook`/`step`.
+    pub fn step(&self, runbook: &str, step: &str) -> Option<&StepRow> {
+        self.steps
+            .iter()
+            .find(|s| s.runbook == runbook && s.step == step)
+    }
+
+    /// Where the steps' times start and end (for charts).
+    pub fn span(&self) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        let start = self.steps.iter().filter_map(|s| s.started).min()?;
+        let end = self
+            .steps
+            .iter()
+            .filter_map(|s| s.finished.or(s.started))
+            .chain(self.incident.as_ref().and_then(|i| i.last_event))
+            .max()?;
+        Some((start, end.max(start)))
+    }
+
+    /// Closed as recovered or rehearsed: a drill that counts as a success.
+    pub fn succeeded(&self) -> bool {
+        self.incident
+            .as_ref()
+            .and_then(|i| i.closed.as_ref())
+            .is_some_and(|c| {
+                matches!(
+                    c.outcome,
+                    IncidentOutcome::Recovered | IncidentOutcome::Rehearsed
+                )
+            })
+            && self.integrity.trustworthy
+    }
+
+    /// The key that says two logs ran the same plan: the plan id, else the runbook ids.
+    pub fn plan_key(&self) -> String {
+        match self.incident.as_ref().and_then(|i| i.plan.clone()) {
+            Some(p) => p,
+            None => {
+                let mut ids: Vec<&str> = self.runbooks.iter().map(|r| r.id.as_str()).collect();
+                ids.sort_unstable();
+                format!("runbooks:{}", ids.join(","))
+            }
+        }
+    }
+}
+
+/// The runbook file's steps when they are the ones that ran: not when the file has changed
+/// since (its steps may have been added, removed or renamed) or is gone.
+fn steps_trusted<'a>(sources: &'a Sources, id: &str) -> Option<&'a super::sources::RunbookInfo> {
+    match sources.file_status(id) {
+        FileStatus::Unchanged | FileStatus::Unknown => sources.runbook(id),
+        FileStatus::Changed { .. } | FileStatus::Missing { .. } => None,
+    }
+}
+
+/// Whether a runbook got where it should: with its file, every step done, skipped, or
+/// failed with `on_failure = "continue"`; without it, no failed step and every step the log
+/// mentions settled, or the incident closed as recovered (the executor's judgement).
+fn runbook_recovered(
+    rb: &crate::incident::state::RunbookState,
+    info: Option<&super::sources::RunbookInfo>,
+    closed_ok: bool,
+) -> bool {
+    let settled = |s: &crate::incident::StepState, stops: bool| match s.status {
+        StepStatus::Done | StepStatus::Skipped => true,
+        StepStatus::Failed => !stops,
+        _ => false,
+    };
+    match info {
+        Some(i) if !i.steps.is_empty() => i
+            .steps
+            .iter()
+            .all(|(id, si)| rb.step(id).is_some_and(|s| settled(s, si.stops_on_failure))),
+        _ => closed_ok || (!rb.steps.is_empty() && rb.steps.iter().all(|s| settled(s, true))),
+    }
+}
+
+/// The operators once each: `alice (--auto-approve)` (how an auto-approval is recorded) is
+/// alice.
+fn operators(all: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for o in all {
+        let name = o.strip_suffix(" (--auto-approve)").unwrap_or(o);
+        if !out.iter().any(|x| x == name) {
+            out.push(name.to_string());
+        }
+    }
+    out
+}
+
+fn within(card: &scorecard::Row) -> Option<bool> {
+    Some(card.took? <= card.rto?)
+}
+
+fn between(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<u64> {
+    u64::try_from((b? - a?).num_milliseconds()).ok()
+}
+
+pub fn status_name(s: StepStatus) -> &'static str {
+    match s {
+        StepStatus::NotStarted => "not_started",
+        StepStatus::Running => "running",
+        StepStatus::WaitingForConfirmation => "waiting_for_confirmation",
+        StepStatus::Done => "done",
+        StepStatus::Failed => "failed",
+        StepStatus::Skipped => "skipped",
+        StepStatus::Interrupted => "interrupted",
+    }
+}
+
+/// Who (other than drbook itself) finished or skipped each step.
+fn who_acted(events: &[Event]) -> BTreeMap<(String, String), String> {
+    let mut out = BTreeMap::new();
+    for e in events {
+        if let EventKind::StepFinished { runbook, step, .. }
+        | EventKind::StepSkipped { runbook, step, .. } = &e.kind
+            && e.actor != "drbook"
+        {
+            out.insert((runbook.clone(), step.clone()), e.actor.clone());
+        }
+    }
+    out
+}
+
+/// Time spent waiting on a person: an answered confirmation's ask → answer, and a manual
+/// step's start → finish (a step a person finished counts as manual when the file is
+/// unknown).
+fn human_wait(
+    s: &crate::incident::StepState,
+    kind: Option<&str>,
+    finished_by_person: bool,
+) -> Option<u64> {
+    let confirm = s
+        .confirmation
+        .as_ref()
+        .and_then(|c| Some((c.answer.as_ref()?.ts - c.requested).num_milliseconds()))
+        .and_then(|ms| u64::try_from(ms).ok());
+    let manual = match kind {
+        Some(k) => k == "manual",
+        None => finished_by_person,
+    };
+    let by_hand = if manual {
+        between(s.started, s.finished)
+    } else {
+        None
+    };
+    match (confirm, by_hand) {
+        (None, None) => None,
+        (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
+    }
+}
+
+fn notes(state: &IncidentState) -> Vec<NoteRow> {
+    let mut out: Vec<NoteRow> = state
+        .notes
+        .iter()
+        .map(|n| (n, None))
+        .chain(state.runbooks.iter().flat_map(|r| {
+            r.steps
+                .iter()
+                .flat_map(|s| s.notes.iter().map(|n| (n, Some(s.id.clone()))))
+        }))
+        .map(|(n, step)| NoteRow {
+            ts: n.ts,
+            actor: n.actor.clone(),
+            runbook: n.runbook.clone(),
+            step,
+            text: n.text.clone(),
+        })
+        .collect();
+    out.sort_by_key(|n| n.ts);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::incident::Outcome;
+    use crate::incident::event::tests::sample_header;
+    use crate::report::sources::{RunbookInfo, StepInfo};
+    use chrono::TimeDelta;
+
+    const RB: &str = "web-failover";
+
+    /// Events at the given second offsets from 01:00:00, after the header.
+    fn events(kinds: Vec<(i64, &str, EventKind)>) -> Vec<Event> {
+        let t0 = DateTime::parse_from_rfc3339("2026-11-25T01:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let mut all = vec![(0, "alice", EventKind::IncidentStarted(sample_header()))];
+        all.extend(kinds);
+        all.into_iter()
+            .enumerate()
+            .map(|(i, (at, actor, kind))| Event {
+                seq: i as u64 + 1,
+                ts: t0 + TimeDelta::seconds(at),
+                actor: actor.into(),
+                kind,
+                prev: String::new(),
+                hash: format!("h{}", i + 1),
+            })
+            .collect()
+    }
+
+    fn start(step: &str) -> EventKind {
+        EventKind::StepStarted {
+            runbook: RB.into(),
+            step: step.into(),
+            title: None,
+            attempt: 1,
+        }
+    }
+
+    fn finish(step: &str, secs: u64) -> EventKind {
+        EventKind::StepFinished {
+            runbook: RB.into(),
+            step: step.into(),
+            outcome: Outcome::Ok,
+            duration_ms: secs * 1000,
+            outputs: BTreeMap::new(),
+            error: None,
+        }
+    }
+
+    /// a and b in parallel (b slower), c after both with a confirmation bob takes 3s to give,
+    /// then the manual step m that alice takes 3s over.
+    fn incident() -> Vec<Event> {
+        events(vec![
+            (1, "drbook", start("a")),
+            (1, "drbook", start("b")),
+            (2, "drbook", finish("a", 1)),
+            (5, "drbook", finish("b", 4)),
+            (
+                5,
+                "drbook",
+                EventKind::ConfirmationRequested {
+                    runbook: RB.into(),
+                    step: "c".into(),
+                    prompt: "Go?".into(),
+                },
+            ),
+            (
+                8,
+                "bob",
+                EventKind::Confirmed {
+                    runbook: RB.into(),
+                    step: "c".into(),
+                    by: "bob".into(),
+                    approved: true,
+                },
+            ),
+            (8, "drbook", start("c")),
+            (9, "drbook", finish("c", 1)),
+            (9, "drbook", start("m")),
+            (
+                10,
+                "alice",
+                EventKind::Note {
+                    runbook: Some(RB.into()),
+                    step: Some("m".into()),
+                    text: "status page updated".into(),
+                },
+            ),
+            (12, "alice", finish("m", 3)),
+            (
+                13,
+                "alice",
+                EventKind::IncidentClosed {
+                    outcome: IncidentOutcome::Rehearsed,
+                    summary: None,
+                },
+            ),
+        ])
+    }
+
+    fn sources() -> Sources {
+        let step = |kind: &str, deps: &[&str]| StepInfo {
+            title: "t".into(),
+            kind: kind.into(),
+            depends_on: deps.iter().map(|d| d.to_string()).collect(),
+            stops_on_failure: true,
+        };
+        let mut s = Sources::default();
+        s.runbooks.insert(
+            RB.into(),
+            RunbookInfo {
+                title: Some("Web".into()),
+                rto: Some("30m".into()),
+                rpo: Some("5m".into()),
+                steps: vec![
+                    ("a".into(), step("check", &[])),
+                    ("b".into(), step("check", &[])),
+                    ("c".into(), step("action", &["a", "b"])),
+                    ("m".into(), step("manual", &["c"])),
+                    ("never".into(), step("probe", &["m"])),
+                ],
+            },
+        );
+        s
+    }
+
+    fn path(a: &Analysis) -> Vec<&str> {
+        a.critical_path.iter().map(|r| r.step.as_str()).collect()
+    }
+
+    #[test]
+    fn the_critical_path_follows_the_latest_finishing_dependency() {
+        let a = analyze_events(&incident(), &Integrity::Intact { events: 13 }, &sources());
+        assert_eq!(path(&a), ["b", "c", "m"]);
+        assert!(a.step(RB, "b").unwrap().on_critical_path);
+        assert!(!a.step(RB, "a").unwrap().on_critical_path);
+        // Without the runbook file, the order in time gives the same chain here.
+        let a = analyze_events(
+            &incident(),
+            &Integrity::Intact { events: 13 },
+            &Sources::default(),
+        );
+        assert_eq!(path(&a), ["b", "c", "m"]);
+    }
+
+    #[test]
+    fn waits_on_people_targets_and_notes_are_reported() {
+        let a = analyze_events(&incident(), &Integrity::Intact { events: 13 }, &sources());
+        let waits: Vec<(&str, &str, u64)> = a
+            .human_waits
+            .iter()
+            .map(|w| (w.step.as_str(), w.what, w.ms))
+            .collect();
+        assert_eq!(waits, [("c", "confirmation", 3000), ("m", "manual", 3000)]);
+        assert_eq!(a.step(RB, "m").unwrap().acted_by.as_deref(), Some("alice"));
+        assert_eq!(
+            a.step(RB, "c").unwrap().confirmed_by.as_deref(),
+            Some("bob")
+        );
+        let rb = &a.runbooks[0];
+        assert_eq!(
+            (rb.rto_target.as_deref(), rb.rpo_target.as_deref()),
+            (Some("30m"), Some("5m"))
+        );
+        // `never` is in the file and never ran: the runbook did not recover (the plan's
+        // verdict is the executor's, who closed it as rehearsed).
+        assert!(!rb.recovered && a.plan.recovered);
+        assert_eq!(a.step(RB, "never").unwrap().status, "not_started");
+        assert_eq!(a.notes[0].text, "status page updated");
+        assert_eq!(a.notes[0].step.as_deref(), Some("m"));
+        assert_eq!(a.operators, ["alice", "bob"]);
+    }
+
+    #[test]
+    fn without_the_file_a_finished_incident_is_recovered_within_no_target() {
+        let a = analyze_events(
+            &incident(),
+            &Integrity::Intact { events: 13 },
+            &Sources::default(),
+        );
+        assert!(a.plan.recovered && a.succeeded());
+        assert_eq!(a.plan.took_ms, Some(11_000));
+        assert_eq!(a.runbooks[0].verdict, "no RTO set");
+        assert_eq!(a.plan.verdict, "recovered; no plan RTO set");
+        assert_eq!(a.plan_key(), "westeurope-outage");
+    }
+}

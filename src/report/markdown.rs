@@ -1,0 +1,393 @@
+//! The Markdown reports: a postmortem-ready document for one log, and the comparison and
+//! history documents. Plain GitHub-flavoured Markdown (tables, no HTML) so it pastes into a
+//! wiki or an issue as is.
+
+use std::fmt::Write;
+
+use chrono::{DateTime, Utc};
+
+use super::analysis::{Analysis, StepRow};
+use super::stats::{ms, opt_ms};
+use crate::incident::StepRef;
+
+/// The postmortem document for one log.
+pub fn render(a: &Analysis) -> String {
+    let mut o = String::new();
+    let title = a
+        .incident
+        .as_ref()
+        .map_or("(no header)", |i| i.title.as_str());
+    let _ = writeln!(o, "# Postmortem: {}\n", cell(title));
+    let _ = writeln!(o, "**Log integrity:** {}\n", verdict_line(a));
+    summary(&mut o, a);
+    targets(&mut o, a);
+    timeline(&mut o, a);
+    step_list(&mut o, a, "Failed steps", &a.failed, |s| {
+        let went_on = if s.stops_on_failure == Some(false) {
+            " (`on_failure = \"continue\"`: the runbook went on)"
+        } else {
+            ""
+        };
+        format!("{}{went_on}", s.error.as_deref().unwrap_or("failed"))
+    });
+    step_list(&mut o, a, "Skipped steps", &a.skipped, |s| {
+        s.skip_reason.clone().unwrap_or_else(|| "skipped".into())
+    });
+    step_list(&mut o, a, "Retried steps", &a.retried, |s| {
+        let mut reasons: Vec<(&str, usize)> = Vec::new();
+        for r in &s.retries {
+            match reasons.last_mut() {
+                Some((last, n)) if *last == r.reason => *n += 1,
+                _ => reasons.push((&r.reason, 1)),
+            }
+        }
+        let reasons: Vec<String> = reasons
+            .iter()
+            .map(|(r, n)| {
+                if *n > 1 {
+                    format!("{r} (×{n})")
+                } else {
+                    r.to_string()
+                }
+            })
+            .collect();
+        format!(
+            "{} attempts; retried after: {}",
+            s.attempts,
+            reasons.join("; ")
+        )
+    });
+    notes(&mut o, a);
+    critical(&mut o, a);
+    waits(&mut o, a);
+    integrity(&mut o, a);
+    o
+}
+
+/// A one-line verdict with a mark that survives plain text.
+pub fn verdict_line(a: &Analysis) -> String {
+    let mark = match a.integrity.verdict.as_str() {
+        "intact" => "✅",
+        "truncated" => "⚠️",
+        _ => "❌",
+    };
+    format!("{mark} {}", a.integrity.message)
+}
+
+fn summary(o: &mut String, a: &Analysis) {
+    let _ = writeln!(o, "## Summary\n\n| | |\n|---|---|");
+    if let Some(i) = &a.incident {
+        let mode = match (i.mode, i.level) {
+            (crate::incident::Mode::Live, _) => "live incident".to_string(),
+            (_, Some(l)) => format!("rehearsal ({})", serde_plain(&l)),
+            (_, None) => "rehearsal".into(),
+        };
+        row(o, "Incident", &format!("`{}`", i.id));
+        row(o, "Mode", &mode);
+        row(o, "Target", &i.target);
+        row(
+            o,
+            "Plan",
+            i.plan.as_deref().unwrap_or("(runbooks without a plan)"),
+        );
+        row(o, "Started", &i.started.map_or("-".into(), ts));
+        let ended = match &i.closed {
+            Some(c) => format!("{} — closed as **{}**", ts(c.ts), serde_plain(&c.outcome)),
+            None => format!(
+                "still open: the log ends at {}",
+                i.last_event.map_or("-".into(), ts)
+            ),
+        };
+        row(o, "Ended", &ended);
+        if let Some(s) = i.closed.as_ref().and_then(|c| c.summary.as_deref()) {
+            row(o, "Closing summary", s);
+        }
+        if i.paused_ms > 0 {
+            row(o, "Paused", &ms(i.paused_ms));
+        }
+        if i.resumes > 0 {
+            row(
+                o,
+                "Resumed",
+                &format!("{} time(s) after drbook stopped", i.resumes),
+            );
+        }
+        if i.auto_approve {
+            row(o, "Confirmations", "auto-approved (`--auto-approve`)");
+        }
+    }
+    row(
+        o,
+        "Recovery time",
+        &format!("{} — {}", opt_ms(a.plan.took_ms), a.plan.verdict),
+    );
+    let done = a.steps.iter().filter(|s| s.status == "done").count();
+    row(
+        o,
+        "Steps",
+        &format!(
+            "{} done, {} failed, {} skipped, {} retried, of {}",
+            done,
+            a.failed.len(),
+            a.skipped.len(),
+            a.retried.len(),
+            a.runbooks
+                .iter()
+                .map(|r| r.steps_total)
+                .sum::<usize>()
+                .max(a.steps.len())
+        ),
+    );
+    row(o, "Operators", &a.operators.join(", "));
+    if let Some(i) = &a.incident {
+        row(o, "drbook", &i.drbook_version);
+    }
+    o.push('\n');
+}
+
+fn targets(o: &mut String, a: &Analysis) {
+    let _ = writeln!(
+        o,
+        "## RTO and RPO\n\n| Runbook | Steps | Took | RTO target | Verdict | RPO target |\n|---|---|---|---|---|---|"
+    );
+    for r in &a.runbooks {
+        let verdict = if r.within_rto == Some(false) || !r.recovered {
+            format!("**{}**", r.verdict)
+        } else {
+            r.verdict.clone()
+        };
+        let _ = writeln!(
+            o,
+            "| `{}` | {}/{} | {} | {} | {} | {} |",
+            r.id,
+            r.steps_done,
+            r.steps_total,
+            opt_ms(r.took_ms),
+            r.rto_target.as_deref().unwrap_or("-"),
+            cell(&verdict),
+            r.rpo_target.as_deref().unwrap_or("-"),
+        );
+    }
+    let _ = writeln!(
+        o,
+        "| **whole incident** | | {} | {} | {} | |\n",
+        opt_ms(a.plan.took_ms),
+        a.plan.rto_target.as_deref().unwrap_or("-"),
+        cell(&a.plan.verdict)
+    );
+    let rpo_known = a.runbooks.iter().any(|r| r.rpo_target.is_some());
+    if rpo_known {
+        let _ = writeln!(
+            o,
+            "RPO achieved is not in the log: compare the targets with the data-loss window the data runbooks' checks report.\n"
+        );
+    }
+}
+
+fn timeline(o: &mut String, a: &Analysis) {
+    let start = a.span().map(|(s, _)| s);
+    let _ = writeln!(
+        o,
+        "## Timeline\n\n| Start (UTC) | + | Runbook | Step | Status | Duration | Attempts | By | Waited on a person |\n|---|---|---|---|---|---|---|---|---|"
+    );
+    for s in &a.steps {
+        let by = s
+            .confirmed_by
+            .as_deref()
+            .map(|c| format!("confirmed by {c}"))
+            .or_else(|| s.acted_by.clone())
+            .unwrap_or_default();
+        let offset = match (start, s.started) {
+            (Some(t0), Some(t)) => {
+                format!(
+                    "+{}",
+                    ms(u64::try_from((t - t0).num_milliseconds()).unwrap_or(0))
+                )
+            }
+            _ => String::new(),
+        };
+        let crit = if s.on_critical_path { " ◆" } else { "" };
+        let _ = writeln!(
+            o,
+            "| {} | {} | `{}` | {}{} | {} | {} | {} | {} | {} |",
+            s.started.map_or("-".into(), time),
+            offset,
+            s.runbook,
+            step_name(s),
+            crit,
+            status(s.status),
+            opt_ms(s.duration_ms),
+            s.attempts,
+            cell(&by),
+            s.human_wait_ms.map_or(String::new(), ms),
+        );
+    }
+    let _ = writeln!(o, "\n◆ on the critical path.\n");
+}
+
+fn step_list(
+    o: &mut String,
+    a: &Analysis,
+    heading: &str,
+    refs: &[StepRef],
+    why: impl Fn(&StepRow) -> String,
+) {
+    let _ = writeln!(o, "## {heading}\n");
+    if refs.is_empty() {
+        let _ = writeln!(o, "None.\n");
+        return;
+    }
+    for r in refs {
+        match a.step(&r.runbook, &r.step) {
+            Some(s) => {
+                // One line per item: an error's own line breaks would end the list item.
+                let why = why(s).replace('\n', " ");
+                let _ = writeln!(o, "- `{}/{}` {}: {why}", r.runbook, r.step, title(s));
+            }
+            None => {
+                let _ = writeln!(o, "- `{}/{}`", r.runbook, r.step);
+            }
+        }
+    }
+    o.push('\n');
+}
+
+fn notes(o: &mut String, a: &Analysis) {
+    let _ = writeln!(o, "## Notes\n");
+    if a.notes.is_empty() {
+        let _ = writeln!(o, "None.\n");
+        return;
+    }
+    for n in &a.notes {
+        let about = match (&n.runbook, &n.step) {
+            (Some(r), Some(s)) => format!(" on `{r}/{s}`"),
+            (Some(r), None) => format!(" on `{r}`"),
+            _ => String::new(),
+        };
+        let _ = writeln!(o, "- {} **{}**{}: {}", time(n.ts), n.actor, about, n.text);
+    }
+    o.push('\n');
+}
+
+fn critical(o: &mut String, a: &Analysis) {
+    let _ = writeln!(o, "## Critical path\n");
+    if a.critical_path.is_empty() {
+        let _ = writeln!(o, "No step finished.\n");
+        return;
+    }
+    let _ = writeln!(o, "The chain of steps that set the finish time:\n");
+    for (i, r) in a.critical_path.iter().enumerate() {
+        let how = match a.step(&r.runbook, &r.step) {
+            Some(s) if s.status == "done" => opt_ms(s.duration_ms),
+            Some(s) => format!("{} {}", s.status.replace('_', " "), opt_ms(s.duration_ms)),
+            None => "-".into(),
+        };
+        let _ = writeln!(o, "{}. `{}/{}` ({how})", i + 1, r.runbook, r.step);
+    }
+    o.push('\n');
+}
+
+fn waits(o: &mut String, a: &Analysis) {
+    let _ = writeln!(o, "## Longest waits on a person\n");
+    if a.human_waits.is_empty() {
+        let _ = writeln!(
+            o,
+            "None: no confirmation or manual step waited on anyone.\n"
+        );
+        return;
+    }
+    for w in &a.human_waits {
+        let who = w
+            .who
+            .as_deref()
+            .map(|w| format!(", {w}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            o,
+            "- `{}/{}`: {} ({}{})",
+            w.runbook,
+            w.step,
+            ms(w.ms),
+            w.what,
+            who
+        );
+    }
+    o.push('\n');
+}
+
+fn integrity(o: &mut String, a: &Analysis) {
+    let _ = writeln!(o, "## Integrity\n");
+    let _ = writeln!(o, "- Log: {}", verdict_line(a));
+    if !a.integrity.trustworthy {
+        let _ = writeln!(
+            o,
+            "- This report is built from the {} events before the alteration only.",
+            a.integrity.events_used
+        );
+    }
+    for r in &a.runbooks {
+        let file = r.file.as_deref().unwrap_or("?");
+        let sha = r
+            .sha256
+            .as_deref()
+            .map_or_else(|| "-".into(), super::stats::short_hash);
+        let _ = writeln!(
+            o,
+            "- Runbook `{}` (`{}`, sha256 `{}…`): {}",
+            r.id, file, sha, r.file_status
+        );
+    }
+    o.push('\n');
+}
+
+fn row(o: &mut String, k: &str, v: &str) {
+    let _ = writeln!(o, "| {k} | {} |", cell(v));
+}
+
+fn step_name(s: &StepRow) -> String {
+    match &s.title {
+        Some(t) => format!("`{}` {}", s.step, cell(t)),
+        None => format!("`{}`", s.step),
+    }
+}
+
+fn title(s: &StepRow) -> String {
+    s.title
+        .as_deref()
+        .map(|t| format!("({t})"))
+        .unwrap_or_default()
+}
+
+/// A status word with a mark readable in plain text and in colour-blind eyes.
+pub fn status(s: &str) -> String {
+    let mark = match s {
+        "done" => "✔",
+        "failed" => "✘",
+        "skipped" => "↷",
+        "interrupted" => "⚡",
+        "not_started" => "·",
+        _ => "…",
+    };
+    format!("{mark} {}", s.replace('_', " "))
+}
+
+/// Table cells cannot hold pipes or newlines.
+pub fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+pub fn ts(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+pub fn time(t: DateTime<Utc>) -> String {
+    t.format("%H:%M:%S%.3f").to_string()
+}
+
+/// An enum's serde name (`rehearsed`, `dry-run`).
+pub fn serde_plain<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}

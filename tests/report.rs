@@ -1,0 +1,379 @@
+//! `drbook report` end to end, on logs left by real rehearsals (the binary against the
+//! in-process simulator): one log in Markdown, JSON and HTML, a truncated and a tampered log,
+//! two runs compared, and a folder of runs as a history with a regression and a changed
+//! runbook.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// The runs every test reads, made once: `good` (200ms waits) twice, `slow` (2s waits, so
+/// its wait step regresses), and `failing` (a copy of the runbook with a check that cannot
+/// pass). `history` holds good, good, slow; the runbook copy changed after them.
+struct Runs {
+    dir: PathBuf,
+    good: PathBuf,
+    slow: PathBuf,
+    failing: PathBuf,
+    history: PathBuf,
+}
+
+fn runs() -> &'static Runs {
+    static RUNS: OnceLock<Runs> = OnceLock::new();
+    RUNS.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-runs");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("rb")).expect("mkdir");
+        std::fs::create_dir_all(dir.join("broken")).expect("mkdir");
+        std::fs::create_dir_all(dir.join("history")).expect("mkdir");
+        let original = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("runbooks/network.toml"),
+        )
+        .expect("runbook");
+        let runbook = dir.join("rb/network.toml");
+        std::fs::write(&runbook, &original).expect("write");
+        std::fs::write(
+            dir.join("broken/network.toml"),
+            original.replace(
+                r#"equals = "${tm_profile}.trafficmanager.net""#,
+                r#"equals = "elsewhere.trafficmanager.net""#,
+            ),
+        )
+        .expect("write");
+        let mut history = Vec::new();
+        for (i, delay) in ["200ms", "200ms", "2s"].iter().enumerate() {
+            let log = rehearse(&dir, &runbook, delay, &format!("run{i}"));
+            let copy = dir.join(format!("history/run{i}.jsonl"));
+            std::fs::copy(&log, &copy).expect("copy");
+            history.push(copy);
+        }
+        // 1s waits between its attempts: the steps that do not need the failing check have long
+        // finished (or not started) by the time it gives up, whatever the machine's speed.
+        let failing = rehearse(&dir, &dir.join("broken/network.toml"), "1s", "failing");
+        // Changed after the last successful drill: the history must say so.
+        std::fs::write(
+            &runbook,
+            original.replace(
+                "title = \"Traffic: send shop and API traffic to the paired region\"",
+                "title = \"Traffic: move shop and API traffic to the paired region\"",
+            ),
+        )
+        .expect("write");
+        Runs {
+            good: history[0].clone(),
+            slow: history[2].clone(),
+            failing,
+            history: dir.join("history"),
+            dir,
+        }
+    })
+}
+
+fn rehearse(dir: &Path, runbook: &Path, delay: &str, name: &str) -> PathBuf {
+    let answers = dir.join("answers.toml");
+    std::fs::write(
+        &answers,
+        "[manual]\n\"*\" = { outcome = \"ok\", note = \"done in the drill\" }\n",
+    )
+    .expect("answers");
+    let logs = dir.join(format!("logs-{name}"));
+    let o = Command::new(env!("CARGO_BIN_EXE_drbook"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("rehearse")
+        .arg(runbook)
+        .args(["--target", "sim", "--non-interactive", "--auto-approve"])
+        .args(["--max-delay", delay, "--operator", "gameday"])
+        .arg("--answers")
+        .arg(&answers)
+        .arg("--log-dir")
+        .arg(&logs)
+        .output()
+        .expect("run drbook");
+    std::fs::read_dir(&logs)
+        .ok()
+        .and_then(|mut d| {
+            d.find_map(|e| {
+                e.ok()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+            })
+        })
+        .unwrap_or_else(|| panic!("no log from {name}: {}", text(&o)))
+}
+
+fn report(args: &[&Path], extra: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_drbook"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("report")
+        .args(args)
+        .args(extra)
+        .output()
+        .expect("run drbook report")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn markdown_of_a_good_run_has_every_section_and_an_intact_verdict() {
+    let r = runs();
+    let o = report(&[&r.good], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let md = stdout(&o);
+    for section in [
+        "# Postmortem:",
+        "## Summary",
+        "## RTO and RPO",
+        "## Timeline",
+        "## Failed steps",
+        "## Skipped steps",
+        "## Retried steps",
+        "## Notes",
+        "## Critical path",
+        "## Longest waits on a person",
+        "## Integrity",
+    ] {
+        assert!(md.contains(section), "{section} missing:\n{md}");
+    }
+    assert!(md.contains("✅ intact: "), "{md}");
+    assert!(md.contains("closed as **rehearsed**"), "{md}");
+    assert!(md.contains("| `network-failover` | 17/17 |"), "{md}");
+    assert!(md.contains("| 20m | within RTO"), "{md}");
+    assert!(md.contains("**gameday** on `network-failover/customer-journey`: done in the drill"));
+    // The runbook copy was edited after the runs: the report must say the file changed.
+    assert!(md.contains("CHANGED since the run"), "{md}");
+}
+
+#[test]
+fn json_parses_and_has_the_documented_fields() {
+    let r = runs();
+    let o = report(&[&r.failing], &["--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["integrity"]["verdict"], "intact");
+    assert_eq!(v["incident"]["mode"], "rehearsal");
+    assert_eq!(v["incident"]["closed"]["outcome"], "failed");
+    assert_eq!(v["runbooks"][0]["id"], "network-failover");
+    assert_eq!(v["runbooks"][0]["rto_target"], "20m");
+    assert_eq!(v["runbooks"][0]["recovered"], false);
+    assert_eq!(v["plan"]["recovered"], false);
+    assert_eq!(v["failed"][0]["step"], "dns-api");
+    assert_eq!(v["retried"][0]["step"], "dns-api");
+    let dns_api = v["steps"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["step"] == "dns-api"))
+        .expect("dns-api row");
+    assert_eq!(dns_api["status"], "failed");
+    assert_eq!(dns_api["attempts"], 3);
+    assert!(
+        dns_api["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("elsewhere"))
+    );
+    for field in [
+        "operators",
+        "notes",
+        "critical_path",
+        "human_waits",
+        "skipped",
+    ] {
+        assert!(v[field].is_array(), "{field}");
+    }
+}
+
+#[test]
+fn a_truncated_log_says_so_and_still_reports() {
+    let r = runs();
+    let bytes = std::fs::read(&r.good).expect("log");
+    let body = &bytes[..bytes.len() - 1];
+    let last_line = body.iter().rposition(|b| *b == b'\n').expect("lines") + 1;
+    let cut = last_line + (body.len() - last_line) / 2;
+    let torn = r.dir.join("torn.jsonl");
+    std::fs::write(&torn, &bytes[..cut]).expect("write");
+    let o = report(&[&torn], &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let md = stdout(&o);
+    assert!(md.contains("⚠️ truncated: line"), "{md}");
+    // The torn line was the close: the incident reads as still open, the steps are all there.
+    assert!(md.contains("still open"), "{md}");
+    assert!(md.contains("| `network-failover` | 17/17 |"), "{md}");
+}
+
+#[test]
+fn a_tampered_log_says_altered_from_the_edited_event_and_exits_1() {
+    let r = runs();
+    let log = std::fs::read_to_string(&r.good).expect("log");
+    let mut lines: Vec<String> = log.lines().map(str::to_string).collect();
+    let (at, line) = lines
+        .iter()
+        .enumerate()
+        .skip(lines.len() / 2)
+        .find(|(_, l)| l.contains(r#""event":"step_finished""#))
+        .map(|(i, l)| (i, l.clone()))
+        .expect("a step_finished in the second half");
+    lines[at] = line.replacen(r#""outcome":"ok""#, r#""outcome":"failed""#, 1);
+    let tampered = r.dir.join("tampered.jsonl");
+    std::fs::write(&tampered, lines.join("\n") + "\n").expect("write");
+    let o = report(&[&tampered], &["--format", "json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let seq = at as u64 + 1;
+    assert_eq!(v["integrity"]["verdict"], "altered");
+    assert_eq!(v["integrity"]["first_bad_seq"], seq);
+    assert_eq!(v["integrity"]["events_used"], seq - 1);
+    // Nothing from the edited event on is believed: the forged failure is not reported.
+    assert_eq!(v["failed"].as_array().map(Vec::len), Some(0));
+    let md = stdout(&report(&[&tampered], &[]));
+    assert!(md.contains(&format!("❌ ALTERED from event {seq}")), "{md}");
+}
+
+#[test]
+fn two_runs_compare_step_by_step() {
+    let r = runs();
+    let o = report(&[&r.good, &r.slow], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let md = stdout(&o);
+    assert!(md.contains("# Comparison of two runs"), "{md}");
+    assert!(md.contains("| `network-failover` | `dns-caches` |"), "{md}");
+    assert!(md.contains("| **slower** |"), "{md}");
+    assert!(
+        md.contains("None: both runs ran the same runbook files."),
+        "{md}"
+    );
+
+    let o = report(&[&r.good, &r.failing], &["--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["failed_in_one"][0]["step"], "dns-api");
+    assert_eq!(v["failed_in_one"][0]["a_status"], "done");
+    assert_eq!(v["failed_in_one"][0]["b_status"], "failed");
+    assert_eq!(v["runbook_changes"][0]["runbook"], "network-failover");
+}
+
+#[test]
+fn a_folder_of_runs_is_a_history_with_the_regression_and_the_changed_runbook() {
+    let r = runs();
+    let o = report(&[&r.history], &[]);
+    // The latest run regressed: exit 1, for CI.
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let md = stdout(&o);
+    assert!(
+        md.contains("# History of `runbooks:network-failover`"),
+        "{md}"
+    );
+    assert!(md.contains("3 run(s)"), "{md}");
+    assert!(
+        md.contains("`network-failover/dns-caches` **slower**"),
+        "{md}"
+    );
+    assert!(md.contains("## Step durations"), "{md}");
+    assert!(
+        md.contains("## What changed since the last successful drill"),
+        "{md}"
+    );
+    assert!(md.contains("### `network-failover`"), "{md}");
+    assert!(md.contains("CHANGED since the run"), "{md}");
+
+    let o = report(&[&r.history], &["--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["runs"].as_array().map(Vec::len), Some(3));
+    let dns = v["steps"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["step"] == "dns-caches"))
+        .expect("dns-caches");
+    assert!(dns["p50_ms"].as_u64().is_some_and(|p| p < 1000), "{dns}");
+    assert!(dns["last_ms"].as_u64().is_some_and(|l| l >= 1900), "{dns}");
+    assert_eq!(v["regressions"][0]["kind"], "slower");
+}
+
+#[test]
+fn html_is_one_self_contained_page_with_the_chart() {
+    let r = runs();
+    let out = r.dir.join("report.html");
+    let out_arg = out.display().to_string();
+    let o = report(&[&r.failing], &["--format", "html", "--out", &out_arg]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let html = std::fs::read_to_string(&out).expect("html");
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(
+        html.contains("<svg") && html.contains("class=\"gantt\""),
+        "no chart"
+    );
+    assert!(
+        html.contains("✘ failed") && html.contains("✔ done"),
+        "bars labelled"
+    );
+    assert!(
+        !html.contains("http://") || !html.contains("src=\"http"),
+        "fetches nothing"
+    );
+    assert!(!html.contains("<script"), "no script");
+    let o = report(&[&r.history], &["--format", "html"]);
+    assert!(stdout(&o).contains("class=\"spark\""), "history sparkline");
+}
+
+/// The Markdown report, with what changes from run to run redacted and the order of steps
+/// that ran at the same time (which varies with timing) made stable.
+#[test]
+fn markdown_snapshot() {
+    let r = runs();
+    let md = stdout(&report(&[&r.failing], &[]));
+    let md = stable_order(&md);
+    insta::with_settings!({filters => vec![
+        (r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC", "[date]"),
+        (r"\d{2}:\d{2}:\d{2}\.\d{3}", "[time]"),
+        (r"`\d{8}T\d{6}Z-[0-9a-f]+`", "`[incident]`"),
+        (r"127\.0\.0\.1:\d+", "127.0.0.1:[port]"),
+        (r"\+?\d+(\.\d+)?(ms|s)\b", "[dur]"),
+        (r"`[0-9a-f]{12}…`", "`[sha]…`"),
+        (r"\d+% used", "[n]% used"),
+        (r"\d+ events", "[n] events"),
+        (r"`[^`]*report-runs[^`]*`", "`[path]`"),
+        (r"\d+\.\d+\.\d+\n", "[version]\n"),
+    ]}, {
+        insta::assert_snapshot!(md);
+    });
+}
+
+/// Timeline rows by what follows their start time and offset, other rows as they are.
+fn sort_rows(rows: &mut [String]) {
+    rows.sort_by_key(|l| l.splitn(4, '|').nth(3).unwrap_or(l).to_string());
+}
+
+/// Sorts the rows of tables and lists (steps that ran together come out in either order)
+/// and drops the critical-path list and markers, which follow the same timing.
+fn stable_order(md: &str) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut block: Vec<String> = Vec::new();
+    let mut in_critical = false;
+    for line in md.lines() {
+        if line.starts_with("## ") {
+            in_critical = line == "## Critical path";
+        }
+        if in_critical && line.chars().next().is_some_and(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        let line = line.replace(" ◆", "");
+        let row = line.starts_with("| `")
+            || line.starts_with("- `")
+            || (line.starts_with("| ") && line[2..].starts_with(|c: char| c.is_ascii_digit()));
+        if row {
+            block.push(line);
+            continue;
+        }
+        sort_rows(&mut block);
+        out.append(&mut block);
+        out.push(line);
+    }
+    sort_rows(&mut block);
+    out.append(&mut block);
+    out.join("\n")
+}
