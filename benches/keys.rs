@@ -21,10 +21,14 @@
 //! message when the binary or tmux is missing). Without `--bench` on its command line (as
 //! under `cargo test --benches`) it runs a tiny version, only to show it still works.
 
+mod common;
+
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
+
+use common::{Timings, Tmux, ms, release_binary};
 
 const SUB: &str = "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f";
 /// The bar for a key: the screen answers within this, whatever is running.
@@ -56,37 +60,6 @@ const QUICK: Sizes = Sizes {
     presses: 4,
     gap: Duration::from_millis(10),
 };
-
-/// Nearest-rank percentiles over a set of timings.
-struct Timings(Vec<Duration>);
-
-impl Timings {
-    fn new(mut each: Vec<Duration>) -> Timings {
-        each.sort();
-        Timings(each)
-    }
-
-    fn pct(&self, p: f64) -> Duration {
-        let n = self.0.len();
-        if n == 0 {
-            return Duration::ZERO;
-        }
-        let rank = ((p / 100.0) * n as f64).ceil() as usize;
-        self.0[rank.clamp(1, n) - 1]
-    }
-
-    fn median(&self) -> Duration {
-        self.pct(50.0)
-    }
-
-    fn max(&self) -> Duration {
-        self.pct(100.0)
-    }
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
 
 fn title(i: usize) -> String {
     format!("Slow read number {i:03}")
@@ -153,107 +126,11 @@ timeout = "10m"
     s
 }
 
-/// A private tmux server with one 120x40 pane.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn start(command: &str) -> Result<Tmux, String> {
-        let tmux = Tmux {
-            socket: format!("drbook-keys-{}", std::process::id()),
-        };
-        let out = tmux
-            .cmd(&[
-                "new-session",
-                "-d",
-                "-s",
-                "b",
-                "-x",
-                "120",
-                "-y",
-                "40",
-                command,
-            ])
-            .map_err(|e| format!("tmux does not run ({e})"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "tmux new-session failed: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
-        Ok(tmux)
-    }
-
-    fn cmd(&self, args: &[&str]) -> std::io::Result<std::process::Output> {
-        Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-    }
-
-    fn screen(&self) -> String {
-        self.cmd(&["capture-pane", "-p", "-t", "b"])
-            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-            .unwrap_or_default()
-    }
-
-    fn send(&self, key: &str) -> Result<(), String> {
-        let out = self
-            .cmd(&["send-keys", "-t", "b", key])
-            .map_err(|e| e.to_string())?;
-        if !out.status.success() {
-            return Err(format!(
-                "send-keys: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
-        Ok(())
-    }
-
-    /// Polls the screen every 2 ms until `what` shows; the time since `t`.
-    fn until(&self, t: Instant, what: &str, within: Duration) -> Result<Duration, String> {
-        loop {
-            let s = self.screen();
-            if s.contains(what) {
-                return Ok(t.elapsed());
-            }
-            if t.elapsed() > within {
-                return Err(format!("`{what}` did not appear within {within:?}:\n{s}"));
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
-    }
-
-    /// Sends `key` and times it until `what` shows.
-    fn press_until(&self, key: &str, what: &str) -> Result<Duration, String> {
-        let t = Instant::now();
-        self.send(key)?;
-        self.until(t, what, Duration::from_secs(10))
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.cmd(&["kill-server"]);
-    }
-}
-
-/// The release binary next to this crate (or in `CARGO_TARGET_DIR`).
-fn release_binary() -> Option<PathBuf> {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|p| {
-            if p.is_absolute() {
-                p
-            } else {
-                Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
-            }
-        })
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
-    let bin = target.join("release").join("drbook");
-    bin.is_file().then_some(bin)
+/// Sends `key` and times it until `what` shows.
+fn press_until(tmux: &Tmux, key: &str, what: &str) -> Result<Duration, String> {
+    let t = Instant::now();
+    tmux.run(&["send-keys", "-t", "b", key])?;
+    tmux.until(t, what, Duration::from_secs(10))
 }
 
 /// Steps started and finished so far, from the incident log(s) in `logs`.
@@ -272,7 +149,7 @@ fn navigate(tmux: &Tmux, presses: usize, gap: Duration) -> Result<Timings, Strin
     let mut each = Vec::with_capacity(presses);
     for i in 0..presses {
         let (key, to) = if i % 2 == 0 { ("j", 1) } else { ("k", 0) };
-        each.push(tmux.press_until(key, &detail_marker(to))?);
+        each.push(press_until(tmux, key, &detail_marker(to))?);
         std::thread::sleep(gap);
     }
     Ok(Timings::new(each))
@@ -318,7 +195,7 @@ fn measure(bin: &Path, sz: &Sizes, tmp: &Path) -> Result<Report, String> {
         scenario_path.display(),
         logs.display(),
     );
-    let tmux = Tmux::start(&command)?;
+    let tmux = Tmux::start("keys", &command)?;
     // The first frame, with the first step selected.
     tmux.until(
         Instant::now(),
@@ -329,7 +206,7 @@ fn measure(bin: &Path, sz: &Sizes, tmp: &Path) -> Result<Report, String> {
     let idle = navigate(&tmux, sz.presses, sz.gap)?;
 
     let t = Instant::now();
-    tmux.send("a")?;
+    tmux.run(&["send-keys", "-t", "b", "a"])?;
     let start_key = tmux.until(
         t,
         &format!("starting {} ready step(s)", sz.steps),

@@ -21,9 +21,12 @@
 //! with a message when the binary or tmux is missing). Without `--bench` on its command line
 //! (as under `cargo test --benches`) it runs a tiny version, only to show it still works.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
+
+use common::{Timings, Tmux, ms, release_binary};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use drbook::incident::{Event, EventKind, Stream};
@@ -66,33 +69,6 @@ const QUICK: Sizes = Sizes {
     frames: 3,
     logged: 20,
 };
-
-/// Nearest-rank percentiles over a set of timings.
-struct Timings(Vec<Duration>);
-
-impl Timings {
-    fn new(mut each: Vec<Duration>) -> Timings {
-        each.sort();
-        Timings(each)
-    }
-
-    fn pct(&self, p: f64) -> Duration {
-        let n = self.0.len();
-        if n == 0 {
-            return Duration::ZERO;
-        }
-        let rank = ((p / 100.0) * n as f64).ceil() as usize;
-        self.0[rank.clamp(1, n) - 1]
-    }
-
-    fn median(&self) -> Duration {
-        self.pct(50.0)
-    }
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
 
 fn ratio(d: Duration, target: Duration) -> f64 {
     d.as_secs_f64() / target.as_secs_f64()
@@ -137,102 +113,16 @@ fn first_frame(dir: &Path, runs: usize) -> (Timings, Timings, Timings) {
     )
 }
 
-/// A private tmux server with one 120x40 pane to launch commands in.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn start() -> Result<Tmux, String> {
-        let tmux = Tmux {
-            socket: format!("drbook-bench-{}", std::process::id()),
-        };
-        let out = tmux
-            .cmd(&[
-                "new-session",
-                "-d",
-                "-s",
-                "b",
-                "-x",
-                "120",
-                "-y",
-                "40",
-                "sleep 600",
-            ])
-            .map_err(|e| format!("tmux does not run ({e})"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "tmux new-session failed: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
-        Ok(tmux)
-    }
-
-    fn cmd(&self, args: &[&str]) -> std::io::Result<std::process::Output> {
-        Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-    }
-
-    fn screen(&self) -> String {
-        self.cmd(&["capture-pane", "-p", "-t", "b"])
-            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-            .unwrap_or_default()
-    }
-
-    /// Replaces what runs in the pane with `command` and times it until `what` shows.
-    fn launch_until(
-        &self,
-        command: &str,
-        what: &str,
-        within: Duration,
-    ) -> Result<Duration, String> {
-        let t = Instant::now();
-        let out = self
-            .cmd(&["respawn-pane", "-k", "-t", "b", command])
-            .map_err(|e| e.to_string())?;
-        if !out.status.success() {
-            return Err(format!(
-                "respawn-pane: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
-        loop {
-            let s = self.screen();
-            if s.contains(what) {
-                return Ok(t.elapsed());
-            }
-            if t.elapsed() > within {
-                return Err(format!("`{what}` did not appear within {within:?}:\n{s}"));
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.cmd(&["kill-server"]);
-    }
-}
-
-/// The release binary next to this crate (or in `CARGO_TARGET_DIR`).
-fn release_binary() -> Option<PathBuf> {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|p| {
-            if p.is_absolute() {
-                p
-            } else {
-                Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
-            }
-        })
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
-    let bin = target.join("release").join("drbook");
-    bin.is_file().then_some(bin)
+/// Replaces what runs in the pane with `command` and times it until `what` shows.
+fn launch_until(
+    tmux: &Tmux,
+    command: &str,
+    what: &str,
+    within: Duration,
+) -> Result<Duration, String> {
+    let t = Instant::now();
+    tmux.run(&["respawn-pane", "-k", "-t", "b", command])?;
+    tmux.until(t, what, within)
 }
 
 /// (2): the binary's first frame in tmux, and the floor of the same measurement.
@@ -241,11 +131,11 @@ fn binary_first_frame(
     launches: usize,
     tmp: &Path,
 ) -> Result<(Timings, Timings), String> {
-    let tmux = Tmux::start()?;
+    let tmux = Tmux::start("bench", "sleep 600")?;
     let within = Duration::from_secs(20);
     let floor_cmd = "printf 'REHEARSAL\\n'; sleep 600";
     // One untimed launch of each: the page cache holds the binary afterwards.
-    tmux.launch_until(floor_cmd, "REHEARSAL", within)?;
+    launch_until(&tmux, floor_cmd, "REHEARSAL", within)?;
     let run = |i: usize| -> Result<Duration, String> {
         let base = tmp.join(format!("launch-{i}"));
         let command = format!(
@@ -254,13 +144,13 @@ fn binary_first_frame(
             bin.display(),
             base.join("logs").display(),
         );
-        tmux.launch_until(&command, "REHEARSAL", within)
+        launch_until(&tmux, &command, "REHEARSAL", within)
     };
     run(usize::MAX)?;
     let (mut drbook, mut floor) = (Vec::new(), Vec::new());
     for i in 0..launches {
         drbook.push(run(i)?);
-        floor.push(tmux.launch_until(floor_cmd, "REHEARSAL", within)?);
+        floor.push(launch_until(&tmux, floor_cmd, "REHEARSAL", within)?);
     }
     Ok((Timings::new(drbook), Timings::new(floor)))
 }
