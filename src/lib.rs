@@ -4,6 +4,7 @@
 //! screen; `cli` wires commands to it.
 
 pub mod azure;
+pub mod blob;
 pub mod checks;
 pub mod cli;
 pub mod demo;
@@ -12,6 +13,7 @@ pub mod exec;
 pub mod incident;
 pub mod report;
 pub mod runbook;
+pub mod share;
 pub mod sim;
 pub mod target;
 pub mod tui;

@@ -1,0 +1,416 @@
+//! Azure Blob Storage, for the shared incident log and the `storage` check: which account,
+//! container and prefix a URL names, how drbook signs in to it (a SAS or an account key from
+//! the environment, else Entra ID), and clients from the official `azure_storage_blob` crate.
+//! Nothing secret leaves this module: `Display` and errors show the URL without its query.
+
+mod sas;
+
+use std::fmt;
+use std::sync::Arc;
+
+use azure_core::credentials::TokenCredential;
+use azure_storage_blob::{
+    AppendBlobClient, AppendBlobClientOptions, BlobClient, BlobClientOptions, BlobContainerClient,
+    BlobContainerClientOptions,
+};
+use url::Url;
+
+pub use sas::account_sas;
+
+/// The well-known account of the Azure Storage emulator (Azurite) and its published key.
+pub const DEV_ACCOUNT: &str = "devstoreaccount1";
+pub const DEV_KEY: &str =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+/// The service version sent with every request. Azurite must be started with
+/// `--skipApiVersionCheck` when it is older than this.
+pub const SERVICE_VERSION: &str = "2025-11-05";
+
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    #[error("{url}: {reason}")]
+    Url { url: String, reason: String },
+    #[error("{what} on {url}: {reason}")]
+    Call {
+        what: String,
+        url: String,
+        reason: String,
+    },
+}
+
+/// A container (and a folder in it) in an account.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Location {
+    /// The account's blob endpoint: `https://acct.blob.core.windows.net/`, or for a path-style
+    /// (emulator) endpoint `http://127.0.0.1:10000/devstoreaccount1/`.
+    pub service: Url,
+    pub account: String,
+    pub container: String,
+    /// A folder inside the container, without leading or trailing `/` (may be empty).
+    pub prefix: String,
+}
+
+impl Location {
+    /// Reads `https://acct.blob.core.windows.net/container/some/prefix` or the emulator's
+    /// `http://127.0.0.1:10000/devstoreaccount1/container/prefix`. A query (a SAS) is ignored
+    /// here: see `Credentials::from_env`.
+    pub fn parse(url: &str) -> Result<(Location, Option<String>), BlobError> {
+        let bad = |reason: &str| BlobError::Url {
+            url: strip_query(url),
+            reason: reason.into(),
+        };
+        let parsed = Url::parse(url).map_err(|e| bad(&e.to_string()))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(bad("the share must be an http(s) URL"));
+        }
+        let host = parsed.host_str().ok_or_else(|| bad("no host"))?.to_string();
+        let segments: Vec<String> = parsed
+            .path_segments()
+            .map(|s| s.filter(|x| !x.is_empty()).map(str::to_string).collect())
+            .unwrap_or_default();
+        let path_style = host.parse::<std::net::IpAddr>().is_ok() || host == "localhost";
+        let (account, rest) = if path_style {
+            let (first, rest) = segments.split_first().ok_or_else(|| {
+                bad("an emulator URL names the account first: /devstoreaccount1/container")
+            })?;
+            (first.clone(), rest.to_vec())
+        } else {
+            let account = host.split('.').next().unwrap_or_default().to_string();
+            (account, segments)
+        };
+        let (container, prefix) = rest
+            .split_first()
+            .ok_or_else(|| bad("no container in the URL"))?;
+        let mut service = parsed.clone();
+        service.set_query(None);
+        service.set_fragment(None);
+        service.set_path(&if path_style {
+            format!("/{account}/")
+        } else {
+            "/".into()
+        });
+        let sas = parsed
+            .query()
+            .filter(|q| q.contains("sig="))
+            .map(str::to_string);
+        Ok((
+            Location {
+                service,
+                account,
+                container: container.clone(),
+                prefix: prefix.join("/"),
+            },
+            sas,
+        ))
+    }
+
+    /// `prefix/name`, or `name` when there is no prefix.
+    pub fn blob_name(&self, name: &str) -> String {
+        if self.prefix.is_empty() {
+            name.to_string()
+        } else {
+            format!("{}/{name}", self.prefix)
+        }
+    }
+
+    fn container_url(&self) -> Url {
+        let mut u = self.service.clone();
+        u.path_segments_mut()
+            .map(|mut p| {
+                p.pop_if_empty().push(&self.container);
+            })
+            .ok();
+        u
+    }
+
+    fn blob_url(&self, name: &str) -> Url {
+        let mut u = self.container_url();
+        u.path_segments_mut()
+            .map(|mut p| {
+                p.extend(name.split('/'));
+            })
+            .ok();
+        u
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.container_url())?;
+        if !self.prefix.is_empty() {
+            write!(f, "/{}", self.prefix)?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Location({self})")
+    }
+}
+
+/// How requests are signed. `Debug` shows the kind, never the secret.
+#[derive(Clone)]
+pub enum Credentials {
+    /// A SAS token (the query string), from the URL or `AZURE_STORAGE_SAS_TOKEN`.
+    Sas(String),
+    /// The account key (`AZURE_STORAGE_KEY`): drbook signs a short-lived account SAS with it
+    /// for each client, so the key itself is never sent.
+    AccountKey(Vec<u8>),
+    /// Entra ID (https only).
+    Entra(Arc<dyn TokenCredential>),
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Credentials::Sas(_) => "Credentials::Sas(..)",
+            Credentials::AccountKey(_) => "Credentials::AccountKey(..)",
+            Credentials::Entra(_) => "Credentials::Entra(..)",
+        })
+    }
+}
+
+impl Credentials {
+    /// A SAS in the URL wins, then `AZURE_STORAGE_SAS_TOKEN`, then `AZURE_STORAGE_KEY` (or
+    /// the emulator's published key for its well-known account), then Entra ID from `entra`.
+    pub fn from_env(
+        loc: &Location,
+        url_sas: Option<String>,
+        env: impl Fn(&str) -> Option<String>,
+        entra: impl FnOnce() -> Option<Arc<dyn TokenCredential>>,
+    ) -> Result<Credentials, BlobError> {
+        let nonempty = |k: &str| env(k).filter(|v| !v.trim().is_empty());
+        if let Some(s) = url_sas {
+            return Ok(Credentials::Sas(s));
+        }
+        if let Some(s) = nonempty("AZURE_STORAGE_SAS_TOKEN") {
+            return Ok(Credentials::Sas(
+                s.trim().trim_start_matches('?').to_string(),
+            ));
+        }
+        let key = nonempty("AZURE_STORAGE_KEY")
+            .or_else(|| (loc.account == DEV_ACCOUNT).then(|| DEV_KEY.to_string()));
+        if let Some(k) = key {
+            use base64::Engine;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(k.trim())
+                .map_err(|_| BlobError::Url {
+                    url: loc.to_string(),
+                    reason: "AZURE_STORAGE_KEY is not base64 (copy the key from the portal)".into(),
+                })?;
+            return Ok(Credentials::AccountKey(bytes));
+        }
+        if loc.service.scheme() == "https"
+            && let Some(c) = entra()
+        {
+            return Ok(Credentials::Entra(c));
+        }
+        Err(BlobError::Url {
+            url: loc.to_string(),
+            reason: "no credential: set AZURE_STORAGE_SAS_TOKEN or AZURE_STORAGE_KEY, or use an \
+                     https URL and sign in with Entra ID"
+                .into(),
+        })
+    }
+}
+
+/// A container to read and write, signed in.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub loc: Location,
+    creds: Credentials,
+    /// Whether the SDK retries a failed call itself (off for the shared log, whose syncer
+    /// decides when to try again and must learn at once that the share is down).
+    sdk_retries: bool,
+}
+
+impl Store {
+    pub fn new(loc: Location, creds: Credentials) -> Store {
+        Store {
+            loc,
+            creds,
+            sdk_retries: true,
+        }
+    }
+
+    /// Calls fail at once instead of being retried by the SDK.
+    pub fn without_retries(mut self) -> Store {
+        self.sdk_retries = false;
+        self
+    }
+
+    fn client_options(&self) -> azure_core::http::ClientOptions {
+        let mut o = azure_core::http::ClientOptions::default();
+        if !self.sdk_retries {
+            o.retry = azure_core::http::RetryOptions::none();
+        }
+        o
+    }
+
+    /// From a URL and the environment (see `Credentials::from_env`).
+    pub fn open(
+        url: &str,
+        env: impl Fn(&str) -> Option<String>,
+        entra: impl FnOnce() -> Option<Arc<dyn TokenCredential>>,
+    ) -> Result<Store, BlobError> {
+        let (loc, sas) = Location::parse(url)?;
+        let creds = Credentials::from_env(&loc, sas, env, entra)?;
+        Ok(Store::new(loc, creds))
+    }
+
+    /// `url` signed for the SAS kinds; the credential for Entra.
+    fn signed(&self, mut url: Url) -> (Url, Option<Arc<dyn TokenCredential>>) {
+        let sas = match &self.creds {
+            Credentials::Sas(s) => Some(s.clone()),
+            Credentials::AccountKey(k) => Some(account_sas(
+                &self.loc.account,
+                k,
+                chrono::Utc::now(),
+                chrono::Duration::hours(1),
+            )),
+            Credentials::Entra(c) => return (url, Some(c.clone())),
+        };
+        if let Some(s) = sas {
+            let q = match url.query() {
+                Some(q) if !q.is_empty() => format!("{q}&{s}"),
+                _ => s,
+            };
+            url.set_query(Some(&q));
+        }
+        (url, None)
+    }
+
+    fn fail(&self, what: &str, url: &Url, e: azure_core::Error) -> BlobError {
+        BlobError::Call {
+            what: what.into(),
+            url: strip_query(url.as_str()),
+            reason: crate::azure::error::mask_tokens(&e.to_string()),
+        }
+    }
+
+    pub fn container(&self) -> Result<BlobContainerClient, BlobError> {
+        let url = self.loc.container_url();
+        let (signed, cred) = self.signed(url.clone());
+        let options = BlobContainerClientOptions {
+            version: SERVICE_VERSION.into(),
+            client_options: self.client_options(),
+        };
+        BlobContainerClient::new(signed, cred, Some(options))
+            .map_err(|e| self.fail("open the container", &url, e))
+    }
+
+    /// The blob `name` (a path under the prefix is the caller's choice: see `blob_name`).
+    pub fn blob(&self, name: &str) -> Result<BlobClient, BlobError> {
+        let url = self.loc.blob_url(name);
+        let (signed, cred) = self.signed(url.clone());
+        let options = BlobClientOptions {
+            version: SERVICE_VERSION.into(),
+            client_options: self.client_options(),
+        };
+        BlobClient::new(signed, cred, Some(options))
+            .map_err(|e| self.fail("open the blob", &url, e))
+    }
+
+    pub fn append_blob(&self, name: &str) -> Result<AppendBlobClient, BlobError> {
+        let url = self.loc.blob_url(name);
+        let (signed, cred) = self.signed(url.clone());
+        let options = AppendBlobClientOptions {
+            version: SERVICE_VERSION.into(),
+            client_options: self.client_options(),
+        };
+        AppendBlobClient::new(signed, cred, Some(options))
+            .map_err(|e| self.fail("open the append blob", &url, e))
+    }
+
+    /// The URL of `name` without any secret, for messages.
+    pub fn shown(&self, name: &str) -> String {
+        self.loc.blob_url(name).to_string()
+    }
+}
+
+/// `url` without its query string (which may hold a SAS).
+pub fn strip_query(url: &str) -> String {
+    url.split(['?', '#']).next().unwrap_or_default().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_account_and_emulator_urls() {
+        let (l, sas) =
+            Location::parse("https://acct.blob.core.windows.net/dr/incidents/INC-1?sv=x&sig=abc")
+                .unwrap();
+        assert_eq!(l.account, "acct");
+        assert_eq!(l.container, "dr");
+        assert_eq!(l.prefix, "incidents/INC-1");
+        assert_eq!(sas.as_deref(), Some("sv=x&sig=abc"));
+        assert_eq!(
+            l.to_string(),
+            "https://acct.blob.core.windows.net/dr/incidents/INC-1"
+        );
+        assert_eq!(
+            l.blob_url(&l.blob_name("timeline.jsonl")).as_str(),
+            "https://acct.blob.core.windows.net/dr/incidents/INC-1/timeline.jsonl"
+        );
+
+        let (l, sas) = Location::parse("http://127.0.0.1:10000/devstoreaccount1/drbook").unwrap();
+        assert_eq!(l.account, DEV_ACCOUNT);
+        assert_eq!(l.container, "drbook");
+        assert_eq!(l.prefix, "");
+        assert!(sas.is_none());
+        assert_eq!(
+            l.blob_url("a/b.json").as_str(),
+            "http://127.0.0.1:10000/devstoreaccount1/drbook/a/b.json"
+        );
+    }
+
+    #[test]
+    fn bad_urls_say_why_without_the_query() {
+        for (url, why) in [
+            ("ftp://x/y/z", "http(s)"),
+            ("https://acct.blob.core.windows.net/", "no container"),
+            ("http://127.0.0.1:10000/", "names the account first"),
+            ("not a url?sig=SECRET", "relative URL"),
+        ] {
+            let e = Location::parse(url).unwrap_err().to_string();
+            assert!(e.contains(why), "{url}: {e}");
+            assert!(!e.contains("SECRET"), "{e}");
+        }
+    }
+
+    #[test]
+    fn credentials_prefer_a_sas_then_a_key_and_never_show_them() {
+        let (loc, _) = Location::parse("https://acct.blob.core.windows.net/dr").unwrap();
+        let env = |k: &str| match k {
+            "AZURE_STORAGE_SAS_TOKEN" => Some("?sv=1&sig=TOPSECRET".to_string()),
+            "AZURE_STORAGE_KEY" => Some(DEV_KEY.to_string()),
+            _ => None,
+        };
+        let c = Credentials::from_env(&loc, None, env, || None).unwrap();
+        assert!(matches!(&c, Credentials::Sas(s) if s == "sv=1&sig=TOPSECRET"));
+        assert!(!format!("{c:?}").contains("TOPSECRET"));
+
+        let only_key = |k: &str| (k == "AZURE_STORAGE_KEY").then(|| DEV_KEY.to_string());
+        let c = Credentials::from_env(&loc, None, only_key, || None).unwrap();
+        assert!(matches!(c, Credentials::AccountKey(_)));
+
+        let bad_key = |k: &str| (k == "AZURE_STORAGE_KEY").then(|| "not base64!".to_string());
+        let e = Credentials::from_env(&loc, None, bad_key, || None).unwrap_err();
+        assert!(e.to_string().contains("not base64"), "{e}");
+        assert!(!e.to_string().contains("not base64!"), "{e}");
+
+        let e = Credentials::from_env(&loc, None, |_| None, || None).unwrap_err();
+        assert!(e.to_string().contains("no credential"), "{e}");
+    }
+
+    #[test]
+    fn the_emulator_account_needs_no_configuration() {
+        let (loc, _) = Location::parse("http://127.0.0.1:10000/devstoreaccount1/dr").unwrap();
+        let c = Credentials::from_env(&loc, None, |_| None, || None).unwrap();
+        assert!(matches!(c, Credentials::AccountKey(_)));
+    }
+}

@@ -1,0 +1,143 @@
+//! The blob operations the shared log needs, on top of `blob::Store`: each says what it did
+//! to which blob, and sorts the answers the syncer acts on (a lost race, a blob that is not
+//! there) from real failures.
+
+use azure_core::http::{RequestContent, StatusCode};
+use azure_storage_blob::models::{
+    AppendBlobClientAppendBlockOptions, AppendBlobClientCreateOptions, BlobClientDownloadOptions,
+    BlobClientUploadOptions, BlobContainerClientCreateOptions,
+};
+use bytes::Bytes;
+
+use crate::blob::{BlobError, Store};
+
+/// What an append with an append-position condition came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Appended {
+    /// The block is in, and the blob is now this long.
+    At(u64),
+    /// Someone appended first (or the blob is not as long as we thought): read the tail.
+    Moved,
+    /// There is no such blob (yet, or any more).
+    Missing,
+}
+
+fn status(e: &azure_core::Error) -> Option<StatusCode> {
+    e.http_status()
+}
+
+fn fail(store: &Store, what: &str, name: &str, e: &azure_core::Error) -> BlobError {
+    BlobError::Call {
+        what: what.into(),
+        url: store.shown(name),
+        reason: crate::azure::error::mask_tokens(&first_line(&e.to_string())),
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines()
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .take(300)
+        .collect()
+}
+
+/// Creates the container unless it is there.
+pub async fn ensure_container(store: &Store) -> Result<(), BlobError> {
+    let c = store.container()?;
+    match c.create(None::<BlobContainerClientCreateOptions<'_>>).await {
+        Ok(_) => Ok(()),
+        Err(e) if status(&e) == Some(StatusCode::Conflict) => Ok(()),
+        Err(e) => Err(fail(store, "create the container", "", &e)),
+    }
+}
+
+/// Creates the append blob `name` unless it exists (`If-None-Match: *`, so a blob someone
+/// else created a moment ago is never replaced).
+pub async fn ensure_append_blob(store: &Store, name: &str) -> Result<(), BlobError> {
+    let b = store.append_blob(name)?;
+    let options = AppendBlobClientCreateOptions {
+        if_none_match: Some("*".into()),
+        blob_content_type: Some("application/x-ndjson".into()),
+        ..Default::default()
+    };
+    match b.create(Some(options)).await {
+        Ok(_) => Ok(()),
+        Err(e)
+            if matches!(
+                status(&e),
+                Some(StatusCode::Conflict | StatusCode::PreconditionFailed)
+            ) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(fail(store, "create the append blob", name, &e)),
+    }
+}
+
+/// Appends `block` if the blob is exactly `position` bytes long.
+pub async fn append_at(
+    store: &Store,
+    name: &str,
+    block: Bytes,
+    position: u64,
+) -> Result<Appended, BlobError> {
+    let b = store.append_blob(name)?;
+    let len = block.len() as u64;
+    let options = AppendBlobClientAppendBlockOptions {
+        append_position: Some(position as i64),
+        ..Default::default()
+    };
+    match b
+        .append_block(RequestContent::from(block.to_vec()), len, Some(options))
+        .await
+    {
+        Ok(_) => Ok(Appended::At(position + len)),
+        Err(e) if status(&e) == Some(StatusCode::PreconditionFailed) => Ok(Appended::Moved),
+        Err(e) if status(&e) == Some(StatusCode::NotFound) => Ok(Appended::Missing),
+        Err(e) => Err(fail(store, "append to", name, &e)),
+    }
+}
+
+/// The bytes of `name` from `offset` to its end, and the blob's length; `None` when the blob
+/// does not exist.
+pub async fn read_from(
+    store: &Store,
+    name: &str,
+    offset: u64,
+) -> Result<Option<(Bytes, u64)>, BlobError> {
+    let b = store.blob(name)?;
+    let options = BlobClientDownloadOptions {
+        range: Some((offset..).into()),
+        ..Default::default()
+    };
+    match b.download(Some(options)).await {
+        Ok(r) => {
+            let body = r
+                .body
+                .collect()
+                .await
+                .map_err(|e| fail(store, "read", name, &e))?;
+            let total = offset + body.len() as u64;
+            Ok(Some((body, total)))
+        }
+        Err(e) if status(&e) == Some(StatusCode::RequestedRangeNotSatisfiable) => {
+            Ok(Some((Bytes::new(), offset)))
+        }
+        Err(e) if status(&e) == Some(StatusCode::NotFound) => Ok(None),
+        Err(e) => Err(fail(store, "read", name, &e)),
+    }
+}
+
+/// Writes the small block blob `name` whole (presence).
+pub async fn put(store: &Store, name: &str, body: Bytes) -> Result<(), BlobError> {
+    let b = store.blob(name)?;
+    b.upload(
+        RequestContent::from(body.to_vec()),
+        None::<BlobClientUploadOptions<'_>>,
+    )
+    .await
+    .map(|_| ())
+    .map_err(|e| fail(store, "write", name, &e))
+}
