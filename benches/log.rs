@@ -80,6 +80,7 @@ fn header(runbooks: usize) -> Header {
             })
             .collect(),
         auto_approve: false,
+        share: None,
     }
 }
 

@@ -226,6 +226,7 @@ fn demo(args: DemoArgs) -> ExitCode {
         run_commands: false,
         cleanup: false,
         theme: args.theme,
+        share: None,
         resume_cmd: Some("drbook".into()),
     };
     run::run(run, true)

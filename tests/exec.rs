@@ -89,6 +89,7 @@ fn options(auto_approve: bool) -> Options {
         max_delay: Some(Duration::from_millis(200)),
         read_only: false,
         skip_commands: None,
+        share: None,
     }
 }
 

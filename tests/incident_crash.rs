@@ -38,6 +38,7 @@ fn header() -> Header {
             sha256: "0".repeat(64),
         }],
         auto_approve: false,
+        share: None,
     }
 }
 

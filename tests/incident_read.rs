@@ -25,6 +25,7 @@ fn header() -> Header {
             sha256: "0".repeat(64),
         }],
         auto_approve: false,
+        share: None,
     }
 }
 

@@ -86,6 +86,13 @@ pub struct RunArgs {
     /// config file's, then dark; NO_COLOR turns colours off)
     #[arg(long, value_name = "NAME")]
     pub theme: Option<String>,
+    /// Several operators, one timeline: also append every event to a shared log in Azure
+    /// Blob Storage, e.g. https://ACCOUNT.blob.core.windows.net/CONTAINER/INCIDENT (use an
+    /// account outside the failed region). Credentials: AZURE_STORAGE_SAS_TOKEN or
+    /// AZURE_STORAGE_KEY, else Entra ID (az login). Steps that change things are claimed on
+    /// the share before they start. A resumed incident keeps the share its log names
+    #[arg(long, value_name = "URL")]
+    pub share: Option<String>,
     /// How to resume, as shown when the TUI quits (the demo sets its own)
     #[arg(skip)]
     pub resume_cmd: Option<String>,
@@ -192,6 +199,10 @@ pub struct Session {
     pub restored: Vec<(plan::StepKey, StepStatus)>,
     /// What the operator said is hit, when the plan was trimmed to it.
     pub scoped: Option<String>,
+    /// The shared timeline, with `--share`.
+    pub share: Option<crate::share::ShareHandle>,
+    /// Other operators' records from the share, for the screen.
+    pub remote: Option<tokio::sync::mpsc::UnboundedReceiver<crate::share::RemoteRecord>>,
 }
 
 async fn open_session(
@@ -294,6 +305,14 @@ async fn open_session(
         (true, _, true) => Some(RehearsalLevel::ReadOnly),
         (true, false, false) => Some(RehearsalLevel::Full),
     };
+    let share_store = match args.share.as_deref().map(crate::share::open_store) {
+        Some(Ok(s)) => Some(s),
+        Some(Err(e)) => {
+            eprintln!("drbook: --share: {e}");
+            return Err(ExitCode::from(2));
+        }
+        None => None,
+    };
     let opened = match &args.resume {
         Some(path) => {
             IncidentLog::resume(path, &operator, redactor).map(|(log, state)| (log, Some(state)))
@@ -314,6 +333,7 @@ async fn open_session(
                 plan: plan.map(|p| p.id().to_string()),
                 runbooks: work.iter().map(|(rb, _)| runbook_ref(rb)).collect(),
                 auto_approve: args.auto_approve,
+                share: share_store.as_ref().map(|s| s.loc.to_string()),
             };
             let dir = match args.log_dir.clone().map_or_else(incident::default_dir, Ok) {
                 Ok(d) => d,
@@ -341,11 +361,50 @@ async fn open_session(
             return Err(ExitCode::from(2));
         }
     };
-    let (tap_tx, tap) = if interactive {
+    // A resumed shared incident keeps its share unless told otherwise.
+    let share_store = match share_store {
+        Some(s) => Some(s),
+        None => match history.first().map(|e| &e.kind) {
+            Some(EventKind::IncidentStarted(h)) if h.share.is_some() => {
+                match crate::share::open_store(h.share.as_deref().unwrap_or_default()) {
+                    Ok(s) => Some(s),
+                    Err(e) => {
+                        eprintln!("drbook: the incident's share: {e}");
+                        return Err(ExitCode::from(2));
+                    }
+                }
+            }
+            _ => None,
+        },
+    };
+    let (tap_tx, tap) = if interactive || share_store.is_some() {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         (Some(tx), Some(rx))
     } else {
         (None, None)
+    };
+    // With a share, the syncer sees each event first and hands it on to the screen.
+    let (tap, share, remote) = match (share_store, tap) {
+        (Some(store), Some(local)) => {
+            let (fwd_tx, fwd_rx) = tokio::sync::mpsc::unbounded_channel();
+            let (rem_tx, rem_rx) = tokio::sync::mpsc::unbounded_channel();
+            let handle = crate::share::start(
+                store,
+                &operator,
+                "operator",
+                &log_path,
+                &history,
+                local,
+                interactive.then_some(fwd_tx),
+                interactive.then_some(rem_tx),
+            );
+            (
+                interactive.then_some(fwd_rx),
+                Some(handle),
+                interactive.then_some(rem_rx),
+            )
+        }
+        (_, tap) => (tap, None, None),
     };
     let handle = match LogHandle::spawn_tapped(log, tap_tx) {
         Ok(h) => h,
@@ -382,6 +441,7 @@ async fn open_session(
         skip_commands: (args.target.target == TargetKind::Sim && !args.run_commands).then(|| {
             "not run against the simulator: commands reach real systems (--run-commands runs them)".to_string()
         }),
+        share: share.clone(),
     };
     let recorder = Arc::new(LogRecorder::new(handle, "drbook"));
     let mut engine = Engine::new(
@@ -428,6 +488,8 @@ async fn open_session(
         tap,
         restored,
         scoped,
+        share,
+        remote,
     })
 }
 
@@ -450,6 +512,7 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
         options,
         restored,
         scoped,
+        share,
         ..
     } = session;
     let mode = if rehearsal { "REHEARSAL" } else { "LIVE" };
@@ -482,6 +545,10 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
                 .collect::<Vec<_>>()
                 .join(" → ")
         );
+    }
+    if let Some(share) = &share {
+        println!("shared timeline: {}", share.view.borrow().url);
+        tokio::spawn(print_share_changes(share.view.clone()));
     }
     let total_steps: usize = kept.iter().map(|(rb, _)| rb.steps.len()).sum();
     let mut clock = RtoClock::new(
@@ -544,6 +611,9 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
         return ExitCode::from(2);
     }
     drop(recorder);
+    if let Some(share) = &share {
+        report_share(share, share_flush_limit()).await;
+    }
     // The scorecard comes from the log itself: what is on disk is what counts.
     if let Ok((events, _)) = incident::read_log(&log_path) {
         let state = incident::IncidentState::fold(&events);
@@ -733,6 +803,56 @@ async fn clean_up(
     Ok(())
 }
 
+/// How long a run that ends waits for the share to take what it has not yet taken
+/// (`DRBOOK_SHARE_FLUSH`, e.g. `5s`, changes it).
+fn share_flush_limit() -> Duration {
+    std::env::var("DRBOOK_SHARE_FLUSH")
+        .ok()
+        .and_then(|v| humantime::parse_duration(&v).ok())
+        .unwrap_or(Duration::from_secs(30))
+}
+
+/// Headless runs say when the share goes offline and when it is back.
+async fn print_share_changes(mut view: tokio::sync::watch::Receiver<crate::share::ShareView>) {
+    let mut online = None;
+    while view.changed().await.is_ok() {
+        let v = view.borrow().clone();
+        if online == Some(v.online) || (online.is_none() && v.online) {
+            online = Some(v.online);
+            continue;
+        }
+        online = Some(v.online);
+        let now = chrono::Utc::now().format("%H:%M:%S%.3f");
+        if v.online {
+            println!("{now} share back online: queued events are being shared");
+        } else {
+            println!(
+                "{now} share OFFLINE ({}): events queue here and are shared when it is back",
+                v.problem.as_deref().unwrap_or("no answer")
+            );
+        }
+    }
+}
+
+/// Shares what is left, says goodbye on the shared timeline, and tells what happened.
+pub async fn report_share(share: &crate::share::ShareHandle, limit: Duration) {
+    let left = share.flush(true, limit).await;
+    let view = share.view.borrow().clone();
+    if left == 0 {
+        println!(
+            "shared timeline: {} ({} records, every event of this log shared)",
+            view.url, view.records
+        );
+    } else {
+        println!(
+            "shared timeline: {} is OFFLINE ({}): {left} event(s) of this log not shared yet; \
+             they are shared when the incident is resumed (--resume)",
+            view.url,
+            view.problem.as_deref().unwrap_or("no answer")
+        );
+    }
+}
+
 /// Time against the plan's RTO while it runs: elapsed, steps settled, and a projected finish
 /// at the pace so far. Printed at most every 10 seconds, and when the last step settles.
 struct RtoClock {
@@ -881,6 +1001,11 @@ fn print_update(u: &Update) {
             },
             ExecEvent::Paused { by } => format!("⏸ paused by {by}"),
             ExecEvent::Resumed { by } => format!("⏵ resumed by {by}"),
+            ExecEvent::Claimed { key, from, by } => match from {
+                Some(f) => format!("⚑ {key} claimed by {by}, taken over from {f}"),
+                None => format!("⚑ {key} claimed by {by}"),
+            },
+            ExecEvent::ClaimRefused { key, reason, .. } => format!("⚑ {key} not started: {reason}"),
         },
         Update::Progress { key, text } => format!("  {key}: {text}"),
         Update::Idle { .. } | Update::LogFailed(_) => return,

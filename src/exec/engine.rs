@@ -93,6 +93,19 @@ pub enum ExecEvent {
     Resumed {
         by: String,
     },
+    /// Shared incidents: this operator holds the step (`from`: whose claim was taken over).
+    Claimed {
+        key: StepKey,
+        from: Option<String>,
+        by: String,
+    },
+    /// Shared incidents: the step did not start because it could not be claimed.
+    ClaimRefused {
+        key: StepKey,
+        holder: Option<String>,
+        reason: String,
+        by: String,
+    },
 }
 
 /// Where events go before anything is shown: the incident log (fsynced), or a test's list.
@@ -105,6 +118,8 @@ pub trait Recorder: Send + Sync {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Control {
     Start(StepKey),
+    /// Start a step someone else holds on the shared timeline, taking their claim over.
+    Takeover(StepKey),
     StartAllReady,
     Answer {
         key: StepKey,
@@ -173,6 +188,8 @@ pub struct Options {
     /// Command steps are not run, for this reason (a rehearsal on the simulator: `az` or
     /// `kubectl` would reach real systems, not the simulated ones).
     pub skip_commands: Option<String>,
+    /// A shared incident: steps that change things are claimed on the shared timeline first.
+    pub share: Option<crate::share::ShareHandle>,
 }
 
 enum Waiting {
@@ -195,6 +212,8 @@ pub struct Engine {
     recorder: Arc<dyn Recorder>,
     options: Options,
     paused: bool,
+    /// Steps this drbook holds on the shared timeline.
+    claimed: std::collections::HashSet<StepKey>,
 }
 
 type Done = (StepKey, StepReport);
@@ -203,6 +222,8 @@ type Done = (StepKey, StepReport);
 struct Work {
     tasks: JoinSet<Done>,
     timers: JoinSet<StepKey>,
+    /// Claims on the shared timeline in flight.
+    claims: JoinSet<(StepKey, crate::share::ClaimOutcome)>,
     lines: mpsc::UnboundedSender<(StepKey, Stream, String)>,
     prog: mpsc::UnboundedSender<(StepKey, String)>,
 }
@@ -235,6 +256,7 @@ impl Engine {
             recorder,
             options,
             paused: false,
+            claimed: std::collections::HashSet::new(),
         }
     }
 
@@ -308,6 +330,7 @@ impl Engine {
         let mut work = Work {
             tasks: JoinSet::new(),
             timers: JoinSet::new(),
+            claims: JoinSet::new(),
             lines: line_tx,
             prog: prog_tx,
         };
@@ -319,6 +342,7 @@ impl Engine {
         loop {
             if work.tasks.is_empty()
                 && work.timers.is_empty()
+                && work.claims.is_empty()
                 && (self.ready().is_empty() || self.paused)
                 && !self.has_waiting_for_others()
             {
@@ -348,6 +372,10 @@ impl Engine {
                 Some(Ok(key)) = work.timers.join_next(), if !work.timers.is_empty() => {
                     self.launch(key, &mut work, &updates).await
                 }
+                Some(joined) = work.claims.join_next(), if !work.claims.is_empty() => match joined {
+                    Ok((key, outcome)) => self.claim_answered(key, outcome, &mut work, &updates).await,
+                    Err(e) => Err(format!("a claim task failed: {e}")),
+                },
             };
             if let Err(e) = step {
                 let _ = updates.send(Update::LogFailed(e));
@@ -410,6 +438,15 @@ impl Engine {
             Control::Start(key) => {
                 if self.progress_of(&key) == Progress::NotStarted && self.ready().contains(&key) {
                     self.start(key, work, updates).await?;
+                }
+                Ok(())
+            }
+            Control::Takeover(key) => {
+                if self.progress_of(&key) == Progress::NotStarted
+                    && self.ready().contains(&key)
+                    && self.options.share.is_some()
+                {
+                    self.request_claim(key, true, work);
                 }
                 Ok(())
             }
@@ -576,6 +613,13 @@ impl Engine {
                     .await;
             }
         }
+        if self.options.share.is_some()
+            && self.changes_something(&step)
+            && !self.claimed.contains(&key)
+        {
+            self.request_claim(key, false, work);
+            return Ok(());
+        }
         self.progress.insert(key.clone(), Progress::Active);
         if *step.kind.get_ref() == StepKind::Manual {
             self.started.insert(key.clone(), Instant::now());
@@ -648,6 +692,89 @@ impl Engine {
             }
         }
         self.launch(key, work, updates).await
+    }
+
+    /// Whether starting `step` now would change something (and so needs a claim on a shared
+    /// incident): actions and commands that will run, and manual steps.
+    fn changes_something(&self, step: &Step) -> bool {
+        match step.kind.get_ref() {
+            StepKind::Manual => true,
+            StepKind::Action => !self.options.read_only && !self.options.dry_run,
+            StepKind::Command => {
+                !self.options.read_only
+                    && !self.options.dry_run
+                    && self.options.skip_commands.is_none()
+            }
+            _ => false,
+        }
+    }
+
+    /// Asks the share for the step; the answer comes back in the run loop, so the engine
+    /// keeps running other steps while the share is slow or down.
+    fn request_claim(&mut self, key: StepKey, takeover: bool, work: &mut Work) {
+        let Some(share) = self.options.share.clone() else {
+            return;
+        };
+        self.progress.insert(key.clone(), Progress::Active);
+        work.claims.spawn(async move {
+            let outcome = share.claim(key.clone(), takeover).await;
+            (key, outcome)
+        });
+    }
+
+    async fn claim_answered(
+        &mut self,
+        key: StepKey,
+        outcome: crate::share::ClaimOutcome,
+        work: &mut Work,
+        updates: &mpsc::UnboundedSender<Update>,
+    ) -> Result<(), String> {
+        use crate::share::ClaimOutcome;
+        self.progress.insert(key.clone(), Progress::NotStarted);
+        let by = self.options.operator.clone();
+        let (holder, reason) = match outcome {
+            ClaimOutcome::Granted { from } => {
+                self.claimed.insert(key.clone());
+                self.record(
+                    ExecEvent::Claimed {
+                        key: key.clone(),
+                        from,
+                        by,
+                    },
+                    updates,
+                )
+                .await?;
+                return self.start(key, work, updates).await;
+            }
+            ClaimOutcome::HeldBy(h) => (
+                Some(h.op.clone()),
+                format!(
+                    "{} holds it since {} UTC; taking it over must be explicit",
+                    h.op,
+                    h.since.format("%H:%M:%S")
+                ),
+            ),
+            ClaimOutcome::Offline(why) => (
+                None,
+                format!("the share is offline, so the step cannot be claimed: {why}"),
+            ),
+        };
+        self.record(
+            ExecEvent::ClaimRefused {
+                key: key.clone(),
+                holder,
+                reason: reason.clone(),
+                by,
+            },
+            updates,
+        )
+        .await?;
+        if self.options.autopilot {
+            // Nobody is there to take it over: leave it to whoever holds it.
+            self.skip(key, format!("not claimed: {reason}"), None, updates)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Exactly what a confirmable step will do, for the confirmation dialog.

@@ -201,6 +201,28 @@ pub fn to_log(ev: &ExecEvent, engine: &str) -> Option<(String, Vec<EventKind>)> 
         }
         ExecEvent::Paused { by } => (by, vec![EventKind::Paused { reason: None }]),
         ExecEvent::Resumed { by } => (by, vec![EventKind::Resumed {}]),
+        ExecEvent::Claimed { key, from, by } => (
+            by,
+            vec![EventKind::StepClaimed {
+                runbook: key.runbook,
+                step: key.step,
+                from,
+            }],
+        ),
+        ExecEvent::ClaimRefused {
+            key,
+            holder,
+            reason,
+            by,
+        } => (
+            by,
+            vec![EventKind::ClaimRefused {
+                runbook: key.runbook,
+                step: key.step,
+                holder,
+                reason,
+            }],
+        ),
     };
     Some((actor, kinds))
 }

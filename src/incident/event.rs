@@ -118,6 +118,23 @@ pub enum EventKind {
         reason: Option<String>,
     },
     Resumed {},
+    /// On a shared incident: this operator holds the step from here on (`from`: whose claim
+    /// was taken over, explicitly).
+    StepClaimed {
+        runbook: String,
+        step: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<String>,
+    },
+    /// On a shared incident: the step was not claimed, so it did not start (`holder`: who
+    /// holds it; none when the share could not be reached).
+    ClaimRefused {
+        runbook: String,
+        step: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        holder: Option<String>,
+        reason: String,
+    },
     AbortRequested {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
@@ -188,6 +205,9 @@ pub struct Header {
     pub runbooks: Vec<RunbookRef>,
     #[serde(default)]
     pub auto_approve: bool,
+    /// The shared timeline this incident also writes to (its URL, never a secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share: Option<String>,
 }
 
 /// A runbook used in the incident, with the hash of the exact file content that ran.
@@ -274,6 +294,8 @@ impl EventKind {
             Note { .. } => "note",
             Paused { .. } => "paused",
             Resumed {} => "resumed",
+            StepClaimed { .. } => "step_claimed",
+            ClaimRefused { .. } => "claim_refused",
             AbortRequested { .. } => "abort_requested",
             RollbackStarted { .. } => "rollback_started",
             CleanupStarted { .. } => "cleanup_started",
@@ -296,7 +318,9 @@ impl EventKind {
             | Confirmed { runbook, step, .. }
             | StepFinished { runbook, step, .. }
             | StepSkipped { runbook, step, .. }
-            | Retry { runbook, step, .. } => Some((runbook, step)),
+            | Retry { runbook, step, .. }
+            | StepClaimed { runbook, step, .. }
+            | ClaimRefused { runbook, step, .. } => Some((runbook, step)),
             Note {
                 runbook: Some(r),
                 step: Some(s),
@@ -655,6 +679,7 @@ pub(crate) mod tests {
                 sha256: "ab".repeat(32),
             }],
             auto_approve: false,
+            share: None,
         }
     }
 

@@ -18,7 +18,8 @@ type Ack = oneshot::Sender<Result<Appended, LogError>>;
 enum Request {
     Append {
         actor: String,
-        kind: EventKind,
+        // Boxed: the header is far larger than every other kind.
+        kind: Box<EventKind>,
         ack: Ack,
     },
     Close {
@@ -72,7 +73,7 @@ impl LogHandle {
         let (ack, done) = oneshot::channel();
         let req = Request::Append {
             actor: actor.into(),
-            kind,
+            kind: Box::new(kind),
             ack,
         };
         self.tx.send(req).await.map_err(|_| LogError::WriterGone)?;
@@ -102,7 +103,7 @@ fn run(
         while let Some(req) = next.take() {
             match req {
                 Request::Append { actor, kind, ack } => {
-                    let written = log.write(&actor, kind);
+                    let written = log.write(&actor, *kind);
                     pending.push((ack, written));
                 }
                 Request::Close { ack } => {

@@ -199,6 +199,20 @@ impl EventKind {
             Paused { reason } | AbortRequested { reason } => reason.iter_mut().for_each(f),
             RollbackStarted { runbook, reason } => [runbook].into_iter().chain(reason).for_each(f),
             CleanupStarted { runbook } => f(runbook),
+            StepClaimed {
+                runbook,
+                step,
+                from,
+            } => [runbook, step].into_iter().chain(from).for_each(f),
+            ClaimRefused {
+                runbook,
+                step,
+                holder,
+                reason,
+            } => [runbook, step, reason]
+                .into_iter()
+                .chain(holder)
+                .for_each(f),
             CleanupFinished { runbook, error, .. } => {
                 [runbook].into_iter().chain(error).for_each(f)
             }

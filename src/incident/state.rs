@@ -523,6 +523,8 @@ impl IncidentState {
             Paused { .. } => {
                 self.paused_since.get_or_insert(ts);
             }
+            // Who holds a step shows on the shared timeline; the local state is unchanged.
+            StepClaimed { .. } | ClaimRefused { .. } => {}
             Resumed {} => {
                 if let Some(since) = self.paused_since.take() {
                     self.paused_ms += u64::try_from((ts - since).num_milliseconds()).unwrap_or(0);

@@ -2,4 +2,77 @@
 //! Each drbook keeps its own local log (the source of truth, which works offline) and copies
 //! every event to the share; claims on steps are compare-and-append records on the same blob.
 
+pub mod record;
 pub mod remote;
+pub mod sync;
+
+pub use sync::{ClaimOutcome, Holder, Me, Peer, RemoteRecord, ShareHandle, ShareView};
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use azure_core::credentials::TokenCredential;
+use tokio::sync::mpsc;
+
+use crate::blob::{BlobError, Store};
+use crate::incident::Event;
+
+/// Opens the share at `url` (credentials from the environment, else the Azure CLI's Entra
+/// sign-in for https accounts). Only a malformed URL or a missing credential fails here: a
+/// share that cannot be reached is "offline", and drbook works on.
+pub fn open_store(url: &str) -> Result<Store, BlobError> {
+    Store::open(
+        url,
+        |k| std::env::var(k).ok(),
+        || {
+            azure_identity::DeveloperToolsCredential::new(None)
+                .ok()
+                .map(|c| c as Arc<dyn TokenCredential>)
+        },
+    )
+    .map(Store::without_retries)
+}
+
+/// The shared timeline as this drbook read it, kept beside the local log.
+pub fn mirror_path(log: &Path) -> PathBuf {
+    let stem = log
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "incident".into());
+    log.with_file_name(format!("{stem}.shared.ndjson"))
+}
+
+/// A stable id of a local log: its header's hash, shortened.
+pub fn writer_id(history: &[Event]) -> String {
+    history
+        .first()
+        .map(|h| h.hash.chars().take(12).collect())
+        .unwrap_or_else(|| format!("{:012x}", rand::random::<u64>() >> 16))
+}
+
+/// Starts the syncer for a local log.
+#[allow(clippy::too_many_arguments)]
+pub fn start(
+    store: Store,
+    operator: &str,
+    role: &str,
+    log_path: &Path,
+    history: &[Event],
+    local: mpsc::UnboundedReceiver<Event>,
+    forward: Option<mpsc::UnboundedSender<Event>>,
+    remote: Option<mpsc::UnboundedSender<RemoteRecord>>,
+) -> ShareHandle {
+    sync::spawn(sync::Setup {
+        store,
+        me: Me {
+            sid: writer_id(history),
+            op: operator.to_string(),
+            role: role.to_string(),
+        },
+        history: history.to_vec(),
+        local,
+        forward,
+        remote,
+        mirror: Some(mirror_path(log_path)),
+    })
+}

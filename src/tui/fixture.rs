@@ -95,6 +95,7 @@ fn script(filler: usize) -> Vec<Event> {
             plan: Some("westeurope-outage".into()),
             runbooks: Vec::new(),
             auto_approve: false,
+            share: None,
         }),
     );
     s.add(

@@ -210,6 +210,28 @@ pub fn describe(kind: &EventKind) -> (&'static str, String, Tone) {
             Tone::Warn,
         ),
         EventKind::Resumed {} => ("⏵", "resumed".into(), Tone::Plain),
+        EventKind::StepClaimed {
+            runbook,
+            step: st,
+            from,
+        } => (
+            "⚑",
+            match from {
+                Some(f) => format!("{} claimed, taken over from {f}", step(runbook, st)),
+                None => format!("{} claimed", step(runbook, st)),
+            },
+            Tone::Plain,
+        ),
+        EventKind::ClaimRefused {
+            runbook,
+            step: st,
+            reason,
+            ..
+        } => (
+            "⚑",
+            format!("{} not started: {reason}", step(runbook, st)),
+            Tone::Warn,
+        ),
         EventKind::AbortRequested { reason } => (
             "■",
             format!(

@@ -1,0 +1,634 @@
+//! The syncer: one tokio task per drbook that copies the local log's events to the shared
+//! append blob and reads everyone's records back.
+//!
+//! Exactly once, whatever fails: every append is conditional on the blob's length as last
+//! read (`x-ms-blob-condition-appendpos`), and what this writer has already shared is learnt
+//! from the blob itself (the highest `seq` of its own records), never assumed. An append whose
+//! answer was lost either landed, and then the length moved and the next read shows it, or
+//! did not, and is sent again. The local log stays the source of truth: events queue in
+//! memory while the share is down and go out when it is back.
+//!
+//! Claims are compare-and-append records on the same blob: a claim is appended only at the
+//! position up to which this drbook has read and found no one else holding the step, so of
+//! two operators racing for a step exactly one gets it.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use tokio::io::AsyncWriteExt;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::record::{Body, Record};
+use super::remote::{self, Appended};
+use crate::blob::{BlobError, Store};
+use crate::exec::plan::StepKey;
+use crate::incident::Event;
+
+/// The timeline's blob under the share's prefix.
+pub const TIMELINE: &str = "timeline.jsonl";
+/// A block stays well under the service's 4 MiB limit for old API versions.
+const MAX_BLOCK: usize = 1 << 20;
+/// Reads of the tail while nothing happens here.
+const POLL: Duration = Duration::from_millis(700);
+/// No call waits longer than this: a share that does not answer is offline.
+const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// A sign of life after this long without a record of ours.
+const ALIVE_EVERY: Duration = Duration::from_secs(60);
+/// Someone is online while their last record is younger than this.
+pub const ONLINE_FOR: Duration = Duration::from_secs(150);
+
+/// Who this drbook is on the share.
+#[derive(Debug, Clone)]
+pub struct Me {
+    /// A stable id of the local log (its header's hash, shortened).
+    pub sid: String,
+    pub op: String,
+    pub role: String,
+}
+
+/// Who holds a step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    pub sid: String,
+    pub op: String,
+    pub since: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peer {
+    pub op: String,
+    pub role: String,
+    pub last_seen: DateTime<Utc>,
+    pub left: bool,
+}
+
+/// What the screen shows of the share.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ShareView {
+    /// The share's URL without any secret.
+    pub url: String,
+    pub online: bool,
+    /// Why it is offline, when it is.
+    pub problem: Option<String>,
+    /// Local events not yet on the share.
+    pub queued: usize,
+    /// Records read from the share so far.
+    pub records: usize,
+    pub peers: BTreeMap<String, Peer>,
+    pub holders: BTreeMap<StepKey, Holder>,
+    pub me: String,
+}
+
+impl ShareView {
+    /// Everyone seen recently (and not gone), this drbook included.
+    pub fn online_peers(&self, now: DateTime<Utc>) -> Vec<&Peer> {
+        self.peers
+            .values()
+            .filter(|p| {
+                !p.left
+                    && now - p.last_seen
+                        < chrono::Duration::from_std(ONLINE_FOR).unwrap_or_default()
+            })
+            .collect()
+    }
+}
+
+/// The answer to a claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimOutcome {
+    /// This drbook holds the step (`from`: whose claim it took over).
+    Granted { from: Option<String> },
+    /// Someone else does; taking it over must be explicit.
+    HeldBy(Holder),
+    /// The share cannot be reached, so no claim can be made or checked.
+    Offline(String),
+}
+
+/// Someone else's record, for the screen's timeline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteRecord {
+    pub record: Record,
+    /// The local event it carries, when it carries one.
+    pub event: Option<Event>,
+}
+
+enum Command {
+    Claim {
+        key: StepKey,
+        takeover: bool,
+        reply: oneshot::Sender<ClaimOutcome>,
+    },
+    /// Share everything queued and read to the end, then answer how many are still queued.
+    Flush {
+        leave: bool,
+        reply: oneshot::Sender<usize>,
+    },
+}
+
+/// The handle the rest of drbook holds.
+#[derive(Clone)]
+pub struct ShareHandle {
+    commands: mpsc::UnboundedSender<Command>,
+    pub view: watch::Receiver<ShareView>,
+}
+
+impl std::fmt::Debug for ShareHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ShareHandle({})", self.view.borrow().url)
+    }
+}
+
+impl ShareHandle {
+    pub async fn claim(&self, key: StepKey, takeover: bool) -> ClaimOutcome {
+        let (reply, rx) = oneshot::channel();
+        if self
+            .commands
+            .send(Command::Claim {
+                key,
+                takeover,
+                reply,
+            })
+            .is_err()
+        {
+            return ClaimOutcome::Offline("the share syncer has stopped".into());
+        }
+        rx.await
+            .unwrap_or_else(|_| ClaimOutcome::Offline("the share syncer has stopped".into()))
+    }
+
+    /// Shares what is queued, reads to the end, and (with `leave`) says goodbye; waits at
+    /// most `limit`. Returns how many events are still not shared.
+    pub async fn flush(&self, leave: bool, limit: Duration) -> usize {
+        let (reply, rx) = oneshot::channel();
+        if self.commands.send(Command::Flush { leave, reply }).is_err() {
+            return self.view.borrow().queued;
+        }
+        match tokio::time::timeout(limit, rx).await {
+            Ok(Ok(n)) => n,
+            _ => self.view.borrow().queued,
+        }
+    }
+}
+
+/// What `spawn` needs.
+pub struct Setup {
+    pub store: Store,
+    pub me: Me,
+    /// The local log's events so far (all of them: the syncer learns from the share which
+    /// are already there).
+    pub history: Vec<Event>,
+    /// Every event appended to the local log from now on, once it is on disk.
+    pub local: mpsc::UnboundedReceiver<Event>,
+    /// Where the events go on to (the screen), after the syncer has seen them.
+    pub forward: Option<mpsc::UnboundedSender<Event>>,
+    /// Other people's records, for the screen.
+    pub remote: Option<mpsc::UnboundedSender<RemoteRecord>>,
+    /// A copy of the shared timeline as read, beside the local log.
+    pub mirror: Option<PathBuf>,
+}
+
+pub fn spawn(setup: Setup) -> ShareHandle {
+    let (commands, rx) = mpsc::unbounded_channel();
+    let view = ShareView {
+        url: setup.store.loc.to_string(),
+        me: setup.me.op.clone(),
+        ..Default::default()
+    };
+    let (view_tx, view_rx) = watch::channel(view);
+    let mut syncer = Syncer::new(setup, view_tx);
+    tokio::spawn(async move { syncer.run(rx).await });
+    ShareHandle {
+        commands,
+        view: view_rx,
+    }
+}
+
+struct Syncer {
+    store: Store,
+    blob: String,
+    me: Me,
+    /// Bytes of the blob read and applied.
+    len: u64,
+    /// Bytes after the last newline read (a block is whole lines, so normally empty).
+    partial: Vec<u8>,
+    /// The highest `seq` of our own records on the blob.
+    shared_seq: u64,
+    /// Our local events, in `seq` order, not yet known to be on the blob.
+    queue: VecDeque<(u64, Vec<u8>)>,
+    /// Every local event, so a share that lost data can be refilled.
+    all: Vec<(u64, Vec<u8>)>,
+    local: mpsc::UnboundedReceiver<Event>,
+    forward: Option<mpsc::UnboundedSender<Event>>,
+    remote: Option<mpsc::UnboundedSender<RemoteRecord>>,
+    mirror_path: Option<PathBuf>,
+    mirror: Option<tokio::fs::File>,
+    view: ShareView,
+    view_tx: watch::Sender<ShareView>,
+    ready: bool,
+    retry_at: Option<Instant>,
+    backoff: Duration,
+    last_ours: Instant,
+    local_open: bool,
+}
+
+impl Syncer {
+    fn new(setup: Setup, view_tx: watch::Sender<ShareView>) -> Syncer {
+        let view = view_tx.borrow().clone();
+        let mut s = Syncer {
+            blob: setup.store.loc.blob_name(TIMELINE),
+            store: setup.store,
+            me: setup.me,
+            len: 0,
+            partial: Vec::new(),
+            shared_seq: 0,
+            queue: VecDeque::new(),
+            all: Vec::new(),
+            local: setup.local,
+            forward: setup.forward,
+            remote: setup.remote,
+            mirror_path: setup.mirror,
+            mirror: None,
+            view,
+            view_tx,
+            ready: false,
+            retry_at: None,
+            backoff: Duration::from_millis(250),
+            last_ours: Instant::now(),
+            local_open: true,
+        };
+        for ev in &setup.history {
+            s.take_local(ev);
+        }
+        s
+    }
+
+    fn take_local(&mut self, ev: &Event) {
+        if let Some(r) = Record::of_event(&self.me.sid, &self.me.op, &self.me.role, ev) {
+            let line = r.line();
+            self.all.push((ev.seq, line.clone()));
+            if ev.seq > self.shared_seq {
+                self.queue.push_back((ev.seq, line));
+            }
+        }
+    }
+
+    async fn run(&mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        self.publish();
+        loop {
+            let wait = self
+                .retry_at
+                .map_or(POLL, |t| t.saturating_duration_since(Instant::now()));
+            tokio::select! {
+                biased;
+                c = commands.recv() => match c {
+                    Some(c) => self.command(c).await,
+                    None => break,
+                },
+                ev = self.local.recv(), if self.local_open => match ev {
+                    Some(ev) => {
+                        self.take_local(&ev);
+                        if let Some(f) = &self.forward {
+                            let _ = f.send(ev);
+                        }
+                        // Take whatever else is already here, then share it in one block.
+                        while let Ok(ev) = self.local.try_recv() {
+                            self.take_local(&ev);
+                            if let Some(f) = &self.forward {
+                                let _ = f.send(ev);
+                            }
+                        }
+                    }
+                    None => self.local_open = false,
+                },
+                _ = tokio::time::sleep(wait) => {}
+            }
+            if self.retry_at.is_none_or(|t| Instant::now() >= t) {
+                let _ = self.sync().await;
+            }
+            self.publish();
+        }
+    }
+
+    async fn command(&mut self, c: Command) {
+        match c {
+            Command::Claim {
+                key,
+                takeover,
+                reply,
+            } => {
+                let outcome = self.claim(key, takeover).await;
+                self.publish();
+                let _ = reply.send(outcome);
+            }
+            Command::Flush { leave, reply } => {
+                // Take what the local log has already handed over.
+                while let Ok(ev) = self.local.try_recv() {
+                    self.take_local(&ev);
+                    if let Some(f) = &self.forward {
+                        let _ = f.send(ev);
+                    }
+                }
+                self.retry_at = None;
+                let mut ok = self.sync().await.is_ok();
+                if ok && leave {
+                    let rec = self.record(Body::Left { ts: Utc::now() });
+                    ok = self.append_record(rec).await.is_ok();
+                }
+                let _ = ok;
+                self.publish();
+                let _ = reply.send(self.queue.len());
+            }
+        }
+    }
+
+    fn record(&self, body: Body) -> Record {
+        Record {
+            sid: self.me.sid.clone(),
+            op: self.me.op.clone(),
+            role: self.me.role.clone(),
+            body,
+        }
+    }
+
+    fn publish(&mut self) {
+        self.view.queued = self.queue.len();
+        let _ = self.view_tx.send(self.view.clone());
+    }
+
+    fn offline(&mut self, e: &BlobError) {
+        self.view.online = false;
+        self.view.problem = Some(e.to_string());
+        self.retry_at = Some(Instant::now() + self.backoff);
+        self.backoff = (self.backoff * 2).min(Duration::from_secs(5));
+    }
+
+    fn online(&mut self) {
+        self.view.online = true;
+        self.view.problem = None;
+        self.retry_at = None;
+        self.backoff = Duration::from_millis(250);
+    }
+
+    /// Reads what is new, then shares what is queued; on any failure the share is offline
+    /// until the next try.
+    async fn sync(&mut self) -> Result<(), BlobError> {
+        let r = self.sync_inner().await;
+        match &r {
+            Ok(()) => self.online(),
+            Err(e) => self.offline(e),
+        }
+        r
+    }
+
+    async fn sync_inner(&mut self) -> Result<(), BlobError> {
+        self.prepare().await?;
+        self.read_tail().await?;
+        while !self.queue.is_empty() {
+            let (block, last_seq) = self.next_block();
+            match self.append(block.clone()).await? {
+                Appended::At(_) => {
+                    self.apply_bytes(&block).await;
+                    debug_assert!(self.shared_seq >= last_seq);
+                }
+                Appended::Moved => self.read_tail_or_reset().await?,
+                Appended::Missing => {
+                    self.ready = false;
+                    self.prepare().await?;
+                    self.read_tail_or_reset().await?;
+                }
+            }
+        }
+        if self.last_ours.elapsed() >= ALIVE_EVERY {
+            let rec = self.record(Body::Alive { ts: Utc::now() });
+            self.append_record(rec).await?;
+        }
+        Ok(())
+    }
+
+    async fn prepare(&mut self) -> Result<(), BlobError> {
+        if self.ready {
+            return Ok(());
+        }
+        timed(
+            remote::ensure_container(&self.store),
+            &self.store,
+            "create the container",
+        )
+        .await?;
+        timed(
+            remote::ensure_append_blob(&self.store, &self.blob),
+            &self.store,
+            "create the timeline",
+        )
+        .await?;
+        if self.mirror.is_none()
+            && let Some(p) = &self.mirror_path
+        {
+            self.mirror = tokio::fs::File::create(p).await.ok();
+        }
+        let first = self.len == 0 && self.view.records == 0;
+        self.ready = true;
+        if first {
+            self.read_tail().await?;
+            let rec = self.record(Body::Alive { ts: Utc::now() });
+            self.append_record(rec).await?;
+        }
+        Ok(())
+    }
+
+    /// Our queued records, as many as fit a block, in order.
+    fn next_block(&self) -> (Bytes, u64) {
+        let mut block = Vec::new();
+        let mut last = 0;
+        for (seq, line) in &self.queue {
+            if !block.is_empty() && block.len() + line.len() > MAX_BLOCK {
+                break;
+            }
+            block.extend_from_slice(line);
+            last = *seq;
+        }
+        (Bytes::from(block), last)
+    }
+
+    async fn append(&self, block: Bytes) -> Result<Appended, BlobError> {
+        timed(
+            remote::append_at(&self.store, &self.blob, block, self.len),
+            &self.store,
+            "append to the timeline",
+        )
+        .await
+    }
+
+    /// Appends one record of ours (a claim, a sign of life) at the end as we know it.
+    async fn append_record(&mut self, rec: Record) -> Result<bool, BlobError> {
+        let line = Bytes::from(rec.line());
+        match self.append(line.clone()).await? {
+            Appended::At(_) => {
+                self.apply_bytes(&line).await;
+                Ok(true)
+            }
+            Appended::Moved | Appended::Missing => {
+                self.read_tail_or_reset().await?;
+                Ok(false)
+            }
+        }
+    }
+
+    async fn read_tail(&mut self) -> Result<bool, BlobError> {
+        let got = timed(
+            remote::read_from(&self.store, &self.blob, self.len),
+            &self.store,
+            "read the timeline",
+        )
+        .await?;
+        match got {
+            Some((bytes, _)) if !bytes.is_empty() => {
+                self.apply_bytes(&bytes).await;
+                Ok(true)
+            }
+            Some(_) => Ok(false),
+            None => {
+                self.ready = false;
+                Ok(false)
+            }
+        }
+    }
+
+    /// After a lost race: read what the others wrote. When there is nothing new although the
+    /// position moved, the blob is shorter than what we read (the service lost data, or
+    /// the blob was replaced): start again from its beginning and share again whatever of
+    /// ours is missing.
+    async fn read_tail_or_reset(&mut self) -> Result<(), BlobError> {
+        if self.read_tail().await? {
+            return Ok(());
+        }
+        self.len = 0;
+        self.partial.clear();
+        self.shared_seq = 0;
+        self.view.records = 0;
+        self.view.holders.clear();
+        self.view.peers.clear();
+        self.queue = self.all.iter().cloned().collect();
+        if let Some(p) = &self.mirror_path {
+            self.mirror = tokio::fs::File::create(p).await.ok();
+        }
+        self.read_tail().await.map(|_| ())
+    }
+
+    /// Applies bytes read from (or appended to) the blob at `self.len`.
+    async fn apply_bytes(&mut self, bytes: &[u8]) {
+        self.len += bytes.len() as u64;
+        if let Some(m) = &mut self.mirror {
+            let _ = m.write_all(bytes).await;
+            let _ = m.flush().await;
+        }
+        self.partial.extend_from_slice(bytes);
+        let Some(end) = memchr::memrchr(b'\n', &self.partial) else {
+            return;
+        };
+        let rest = self.partial.split_off(end + 1);
+        let whole = std::mem::replace(&mut self.partial, rest);
+        for line in whole.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            // A line that is not a record (a foreign writer) is kept in the mirror and skipped.
+            if let Ok(rec) = serde_json::from_slice::<Record>(line) {
+                self.apply(rec);
+            }
+        }
+    }
+
+    fn apply(&mut self, rec: Record) {
+        self.view.records += 1;
+        let ts = rec.ts().unwrap_or_else(Utc::now);
+        let peer = self.view.peers.entry(rec.sid.clone()).or_insert(Peer {
+            op: rec.op.clone(),
+            role: rec.role.clone(),
+            last_seen: ts,
+            left: false,
+        });
+        peer.last_seen = peer.last_seen.max(ts);
+        peer.role = rec.role.clone();
+        peer.left = matches!(rec.body, Body::Left { .. });
+        let ours = rec.sid == self.me.sid;
+        if ours {
+            self.last_ours = Instant::now();
+        }
+        match &rec.body {
+            Body::Event { seq, .. } if ours => {
+                self.shared_seq = self.shared_seq.max(*seq);
+                while self
+                    .queue
+                    .front()
+                    .is_some_and(|(s, _)| *s <= self.shared_seq)
+                {
+                    self.queue.pop_front();
+                }
+            }
+            Body::Claim {
+                runbook, step, ts, ..
+            } => {
+                self.view.holders.insert(
+                    StepKey::new(runbook.clone(), step.clone()),
+                    Holder {
+                        sid: rec.sid.clone(),
+                        op: rec.op.clone(),
+                        since: *ts,
+                    },
+                );
+            }
+            _ => {}
+        }
+        if !ours && let Some(tx) = &self.remote {
+            let event = rec.event();
+            let _ = tx.send(RemoteRecord { record: rec, event });
+        }
+    }
+
+    async fn claim(&mut self, key: StepKey, takeover: bool) -> ClaimOutcome {
+        for _ in 0..50 {
+            self.retry_at = None;
+            if let Err(e) = self.sync().await {
+                return ClaimOutcome::Offline(e.to_string());
+            }
+            let from = match self.view.holders.get(&key) {
+                Some(h) if h.sid == self.me.sid => return ClaimOutcome::Granted { from: None },
+                Some(h) if !takeover => return ClaimOutcome::HeldBy(h.clone()),
+                Some(h) => Some(h.op.clone()),
+                None => None,
+            };
+            let rec = self.record(Body::Claim {
+                runbook: key.runbook.clone(),
+                step: key.step.clone(),
+                from: from.clone(),
+                ts: Utc::now(),
+            });
+            match self.append_record(rec).await {
+                Ok(true) => return ClaimOutcome::Granted { from },
+                // Someone wrote first: read what they wrote and decide again.
+                Ok(false) => continue,
+                Err(e) => {
+                    self.offline(&e);
+                    return ClaimOutcome::Offline(e.to_string());
+                }
+            }
+        }
+        ClaimOutcome::Offline("the timeline kept moving: try again".into())
+    }
+}
+
+async fn timed<T>(
+    f: impl std::future::Future<Output = Result<T, BlobError>>,
+    store: &Store,
+    what: &str,
+) -> Result<T, BlobError> {
+    match tokio::time::timeout(CALL_TIMEOUT, f).await {
+        Ok(r) => r,
+        Err(_) => Err(BlobError::Call {
+            what: what.into(),
+            url: store.loc.to_string(),
+            reason: format!("no answer within {}s", CALL_TIMEOUT.as_secs()),
+        }),
+    }
+}
