@@ -13,6 +13,7 @@ use crate::azure::{
 };
 use crate::checks::probe::ProbeClient;
 use crate::checks::read::Reader;
+use crate::checks::storage::BlobAccess;
 use crate::sim;
 use crate::sim::scenario::Scenario;
 
@@ -207,7 +208,10 @@ fn reader(
     subscriptions: Vec<String>,
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<Reader, ConnectError> {
-    let credential = auth::credential(method, cloud, env)?;
+    let credential = auth::credential(method, cloud, &env)?;
+    // Storage steps sign in with the same identity as ARM, unless that is the simulator's.
+    let entra = (method != AuthMethod::Sim).then(|| credential.clone());
+    let blob = BlobAccess::new(&env, entra);
     let tokens = TokenCache::new(credential, cloud.scope.clone());
     let arm = ArmClient::new(cloud.clone(), tokens, args.client_options())?;
     let probe = ProbeClient::new(probe_via)
@@ -216,6 +220,7 @@ fn reader(
         arm,
         probe,
         subscriptions,
+        blob,
     })
 }
 

@@ -136,7 +136,11 @@ async fn run_step(
         )
     };
     match step.kind.get_ref() {
-        StepKind::Check | StepKind::Health | StepKind::Graph | StepKind::Probe => {
+        StepKind::Check
+        | StepKind::Health
+        | StepKind::Graph
+        | StepKind::Probe
+        | StepKind::Storage => {
             // Poll like the executor will: long-running effects (a failover) take a few seconds.
             let deadline = Instant::now()
                 + if step.poll.is_some() {

@@ -617,6 +617,29 @@ async fn now_templates_render_fresh_at_serve_time() {
     t.sim.shutdown().await;
 }
 
+#[tokio::test]
+async fn geo_replication_stats_come_only_with_expand_as_in_azure() {
+    let t = estate().await;
+    let plain = t.get(&storage()).await;
+    assert_eq!(plain.status, 200);
+    assert!(
+        plain.body["properties"]
+            .get("geoReplicationStats")
+            .is_none(),
+        "{}",
+        plain.body
+    );
+    assert_eq!(plain.body["properties"]["primaryLocation"], "westeurope");
+    let expanded = t
+        .get(&format!("{}?$expand=geoReplicationStats", storage()))
+        .await;
+    assert_eq!(
+        expanded.body["properties"]["geoReplicationStats"]["status"],
+        "Live"
+    );
+    t.sim.shutdown().await;
+}
+
 // ------------------------------------------------------------------------------------- auth
 
 #[tokio::test]
@@ -1105,7 +1128,10 @@ async fn storage_failover_swaps_primary_and_secondary() {
         .poll_status(r.header("azure-asyncoperation").unwrap())
         .await;
     assert_eq!(s.body["status"], "Succeeded");
-    let a = t.get(&storage()).await.body;
+    let a = t
+        .get(&format!("{}?$expand=geoReplicationStats", storage()))
+        .await
+        .body;
     assert_eq!(a["properties"]["primaryLocation"], "northeurope");
     assert_eq!(a["properties"]["secondaryLocation"], "westeurope");
     assert_eq!(a["properties"]["statusOfPrimary"], "available");
@@ -1145,7 +1171,10 @@ async fn storage_unplanned_failover_when_the_primary_is_unavailable() {
         .poll_status(r.header("azure-asyncoperation").unwrap())
         .await;
     assert_eq!(s.body["status"], "Succeeded");
-    let a = t.get(&storage()).await.body;
+    let a = t
+        .get(&format!("{}?$expand=geoReplicationStats", storage()))
+        .await
+        .body;
     assert_eq!(a["properties"]["primaryLocation"], "northeurope");
     assert_eq!(a["properties"]["statusOfPrimary"], "available");
     assert!(a["properties"].get("secondaryLocation").is_none());

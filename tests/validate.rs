@@ -194,6 +194,7 @@ fn every_error_class_is_covered_by_the_corpus() {
         "bad-expectation",
         "kind-field",
         "unknown-runbook",
+        "bad-url",
     ] {
         assert!(
             codes.iter().any(|c| c == class),
@@ -221,6 +222,23 @@ fn human_output_shows_location_excerpt_caret_and_hint() {
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
     insta::assert_snapshot!("unknown_field_human", text);
+}
+
+#[test]
+fn a_broken_storage_step_is_named_by_file_line_column_and_field() {
+    let out = drbook(&["validate", "tests/broken/storage.toml"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for want in [
+        "error[kind-field]: a `storage` step needs `container_url` (backup freshness), `resource` (geo-replication), or both",
+        "--> tests/broken/storage.toml:15:8",
+        "error[bad-duration]: `max_age`: `fifteen minutes` is not a duration",
+        "--> tests/broken/storage.toml:25:11",
+        "error[bad-url]: `container_url`: https://stshopdata.blob.core.windows.net/: no container in the URL",
+        "--> tests/broken/storage.toml:32:17",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in:\n{text}");
+    }
 }
 
 #[test]

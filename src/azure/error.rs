@@ -113,6 +113,20 @@ impl AzureError {
             (ErrorKind::Auth, _) => {
                 "sign in again (`az login`), or pick another credential with --auth"
             }
+            (ErrorKind::NotFound, Some("ContainerNotFound")) => {
+                "check the container in the step's container_url: it does not exist in this storage account"
+            }
+            (
+                ErrorKind::Forbidden,
+                Some(
+                    "AuthorizationFailure"
+                    | "AuthenticationFailed"
+                    | "AuthorizationPermissionMismatch"
+                    | "AuthorizationResourceTypeMismatch",
+                ),
+            ) => {
+                "Blob Storage refused the credential: check AZURE_STORAGE_SAS_TOKEN (its permissions include list, it has not expired) or AZURE_STORAGE_KEY, or give the identity `Storage Blob Data Reader` on the container"
+            }
             (ErrorKind::Forbidden, _) => {
                 "the identity lacks a role on this resource: ask for Reader (checks) or Contributor (actions)"
             }

@@ -3,6 +3,7 @@
 //! the environment, else Entra ID), and clients from the official `azure_storage_blob` crate.
 //! Nothing secret leaves this module: `Display` and errors show the URL without its query.
 
+mod newest;
 mod sas;
 
 use std::fmt;
@@ -15,6 +16,7 @@ use azure_storage_blob::{
 };
 use url::Url;
 
+pub use newest::{ListError, Newest, newest_blob};
 pub use sas::account_sas;
 
 /// The well-known account of the Azure Storage emulator (Azurite) and its published key.
@@ -61,7 +63,7 @@ impl Location {
         };
         let parsed = Url::parse(url).map_err(|e| bad(&e.to_string()))?;
         if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(bad("the share must be an http(s) URL"));
+            return Err(bad("a blob URL must be http(s)"));
         }
         let host = parsed.host_str().ok_or_else(|| bad("no host"))?.to_string();
         let segments: Vec<String> = parsed
@@ -111,6 +113,11 @@ impl Location {
         } else {
             format!("{}/{name}", self.prefix)
         }
+    }
+
+    /// The container's URL, for messages (it never holds a query).
+    pub fn container_shown(&self) -> String {
+        self.container_url().to_string()
     }
 
     fn container_url(&self) -> Url {
@@ -224,6 +231,8 @@ pub struct Store {
     /// Whether the SDK retries a failed call itself (off for the shared log, whose syncer
     /// decides when to try again and must learn at once that the share is down).
     sdk_retries: bool,
+    /// At most this many SDK retries (the SDK's default otherwise).
+    max_retries: Option<u32>,
 }
 
 impl Store {
@@ -232,7 +241,15 @@ impl Store {
             loc,
             creds,
             sdk_retries: true,
+            max_retries: None,
         }
+    }
+
+    /// Retries a failed call at most `n` times (`--retries`), with the SDK's exponential
+    /// backoff, so an unreachable account is reported in seconds rather than a minute.
+    pub fn with_max_retries(mut self, n: u32) -> Store {
+        self.max_retries = Some(n);
+        self
     }
 
     /// Calls fail at once instead of being retried by the SDK.
@@ -245,6 +262,13 @@ impl Store {
         let mut o = azure_core::http::ClientOptions::default();
         if !self.sdk_retries {
             o.retry = azure_core::http::RetryOptions::none();
+        } else if let Some(n) = self.max_retries {
+            o.retry = azure_core::http::RetryOptions::exponential(
+                azure_core::http::ExponentialRetryOptions {
+                    max_retries: n,
+                    ..Default::default()
+                },
+            );
         }
         o
     }
@@ -335,6 +359,20 @@ pub fn strip_query(url: &str) -> String {
     url.split(['?', '#']).next().unwrap_or_default().to_string()
 }
 
+static URL_QUERY: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r#"(https?://[^\s?#)"'<>]+)[?#][^\s)"'<>]*"#).expect("constant regex") // ok: a constant
+});
+static SAS_SIG: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r#"(?i)\bsig=[^&\s"'<>]+"#).expect("constant regex") // ok: a constant
+});
+
+/// Free text (an SDK message that may quote a request URL) with the query of every URL left
+/// out and any other SAS signature masked.
+pub fn strip_sas(text: &str) -> String {
+    let text = URL_QUERY.replace_all(text, "$1");
+    SAS_SIG.replace_all(&text, "sig=[hidden]").into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -405,6 +443,18 @@ mod tests {
 
         let e = Credentials::from_env(&loc, None, |_| None, || None).unwrap_err();
         assert!(e.to_string().contains("no credential"), "{e}");
+    }
+
+    #[test]
+    fn signatures_in_free_text_are_masked() {
+        let t = "GET http://h/c?comp=list&sv=1&sig=ABC%2Bdef&se=x failed; sig=Z";
+        assert_eq!(strip_sas(t), "GET http://h/c failed; sig=[hidden]");
+        let t =
+            "error sending request for url (https://a.blob.core.windows.net/c?sig=S&x=1): refused";
+        assert_eq!(
+            strip_sas(t),
+            "error sending request for url (https://a.blob.core.windows.net/c): refused"
+        );
     }
 
     #[test]

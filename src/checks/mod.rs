@@ -1,4 +1,4 @@
-//! Step kinds that read state (check, health, graph, probe): rendering their references,
+//! Step kinds that read state (check, health, graph, probe, storage): rendering their references,
 //! reading through the Azure client or HTTP, and evaluating what they read against their
 //! expectations. Knows nothing of the screen.
 
@@ -7,3 +7,4 @@ pub mod probe;
 pub mod read;
 pub mod run;
 pub mod scope;
+pub mod storage;

@@ -82,6 +82,8 @@ pub struct Reader {
     pub probe: ProbeClient,
     /// Resource Graph's scope when a step names none and the runbook has no `subscription`.
     pub subscriptions: Vec<String>,
+    /// How `storage` steps sign in to Blob Storage.
+    pub blob: super::storage::BlobAccess,
 }
 
 /// A document already read for a `check` step (from a batched Resource Graph query).
@@ -325,8 +327,9 @@ impl Reader {
                 extract_outputs(step, scope, &doc, &mut r)?;
                 Ok(r)
             }
+            StepKind::Storage => super::storage::read(self, step, scope, timeout).await,
             other => Err(Failure::Render(format!(
-                "`{other}` steps change state; only check, health, graph and probe steps read"
+                "`{other}` steps change state; only check, health, graph, probe and storage steps read"
             ))),
         }
     }
@@ -345,7 +348,7 @@ fn expected_text(step: &Step, scope: &Scope) -> String {
     parts.join("; ")
 }
 
-enum Failure {
+pub(crate) enum Failure {
     Render(String),
     Azure(AzureError),
 }
@@ -407,7 +410,7 @@ fn join_parts(parts: Vec<(String, String)>, empty: impl Fn() -> String) -> (Stri
 }
 
 /// `outputs = { name = "path" }`.
-fn extract_outputs(
+pub(crate) fn extract_outputs(
     step: &Step,
     scope: &Scope,
     doc: &Value,
@@ -431,8 +434,29 @@ pub fn target_text(step: &Step, scope: &Scope) -> String {
     let raw = match step.kind.get_ref() {
         StepKind::Graph => step.query.as_ref().map(|q| q.get_ref().clone()),
         StepKind::Probe => step.url.as_ref().map(|u| u.get_ref().clone()),
+        StepKind::Storage => return storage_target(step, scope),
         _ => step.resource.as_ref().map(|r| r.get_ref().clone()),
     }
     .unwrap_or_default();
     scope.render(&raw).unwrap_or(raw)
+}
+
+/// A storage step's container (never its query, which may be a SAS) and the account whose
+/// geo-replication it reads.
+fn storage_target(step: &Step, scope: &Scope) -> String {
+    let render = |s: &Option<toml::Spanned<String>>| {
+        s.as_ref().map(|x| {
+            scope
+                .render(x.get_ref())
+                .unwrap_or_else(|_| x.get_ref().clone())
+        })
+    };
+    let mut parts = Vec::new();
+    if let Some(url) = render(&step.container_url) {
+        parts.push(crate::blob::strip_query(&url));
+    }
+    if let Some(id) = render(&step.resource) {
+        parts.push(id.split('?').next().unwrap_or_default().to_string());
+    }
+    parts.join(" + ")
 }

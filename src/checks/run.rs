@@ -66,11 +66,19 @@ pub fn change_before(rb: &Runbook, step: &Step) -> Option<(String, StepKind)> {
 
 /// Every string of a step that may hold `${steps...}` references.
 fn step_strings(step: &Step) -> Vec<String> {
-    let mut out: Vec<String> = [&step.resource, &step.url, &step.query, &step.body_matches]
-        .into_iter()
-        .flatten()
-        .map(|s| s.get_ref().clone())
-        .collect();
+    let mut out: Vec<String> = [
+        &step.resource,
+        &step.url,
+        &step.query,
+        &step.body_matches,
+        &step.container_url,
+        &step.prefix,
+        &step.max_age,
+    ]
+    .into_iter()
+    .flatten()
+    .map(|s| s.get_ref().clone())
+    .collect();
     if let Some(h) = &step.headers {
         out.extend(h.get_ref().values().map(|v| v.get_ref().clone()));
     }

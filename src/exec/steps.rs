@@ -102,9 +102,11 @@ pub fn timeout_of(step: &Step) -> Duration {
 pub async fn run(step: &Step, ctx: &StepContext<'_>) -> StepReport {
     let redact = |s: String| ctx.scope.vars.redact(&s);
     let mut r = match step.kind.get_ref() {
-        StepKind::Check | StepKind::Health | StepKind::Graph | StepKind::Probe => {
-            read(step, ctx).await
-        }
+        StepKind::Check
+        | StepKind::Health
+        | StepKind::Graph
+        | StepKind::Probe
+        | StepKind::Storage => read(step, ctx).await,
         StepKind::Action => action(step, ctx).await,
         StepKind::Command => run_command(step, ctx).await,
         StepKind::Wait => wait(step, ctx).await,

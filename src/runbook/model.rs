@@ -59,6 +59,7 @@ pub enum StepKind {
     Probe,
     Manual,
     Wait,
+    Storage,
 }
 
 impl StepKind {
@@ -72,6 +73,7 @@ impl StepKind {
             StepKind::Probe => "probe",
             StepKind::Manual => "manual",
             StepKind::Wait => "wait",
+            StepKind::Storage => "storage",
         }
     }
 
@@ -79,7 +81,11 @@ impl StepKind {
     pub fn is_read_only(self) -> bool {
         matches!(
             self,
-            StepKind::Check | StepKind::Health | StepKind::Graph | StepKind::Probe
+            StepKind::Check
+                | StepKind::Health
+                | StepKind::Graph
+                | StepKind::Probe
+                | StepKind::Storage
         )
     }
 }
@@ -290,7 +296,7 @@ pub struct Step {
     #[serde(default)]
     pub outputs: BTreeMap<String, Spanned<String>>,
 
-    // check, health, action
+    // check, health, action, storage (the storage account, for its geo-replication)
     pub resource: Option<Spanned<String>>,
     pub api_version: Option<Spanned<String>>,
     // check, health, graph
@@ -316,6 +322,12 @@ pub struct Step {
     pub body_matches: Option<Spanned<String>>,
     // wait
     pub duration: Option<Spanned<String>>,
+    // storage: the newest blob under `prefix` in the container at `container_url` (backup
+    // freshness) and/or the last geo-sync of the account `resource`, each younger than
+    // `max_age` (default: the runbook's RPO)
+    pub container_url: Option<Spanned<String>>,
+    pub prefix: Option<Spanned<String>>,
+    pub max_age: Option<Spanned<String>>,
 }
 
 impl Step {

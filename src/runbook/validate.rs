@@ -57,6 +57,16 @@ pub fn builtin_outputs(kind: StepKind) -> &'static [&'static str] {
         StepKind::Probe => &["outcome", "status", "body"],
         StepKind::Manual => &["outcome", "note"],
         StepKind::Wait => &["outcome"],
+        StepKind::Storage => &[
+            "outcome",
+            "newest",
+            "newest_modified",
+            "age_s",
+            "blobs",
+            "last_sync_time",
+            "sync_age_s",
+            "geo_status",
+        ],
     }
 }
 
@@ -77,6 +87,18 @@ fn kind_fields(kind: StepKind) -> (&'static [&'static str], &'static [&'static s
         ),
         StepKind::Manual => (&["instructions"], &[]),
         StepKind::Wait => (&["duration"], &[]),
+        // At least one of container_url and resource: see `Rv::storage`.
+        StepKind::Storage => (
+            &[],
+            &[
+                "container_url",
+                "prefix",
+                "max_age",
+                "resource",
+                "api_version",
+                "poll",
+            ],
+        ),
     }
 }
 
@@ -118,6 +140,7 @@ fn kind_specific_present(s: &Step) -> Vec<(&'static str, Range<usize>)> {
         body_matches,
         duration
     );
+    f!(container_url, prefix, max_age);
     if let Some(x) = &s.instructions {
         v.push(("instructions", x.span()));
     }
@@ -389,10 +412,14 @@ impl<'a> Rv<'a> {
         self.duration("retry_delay", &step.retry_delay);
         self.duration("poll", &step.poll);
         self.duration("duration", &step.duration);
+        self.duration("max_age", &step.max_age);
         self.failure_handling(step);
         self.kind_fields(step, kind);
         self.method(step, kind);
         self.arm_fields(step);
+        if kind == StepKind::Storage {
+            self.storage(step);
+        }
         for (a, span) in step.expectations() {
             self.expectation(a, span, "expect");
         }
@@ -570,6 +597,81 @@ impl<'a> Rv<'a> {
                 Self::help(
                     d,
                     "api-versions are dates, optionally with a suffix: `2023-12-01`, `2024-02-01-preview`",
+                );
+            }
+        }
+    }
+
+    /// A storage step reads a container, an account, or both, against a maximum age that is
+    /// its own or the runbook's RPO.
+    fn storage(&mut self, step: &Step) {
+        if step.container_url.is_none() && step.resource.is_none() {
+            let d = self.err(
+                "kind-field",
+                step.kind.span(),
+                "a `storage` step needs `container_url` (backup freshness), `resource` (geo-replication), or both",
+            );
+            Self::help(
+                d,
+                "e.g. `container_url = \"https://acct.blob.core.windows.net/backups\"`, or `resource` = the storage account's ARM id",
+            );
+        }
+        if step.max_age.is_none() && self.rb.meta.rpo.is_none() {
+            let d = self.err(
+                "missing-field",
+                step.kind.span(),
+                "a `storage` step needs `max_age`, or an `rpo` in [runbook] to default to",
+            );
+            Self::help(
+                d,
+                "add `max_age = \"15m\"` to the step, or `rpo = \"15m\"` under [runbook]",
+            );
+        }
+        if let (Some(p), None) = (&step.prefix, &step.container_url) {
+            let d = self.warn(
+                "kind-field",
+                p.span(),
+                "`prefix` is only used with `container_url`",
+            );
+            Self::help(d, "add `container_url`, or remove `prefix`");
+        }
+        if let Some(u) = &step.container_url {
+            let text = u.get_ref();
+            if text.to_ascii_lowercase().contains("sig=") {
+                let d = self.warn(
+                    "secret-in-file",
+                    u.span(),
+                    "`container_url` carries a SAS token written in the runbook",
+                );
+                Self::help(
+                    d,
+                    "remove the query and set AZURE_STORAGE_SAS_TOKEN, or put the SAS in a secret variable",
+                );
+            }
+            if !text.contains("${")
+                && let Err(e) = crate::blob::Location::parse(text)
+            {
+                let d = self.err("bad-url", u.span(), format!("`container_url`: {e}"));
+                Self::help(
+                    d,
+                    "write the container's URL: `https://<account>.blob.core.windows.net/<container>`, or for the emulator `http://127.0.0.1:10000/devstoreaccount1/<container>`",
+                );
+            }
+        }
+        if let Some(r) = &step.resource {
+            let t = r.get_ref().to_ascii_lowercase();
+            if t.starts_with("/subscriptions/")
+                && !t.contains("${")
+                && !t.contains("/providers/microsoft.storage/storageaccounts/")
+            {
+                let d = self.err(
+                    "bad-resource",
+                    r.span(),
+                    "a `storage` step's `resource` must be a storage account (Microsoft.Storage/storageAccounts)",
+                );
+                Self::help(
+                    d,
+                    "its geo-replication is read from `<account id>?$expand=geoReplicationStats`",
                 );
             }
         }
@@ -783,6 +885,9 @@ impl<'a> Rv<'a> {
             &step.cwd,
             &step.url,
             &step.body_matches,
+            &step.container_url,
+            &step.prefix,
+            &step.max_age,
         ];
         for s in singles.into_iter().flatten() {
             strings.push((s.get_ref().as_str(), s.span()));

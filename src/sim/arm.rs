@@ -223,7 +223,7 @@ pub fn dispatch(st: &mut SimState, req: &Req) -> Reply {
         return invalid_uri(req.path);
     };
     match req.method {
-        "GET" => get(st, &rid),
+        "GET" => get(st, req, &rid),
         "PUT"
             if rid
                 .type_name()
@@ -238,13 +238,56 @@ pub fn dispatch(st: &mut SimState, req: &Req) -> Reply {
     }
 }
 
-fn get(st: &SimState, rid: &ResourceId) -> Reply {
+fn get(st: &SimState, req: &Req, rid: &ResourceId) -> Reply {
     if let Err(r) = down_check(st, rid) {
         return r;
     }
     match st.get(&rid.to_path()) {
-        Some(r) => Reply::json(200, st.rendered(r)),
+        Some(r) => {
+            let mut doc = st.rendered(r);
+            if rid
+                .type_name()
+                .eq_ignore_ascii_case("Microsoft.Storage/storageAccounts")
+            {
+                let expand = req
+                    .query_value("$expand")
+                    .is_some_and(|e| e.to_ascii_lowercase().contains("georeplicationstats"));
+                geo_replication_stats(st, r, &mut doc, expand);
+            }
+            Reply::json(200, doc)
+        }
         None => not_found(rid),
+    }
+}
+
+/// A storage account's `geoReplicationStats`, as Azure serves them: only when asked for with
+/// `$expand=geoReplicationStats`, and with the last sync frozen at the moment the primary
+/// region went down (nothing reaches the secondary after that, so the lag grows with the
+/// outage). The scenario's value (`${now-4m}`: always four minutes behind) is what it was
+/// at that moment.
+fn geo_replication_stats(st: &SimState, res: &Res, doc: &mut Value, expand: bool) {
+    let Some(props) = doc.get_mut("properties").and_then(Value::as_object_mut) else {
+        return;
+    };
+    if !expand {
+        props.remove("geoReplicationStats");
+        return;
+    }
+    let primary = props
+        .get("primaryLocation")
+        .and_then(Value::as_str)
+        .map(normalize_region);
+    let Some(since) = primary.and_then(|p| st.down.get(&p).copied()) else {
+        return;
+    };
+    let then = super::json::render_times(&res.body, since);
+    if let (Some(frozen), Some(stats)) = (
+        then.pointer("/properties/geoReplicationStats/lastSyncTime"),
+        props
+            .get_mut("geoReplicationStats")
+            .and_then(Value::as_object_mut),
+    ) {
+        stats.insert("lastSyncTime".into(), frozen.clone());
     }
 }
 

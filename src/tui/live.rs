@@ -12,7 +12,7 @@ use crate::checks::read::{Reader, Verdict};
 use crate::checks::scope::Scope;
 use crate::exec::plan::StepKey;
 use crate::incident::IncidentState;
-use crate::runbook::model::{Runbook, StepKind};
+use crate::runbook::model::Runbook;
 
 /// The steps of `rb` worth reading again: read-only kinds that finished, with the outputs the
 /// log holds for the steps before them.
@@ -26,12 +26,7 @@ pub fn wanted(rb: &Runbook, scope: &Scope, state: &IncidentState) -> Vec<(StepKe
     }
     rb.steps
         .iter()
-        .filter(|s| {
-            matches!(
-                s.kind.get_ref(),
-                StepKind::Check | StepKind::Health | StepKind::Graph | StepKind::Probe
-            )
-        })
+        .filter(|s| s.kind.get_ref().is_read_only())
         .filter(|s| {
             rs.step(s.id.get_ref())
                 .is_some_and(|x| x.status == crate::incident::StepStatus::Done)
