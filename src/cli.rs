@@ -138,13 +138,19 @@ pub struct SimArgs {
     pub quiet: bool,
 }
 
-/// Parses the command line; `--target` defaults to the config file's `target` when it has one
-/// (a config that does not load is reported by the TUI, not here).
+/// Parses the command line; `--target` and `--role` default to the config file's `target` and
+/// `role` when it has them (a config that does not load is reported by the TUI, not here).
 fn parse_with_config_defaults() -> Cli {
     let mut cmd = Cli::command();
-    if let Ok(cfg) = crate::tui::config::load_default(|k| std::env::var(k).ok())
-        && let Some(t) = cfg.target
-    {
+    let cfg = crate::tui::config::load_default(|k| std::env::var(k).ok()).ok();
+    if let Some(role) = cfg.as_ref().and_then(|c| c.role) {
+        for sub in ["run", "rehearse"] {
+            cmd = cmd.mut_subcommand(sub, |c| {
+                c.mut_arg("role", |a| a.default_value(role.as_str()))
+            });
+        }
+    }
+    if let Some(t) = cfg.and_then(|c| c.target) {
         let v = match t {
             crate::target::TargetKind::Sim => "sim",
             crate::target::TargetKind::Azure => "azure",
@@ -209,6 +215,10 @@ fn demo(args: DemoArgs) -> ExitCode {
         answers: None,
         auto_approve: false,
         operator: args.operator,
+        role: crate::tui::config::load_default(|k| std::env::var(k).ok())
+            .ok()
+            .and_then(|c| c.role)
+            .unwrap_or_default(),
         // The secrets the runbooks need, as placeholders: the simulator asks for none, and
         // command steps (which would use them) are not run against it.
         vars: ["ado_pat", "github_token"]

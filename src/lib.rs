@@ -12,6 +12,7 @@ pub mod diag;
 pub mod exec;
 pub mod incident;
 pub mod report;
+pub mod roles;
 pub mod runbook;
 pub mod share;
 pub mod sim;

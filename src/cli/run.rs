@@ -20,6 +20,7 @@ use crate::incident::{
     self, EventKind, Header, IncidentLog, IncidentOutcome, LogHandle, Mode, Redactor,
     RehearsalLevel, RunbookRef, StepStatus,
 };
+use crate::roles::Role;
 use crate::runbook::model::Runbook;
 use crate::runbook::vars;
 use crate::target::{self, TargetArgs, TargetKind};
@@ -38,12 +39,19 @@ pub struct RunArgs {
     /// Answers for manual steps and confirmations (TOML; see `drbook run --help`)
     #[arg(long, value_name = "FILE")]
     pub answers: Option<PathBuf>,
-    /// Carry out steps marked `confirm = true` without asking (recorded in the log)
+    /// Carry out steps marked `confirm = true` without asking (recorded in the log). Never
+    /// covers `approval = "two-person"`: those always wait for an incident commander other
+    /// than the operator
     #[arg(long)]
     pub auto_approve: bool,
     /// Who is at the keyboard (default: $DRBOOK_OPERATOR, then $USER)
     #[arg(long)]
     pub operator: Option<String>,
+    /// Your role in the incident (recorded in the log; default: the config file's, then
+    /// operator): a commander may also approve two-person steps run by someone else; a
+    /// scribe only writes notes
+    #[arg(long, value_enum, default_value_t = Role::Operator)]
+    pub role: Role,
     /// Set a variable, overriding the environment, the plan and the default
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
@@ -108,6 +116,12 @@ pub fn run(args: RunArgs, rehearsal: bool) -> ExitCode {
 async fn carry_out(args: RunArgs, rehearsal: bool) -> ExitCode {
     if !rehearsal && args.target.target == TargetKind::Sim {
         eprintln!("drbook run: --target sim is a rehearsal: use `drbook rehearse`");
+        return ExitCode::from(2);
+    }
+    if args.non_interactive && args.role == Role::Scribe {
+        eprintln!(
+            "drbook: --role scribe only writes notes, so it cannot carry out a --non-interactive run"
+        );
         return ExitCode::from(2);
     }
     let answers = match &args.answers {
@@ -431,6 +445,15 @@ async fn open_session(
                 .join(", ")
         ));
     }
+    // Who holds which role is in the log: the screen, a review and the report read it there.
+    let role = EventKind::RoleTaken {
+        operator: operator.clone(),
+        role: args.role,
+    };
+    if let Err(e) = handle.append(operator.clone(), role).await {
+        eprintln!("drbook: cannot write the incident log: {e}");
+        return Err(ExitCode::from(2));
+    }
     let options = Options {
         operator: operator.clone(),
         auto_approve: args.auto_approve,
@@ -450,7 +473,8 @@ async fn open_session(
         connected.reader.clone(),
         recorder.clone(),
         options.clone(),
-    );
+    )
+    .with_role(args.role);
     let mut restored = Vec::new();
     if let Some(state) = resumed {
         for rb in &state.runbooks {
@@ -462,6 +486,7 @@ async fn open_session(
                     StepStatus::Skipped => plan::Progress::Skipped,
                     StepStatus::Running
                     | StepStatus::WaitingForConfirmation
+                    | StepStatus::WaitingForApproval
                     | StepStatus::Interrupted => plan::Progress::Active,
                 };
                 let key = plan::StepKey::new(rb.id.clone(), st.id.clone());
@@ -606,6 +631,9 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
         eprintln!("drbook: the incident log failed, so the run stopped: {e}");
         return ExitCode::from(2);
     }
+    if !ending.awaiting_approval.is_empty() {
+        return stopped_for_approval(&ending.awaiting_approval, &log_path, rehearsal);
+    }
     if let Err(e) = close_incident(&recorder, &operator, ending.finished, rehearsal).await {
         eprintln!("drbook: cannot close the incident log: {e}");
         return ExitCode::from(2);
@@ -631,6 +659,27 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
         );
         ExitCode::from(1)
     }
+}
+
+/// A headless run reached two-person steps nobody here can approve: the incident stays open
+/// (not closed as failed) so a commander can approve them when it is resumed in the TUI.
+fn stopped_for_approval(
+    keys: &[plan::StepKey],
+    log_path: &std::path::Path,
+    rehearsal: bool,
+) -> ExitCode {
+    for key in keys {
+        println!(
+            "stopped: {key} awaits approval by an incident commander other than its operator \
+             (two-person rule); a --non-interactive run cannot give it, and --auto-approve does not cover it"
+        );
+    }
+    println!(
+        "the incident stays open: resume it in the TUI with a commander at hand (drbook {} ... --resume {} --role commander, or a second person at the keyboard)",
+        if rehearsal { "rehearse" } else { "run" },
+        log_path.display()
+    );
+    ExitCode::from(1)
 }
 
 /// The last event of a run: recovered (or rehearsed) when every runbook finished.
@@ -959,6 +1008,18 @@ fn print_update(u: &Update) {
                 )
             }
             ExecEvent::WaitingForOperator { key } => format!("… {key} waits for the operator"),
+            ExecEvent::ApprovalRequested { key, operator, .. } => format!(
+                "? {key} awaits approval by an incident commander other than {operator} (two-person rule)"
+            ),
+            ExecEvent::Approved {
+                key, by, role, yes, ..
+            } => format!(
+                "{} {key} two-person {} by {by} ({})",
+                if *yes { "✓" } else { "✗" },
+                if *yes { "approved" } else { "declined" },
+                role.title()
+            ),
+            ExecEvent::RoleTaken { who, role } => format!("☺ {who} is the {}", role.title()),
             ExecEvent::OutputLine { key, stream, line } => format!("  {key} {stream:?}: {line}"),
             ExecEvent::CheckResult { .. } => return,
             ExecEvent::StepFinished {
@@ -1008,6 +1069,7 @@ fn print_update(u: &Update) {
             ExecEvent::ClaimRefused { key, reason, .. } => format!("⚑ {key} not started: {reason}"),
         },
         Update::Progress { key, text } => format!("  {key}: {text}"),
+        Update::Refused { reason, .. } => format!("⊘ refused: {reason}"),
         Update::Idle { .. } | Update::LogFailed(_) => return,
     };
     println!("{now} {line}");

@@ -20,6 +20,10 @@ use crate::checks::scope::Scope;
 use crate::runbook::model::{OnFailure, Runbook, Step, StepKind};
 use crate::runbook::validate::parse_duration;
 
+mod approval;
+use crate::roles::Role;
+pub use approval::Roles;
+
 /// Everything the engine records. The recorder turns these into incident-log events.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ExecEvent {
@@ -40,6 +44,25 @@ pub enum ExecEvent {
     },
     WaitingForOperator {
         key: StepKey,
+    },
+    /// A two-person step waits for an incident commander other than `operator`.
+    ApprovalRequested {
+        key: StepKey,
+        operator: String,
+        what: String,
+    },
+    /// The second person's answer.
+    Approved {
+        key: StepKey,
+        by: String,
+        role: Role,
+        yes: bool,
+        keyboard: Option<String>,
+    },
+    /// Someone takes a role in the incident (joins, or changes role).
+    RoleTaken {
+        who: String,
+        role: Role,
     },
     OutputLine {
         key: StepKey,
@@ -154,6 +177,22 @@ pub enum Control {
     Resume {
         by: String,
     },
+    /// A two-person step's approval (or refusal, `yes = false`) by `by`, who holds `role`. Any
+    /// part of the program may send it (this terminal, a shared incident's syncer); the engine
+    /// checks the rule: a commander who is not the step's operator. `keyboard`: whose
+    /// terminal it was typed at, when not the approver's own.
+    Approve {
+        key: StepKey,
+        by: String,
+        role: Role,
+        yes: bool,
+        keyboard: Option<String>,
+    },
+    /// `who` holds `role` from now on (recorded): someone joining a shared incident.
+    TakeRole {
+        who: String,
+        role: Role,
+    },
     Shutdown,
 }
 
@@ -171,6 +210,12 @@ pub enum Update {
     },
     /// The recorder failed: nothing further is done (the log is the source of truth).
     LogFailed(String),
+    /// A control was not carried out, and why (a scribe starting a step, an operator
+    /// approving one): for the screen, so nothing is dropped silently.
+    Refused {
+        key: Option<StepKey>,
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -195,6 +240,10 @@ pub struct Options {
 enum Waiting {
     Confirmation,
     Operator,
+    /// A two-person step, for an incident commander other than `operator`.
+    Approval {
+        operator: String,
+    },
 }
 
 pub struct Engine {
@@ -214,6 +263,7 @@ pub struct Engine {
     paused: bool,
     /// Steps this drbook holds on the shared timeline.
     claimed: std::collections::HashSet<StepKey>,
+    roles: Roles,
 }
 
 type Done = (StepKey, StepReport);
@@ -257,6 +307,7 @@ impl Engine {
             options,
             paused: false,
             claimed: std::collections::HashSet::new(),
+            roles: Roles::default(),
         }
     }
 
@@ -343,12 +394,12 @@ impl Engine {
             if work.tasks.is_empty()
                 && work.timers.is_empty()
                 && work.claims.is_empty()
-                && (self.ready().is_empty() || self.paused)
+                && (self.ready().is_empty() || self.paused || !self.local_acts())
                 && !self.has_waiting_for_others()
             {
                 let finished = self.all_settled();
                 let _ = updates.send(Update::Idle { finished });
-                if self.options.autopilot && self.waiting.is_empty() {
+                if self.options.autopilot && !self.anyone_can_answer() {
                     break;
                 }
             }
@@ -413,6 +464,10 @@ impl Engine {
         work: &mut Work,
         updates: &mpsc::UnboundedSender<Update>,
     ) -> Result<(), String> {
+        if let Some((key, reason)) = self.refusal(&c) {
+            let _ = updates.send(Update::Refused { key, reason });
+            return Ok(());
+        }
         match c {
             Control::StartAllReady => {
                 if self.paused {
@@ -466,7 +521,8 @@ impl Engine {
                 )
                 .await?;
                 if yes {
-                    self.launch(key, work, updates).await
+                    // Whoever said yes runs it: the two-person rule needs someone else.
+                    self.proceed(key, by, work, updates).await
                 } else {
                     self.skip(key, format!("declined by {by}"), Some(by), updates)
                         .await
@@ -552,6 +608,17 @@ impl Engine {
                 self.paused = false;
                 self.record(ExecEvent::Resumed { by }, updates).await
             }
+            Control::Approve {
+                key,
+                by,
+                role,
+                yes,
+                keyboard,
+            } => {
+                self.approve(key, by, role, yes, keyboard, work, updates)
+                    .await
+            }
+            Control::TakeRole { who, role } => self.take_role(who, role, updates).await,
             Control::Shutdown => Ok(()),
         }
     }
@@ -622,20 +689,8 @@ impl Engine {
         }
         self.progress.insert(key.clone(), Progress::Active);
         if *step.kind.get_ref() == StepKind::Manual {
-            self.started.insert(key.clone(), Instant::now());
-            self.record(
-                ExecEvent::StepStarted {
-                    key: key.clone(),
-                    kind: StepKind::Manual,
-                    attempt: 1,
-                },
-                updates,
-            )
-            .await?;
-            self.waiting.insert(key.clone(), Waiting::Operator);
-            return self
-                .record(ExecEvent::WaitingForOperator { key }, updates)
-                .await;
+            let operator = self.options.operator.clone();
+            return self.proceed(key, operator, work, updates).await;
         }
         let changes = matches!(step.kind.get_ref(), StepKind::Action | StepKind::Command);
         if changes && self.options.read_only {
@@ -691,7 +746,29 @@ impl Engine {
                     .await;
             }
         }
-        self.launch(key, work, updates).await
+        let operator = self.options.operator.clone();
+        self.proceed(key, operator, work, updates).await
+    }
+
+    /// A manual step begins: the operator does it and says how it went.
+    async fn begin_manual(
+        &mut self,
+        key: StepKey,
+        updates: &mpsc::UnboundedSender<Update>,
+    ) -> Result<(), String> {
+        self.started.insert(key.clone(), Instant::now());
+        self.record(
+            ExecEvent::StepStarted {
+                key: key.clone(),
+                kind: StepKind::Manual,
+                attempt: 1,
+            },
+            updates,
+        )
+        .await?;
+        self.waiting.insert(key.clone(), Waiting::Operator);
+        self.record(ExecEvent::WaitingForOperator { key }, updates)
+            .await
     }
 
     /// Whether starting `step` now would change something (and so needs a claim on a shared

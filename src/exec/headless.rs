@@ -1,6 +1,8 @@
 //! Headless runs (`--non-interactive`, automated drills in CI): an autopilot starts every ready
 //! step, and manual steps and confirmations are answered from an answers file. A manual step
-//! without an answer fails, saying so; nothing waits for a human who is not there.
+//! without an answer fails, saying so; nothing waits for a human who is not there. A
+//! two-person step is never answered from here: the run goes on with what does not depend
+//! on it, then stops and says which steps await a commander (`Ending::awaiting_approval`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -74,6 +76,9 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 pub struct Ending {
     pub finished: bool,
     pub log_failed: Option<String>,
+    /// Two-person steps left waiting for a commander's approval when the run stopped: a
+    /// headless run has nobody to give one (`--auto-approve` and answers files never do).
+    pub awaiting_approval: Vec<StepKey>,
 }
 
 /// Runs `engine` to its end, answering from `answers`; `seen` gets every update.
@@ -112,6 +117,14 @@ pub async fn drive(
                     by: format!("{operator} (answers file)"),
                 });
             }
+            Update::Recorded(ExecEvent::ApprovalRequested { key, .. }) => {
+                ending.awaiting_approval.push(key.clone());
+            }
+            Update::Recorded(
+                ExecEvent::Approved { key, .. }
+                | ExecEvent::StepSkipped { key, .. }
+                | ExecEvent::StepFinished { key, .. },
+            ) => ending.awaiting_approval.retain(|k| k != key),
             Update::Idle { finished } => ending.finished = *finished,
             Update::LogFailed(e) => ending.log_failed = Some(e.clone()),
             _ => {}

@@ -81,6 +81,43 @@ pub fn to_log(ev: &ExecEvent, engine: &str) -> Option<(String, Vec<EventKind>)> 
             )
         }
         ExecEvent::WaitingForOperator { .. } => return None,
+        ExecEvent::ApprovalRequested {
+            key,
+            operator,
+            what,
+        } => (
+            me,
+            vec![EventKind::ApprovalRequested {
+                runbook: key.runbook,
+                step: key.step,
+                operator,
+                prompt: what,
+            }],
+        ),
+        ExecEvent::Approved {
+            key,
+            by,
+            role,
+            yes,
+            keyboard,
+        } => (
+            by.clone(),
+            vec![EventKind::Approved {
+                runbook: key.runbook,
+                step: key.step,
+                by,
+                role,
+                approved: yes,
+                keyboard,
+            }],
+        ),
+        ExecEvent::RoleTaken { who, role } => (
+            who.clone(),
+            vec![EventKind::RoleTaken {
+                operator: who,
+                role,
+            }],
+        ),
         ExecEvent::OutputLine { key, stream, line } => {
             let stream = match stream {
                 crate::exec::command::Stream::Stdout => LogStream::Stdout,

@@ -12,6 +12,8 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Unexpected, Visi
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+pub use crate::roles::Role;
+
 /// One event as read back from a log, or as written by `append`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
@@ -78,6 +80,28 @@ pub enum EventKind {
         by: String,
         /// `true` for yes.
         approved: bool,
+    },
+    /// A two-person step waits for an incident commander other than `operator` (who runs it).
+    ApprovalRequested {
+        runbook: String,
+        step: String,
+        operator: String,
+        #[serde(default)]
+        prompt: String,
+    },
+    /// The second person's answer to `approval_requested`.
+    Approved {
+        runbook: String,
+        step: String,
+        by: String,
+        /// The role `by` held when approving (a commander, or the approval would not count).
+        role: Role,
+        /// `true` for yes.
+        approved: bool,
+        /// Whose terminal it was given at, when not the approver's own (two people at one
+        /// keyboard).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        keyboard: Option<String>,
     },
     StepFinished {
         runbook: String,
@@ -153,6 +177,11 @@ pub enum EventKind {
         outcome: Outcome,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
+    },
+    /// Someone joined the incident, or took another role: what they may do from here on.
+    RoleTaken {
+        operator: String,
+        role: Role,
     },
     /// drbook was started again on this log (after a crash, a lost terminal, a reboot).
     IncidentResumed {
@@ -288,6 +317,9 @@ impl EventKind {
             OutputLine { .. } => "output_line",
             ConfirmationRequested { .. } => "confirmation_requested",
             Confirmed { .. } => "confirmed",
+            ApprovalRequested { .. } => "approval_requested",
+            Approved { .. } => "approved",
+            RoleTaken { .. } => "role_taken",
             StepFinished { .. } => "step_finished",
             StepSkipped { .. } => "step_skipped",
             Retry { .. } => "retry",
@@ -316,6 +348,8 @@ impl EventKind {
             | OutputLine { runbook, step, .. }
             | ConfirmationRequested { runbook, step, .. }
             | Confirmed { runbook, step, .. }
+            | ApprovalRequested { runbook, step, .. }
+            | Approved { runbook, step, .. }
             | StepFinished { runbook, step, .. }
             | StepSkipped { runbook, step, .. }
             | Retry { runbook, step, .. }
@@ -725,6 +759,24 @@ pub(crate) mod tests {
                 by: "alice".into(),
                 approved: true,
             },
+            ApprovalRequested {
+                runbook: r(),
+                step: s(),
+                operator: "alice".into(),
+                prompt: "PATCH /subscriptions/x".into(),
+            },
+            Approved {
+                runbook: r(),
+                step: s(),
+                by: "bob".into(),
+                role: Role::Commander,
+                approved: true,
+                keyboard: Some("alice".into()),
+            },
+            RoleTaken {
+                operator: "carol".into(),
+                role: Role::Scribe,
+            },
             StepFinished {
                 runbook: r(),
                 step: s(),
@@ -811,6 +863,29 @@ pub(crate) mod tests {
         );
         // A known kind with fields this drbook cannot read is kept too, not an error.
         let line = br#"{"seq":3,"ts":"2026-11-25T01:52:03.412Z","event":"step_started","runbook":7,"prev":"p","hash":"h"}"#;
+        assert!(matches!(
+            Event::decode(line).unwrap().kind,
+            EventKind::Unknown { .. }
+        ));
+    }
+
+    #[test]
+    fn role_and_approval_events_read_as_written() {
+        let line = br#"{"seq":4,"ts":"2026-11-25T01:52:03.412Z","actor":"bob","event":"approved","runbook":"r","step":"s","by":"bob","role":"commander","approved":true,"prev":"p","hash":"h"}"#;
+        let e = Event::decode(line).unwrap();
+        assert_eq!(
+            e.kind,
+            EventKind::Approved {
+                runbook: "r".into(),
+                step: "s".into(),
+                by: "bob".into(),
+                role: Role::Commander,
+                approved: true,
+                keyboard: None,
+            }
+        );
+        // A role this drbook does not know (a newer one's) keeps the line, as an unknown kind.
+        let line = br#"{"seq":4,"ts":"2026-11-25T01:52:03.412Z","event":"role_taken","operator":"x","role":"observer","prev":"p","hash":"h"}"#;
         assert!(matches!(
             Event::decode(line).unwrap().kind,
             EventKind::Unknown { .. }

@@ -168,6 +168,20 @@ impl EventKind {
             Confirmed {
                 runbook, step, by, ..
             } => [runbook, step, by].into_iter().for_each(f),
+            ApprovalRequested {
+                runbook,
+                step,
+                operator,
+                prompt,
+            } => [runbook, step, operator, prompt].into_iter().for_each(f),
+            Approved {
+                runbook,
+                step,
+                by,
+                keyboard,
+                ..
+            } => [runbook, step, by].into_iter().chain(keyboard).for_each(f),
+            RoleTaken { operator, .. } => f(operator),
             StepFinished {
                 runbook,
                 step,

@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 
 use super::event::{
-    Event, EventKind, Header, IncidentOutcome, Mode, Outcome, RehearsalLevel, StepRef, Stream,
-    Verdict,
+    Event, EventKind, Header, IncidentOutcome, Mode, Outcome, RehearsalLevel, Role, StepRef,
+    Stream, Verdict,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -18,6 +18,8 @@ pub enum StepStatus {
     NotStarted,
     Running,
     WaitingForConfirmation,
+    /// A two-person step waits for an incident commander other than its operator.
+    WaitingForApproval,
     Done,
     Failed,
     Skipped,
@@ -31,7 +33,9 @@ impl StepStatus {
     pub fn is_unfinished(self) -> bool {
         matches!(
             self,
-            StepStatus::Running | StepStatus::WaitingForConfirmation
+            StepStatus::Running
+                | StepStatus::WaitingForConfirmation
+                | StepStatus::WaitingForApproval
         )
     }
 }
@@ -84,6 +88,27 @@ pub struct Answer {
     pub approved: bool,
 }
 
+/// The two-person rule on one step: asked of a commander other than `operator`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Approval {
+    pub requested: DateTime<Utc>,
+    /// Who runs the step (and so cannot approve it).
+    pub operator: String,
+    pub prompt: String,
+    /// `None` while waiting.
+    pub answer: Option<ApprovalAnswer>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalAnswer {
+    pub ts: DateTime<Utc>,
+    pub by: String,
+    pub role: Role,
+    pub approved: bool,
+    /// Whose terminal it was given at, when not the approver's.
+    pub keyboard: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct StepState {
     pub id: String,
@@ -99,6 +124,8 @@ pub struct StepState {
     pub attempts: u32,
     pub retries: Vec<RetryEntry>,
     pub confirmation: Option<Confirmation>,
+    /// The latest two-person approval asked for, and its answer.
+    pub approval: Option<Approval>,
     pub notes: Vec<NoteEntry>,
     pub outputs: BTreeMap<String, String>,
     pub output: Vec<OutputEntry>,
@@ -116,6 +143,26 @@ impl StepState {
             .answer
             .as_ref()
             .map(|a| a.by.as_str())
+    }
+
+    /// Who approved it under the two-person rule (or declined: see `approval`).
+    pub fn approved_by(&self) -> Option<&ApprovalAnswer> {
+        self.approval.as_ref()?.answer.as_ref()
+    }
+
+    /// Who approved it, for a table cell: "bob (commander)", "declined by bob".
+    pub fn approval_text(&self) -> Option<String> {
+        let a = self.approved_by()?;
+        let at = a
+            .keyboard
+            .as_ref()
+            .map(|k| format!(" at {k}'s keyboard"))
+            .unwrap_or_default();
+        Some(if a.approved {
+            format!("approved by {} ({}){at}", a.by, a.role)
+        } else {
+            format!("declined by {} ({}){at}", a.by, a.role)
+        })
     }
 
     /// How long it took, or has taken so far at `now`.
@@ -182,6 +229,9 @@ pub struct IncidentState {
     pub started: Option<DateTime<Utc>>,
     /// The header's operators, then everyone else who acted, in order of first appearance.
     pub operators: Vec<String>,
+    /// The role each person last took (`role_taken`); someone never named there is an
+    /// operator (logs from before roles).
+    pub roles: BTreeMap<String, Role>,
     pub regions: Vec<String>,
     pub components: Vec<String>,
     /// Declared in the header first, then in order of first mention.
@@ -231,6 +281,14 @@ impl IncidentState {
 
     pub fn level(&self) -> Option<RehearsalLevel> {
         self.header.as_ref().and_then(|h| h.level)
+    }
+
+    /// The role `who` holds (an operator unless the log says otherwise).
+    pub fn role_of(&self, who: &str) -> Role {
+        self.roles
+            .iter()
+            .find(|(name, _)| crate::roles::same_person(name, who))
+            .map_or(Role::Operator, |(_, r)| *r)
     }
 
     pub fn is_paused(&self) -> bool {
@@ -455,6 +513,64 @@ impl IncidentState {
                     };
                 }
             }
+            ApprovalRequested {
+                runbook,
+                step,
+                operator,
+                prompt,
+            } => {
+                let s = self.step_mut(runbook, step, index.as_deref_mut());
+                s.status = StepStatus::WaitingForApproval;
+                s.approval = Some(Approval {
+                    requested: ts,
+                    operator: operator.clone(),
+                    prompt: prompt.clone(),
+                    answer: None,
+                });
+            }
+            Approved {
+                runbook,
+                step,
+                by,
+                role,
+                approved,
+                keyboard,
+            } => {
+                self.add_operator(by);
+                let s = self.step_mut(runbook, step, index.as_deref_mut());
+                let answer = ApprovalAnswer {
+                    ts,
+                    by: by.clone(),
+                    role: *role,
+                    approved: *approved,
+                    keyboard: keyboard.clone(),
+                };
+                match &mut s.approval {
+                    Some(a) => a.answer = Some(answer),
+                    None => {
+                        s.approval = Some(Approval {
+                            requested: ts,
+                            operator: String::new(),
+                            prompt: String::new(),
+                            answer: Some(answer),
+                        })
+                    }
+                }
+                // As after a confirmation: what follows (started, skipped) is recorded next.
+                if s.status == StepStatus::WaitingForApproval {
+                    s.status = if s.started.is_some() {
+                        StepStatus::Running
+                    } else {
+                        StepStatus::NotStarted
+                    };
+                }
+            }
+            RoleTaken { operator, role } => {
+                self.add_operator(operator);
+                self.roles
+                    .retain(|name, _| !crate::roles::same_person(name, operator));
+                self.roles.insert(operator.clone(), *role);
+            }
             StepFinished {
                 runbook,
                 step,
@@ -642,6 +758,84 @@ mod tests {
 
     fn status(state: &IncidentState, step: &str) -> StepStatus {
         state.step(RB, step).map(|s| s.status).unwrap_or_default()
+    }
+
+    #[test]
+    fn roles_and_a_two_person_approval_fold() {
+        let ev = events(vec![
+            (
+                "alice",
+                EventKind::RoleTaken {
+                    operator: "alice".into(),
+                    role: Role::Operator,
+                },
+            ),
+            (
+                "bob",
+                EventKind::RoleTaken {
+                    operator: "bob".into(),
+                    role: Role::Commander,
+                },
+            ),
+            (
+                "drbook",
+                EventKind::ApprovalRequested {
+                    runbook: RB.into(),
+                    step: "shift".into(),
+                    operator: "alice".into(),
+                    prompt: "PATCH tm".into(),
+                },
+            ),
+        ]);
+        let state = IncidentState::fold(&ev);
+        assert_eq!(status(&state, "shift"), StepStatus::WaitingForApproval);
+        assert!(state.unfinished_steps().iter().any(|r| r.step == "shift"));
+        assert_eq!(state.role_of("BOB"), Role::Commander);
+        assert_eq!(state.role_of("alice"), Role::Operator);
+        assert_eq!(state.role_of("zed"), Role::Operator);
+        let mut more = ev.clone();
+        more.extend(
+            events(vec![(
+                "bob",
+                EventKind::Approved {
+                    runbook: RB.into(),
+                    step: "shift".into(),
+                    by: "bob".into(),
+                    role: Role::Commander,
+                    approved: true,
+                    keyboard: None,
+                },
+            )])
+            .into_iter()
+            .skip(1)
+            .map(|mut e| {
+                e.seq += ev.len() as u64;
+                e.ts += TimeDelta::seconds(10);
+                e
+            }),
+        );
+        more.extend(
+            events(vec![("drbook", started("shift"))])
+                .into_iter()
+                .skip(1)
+                .map(|mut e| {
+                    e.seq += ev.len() as u64 + 1;
+                    e.ts += TimeDelta::seconds(11);
+                    e
+                }),
+        );
+        let state = IncidentState::fold(&more);
+        let st = state.step(RB, "shift").unwrap();
+        assert_eq!(st.status, StepStatus::Running);
+        assert_eq!(st.approved_by().map(|a| a.by.as_str()), Some("bob"));
+        assert_eq!(
+            st.approval_text().as_deref(),
+            Some("approved by bob (commander)")
+        );
+        assert_eq!(
+            st.approval.as_ref().map(|a| a.operator.as_str()),
+            Some("alice")
+        );
     }
 
     #[test]

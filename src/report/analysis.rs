@@ -32,6 +32,9 @@ pub struct Analysis {
     pub incident: Option<IncidentFacts>,
     /// The header's operators, then everyone else who acted, in order of first appearance.
     pub operators: Vec<String>,
+    /// The role each person took (`role_taken`); empty for logs from before roles.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub roles: std::collections::BTreeMap<String, crate::roles::Role>,
     /// One per runbook, in the log's order.
     pub runbooks: Vec<RunbookReport>,
     /// The whole incident against the plan's RTO.
@@ -183,6 +186,9 @@ pub struct StepRow {
     pub retries: Vec<RetryRow>,
     /// Who approved or declined it.
     pub confirmed_by: Option<String>,
+    /// The two-person approval: "approved by bob (commander)", "declined by ...".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approval: Option<String>,
     /// The person who finished or skipped it (for manual steps); `None` when drbook did.
     pub acted_by: Option<String>,
     /// Confirmation asked → answered, or a manual step's start → finish.
@@ -215,7 +221,7 @@ pub struct NoteRow {
 pub struct HumanWait {
     pub runbook: String,
     pub step: String,
-    /// `confirmation` or `manual`.
+    /// `confirmation`, `manual` or `approval` (a two-person step waiting for a commander).
     pub what: &'static str,
     pub ms: u64,
     pub who: Option<String>,
@@ -351,6 +357,7 @@ pub fn analyze_events(events: &[Event], integrity: &Integrity, sources: &Sources
                     })
                     .collect(),
                 confirmed_by: s.confirmed_by().map(str::to_string),
+                approval: s.approval_text(),
                 human_wait_ms: human_wait(s, kind.as_deref(), acted_by.is_some()),
                 acted_by,
                 kind,
@@ -380,6 +387,7 @@ pub fn analyze_events(events: &[Event], integrity: &Integrity, sources: &Sources
                     attempts: 0,
                     retries: Vec::new(),
                     confirmed_by: None,
+                    approval: None,
                     acted_by: None,
                     human_wait_ms: None,
                     error: None,
@@ -426,6 +434,7 @@ pub fn analyze_events(events: &[Event], integrity: &Integrity, sources: &Sources
             })
         })
         .collect();
+    human_waits.extend(approval_waits(&state));
     human_waits.sort_by_key(|w| std::cmp::Reverse(w.ms));
     human_waits.truncate(TOP_HUMAN_WAITS);
 
@@ -452,6 +461,7 @@ pub fn analyze_events(events: &[Event], integrity: &Integrity, sources: &Sources
             resumes: state.resumes.len(),
         }),
         operators: operators(&state.operators),
+        roles: state.roles.clone(),
         runbooks,
         plan,
         steps,
@@ -568,6 +578,7 @@ pub fn status_name(s: StepStatus) -> &'static str {
         StepStatus::NotStarted => "not_started",
         StepStatus::Running => "running",
         StepStatus::WaitingForConfirmation => "waiting_for_confirmation",
+        StepStatus::WaitingForApproval => "waiting_for_approval",
         StepStatus::Done => "done",
         StepStatus::Failed => "failed",
         StepStatus::Skipped => "skipped",
@@ -587,6 +598,27 @@ fn who_acted(events: &[Event]) -> BTreeMap<(String, String), String> {
         }
     }
     out
+}
+
+/// Two-person steps waiting for a commander: asked → answered, one wait each.
+fn approval_waits(state: &IncidentState) -> Vec<HumanWait> {
+    state
+        .runbooks
+        .iter()
+        .flat_map(|r| r.steps.iter().map(move |s| (r, s)))
+        .filter_map(|(r, s)| {
+            let a = s.approval.as_ref()?;
+            let ans = a.answer.as_ref()?;
+            let ms = u64::try_from((ans.ts - a.requested).num_milliseconds()).ok()?;
+            (ms > 0).then(|| HumanWait {
+                runbook: r.id.clone(),
+                step: s.id.clone(),
+                what: "approval",
+                ms,
+                who: Some(ans.by.clone()),
+            })
+        })
+        .collect()
 }
 
 /// Time spent waiting on a person: an answered confirmation's ask → answer, and a manual

@@ -138,7 +138,15 @@ fn summary(o: &mut String, a: &Analysis) {
                 .max(a.steps.len())
         ),
     );
-    row(o, "Operators", &a.operators.join(", "));
+    let operators: Vec<String> = a
+        .operators
+        .iter()
+        .map(|op| match a.roles.get(op) {
+            Some(r) => format!("{op} ({r})"),
+            None => op.clone(),
+        })
+        .collect();
+    row(o, "Operators", &operators.join(", "));
     if let Some(i) = &a.incident {
         row(o, "drbook", &i.drbook_version);
     }
@@ -195,8 +203,12 @@ fn timeline(o: &mut String, a: &Analysis) {
             .confirmed_by
             .as_deref()
             .map(|c| format!("confirmed by {c}"))
-            .or_else(|| s.acted_by.clone())
-            .unwrap_or_default();
+            .or_else(|| s.acted_by.clone());
+        // The second person of a two-person step, beside whoever confirmed or did it.
+        let by = match (by, &s.approval) {
+            (Some(b), Some(a)) => format!("{b}; {a}"),
+            (b, a) => b.or_else(|| a.clone()).unwrap_or_default(),
+        };
         let offset = match (start, s.started) {
             (Some(t0), Some(t)) => {
                 format!(

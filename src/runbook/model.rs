@@ -77,6 +77,15 @@ impl StepKind {
         }
     }
 
+    /// Kinds that change things (or have a person change them): those a second person may
+    /// have to approve.
+    pub fn changes_things(self) -> bool {
+        matches!(
+            self,
+            StepKind::Action | StepKind::Command | StepKind::Manual
+        )
+    }
+
     /// Kinds that only read state.
     pub fn is_read_only(self) -> bool {
         matches!(
@@ -111,6 +120,14 @@ pub enum Outcome {
     Ok,
     Failed,
     Skipped,
+}
+
+/// `approval`: who else must agree before a step runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Approval {
+    /// An incident commander other than the operator running it approves it first.
+    TwoPerson,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -287,6 +304,7 @@ pub struct Step {
     pub depends_on: Vec<Spanned<String>>,
     pub when: Option<Spanned<Assertion>>,
     pub confirm: Option<Spanned<bool>>,
+    pub approval: Option<Spanned<Approval>>,
     pub timeout: Option<Spanned<String>>,
     pub retries: Option<Spanned<u32>>,
     pub retry_delay: Option<Spanned<String>>,
@@ -331,6 +349,15 @@ pub struct Step {
 }
 
 impl Step {
+    /// Must an incident commander other than its operator approve it before it runs? Only
+    /// for kinds that change things (the validator warns about it anywhere else).
+    pub fn two_person(&self) -> bool {
+        self.approval
+            .as_ref()
+            .is_some_and(|a| *a.get_ref() == Approval::TwoPerson)
+            && self.kind.get_ref().changes_things()
+    }
+
     /// The expectations with their spans.
     pub fn expectations(&self) -> Vec<(&Assertion, std::ops::Range<usize>)> {
         self.expect.as_ref().map_or_else(Vec::new, OneOrMany::items)

@@ -466,6 +466,7 @@ impl<'a> Rv<'a> {
             self.regex(p);
         }
         self.destructive(step, kind);
+        self.approval(step, kind);
         self.references(step, rollback);
     }
 
@@ -831,6 +832,27 @@ impl<'a> Rv<'a> {
                 self.condition(step, sub.get_ref(), sub.span(), rollback);
             }
         }
+    }
+
+    /// `approval` only means something on a step that changes things: a read or a wait has
+    /// nothing for a second person to agree to. A warning, like any field a kind does not use,
+    /// so the runbook still loads (the engine ignores it there) and `--strict` fails on it.
+    fn approval(&mut self, step: &Step, kind: StepKind) {
+        let Some(a) = &step.approval else { return };
+        if kind.changes_things() {
+            return;
+        }
+        let d = self.warn(
+            "kind-field",
+            a.span(),
+            format!(
+                "`approval` is not used by a `{kind}` step: only action, command and manual steps change things"
+            ),
+        );
+        Self::help(
+            d,
+            "remove `approval`, or put it on the step that makes the change",
+        );
     }
 
     fn destructive(&mut self, step: &Step, kind: StepKind) {

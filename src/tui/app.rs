@@ -23,6 +23,8 @@ use crate::incident::event::RehearsalLevel;
 use crate::incident::{Event, EventKind, IncidentState};
 use crate::runbook::model::StepKind;
 
+mod approve;
+
 /// What the header says about the run.
 #[derive(Debug, Clone)]
 pub struct Info {
@@ -53,6 +55,8 @@ pub enum Purpose {
     Skip(StepKey),
     Filter,
     ManualNote(StepKey),
+    /// The name of the commander approving a two-person step at this keyboard.
+    Approver(StepKey),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +83,15 @@ pub enum Dialog {
     },
     Abort {
         key: StepKey,
+    },
+    /// A two-person step: `by` (a commander other than `operator`, who runs it) approves or
+    /// declines it. `keyboard`: this terminal's operator, when `by` is someone else at it.
+    Approve {
+        key: StepKey,
+        what: String,
+        operator: String,
+        by: String,
+        keyboard: Option<String>,
     },
 }
 
@@ -330,6 +343,7 @@ impl App {
 
     fn logged(&mut self, e: Event) {
         self.state.apply(&e);
+        self.role_logged(&e);
         if let Some((rb, st)) = e.kind.step_ref() {
             let key = StepKey::new(rb, st);
             if matches!(
@@ -363,20 +377,28 @@ impl App {
             .board
             .step(&key)
             .is_some_and(|s| s.kind == StepKind::Manual);
+        // A scribe answers nothing: questions are not put to them.
+        let answers = self.role().acts();
         match &e.kind {
-            EventKind::ConfirmationRequested { .. } => self.push_prompt(key),
-            EventKind::StepStarted { .. } if manual => self.push_prompt(key),
+            EventKind::ConfirmationRequested { .. } if answers => self.push_prompt(key),
+            EventKind::StepStarted { .. } if manual && answers => self.push_prompt(key),
+            EventKind::ApprovalRequested { operator, .. } if self.approves_for(operator) => {
+                self.push_prompt(key)
+            }
             EventKind::Confirmed { .. }
+            | EventKind::Approved { .. }
             | EventKind::StepFinished { .. }
             | EventKind::StepSkipped { .. } => {
                 self.prompts.retain(|k| *k != key);
                 self.dismissed.remove(&key);
                 let open = match &self.dialog {
-                    Some(Dialog::Confirm { key: k, .. } | Dialog::Manual { key: k, .. }) => {
-                        *k == key
-                    }
+                    Some(
+                        Dialog::Confirm { key: k, .. }
+                        | Dialog::Manual { key: k, .. }
+                        | Dialog::Approve { key: k, .. },
+                    ) => *k == key,
                     Some(Dialog::Input {
-                        purpose: Purpose::ManualNote(k) | Purpose::Skip(k),
+                        purpose: Purpose::ManualNote(k) | Purpose::Skip(k) | Purpose::Approver(k),
                         ..
                     }) => *k == key,
                     _ => false,
@@ -413,6 +435,10 @@ impl App {
 
     fn open_prompt(&mut self, key: StepKey) {
         self.select(&key);
+        if self.shown(&key) == Shown::AwaitsApproval {
+            self.ask_approval(key);
+            return;
+        }
         let asked = self
             .state
             .step(&key.runbook, &key.step)
@@ -462,6 +488,7 @@ impl App {
                 ));
                 self.log_failed = Some(e);
             }
+            Update::Refused { reason, .. } => self.say(format!("refused: {reason}")),
             Update::Recorded(_) => {}
         }
     }
@@ -568,6 +595,10 @@ impl App {
                 self.dialog = Some(Dialog::Manual { key, note });
                 Vec::new()
             }
+            Purpose::Approver(key) => {
+                self.approver_named(key, &text);
+                Vec::new()
+            }
         }
     }
 
@@ -653,6 +684,24 @@ impl App {
                 }
                 _ => Vec::new(),
             },
+            Dialog::Approve {
+                key, by, keyboard, ..
+            } => match action {
+                _ if esc => self.put_aside(key),
+                Some(Action::Yes | Action::No) => {
+                    self.dialog = None;
+                    let yes = action == Some(Action::Yes);
+                    let role = self.role_of_approver(&by, keyboard.as_deref());
+                    self.control(Control::Approve {
+                        key,
+                        by,
+                        role,
+                        yes,
+                        keyboard,
+                    })
+                }
+                _ => Vec::new(),
+            },
             Dialog::Input { .. } => Vec::new(),
         }
     }
@@ -691,9 +740,18 @@ impl App {
                     | Action::Pause
                     | Action::Abort
                     | Action::Note
+                    | Action::Approve
             );
         if review_refuses {
             self.say("a past incident is read-only");
+            return Vec::new();
+        }
+        if action == Action::No && !self.role().acts() {
+            // A scribe declines nothing: `n` writes a note, as it does with nothing to decline.
+            return self.act(Action::Note);
+        }
+        if let Some(why) = self.role_refuses(action) {
+            self.say(why);
             return Vec::new();
         }
         match action {
@@ -711,6 +769,10 @@ impl App {
                 self.replay_to(to);
             }
             Action::Summary => self.dialog = Some(Dialog::Summary),
+            Action::Approve => match key {
+                Some(key) if shown == Some(Shown::AwaitsApproval) => self.ask_approval(key),
+                _ => self.say("approve: select a step that awaits a commander's approval"),
+            },
             Action::Up => self.move_by(-1),
             Action::Down => self.move_by(1),
             Action::PageUp => self.move_by(-10),
@@ -790,6 +852,10 @@ impl App {
                                 d,
                             ),
                         }
+                    }
+                    Some(Shown::AwaitsApproval) if action == Action::Run => {
+                        self.ask_approval(key);
+                        Vec::new()
                     }
                     Some(Shown::Ready) if action == Action::Run => {
                         if self.state.is_paused() {

@@ -12,6 +12,7 @@ use toml::Spanned;
 use super::keys::{Action, KeyError, KeyMap, parse_key};
 use super::theme::{Theme, ThemeError, is_path};
 use crate::diag::TomlError;
+use crate::roles::Role;
 use crate::target::TargetKind;
 
 /// The variable that points at another config file.
@@ -25,6 +26,8 @@ pub struct Config {
     pub theme: Option<String>,
     /// The default target of `drbook run` and `rehearse`.
     pub target: Option<TargetKind>,
+    /// The default `--role` of `drbook run` and `rehearse`.
+    pub role: Option<Role>,
     /// Action → keys; each entry replaces that action's default keys.
     pub keys: BTreeMap<Action, Vec<String>>,
     /// The file this came from (also when it did not exist).
@@ -55,6 +58,7 @@ struct RawConfig {
     operator: Option<Spanned<String>>,
     theme: Option<String>,
     target: Option<TargetKind>,
+    role: Option<Role>,
     #[serde(default)]
     keys: BTreeMap<Action, Vec<Spanned<String>>>,
 }
@@ -128,6 +132,7 @@ fn parse(text: &str, base: Config) -> Result<Config, ConfigError> {
         operator,
         theme: raw.theme,
         target: raw.target,
+        role: raw.role,
         keys: raw
             .keys
             .into_iter()
@@ -261,12 +266,13 @@ mod tests {
     #[test]
     fn parses_every_field() {
         let c = parse_text(
-            "operator = \"alice\"\ntheme = \"high-contrast\"\ntarget = \"azure\"\n[keys]\nskip = [\"S\"]\nquit = [\"q\", \"ctrl-q\"]\nrun-all-ready = [\"A\"]\n",
+            "operator = \"alice\"\ntheme = \"high-contrast\"\ntarget = \"azure\"\nrole = \"commander\"\n[keys]\nskip = [\"S\"]\nquit = [\"q\", \"ctrl-q\"]\nrun-all-ready = [\"A\"]\n",
         )
         .unwrap();
         assert_eq!(c.operator.as_deref(), Some("alice"));
         assert_eq!(c.theme.as_deref(), Some("high-contrast"));
         assert_eq!(c.target, Some(TargetKind::Azure));
+        assert_eq!(c.role, Some(Role::Commander));
         assert_eq!(
             c.keys,
             BTreeMap::from([

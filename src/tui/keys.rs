@@ -44,11 +44,13 @@ pub enum Action {
     LaterMore,
     /// Review: the summary (RTO achieved, the critical path, waits on people).
     Summary,
+    /// Approve (or decline) a two-person step, as an incident commander.
+    Approve,
 }
 
 impl Action {
     /// Every action, in the order the help lists them.
-    pub const ALL: [Action; 26] = [
+    pub const ALL: [Action; 27] = [
         Action::Up,
         Action::Down,
         Action::PageUp,
@@ -64,6 +66,7 @@ impl Action {
         Action::Fail,
         Action::Recheck,
         Action::RunAllReady,
+        Action::Approve,
         Action::Pause,
         Action::Abort,
         Action::Note,
@@ -106,6 +109,7 @@ impl Action {
             Action::EarlierMore => "earlier-more",
             Action::LaterMore => "later-more",
             Action::Summary => "summary",
+            Action::Approve => "approve",
         }
     }
 
@@ -319,6 +323,7 @@ impl Default for KeyMap {
             (Action::EarlierMore, &["{"]),
             (Action::LaterMore, &["}"]),
             (Action::Summary, &["i"]),
+            (Action::Approve, &["v"]),
         ];
         let by_action: BTreeMap<Action, Vec<KeyBinding>> = defaults
             .iter()
@@ -424,6 +429,7 @@ impl KeyMap {
             Action::EarlierMore => "review: a minute back",
             Action::LaterMore => "review: a minute forward",
             Action::Summary => "review: RTO achieved, critical path, waits on people",
+            Action::Approve => "commander: approve or decline a two-person step",
         }
     }
 }

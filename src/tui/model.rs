@@ -19,6 +19,8 @@ pub struct StepView {
     pub title: String,
     pub kind: StepKind,
     pub confirm: bool,
+    /// `approval = "two-person"` on a kind that changes things.
+    pub two_person: bool,
     /// What it reads or changes: a resource id, a query, a URL, an argv, a duration.
     pub target: String,
     /// The instructions as written; `Board::instructions` renders them with what is known.
@@ -47,6 +49,8 @@ pub enum Rollup {
     Running,
     /// A step waits for an answer from the operator.
     NeedsYou,
+    /// A two-person step waits for an incident commander's approval.
+    AwaitsApproval,
     Done,
     Failed,
 }
@@ -59,6 +63,8 @@ pub enum Shown {
     Running,
     /// A confirmation or a manual step waits for the operator.
     NeedsYou,
+    /// A two-person step waits for an incident commander other than its operator.
+    AwaitsApproval,
     Done,
     Failed,
     Skipped,
@@ -73,6 +79,7 @@ impl Shown {
             Shown::Ready => ("◌", "ready"),
             Shown::Running => ("▶", "running"),
             Shown::NeedsYou => ("?", "needs you"),
+            Shown::AwaitsApproval => ("⚖", "approval"),
             Shown::Done => ("✔", "done"),
             Shown::Failed => ("✘", "failed"),
             Shown::Skipped => ("↷", "skipped"),
@@ -88,6 +95,7 @@ impl Rollup {
             Rollup::Blocked => ("⧗", "blocked"),
             Rollup::Running => ("▶", "running"),
             Rollup::NeedsYou => ("?", "needs you"),
+            Rollup::AwaitsApproval => ("⚖", "approval"),
             Rollup::Done => ("✔", "done"),
             Rollup::Failed => ("✘", "failed"),
         }
@@ -135,6 +143,7 @@ fn step_view(rb: &Runbook, step: &Step, scope: &Scope) -> StepView {
         title: scope.vars.redact(step.title.get_ref()),
         kind: *step.kind.get_ref(),
         confirm: step.confirm.as_ref().is_some_and(|c| *c.get_ref()),
+        two_person: step.two_person(),
         target: step_target(step, scope),
         has_instructions: step.instructions.is_some(),
         depends_on: step
@@ -159,9 +168,10 @@ fn progress(s: StepStatus) -> Progress {
         StepStatus::Done => Progress::Done,
         StepStatus::Failed => Progress::Failed,
         StepStatus::Skipped => Progress::Skipped,
-        StepStatus::Running | StepStatus::WaitingForConfirmation | StepStatus::Interrupted => {
-            Progress::Active
-        }
+        StepStatus::Running
+        | StepStatus::WaitingForConfirmation
+        | StepStatus::WaitingForApproval
+        | StepStatus::Interrupted => Progress::Active,
     }
 }
 
@@ -223,6 +233,7 @@ impl Board {
             Some(StepStatus::Running) if kind == Some(StepKind::Manual) => Shown::NeedsYou,
             Some(StepStatus::Running) => Shown::Running,
             Some(StepStatus::WaitingForConfirmation) => Shown::NeedsYou,
+            Some(StepStatus::WaitingForApproval) => Shown::AwaitsApproval,
             Some(StepStatus::Done) => Shown::Done,
             Some(StepStatus::Failed) => Shown::Failed,
             Some(StepStatus::Skipped) => Shown::Skipped,
@@ -238,6 +249,9 @@ impl Board {
             .collect();
         if shown.contains(&Shown::NeedsYou) {
             return Rollup::NeedsYou;
+        }
+        if shown.contains(&Shown::AwaitsApproval) {
+            return Rollup::AwaitsApproval;
         }
         let Some(model) = self.models.iter().find(|m| m.id() == rb.id) else {
             return Rollup::NotStarted;
@@ -295,6 +309,8 @@ impl Board {
                         title: st.title.clone().unwrap_or_else(|| st.id.clone()),
                         kind: StepKind::Check,
                         confirm: false,
+                        // The log says whether it was asked for (`approval_requested`).
+                        two_person: st.approval.is_some(),
                         target: String::new(),
                         has_instructions: false,
                         depends_on: Vec::new(),

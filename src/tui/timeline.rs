@@ -146,6 +146,51 @@ pub fn describe(kind: &EventKind) -> (&'static str, String, Tone) {
                 )
             }
         }
+        EventKind::ApprovalRequested {
+            runbook,
+            step: st,
+            operator,
+            ..
+        } => (
+            "?",
+            format!(
+                "{} awaits approval by a commander other than {operator} (two-person rule)",
+                step(runbook, st)
+            ),
+            Tone::Waiting,
+        ),
+        EventKind::Approved {
+            runbook,
+            step: st,
+            by,
+            role,
+            approved,
+            keyboard,
+        } => {
+            let at = keyboard
+                .as_ref()
+                .map(|k| format!(" at {k}'s keyboard"))
+                .unwrap_or_default();
+            let (icon, word, tone) = if *approved {
+                ("✓", "approved", Tone::Ok)
+            } else {
+                ("✗", "declined", Tone::Warn)
+            };
+            (
+                icon,
+                format!(
+                    "{} two-person {word} by {by} ({}){at}",
+                    step(runbook, st),
+                    role.title()
+                ),
+                tone,
+            )
+        }
+        EventKind::RoleTaken { operator, role } => (
+            "☺",
+            format!("{operator} is the {}", role.title()),
+            Tone::Plain,
+        ),
         EventKind::StepFinished {
             runbook,
             step: st,

@@ -14,6 +14,7 @@ use super::theme::Theme;
 use super::timeline::{self, Tone, clock};
 use crate::incident::event::{RehearsalLevel, Verdict};
 use crate::incident::{Event, StepStatus};
+use crate::roles::Role;
 
 pub struct Areas {
     pub header: Rect,
@@ -86,7 +87,7 @@ fn shown_style(t: &Theme, s: Shown) -> Style {
         Shown::NotStarted => t.pending,
         Shown::Ready => t.ready,
         Shown::Running => t.running,
-        Shown::NeedsYou => t.waiting,
+        Shown::NeedsYou | Shown::AwaitsApproval => t.waiting,
         Shown::Done => t.ok,
         Shown::Failed => t.fail,
         Shown::Skipped => t.skipped,
@@ -99,7 +100,7 @@ fn rollup_style(t: &Theme, r: Rollup) -> Style {
         Rollup::NotStarted => t.pending,
         Rollup::Blocked => t.muted,
         Rollup::Running => t.running,
-        Rollup::NeedsYou => t.waiting,
+        Rollup::NeedsYou | Rollup::AwaitsApproval => t.waiting,
         Rollup::Done => t.ok,
         Rollup::Failed => t.fail,
     }
@@ -197,13 +198,22 @@ fn header(f: &mut Frame, app: &App, area: Rect) {
         };
         second.push(Span::styled(format!("{mark} {} ", r.verdict), style));
     } else {
+        // Narrow screens name the role only when it is not the default (operator), and the
+        // commander as IC, so the RTO countdowns keep their room.
+        let role = app.role();
+        let me = &app.info.operator;
         second.push(Span::styled(
-            if wide {
-                format!(" operator {} ", app.info.operator)
-            } else {
-                format!(" {} ", app.info.operator)
+            match (wide, role) {
+                (true, r) => format!(" {} {me} ", r.title()),
+                (false, Role::Operator) => format!(" {me} "),
+                (false, Role::Commander) => format!(" {me} (IC) "),
+                (false, r) => format!(" {me} ({r}) "),
             },
-            t.header,
+            if role == Role::Operator {
+                t.header
+            } else {
+                t.header.add_modifier(Modifier::BOLD)
+            },
         ));
     }
     second.push(Span::styled(
@@ -345,8 +355,13 @@ fn steps(f: &mut Frame, app: &App, area: Rect) {
                 .and_then(|x| x.elapsed_ms(app.now))
                 .map(timeline::seconds)
                 .unwrap_or_default();
+            // The second person, when there was one, else who confirmed it.
             let who = st
-                .and_then(|x| x.confirmed_by().map(str::to_string))
+                .and_then(|x| {
+                    x.approved_by()
+                        .map(|a| format!("⚖ {}", a.by))
+                        .or_else(|| x.confirmed_by().map(str::to_string))
+                })
                 .unwrap_or_default();
             let style = shown_style(t, shown);
             let mut cells = vec![
@@ -395,11 +410,15 @@ fn detail(f: &mut Frame, app: &App, area: Rect) {
     let (icon, word) = shown.label();
     let mut lines: Vec<Line> = Vec::new();
     let confirm = if s.confirm { " · asks first" } else { "" };
+    let two = if s.two_person { " · two-person" } else { "" };
     lines.push(Line::from(vec![
         Span::styled(format!("{icon} {word} "), shown_style(t, shown)),
         Span::styled(s.title.clone(), t.base.add_modifier(Modifier::BOLD)),
-        Span::styled(format!("  [{}{confirm}]", s.kind), t.muted),
+        Span::styled(format!("  [{}{confirm}{two}]", s.kind), t.muted),
     ]));
+    if let Some(a) = st.and_then(|x| x.approval.as_ref()) {
+        lines.push(approval_line(t, a));
+    }
     if !s.target.is_empty() {
         lines.push(kv(t, "target", s.target.clone()));
     }
@@ -471,6 +490,36 @@ fn detail(f: &mut Frame, app: &App, area: Rect) {
     f.render_widget(p, inner);
 }
 
+/// Where a two-person step stands: who it waits for, or who approved it.
+fn approval_line(t: &Theme, a: &crate::incident::state::Approval) -> Line<'static> {
+    match &a.answer {
+        None => Line::from(Span::styled(
+            format!(
+                "⚖ awaits approval by a commander other than {} (two-person rule)",
+                a.operator
+            ),
+            t.waiting,
+        )),
+        Some(ans) => {
+            let at = ans
+                .keyboard
+                .as_ref()
+                .map(|k| format!(" at {k}'s keyboard"))
+                .unwrap_or_default();
+            let word = if ans.approved { "approved" } else { "declined" };
+            Line::from(Span::styled(
+                format!(
+                    "⚖ {word} by {} ({}){at}, run by {}",
+                    ans.by,
+                    ans.role.title(),
+                    a.operator
+                ),
+                if ans.approved { t.ok } else { t.warn },
+            ))
+        }
+    }
+}
+
 fn history(t: &Theme, st: &crate::incident::StepState, lines: &mut Vec<Line>) {
     let mut h: Vec<(chrono::DateTime<chrono::Utc>, String)> = Vec::new();
     if let Some(s) = st.started {
@@ -481,6 +530,13 @@ fn history(t: &Theme, st: &crate::incident::StepState, lines: &mut Vec<Line>) {
         if let Some(a) = &c.answer {
             let w = if a.approved { "approved" } else { "declined" };
             h.push((a.ts, format!("{w} by {}", a.by)));
+        }
+    }
+    if let Some(a) = &st.approval {
+        h.push((a.requested, "asked a commander to approve".into()));
+        if let Some(ans) = &a.answer {
+            let w = if ans.approved { "approved" } else { "declined" };
+            h.push((ans.ts, format!("{w} by {} ({})", ans.by, ans.role.title())));
         }
     }
     for r in &st.retries {
@@ -580,8 +636,22 @@ fn status(f: &mut Frame, app: &App, area: Rect) {
             add(Action::Help, "help");
             add(Action::Quit, "quit");
         }
+        (None, false) if !app.role().acts() => {
+            // A scribe writes notes: the keys that change things are not offered.
+            add(Action::Note, "note");
+            add(Action::Filter, "filter");
+            add(Action::Help, "help");
+            add(Action::Quit, "quit");
+        }
         (None, false) => {
-            match app.selected_key().map(|k| app.shown(&k)) {
+            let sel = app.selected_key();
+            match sel.as_ref().map(|k| app.shown(k)) {
+                Some(Shown::AwaitsApproval) => {
+                    if sel.as_ref().is_some_and(|k| app.can_approve_here(k)) {
+                        add(Action::Approve, "approve");
+                    }
+                    add(Action::Skip, "skip");
+                }
                 Some(Shown::Ready) => add(Action::Run, "run"),
                 Some(Shown::NeedsYou) => add(Action::Run, "answer"),
                 Some(Shown::Failed) => {
@@ -626,6 +696,11 @@ fn status(f: &mut Frame, app: &App, area: Rect) {
             format!(" {waiting} waiting for you "),
             t.waiting.add_modifier(Modifier::REVERSED),
         ));
+    } else if let Some(n) = awaiting_approval(app) {
+        line.push(Span::styled(
+            format!(" ⚖ {n} awaiting approval by a commander "),
+            t.waiting.add_modifier(Modifier::REVERSED),
+        ));
     } else if let Some(done) = app.idle {
         let failed = app
             .board
@@ -645,6 +720,18 @@ fn status(f: &mut Frame, app: &App, area: Rect) {
     }
     line.extend(spans);
     f.render_widget(Paragraph::new(Line::from(line)).style(t.muted), area);
+}
+
+/// How many steps wait for a commander's approval, if any.
+fn awaiting_approval(app: &App) -> Option<usize> {
+    let n = app
+        .board
+        .runbooks
+        .iter()
+        .flat_map(|r| &r.steps)
+        .filter(|s| app.shown(&s.key) == Shown::AwaitsApproval)
+        .count();
+    (n > 0 && !app.info.review).then_some(n)
 }
 
 fn centered(area: Rect, w: u16, h: u16) -> Rect {
@@ -727,6 +814,10 @@ fn dialog(f: &mut Frame, app: &App, d: &Dialog, size: Rect) {
                 Purpose::Skip(k) => format!("Why skip {k}?"),
                 Purpose::Filter => "Filter the timeline (text, operator or event kind):".into(),
                 Purpose::ManualNote(k) => format!("Note for {k}:"),
+                Purpose::Approver(k) => format!(
+                    "{k} needs a second person. Approver's name (an incident commander, not {}):",
+                    app.info.operator
+                ),
             };
             let body = vec![
                 Line::from(label),
@@ -754,6 +845,13 @@ fn dialog(f: &mut Frame, app: &App, d: &Dialog, size: Rect) {
             ];
             ("Quit?".into(), body, 76, 7)
         }
+        Dialog::Approve {
+            key,
+            what,
+            operator,
+            by,
+            keyboard,
+        } => approve_dialog(app, key, what, operator, by, keyboard.as_deref()),
         Dialog::Abort { key } => {
             let body = vec![
                 Line::from(format!("Abort {key} while it runs?")),
@@ -807,6 +905,45 @@ fn dialog(f: &mut Frame, app: &App, d: &Dialog, size: Rect) {
         );
         f.render_widget(Paragraph::new(footer), at);
     }
+}
+
+/// The two-person approval: the step, exactly what it will do, who runs it and who approves.
+fn approve_dialog(
+    app: &App,
+    key: &crate::exec::plan::StepKey,
+    what: &str,
+    operator: &str,
+    by: &str,
+    keyboard: Option<&str>,
+) -> (String, Vec<Line<'static>>, u16, u16) {
+    let t = &app.theme;
+    let s = app.board.step(key);
+    let mut body = vec![
+        Line::from(Span::styled(
+            s.map_or(key.to_string(), |s| s.title.clone()),
+            t.base.add_modifier(Modifier::BOLD),
+        )),
+        Line::from(Span::styled(key.to_string(), t.muted)),
+        Line::default(),
+    ];
+    body.extend(what.lines().map(|l| Line::from(l.to_string())));
+    body.push(Line::default());
+    body.push(kv(t, "run by", operator.to_string()));
+    let approver = match keyboard {
+        Some(k) => format!("{by}, incident commander, at {k}'s keyboard"),
+        None => format!("{by}, incident commander"),
+    };
+    body.push(kv(t, "approver", approver));
+    body.push(Line::default());
+    body.push(Line::from(vec![
+        Span::styled(" y ", t.key.add_modifier(Modifier::REVERSED)),
+        Span::raw(" approve    "),
+        Span::styled(" n ", t.key.add_modifier(Modifier::REVERSED)),
+        Span::raw(" decline (skips it)    "),
+        Span::styled(" Esc ", t.key.add_modifier(Modifier::REVERSED)),
+        Span::raw(" later"),
+    ]));
+    ("Two-person rule: a commander approves".into(), body, 72, 16)
 }
 
 /// RTO achieved per runbook and for the plan, the critical path with what each step took,
