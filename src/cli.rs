@@ -69,6 +69,8 @@ with its file, line and column.\n\nExit status: 0 valid, 1 invalid, 2 usage erro
     Run(Box<run::RunArgs>),
     /// Game day: carry out a plan against the simulator or a rehearsal target
     Rehearse(Box<run::RunArgs>),
+    /// Join a shared incident another operator started with --share, with your runbooks
+    Join(Box<run::JoinArgs>),
     /// Replay a past incident log in the TUI, read-only (a folder: list its incidents)
     Review(ReviewArgs),
     /// Postmortem report (Markdown, JSON, HTML) from incident logs
@@ -181,6 +183,7 @@ pub fn main() -> ExitCode {
         Some(Command::Check(args)) => check::run(*args),
         Some(Command::Run(args)) => run::run(*args, false),
         Some(Command::Rehearse(args)) => run::run(*args, true),
+        Some(Command::Join(args)) => run::join(*args),
         Some(Command::Sim(args)) => run_sim(&args),
         Some(Command::Review(args)) => match runtime_or_report() {
             Some(rt) => rt.block_on(crate::tui::review::review(

@@ -106,6 +106,56 @@ pub struct RunArgs {
     pub resume_cmd: Option<String>,
 }
 
+/// `drbook join URL PATH...`: the incident on the share, with this operator's runbooks.
+#[derive(Debug, Args)]
+pub struct JoinArgs {
+    /// The shared timeline's URL, as the incident commander gave it (--share)
+    #[arg(value_name = "URL")]
+    pub url: String,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+pub fn join(args: JoinArgs) -> ExitCode {
+    let Some(rt) = runtime_or_report() else {
+        return ExitCode::from(2);
+    };
+    rt.block_on(async move {
+        let JoinArgs { url, mut run } = args;
+        let store = match crate::share::open_store(&url) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("drbook join: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        let shown = store.loc.to_string();
+        let (by, header) = match crate::share::first_header(&store).await {
+            Ok(Some(h)) => h,
+            Ok(None) => {
+                eprintln!(
+                    "drbook join: no incident on {shown} yet: the commander starts it with `drbook run PLAN --share {shown}`"
+                );
+                return ExitCode::from(2);
+            }
+            Err(e) => {
+                eprintln!("drbook join: cannot read the shared timeline: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        let rehearsal = header.mode == Mode::Rehearsal;
+        eprintln!(
+            "drbook join: {} \"{}\", started by {by} on {}",
+            if rehearsal { "rehearsal" } else { "LIVE incident" },
+            header.title,
+            header.target
+        );
+        run.title.get_or_insert(header.title);
+        run.share = Some(url);
+        carry_out(run, rehearsal).await
+    })
+}
+
 pub fn run(args: RunArgs, rehearsal: bool) -> ExitCode {
     let Some(rt) = runtime_or_report() else {
         return ExitCode::from(2);
@@ -405,7 +455,7 @@ async fn open_session(
             let handle = crate::share::start(
                 store,
                 &operator,
-                "operator",
+                args.role.as_str(),
                 &log_path,
                 &history,
                 local,
@@ -474,7 +524,9 @@ async fn open_session(
         recorder.clone(),
         options.clone(),
     )
-    .with_role(args.role);
+    .with_role(args.role)
+    // On a shared incident a commander elsewhere can approve a two-person step.
+    .approvals_from_elsewhere(options.share.is_some());
     let mut restored = Vec::new();
     if let Some(state) = resumed {
         for rb in &state.runbooks {

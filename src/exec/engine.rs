@@ -378,6 +378,9 @@ impl Engine {
     ) {
         let (line_tx, mut line_rx) = mpsc::unbounded_channel::<(StepKey, Stream, String)>();
         let (prog_tx, mut prog_rx) = mpsc::unbounded_channel::<(StepKey, String)>();
+        // What others on a shared incident ask of this engine (their roles, approvals).
+        let (_none, quiet) = mpsc::unbounded_channel();
+        let mut shared = self.options.share.as_ref().map_or(quiet, |s| s.controls());
         let mut work = Work {
             tasks: JoinSet::new(),
             timers: JoinSet::new(),
@@ -408,6 +411,7 @@ impl Engine {
                     None | Some(Control::Shutdown) => break,
                     Some(c) => self.handle(c, &mut work, &updates).await,
                 },
+                Some(c) = shared.recv() => self.handle(c, &mut work, &updates).await,
                 Some(joined) = work.tasks.join_next(), if !work.tasks.is_empty() => match joined {
                     Ok((key, report)) => self.finished(key, report, &mut work, &updates).await,
                     Err(e) => Err(format!("a step task failed: {e}")),

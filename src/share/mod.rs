@@ -76,3 +76,23 @@ pub fn start(
         mirror: Some(mirror_path(log_path)),
     })
 }
+
+/// The incident a share holds: the first header on its timeline, and who wrote it. `None`
+/// when the share has no timeline yet.
+pub async fn first_header(
+    store: &Store,
+) -> Result<Option<(String, crate::incident::Header)>, BlobError> {
+    let name = store.loc.blob_name(sync::TIMELINE);
+    let Some((bytes, _)) = remote::read_from(store, &name, 0).await? else {
+        return Ok(None);
+    };
+    for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        let Ok(rec) = serde_json::from_slice::<record::Record>(line) else {
+            continue;
+        };
+        if let Some(crate::incident::EventKind::IncidentStarted(h)) = rec.event().map(|e| e.kind) {
+            return Ok(Some((rec.op, h)));
+        }
+    }
+    Ok(None)
+}

@@ -24,6 +24,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use super::record::{Body, Record};
 use super::remote::{self, Appended};
 use crate::blob::{BlobError, Store};
+use crate::exec::engine::Control;
 use crate::exec::plan::StepKey;
 use crate::incident::Event;
 
@@ -121,6 +122,8 @@ enum Command {
         takeover: bool,
         reply: oneshot::Sender<ClaimOutcome>,
     },
+    /// Where to send what others' records ask of this drbook's engine.
+    Attach(mpsc::UnboundedSender<Control>),
     /// Share everything queued and read to the end, then answer how many are still queued.
     Flush {
         leave: bool,
@@ -157,6 +160,14 @@ impl ShareHandle {
         }
         rx.await
             .unwrap_or_else(|_| ClaimOutcome::Offline("the share syncer has stopped".into()))
+    }
+
+    /// What others' records ask of this drbook's engine: roles taken, a commander's approval
+    /// of a step this drbook waits on.
+    pub fn controls(&self) -> mpsc::UnboundedReceiver<Control> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let _ = self.commands.send(Command::Attach(tx));
+        rx
     }
 
     /// Shares what is queued, reads to the end, and (with `leave`) says goodbye; waits at
@@ -232,6 +243,10 @@ struct Syncer {
     backoff: Duration,
     last_ours: Instant,
     local_open: bool,
+    /// This drbook's engine, for what others' records ask of it.
+    engine: Option<mpsc::UnboundedSender<Control>>,
+    /// Roles others took, for an engine that attaches later.
+    roles_seen: Vec<Control>,
 }
 
 impl Syncer {
@@ -258,6 +273,8 @@ impl Syncer {
             backoff: Duration::from_millis(250),
             last_ours: Instant::now(),
             local_open: true,
+            engine: None,
+            roles_seen: Vec::new(),
         };
         for ev in &setup.history {
             s.take_local(ev);
@@ -322,6 +339,13 @@ impl Syncer {
                 let outcome = self.claim(key, takeover).await;
                 self.publish();
                 let _ = reply.send(outcome);
+            }
+            Command::Attach(tx) => {
+                // The roles others took before the engine asked.
+                for c in &self.roles_seen {
+                    let _ = tx.send(c.clone());
+                }
+                self.engine = Some(tx);
             }
             Command::Flush { leave, reply } => {
                 // Take what the local log has already handed over.
@@ -580,8 +604,19 @@ impl Syncer {
             }
             _ => {}
         }
-        if !ours && let Some(tx) = &self.remote {
-            let event = rec.event();
+        if ours {
+            return;
+        }
+        let event = rec.event();
+        if let Some(c) = event.as_ref().and_then(|ev| control_for(&rec, ev)) {
+            if matches!(c, Control::TakeRole { .. }) {
+                self.roles_seen.push(c.clone());
+            }
+            if let Some(tx) = &self.engine {
+                let _ = tx.send(c);
+            }
+        }
+        if let Some(tx) = &self.remote {
             let _ = tx.send(RemoteRecord { record: rec, event });
         }
     }
@@ -615,6 +650,36 @@ impl Syncer {
             }
         }
         ClaimOutcome::Offline("the timeline kept moving: try again".into())
+    }
+}
+
+/// What someone else's event asks of this drbook's engine: the role they took, and an
+/// approval a commander gave, each only as written by that person's own drbook (another
+/// drbook records what it received, and passing that on would echo it back and forth).
+fn control_for(rec: &Record, ev: &Event) -> Option<Control> {
+    use crate::incident::EventKind;
+    match &ev.kind {
+        EventKind::RoleTaken { operator, role } if crate::roles::same_person(operator, &rec.op) => {
+            Some(Control::TakeRole {
+                who: operator.clone(),
+                role: *role,
+            })
+        }
+        EventKind::Approved {
+            runbook,
+            step,
+            by,
+            role,
+            approved,
+            keyboard: None,
+        } if crate::roles::same_person(by, &rec.op) => Some(Control::Approve {
+            key: StepKey::new(runbook.clone(), step.clone()),
+            by: by.clone(),
+            role: *role,
+            yes: *approved,
+            keyboard: None,
+        }),
+        _ => None,
     }
 }
 

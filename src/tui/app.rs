@@ -24,6 +24,7 @@ use crate::incident::{Event, EventKind, IncidentState};
 use crate::runbook::model::StepKind;
 
 mod approve;
+mod share;
 
 /// What the header says about the run.
 #[derive(Debug, Clone)]
@@ -84,6 +85,12 @@ pub enum Dialog {
     Abort {
         key: StepKey,
     },
+    /// Shared incidents: start a step `holder` holds, taking their claim over.
+    Takeover {
+        key: StepKey,
+        holder: String,
+        since: DateTime<Utc>,
+    },
     /// A two-person step: `by` (a commander other than `operator`, who runs it) approves or
     /// declines it. `keyboard`: this terminal's operator, when `by` is someone else at it.
     Approve {
@@ -114,6 +121,10 @@ pub enum Msg {
     Logged(Event),
     Engine(Update),
     Live(StepKey, LiveRead),
+    /// The shared timeline's state (online, who is there, who holds which step).
+    Share(crate::share::ShareView),
+    /// Someone else's record on the shared timeline.
+    Remote(crate::share::RemoteRecord),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -154,6 +165,10 @@ pub struct App {
     pub size: Rect,
     /// Reviewing a past incident: the moment shown, and what the chain check said.
     pub replay: Option<Replay>,
+    /// A shared incident: the share as last seen.
+    pub share: Option<crate::share::ShareView>,
+    /// The other operators' events folded together: what they run and what waits on them.
+    pub others: IncidentState,
 }
 
 /// A past incident replayed: every event is in the timeline; the state is as it was after
@@ -204,6 +219,8 @@ impl App {
             theme,
             size: Rect::new(0, 0, 80, 24),
             replay: None,
+            share: None,
+            others: IncidentState::default(),
         };
         for e in &history {
             app.track_prompts(e);
@@ -290,7 +307,12 @@ impl App {
     }
 
     pub fn shown(&self, key: &StepKey) -> Shown {
-        self.board.shown(key, &self.state, &self.ready)
+        let here = self.board.shown(key, &self.state, &self.ready);
+        // A step another operator runs on a shared incident and that waits for approval.
+        if matches!(here, Shown::NotStarted | Shown::Ready) && self.awaits_elsewhere(key) {
+            return Shown::AwaitsApproval;
+        }
+        here
     }
 
     /// Steps running or waiting for the operator.
@@ -336,6 +358,20 @@ impl App {
             }
             Msg::Live(key, read) => {
                 self.live.insert(key, read);
+                Vec::new()
+            }
+            Msg::Share(v) => {
+                self.share = Some(v);
+                Vec::new()
+            }
+            Msg::Remote(r) => {
+                if let Some(mut e) = r.event {
+                    // What another drbook's engine did, it did for its operator.
+                    if e.actor == "drbook" {
+                        e.actor = r.record.op;
+                    }
+                    self.remote(e);
+                }
                 Vec::new()
             }
         }
@@ -388,26 +424,29 @@ impl App {
             EventKind::Confirmed { .. }
             | EventKind::Approved { .. }
             | EventKind::StepFinished { .. }
-            | EventKind::StepSkipped { .. } => {
-                self.prompts.retain(|k| *k != key);
-                self.dismissed.remove(&key);
-                let open = match &self.dialog {
-                    Some(
-                        Dialog::Confirm { key: k, .. }
-                        | Dialog::Manual { key: k, .. }
-                        | Dialog::Approve { key: k, .. },
-                    ) => *k == key,
-                    Some(Dialog::Input {
-                        purpose: Purpose::ManualNote(k) | Purpose::Skip(k) | Purpose::Approver(k),
-                        ..
-                    }) => *k == key,
-                    _ => false,
-                };
-                if open {
-                    self.dialog = None;
-                }
-            }
+            | EventKind::StepSkipped { .. } => self.settle_prompt(&key),
             _ => {}
+        }
+    }
+
+    /// The question about `key` was answered: it is no longer put, and its dialog closes.
+    fn settle_prompt(&mut self, key: &StepKey) {
+        self.prompts.retain(|k| k != key);
+        self.dismissed.remove(key);
+        let open = match &self.dialog {
+            Some(
+                Dialog::Confirm { key: k, .. }
+                | Dialog::Manual { key: k, .. }
+                | Dialog::Approve { key: k, .. },
+            ) => k == key,
+            Some(Dialog::Input {
+                purpose: Purpose::ManualNote(k) | Purpose::Skip(k) | Purpose::Approver(k),
+                ..
+            }) => k == key,
+            _ => false,
+        };
+        if open {
+            self.dialog = None;
         }
     }
 
@@ -667,6 +706,18 @@ impl App {
             },
             Dialog::Quit { .. } => match action {
                 Some(Action::Yes | Action::Quit) => vec![Effect::Quit],
+                _ if esc || action == Some(Action::No) => {
+                    self.dialog = None;
+                    Vec::new()
+                }
+                _ => Vec::new(),
+            },
+            Dialog::Takeover { key, .. } => match action {
+                Some(Action::Yes) => {
+                    self.dialog = None;
+                    self.say(format!("taking {key} over"));
+                    self.control(Control::Takeover(key))
+                }
                 _ if esc || action == Some(Action::No) => {
                     self.dialog = None;
                     Vec::new()
@@ -947,6 +998,25 @@ impl App {
                     self.dialog = Some(Dialog::Abort { key });
                 } else {
                     self.say("x aborts the selected step while it runs");
+                }
+            }
+            Action::Takeover => {
+                let Some(key) = key else {
+                    return Vec::new();
+                };
+                match self.held_by_other(&key) {
+                    Some(h) if matches!(shown, Some(Shown::Ready | Shown::NotStarted)) => {
+                        self.dialog = Some(Dialog::Takeover {
+                            key,
+                            holder: h.op.clone(),
+                            since: h.since,
+                        });
+                    }
+                    Some(h) => self.say(format!(
+                        "{key} is held by {}; it can be taken over once ready",
+                        h.op
+                    )),
+                    None => self.say(format!("nobody else holds {key}")),
                 }
             }
         }

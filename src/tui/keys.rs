@@ -46,11 +46,13 @@ pub enum Action {
     Summary,
     /// Approve (or decline) a two-person step, as an incident commander.
     Approve,
+    /// Shared incidents: start a step someone else holds, taking their claim over.
+    Takeover,
 }
 
 impl Action {
     /// Every action, in the order the help lists them.
-    pub const ALL: [Action; 27] = [
+    pub const ALL: [Action; 28] = [
         Action::Up,
         Action::Down,
         Action::PageUp,
@@ -67,6 +69,7 @@ impl Action {
         Action::Recheck,
         Action::RunAllReady,
         Action::Approve,
+        Action::Takeover,
         Action::Pause,
         Action::Abort,
         Action::Note,
@@ -110,6 +113,7 @@ impl Action {
             Action::LaterMore => "later-more",
             Action::Summary => "summary",
             Action::Approve => "approve",
+            Action::Takeover => "take-over",
         }
     }
 
@@ -324,6 +328,7 @@ impl Default for KeyMap {
             (Action::LaterMore, &["}"]),
             (Action::Summary, &["i"]),
             (Action::Approve, &["v"]),
+            (Action::Takeover, &["T"]),
         ];
         let by_action: BTreeMap<Action, Vec<KeyBinding>> = defaults
             .iter()
@@ -430,6 +435,7 @@ impl KeyMap {
             Action::LaterMore => "review: a minute forward",
             Action::Summary => "review: RTO achieved, critical path, waits on people",
             Action::Approve => "commander: approve or decline a two-person step",
+            Action::Takeover => "shared incident: take over a step someone else holds (asks first)",
         }
     }
 }

@@ -82,6 +82,8 @@ pub async fn run(session: Session, ui: UiSetup) -> ExitCode {
         connected,
         history,
         tap,
+        share,
+        remote,
         ..
     } = session;
     let info = Info {
@@ -104,6 +106,12 @@ pub async fn run(session: Session, ui: UiSetup) -> ExitCode {
     let (_keep, spare) = mpsc::unbounded_channel();
     let mut tap = tap.unwrap_or(spare);
     let (live_tx, mut live_rx) = mpsc::unbounded_channel::<Msg>();
+    let (_keep_remote, no_remote) = mpsc::unbounded_channel();
+    let mut remote = remote.unwrap_or(no_remote);
+    let mut share_view = share.as_ref().map(|s| s.view.clone());
+    if let Some(v) = &share_view {
+        app.update(Msg::Share(v.borrow().clone()));
+    }
 
     let ended = {
         let mut term = match Term::enter() {
@@ -144,6 +152,8 @@ pub async fn run(session: Session, ui: UiSetup) -> ExitCode {
                 },
                 Some(e) = tap.recv() => Msg::Logged(e),
                 Some(u) = up_rx.recv() => Msg::Engine(u),
+                Some(r) = remote.recv() => Msg::Remote(r),
+                Some(v) = share_changed(&mut share_view) => Msg::Share(v),
                 Some(m) = live_rx.recv() => m,
                 _ = tick.tick() => Msg::Tick(Utc::now()),
             };
@@ -157,7 +167,10 @@ pub async fn run(session: Session, ui: UiSetup) -> ExitCode {
                     Ok(e) => Msg::Logged(e),
                     Err(_) => match up_rx.try_recv() {
                         Ok(u) => Msg::Engine(u),
-                        Err(_) => break,
+                        Err(_) => match remote.try_recv() {
+                            Ok(r) => Msg::Remote(r),
+                            Err(_) => break,
+                        },
                     },
                 };
                 if apply(&mut app, m, &ctl_tx) {
@@ -180,6 +193,10 @@ pub async fn run(session: Session, ui: UiSetup) -> ExitCode {
             Ok(()) => closed = true,
             Err(e) => eprintln!("drbook: cannot close the incident log: {e}"),
         }
+    }
+    if let Some(share) = &share {
+        // Quitting never waits long on a share that is down: what is left goes on resume.
+        crate::cli::run::report_share(share, Duration::from_secs(5)).await;
     }
     if let Some(sim) = connected.sim {
         sim.shutdown().await;
@@ -212,6 +229,22 @@ enum Ended {
     Quit,
     Signal(u8),
     Error(String),
+}
+
+/// The share's new state, when it changes (never, without a share).
+async fn share_changed(
+    v: &mut Option<tokio::sync::watch::Receiver<crate::share::ShareView>>,
+) -> Option<crate::share::ShareView> {
+    match v {
+        Some(rx) => match rx.changed().await {
+            Ok(()) => Some(rx.borrow_and_update().clone()),
+            Err(_) => {
+                *v = None;
+                std::future::pending().await
+            }
+        },
+        None => std::future::pending().await,
+    }
 }
 
 async fn recv(s: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {

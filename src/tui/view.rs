@@ -257,6 +257,9 @@ fn header(f: &mut Frame, app: &App, area: Rect) {
         };
         second.push(Span::styled(text, style));
     }
+    if let Some(s) = &app.share {
+        second.push(share_badge(app, s, wide));
+    }
     if app.state.is_paused() {
         second.push(Span::styled(
             " ⏸ PAUSED ",
@@ -271,6 +274,40 @@ fn header(f: &mut Frame, app: &App, area: Rect) {
     }
     let p = Paragraph::new(vec![first, Line::from(second)]).style(t.header);
     f.render_widget(p, area);
+}
+
+/// The shared timeline in the header: who is online, or that it is offline and how much
+/// waits to be shared.
+fn share_badge<'a>(app: &App, s: &crate::share::ShareView, wide: bool) -> Span<'a> {
+    let t = &app.theme;
+    if !s.online && s.problem.is_none() {
+        return Span::styled("│ share: connecting… ".to_string(), t.muted);
+    }
+    if !s.online {
+        let why = match (&s.problem, wide) {
+            (Some(p), true) => format!(": {p}"),
+            _ => String::new(),
+        };
+        return Span::styled(
+            format!(" SHARE OFFLINE · {} queued{why} ", s.queued),
+            t.warn.add_modifier(Modifier::REVERSED),
+        );
+    }
+    let online = s.online_peers(app.now);
+    let text = if wide {
+        let names: Vec<String> = online
+            .iter()
+            .map(|p| match p.role.as_str() {
+                "commander" => format!("{} (IC)", p.op),
+                "scribe" => format!("{} (scribe)", p.op),
+                _ => p.op.clone(),
+            })
+            .collect();
+        format!("│ shared ● {} ", names.join(", "))
+    } else {
+        format!("│ shared ● {} online ", online.len())
+    };
+    Span::styled(text, t.ok)
 }
 
 fn runbooks(f: &mut Frame, app: &App, area: Rect) {
@@ -355,13 +392,15 @@ fn steps(f: &mut Frame, app: &App, area: Rect) {
                 .and_then(|x| x.elapsed_ms(app.now))
                 .map(timeline::seconds)
                 .unwrap_or_default();
-            // The second person, when there was one, else who confirmed it.
+            // The second person, when there was one, else who confirmed it; on a shared
+            // incident, who else holds it.
             let who = st
                 .and_then(|x| {
                     x.approved_by()
                         .map(|a| format!("⚖ {}", a.by))
                         .or_else(|| x.confirmed_by().map(str::to_string))
                 })
+                .or_else(|| app.held_by_other(&s.key).map(|h| format!("⚑ {}", h.op)))
                 .unwrap_or_default();
             let style = shown_style(t, shown);
             let mut cells = vec![
@@ -418,6 +457,21 @@ fn detail(f: &mut Frame, app: &App, area: Rect) {
     ]));
     if let Some(a) = st.and_then(|x| x.approval.as_ref()) {
         lines.push(approval_line(t, a));
+    }
+    if let Some(h) = app.held_by_other(&s.key) {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "⚑ held by {} since {} UTC on the shared timeline: {} takes it over",
+                h.op,
+                h.since.format("%H:%M:%S"),
+                app.keys
+                    .keys_for(Action::Takeover)
+                    .first()
+                    .cloned()
+                    .unwrap_or_default()
+            ),
+            t.warn,
+        )));
     }
     if !s.target.is_empty() {
         lines.push(kv(t, "target", s.target.clone()));
@@ -652,6 +706,11 @@ fn status(f: &mut Frame, app: &App, area: Rect) {
                     }
                     add(Action::Skip, "skip");
                 }
+                Some(Shown::Ready)
+                    if sel.as_ref().is_some_and(|k| app.held_by_other(k).is_some()) =>
+                {
+                    add(Action::Takeover, "take over")
+                }
                 Some(Shown::Ready) => add(Action::Run, "run"),
                 Some(Shown::NeedsYou) => add(Action::Run, "answer"),
                 Some(Shown::Failed) => {
@@ -852,6 +911,26 @@ fn dialog(f: &mut Frame, app: &App, d: &Dialog, size: Rect) {
             by,
             keyboard,
         } => approve_dialog(app, key, what, operator, by, keyboard.as_deref()),
+        Dialog::Takeover { key, holder, since } => {
+            let body = vec![
+                Line::from(format!(
+                    "{holder} holds {key} since {} UTC.",
+                    since.format("%H:%M:%S")
+                )),
+                Line::from(format!(
+                    "They may be carrying it out right now: ask {holder} first."
+                )),
+                Line::from("Taking it over is recorded on the shared timeline, with both names."),
+                Line::default(),
+                Line::from(vec![
+                    Span::styled(" y ", t.key.add_modifier(Modifier::REVERSED)),
+                    Span::raw(" take it over and start it   "),
+                    Span::styled(" n ", t.key.add_modifier(Modifier::REVERSED)),
+                    Span::raw(" leave it"),
+                ]),
+            ];
+            ("Take over?".into(), body, 72, 7)
+        }
         Dialog::Abort { key } => {
             let body = vec![
                 Line::from(format!("Abort {key} while it runs?")),

@@ -161,6 +161,22 @@ impl Engine {
             Ok(())
         };
         let Some(Waiting::Approval { operator }) = self.waiting.get(&key) else {
+            // On a shared incident a commander approves steps other drbooks wait on: the
+            // approval is recorded here, shared, and checked again by the drbook that waits.
+            if self.options.share.is_some() && keyboard.is_none() && role == Role::Commander {
+                return self
+                    .record(
+                        ExecEvent::Approved {
+                            key,
+                            by,
+                            role,
+                            yes,
+                            keyboard,
+                        },
+                        updates,
+                    )
+                    .await;
+            }
             return refuse(format!("{key} does not wait for an approval"));
         };
         if let Some(reason) = roles::approval_refusal(&by, role, operator) {
@@ -192,6 +208,15 @@ impl Engine {
         role: Role,
         updates: &mpsc::UnboundedSender<Update>,
     ) -> Result<(), String> {
+        let known = self
+            .roles
+            .roster
+            .iter()
+            .any(|(name, r)| roles::same_person(name, &who) && *r == role);
+        if known {
+            // Said again (a shared timeline read anew): nothing changes.
+            return Ok(());
+        }
         self.roles.set(&who, role);
         self.record(ExecEvent::RoleTaken { who, role }, updates)
             .await

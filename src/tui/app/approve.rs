@@ -20,7 +20,14 @@ impl App {
         let crate::incident::EventKind::RoleTaken { operator, role } = &e.kind else {
             return;
         };
-        if *role != Role::Scribe || !roles::same_person(operator, &self.info.operator) {
+        if !roles::same_person(operator, &self.info.operator) {
+            return;
+        }
+        if *role == Role::Commander {
+            // Approvals other drbooks asked for before this terminal knew its role.
+            self.ask_waiting_elsewhere();
+        }
+        if *role != Role::Scribe {
             return;
         }
         self.prompts.clear();
@@ -72,11 +79,11 @@ impl App {
     /// Who runs `key` and what it will do, while it waits for an approval.
     fn awaiting(&self, key: &StepKey) -> Option<(String, String)> {
         self.state
-            .step(&key.runbook, &key.step)?
-            .approval
-            .as_ref()
+            .step(&key.runbook, &key.step)
+            .and_then(|s| s.approval.as_ref())
             .filter(|a| a.answer.is_none())
             .map(|a| (a.operator.clone(), a.prompt.clone()))
+            .or_else(|| self.remote_awaiting(key))
     }
 
     /// Opens the approval of `key`: for this terminal's commander, or asking the name of the

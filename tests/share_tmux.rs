@@ -1,0 +1,187 @@
+//! End to end on a shared incident: an operator's headless drbook reaches a two-person step
+//! and waits; the incident commander, in the TUI of another drbook in a real terminal (tmux)
+//! joined to the same share on Azurite, is asked, approves, and the operator's step runs.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::azurite::Azurite;
+use drbook::incident::{EventKind, read_log};
+use drbook::roles::Role;
+
+const PAIR: &str = r#"
+[runbook]
+id = "pair"
+title = "A change two people agree on"
+component = "code"
+
+[[step]]
+id = "flip"
+title = "Flip the switch"
+kind = "command"
+argv = ["echo", "flipped"]
+approval = "two-person"
+confirm = false
+"#;
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn cmd(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux runs (install it: apt-get install tmux)")
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-J", "-t", "ic"]).stdout)
+            .into_owned()
+    }
+
+    fn wait_for(&self, what: &str, within: Duration) -> String {
+        let until = Instant::now() + within;
+        loop {
+            let s = self.screen();
+            if s.contains(what) {
+                return s;
+            }
+            assert!(Instant::now() < until, "`{what}` did not appear:\n{s}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd(&["kill-server"]);
+    }
+}
+
+fn log_in(dir: &Path) -> PathBuf {
+    std::fs::read_dir(dir)
+        .expect("log dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .expect("an incident log was written")
+}
+
+#[test]
+fn a_commander_in_the_tui_approves_a_step_waiting_on_an_operators_drbook() {
+    let az = Azurite::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let rb = tmp.path().join("pair.toml");
+    std::fs::write(&rb, PAIR).unwrap();
+    let share = az.url("drbook/pair");
+    let bin = env!("CARGO_BIN_EXE_drbook");
+
+    // The operator: headless, waits at the two-person step for a commander elsewhere.
+    let bob = Command::new(bin)
+        .arg("rehearse")
+        .arg(&rb)
+        .args(["--target", "sim", "--non-interactive", "--run-commands"])
+        .args(["--operator", "bob", "--share", &share])
+        .arg("--log-dir")
+        .arg(tmp.path().join("bob"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    // Once bob's drbook has put the incident on the share (its copy of the timeline is
+    // written as it reads and appends), the commander joins it in a terminal.
+    let until = Instant::now() + Duration::from_secs(60);
+    loop {
+        let mirror = std::fs::read_dir(tmp.path().join("bob"))
+            .ok()
+            .and_then(|d| {
+                d.filter_map(|e| e.ok().map(|e| e.path()))
+                    .find(|p| p.to_string_lossy().ends_with(".shared.ndjson"))
+            })
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .unwrap_or_default();
+        if mirror.contains("incident_started") {
+            break;
+        }
+        assert!(
+            Instant::now() < until,
+            "bob's drbook never shared its header"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let tmux = Tmux {
+        socket: format!("drbook-share-{}", std::process::id()),
+    };
+    let cmd = format!(
+        "{bin} join '{share}' '{}' --target sim --role commander --operator carol --log-dir '{}'; sleep 60",
+        rb.display(),
+        tmp.path().join("carol").display()
+    );
+    let out = tmux.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "ic",
+        "-x",
+        "140",
+        "-y",
+        "40",
+        "sh",
+        "-c",
+        &cmd,
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let asked = tmux.wait_for("run by: bob", Duration::from_secs(60));
+    assert!(asked.contains("Two-person rule"), "{asked}");
+    assert!(asked.contains("approver: carol"), "{asked}");
+    tmux.wait_for("shared ●", Duration::from_secs(20));
+    let out = tmux.cmd(&["send-keys", "-t", "ic", "y"]);
+    assert!(out.status.success());
+
+    let until = Instant::now() + Duration::from_secs(60);
+    let mut bob = bob;
+    let status = loop {
+        if let Some(s) = bob.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < until,
+            "bob's drbook never got the approval; the commander's screen:\n{}",
+            tmux.screen()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let out = bob.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let (events, _) = read_log(&log_in(&tmp.path().join("bob"))).unwrap();
+    let approved = events.iter().find_map(|e| match &e.kind {
+        EventKind::Approved {
+            step,
+            by,
+            role,
+            approved,
+            ..
+        } if step == "flip" => Some((by.clone(), *role, *approved)),
+        _ => None,
+    });
+    assert_eq!(approved, Some(("carol".into(), Role::Commander, true)));
+    let ran = events.iter().any(|e| {
+        matches!(&e.kind, EventKind::OutputLine { step, line, .. } if step == "flip" && line == "flipped")
+    });
+    assert!(ran, "the step ran after the approval: {text}");
+    // The commander's screen shows the operator's step finishing under his name.
+    tmux.wait_for("bob", Duration::from_secs(10));
+}
