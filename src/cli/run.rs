@@ -918,6 +918,10 @@ async fn print_share_changes(mut view: tokio::sync::watch::Receiver<crate::share
     let mut online = None;
     while view.changed().await.is_ok() {
         let v = view.borrow().clone();
+        // Not tried yet: neither online nor offline.
+        if !v.online && v.problem.is_none() {
+            continue;
+        }
         if online == Some(v.online) || (online.is_none() && v.online) {
             online = Some(v.online);
             continue;
@@ -939,18 +943,23 @@ async fn print_share_changes(mut view: tokio::sync::watch::Receiver<crate::share
 pub async fn report_share(share: &crate::share::ShareHandle, limit: Duration) {
     let left = share.flush(true, limit).await;
     let view = share.view.borrow().clone();
-    if left == 0 {
-        println!(
+    match left {
+        Some(0) => println!(
             "shared timeline: {} ({} records, every event of this log shared)",
             view.url, view.records
-        );
-    } else {
-        println!(
+        ),
+        Some(left) => println!(
             "shared timeline: {} is OFFLINE ({}): {left} event(s) of this log not shared yet; \
              they are shared when the incident is resumed (--resume)",
             view.url,
             view.problem.as_deref().unwrap_or("no answer")
-        );
+        ),
+        None => println!(
+            "shared timeline: {} did not answer within {}s: events of this log may not be \
+             shared yet; they are shared when the incident is resumed (--resume)",
+            view.url,
+            limit.as_secs()
+        ),
     }
 }
 

@@ -34,6 +34,11 @@ pub const TIMELINE: &str = "timeline.jsonl";
 const MAX_BLOCK: usize = 1 << 20;
 /// Reads of the tail while nothing happens here.
 const POLL: Duration = Duration::from_millis(700);
+/// Local events go out at most this often (a claim or a flush does not wait): an append
+/// blob holds at most 50,000 blocks, so a command printing a line every few milliseconds
+/// must not take a block per event, or per round trip. One writer printing without a pause
+/// fills at most 1,800 blocks an hour this way.
+const BATCH_EVERY: Duration = Duration::from_secs(2);
 /// No call waits longer than this: a share that does not answer is offline.
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// A sign of life after this long without a record of ours.
@@ -171,15 +176,15 @@ impl ShareHandle {
     }
 
     /// Shares what is queued, reads to the end, and (with `leave`) says goodbye; waits at
-    /// most `limit`. Returns how many events are still not shared.
-    pub async fn flush(&self, leave: bool, limit: Duration) -> usize {
+    /// most `limit`. Returns how many events are still not shared, or `None` when the syncer
+    /// did not answer in time (then nobody knows: events handed over a moment ago may not
+    /// even be counted yet).
+    pub async fn flush(&self, leave: bool, limit: Duration) -> Option<usize> {
         let (reply, rx) = oneshot::channel();
-        if self.commands.send(Command::Flush { leave, reply }).is_err() {
-            return self.view.borrow().queued;
-        }
+        self.commands.send(Command::Flush { leave, reply }).ok()?;
         match tokio::time::timeout(limit, rx).await {
-            Ok(Ok(n)) => n,
-            _ => self.view.borrow().queued,
+            Ok(Ok(n)) => Some(n),
+            _ => None,
         }
     }
 }
@@ -193,7 +198,8 @@ pub struct Setup {
     pub history: Vec<Event>,
     /// Every event appended to the local log from now on, once it is on disk.
     pub local: mpsc::UnboundedReceiver<Event>,
-    /// Where the events go on to (the screen), after the syncer has seen them.
+    /// Where the events go on to (the screen), as soon as they arrive, whatever the share is
+    /// doing.
     pub forward: Option<mpsc::UnboundedSender<Event>>,
     /// Other people's records, for the screen.
     pub remote: Option<mpsc::UnboundedSender<RemoteRecord>>,
@@ -201,8 +207,12 @@ pub struct Setup {
     pub mirror: Option<PathBuf>,
 }
 
-pub fn spawn(setup: Setup) -> ShareHandle {
-    let (commands, rx) = mpsc::unbounded_channel();
+pub fn spawn(mut setup: Setup) -> ShareHandle {
+    let (commands, commands_rx) = mpsc::unbounded_channel();
+    let (to_syncer, syncer_commands) = mpsc::unbounded_channel();
+    let (events, syncer_events) = mpsc::unbounded_channel();
+    let local = std::mem::replace(&mut setup.local, syncer_events);
+    let forward = setup.forward.take();
     let view = ShareView {
         url: setup.store.loc.to_string(),
         me: setup.me.op.clone(),
@@ -210,10 +220,49 @@ pub fn spawn(setup: Setup) -> ShareHandle {
     };
     let (view_tx, view_rx) = watch::channel(view);
     let mut syncer = Syncer::new(setup, view_tx);
-    tokio::spawn(async move { syncer.run(rx).await });
+    tokio::spawn(relay(local, forward, commands_rx, events, to_syncer));
+    tokio::spawn(async move { syncer.run(syncer_commands).await });
     ShareHandle {
         commands,
         view: view_rx,
+    }
+}
+
+/// Hands each local event to the screen at once and to the syncer, which may be waiting on
+/// the network for seconds. Commands pass through here too, after every event that came
+/// before them, so a flush shares every event the log handed over before it was asked.
+async fn relay(
+    mut local: mpsc::UnboundedReceiver<Event>,
+    forward: Option<mpsc::UnboundedSender<Event>>,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+    events: mpsc::UnboundedSender<Event>,
+    to_syncer: mpsc::UnboundedSender<Command>,
+) {
+    let mut events = Some(events);
+    let mut to_syncer = Some(to_syncer);
+    while events.is_some() || to_syncer.is_some() {
+        tokio::select! {
+            biased;
+            ev = local.recv(), if events.is_some() => match ev {
+                Some(ev) => {
+                    if let Some(f) = &forward {
+                        let _ = f.send(ev.clone());
+                    }
+                    if let Some(tx) = &events {
+                        let _ = tx.send(ev);
+                    }
+                }
+                None => events = None,
+            },
+            c = commands.recv(), if to_syncer.is_some() => match c {
+                Some(c) => {
+                    if let Some(tx) = &to_syncer {
+                        let _ = tx.send(c);
+                    }
+                }
+                None => to_syncer = None,
+            },
+        }
     }
 }
 
@@ -232,7 +281,6 @@ struct Syncer {
     /// Every local event, so a share that lost data can be refilled.
     all: Vec<(u64, Vec<u8>)>,
     local: mpsc::UnboundedReceiver<Event>,
-    forward: Option<mpsc::UnboundedSender<Event>>,
     remote: Option<mpsc::UnboundedSender<RemoteRecord>>,
     mirror_path: Option<PathBuf>,
     mirror: Option<tokio::fs::File>,
@@ -241,6 +289,9 @@ struct Syncer {
     ready: bool,
     retry_at: Option<Instant>,
     backoff: Duration,
+    /// When the tail was last read, and our events last appended.
+    last_sync: Option<Instant>,
+    last_append: Option<Instant>,
     last_ours: Instant,
     local_open: bool,
     /// This drbook's engine, for what others' records ask of it.
@@ -262,7 +313,6 @@ impl Syncer {
             queue: VecDeque::new(),
             all: Vec::new(),
             local: setup.local,
-            forward: setup.forward,
             remote: setup.remote,
             mirror_path: setup.mirror,
             mirror: None,
@@ -271,6 +321,8 @@ impl Syncer {
             ready: false,
             retry_at: None,
             backoff: Duration::from_millis(250),
+            last_sync: None,
+            last_append: None,
             last_ours: Instant::now(),
             local_open: true,
             engine: None,
@@ -295,9 +347,8 @@ impl Syncer {
     async fn run(&mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
         self.publish();
         loop {
-            let wait = self
-                .retry_at
-                .map_or(POLL, |t| t.saturating_duration_since(Instant::now()));
+            let now = Instant::now();
+            let wait = self.next_due(now).saturating_duration_since(now);
             tokio::select! {
                 biased;
                 c = commands.recv() => match c {
@@ -307,23 +358,18 @@ impl Syncer {
                 ev = self.local.recv(), if self.local_open => match ev {
                     Some(ev) => {
                         self.take_local(&ev);
-                        if let Some(f) = &self.forward {
-                            let _ = f.send(ev);
-                        }
                         // Take whatever else is already here, then share it in one block.
                         while let Ok(ev) = self.local.try_recv() {
                             self.take_local(&ev);
-                            if let Some(f) = &self.forward {
-                                let _ = f.send(ev);
-                            }
                         }
                     }
                     None => self.local_open = false,
                 },
                 _ = tokio::time::sleep(wait) => {}
             }
-            if self.retry_at.is_none_or(|t| Instant::now() >= t) {
-                let _ = self.sync().await;
+            let now = Instant::now();
+            if now >= self.next_due(now) {
+                let _ = self.sync(false).await;
             }
             self.publish();
         }
@@ -351,12 +397,9 @@ impl Syncer {
                 // Take what the local log has already handed over.
                 while let Ok(ev) = self.local.try_recv() {
                     self.take_local(&ev);
-                    if let Some(f) = &self.forward {
-                        let _ = f.send(ev);
-                    }
                 }
                 self.retry_at = None;
-                let mut ok = self.sync().await.is_ok();
+                let mut ok = self.sync(true).await.is_ok();
                 if ok && leave {
                     let rec = self.record(Body::Left { ts: Utc::now() });
                     ok = self.append_record(rec).await.is_ok();
@@ -396,10 +439,27 @@ impl Syncer {
         self.backoff = Duration::from_millis(250);
     }
 
-    /// Reads what is new, then shares what is queued; on any failure the share is offline
-    /// until the next try.
-    async fn sync(&mut self) -> Result<(), BlobError> {
-        let r = self.sync_inner().await;
+    /// When the loop next reads the tail (or appends what is queued, or tries again).
+    fn next_due(&self, now: Instant) -> Instant {
+        if let Some(t) = self.retry_at {
+            return t;
+        }
+        let read = self.last_sync.map_or(now, |t| t + POLL);
+        if self.queue.is_empty() {
+            read
+        } else {
+            read.min(self.append_due(now))
+        }
+    }
+
+    fn append_due(&self, now: Instant) -> Instant {
+        self.last_append.map_or(now, |t| t + BATCH_EVERY)
+    }
+
+    /// Reads what is new, then shares what is queued (unless `force`, at most every
+    /// `BATCH_EVERY`); on any failure the share is offline until the next try.
+    async fn sync(&mut self, force: bool) -> Result<(), BlobError> {
+        let r = self.sync_inner(force).await;
         match &r {
             Ok(()) => self.online(),
             Err(e) => self.offline(e),
@@ -407,15 +467,23 @@ impl Syncer {
         r
     }
 
-    async fn sync_inner(&mut self) -> Result<(), BlobError> {
+    async fn sync_inner(&mut self, force: bool) -> Result<(), BlobError> {
         self.prepare().await?;
         self.read_tail().await?;
+        self.last_sync = Some(Instant::now());
+        let now = Instant::now();
+        if !force && now < self.append_due(now) {
+            return Ok(());
+        }
         while !self.queue.is_empty() {
             let (block, last_seq) = self.next_block();
+            let block = self.framed(block);
             match self.append(block.clone()).await? {
                 Appended::At(_) => {
+                    self.last_append = Some(Instant::now());
                     self.apply_bytes(&block).await;
-                    debug_assert!(self.shared_seq >= last_seq);
+                    // The block is in, whether or not its lines read back as ours.
+                    self.mark_shared(last_seq);
                 }
                 Appended::Moved => self.read_tail_or_reset().await?,
                 Appended::Missing => {
@@ -463,6 +531,31 @@ impl Syncer {
         Ok(())
     }
 
+    /// Our events up to `seq` are on the blob.
+    fn mark_shared(&mut self, seq: u64) {
+        self.shared_seq = self.shared_seq.max(seq);
+        while self
+            .queue
+            .front()
+            .is_some_and(|(s, _)| *s <= self.shared_seq)
+        {
+            self.queue.pop_front();
+        }
+    }
+
+    /// `block` as it must go on the blob: after a newline when the blob ends in the middle of
+    /// a line (someone else's half line), so our first record is a line of its own.
+    fn framed(&self, block: Bytes) -> Bytes {
+        if self.partial.is_empty() {
+            block
+        } else {
+            let mut v = Vec::with_capacity(block.len() + 1);
+            v.push(b'\n');
+            v.extend_from_slice(&block);
+            Bytes::from(v)
+        }
+    }
+
     /// Our queued records, as many as fit a block, in order.
     fn next_block(&self) -> (Bytes, u64) {
         let mut block = Vec::new();
@@ -488,7 +581,7 @@ impl Syncer {
 
     /// Appends one record of ours (a claim, a sign of life) at the end as we know it.
     async fn append_record(&mut self, rec: Record) -> Result<bool, BlobError> {
-        let line = Bytes::from(rec.line());
+        let line = self.framed(Bytes::from(rec.line()));
         match self.append(line.clone()).await? {
             Appended::At(_) => {
                 self.apply_bytes(&line).await;
@@ -580,16 +673,7 @@ impl Syncer {
             self.last_ours = Instant::now();
         }
         match &rec.body {
-            Body::Event { seq, .. } if ours => {
-                self.shared_seq = self.shared_seq.max(*seq);
-                while self
-                    .queue
-                    .front()
-                    .is_some_and(|(s, _)| *s <= self.shared_seq)
-                {
-                    self.queue.pop_front();
-                }
-            }
+            Body::Event { seq, .. } if ours => self.mark_shared(*seq),
             Body::Claim {
                 runbook, step, ts, ..
             } => {
@@ -624,7 +708,7 @@ impl Syncer {
     async fn claim(&mut self, key: StepKey, takeover: bool) -> ClaimOutcome {
         for _ in 0..50 {
             self.retry_at = None;
-            if let Err(e) = self.sync().await {
+            if let Err(e) = self.sync(true).await {
                 return ClaimOutcome::Offline(e.to_string());
             }
             let from = match self.view.holders.get(&key) {
