@@ -240,6 +240,8 @@ fn demo(args: DemoArgs) -> ExitCode {
         cleanup: false,
         theme: args.theme,
         share: None,
+        claim_wait: std::time::Duration::ZERO,
+        run_unclaimed: false,
         resume_cmd: Some("drbook".into()),
     };
     run::run(run, true)

@@ -90,6 +90,8 @@ fn options(auto_approve: bool) -> Options {
         read_only: false,
         skip_commands: None,
         share: None,
+        claim_wait: Duration::ZERO,
+        run_unclaimed: false,
     }
 }
 

@@ -274,7 +274,7 @@ async fn stopping_the_share_mid_incident_loses_nothing_and_duplicates_nothing() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_share_that_is_down_at_the_end_catches_up_on_resume() {
+async fn a_share_down_for_a_whole_run_holds_back_what_changes_things_and_catches_up_on_resume() {
     let mut az = Azurite::start();
     let dir = tempfile::tempdir().unwrap();
     let share = az.url("drbook/late");
@@ -290,6 +290,7 @@ async fn a_share_that_is_down_at_the_end_catches_up_on_resume() {
             .arg(&rb)
             .args(["--target", "sim", "--non-interactive", "--run-commands"])
             .args(["--max-delay", "1s", "--operator", "erin", "--share", &share])
+            .args(["--claim-wait", "2s"])
             .arg("--log-dir")
             .arg(dir.path().join("erin"))
             .env("DRBOOK_SHARE_FLUSH", "2s")
@@ -300,8 +301,30 @@ async fn a_share_that_is_down_at_the_end_catches_up_on_resume() {
     );
     let out = text(&o);
     assert!(out.contains("not shared yet"), "{out}");
+    assert!(
+        out.contains("waiting up to"),
+        "the claim was not retried: {out}"
+    );
     let log = local_log(&dir.path().join("erin"));
     let (before, _) = read_log(&log).unwrap();
+    // Nobody could see a claim, so the commands did not run: skipped, saying why.
+    let skipped: Vec<&str> = before
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::StepSkipped { step, reason, .. } if reason.contains("share is offline") => {
+                Some(step.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(skipped.contains(&"first"), "{skipped:?}: {out}");
+    assert!(
+        !before.iter().any(|e| matches!(
+            &e.kind,
+            EventKind::StepStarted { step, .. } if step == "first" || step == "second"
+        )),
+        "a step that changes things started unclaimed"
+    );
 
     az.restart();
     // Resuming takes the share from the log's header.
@@ -324,6 +347,175 @@ async fn a_share_that_is_down_at_the_end_catches_up_on_resume() {
     let (after, _) = read_log(&log).unwrap();
     assert!(after.len() > before.len());
     assert_exactly_once(&log, &shared);
+}
+
+/// `drbook rehearse` of `runbook` as `operator` on `share`, with `extra` arguments; its
+/// output once it ends.
+fn rehearse(dir: &Path, runbook: &Path, operator: &str, share: &str, extra: &[&str]) -> Output {
+    finish(
+        Command::new(env!("CARGO_BIN_EXE_drbook"))
+            .arg("rehearse")
+            .arg(runbook)
+            .args(["--target", "sim", "--non-interactive", "--run-commands"])
+            .args([
+                "--max-delay",
+                "1s",
+                "--operator",
+                operator,
+                "--share",
+                share,
+            ])
+            .args(extra)
+            .arg("--log-dir")
+            .arg(dir.join(operator))
+            .env("DRBOOK_SHARE_FLUSH", "3s")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+/// The steps of `events` claimed, with whether each ran without a claim.
+fn claimed(events: &[Event]) -> Vec<(String, bool)> {
+    events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::StepClaimed { step, offline, .. } => Some((step.clone(), *offline)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_headless_run_waits_for_a_share_that_comes_back_then_claims_and_runs() {
+    let mut az = Azurite::start();
+    let dir = tempfile::tempdir().unwrap();
+    let share = az.url("drbook/back");
+    let rb = dir.path().join("ivan.toml");
+    std::fs::write(&rb, chatty("ivan", 20, ":")).unwrap();
+    az.stop();
+    let child = {
+        let dir = dir.path().to_path_buf();
+        let (rb, share) = (rb.clone(), share.clone());
+        std::thread::spawn(move || rehearse(&dir, &rb, "ivan", &share, &["--claim-wait", "60s"]))
+    };
+    std::thread::sleep(Duration::from_secs(4));
+    az.restart();
+    let o = child.join().expect("the run ended");
+    let out = text(&o);
+    assert!(out.contains("waiting up to"), "{out}");
+    assert!(out.contains("every event of this log shared"), "{out}");
+    let log = local_log(&dir.path().join("ivan"));
+    let (events, _) = read_log(&log).unwrap();
+    assert_eq!(
+        claimed(&events),
+        [("first".to_string(), false), ("second".to_string(), false)],
+        "{out}"
+    );
+    let lines = events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::OutputLine { .. }))
+        .count();
+    assert_eq!(lines, 40, "both commands ran once: {out}");
+    let shared = shared_events(&records(&blob_bytes(&az, "drbook/back").await));
+    assert_exactly_once(&log, &shared);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn steps_run_unclaimed_while_the_share_is_down_are_claimed_when_it_is_back_and_a_clash_is_told()
+ {
+    let mut az = Azurite::start();
+    let dir = tempfile::tempdir().unwrap();
+    let share = az.url("drbook/clash");
+    let rb = dir.path().join("judy.toml");
+    std::fs::write(&rb, chatty("judy", 10, ":")).unwrap();
+    // Kim claims `first` while the share is up; then it goes down.
+    let kim = syncer(&az, "drbook/clash", "kim");
+    let first = StepKey::new("judy", "first");
+    assert_eq!(
+        kim.claim(first.clone(), false).await,
+        ClaimOutcome::Granted { from: None }
+    );
+    az.stop();
+
+    // Judy cannot see that: with --run-unclaimed both steps run, recorded as unclaimed.
+    let o = rehearse(dir.path(), &rb, "judy", &share, &["--run-unclaimed"]);
+    let out = text(&o);
+    assert!(out.contains("WITHOUT A CLAIM"), "{out}");
+    assert!(out.contains("not shared yet"), "{out}");
+    let log = local_log(&dir.path().join("judy"));
+    let (before, _) = read_log(&log).unwrap();
+    assert_eq!(
+        claimed(&before),
+        [("first".to_string(), true), ("second".to_string(), true)]
+    );
+    assert!(before.iter().any(|e| matches!(
+        &e.kind,
+        EventKind::StepFinished { step, .. } if step == "second"
+    )));
+
+    // Back online, the resumed incident shares everything, then claims both steps; the
+    // clash over `first` is told in a note that reaches the share.
+    az.restart();
+    let o = finish(
+        Command::new(env!("CARGO_BIN_EXE_drbook"))
+            .arg("rehearse")
+            .arg(&rb)
+            .args(["--target", "sim", "--non-interactive", "--run-commands"])
+            .args(["--max-delay", "1s", "--operator", "judy", "--resume"])
+            .arg(&log)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let out = text(&o);
+    assert!(out.contains("every event of this log shared"), "{out}");
+    let (after, _) = read_log(&log).unwrap();
+    let notes: Vec<(&str, &str)> = after
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Note {
+                step: Some(s),
+                text,
+                ..
+            } if e.actor == "drbook" => Some((s.as_str(), text.as_str())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert_eq!(notes[0].0, "first");
+    assert!(
+        notes[0].1.contains("kim had claimed it") && notes[0].1.contains("judy ran"),
+        "{}",
+        notes[0].1
+    );
+    let recs = records(&blob_bytes(&az, "drbook/clash").await);
+    let judy = drbook::share::writer_id(&after);
+    let judy_claims: Vec<(String, Option<String>)> = recs
+        .iter()
+        .filter(|r| r.sid == judy)
+        .filter_map(|r| match &r.body {
+            Body::Claim { step, from, .. } => Some((step.clone(), from.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        judy_claims,
+        [
+            ("first".to_string(), Some("kim".to_string())),
+            ("second".to_string(), None)
+        ]
+    );
+    assert_exactly_once(&log, &shared_events(&recs));
+    // Kim sees Judy as the holder now, and the note.
+    let _ = kim.flush(false, Duration::from_secs(10)).await;
+    let view = kim.view.borrow().clone();
+    assert_eq!(
+        view.holders.get(&first).map(|h| h.op.as_str()),
+        Some("judy")
+    );
 }
 
 /// `drbook sim` on a free port, and its ARM endpoint.

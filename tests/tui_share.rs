@@ -138,6 +138,7 @@ fn a_shared_incident_shows_who_is_online_who_holds_a_step_and_their_events() {
                 runbook: RB.into(),
                 step: STEP.into(),
                 from: None,
+                offline: false,
             },
         );
         remote(
@@ -223,6 +224,59 @@ fn taking_a_held_step_over_asks_first_and_sends_a_takeover() {
             .unwrap_or("")
             .contains("nobody else holds")
     );
+}
+
+#[test]
+fn while_the_share_is_offline_t_offers_to_run_a_step_without_a_claim() {
+    let mut a = app();
+    set_now(&mut a, 705);
+    a.update(Msg::Share(view_with(false, &[])));
+    select_step(&mut a);
+    assert!(
+        key(&mut a, 'T').is_empty(),
+        "nothing is sent before the answer"
+    );
+    assert!(
+        matches!(&a.dialog, Some(Dialog::Unclaimed { problem, .. }) if problem.contains("connection refused")),
+        "{:?}",
+        a.dialog
+    );
+    let screen = render(&mut a, 100, 30);
+    assert!(screen.contains("Run without a claim?"), "{screen}");
+    insta::assert_snapshot!("unclaimed_dialog_100x30", screen);
+    assert!(key(&mut a, 'n').is_empty());
+    assert!(a.dialog.is_none());
+    key(&mut a, 'T');
+    assert_eq!(
+        key(&mut a, 'y'),
+        vec![Effect::Control(Control::RunUnclaimed(StepKey::new(
+            RB, STEP
+        )))]
+    );
+    // The run without a claim stands out in the timeline.
+    let seq = a.state.last_seq + 1;
+    a.update(Msg::Logged(Event {
+        seq,
+        ts: at(706),
+        actor: "alice".into(),
+        kind: EventKind::StepClaimed {
+            runbook: RB.into(),
+            step: STEP.into(),
+            from: None,
+            offline: true,
+        },
+        prev: String::new(),
+        hash: String::new(),
+    }));
+    let screen = render(&mut a, 160, 48);
+    assert!(screen.contains("run WITHOUT A CLAIM"), "{screen}");
+
+    // With the share online and nobody holding the step, T offers nothing.
+    let mut b = app();
+    b.update(Msg::Share(view_with(true, &[])));
+    select_step(&mut b);
+    key(&mut b, 'T');
+    assert!(b.dialog.is_none());
 }
 
 #[test]

@@ -101,6 +101,15 @@ pub struct RunArgs {
     /// the share before they start. A resumed incident keeps the share its log names
     #[arg(long, value_name = "URL")]
     pub share: Option<String>,
+    /// Shared incidents, --non-interactive: how long to wait for a share that cannot be
+    /// reached to claim a step before skipping it (in the TUI, T runs it without a claim)
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, default_value = "2m")]
+    pub claim_wait: Duration,
+    /// Shared incidents, --non-interactive: when the share cannot be reached, run steps
+    /// without a claim at once (recorded as such; claimed when the share is back) instead of
+    /// waiting --claim-wait and skipping them. A step someone else holds is still skipped
+    #[arg(long)]
+    pub run_unclaimed: bool,
     /// How to resume, as shown when the TUI quits (the demo sets its own)
     #[arg(skip)]
     pub resume_cmd: Option<String>,
@@ -477,6 +486,9 @@ async fn open_session(
             return Err(ExitCode::from(2));
         }
     };
+    if let Some(s) = &share {
+        s.attach_log(handle.clone());
+    }
     let mut scoped = None;
     if resumed.is_none() && !(args.regions.is_empty() && args.components.is_empty()) {
         let ev = EventKind::ScopeSet {
@@ -515,6 +527,8 @@ async fn open_session(
             "not run against the simulator: commands reach real systems (--run-commands runs them)".to_string()
         }),
         share: share.clone(),
+        claim_wait: args.claim_wait,
+        run_unclaimed: args.run_unclaimed,
     };
     let recorder = Arc::new(LogRecorder::new(handle, "drbook"));
     let mut engine = Engine::new(
@@ -1123,9 +1137,15 @@ fn print_update(u: &Update) {
             },
             ExecEvent::Paused { by } => format!("⏸ paused by {by}"),
             ExecEvent::Resumed { by } => format!("⏵ resumed by {by}"),
-            ExecEvent::Claimed { key, from, by } => match from {
-                Some(f) => format!("⚑ {key} claimed by {by}, taken over from {f}"),
-                None => format!("⚑ {key} claimed by {by}"),
+            ExecEvent::Claimed {
+                key,
+                from,
+                by,
+                offline,
+            } => match (from, offline) {
+                (_, true) => format!("⚑ {key} run by {by} WITHOUT A CLAIM: the share is offline"),
+                (Some(f), false) => format!("⚑ {key} claimed by {by}, taken over from {f}"),
+                (None, false) => format!("⚑ {key} claimed by {by}"),
             },
             ExecEvent::ClaimRefused { key, reason, .. } => format!("⚑ {key} not started: {reason}"),
         },

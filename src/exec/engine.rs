@@ -24,6 +24,22 @@ mod approval;
 use crate::roles::Role;
 pub use approval::Roles;
 
+/// A headless run whose share is offline tries a claim again this often, until its
+/// `claim_wait` is over; then it skips the step.
+const CLAIM_RETRY: Duration = Duration::from_secs(3);
+
+/// How a step is to be claimed on the shared timeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimMode {
+    /// Only if nobody else holds it.
+    Normal,
+    /// Taking someone else's claim over, explicitly.
+    Takeover,
+    /// Claimed if the share answers and nobody else holds it; run without a claim if the
+    /// share cannot be reached (the operator's explicit decision, recorded as such).
+    OrOffline,
+}
+
 /// Everything the engine records. The recorder turns these into incident-log events.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ExecEvent {
@@ -116,11 +132,13 @@ pub enum ExecEvent {
     Resumed {
         by: String,
     },
-    /// Shared incidents: this operator holds the step (`from`: whose claim was taken over).
+    /// Shared incidents: this operator holds the step (`from`: whose claim was taken over;
+    /// `offline`: the share could not be reached and the operator ran it without a claim).
     Claimed {
         key: StepKey,
         from: Option<String>,
         by: String,
+        offline: bool,
     },
     /// Shared incidents: the step did not start because it could not be claimed.
     ClaimRefused {
@@ -143,6 +161,8 @@ pub enum Control {
     Start(StepKey),
     /// Start a step someone else holds on the shared timeline, taking their claim over.
     Takeover(StepKey),
+    /// Start a step although the share cannot be reached to claim it (claimed if it can be).
+    RunUnclaimed(StepKey),
     StartAllReady,
     Answer {
         key: StepKey,
@@ -235,6 +255,11 @@ pub struct Options {
     pub skip_commands: Option<String>,
     /// A shared incident: steps that change things are claimed on the shared timeline first.
     pub share: Option<crate::share::ShareHandle>,
+    /// How long an autopilot run waits for an offline share to claim a step before it skips
+    /// the step.
+    pub claim_wait: Duration,
+    /// An offline share does not hold steps back: they run without a claim (recorded).
+    pub run_unclaimed: bool,
 }
 
 enum Waiting {
@@ -263,6 +288,9 @@ pub struct Engine {
     paused: bool,
     /// Steps this drbook holds on the shared timeline.
     claimed: std::collections::HashSet<StepKey>,
+    /// When each claim was first tried while the share was offline (headless runs try again
+    /// until `claim_wait` is over).
+    claim_since: HashMap<StepKey, Instant>,
     roles: Roles,
 }
 
@@ -273,7 +301,7 @@ struct Work {
     tasks: JoinSet<Done>,
     timers: JoinSet<StepKey>,
     /// Claims on the shared timeline in flight.
-    claims: JoinSet<(StepKey, crate::share::ClaimOutcome)>,
+    claims: JoinSet<(StepKey, ClaimMode, crate::share::ClaimOutcome)>,
     lines: mpsc::UnboundedSender<(StepKey, Stream, String)>,
     prog: mpsc::UnboundedSender<(StepKey, String)>,
 }
@@ -307,6 +335,7 @@ impl Engine {
             options,
             paused: false,
             claimed: std::collections::HashSet::new(),
+            claim_since: HashMap::new(),
             roles: Roles::default(),
         }
     }
@@ -413,7 +442,19 @@ impl Engine {
                 },
                 Some(c) = shared.recv() => self.handle(c, &mut work, &updates).await,
                 Some(joined) = work.tasks.join_next(), if !work.tasks.is_empty() => match joined {
-                    Ok((key, report)) => self.finished(key, report, &mut work, &updates).await,
+                    Ok((key, report)) => {
+                        // A step's output, all sent before its task ended, goes in the log
+                        // before its end (the select may pick the end first).
+                        let mut r = Ok(());
+                        while r.is_ok() && let Ok((k, stream, line)) = line_rx.try_recv() {
+                            let line = self.scopes.get(&k.runbook).map_or(line.clone(), |s| s.vars.redact(&line));
+                            r = self.record(ExecEvent::OutputLine { key: k, stream, line }, &updates).await;
+                        }
+                        match r {
+                            Ok(()) => self.finished(key, report, &mut work, &updates).await,
+                            Err(e) => Err(e),
+                        }
+                    }
                     Err(e) => Err(format!("a step task failed: {e}")),
                 },
                 Some((key, stream, line)) = line_rx.recv() => {
@@ -428,7 +469,7 @@ impl Engine {
                     self.launch(key, &mut work, &updates).await
                 }
                 Some(joined) = work.claims.join_next(), if !work.claims.is_empty() => match joined {
-                    Ok((key, outcome)) => self.claim_answered(key, outcome, &mut work, &updates).await,
+                    Ok((key, mode, outcome)) => self.claim_answered(key, mode, outcome, &mut work, &updates).await,
                     Err(e) => Err(format!("a claim task failed: {e}")),
                 },
             };
@@ -501,12 +542,11 @@ impl Engine {
                 Ok(())
             }
             Control::Takeover(key) => {
-                if self.progress_of(&key) == Progress::NotStarted
-                    && self.ready().contains(&key)
-                    && self.options.share.is_some()
-                {
-                    self.request_claim(key, true, work);
-                }
+                self.claim_on_request(key, ClaimMode::Takeover, work);
+                Ok(())
+            }
+            Control::RunUnclaimed(key) => {
+                self.claim_on_request(key, ClaimMode::OrOffline, work);
                 Ok(())
             }
             Control::Answer { key, yes, by } => {
@@ -688,7 +728,12 @@ impl Engine {
             && self.changes_something(&step)
             && !self.claimed.contains(&key)
         {
-            self.request_claim(key, false, work);
+            let mode = if self.options.run_unclaimed {
+                ClaimMode::OrOffline
+            } else {
+                ClaimMode::Normal
+            };
+            self.request_claim(key, mode, work);
             return Ok(());
         }
         self.progress.insert(key.clone(), Progress::Active);
@@ -790,55 +835,101 @@ impl Engine {
         }
     }
 
+    /// The operator asked for an explicit claim (a takeover, or a run without the share).
+    fn claim_on_request(&mut self, key: StepKey, mode: ClaimMode, work: &mut Work) {
+        if self.progress_of(&key) == Progress::NotStarted
+            && self.ready().contains(&key)
+            && self.options.share.is_some()
+        {
+            self.request_claim(key, mode, work);
+        }
+    }
+
     /// Asks the share for the step; the answer comes back in the run loop, so the engine
     /// keeps running other steps while the share is slow or down.
-    fn request_claim(&mut self, key: StepKey, takeover: bool, work: &mut Work) {
+    fn request_claim(&mut self, key: StepKey, mode: ClaimMode, work: &mut Work) {
+        self.claim_after(key, mode, Duration::ZERO, work);
+    }
+
+    fn claim_after(&mut self, key: StepKey, mode: ClaimMode, wait: Duration, work: &mut Work) {
         let Some(share) = self.options.share.clone() else {
             return;
         };
         self.progress.insert(key.clone(), Progress::Active);
         work.claims.spawn(async move {
-            let outcome = share.claim(key.clone(), takeover).await;
-            (key, outcome)
+            tokio::time::sleep(wait).await;
+            let outcome = share.claim(key.clone(), mode == ClaimMode::Takeover).await;
+            (key, mode, outcome)
         });
     }
 
     async fn claim_answered(
         &mut self,
         key: StepKey,
+        mode: ClaimMode,
         outcome: crate::share::ClaimOutcome,
         work: &mut Work,
         updates: &mpsc::UnboundedSender<Update>,
     ) -> Result<(), String> {
         use crate::share::ClaimOutcome;
+        // With nobody at the keyboard, a share that is briefly down is waited for (the step
+        // stays unclaimed and unstarted meanwhile), for `claim_wait`; then the step is skipped.
+        if self.options.autopilot
+            && mode == ClaimMode::Normal
+            && let ClaimOutcome::Offline(why) = &outcome
+        {
+            let since = *self
+                .claim_since
+                .entry(key.clone())
+                .or_insert_with(Instant::now);
+            let left = self.options.claim_wait.saturating_sub(since.elapsed());
+            if !left.is_zero() {
+                let _ = updates.send(Update::Progress {
+                    key: key.clone(),
+                    text: format!(
+                        "waiting up to {}s more for the share to claim it: {why}",
+                        left.as_secs()
+                    ),
+                });
+                self.claim_after(key, mode, CLAIM_RETRY.min(left), work);
+                return Ok(());
+            }
+        }
+        self.claim_since.remove(&key);
         self.progress.insert(key.clone(), Progress::NotStarted);
         let by = self.options.operator.clone();
-        let (holder, reason) = match outcome {
-            ClaimOutcome::Granted { from } => {
-                self.claimed.insert(key.clone());
-                self.record(
-                    ExecEvent::Claimed {
-                        key: key.clone(),
-                        from,
-                        by,
-                    },
-                    updates,
-                )
-                .await?;
-                return self.start(key, work, updates).await;
-            }
-            ClaimOutcome::HeldBy(h) => (
+        let granted = match outcome {
+            ClaimOutcome::Granted { from } => Ok((from, false)),
+            ClaimOutcome::Offline(_) if mode == ClaimMode::OrOffline => Ok((None, true)),
+            ClaimOutcome::HeldBy(h) => Err((
                 Some(h.op.clone()),
                 format!(
                     "{} holds it since {} UTC; taking it over must be explicit",
                     h.op,
                     h.since.format("%H:%M:%S")
                 ),
-            ),
-            ClaimOutcome::Offline(why) => (
+            )),
+            ClaimOutcome::Offline(why) => Err((
                 None,
                 format!("the share is offline, so the step cannot be claimed: {why}"),
-            ),
+            )),
+        };
+        let (holder, reason) = match granted {
+            Ok((from, offline)) => {
+                self.claimed.insert(key.clone());
+                self.record(
+                    ExecEvent::Claimed {
+                        key: key.clone(),
+                        from,
+                        by,
+                        offline,
+                    },
+                    updates,
+                )
+                .await?;
+                return self.start(key, work, updates).await;
+            }
+            Err(refused) => refused,
         };
         self.record(
             ExecEvent::ClaimRefused {

@@ -238,12 +238,18 @@ pub fn to_log(ev: &ExecEvent, engine: &str) -> Option<(String, Vec<EventKind>)> 
         }
         ExecEvent::Paused { by } => (by, vec![EventKind::Paused { reason: None }]),
         ExecEvent::Resumed { by } => (by, vec![EventKind::Resumed {}]),
-        ExecEvent::Claimed { key, from, by } => (
+        ExecEvent::Claimed {
+            key,
+            from,
+            by,
+            offline,
+        } => (
             by,
             vec![EventKind::StepClaimed {
                 runbook: key.runbook,
                 step: key.step,
                 from,
+                offline,
             }],
         ),
         ExecEvent::ClaimRefused {

@@ -143,12 +143,16 @@ pub enum EventKind {
     },
     Resumed {},
     /// On a shared incident: this operator holds the step from here on (`from`: whose claim
-    /// was taken over, explicitly).
+    /// was taken over, explicitly; `offline`: the share could not be reached, and the
+    /// operator chose to run the step without a claim; the claim goes on the share when it is
+    /// back).
     StepClaimed {
         runbook: String,
         step: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         from: Option<String>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        offline: bool,
     },
     /// On a shared incident: the step was not claimed, so it did not start (`holder`: who
     /// holds it; none when the share could not be reached).

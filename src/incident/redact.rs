@@ -217,6 +217,7 @@ impl EventKind {
                 runbook,
                 step,
                 from,
+                ..
             } => [runbook, step].into_iter().chain(from).for_each(f),
             ClaimRefused {
                 runbook,

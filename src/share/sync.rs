@@ -10,7 +10,9 @@
 //!
 //! Claims are compare-and-append records on the same blob: a claim is appended only at the
 //! position up to which this drbook has read and found no one else holding the step, so of
-//! two operators racing for a step exactly one gets it.
+//! two operators racing for a step exactly one gets it. A step an operator ran without a
+//! claim while the share was down is claimed when it is back; if someone else claimed it
+//! meanwhile, both are told (a note in the incident log, shared like any event).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
@@ -129,6 +131,8 @@ enum Command {
     },
     /// Where to send what others' records ask of this drbook's engine.
     Attach(mpsc::UnboundedSender<Control>),
+    /// The local log, for the notes the syncer writes itself.
+    AttachLog(crate::incident::LogHandle),
     /// Share everything queued and read to the end, then answer how many are still queued.
     Flush {
         leave: bool,
@@ -165,6 +169,11 @@ impl ShareHandle {
         }
         rx.await
             .unwrap_or_else(|_| ClaimOutcome::Offline("the share syncer has stopped".into()))
+    }
+
+    /// The local log, for what the syncer itself has to record there.
+    pub fn attach_log(&self, log: crate::incident::LogHandle) {
+        let _ = self.commands.send(Command::AttachLog(log));
     }
 
     /// What others' records ask of this drbook's engine: roles taken, a commander's approval
@@ -280,6 +289,8 @@ struct Syncer {
     queue: VecDeque<(u64, Vec<u8>)>,
     /// Every local event, so a share that lost data can be refilled.
     all: Vec<(u64, Vec<u8>)>,
+    /// The highest `seq` of the local events taken (the log hands them over in order).
+    taken_seq: u64,
     local: mpsc::UnboundedReceiver<Event>,
     remote: Option<mpsc::UnboundedSender<RemoteRecord>>,
     mirror_path: Option<PathBuf>,
@@ -298,6 +309,13 @@ struct Syncer {
     engine: Option<mpsc::UnboundedSender<Control>>,
     /// Roles others took, for an engine that attaches later.
     roles_seen: Vec<Control>,
+    /// Steps this drbook ran without a claim while the share was down, and when: claimed on
+    /// the share once our events before them are there.
+    late_claims: VecDeque<(StepKey, DateTime<Utc>)>,
+    /// The local log, for the notes the syncer itself writes (a claim that came too late).
+    log: Option<crate::incident::LogHandle>,
+    /// Notes written before the log was attached.
+    notes: Vec<crate::incident::EventKind>,
 }
 
 impl Syncer {
@@ -312,6 +330,7 @@ impl Syncer {
             shared_seq: 0,
             queue: VecDeque::new(),
             all: Vec::new(),
+            taken_seq: 0,
             local: setup.local,
             remote: setup.remote,
             mirror_path: setup.mirror,
@@ -327,6 +346,9 @@ impl Syncer {
             local_open: true,
             engine: None,
             roles_seen: Vec::new(),
+            late_claims: VecDeque::new(),
+            log: None,
+            notes: Vec::new(),
         };
         for ev in &setup.history {
             s.take_local(ev);
@@ -335,6 +357,17 @@ impl Syncer {
     }
 
     fn take_local(&mut self, ev: &Event) {
+        self.taken_seq = self.taken_seq.max(ev.seq);
+        if let crate::incident::EventKind::StepClaimed {
+            runbook,
+            step,
+            offline: true,
+            ..
+        } = &ev.kind
+        {
+            self.late_claims
+                .push_back((StepKey::new(runbook.clone(), step.clone()), ev.ts));
+        }
         if let Some(r) = Record::of_event(&self.me.sid, &self.me.op, &self.me.role, ev) {
             let line = r.line();
             self.all.push((ev.seq, line.clone()));
@@ -392,6 +425,12 @@ impl Syncer {
                     let _ = tx.send(c.clone());
                 }
                 self.engine = Some(tx);
+            }
+            Command::AttachLog(log) => {
+                self.log = Some(log);
+                for note in std::mem::take(&mut self.notes) {
+                    self.write_note(note).await;
+                }
             }
             Command::Flush { leave, reply } => {
                 // Take what the local log has already handed over.
@@ -475,6 +514,20 @@ impl Syncer {
         if !force && now < self.append_due(now) {
             return Ok(());
         }
+        self.share_queue().await?;
+        if self.claim_late().await? {
+            // The notes it wrote go out with this sync too.
+            self.share_queue().await?;
+        }
+        if self.last_ours.elapsed() >= ALIVE_EVERY {
+            let rec = self.record(Body::Alive { ts: Utc::now() });
+            self.append_record(rec).await?;
+        }
+        Ok(())
+    }
+
+    /// Appends what is queued, in blocks, each at the length last read.
+    async fn share_queue(&mut self) -> Result<(), BlobError> {
         while !self.queue.is_empty() {
             let (block, last_seq) = self.next_block();
             let block = self.framed(block);
@@ -492,10 +545,6 @@ impl Syncer {
                     self.read_tail_or_reset().await?;
                 }
             }
-        }
-        if self.last_ours.elapsed() >= ALIVE_EVERY {
-            let rec = self.record(Body::Alive { ts: Utc::now() });
-            self.append_record(rec).await?;
         }
         Ok(())
     }
@@ -702,6 +751,76 @@ impl Syncer {
         }
         if let Some(tx) = &self.remote {
             let _ = tx.send(RemoteRecord { record: rec, event });
+        }
+    }
+
+    /// Claims, now that the share answers, the steps run without a claim while it did not
+    /// (our events up to then are on the blob already). Someone who claimed such a step
+    /// meanwhile may have run it too: that is said in a note, for both to see. Returns
+    /// whether it wrote a note (queued to be shared).
+    async fn claim_late(&mut self) -> Result<bool, BlobError> {
+        let mut noted = false;
+        while let Some((key, ts)) = self.late_claims.front().cloned() {
+            let other = match self.view.holders.get(&key) {
+                Some(h) if h.sid == self.me.sid => {
+                    // Claimed already (before a crash or a resume).
+                    self.late_claims.pop_front();
+                    continue;
+                }
+                other => other.cloned(),
+            };
+            let rec = self.record(Body::Claim {
+                runbook: key.runbook.clone(),
+                step: key.step.clone(),
+                from: other.as_ref().map(|h| h.op.clone()),
+                ts,
+            });
+            if !self.append_record(rec).await? {
+                if !self.ready {
+                    return Ok(noted); // the blob is gone: the next sync makes it again
+                }
+                continue; // someone wrote first: decide again on what they wrote
+            }
+            self.late_claims.pop_front();
+            if let Some(h) = other {
+                let text = format!(
+                    "{me} ran {key} without a claim while the share was offline, but {h} had \
+                     claimed it at {since} UTC: check with {h} that it was not carried out twice",
+                    me = self.me.op,
+                    h = h.op,
+                    since = h.since.format("%H:%M:%S"),
+                );
+                self.write_note(crate::incident::EventKind::Note {
+                    runbook: Some(key.runbook),
+                    step: Some(key.step),
+                    text,
+                })
+                .await;
+                noted = true;
+            }
+        }
+        Ok(noted)
+    }
+
+    /// Writes a note of the syncer's own in the local log, and waits for the tap to bring it
+    /// (with every event before it, in order) so that it is queued to be shared; kept until
+    /// the log is attached.
+    async fn write_note(&mut self, note: crate::incident::EventKind) {
+        let Some(log) = self.log.clone() else {
+            self.notes.push(note);
+            return;
+        };
+        // A log that cannot be written has stopped the run already, and said why.
+        let Ok(a) = log.append("drbook", note).await else {
+            return;
+        };
+        let deadline = tokio::time::Instant::now() + CALL_TIMEOUT;
+        while self.local_open && self.taken_seq < a.seq {
+            match tokio::time::timeout_at(deadline, self.local.recv()).await {
+                Ok(Some(ev)) => self.take_local(&ev),
+                Ok(None) => self.local_open = false,
+                Err(_) => break,
+            }
         }
     }
 

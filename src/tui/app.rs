@@ -91,6 +91,11 @@ pub enum Dialog {
         holder: String,
         since: DateTime<Utc>,
     },
+    /// Shared incidents: the share is offline, so the step cannot be claimed; run it anyway?
+    Unclaimed {
+        key: StepKey,
+        problem: String,
+    },
     /// A two-person step: `by` (a commander other than `operator`, who runs it) approves or
     /// declines it. `keyboard`: this terminal's operator, when `by` is someone else at it.
     Approve {
@@ -724,6 +729,20 @@ impl App {
                 }
                 _ => Vec::new(),
             },
+            Dialog::Unclaimed { key, .. } => match action {
+                Some(Action::Yes) => {
+                    self.dialog = None;
+                    self.say(format!(
+                        "running {key} without a claim if the share stays down"
+                    ));
+                    self.control(Control::RunUnclaimed(key))
+                }
+                _ if esc || action == Some(Action::No) => {
+                    self.dialog = None;
+                    Vec::new()
+                }
+                _ => Vec::new(),
+            },
             Dialog::Abort { key } => match action {
                 Some(Action::Yes) => {
                     self.dialog = None;
@@ -1016,7 +1035,15 @@ impl App {
                         "{key} is held by {}; it can be taken over once ready",
                         h.op
                     )),
-                    None => self.say(format!("nobody else holds {key}")),
+                    None => match self.share_offline() {
+                        Some(problem)
+                            if matches!(shown, Some(Shown::Ready | Shown::NotStarted)) =>
+                        {
+                            self.dialog = Some(Dialog::Unclaimed { key, problem });
+                        }
+                        Some(_) => self.say(format!("{key} is not ready to start")),
+                        None => self.say(format!("nobody else holds {key}")),
+                    },
                 }
             }
         }

@@ -113,7 +113,7 @@ impl Action {
             Action::LaterMore => "later-more",
             Action::Summary => "summary",
             Action::Approve => "approve",
-            Action::Takeover => "take-over",
+            Action::Takeover => "takeover",
         }
     }
 
@@ -435,7 +435,7 @@ impl KeyMap {
             Action::LaterMore => "review: a minute forward",
             Action::Summary => "review: RTO achieved, critical path, waits on people",
             Action::Approve => "commander: approve or decline a two-person step",
-            Action::Takeover => "shared incident: take over a step someone else holds (asks first)",
+            Action::Takeover => "take over someone's step, or run it unclaimed (asks first)",
         }
     }
 }

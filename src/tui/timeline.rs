@@ -259,14 +259,23 @@ pub fn describe(kind: &EventKind) -> (&'static str, String, Tone) {
             runbook,
             step: st,
             from,
-        } => (
-            "⚑",
-            match from {
-                Some(f) => format!("{} claimed, taken over from {f}", step(runbook, st)),
-                None => format!("{} claimed", step(runbook, st)),
-            },
-            Tone::Plain,
-        ),
+            offline,
+        } => match (from, offline) {
+            (_, true) => (
+                "⚑",
+                format!(
+                    "{} run WITHOUT A CLAIM: the share was offline (claimed when it is back)",
+                    step(runbook, st)
+                ),
+                Tone::Warn,
+            ),
+            (Some(f), false) => (
+                "⚑",
+                format!("{} claimed, taken over from {f}", step(runbook, st)),
+                Tone::Plain,
+            ),
+            (None, false) => ("⚑", format!("{} claimed", step(runbook, st)), Tone::Plain),
+        },
         EventKind::ClaimRefused {
             runbook,
             step: st,

@@ -711,6 +711,10 @@ fn status(f: &mut Frame, app: &App, area: Rect) {
                 {
                     add(Action::Takeover, "take over")
                 }
+                Some(Shown::Ready) if app.share_offline().is_some() => {
+                    add(Action::Run, "run");
+                    add(Action::Takeover, "run unclaimed");
+                }
                 Some(Shown::Ready) => add(Action::Run, "run"),
                 Some(Shown::NeedsYou) => add(Action::Run, "answer"),
                 Some(Shown::Failed) => {
@@ -930,6 +934,24 @@ fn dialog(f: &mut Frame, app: &App, d: &Dialog, size: Rect) {
                 ]),
             ];
             ("Take over?".into(), body, 72, 7)
+        }
+        Dialog::Unclaimed { key, problem } => {
+            let body = vec![
+                Line::from(format!("The share is offline, so {key} cannot be claimed.")),
+                Line::from(Span::styled(problem.clone(), t.muted)),
+                Line::from("Nobody else can see that you run it, and drbook cannot see"),
+                Line::from("whether someone else does: agree on who runs it by phone or chat."),
+                Line::from("drbook claims it if the share answers now; else it runs unclaimed,"),
+                Line::from("recorded as such, and is claimed when the share is back."),
+                Line::default(),
+                Line::from(vec![
+                    Span::styled(" y ", t.key.add_modifier(Modifier::REVERSED)),
+                    Span::raw(" run it without a claim   "),
+                    Span::styled(" n ", t.key.add_modifier(Modifier::REVERSED)),
+                    Span::raw(" wait for the share"),
+                ]),
+            ];
+            ("Run without a claim?".into(), body, 76, 10)
         }
         Dialog::Abort { key } => {
             let body = vec![

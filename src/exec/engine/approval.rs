@@ -69,7 +69,9 @@ impl Engine {
     pub(super) fn refusal(&self, c: &Control) -> Option<(Option<StepKey>, String)> {
         let me = self.options.operator.as_str();
         let (who, act, key) = match c {
-            Control::Start(k) | Control::Takeover(k) => (me, Act::Start, Some(k)),
+            Control::Start(k) | Control::Takeover(k) | Control::RunUnclaimed(k) => {
+                (me, Act::Start, Some(k))
+            }
             Control::StartAllReady => (me, Act::Start, None),
             Control::Retry(k) => (me, Act::Retry, Some(k)),
             Control::Answer { key, by, .. } => (by.as_str(), Act::Answer, Some(key)),

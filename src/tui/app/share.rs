@@ -63,6 +63,16 @@ impl App {
             .filter(|h| !crate::roles::same_person(&h.op, &self.info.operator))
     }
 
+    /// Why the share cannot be reached, while it cannot (a shared incident only).
+    pub fn share_offline(&self) -> Option<String> {
+        let s = self.share.as_ref()?;
+        (!s.online).then(|| {
+            s.problem
+                .clone()
+                .unwrap_or_else(|| "not reached yet".into())
+        })
+    }
+
     /// Does `key` wait, on another operator's drbook, for a commander's approval?
     pub(super) fn awaits_elsewhere(&self, key: &StepKey) -> bool {
         self.remote_awaiting(key).is_some()
