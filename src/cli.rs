@@ -243,6 +243,7 @@ fn demo(args: DemoArgs) -> ExitCode {
         claim_wait: std::time::Duration::ZERO,
         run_unclaimed: false,
         resume_cmd: Some("drbook".into()),
+        incident: None,
     };
     run::run(run, true)
 }

@@ -85,6 +85,12 @@ pub enum ConnectError {
 }
 
 impl TargetArgs {
+    /// Whether Azure here is a simulator: the built-in one, or `drbook sim` reached with
+    /// `--target azure --auth sim` (several drbooks on one simulated Azure).
+    pub fn is_simulated(&self) -> bool {
+        self.target == TargetKind::Sim || self.auth == Some(crate::azure::AuthMethod::Sim)
+    }
+
     /// The simulator with `scenario` (the built-in demo when `None`), as the command line's
     /// defaults would give it: for tests, benchmarks and the demo.
     pub fn simulator(scenario: Option<PathBuf>, at: &str) -> TargetArgs {
@@ -234,5 +240,35 @@ pub fn parse_at(s: &str, scenario: &Scenario) -> Result<Duration, ConnectError> 
                 "--at `{other}`: {e} (use e.g. 10s, 2m, start or end)"
             ))
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::azure::AuthMethod;
+
+    #[test]
+    fn drbook_sim_reached_as_azure_is_simulated_and_real_credentials_are_not() {
+        let sim = TargetArgs::simulator(None, "end");
+        assert!(sim.is_simulated());
+        let shared_sim = TargetArgs {
+            target: TargetKind::Azure,
+            auth: Some(AuthMethod::Sim),
+            ..sim.clone()
+        };
+        assert!(shared_sim.is_simulated());
+        for auth in [
+            None,
+            Some(AuthMethod::Cli),
+            Some(AuthMethod::ManagedIdentity),
+        ] {
+            let real = TargetArgs {
+                target: TargetKind::Azure,
+                auth,
+                ..sim.clone()
+            };
+            assert!(!real.is_simulated(), "{auth:?}");
+        }
     }
 }

@@ -169,13 +169,34 @@ fn run_refuses_the_simulator_and_rehearse_on_azure_shows_a_banner() {
             "--arm-endpoint",
             "http://127.0.0.1:9",
             "--auth",
-            "sim",
+            "cli",
             "--non-interactive",
             "--dry-run",
         ],
         dir.path(),
     );
     assert!(text(&o).contains("REHEARSAL AGAINST AZURE"), "{}", text(&o));
+    // `drbook sim` reached as Azure (--auth sim) is a simulator still: no such warning.
+    let o = drbook(
+        &[
+            "rehearse",
+            "runbooks/network.toml",
+            "--target",
+            "azure",
+            "--arm-endpoint",
+            "http://127.0.0.1:9",
+            "--auth",
+            "sim",
+            "--non-interactive",
+            "--dry-run",
+        ],
+        dir.path(),
+    );
+    assert!(
+        !text(&o).contains("REHEARSAL AGAINST AZURE"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]

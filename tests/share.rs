@@ -623,6 +623,40 @@ async fn two_operators_racing_for_a_step_never_both_get_it_and_taking_over_is_ex
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_the_share_is_down_the_claims_last_read_still_hold() {
+    let mut az = Azurite::start();
+    let alice = syncer(&az, "drbook/stale", "alice");
+    let bob = syncer(&az, "drbook/stale", "bob");
+    let held = StepKey::new("web-failover", "swap");
+    let free = StepKey::new("web-failover", "scale");
+    assert_eq!(
+        alice.claim(held.clone(), false).await,
+        ClaimOutcome::Granted { from: None }
+    );
+    assert!(
+        matches!(bob.claim(held.clone(), false).await, ClaimOutcome::HeldBy(h) if h.op == "alice")
+    );
+    az.stop();
+    // Bob's drbook read that alice holds it: offline, that still stands; taking it over needs
+    // the share; a step nobody held cannot be claimed; alice still holds hers.
+    assert!(
+        matches!(bob.claim(held.clone(), false).await, ClaimOutcome::HeldBy(h) if h.op == "alice")
+    );
+    assert!(matches!(
+        bob.claim(held.clone(), true).await,
+        ClaimOutcome::Offline(_)
+    ));
+    assert!(matches!(
+        bob.claim(free.clone(), false).await,
+        ClaimOutcome::Offline(_)
+    ));
+    assert_eq!(
+        alice.claim(held, false).await,
+        ClaimOutcome::Granted { from: None }
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_drbooks_on_one_plan_run_a_claimed_destructive_step_once() {
     let az = Azurite::start();
     let dir = tempfile::tempdir().unwrap();

@@ -113,6 +113,10 @@ pub struct RunArgs {
     /// How to resume, as shown when the TUI quits (the demo sets its own)
     #[arg(skip)]
     pub resume_cmd: Option<String>,
+    /// The incident this log is part of (`drbook join`: the commander's); a new one when
+    /// `None`
+    #[arg(skip)]
+    pub incident: Option<String>,
 }
 
 /// `drbook join URL PATH...`: the incident on the share, with this operator's runbooks.
@@ -160,6 +164,8 @@ pub fn join(args: JoinArgs) -> ExitCode {
             header.target
         );
         run.title.get_or_insert(header.title);
+        // This drbook's log is its part of the commander's incident: one id for all.
+        run.incident = Some(header.incident_id);
         run.share = Some(url);
         carry_out(run, rehearsal).await
     })
@@ -230,7 +236,7 @@ async fn carry_out(args: RunArgs, rehearsal: bool) -> ExitCode {
         .or_else(|| std::env::var("DRBOOK_OPERATOR").ok())
         .or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "operator".into());
-    if rehearsal && args.target.target == TargetKind::Azure {
+    if rehearsal && !args.target.is_simulated() {
         eprintln!("==================================================================");
         eprintln!("  REHEARSAL AGAINST AZURE: this changes real resources. Use a");
         eprintln!("  rehearsal subscription. --dry-run or --read-only touch nothing.");
@@ -392,7 +398,7 @@ async fn open_session(
         }
         None => {
             let header = Header {
-                incident_id: incident_id(),
+                incident_id: args.incident.clone().unwrap_or_else(incident_id),
                 title: title.clone(),
                 mode: if rehearsal {
                     Mode::Rehearsal
@@ -523,7 +529,7 @@ async fn open_session(
         autopilot: !interactive,
         max_delay: args.max_delay,
         read_only: args.read_only,
-        skip_commands: (args.target.target == TargetKind::Sim && !args.run_commands).then(|| {
+        skip_commands: (args.target.is_simulated() && !args.run_commands).then(|| {
             "not run against the simulator: commands reach real systems (--run-commands runs them)".to_string()
         }),
         share: share.clone(),

@@ -828,7 +828,13 @@ impl Syncer {
         for _ in 0..50 {
             self.retry_at = None;
             if let Err(e) = self.sync(true).await {
-                return ClaimOutcome::Offline(e.to_string());
+                // What was last read still stands: a step someone held then is theirs until
+                // the share says otherwise (and a takeover needs the share).
+                return match self.view.holders.get(&key) {
+                    Some(h) if h.sid == self.me.sid => ClaimOutcome::Granted { from: None },
+                    Some(h) if !takeover => ClaimOutcome::HeldBy(h.clone()),
+                    _ => ClaimOutcome::Offline(e.to_string()),
+                };
             }
             let from = match self.view.holders.get(&key) {
                 Some(h) if h.sid == self.me.sid => return ClaimOutcome::Granted { from: None },

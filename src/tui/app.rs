@@ -370,6 +370,16 @@ impl App {
                 Vec::new()
             }
             Msg::Remote(r) => {
+                // Each drbook records the roles it hears of; only the one whose operator took
+                // the role tells the others (else every role shows once per drbook).
+                let echo = matches!(
+                    &r.event,
+                    Some(Event { kind: EventKind::RoleTaken { operator, .. }, .. })
+                        if !crate::roles::same_person(operator, &r.record.op)
+                );
+                if echo {
+                    return Vec::new();
+                }
                 if let Some(mut e) = r.event {
                     // What another drbook's engine did, it did for its operator.
                     if e.actor == "drbook" {
@@ -395,6 +405,23 @@ impl App {
             }
         }
         self.track_prompts(&e);
+        if let EventKind::ClaimRefused {
+            runbook,
+            step,
+            holder: None,
+            ..
+        } = &e.kind
+        {
+            let t = self
+                .keys
+                .keys_for(Action::Takeover)
+                .first()
+                .cloned()
+                .unwrap_or_default();
+            self.say(format!(
+                "{runbook}/{step} not started: the share is offline; {t} runs it without a claim"
+            ));
+        }
         if self.now < e.ts {
             self.now = e.ts;
         }
