@@ -224,6 +224,43 @@ async fn three_operators_append_thousands_of_events_each_exactly_once_in_one_ord
         blob.len(),
         "the last to leave read the whole share"
     );
+
+    // The reviewer's view: `drbook report` of the shared timeline checks each writer's chain
+    // and reports one incident with everyone in it; an edit is pinned on its writer.
+    let file = dir.path().join("timeline.jsonl");
+    std::fs::write(&file, &blob).unwrap();
+    let report = |f: &Path| {
+        let o = Command::new(env!("CARGO_BIN_EXE_drbook"))
+            .arg("report")
+            .arg(f)
+            .args(["--format", "json"])
+            .output()
+            .unwrap();
+        let v: serde_json::Value =
+            serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)));
+        v
+    };
+    let v = report(&file);
+    assert_eq!(v["integrity"]["verdict"], "intact", "{}", v["integrity"]);
+    let message = v["integrity"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("3 drbook(s)"), "{message}");
+    let operators: BTreeSet<&str> = v["operators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o.as_str())
+        .collect();
+    assert_eq!(operators, BTreeSet::from(["alice", "bob", "carol"]));
+    let tampered =
+        String::from_utf8(blob.clone())
+            .unwrap()
+            .replacen("bob line 7\"", "bob line 8\"", 1);
+    assert_ne!(tampered.as_bytes(), &blob[..]);
+    std::fs::write(&file, tampered).unwrap();
+    let v = report(&file);
+    assert_eq!(v["integrity"]["verdict"], "altered");
+    let message = v["integrity"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("bob's event"), "{message}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

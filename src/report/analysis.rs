@@ -15,7 +15,7 @@ use super::sources::{FileStatus, Sources};
 use crate::exec::scorecard;
 use crate::incident::{
     Event, EventKind, IncidentOutcome, IncidentState, Integrity, Mode, RehearsalLevel, StepRef,
-    StepStatus, read_log,
+    StepStatus,
 };
 
 /// How many of the longest waits on a person the analysis keeps.
@@ -230,13 +230,16 @@ pub struct HumanWait {
 /// Reads `path` and analyses it, taking RTOs and step details from the runbook files the
 /// header names (relative to the current directory, else to the log's folder).
 pub fn analyze(path: &Path) -> Result<Analysis, ReportError> {
-    let (events, integrity) = read_log(path)?;
+    let (events, integrity, shared) = crate::share::timeline::read_any(path)?;
     let sources = match events.first().map(|e| &e.kind) {
         Some(EventKind::IncidentStarted(h)) => Sources::for_header(h, path.parent()),
         _ => Sources::default(),
     };
     let mut a = analyze_events(&events, &integrity, &sources);
     a.log = Some(path.display().to_string());
+    if let Some(m) = shared {
+        a.integrity.message = format!("{}. {}", m.summary(), a.integrity.message);
+    }
     Ok(a)
 }
 

@@ -5,6 +5,7 @@
 pub mod record;
 pub mod remote;
 pub mod sync;
+pub mod timeline;
 
 pub use sync::{ClaimOutcome, Holder, Me, Peer, RemoteRecord, ShareHandle, ShareView};
 

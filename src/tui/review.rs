@@ -105,7 +105,8 @@ pub fn verdict(integrity: &Integrity) -> Replay {
 
 /// Builds the review screen of the log at `path`.
 pub fn open(path: &Path, ui: UiSetup) -> Result<App, String> {
-    let (events, integrity) = incident::read_log(path).map_err(|e| e.to_string())?;
+    let (events, integrity, shared) =
+        crate::share::timeline::read_any(path).map_err(|e| e.to_string())?;
     if events.is_empty() {
         return Err(format!(
             "{}: no event could be read ({integrity})",
@@ -127,7 +128,13 @@ pub fn open(path: &Path, ui: UiSetup) -> Result<App, String> {
     };
     let mut board = Board::new(&src.work, src.groups);
     board.add_unknown(&state);
-    let mut app = App::review(info, board, events, verdict(&integrity), ui.keys, ui.theme);
+    let mut replay = verdict(&integrity);
+    if let Some(m) = &shared {
+        // A shared timeline: every writer's chain was checked on its own.
+        replay.verdict = format!("shared by {}: {}", m.writers.len(), replay.verdict);
+        replay.detail = format!("{}. {}", m.summary(), replay.detail);
+    }
+    let mut app = App::review(info, board, events, replay, ui.keys, ui.theme);
     let mut notes = Vec::new();
     if !src.changed.is_empty() {
         notes.push(format!(

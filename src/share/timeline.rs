@@ -1,0 +1,408 @@
+//! Reading a shared timeline back (the blob, or a drbook's `.shared.ndjson` copy of it) for
+//! `review` and `report`: each writer's events checked against its own hash chain, then
+//! merged in the share's order into one list that the local-log readers understand.
+//!
+//! The merge is a view, not a log: events are renumbered in share order, a writer's own
+//! header after the first becomes a note that says who joined, and the skips of a step
+//! another drbook held ("not claimed: ...") are left out, so a step shows what its holder
+//! did. Each writer's local log stays the record of what that drbook did.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::record::{Body, Record};
+use crate::incident::chain::{self, GENESIS, Integrity};
+use crate::incident::event::format_ts;
+use crate::incident::{Event, EventKind, LogError};
+
+/// One writer on the shared timeline, and what its chain check found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Writer {
+    pub sid: String,
+    pub op: String,
+    pub role: String,
+    /// Its events that can be trusted (before the first problem).
+    pub events: usize,
+    pub integrity: Integrity,
+    /// It said goodbye (`left`): it shared everything it had when it stopped.
+    pub left: bool,
+}
+
+/// The shared timeline merged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Merged {
+    pub events: Vec<Event>,
+    /// Intact when every writer's chain is; else where the first problem is, by writer.
+    pub integrity: Integrity,
+    /// In order of first appearance.
+    pub writers: Vec<Writer>,
+    /// Lines that are not drbook records (another tool's, or torn).
+    pub foreign_lines: usize,
+}
+
+impl Merged {
+    /// One line on the writers, as `review` and `report` show it.
+    pub fn summary(&self) -> String {
+        let who: Vec<String> = self
+            .writers
+            .iter()
+            .map(|w| {
+                let state = match &w.integrity {
+                    Integrity::Intact { .. } => "intact".to_string(),
+                    other => other.to_string(),
+                };
+                let left = if w.left { "" } else { ", did not leave" };
+                format!("{} ({} events, {state}{left})", w.op, w.events)
+            })
+            .collect();
+        let foreign = match self.foreign_lines {
+            0 => String::new(),
+            n => format!("; {n} line(s) that are not drbook records skipped"),
+        };
+        format!(
+            "shared timeline of {} drbook(s), each chain checked: {}{foreign}",
+            self.writers.len(),
+            who.join("; ")
+        )
+    }
+}
+
+/// Whether `bytes` look like a shared timeline: its first line is a drbook share record.
+pub fn is_shared(bytes: &[u8]) -> bool {
+    bytes
+        .split(|b| *b == b'\n')
+        .find(|l| !l.is_empty())
+        .is_some_and(|l| serde_json::from_slice::<Record>(l).is_ok())
+}
+
+/// A writer's chain, checked event by event as its records come.
+struct Chain {
+    writer: Writer,
+    prev: String,
+    /// The first problem: (seq, share line, reason).
+    broken: Option<(u64, usize, String)>,
+}
+
+impl Chain {
+    /// Checks `ev` (share line `line`) against the chain so far; `true` if it is trusted.
+    fn accept(&mut self, ev: &Event, line: usize) -> bool {
+        if self.broken.is_some() {
+            return false;
+        }
+        let want = self.writer.events as u64 + 1;
+        let problem = if ev.seq != want {
+            Some(format!("event {want} expected, {} found", ev.seq))
+        } else if ev.prev != self.prev {
+            Some("its `prev` is not the hash of the writer's event before".to_string())
+        } else if (ev.seq == 1) != matches!(ev.kind, EventKind::IncidentStarted(_)) {
+            Some("the header must come first, and only first".to_string())
+        } else if !hash_holds(ev) {
+            Some("its content does not match its hash".to_string())
+        } else {
+            None
+        };
+        match problem {
+            Some(reason) => {
+                self.broken = Some((want, line, reason));
+                false
+            }
+            None => {
+                self.writer.events += 1;
+                self.prev.clone_from(&ev.hash);
+                true
+            }
+        }
+    }
+
+    fn finish(mut self) -> Writer {
+        self.writer.integrity = match self.broken {
+            Some((first_bad_seq, line, reason)) => Integrity::Altered {
+                first_bad_seq,
+                line,
+                reason,
+            },
+            None => Integrity::Intact {
+                events: self.writer.events,
+            },
+        };
+        self.writer
+    }
+}
+
+/// The local line's canonical body, rebuilt from the event (the log's encoding is
+/// deterministic), hashes to the hash the line claims.
+fn hash_holds(ev: &Event) -> bool {
+    chain::body(ev.seq, &format_ts(&ev.ts), &ev.actor, &ev.kind, &ev.prev)
+        .is_ok_and(|b| chain::sha256_hex(b.as_bytes()) == ev.hash)
+}
+
+/// Merges the shared timeline in `bytes`.
+pub fn merge(bytes: &[u8]) -> Merged {
+    let mut chains: BTreeMap<String, Chain> = BTreeMap::new();
+    let mut order: Vec<String> = Vec::new();
+    let mut events = Vec::new();
+    let mut foreign_lines = 0;
+    let mut first_header = true;
+    for (n, line) in bytes.split(|b| *b == b'\n').enumerate() {
+        if line.is_empty() {
+            continue;
+        }
+        let Ok(rec) = serde_json::from_slice::<Record>(line) else {
+            foreign_lines += 1;
+            continue;
+        };
+        let chain = chains.entry(rec.sid.clone()).or_insert_with(|| {
+            order.push(rec.sid.clone());
+            Chain {
+                writer: Writer {
+                    sid: rec.sid.clone(),
+                    op: rec.op.clone(),
+                    role: rec.role.clone(),
+                    events: 0,
+                    integrity: Integrity::Intact { events: 0 },
+                    left: false,
+                },
+                prev: GENESIS.to_string(),
+                broken: None,
+            }
+        });
+        chain.writer.role.clone_from(&rec.role);
+        match &rec.body {
+            Body::Left { .. } => chain.writer.left = true,
+            Body::Event { .. } => {
+                let Some(ev) = rec.event() else {
+                    chain.broken.get_or_insert((
+                        chain.writer.events as u64 + 1,
+                        n + 1,
+                        "an event that cannot be read".into(),
+                    ));
+                    continue;
+                };
+                if !chain.accept(&ev, n + 1) {
+                    continue;
+                }
+                if let Some(ev) = as_merged(ev, &rec.op, &mut first_header) {
+                    events.push(ev);
+                }
+            }
+            Body::Claim { .. } | Body::Alive { .. } => {}
+        }
+    }
+    for (i, e) in events.iter_mut().enumerate() {
+        e.seq = i as u64 + 1;
+    }
+    let writers: Vec<Writer> = order
+        .iter()
+        .filter_map(|sid| chains.remove(sid))
+        .map(Chain::finish)
+        .collect();
+    let integrity = match writers
+        .iter()
+        .find(|w| !matches!(w.integrity, Integrity::Intact { .. }))
+    {
+        Some(w) => match &w.integrity {
+            Integrity::Altered {
+                first_bad_seq,
+                line,
+                reason,
+            } => Integrity::Altered {
+                first_bad_seq: *first_bad_seq,
+                line: *line,
+                reason: format!("{}'s event {first_bad_seq}: {reason}", w.op),
+            },
+            other => other.clone(),
+        },
+        None if writers.is_empty() => Integrity::Unreadable {
+            reason: "no drbook record on the shared timeline".into(),
+        },
+        None => Integrity::Intact {
+            events: events.len(),
+        },
+    };
+    Merged {
+        events,
+        integrity,
+        writers,
+        foreign_lines,
+    }
+}
+
+/// How a writer's event reads in the merged view (`None`: left out).
+fn as_merged(mut ev: Event, op: &str, first_header: &mut bool) -> Option<Event> {
+    // What a writer's engine did, it did for that writer's operator (as the live screen
+    // shows others' events).
+    if ev.actor == "drbook" {
+        ev.actor = op.to_string();
+    }
+    match &ev.kind {
+        EventKind::IncidentStarted(h) if !*first_header => {
+            ev.kind = EventKind::Note {
+                runbook: None,
+                step: None,
+                text: format!(
+                    "{op} joined the incident with {} runbook(s) on {}",
+                    h.runbooks.len(),
+                    h.target
+                ),
+            };
+            Some(ev)
+        }
+        EventKind::IncidentStarted(_) => {
+            *first_header = false;
+            Some(ev)
+        }
+        EventKind::StepSkipped { reason, .. } if reason.starts_with("not claimed:") => None,
+        _ => Some(ev),
+    }
+}
+
+/// `path` read as a local log, or merged when it is a shared timeline (then with its
+/// writers).
+pub fn read_any(path: &Path) -> Result<(Vec<Event>, Integrity, Option<Merged>), LogError> {
+    let bytes = std::fs::read(path).map_err(LogError::io(path, "read"))?;
+    if is_shared(&bytes) {
+        let m = merge(&bytes);
+        return Ok((m.events.clone(), m.integrity.clone(), Some(m)));
+    }
+    let walk = chain::walk(&bytes);
+    Ok((walk.events, walk.integrity, None))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::incident::{IncidentLog, Redactor};
+
+    /// A local log by `op` with a note and a skip of a step someone else held, as records.
+    fn writer(dir: &Path, op: &str) -> Vec<Record> {
+        let mut header = crate::incident::event::tests::sample_header();
+        header.title = format!("{op}'s part");
+        let mut log =
+            IncidentLog::create(&dir.join(op), header, Redactor::new(Vec::<String>::new()))
+                .unwrap();
+        for kind in [
+            EventKind::Note {
+                runbook: None,
+                step: None,
+                text: format!("{op} here"),
+            },
+            EventKind::StepSkipped {
+                runbook: "web".into(),
+                step: "swap".into(),
+                reason: "not claimed: kim holds it".into(),
+            },
+        ] {
+            log.append("drbook", kind).unwrap();
+        }
+        let (events, _) = crate::incident::read_log(log.path()).unwrap();
+        events
+            .iter()
+            .filter_map(|e| Record::of_event(&format!("s-{op}"), op, "operator", e))
+            .collect()
+    }
+
+    fn bytes(recs: &[Record]) -> Vec<u8> {
+        recs.iter().flat_map(Record::line).collect()
+    }
+
+    #[test]
+    fn writers_interleaved_merge_in_share_order_with_each_chain_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (writer(dir.path(), "alice"), writer(dir.path(), "bob"));
+        let mixed = vec![
+            a[0].clone(),
+            b[0].clone(),
+            a[1].clone(),
+            b[1].clone(),
+            b[2].clone(),
+            a[2].clone(),
+        ];
+        let mut all = bytes(&mixed);
+        all.extend_from_slice(b"not a record\n");
+        assert!(is_shared(&all));
+        let m = merge(&all);
+        assert_eq!(m.integrity, Integrity::Intact { events: 4 });
+        assert_eq!(m.foreign_lines, 1);
+        assert_eq!(
+            m.writers
+                .iter()
+                .map(|w| (w.op.as_str(), w.events))
+                .collect::<Vec<_>>(),
+            [("alice", 3), ("bob", 3)]
+        );
+        // One header; bob's became a note; the skips of a held step are left out.
+        let kinds: Vec<&str> = m.events.iter().map(|e| e.kind.name()).collect();
+        assert_eq!(kinds, ["incident_started", "note", "note", "note"]);
+        assert!(
+            matches!(&m.events[1].kind, EventKind::Note { text, .. } if text.starts_with("bob joined"))
+        );
+        assert_eq!(m.events[2].actor, "alice");
+        assert_eq!(
+            m.events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            [1, 2, 3, 4]
+        );
+        assert!(m.summary().contains("2 drbook(s)"), "{}", m.summary());
+    }
+
+    #[test]
+    fn an_edited_event_or_a_gap_breaks_only_that_writers_chain_from_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, mut b) = (writer(dir.path(), "alice"), writer(dir.path(), "bob"));
+        let Body::Event { e, .. } = &mut b[1].body else {
+            panic!("an event")
+        };
+        e["text"] = serde_json::Value::String("bob was never here".into());
+        let m = merge(&bytes(&[a.clone(), b.clone()].concat()));
+        let bob = &m.writers[1];
+        assert!(
+            matches!(&bob.integrity, Integrity::Altered { first_bad_seq: 2, reason, .. } if reason.contains("does not match its hash")),
+            "{:?}",
+            bob.integrity
+        );
+        assert_eq!(m.writers[0].integrity, Integrity::Intact { events: 3 });
+        assert!(
+            matches!(&m.integrity, Integrity::Altered { reason, .. } if reason.starts_with("bob's event 2"))
+        );
+        // Nothing of bob's after the edit is taken.
+        // Bob's header is taken; nothing of his from the edit on.
+        let notes: Vec<&str> = m
+            .events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Note { text, .. } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(
+            notes[0] == "alice here" && notes[1].starts_with("bob joined"),
+            "{notes:?}"
+        );
+
+        let gap = merge(&bytes(&[a[0].clone(), a[2].clone()]));
+        assert!(
+            matches!(&gap.writers[0].integrity, Integrity::Altered { first_bad_seq: 2, reason, .. } if reason.contains("event 2 expected, 3 found")),
+            "{:?}",
+            gap.writers[0].integrity
+        );
+    }
+
+    #[test]
+    fn a_local_log_is_not_taken_for_a_shared_timeline() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = writer(dir.path(), "alice");
+        let log = std::fs::read_dir(dir.path().join("alice"))
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let local = std::fs::read(&log).unwrap();
+        assert!(!is_shared(&local));
+        let (events, integrity, merged) = read_any(&log).unwrap();
+        assert!(merged.is_none());
+        assert_eq!(events.len(), a.len());
+        assert!(integrity.is_trustworthy());
+        assert!(!is_shared(b""));
+    }
+}
