@@ -321,21 +321,7 @@ async fn a_share_down_for_a_whole_run_holds_back_what_changes_things_and_catches
     let store = Store::open(&share, |_| None, || None).unwrap();
     remote::ensure_container(&store).await.unwrap();
     az.stop();
-    let o = finish(
-        Command::new(env!("CARGO_BIN_EXE_drbook"))
-            .arg("rehearse")
-            .arg(&rb)
-            .args(["--target", "sim", "--non-interactive", "--run-commands"])
-            .args(["--max-delay", "1s", "--operator", "erin", "--share", &share])
-            .args(["--claim-wait", "2s"])
-            .arg("--log-dir")
-            .arg(dir.path().join("erin"))
-            .env("DRBOOK_SHARE_FLUSH", "2s")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
+    let o = rehearse(dir.path(), &rb, "erin", &share, &["--claim-wait", "2s"]);
     let out = text(&o);
     assert!(out.contains("not shared yet"), "{out}");
     assert!(
@@ -365,18 +351,7 @@ async fn a_share_down_for_a_whole_run_holds_back_what_changes_things_and_catches
 
     az.restart();
     // Resuming takes the share from the log's header.
-    let o = finish(
-        Command::new(env!("CARGO_BIN_EXE_drbook"))
-            .arg("rehearse")
-            .arg(&rb)
-            .args(["--target", "sim", "--non-interactive", "--run-commands"])
-            .args(["--max-delay", "1s", "--operator", "erin", "--resume"])
-            .arg(&log)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
+    let o = resume(&rb, "erin", &log);
     let out = text(&o);
     assert!(out.contains("every event of this log shared"), "{out}");
     let blob = blob_bytes(&az, "drbook/late").await;
@@ -386,31 +361,34 @@ async fn a_share_down_for_a_whole_run_holds_back_what_changes_things_and_catches
     assert_exactly_once(&log, &shared);
 }
 
-/// `drbook rehearse` of `runbook` as `operator` on `share`, with `extra` arguments; its
-/// output once it ends.
-fn rehearse(dir: &Path, runbook: &Path, operator: &str, share: &str, extra: &[&str]) -> Output {
+/// `drbook rehearse` of `runbook` headless as `operator`, with `args`; its output once it
+/// ends.
+fn rehearse_with(runbook: &Path, operator: &str, args: &[&str]) -> Output {
     finish(
         Command::new(env!("CARGO_BIN_EXE_drbook"))
             .arg("rehearse")
             .arg(runbook)
             .args(["--target", "sim", "--non-interactive", "--run-commands"])
-            .args([
-                "--max-delay",
-                "1s",
-                "--operator",
-                operator,
-                "--share",
-                share,
-            ])
-            .args(extra)
-            .arg("--log-dir")
-            .arg(dir.join(operator))
+            .args(["--max-delay", "1s", "--operator", operator])
+            .args(args)
             .env("DRBOOK_SHARE_FLUSH", "3s")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap(),
     )
+}
+
+/// As `rehearse_with`, on `share`, logging under `dir/operator`.
+fn rehearse(dir: &Path, runbook: &Path, operator: &str, share: &str, extra: &[&str]) -> Output {
+    let logs = dir.join(operator).display().to_string();
+    let args = [&["--share", share, "--log-dir", &logs], extra].concat();
+    rehearse_with(runbook, operator, &args)
+}
+
+/// Resumes the incident `log` (its header names the share).
+fn resume(runbook: &Path, operator: &str, log: &Path) -> Output {
+    rehearse_with(runbook, operator, &["--resume", &log.display().to_string()])
 }
 
 /// The steps of `events` claimed, with whether each ran without a claim.
@@ -495,18 +473,7 @@ async fn steps_run_unclaimed_while_the_share_is_down_are_claimed_when_it_is_back
     // Back online, the resumed incident shares everything, then claims both steps; the
     // clash over `first` is told in a note that reaches the share.
     az.restart();
-    let o = finish(
-        Command::new(env!("CARGO_BIN_EXE_drbook"))
-            .arg("rehearse")
-            .arg(&rb)
-            .args(["--target", "sim", "--non-interactive", "--run-commands"])
-            .args(["--max-delay", "1s", "--operator", "judy", "--resume"])
-            .arg(&log)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
+    let o = resume(&rb, "judy", &log);
     let out = text(&o);
     assert!(out.contains("every event of this log shared"), "{out}");
     let (after, _) = read_log(&log).unwrap();

@@ -43,6 +43,24 @@ impl Tmux {
             .expect("tmux runs (install it: apt-get install tmux)")
     }
 
+    /// Runs `cmd` in a 140x40 terminal, the session `ic`.
+    fn start(&self, cmd: &str) {
+        let out = self.cmd(&[
+            "new-session",
+            "-d",
+            "-s",
+            "ic",
+            "-x",
+            "140",
+            "-y",
+            "40",
+            "sh",
+            "-c",
+            cmd,
+        ]);
+        assert!(out.status.success(), "{out:?}");
+    }
+
     fn screen(&self) -> String {
         String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-J", "-t", "ic"]).stdout)
             .into_owned()
@@ -126,20 +144,7 @@ fn a_commander_in_the_tui_approves_a_step_waiting_on_an_operators_drbook() {
         rb.display(),
         tmp.path().join("carol").display()
     );
-    let out = tmux.cmd(&[
-        "new-session",
-        "-d",
-        "-s",
-        "ic",
-        "-x",
-        "140",
-        "-y",
-        "40",
-        "sh",
-        "-c",
-        &cmd,
-    ]);
-    assert!(out.status.success(), "{out:?}");
+    tmux.start(&cmd);
     let asked = tmux.wait_for("run by: bob", Duration::from_secs(60));
     assert!(asked.contains("Two-person rule"), "{asked}");
     assert!(asked.contains("approver: carol"), "{asked}");
@@ -226,20 +231,7 @@ fn with_the_share_down_t_runs_a_step_without_a_claim_and_it_is_claimed_once_back
         rb.display(),
         tmp.path().join("dora").display()
     );
-    let out = tmux.cmd(&[
-        "new-session",
-        "-d",
-        "-s",
-        "ic",
-        "-x",
-        "140",
-        "-y",
-        "40",
-        "sh",
-        "-c",
-        &cmd,
-    ]);
-    assert!(out.status.success(), "{out:?}");
+    tmux.start(&cmd);
     tmux.wait_for("SHARE OFFLINE", Duration::from_secs(30));
     // Enter tries to claim it: not possible, and the screen says what T does.
     tmux.cmd(&["send-keys", "-t", "ic", "Enter"]);
