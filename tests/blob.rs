@@ -1,12 +1,16 @@
 //! The blob layer against Azurite: signing in with the account key (as a SAS), the append
-//! position condition, ranged reads of the tail.
+//! position and ETag conditions, ranged reads of the tail.
 
 mod common;
 
 use bytes::Bytes;
 use common::azurite::Azurite;
 use drbook::blob::Store;
-use drbook::share::remote::{self, Appended};
+use drbook::share::remote::{self, Appended, End};
+
+fn at(len: u64) -> End {
+    End { len, etag: None }
+}
 
 #[tokio::test]
 async fn append_position_conditions_and_tail_reads_work_on_azurite() {
@@ -18,40 +22,104 @@ async fn append_position_conditions_and_tail_reads_work_on_azurite() {
     remote::ensure_container(&store).await.unwrap();
     let name = store.loc.blob_name("timeline.jsonl");
     remote::ensure_append_blob(&store, &name).await.unwrap();
-    assert_eq!(
-        remote::read_from(&store, &name, 0).await.unwrap(),
-        Some((Bytes::new(), 0))
-    );
+    let (empty, end) = remote::read_from(&store, &name, 0).await.unwrap().unwrap();
+    assert_eq!((empty.len(), end.len), (0, 0));
 
-    let a = remote::append_at(&store, &name, Bytes::from_static(b"one\n"), 0)
+    let Appended::At(one) = remote::append_at(&store, &name, Bytes::from_static(b"one\n"), &at(0))
         .await
-        .unwrap();
-    assert_eq!(a, Appended::At(4));
+        .unwrap()
+    else {
+        panic!("the first append is refused");
+    };
+    assert_eq!(one.len, 4);
+    assert!(one.etag.is_some(), "{one:?}");
     // A second writer that still thinks the blob is empty loses the race and is told so.
-    let b = remote::append_at(&store, &name, Bytes::from_static(b"two\n"), 0)
+    let b = remote::append_at(&store, &name, Bytes::from_static(b"two\n"), &at(0))
         .await
         .unwrap();
     assert_eq!(b, Appended::Moved);
     // Creating it again changes nothing.
     remote::ensure_append_blob(&store, &name).await.unwrap();
-    let c = remote::append_at(&store, &name, Bytes::from_static(b"three\n"), 4)
-        .await
-        .unwrap();
-    assert_eq!(c, Appended::At(10));
+    let Appended::At(three) =
+        remote::append_at(&store, &name, Bytes::from_static(b"three\n"), &one)
+            .await
+            .unwrap()
+    else {
+        panic!("an append at the end as last seen is refused");
+    };
+    assert_eq!(three.len, 10);
+    assert_ne!(three.etag, one.etag);
 
-    let (all, len) = remote::read_from(&store, &name, 0).await.unwrap().unwrap();
-    assert_eq!((&all[..], len), (&b"one\nthree\n"[..], 10));
-    let (tail, len) = remote::read_from(&store, &name, 4).await.unwrap().unwrap();
-    assert_eq!((&tail[..], len), (&b"three\n"[..], 10));
-    let (none, len) = remote::read_from(&store, &name, 10).await.unwrap().unwrap();
-    assert_eq!((none.len(), len), (0, 10));
+    let (all, end) = remote::read_from(&store, &name, 0).await.unwrap().unwrap();
+    assert_eq!((&all[..], &end), (&b"one\nthree\n"[..], &three));
+    let (tail, end) = remote::read_from(&store, &name, 4).await.unwrap().unwrap();
+    assert_eq!((&tail[..], end.len), (&b"three\n"[..], 10));
+    assert_eq!(end.etag, three.etag, "a ranged read tells the blob's ETag");
+    let (none, end) = remote::read_from(&store, &name, 10).await.unwrap().unwrap();
+    assert_eq!((none.len(), end.len), (0, 10));
+    // The length alone is not enough: at the right length with an ETag that is no longer the
+    // blob's, the append is refused.
+    assert_eq!(
+        remote::append_at(
+            &store,
+            &name,
+            Bytes::from_static(b"x\n"),
+            &End { len: 10, ..one }
+        )
+        .await
+        .unwrap(),
+        Appended::Moved
+    );
     assert_eq!(remote::read_from(&store, "nope", 0).await.unwrap(), None);
     assert_eq!(
-        remote::append_at(&store, "nope", Bytes::from_static(b"x"), 0)
+        remote::append_at(&store, "nope", Bytes::from_static(b"x"), &at(0))
             .await
             .unwrap(),
         Appended::Missing
     );
+}
+
+/// Someone replaces the timeline with another of the same length: a writer that read the
+/// old one has the right length still, but not the ETag, and is refused rather than appending
+/// after lines it never read.
+#[tokio::test]
+async fn a_replaced_blob_of_the_same_length_refuses_an_append_meant_for_the_old_one() {
+    let az = Azurite::start();
+    let store = Store::open(&az.url("drbook/INC-2"), |_| None, || None)
+        .unwrap()
+        .without_retries();
+    remote::ensure_container(&store).await.unwrap();
+    let name = store.loc.blob_name("timeline.jsonl");
+    remote::ensure_append_blob(&store, &name).await.unwrap();
+    let Appended::At(seen) = remote::append_at(&store, &name, Bytes::from_static(b"old\n"), &at(0))
+        .await
+        .unwrap()
+    else {
+        panic!("the first append is refused");
+    };
+
+    // Created again without a condition, the blob is replaced by an empty one.
+    store
+        .append_blob(&name)
+        .unwrap()
+        .create(None)
+        .await
+        .unwrap();
+    let Appended::At(other) =
+        remote::append_at(&store, &name, Bytes::from_static(b"new\n"), &at(0))
+            .await
+            .unwrap()
+    else {
+        panic!("the append to the new blob is refused");
+    };
+    assert_eq!(other.len, seen.len);
+
+    let late = remote::append_at(&store, &name, Bytes::from_static(b"mine\n"), &seen)
+        .await
+        .unwrap();
+    assert_eq!(late, Appended::Moved);
+    let (all, _) = remote::read_from(&store, &name, 0).await.unwrap().unwrap();
+    assert_eq!(&all[..], b"new\n");
 }
 
 #[tokio::test]

@@ -243,9 +243,9 @@ async fn half_a_line_from_a_foreign_writer_neither_duplicates_nor_stops_the_sync
     let mut w = Writer::start(&url, 2);
     assert_eq!(w.share.flush(false, Duration::from_secs(20)).await, Some(0));
     // Mid-incident, something else appends half a line to the timeline.
-    let (_, len) = remote::read_from(&store, &name, 0).await.unwrap().unwrap();
+    let (_, end) = remote::read_from(&store, &name, 0).await.unwrap().unwrap();
     let junk = bytes::Bytes::from_static(b"{\"a foreign tool wrote half a line");
-    let at = remote::append_at(&store, &name, junk, len).await.unwrap();
+    let at = remote::append_at(&store, &name, junk, &end).await.unwrap();
     assert!(matches!(at, remote::Appended::At(_)), "{at:?}");
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     for i in 2..6 {
@@ -253,6 +253,53 @@ async fn half_a_line_from_a_foreign_writer_neither_duplicates_nor_stops_the_sync
     }
     assert_eq!(w.share.flush(false, Duration::from_secs(20)).await, Some(0));
     assert_once_in_order(&shared_seqs(&blob(&az, "drbook/foreign").await, &w.sid), 7);
+}
+
+/// Mid-incident someone replaces the timeline with another blob of exactly the length the
+/// syncer last read: the length condition alone would let the next block land after lines it
+/// never read, with its own earlier events gone. The ETag condition refuses it; the syncer
+/// reads the new blob from its start and shares everything of its own again, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timeline_replaced_by_one_of_the_same_length_gets_every_event_again_once() {
+    let az = Azurite::start();
+    let url = az.url("drbook/replaced");
+    let store = Store::open(&url, |_| None, || None)
+        .unwrap()
+        .without_retries();
+    let mut w = Writer::start(&url, 2);
+    w.online().await;
+    assert_eq!(w.share.flush(false, Duration::from_secs(20)).await, Some(0));
+    let name = store.loc.blob_name(sync::TIMELINE);
+    let (before, end) = remote::read_from(&store, &name, 0).await.unwrap().unwrap();
+    assert_once_in_order(&shared_seqs(&before, &w.sid), 3);
+
+    let mut junk = vec![b' '; end.len as usize - 1];
+    junk.push(b'\n');
+    store
+        .append_blob(&name)
+        .unwrap()
+        .create(None)
+        .await
+        .unwrap();
+    let at = remote::append_at(&store, &name, junk.into(), &remote::End::default())
+        .await
+        .unwrap();
+    assert!(
+        matches!(&at, remote::Appended::At(e) if e.len == end.len),
+        "{at:?}"
+    );
+
+    for i in 2..6 {
+        w.note(i);
+    }
+    assert_eq!(w.share.flush(false, Duration::from_secs(20)).await, Some(0));
+    let after = blob(&az, "drbook/replaced").await;
+    assert!(
+        after[..end.len as usize]
+            .iter()
+            .all(|b| b.is_ascii_whitespace())
+    );
+    assert_once_in_order(&shared_seqs(&after, &w.sid), 7);
 }
 
 /// The committed blocks of the timeline (an append blob holds at most 50,000).

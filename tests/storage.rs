@@ -436,14 +436,15 @@ fn geo_replication_through_the_simulator_passes_lags_and_freezes_in_an_outage() 
     assert_eq!(missing["actual"], "404 ResourceNotFound");
 
     // Ten minutes into the outage nothing has reached the secondary since it began: the
-    // last sync is frozen at that moment and now older than the 5m allowed.
+    // last sync is frozen at that moment and now older than the 5m allowed: 9m59s plus however
+    // long this machine took between starting the simulator and asking, so "9m5.." or "10m".
     let (report, _, _) = check_json(&[&rb, "--target", "sim", "--scenario", &sc, "--at", "10m"]);
     let outage = row(&report, "geo-outage");
     assert_eq!(outage["verdict"], "fail", "{outage:#}");
     assert!(
         outage["actual"]
             .as_str()
-            .is_some_and(|a| a.contains(", 9m5")),
+            .is_some_and(|a| a.contains(", 9m5") || a.contains(", 10m")),
         "{outage:#}"
     );
     // The healthy region's account keeps syncing.

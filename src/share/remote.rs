@@ -2,7 +2,8 @@
 //! to which blob, and sorts the answers the syncer acts on (a lost race, a blob that is not
 //! there) from real failures.
 
-use azure_core::http::{RequestContent, StatusCode};
+use azure_core::http::{Etag, RequestContent, StatusCode};
+use azure_storage_blob::models::AppendBlobClientAppendBlockResultHeaders;
 use azure_storage_blob::models::{
     AppendBlobClientAppendBlockOptions, AppendBlobClientCreateOptions, BlobClientDownloadOptions,
     BlobClientUploadOptions, BlobContainerClientCreateOptions,
@@ -11,12 +12,20 @@ use bytes::Bytes;
 
 use crate::blob::{BlobError, Store};
 
-/// What an append with an append-position condition came to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where a blob ended when we last saw it: its length, and its ETag when the service said.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct End {
+    pub len: u64,
+    pub etag: Option<Etag>,
+}
+
+/// What an append with an append-position and ETag condition came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Appended {
-    /// The block is in, and the blob is now this long.
-    At(u64),
-    /// Someone appended first (or the blob is not as long as we thought): read the tail.
+    /// The block is in, and this is the blob's end now.
+    At(End),
+    /// Someone appended first, or the blob changed (another length or another ETag: replaced,
+    /// or its data lost) since we saw it: read the tail.
     Moved,
     /// There is no such blob (yet, or any more).
     Missing,
@@ -76,37 +85,44 @@ pub async fn ensure_append_blob(store: &Store, name: &str) -> Result<(), BlobErr
     }
 }
 
-/// Appends `block` if the blob is exactly `position` bytes long.
+/// Appends `block` if the blob is still as we last saw it: exactly `end.len` bytes long
+/// (`x-ms-blob-condition-appendpos`) and, when we know its ETag, unchanged since (`If-Match`),
+/// so a block never lands after data we have not read, nor on a blob replaced meanwhile by
+/// one of the same length.
 pub async fn append_at(
     store: &Store,
     name: &str,
     block: Bytes,
-    position: u64,
+    end: &End,
 ) -> Result<Appended, BlobError> {
     let b = store.append_blob(name)?;
     let len = block.len() as u64;
     let options = AppendBlobClientAppendBlockOptions {
-        append_position: Some(position as i64),
+        append_position: Some(end.len as i64),
+        if_match: end.etag.clone(),
         ..Default::default()
     };
     match b
         .append_block(RequestContent::from(block.to_vec()), len, Some(options))
         .await
     {
-        Ok(_) => Ok(Appended::At(position + len)),
+        Ok(r) => Ok(Appended::At(End {
+            len: end.len + len,
+            etag: r.etag().ok().flatten(),
+        })),
         Err(e) if status(&e) == Some(StatusCode::PreconditionFailed) => Ok(Appended::Moved),
         Err(e) if status(&e) == Some(StatusCode::NotFound) => Ok(Appended::Missing),
         Err(e) => Err(fail(store, "append to", name, &e)),
     }
 }
 
-/// The bytes of `name` from `offset` to its end, and the blob's length; `None` when the blob
-/// does not exist.
+/// The bytes of `name` from `offset` to its end, and where it ends (with its ETag when there
+/// were bytes to read); `None` when the blob does not exist.
 pub async fn read_from(
     store: &Store,
     name: &str,
     offset: u64,
-) -> Result<Option<(Bytes, u64)>, BlobError> {
+) -> Result<Option<(Bytes, End)>, BlobError> {
     let b = store.blob(name)?;
     let options = BlobClientDownloadOptions {
         range: Some((offset..).into()),
@@ -114,17 +130,22 @@ pub async fn read_from(
     };
     match b.download(Some(options)).await {
         Ok(r) => {
+            let etag = r.properties.etag.clone();
             let body = r
                 .body
                 .collect()
                 .await
                 .map_err(|e| fail(store, "read", name, &e))?;
-            let total = offset + body.len() as u64;
-            Ok(Some((body, total)))
+            let len = offset + body.len() as u64;
+            Ok(Some((body, End { len, etag })))
         }
-        Err(e) if status(&e) == Some(StatusCode::RequestedRangeNotSatisfiable) => {
-            Ok(Some((Bytes::new(), offset)))
-        }
+        Err(e) if status(&e) == Some(StatusCode::RequestedRangeNotSatisfiable) => Ok(Some((
+            Bytes::new(),
+            End {
+                len: offset,
+                etag: None,
+            },
+        ))),
         Err(e) if status(&e) == Some(StatusCode::NotFound) => Ok(None),
         Err(e) => Err(fail(store, "read", name, &e)),
     }

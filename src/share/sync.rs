@@ -2,7 +2,7 @@
 //! append blob and reads everyone's records back.
 //!
 //! Exactly once, whatever fails: every append is conditional on the blob's length as last
-//! read (`x-ms-blob-condition-appendpos`), and what this writer has already shared is learnt
+//! read (`x-ms-blob-condition-appendpos`) and on its ETag then (`If-Match`), and what this writer has already shared is learnt
 //! from the blob itself (the highest `seq` of its own records), never assumed. An append whose
 //! answer was lost either landed, and then the length moved and the next read shows it, or
 //! did not, and is sent again. The local log stays the source of truth: events queue in
@@ -24,7 +24,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::record::{Body, Record};
-use super::remote::{self, Appended};
+use super::remote::{self, Appended, End};
 use crate::blob::{BlobError, Store};
 use crate::exec::engine::Control;
 use crate::exec::plan::StepKey;
@@ -279,8 +279,9 @@ struct Syncer {
     store: Store,
     blob: String,
     me: Me,
-    /// Bytes of the blob read and applied.
-    len: u64,
+    /// Where the blob ends as far as we have read and applied it: its length, and its ETag
+    /// when the service last told it (what the next append is conditional on).
+    end: End,
     /// Bytes after the last newline read (a block is whole lines, so normally empty).
     partial: Vec<u8>,
     /// The highest `seq` of our own records on the blob.
@@ -325,7 +326,7 @@ impl Syncer {
             blob: setup.store.loc.blob_name(TIMELINE),
             store: setup.store,
             me: setup.me,
-            len: 0,
+            end: End::default(),
             partial: Vec::new(),
             shared_seq: 0,
             queue: VecDeque::new(),
@@ -532,9 +533,9 @@ impl Syncer {
             let (block, last_seq) = self.next_block();
             let block = self.framed(block);
             match self.append(block.clone()).await? {
-                Appended::At(_) => {
+                Appended::At(end) => {
                     self.last_append = Some(Instant::now());
-                    self.apply_bytes(&block).await;
+                    self.apply_bytes(&block, end.etag).await;
                     // The block is in, whether or not its lines read back as ours.
                     self.mark_shared(last_seq);
                 }
@@ -570,7 +571,7 @@ impl Syncer {
         {
             self.mirror = tokio::fs::File::create(p).await.ok();
         }
-        let first = self.len == 0 && self.view.records == 0;
+        let first = self.end.len == 0 && self.view.records == 0;
         self.ready = true;
         if first {
             self.read_tail().await?;
@@ -621,7 +622,7 @@ impl Syncer {
 
     async fn append(&self, block: Bytes) -> Result<Appended, BlobError> {
         timed(
-            remote::append_at(&self.store, &self.blob, block, self.len),
+            remote::append_at(&self.store, &self.blob, block, &self.end),
             &self.store,
             "append to the timeline",
         )
@@ -632,8 +633,8 @@ impl Syncer {
     async fn append_record(&mut self, rec: Record) -> Result<bool, BlobError> {
         let line = self.framed(Bytes::from(rec.line()));
         match self.append(line.clone()).await? {
-            Appended::At(_) => {
-                self.apply_bytes(&line).await;
+            Appended::At(end) => {
+                self.apply_bytes(&line, end.etag).await;
                 Ok(true)
             }
             Appended::Moved | Appended::Missing => {
@@ -645,14 +646,14 @@ impl Syncer {
 
     async fn read_tail(&mut self) -> Result<bool, BlobError> {
         let got = timed(
-            remote::read_from(&self.store, &self.blob, self.len),
+            remote::read_from(&self.store, &self.blob, self.end.len),
             &self.store,
             "read the timeline",
         )
         .await?;
         match got {
-            Some((bytes, _)) if !bytes.is_empty() => {
-                self.apply_bytes(&bytes).await;
+            Some((bytes, end)) if !bytes.is_empty() => {
+                self.apply_bytes(&bytes, end.etag).await;
                 Ok(true)
             }
             Some(_) => Ok(false),
@@ -664,14 +665,14 @@ impl Syncer {
     }
 
     /// After a lost race: read what the others wrote. When there is nothing new although the
-    /// position moved, the blob is shorter than what we read (the service lost data, or
-    /// the blob was replaced): start again from its beginning and share again whatever of
-    /// ours is missing.
+    /// append was refused, the blob is not the one we read: shorter (the service lost data),
+    /// or another of the same length, or changed (its ETag moved): start again from its
+    /// beginning and share again whatever of ours is missing.
     async fn read_tail_or_reset(&mut self) -> Result<(), BlobError> {
         if self.read_tail().await? {
             return Ok(());
         }
-        self.len = 0;
+        self.end = End::default();
         self.partial.clear();
         self.shared_seq = 0;
         self.view.records = 0;
@@ -684,9 +685,11 @@ impl Syncer {
         self.read_tail().await.map(|_| ())
     }
 
-    /// Applies bytes read from (or appended to) the blob at `self.len`.
-    async fn apply_bytes(&mut self, bytes: &[u8]) {
-        self.len += bytes.len() as u64;
+    /// Applies bytes read from (or appended to) the blob at its end as we knew it; `etag` is
+    /// the blob's after them (`None` when not told: the next append then rests on the length).
+    async fn apply_bytes(&mut self, bytes: &[u8], etag: Option<azure_core::http::Etag>) {
+        self.end.len += bytes.len() as u64;
+        self.end.etag = etag;
         if let Some(m) = &mut self.mirror {
             let _ = m.write_all(bytes).await;
             let _ = m.flush().await;
