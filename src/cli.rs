@@ -222,12 +222,9 @@ fn demo(args: DemoArgs) -> ExitCode {
             .ok()
             .and_then(|c| c.role)
             .unwrap_or_default(),
-        // The secrets the runbooks need, as placeholders: the simulator asks for none, and
-        // command steps (which would use them) are not run against it.
-        vars: ["ado_pat", "github_token"]
-            .iter()
-            .map(|k| (k.to_string(), format!("demo-{k}-placeholder")))
-            .collect(),
+        // The secrets the runbooks need stand in: command steps, which would use them, are
+        // not run against the simulator.
+        vars: Vec::new(),
         dry_run: false,
         max_delay: Some(std::time::Duration::from_secs(2)),
         read_only: false,

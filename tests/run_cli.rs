@@ -278,3 +278,73 @@ fn commands_are_not_run_against_the_simulator_unless_asked() {
             .any(|e| matches!(&e.kind, EventKind::StepStarted { step, .. } if step == "read-test"))
     );
 }
+
+/// A rehearsal on the simulator runs no command, so the secrets only commands use may be
+/// unset: they stand in, each told once in the log; with `--run-commands` they are needed.
+#[test]
+fn unset_secrets_stand_in_on_the_simulator_and_are_needed_when_commands_run() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let rehearse = |extra: &[&str], logs: &str| {
+        Command::new(env!("CARGO_BIN_EXE_drbook"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_remove("AZURE_DEVOPS_EXT_PAT")
+            .env_remove("GH_TOKEN")
+            .env_remove("DRBOOK_VAR_ADO_PAT")
+            .env_remove("DRBOOK_VAR_GITHUB_TOKEN")
+            .args(["rehearse", "runbooks/code.toml", "--target", "sim"])
+            .args([
+                "--non-interactive",
+                "--auto-approve",
+                "--max-delay",
+                "200ms",
+            ])
+            .arg("--log-dir")
+            .arg(dir.path().join(logs))
+            .args(extra)
+            .output()
+            .expect("run drbook")
+    };
+    let o = rehearse(&[], "logs");
+    let out = text(&o);
+    assert!(!out.contains("has no value"), "{out}");
+    let (events, integrity) = read_log(&the_log(dir.path())).expect("readable");
+    assert!(matches!(integrity, Integrity::Intact { .. }), "{integrity}");
+    let notes: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Note { runbook, text, .. }
+                if runbook.as_deref() == Some("code-continuity") =>
+            {
+                Some(text.as_str())
+            }
+            _ => None,
+        })
+        .filter(|t| t.contains("is unset"))
+        .collect();
+    assert_eq!(notes.len(), 2, "{notes:#?}");
+    assert!(
+        notes[0].starts_with("secret `ado_pat` is unset")
+            && notes[0].contains("$AZURE_DEVOPS_EXT_PAT")
+    );
+    assert!(
+        notes[1].starts_with("secret `github_token` is unset") && notes[1].contains("$GH_TOKEN")
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(&e.kind, EventKind::StepSkipped { reason, .. } if reason.contains("commands reach real systems"))),
+        "the command steps are skipped, not run with a stand-in"
+    );
+
+    let o = rehearse(&["--run-commands"], "logs-commands");
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    assert!(
+        out.contains("variable `ado_pat` of runbook `code-continuity` has no value: set $AZURE_DEVOPS_EXT_PAT"),
+        "{out}"
+    );
+    assert!(
+        !dir.path().join("logs-commands").exists(),
+        "no log for a run that never started"
+    );
+}

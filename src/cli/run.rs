@@ -332,19 +332,29 @@ async fn open_session(
         .iter()
         .flat_map(|g| g.runbooks.iter().map(String::as_str))
         .collect();
+    // On the simulator no command runs, so a secret only commands would use may be unset: it
+    // stands in, and the log says so (a real incident will need it).
+    let commands_run = !args.target.is_simulated() || args.run_commands;
     let mut work = Vec::new();
+    let mut stand_ins = Vec::new();
+    let mut unset = false;
     for rb in set.runbooks.iter().filter(|r| wanted.contains(r.id())) {
-        match vars::resolve(rb, plan.map(|p| &p.vars), &overrides, |k| {
+        let (mut v, missing) = vars::resolve_partial(rb, plan.map(|p| &p.vars), &overrides, |k| {
             std::env::var(k).ok()
-        }) {
-            Ok(v) => work.push((rb.clone(), Scope::new(rb, v, BTreeMap::new()))),
-            Err(missing) => {
-                for m in missing {
-                    eprintln!("drbook: {m}");
-                }
-                return Err(ExitCode::from(2));
+        });
+        for m in missing {
+            if m.secret && !commands_run {
+                v.stand_in(&m);
+                stand_ins.push(m);
+            } else {
+                eprintln!("drbook: {m}");
+                unset = true;
             }
         }
+        work.push((rb.clone(), Scope::new(rb, v, BTreeMap::new())));
+    }
+    if unset {
+        return Err(ExitCode::from(2));
     }
     let connected = match target::connect(&args.target, |k| std::env::var(k).ok()).await {
         Ok(c) => c,
@@ -512,6 +522,23 @@ async fn open_session(
                 .concat()
                 .join(", ")
         ));
+    }
+    if resumed.is_none() {
+        for m in &stand_ins {
+            let note = EventKind::Note {
+                runbook: Some(m.runbook.clone()),
+                step: None,
+                text: format!(
+                    "secret `{}` is unset: commands do not run against the simulator, so it is \
+                     not needed here; a real incident needs it: {}",
+                    m.name, m.how
+                ),
+            };
+            if let Err(e) = handle.append(operator.clone(), note).await {
+                eprintln!("drbook: cannot write the incident log: {e}");
+                return Err(ExitCode::from(2));
+            }
+        }
     }
     // Who holds which role is in the log: the screen, a review and the report read it there.
     let role = EventKind::RoleTaken {

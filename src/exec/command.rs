@@ -17,6 +17,12 @@ use tokio_util::sync::CancellationToken;
 const KEEP_STDOUT: usize = 1 << 20;
 /// Between SIGTERM and SIGKILL.
 const GRACE: Duration = Duration::from_secs(3);
+/// After the command ends, how long its output is still read: a process it left running in
+/// the background may hold the pipes open for ever, and the step must end all the same.
+const DRAIN: Duration = Duration::from_secs(2);
+/// Said on stderr when output is left unread.
+pub const LEFT_OPEN: &str =
+    "drbook: the command ended but a process it started still holds its output; no longer read";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommandSpec {
@@ -88,19 +94,37 @@ pub async fn run(
         .id()
         .and_then(|id| i32::try_from(id).ok())
         .map(Pid::from_raw);
-    let out = child
-        .stdout
-        .take()
-        .map(|s| tokio::spawn(pump(s, Stream::Stdout, lines.clone(), true)));
-    let err = child
-        .stderr
-        .take()
-        .map(|s| tokio::spawn(pump(s, Stream::Stderr, lines, false)));
+    let drained = CancellationToken::new();
+    let out = child.stdout.take().map(|s| {
+        tokio::spawn(pump(
+            s,
+            Stream::Stdout,
+            lines.clone(),
+            true,
+            drained.clone(),
+        ))
+    });
+    let err = child.stderr.take().map(|s| {
+        tokio::spawn(pump(
+            s,
+            Stream::Stderr,
+            lines.clone(),
+            false,
+            drained.clone(),
+        ))
+    });
 
     let (status, timed_out, cancelled) = tokio::select! {
         s = child.wait() => (s.ok(), false, false),
         () = tokio::time::sleep(spec.timeout) => (stop(&mut child, group).await, true, false),
         () = cancel.cancelled() => (stop(&mut child, group).await, false, true),
+    };
+    let deadline = {
+        let d = drained.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(DRAIN).await;
+            d.cancel();
+        })
     };
     let stdout = match out {
         Some(h) => h.await.unwrap_or_default(),
@@ -108,6 +132,10 @@ pub async fn run(
     };
     if let Some(h) = err {
         let _ = h.await;
+    }
+    deadline.abort();
+    if drained.is_cancelled() {
+        let _ = lines.send((Stream::Stderr, LEFT_OPEN.to_string()));
     }
     Ok(CommandOutcome {
         exit_code: status.and_then(|s| s.code()),
@@ -149,24 +177,36 @@ async fn pump(
     stream: Stream,
     to: mpsc::UnboundedSender<(Stream, String)>,
     keep: bool,
+    drained: CancellationToken,
 ) -> String {
     let mut kept = String::new();
     let mut reader = BufReader::new(from);
     let mut buf = Vec::new();
+    let mut tell = |buf: &[u8]| {
+        let line = String::from_utf8_lossy(buf)
+            .trim_end_matches(['\n', '\r'])
+            .to_string();
+        if keep && kept.len() < KEEP_STDOUT {
+            kept.push_str(&line);
+            kept.push('\n');
+        }
+        let _ = to.send((stream, line));
+    };
     loop {
         buf.clear();
-        match reader.read_until(b'\n', &mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {
-                let line = String::from_utf8_lossy(&buf)
-                    .trim_end_matches(['\n', '\r'])
-                    .to_string();
-                if keep && kept.len() < KEEP_STDOUT {
-                    kept.push_str(&line);
-                    kept.push('\n');
+        tokio::select! {
+            biased;
+            () = drained.cancelled() => {
+                // What was read of an unfinished line is still told.
+                if !buf.is_empty() {
+                    tell(&buf);
                 }
-                let _ = to.send((stream, line));
+                break;
             }
+            r = reader.read_until(b'\n', &mut buf) => match r {
+                Ok(0) | Err(_) => break,
+                Ok(_) => tell(&buf),
+            },
         }
     }
     kept
@@ -196,6 +236,33 @@ mod tests {
             lines.push(l);
         }
         (r, lines)
+    }
+
+    #[tokio::test]
+    async fn a_process_left_holding_the_output_does_not_hold_the_step() {
+        // `sleep` inherits stdout and keeps it open after the shell has ended.
+        let s = spec(
+            &["sh", "-c", "echo one; sleep 8 & echo two"],
+            Duration::from_secs(60),
+        );
+        let started = Instant::now();
+        let (r, lines) = collect(s, CancellationToken::new()).await;
+        let r = r.expect("runs");
+        assert!(r.succeeded());
+        assert!(
+            started.elapsed() < Duration::from_secs(7),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(r.stdout, "one\ntwo\n");
+        assert_eq!(
+            lines,
+            vec![
+                (Stream::Stdout, "one".into()),
+                (Stream::Stdout, "two".into()),
+                (Stream::Stderr, LEFT_OPEN.into()),
+            ]
+        );
     }
 
     #[tokio::test]

@@ -1026,7 +1026,10 @@ impl Engine {
             key.clone(),
             key.clone(),
         );
-        tokio::spawn(async move {
+        // The step's lines, with its key; awaited before the step's end is reported, so
+        // every line is in the engine's queue before the end (nothing lost when a run
+        // finishing on its last step stops at once).
+        let forward = tokio::spawn(async move {
             while let Some((s, l)) = lrx.recv().await {
                 let _ = lines.send((k1.clone(), s, l));
             }
@@ -1047,6 +1050,9 @@ impl Engine {
                 max_delay,
             };
             let report = steps::run(&step, &ctx).await;
+            // The last sender of the step's lines goes with the context: the forwarder ends.
+            drop(ctx);
+            let _ = forward.await;
             (key, report)
         });
         Ok(())

@@ -14,6 +14,8 @@ pub enum Origin {
     Env(String),
     Plan,
     Default,
+    /// A secret no one set, on the simulator: it runs no command that would use it.
+    StandIn,
 }
 
 impl fmt::Display for Origin {
@@ -23,6 +25,7 @@ impl fmt::Display for Origin {
             Origin::Env(name) => write!(f, "${name}"),
             Origin::Plan => f.write_str("plan"),
             Origin::Default => f.write_str("default"),
+            Origin::StandIn => f.write_str("unset (a stand-in on the simulator)"),
         }
     }
 }
@@ -47,6 +50,7 @@ pub struct Missing {
     pub runbook: String,
     pub name: String,
     pub how: String,
+    pub secret: bool,
 }
 
 /// Text of a TOML scalar as it is substituted into strings.
@@ -132,6 +136,7 @@ pub fn resolve_partial(
                     runbook: rb.id().to_string(),
                     name: name.clone(),
                     how,
+                    secret: def.secret,
                 });
             }
         }
@@ -146,6 +151,19 @@ pub const MIN_SECRET: usize = 4;
 pub const MASK: &str = "••••••";
 
 impl Vars {
+    /// Gives the missing secret `m` a stand-in value, for a run whose commands do not run
+    /// (the simulator): the value is no one's secret, and is masked like one all the same.
+    pub fn stand_in(&mut self, m: &Missing) {
+        self.values.insert(
+            m.name.clone(),
+            Value {
+                value: format!("unset-{}", m.name),
+                secret: true,
+                origin: Origin::StandIn,
+            },
+        );
+    }
+
     pub fn get(&self, name: &str) -> Option<&str> {
         self.values.get(name).map(|v| v.value.as_str())
     }
