@@ -242,6 +242,13 @@ async fn carry_out(args: RunArgs, rehearsal: bool) -> ExitCode {
         eprintln!("  rehearsal subscription. --dry-run or --read-only touch nothing.");
         eprintln!("==================================================================");
     }
+    // Before anything is opened: a TUI run without a terminal would leave an empty incident.
+    if ui.is_some() && !crate::tui::runner::is_terminal() {
+        eprintln!(
+            "drbook: the TUI needs a terminal; use --non-interactive (with --answers) in scripts"
+        );
+        return ExitCode::from(2);
+    }
     let session = match open_session(&args, rehearsal, operator, ui.is_some()).await {
         Ok(s) => s,
         Err(code) => return code,
@@ -523,21 +530,31 @@ async fn open_session(
                 .join(", ")
         ));
     }
-    if resumed.is_none() {
+    if resumed.is_none() && !stand_ins.is_empty() {
+        // One note: each secret, what would set it, and the runbooks that have it.
+        let mut by_name: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
         for m in &stand_ins {
-            let note = EventKind::Note {
-                runbook: Some(m.runbook.clone()),
-                step: None,
-                text: format!(
-                    "secret `{}` is unset: commands do not run against the simulator, so it is \
-                     not needed here; a real incident needs it: {}",
-                    m.name, m.how
-                ),
-            };
-            if let Err(e) = handle.append(operator.clone(), note).await {
-                eprintln!("drbook: cannot write the incident log: {e}");
-                return Err(ExitCode::from(2));
-            }
+            by_name
+                .entry((m.name.as_str(), m.env.as_str()))
+                .or_default()
+                .push(m.runbook.as_str());
+        }
+        let list: Vec<String> = by_name
+            .iter()
+            .map(|((name, env), rbs)| format!("{name} (${env}) of {}", rbs.join(", ")))
+            .collect();
+        let note = EventKind::Note {
+            runbook: None,
+            step: None,
+            text: format!(
+                "unset secrets stand in, as no command runs against the simulator; a real \
+                 incident needs them: {}",
+                list.join("; ")
+            ),
+        };
+        if let Err(e) = handle.append(operator.clone(), note).await {
+            eprintln!("drbook: cannot write the incident log: {e}");
+            return Err(ExitCode::from(2));
         }
     }
     // Who holds which role is in the log: the screen, a review and the report read it there.

@@ -51,6 +51,8 @@ pub struct Missing {
     pub name: String,
     pub how: String,
     pub secret: bool,
+    /// The environment variable that would give it a value.
+    pub env: String,
 }
 
 /// Text of a TOML scalar as it is substituted into strings.
@@ -137,6 +139,7 @@ pub fn resolve_partial(
                     name: name.clone(),
                     how,
                     secret: def.secret,
+                    env: def.env.clone().unwrap_or(generic),
                 });
             }
         }
