@@ -9,7 +9,10 @@ use drbook::blob::Store;
 use drbook::share::remote::{self, Appended, End};
 
 fn at(len: u64) -> End {
-    End { len, etag: None }
+    End {
+        len,
+        ..End::default()
+    }
 }
 
 #[tokio::test]
@@ -48,6 +51,7 @@ async fn append_position_conditions_and_tail_reads_work_on_azurite() {
         panic!("an append at the end as last seen is refused");
     };
     assert_eq!(three.len, 10);
+    assert_eq!(three.blocks, Some(2), "the service counts the blocks");
     assert_ne!(three.etag, one.etag);
 
     let (all, end) = remote::read_from(&store, &name, 0).await.unwrap().unwrap();

@@ -567,6 +567,7 @@ fn syncer(az: &Azurite, prefix: &str, op: &str) -> drbook::share::ShareHandle {
         forward: None,
         remote: None,
         mirror: None,
+        blocks_per_blob: sync::MAX_BLOCKS,
     })
 }
 

@@ -57,6 +57,11 @@ struct Writer {
 impl Writer {
     /// A local log with `n` notes and a syncer for it on `url`.
     fn start(url: &str, n: usize) -> Writer {
+        Writer::start_with(url, n, sync::MAX_BLOCKS)
+    }
+
+    /// The same, its timeline blobs full at `blocks` blocks.
+    fn start_with(url: &str, n: usize, blocks: u32) -> Writer {
         let dir = tempfile::tempdir().unwrap();
         let mut log =
             IncidentLog::create(dir.path(), header(), Redactor::new(Vec::<String>::new())).unwrap();
@@ -82,6 +87,7 @@ impl Writer {
             forward: Some(fwd),
             remote: None,
             mirror: None,
+            blocks_per_blob: blocks,
         });
         Writer {
             _dir: dir,
@@ -304,16 +310,100 @@ async fn a_timeline_replaced_by_one_of_the_same_length_gets_every_event_again_on
 
 /// The committed blocks of the timeline (an append blob holds at most 50,000).
 async fn blocks(az: &Azurite, prefix: &str) -> i32 {
+    segment_blocks(az, prefix, 0)
+        .await
+        .expect("the timeline exists")
+}
+
+/// The committed blocks of the timeline's `n`th blob, if there is one.
+async fn segment_blocks(az: &Azurite, prefix: &str, n: u32) -> Option<i32> {
     use azure_storage_blob::models::BlobClientGetPropertiesResultHeaders;
     let store = Store::open(&az.url(prefix), |_| None, || None).unwrap();
-    let name = store.loc.blob_name(sync::TIMELINE);
-    let props = store
-        .blob(&name)
-        .unwrap()
-        .get_properties(None)
-        .await
-        .unwrap();
-    props.blob_committed_block_count().unwrap().unwrap()
+    let name = store.loc.blob_name(&sync::segment_name(n));
+    let props = store.blob(&name).unwrap().get_properties(None).await.ok()?;
+    props.blob_committed_block_count().unwrap()
+}
+
+/// Every blob of the timeline, in order, joined.
+async fn all_segments(az: &Azurite, prefix: &str) -> (Vec<u8>, u32) {
+    let store = Store::open(&az.url(prefix), |_| None, || None).unwrap();
+    let mut all = Vec::new();
+    let mut n = 0;
+    while let Some((bytes, _)) =
+        remote::read_from(&store, &store.loc.blob_name(&sync::segment_name(n)), 0)
+            .await
+            .unwrap()
+    {
+        all.extend_from_slice(&bytes);
+        n += 1;
+    }
+    (all, n)
+}
+
+/// An append blob takes 50,000 blocks: the timeline goes on in a next blob, and a next, each
+/// writer moving on when it reads (or is told) that one is full, and whoever comes later reads
+/// them all. Here a blob is full at 4 blocks, so two writers fill several.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_timeline_blob_goes_on_in_the_next_with_every_event_once() {
+    let az = Azurite::start();
+    let url = az.url("drbook/segments");
+    let mut a = Writer::start_with(&url, 0, 4);
+    let mut b = Writer::start_with(&url, 0, 4);
+    a.online().await;
+    b.online().await;
+    let mut i = 0;
+    for _ in 0..6 {
+        for w in [&mut a, &mut b] {
+            for _ in 0..3 {
+                w.note(i);
+                i += 1;
+            }
+            assert_eq!(w.share.flush(false, Duration::from_secs(20)).await, Some(0));
+        }
+    }
+    for w in [&a, &b] {
+        assert_eq!(w.share.flush(false, Duration::from_secs(20)).await, Some(0));
+    }
+    let (all, count) = all_segments(&az, "drbook/segments").await;
+    assert!(count >= 4, "{count} blobs: the timeline never moved on");
+    for n in 0..count {
+        let used = segment_blocks(&az, "drbook/segments", n).await.unwrap_or(0);
+        assert!(
+            used <= 4,
+            "blob {n} holds {used} blocks, past the 4 allowed"
+        );
+    }
+    assert_once_in_order(&shared_seqs(&all, &a.sid), 19);
+    assert_once_in_order(&shared_seqs(&all, &b.sid), 19);
+    let records = all
+        .split(|c| *c == b'\n')
+        .filter(|l| serde_json::from_slice::<Record>(l).is_ok())
+        .count();
+
+    // Someone joining now reads every blob, and sees both writers' records.
+    let c = Writer::start_with(&url, 0, 4);
+    c.online().await;
+    assert_eq!(c.share.flush(false, Duration::from_secs(20)).await, Some(0));
+    let seen = c.share.view.borrow().records;
+    // Everything before, plus what the newcomer wrote itself (its header and sign of life).
+    assert!(
+        seen >= records,
+        "{seen} records read of the {records} there"
+    );
+    let (all, _) = all_segments(&az, "drbook/segments").await;
+    let total = all
+        .split(|c| *c == b'\n')
+        .filter(|l| serde_json::from_slice::<Record>(l).is_ok())
+        .count();
+    assert_eq!(seen, total, "the newcomer did not read every blob");
+    for w in [&a, &b] {
+        assert_eq!(w.share.flush(false, Duration::from_secs(20)).await, Some(0));
+        assert_eq!(
+            w.share.view.borrow().records,
+            total,
+            "a writer missed records"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

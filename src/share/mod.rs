@@ -75,6 +75,7 @@ pub fn start(
         forward,
         remote,
         mirror: Some(mirror_path(log_path)),
+        blocks_per_blob: sync::MAX_BLOCKS,
     })
 }
 

@@ -12,11 +12,13 @@ use bytes::Bytes;
 
 use crate::blob::{BlobError, Store};
 
-/// Where a blob ended when we last saw it: its length, and its ETag when the service said.
+/// Where a blob ended when we last saw it: its length, and its ETag and committed blocks
+/// when the service said.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct End {
     pub len: u64,
     pub etag: Option<Etag>,
+    pub blocks: Option<u32>,
 }
 
 /// What an append with an append-position and ETag condition came to.
@@ -29,10 +31,19 @@ pub enum Appended {
     Moved,
     /// There is no such blob (yet, or any more).
     Missing,
+    /// The blob holds all the blocks an append blob can (50,000).
+    Full,
 }
 
 fn status(e: &azure_core::Error) -> Option<StatusCode> {
     e.http_status()
+}
+
+fn code(e: &azure_core::Error) -> Option<&str> {
+    match e.kind() {
+        azure_core::error::ErrorKind::HttpResponse { error_code, .. } => error_code.as_deref(),
+        _ => None,
+    }
 }
 
 fn fail(store: &Store, what: &str, name: &str, e: &azure_core::Error) -> BlobError {
@@ -109,8 +120,19 @@ pub async fn append_at(
         Ok(r) => Ok(Appended::At(End {
             len: end.len + len,
             etag: r.etag().ok().flatten(),
+            blocks: r
+                .blob_committed_block_count()
+                .ok()
+                .flatten()
+                .and_then(|n| u32::try_from(n).ok()),
         })),
         Err(e) if status(&e) == Some(StatusCode::PreconditionFailed) => Ok(Appended::Moved),
+        Err(e)
+            if status(&e) == Some(StatusCode::Conflict)
+                && code(&e) == Some("BlockCountExceedsLimit") =>
+        {
+            Ok(Appended::Full)
+        }
         Err(e) if status(&e) == Some(StatusCode::NotFound) => Ok(Appended::Missing),
         Err(e) => Err(fail(store, "append to", name, &e)),
     }
@@ -131,19 +153,23 @@ pub async fn read_from(
     match b.download(Some(options)).await {
         Ok(r) => {
             let etag = r.properties.etag.clone();
+            let blocks = r
+                .properties
+                .blob_committed_block_count
+                .and_then(|n| u32::try_from(n).ok());
             let body = r
                 .body
                 .collect()
                 .await
                 .map_err(|e| fail(store, "read", name, &e))?;
             let len = offset + body.len() as u64;
-            Ok(Some((body, End { len, etag })))
+            Ok(Some((body, End { len, etag, blocks })))
         }
         Err(e) if status(&e) == Some(StatusCode::RequestedRangeNotSatisfiable) => Ok(Some((
             Bytes::new(),
             End {
                 len: offset,
-                etag: None,
+                ..End::default()
             },
         ))),
         Err(e) if status(&e) == Some(StatusCode::NotFound) => Ok(None),

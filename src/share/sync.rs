@@ -32,6 +32,17 @@ use crate::incident::Event;
 
 /// The timeline's blob under the share's prefix.
 pub const TIMELINE: &str = "timeline.jsonl";
+/// An append blob holds at most this many blocks; then the timeline goes on in the next.
+pub const MAX_BLOCKS: u32 = 50_000;
+
+/// The name of the timeline's `n`th blob (from 0): `timeline.jsonl`, `timeline-2.jsonl`, ...
+pub fn segment_name(n: u32) -> String {
+    if n == 0 {
+        TIMELINE.to_string()
+    } else {
+        format!("timeline-{}.jsonl", n + 1)
+    }
+}
 /// A block stays well under the service's 4 MiB limit for old API versions.
 const MAX_BLOCK: usize = 1 << 20;
 /// Reads of the tail while nothing happens here.
@@ -214,6 +225,8 @@ pub struct Setup {
     pub remote: Option<mpsc::UnboundedSender<RemoteRecord>>,
     /// A copy of the shared timeline as read, beside the local log.
     pub mirror: Option<PathBuf>,
+    /// Blocks a timeline blob takes before the next one is started (`MAX_BLOCKS`).
+    pub blocks_per_blob: u32,
 }
 
 pub fn spawn(mut setup: Setup) -> ShareHandle {
@@ -277,7 +290,11 @@ async fn relay(
 
 struct Syncer {
     store: Store,
+    /// The timeline's blob being read and appended to, and its number (from 0): a full one
+    /// goes on in the next.
     blob: String,
+    segment: u32,
+    blocks_per_blob: u32,
     me: Me,
     /// Where the blob ends as far as we have read and applied it: its length, and its ETag
     /// when the service last told it (what the next append is conditional on).
@@ -324,6 +341,8 @@ impl Syncer {
         let view = view_tx.borrow().clone();
         let mut s = Syncer {
             blob: setup.store.loc.blob_name(TIMELINE),
+            segment: 0,
+            blocks_per_blob: setup.blocks_per_blob.max(1),
             store: setup.store,
             me: setup.me,
             end: End::default(),
@@ -535,16 +554,13 @@ impl Syncer {
             match self.append(block.clone()).await? {
                 Appended::At(end) => {
                     self.last_append = Some(Instant::now());
-                    self.apply_bytes(&block, end.etag).await;
+                    self.apply_bytes(&block, end).await;
                     // The block is in, whether or not its lines read back as ours.
                     self.mark_shared(last_seq);
                 }
                 Appended::Moved => self.read_tail_or_reset().await?,
-                Appended::Missing => {
-                    self.ready = false;
-                    self.prepare().await?;
-                    self.read_tail_or_reset().await?;
-                }
+                Appended::Missing => self.recreate().await?,
+                Appended::Full => self.on_full().await?,
             }
         }
         Ok(())
@@ -620,7 +636,11 @@ impl Syncer {
         (Bytes::from(block), last)
     }
 
-    async fn append(&self, block: Bytes) -> Result<Appended, BlobError> {
+    /// Appends at the end as last read, in the next blob when this one is full.
+    async fn append(&mut self, block: Bytes) -> Result<Appended, BlobError> {
+        if self.full() {
+            self.next_segment().await?;
+        }
         timed(
             remote::append_at(&self.store, &self.blob, block, &self.end),
             &self.store,
@@ -634,33 +654,99 @@ impl Syncer {
         let line = self.framed(Bytes::from(rec.line()));
         match self.append(line.clone()).await? {
             Appended::At(end) => {
-                self.apply_bytes(&line, end.etag).await;
+                self.apply_bytes(&line, end).await;
                 Ok(true)
             }
-            Appended::Moved | Appended::Missing => {
+            Appended::Moved => {
                 self.read_tail_or_reset().await?;
+                Ok(false)
+            }
+            Appended::Missing => {
+                // The next sync makes it again (and finds out what it lost).
+                self.ready = false;
+                Ok(false)
+            }
+            Appended::Full => {
+                self.on_full().await?;
                 Ok(false)
             }
         }
     }
 
-    async fn read_tail(&mut self) -> Result<bool, BlobError> {
-        let got = timed(
-            remote::read_from(&self.store, &self.blob, self.end.len),
+    /// The blob we append to is not there: made again, and if it held what we had read (it
+    /// was deleted), everything is read again from the first.
+    async fn recreate(&mut self) -> Result<(), BlobError> {
+        self.ready = false;
+        self.prepare().await?;
+        if self.end.len > 0 {
+            self.read_tail_or_reset().await?;
+        }
+        Ok(())
+    }
+
+    fn full(&self) -> bool {
+        self.end.blocks.is_some_and(|b| b >= self.blocks_per_blob)
+    }
+
+    /// The service says the blob is full: what others wrote last is read (which moves on
+    /// when it shows the count), else we move on ourselves.
+    async fn on_full(&mut self) -> Result<(), BlobError> {
+        let segment = self.segment;
+        self.read_tail().await?;
+        if self.segment == segment {
+            self.end.blocks = Some(self.blocks_per_blob);
+            self.next_segment().await?;
+        }
+        Ok(())
+    }
+
+    /// The blob is full: the timeline goes on in the next one, which whoever gets there
+    /// first creates (`If-None-Match: *`, so no one replaces it).
+    async fn next_segment(&mut self) -> Result<(), BlobError> {
+        if !self.partial.is_empty() {
+            // Someone's unfinished line ends the blob: the mirror keeps it a line of its own.
+            self.partial.clear();
+            if let Some(m) = &mut self.mirror {
+                let _ = m.write_all(b"\n").await;
+            }
+        }
+        self.segment += 1;
+        self.blob = self.store.loc.blob_name(&segment_name(self.segment));
+        self.end = End::default();
+        timed(
+            remote::ensure_append_blob(&self.store, &self.blob),
             &self.store,
-            "read the timeline",
+            "start the next timeline blob",
         )
-        .await?;
-        match got {
-            Some((bytes, end)) if !bytes.is_empty() => {
-                self.apply_bytes(&bytes, end.etag).await;
-                Ok(true)
+        .await
+    }
+
+    /// Reads what is new, on through the next blobs while the one read is full; says whether
+    /// there was anything.
+    async fn read_tail(&mut self) -> Result<bool, BlobError> {
+        let mut any = false;
+        loop {
+            let got = timed(
+                remote::read_from(&self.store, &self.blob, self.end.len),
+                &self.store,
+                "read the timeline",
+            )
+            .await?;
+            match got {
+                Some((bytes, end)) if !bytes.is_empty() => {
+                    self.apply_bytes(&bytes, end).await;
+                    any = true;
+                }
+                Some(_) => {}
+                None => {
+                    self.ready = false;
+                    return Ok(any);
+                }
             }
-            Some(_) => Ok(false),
-            None => {
-                self.ready = false;
-                Ok(false)
+            if !self.full() {
+                return Ok(any);
             }
+            self.next_segment().await?;
         }
     }
 
@@ -672,6 +758,8 @@ impl Syncer {
         if self.read_tail().await? {
             return Ok(());
         }
+        self.segment = 0;
+        self.blob = self.store.loc.blob_name(TIMELINE);
         self.end = End::default();
         self.partial.clear();
         self.shared_seq = 0;
@@ -685,11 +773,13 @@ impl Syncer {
         self.read_tail().await.map(|_| ())
     }
 
-    /// Applies bytes read from (or appended to) the blob at its end as we knew it; `etag` is
-    /// the blob's after them (`None` when not told: the next append then rests on the length).
-    async fn apply_bytes(&mut self, bytes: &[u8], etag: Option<azure_core::http::Etag>) {
+    /// Applies bytes read from (or appended to) the blob at its end as we knew it; `after` is
+    /// what the service told of the blob after them (no ETag: the next append then rests on
+    /// the length alone).
+    async fn apply_bytes(&mut self, bytes: &[u8], after: End) {
         self.end.len += bytes.len() as u64;
-        self.end.etag = etag;
+        self.end.etag = after.etag;
+        self.end.blocks = after.blocks;
         if let Some(m) = &mut self.mirror {
             let _ = m.write_all(bytes).await;
             let _ = m.flush().await;
