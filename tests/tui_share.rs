@@ -372,3 +372,36 @@ fn an_operator_is_not_asked_to_approve_for_someone_else() {
     // It shows as waiting for approval all the same.
     assert_eq!(a.shown(&StepKey::new(RB, STEP)), Shown::AwaitsApproval);
 }
+
+#[test]
+fn on_a_shared_incident_this_drbooks_own_engine_events_are_its_operators() {
+    let mut a = app();
+    let me = a.info.operator.clone();
+    let started = |actor: &str, seq: u64| Event {
+        seq,
+        ts: at(700),
+        actor: actor.into(),
+        kind: EventKind::StepStarted {
+            runbook: RB.into(),
+            step: STEP.into(),
+            title: None,
+            attempt: 1,
+        },
+        hash: String::new(),
+        prev: String::new(),
+    };
+    // Alone, what the engine did is drbook's: it tells automation from people.
+    a.update(Msg::Logged(started("drbook", 900)));
+    assert_eq!(
+        a.timeline.events.last().map(|e| e.actor.as_str()),
+        Some("drbook")
+    );
+    // Shared, it is the operator's, as others see it and as the shared review shows it.
+    a.update(Msg::Share(view_with(true, &[])));
+    a.update(Msg::Logged(started("drbook", 901)));
+    assert_eq!(
+        a.timeline.events.last().map(|e| e.actor.as_str()),
+        Some(me.as_str())
+    );
+    assert_ne!(me, "drbook");
+}

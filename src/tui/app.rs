@@ -425,6 +425,12 @@ impl App {
         if self.now < e.ts {
             self.now = e.ts;
         }
+        let mut e = e;
+        // On a shared incident every drbook's engine acts for its operator: here as on the
+        // other screens and in the shared review, its events are theirs.
+        if self.share.is_some() && e.actor == "drbook" {
+            e.actor = self.info.operator.clone();
+        }
         self.timeline.push(e);
         if self.timeline_back > 0 {
             // Keep the rows the operator scrolled to where they are.
