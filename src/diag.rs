@@ -31,6 +31,9 @@ pub struct SourceFile {
     pub path: Arc<Path>,
     pub text: Arc<str>,
     line_starts: Vec<usize>,
+    /// Whether a diagnostic may show an excerpt of the text: not for a file that turned out
+    /// not to be a runbook (it could be a key file), nor for one that was never read.
+    pub quotable: bool,
 }
 
 impl SourceFile {
@@ -43,6 +46,34 @@ impl SourceFile {
             path: path.into(),
             text,
             line_starts,
+            quotable: true,
+        }
+    }
+
+    /// A file that was not read (refused, or unreadable): a diagnostic names it, quoting nothing.
+    pub fn unread(path: &Path) -> Self {
+        let mut file = SourceFile::new(path, "");
+        file.quotable = false;
+        file
+    }
+
+    /// The byte range of the 0-based line `line`, without its line break.
+    fn line_range(&self, line: usize) -> Range<usize> {
+        let start = self
+            .line_starts
+            .get(line)
+            .copied()
+            .unwrap_or(self.text.len());
+        let end = self
+            .line_starts
+            .get(line + 1)
+            .map_or(self.text.len(), |&next| next - 1);
+        let end = end.max(start);
+        // A CRLF line ends before its CR.
+        if self.text.as_bytes().get(end.wrapping_sub(1)) == Some(&b'\r') && end > start {
+            start..end - 1
+        } else {
+            start..end
         }
     }
 
@@ -133,8 +164,13 @@ impl Diagnostic {
     }
 }
 
-/// Renders one diagnostic as text: a title, the file:line:col, an excerpt with a caret, and a
-/// help line. `color` adds ANSI styling.
+/// An excerpt shows at most this many bytes of the erroneous line: a minified or binary file
+/// has one enormous "line", and a diagnostic must never print a file.
+pub const MAX_EXCERPT: usize = 200;
+
+/// Renders one diagnostic as text: a title, the file:line:col, an excerpt of the erroneous
+/// line (only that line, cut to `MAX_EXCERPT`, and none for a file that is not quotable) with
+/// a caret, and a help line. `color` adds ANSI styling.
 pub fn render(diag: &Diagnostic, src: Option<&SourceFile>, color: bool) -> String {
     let level = match diag.severity {
         Severity::Error => Level::ERROR,
@@ -142,31 +178,41 @@ pub fn render(diag: &Diagnostic, src: Option<&SourceFile>, color: bool) -> Strin
     };
     let title = level.primary_title(diag.message.as_str()).id(diag.code);
     let mut report: Vec<Group<'_>> = Vec::with_capacity(2);
+    // Lines added by hand after the title, when annotate-snippets does not draw the excerpt.
+    let mut manual: Option<String> = None;
     match src {
-        Some(src) => {
+        Some(src) if src.quotable => {
+            let line = diag.line.saturating_sub(1);
+            let lr = src.line_range(line);
             // Underline within the first line only: a span that runs into the next line
             // reads as noise. A zero-width span still deserves a visible caret.
-            let mut span = diag.span.clone();
-            if let Some(nl) = src
-                .text
-                .get(span.start..span.end)
-                .and_then(|s| s.find('\n'))
-            {
-                span.end = span.start + nl;
-            }
+            let start = diag.span.start.clamp(lr.start, lr.end);
+            let mut span = start..diag.span.end.clamp(start, lr.end);
             if span.is_empty()
-                && let Some(c) = src.text.get(span.start..).and_then(|t| t.chars().next())
-                && c != '\n'
+                && let Some(c) = src
+                    .text
+                    .get(span.start..lr.end)
+                    .and_then(|t| t.chars().next())
             {
                 span.end = span.start + c.len_utf8();
             }
-            let snippet = Snippet::source(&*src.text)
-                .path(diag.file.as_str())
-                .fold(true)
-                .annotation(AnnotationKind::Primary.span(span));
-            report.push(title.element(snippet));
+            if lr.len() <= MAX_EXCERPT {
+                let snippet = Snippet::source(&src.text[lr.clone()])
+                    .line_start(line + 1)
+                    .path(diag.file.as_str())
+                    .annotation(
+                        AnnotationKind::Primary.span(span.start - lr.start..span.end - lr.start),
+                    );
+                report.push(title.element(snippet));
+            } else {
+                report.push(Group::with_title(title));
+                manual = Some(long_line_excerpt(diag, src, lr, span));
+            }
         }
-        None => report.push(Group::with_title(title)),
+        _ => {
+            report.push(Group::with_title(title));
+            manual = Some(format!(" --> {}:{}:{}", diag.file, diag.line, diag.column));
+        }
     }
     if let Some(help) = &diag.help {
         report.push(Group::with_title(
@@ -178,7 +224,51 @@ pub fn render(diag: &Diagnostic, src: Option<&SourceFile>, color: bool) -> Strin
     } else {
         Renderer::plain()
     };
-    renderer.render(&report)
+    let out = renderer.render(&report);
+    match manual {
+        Some(lines) => match out.split_once('\n') {
+            Some((first, rest)) => format!("{first}\n{lines}\n{rest}"),
+            None => format!("{out}\n{lines}"),
+        },
+        None => out,
+    }
+}
+
+/// A window of at most `MAX_EXCERPT` bytes of a long line around the span, with a caret.
+fn long_line_excerpt(
+    diag: &Diagnostic,
+    src: &SourceFile,
+    line: Range<usize>,
+    span: Range<usize>,
+) -> String {
+    let text = &src.text;
+    let floor = |mut i: usize| {
+        while !text.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    let from = floor(span.start.saturating_sub(MAX_EXCERPT / 2).max(line.start));
+    let to = floor((from + MAX_EXCERPT).min(line.end));
+    let window = &text[from..to];
+    let caret_at = text[from..span.start.min(to)].chars().count();
+    let caret_len = text
+        .get(span.start.min(to)..span.end.min(to))
+        .map_or(0, |s| s.chars().count())
+        .max(1);
+    let number = diag.line.to_string();
+    let pad = " ".repeat(number.len());
+    let before = if from > line.start { "…" } else { "" };
+    let after = if to < line.end { "…" } else { "" };
+    let shift = usize::from(!before.is_empty());
+    format!(
+        "{pad}--> {}:{}:{}\n{pad} |\n{number} | {before}{window}{after}\n{pad} | {}{}",
+        diag.file,
+        diag.line,
+        diag.column,
+        " ".repeat(caret_at + shift),
+        "^".repeat(caret_len)
+    )
 }
 
 /// "did you mean" for a misspelt name: the closest candidate, if it is close enough.

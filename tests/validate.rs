@@ -169,6 +169,13 @@ fn duplicate_runbook_ids_across_files_are_reported() {
 }
 
 #[test]
+fn two_plans_in_one_folder_are_an_error_naming_both_files() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/broken/two-plans");
+    let files = vec![dir.join("a.toml"), dir.join("b.toml")];
+    check_against_expectations("tests/broken/two-plans", &files);
+}
+
+#[test]
 fn every_error_class_is_covered_by_the_corpus() {
     let mut codes: Vec<String> = broken_files()
         .iter()
@@ -316,4 +323,199 @@ token = { secret = true, env = "DRBOOK_TEST_TOKEN" }
         .expect("runs");
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("MISSING: set $DRBOOK_TEST_TOKEN"));
+}
+
+/// Runs the real binary in `dir` under a 15 s deadline: a hang is a failure, never a stuck test.
+fn drbook_timed(dir: &Path, args: &[&str]) -> Output {
+    use std::io::Read;
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_drbook"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the drbook binary runs");
+    let mut pipes = (child.stdout.take(), child.stderr.take());
+    let out = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(p) = pipes.0.as_mut() {
+            let _ = p.read_to_end(&mut buf);
+        }
+        buf
+    });
+    let err = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(p) = pipes.1.as_mut() {
+            let _ = p.read_to_end(&mut buf);
+        }
+        buf
+    });
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("drbook {args:?} did not finish within 15 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    }
+}
+
+fn both(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+const TINY: &str = "[runbook]\nid = \"tiny\"\ntitle = \"Tiny\"\ncomponent = \"web\"\n\n\
+[[step]]\nid = \"pause\"\ntitle = \"Pause\"\nkind = \"wait\"\nduration = \"1s\"\n";
+
+#[test]
+fn a_link_out_of_the_folder_is_refused_and_no_foreign_file_is_ever_quoted() {
+    const SECRET: &str = "fake-secret-4f1c9e";
+    let tmp = tempfile::tempdir().expect("tmp");
+    let rb = tmp.path().join("rb");
+    std::fs::create_dir(&rb).expect("mkdir");
+    std::fs::write(rb.join("tiny.toml"), TINY).expect("write");
+    // Outside the folder: a file a pull request could try to dump (an environment, a key).
+    let outside = tmp.path().join("environ");
+    std::fs::write(&outside, format!("TOKEN={SECRET}\0HOME=/root\0")).expect("write");
+    std::os::unix::fs::symlink(&outside, rb.join("leak.toml")).expect("symlink");
+    // Inside, but not runbooks: valid TOML of something else, and invalid TOML.
+    std::fs::write(rb.join("other.toml"), format!("password = \"{SECRET}\"\n")).expect("write");
+    std::fs::write(rb.join("garbage.toml"), format!("x = {SECRET}\n")).expect("write");
+    // A runbook whose erroneous line is enormous: only a window of it is shown.
+    let long = format!(
+        "[runbook]\nid = \"long\"\ntitle = \"{}\"\ncomponent = \"web\"\nownr = \"{}\"\n",
+        "t".repeat(50),
+        "x".repeat(100_000)
+    );
+    std::fs::write(rb.join("long.toml"), long).expect("write");
+
+    let text_out = drbook_timed(tmp.path(), &["validate", "rb"]);
+    let json_out = drbook_timed(tmp.path(), &["validate", "--format", "json", "rb"]);
+    for o in [&text_out, &json_out] {
+        let all = both(o);
+        assert_eq!(o.status.code(), Some(1), "{all}");
+        assert!(!all.contains(SECRET), "a foreign file was quoted:\n{all}");
+        assert!(all.contains("leak.toml"), "{all}");
+        assert!(all.contains("points outside the runbook folder"), "{all}");
+        assert!(all.contains("unsafe-file"), "{all}");
+    }
+    let text = both(&text_out);
+    assert!(text.contains("unknown field `ownr`"), "{text}");
+    let longest = text.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    assert!(longest < 400, "a line of {longest} characters was printed");
+    // The named file itself, given on the command line, is read but never quoted either.
+    let direct = drbook_timed(tmp.path(), &["validate", "rb/leak.toml"]);
+    assert!(!both(&direct).contains(SECRET), "{}", both(&direct));
+}
+
+#[test]
+fn fifos_devices_and_link_loops_are_refused_at_once_by_every_command() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let rb = dir.join("rb");
+    std::fs::create_dir(&rb).expect("mkdir");
+    std::fs::write(rb.join("tiny.toml"), TINY).expect("write");
+    // A log of a clean run first, for review and report to find the folder from.
+    let o = drbook_timed(
+        dir,
+        &[
+            "rehearse",
+            "rb",
+            "--target",
+            "sim",
+            "--non-interactive",
+            "--max-delay",
+            "10ms",
+            "--log-dir",
+            "logs",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", both(&o));
+    let log = std::fs::read_dir(dir.join("logs"))
+        .expect("logs")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .expect("a log");
+    let log = log.display().to_string();
+
+    let made = Command::new("mkfifo")
+        .arg(rb.join("pipe.toml"))
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    // Two links to `.`: about 2^depth paths for a walk that follows them blindly.
+    std::os::unix::fs::symlink(".", rb.join("loop1")).expect("symlink");
+    std::os::unix::fs::symlink(".", rb.join("loop2")).expect("symlink");
+    std::os::unix::fs::symlink("/dev/zero", rb.join("zero.toml")).expect("symlink");
+
+    let refusing: [&[&str]; 5] = [
+        &["validate", "rb"],
+        &["vars", "rb"],
+        &["check", "rb", "--target", "sim"],
+        &[
+            "rehearse",
+            "rb",
+            "--target",
+            "sim",
+            "--non-interactive",
+            "--log-dir",
+            "l2",
+        ],
+        &[
+            "run",
+            "rb",
+            "--target",
+            "azure",
+            "--auth",
+            "sim",
+            "--arm-endpoint",
+            "http://127.0.0.1:9",
+            "--non-interactive",
+            "--log-dir",
+            "l2",
+        ],
+    ];
+    for args in refusing {
+        let o = drbook_timed(dir, args);
+        let all = both(&o);
+        assert_ne!(o.status.code(), Some(0), "{args:?}: {all}");
+        assert!(
+            all.contains("pipe.toml") && all.contains("FIFO"),
+            "{args:?} does not name the FIFO: {all}"
+        );
+        assert!(all.contains("zero.toml"), "{args:?}: {all}");
+    }
+    // Reading a log loads its runbooks' folder too: it must finish, not hang.
+    let o = drbook_timed(dir, &["report", &log]);
+    assert_eq!(o.status.code(), Some(0), "{}", both(&o));
+    let o = drbook_timed(dir, &["review", "logs"]);
+    assert_eq!(o.status.code(), Some(0), "{}", both(&o));
+
+    // Named directly: a device or a FIFO is refused without being opened.
+    for f in ["/dev/zero", "rb/pipe.toml"] {
+        let o = drbook_timed(dir, &["validate", f]);
+        assert_eq!(o.status.code(), Some(1), "{}", both(&o));
+        assert!(
+            both(&o).contains("only regular files are read"),
+            "{}",
+            both(&o)
+        );
+    }
 }

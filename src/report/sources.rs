@@ -127,7 +127,8 @@ impl Sources {
                 );
                 continue;
             };
-            let bytes = match std::fs::read(&path) {
+            // A log names the file: only a regular file of runbook size is read (not a FIFO).
+            let bytes = match runbook::load::read_regular(&path) {
                 Ok(b) => b,
                 Err(e) => {
                     let reason = format!("{}: {e}", path.display());

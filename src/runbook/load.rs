@@ -5,10 +5,10 @@
 //! the problems of the next; unknown keys are found by comparing against the fields serde
 //! knows, so every one of them is reported, not just the first.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 
 use rayon::prelude::*;
 use serde::de::DeserializeOwned;
@@ -44,14 +44,30 @@ pub struct LoadSet {
     pub diagnostics: Vec<Diagnostic>,
     /// Files recognised as simulator scenarios and left alone.
     pub skipped: Vec<PathBuf>,
+    /// `sources` by displayed path, built on first use: one diagnostic per file of 10,000
+    /// files made a scan per diagnostic quadratic (13 s).
+    by_file: OnceLock<HashMap<String, usize>>,
 }
 
 impl LoadSet {
     pub fn source(&self, file: &str) -> Option<&SourceFile> {
-        self.sources
-            .iter()
-            .find(|s| s.path.display().to_string() == file)
-            .map(|s| s.as_ref())
+        let index = self.by_file.get_or_init(|| {
+            let mut m = HashMap::with_capacity(self.sources.len());
+            for (i, s) in self.sources.iter().enumerate() {
+                m.entry(s.path.display().to_string()).or_insert(i);
+            }
+            m
+        });
+        let hit = index.get(file).and_then(|&i| self.sources.get(i));
+        match hit {
+            Some(s) if s.path.display().to_string() == file => Some(s.as_ref()),
+            // Sources added after the index was built: look the slow way.
+            _ => self
+                .sources
+                .iter()
+                .find(|s| s.path.display().to_string() == file)
+                .map(|s| s.as_ref()),
+        }
     }
 
     pub fn error_count(&self) -> usize {
@@ -65,12 +81,33 @@ pub struct FileOutcome {
     pub runbook: Option<Runbook>,
     pub plan: Option<Plan>,
     pub scenario: bool,
+    /// Not a drbook file (no `[runbook]`, `[plan]` or `[scenario]`): its text is never quoted
+    /// in a diagnostic, as it could be anything (`/proc/self/environ`, a key file).
+    pub foreign: bool,
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// A runbook file larger than this is refused unread: the largest real runbook is a few
+/// tens of KiB, and a link to `/dev/zero` or a huge file must not be read until memory runs out.
+pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// What `discover` found: the files to read, and the entries refused without being opened
+/// (each with why), which become diagnostics naming the file.
+#[derive(Debug, Default)]
+pub struct Discovered {
+    pub files: Vec<PathBuf>,
+    pub refused: Vec<(PathBuf, String)>,
+}
+
 /// Every `*.toml` file under the given paths (folders recursively), sorted, without repeats.
-pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
-    let mut files = Vec::new();
+///
+/// A folder is walked without leaving it: a symbolic link whose target lies outside the
+/// folder is refused (a pull request could otherwise have `validate` quote `/etc/shadow` or
+/// `/proc/self/environ` in CI), and each folder is walked once, by its canonical path, so
+/// links to `.` cannot make the walk loop. Entries that are not regular files (a FIFO, a
+/// device) are refused here, before anything opens them.
+pub fn discover(paths: &[PathBuf]) -> Result<Discovered, LoadError> {
+    let mut found = Discovered::default();
     for path in paths {
         let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => LoadError::NotFound { path: path.clone() },
@@ -80,43 +117,191 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
             },
         })?;
         if meta.is_dir() {
-            let before = files.len();
-            walk(path, &mut files)?;
-            if files.len() == before {
+            let root = std::fs::canonicalize(path).map_err(|source| LoadError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            let before = found.files.len() + found.refused.len();
+            let mut walk = Walk {
+                root: &root,
+                visited: HashSet::new(),
+                seen_files: HashSet::new(),
+                out: &mut found,
+            };
+            walk.dir(path, &root)?;
+            if found.files.len() + found.refused.len() == before {
                 return Err(LoadError::Empty { path: path.clone() });
             }
         } else {
-            files.push(path.clone());
+            // A file named on the command line is the operator's own choice; it is still
+            // read only if it is a regular file of sane size (see `read_regular`).
+            found.files.push(path.clone());
         }
     }
-    files.sort();
-    files.dedup();
-    Ok(files)
+    found.files.sort();
+    found.files.dedup();
+    found.refused.sort();
+    found.refused.dedup();
+    Ok(found)
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
-    let io = |source| LoadError::Io {
-        path: dir.to_path_buf(),
-        source,
-    };
-    for entry in std::fs::read_dir(dir).map_err(io)? {
-        let path = entry.map_err(io)?.path();
-        if path.is_dir() {
-            walk(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "toml") {
-            out.push(path);
+struct Walk<'a> {
+    /// The canonical path of the folder named on the command line.
+    root: &'a Path,
+    /// Canonical folders already walked: a link back to one of them is not walked again.
+    visited: HashSet<PathBuf>,
+    /// Canonical files already listed: a second link to the same file is not read twice.
+    seen_files: HashSet<PathBuf>,
+    out: &'a mut Discovered,
+}
+
+impl Walk<'_> {
+    fn dir(&mut self, dir: &Path, canonical: &Path) -> Result<(), LoadError> {
+        if !self.visited.insert(canonical.to_path_buf()) {
+            return Ok(());
         }
+        let io = |source| LoadError::Io {
+            path: dir.to_path_buf(),
+            source,
+        };
+        let mut entries: Vec<PathBuf> = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(io)? {
+            entries.push(entry.map_err(io)?.path());
+        }
+        entries.sort();
+        for path in entries {
+            self.entry(path, canonical)?;
+        }
+        Ok(())
     }
-    Ok(())
+
+    fn entry(&mut self, path: PathBuf, parent: &Path) -> Result<(), LoadError> {
+        let is_toml = path.extension().is_some_and(|e| e == "toml");
+        // Not following links: what the entry itself is.
+        let Ok(own) = std::fs::symlink_metadata(&path) else {
+            return Ok(()); // gone since the folder was listed
+        };
+        let target = if own.file_type().is_symlink() {
+            let Ok(canonical) = std::fs::canonicalize(&path) else {
+                if is_toml {
+                    self.refuse(
+                        path,
+                        "a symbolic link that leads nowhere (dangling or looping)",
+                    );
+                }
+                return Ok(());
+            };
+            if !canonical.starts_with(self.root) {
+                if is_toml || canonical.is_dir() {
+                    self.refuse(
+                        path,
+                        "a symbolic link that points outside the runbook folder: not followed",
+                    );
+                }
+                return Ok(());
+            }
+            canonical
+        } else {
+            // Not a link: its canonical path is its folder's and its name.
+            match path.file_name() {
+                Some(name) => parent.join(name),
+                None => return Ok(()),
+            }
+        };
+        let Ok(meta) = std::fs::metadata(&target) else {
+            return Ok(());
+        };
+        if meta.is_dir() {
+            return self.dir(&path, &target);
+        }
+        if !is_toml {
+            return Ok(());
+        }
+        if !meta.is_file() {
+            self.refuse(
+                path,
+                &format!("{}: only regular files are read", file_kind(&meta)),
+            );
+        } else if meta.len() > MAX_FILE_BYTES {
+            self.refuse(path, &too_large(meta.len()));
+        } else if self.seen_files.insert(target) {
+            self.out.files.push(path);
+        }
+        Ok(())
+    }
+
+    fn refuse(&mut self, path: PathBuf, why: &str) {
+        self.out.refused.push((path, why.to_string()));
+    }
+}
+
+/// What a file that is not a regular file is, for the error.
+fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    if t.is_dir() {
+        "a folder"
+    } else if t.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() || t.is_block_device() {
+        "a device"
+    } else {
+        "not a regular file"
+    }
+}
+
+fn too_large(len: u64) -> String {
+    format!("too large ({len} bytes; a runbook file is at most {MAX_FILE_BYTES} bytes)")
+}
+
+/// Why a file could not be read as a runbook.
+#[derive(Debug, Error)]
+pub enum ReadError {
+    #[error("{0}: only regular files are read")]
+    NotRegular(&'static str),
+    #[error("{}", too_large(*.0))]
+    TooLarge(u64),
+    #[error("cannot read the file: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Reads a runbook (or plan) file: only a regular file, at most `MAX_FILE_BYTES`. The type
+/// is looked at before the file is opened, since opening a FIFO blocks until someone writes
+/// to it, and again on the open file, in case the path was swapped in between; the read
+/// itself is capped, in case the file grows.
+pub fn read_regular(path: &Path) -> Result<Vec<u8>, ReadError> {
+    use std::io::Read;
+    let check = |meta: &std::fs::Metadata| {
+        if !meta.is_file() {
+            Err(ReadError::NotRegular(file_kind(meta)))
+        } else if meta.len() > MAX_FILE_BYTES {
+            Err(ReadError::TooLarge(meta.len()))
+        } else {
+            Ok(())
+        }
+    };
+    check(&std::fs::metadata(path)?)?;
+    let file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    check(&meta)?;
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(ReadError::TooLarge(bytes.len() as u64));
+    }
+    Ok(bytes)
 }
 
 /// Loads every file under `paths`, in parallel; per-file problems become diagnostics.
 pub fn load_paths(paths: &[PathBuf]) -> Result<LoadSet, LoadError> {
-    let files = discover(paths)?;
-    let loaded: Vec<(Arc<SourceFile>, FileOutcome)> = files
+    let found = discover(paths)?;
+    let loaded: Vec<(Arc<SourceFile>, FileOutcome)> = found
+        .files
         .par_iter()
         .map(|path| {
-            let (src, read_error) = read_source(path);
+            let (mut src, read_error) = read_source(path);
             let outcome = match read_error {
                 Some(d) => FileOutcome {
                     diagnostics: vec![d],
@@ -124,10 +309,22 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<LoadSet, LoadError> {
                 },
                 None => parse_source(&src),
             };
+            if outcome.foreign {
+                src.quotable = false;
+            }
             (Arc::new(src), outcome)
         })
         .collect();
     let mut set = LoadSet::default();
+    for (path, why) in found.refused {
+        let file = SourceFile::unread(&path);
+        set.diagnostics.push(
+            Diagnostic::error("unsafe-file", &file, 0..0, format!("not read: {why}")).with_help(
+                "runbook folders hold regular *.toml files (links within the folder are followed)",
+            ),
+        );
+        set.sources.push(Arc::new(file));
+    }
     for (src, outcome) in loaded {
         if outcome.scenario {
             set.skipped.push(src.path.to_path_buf());
@@ -144,20 +341,25 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<LoadSet, LoadError> {
 /// Reads a file; a file that cannot be read or is not UTF-8 still yields a source (for the
 /// diagnostic to point into) and the diagnostic itself.
 fn read_source(path: &Path) -> (SourceFile, Option<Diagnostic>) {
-    match std::fs::read(path) {
+    match read_regular(path) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(text) => (SourceFile::new(path, text), None),
             Err(e) => {
                 let at = e.utf8_error().valid_up_to();
+                // Binary is no runbook: its text is never quoted.
                 let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
-                let file = SourceFile::new(path, text);
+                let mut file = SourceFile::new(path, text);
+                file.quotable = false;
                 let d = Diagnostic::error("not-utf8", &file, at..at, "the file is not valid UTF-8");
                 (file, Some(d))
             }
         },
         Err(e) => {
-            let file = SourceFile::new(path, String::new());
-            let d = Diagnostic::error("io", &file, 0..0, format!("cannot read the file: {e}"));
+            let file = SourceFile::unread(path);
+            let d = match e {
+                ReadError::Io(_) => Diagnostic::error("io", &file, 0..0, e.to_string()),
+                _ => Diagnostic::error("unsafe-file", &file, 0..0, format!("not read: {e}")),
+            };
             (file, Some(d))
         }
     }
@@ -172,6 +374,7 @@ pub fn parse_source(src: &SourceFile) -> FileOutcome {
     let mut out = FileOutcome::default();
     let (root, errors) = DeTable::parse_recoverable(&src.text);
     if !errors.is_empty() {
+        out.foreign = !has_drbook_header(&src.text);
         for e in errors {
             let span = e.span().unwrap_or(0..0);
             cx.diags.push(Diagnostic::error(
@@ -200,6 +403,7 @@ pub fn parse_source(src: &SourceFile) -> FileOutcome {
             );
         }
         (false, false, false) => {
+            out.foreign = true;
             let span = root.keys().next().map_or(0..0, |k| k.span());
             cx.diags.push(
                 Diagnostic::error(
@@ -215,6 +419,23 @@ pub fn parse_source(src: &SourceFile) -> FileOutcome {
     cx.diags.sort_by_key(|d| d.span.start);
     out.diagnostics = cx.diags;
     out
+}
+
+/// Whether a file that is not valid TOML still looks like a drbook file, by its table headers.
+fn has_drbook_header(text: &str) -> bool {
+    text.lines().any(|l| {
+        let l = l.trim_start();
+        [
+            "[runbook]",
+            "[plan]",
+            "[scenario]",
+            "[[step]]",
+            "[[rollback]]",
+            "[[group]]",
+        ]
+        .iter()
+        .any(|h| l.starts_with(h))
+    })
 }
 
 fn key_span(table: &DeTable<'_>, key: &str) -> Option<Range<usize>> {

@@ -28,8 +28,8 @@ pub fn validate_set(set: &mut LoadSet) {
         })
         .collect();
     let mut diags: Vec<Diagnostic> = per_runbook.into_iter().flatten().collect();
-    validate_ids_across_files(set, &mut diags);
-    validate_plans(set, &mut diags);
+    validate_ids_across_files(set, &sources, &mut diags);
+    validate_plans(set, &sources, &mut diags);
     set.diagnostics.extend(diags);
     set.diagnostics
         .sort_by(|a, b| (&a.file, a.span.start, a.code).cmp(&(&b.file, b.span.start, b.code)));
@@ -1192,7 +1192,9 @@ fn locate(src: &SourceFile, span: &Range<usize>, needle: &str) -> Range<usize> {
         })
 }
 
-fn validate_ids_across_files(set: &LoadSet, diags: &mut Vec<Diagnostic>) {
+type Sources<'a> = HashMap<&'a std::path::Path, &'a SourceFile>;
+
+fn validate_ids_across_files(set: &LoadSet, sources: &Sources<'_>, diags: &mut Vec<Diagnostic>) {
     let mut seen: HashMap<&str, &Spanned<String>> = HashMap::new();
     let mut seen_file: HashMap<&str, &std::path::Path> = HashMap::new();
     let all = set
@@ -1203,11 +1205,9 @@ fn validate_ids_across_files(set: &LoadSet, diags: &mut Vec<Diagnostic>) {
     for (id, file) in all {
         let key = id.get_ref().as_str();
         if let Some(prev) = seen_file.get(key) {
-            if let Some(src) = set.sources.iter().find(|s| &*s.path == file) {
-                let (line, _) = set
-                    .sources
-                    .iter()
-                    .find(|s| &*s.path == *prev)
+            if let Some(src) = sources.get(file) {
+                let (line, _) = sources
+                    .get(*prev)
                     .map_or((0, 0), |p| p.line_col(seen[key].span().start));
                 diags.push(
                     Diagnostic::error("duplicate-id", src, id.span(), format!("duplicate id `{key}`"))
@@ -1221,9 +1221,33 @@ fn validate_ids_across_files(set: &LoadSet, diags: &mut Vec<Diagnostic>) {
     }
 }
 
-fn validate_plans(set: &LoadSet, diags: &mut Vec<Diagnostic>) {
+fn validate_plans(set: &LoadSet, sources: &Sources<'_>, diags: &mut Vec<Diagnostic>) {
+    let by_id: HashMap<&str, &Runbook> = set.runbooks.iter().rev().map(|r| (r.id(), r)).collect();
+    // drbook carries out one plan: with two, `run` would have to pick one, unseen.
+    if let [first, rest @ ..] = set.plans.as_slice() {
+        for other in rest {
+            let Some(src) = sources.get(&*other.file) else {
+                continue;
+            };
+            diags.push(
+                Diagnostic::error(
+                    "duplicate-plan",
+                    src,
+                    other.meta.id.span(),
+                    format!(
+                        "a second plan: `{}` (plan `{}`) and `{}` (plan `{}`) are loaded together; which plan?",
+                        first.file.display(),
+                        first.id(),
+                        other.file.display(),
+                        other.id()
+                    ),
+                )
+                .with_help("keep one plan per runbook folder: move the other plan to a folder of its own"),
+            );
+        }
+    }
     for plan in &set.plans {
-        let Some(src) = set.sources.iter().find(|s| s.path == plan.file) else {
+        let Some(src) = sources.get(&*plan.file).copied() else {
             continue;
         };
         if let Some(rto) = &plan.meta.rto
@@ -1249,7 +1273,7 @@ fn validate_plans(set: &LoadSet, diags: &mut Vec<Diagnostic>) {
             }
             for name in &group.runbooks {
                 let id = name.get_ref().as_str();
-                match set.runbooks.iter().find(|r| r.id() == id) {
+                match by_id.get(id) {
                     Some(rb) => members.push(rb),
                     None => {
                         let ids = set.runbooks.iter().map(|r| r.id());
