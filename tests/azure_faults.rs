@@ -551,3 +551,57 @@ async fn errors_name_the_missing_resource_and_never_carry_the_token() {
     assert!(e.to_string().contains(&missing));
     assert!(!format!("{e:?}").to_lowercase().contains("bearer"));
 }
+
+/// A resource id that names one resource but, once `..` or its encoded forms are normalised
+/// away, reaches another: refused before any request, whatever the spelling.
+#[tokio::test]
+async fn a_path_that_would_normalise_to_another_resource_is_never_sent() {
+    let sim = start("").await;
+    let arm = client(&sim, quick());
+    // Make the client warm (token, connection) so a later request would surely be counted.
+    arm.get(&site("westeurope"), "2023-12-01")
+        .await
+        .expect("a plain read works");
+    let before = sim.request_count();
+    let we = site("westeurope");
+    let ne = site("northeurope");
+    let tail = ne.trim_start_matches('/');
+    for dodge in [
+        format!("{we}/../../../../../../../{tail}"),
+        format!("{we}/%2e%2e/%2E%2e/x"),
+        format!("{we}/%2E%2E%2f%2e%2e/x"),
+        format!("{we}%2fstop"),
+        format!("{we}/%252e%252e/x"),
+        format!("{we}/./stop"),
+        format!("{we}\\..\\x"),
+        format!("{we}#/../x"),
+    ] {
+        let e = tokio::time::timeout(
+            Duration::from_secs(15),
+            post(&arm, &dodge, "stop", "2023-12-01", Duration::from_secs(5)),
+        )
+        .await
+        .expect("answers in time")
+        .expect_err(&dodge);
+        let text = e.to_string();
+        assert!(text.contains("refusing"), "{dodge}: {text}");
+        let r = tokio::time::timeout(Duration::from_secs(15), arm.get(&dodge, "2023-12-01"))
+            .await
+            .expect("answers in time");
+        assert!(r.is_err(), "{dodge}: a read went through");
+    }
+    assert_eq!(
+        sim.request_count(),
+        before,
+        "a refused request reached the server"
+    );
+    // The query is the server's: an encoded slash there is fine.
+    arm.get(
+        &format!("{we}?$filter=name%20eq%20%27a%2Fb%27"),
+        "2023-12-01",
+    )
+    .await
+    .expect("an encoded character in the query is not refused");
+    let state = sim.resource(&we).expect("the site");
+    assert_eq!(state["properties"]["state"], "Running", "untouched");
+}

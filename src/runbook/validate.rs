@@ -576,6 +576,17 @@ impl<'a> Rv<'a> {
                     "ARM ids start with /subscriptions/<id>/resourceGroups/<group>/providers/...",
                 );
             }
+            if let Some(why) = crate::azure::client::path_problem(text) {
+                let d = self.err(
+                    "bad-resource",
+                    r.span(),
+                    format!("`resource` holds {why}: the request would reach another path than the one confirmed and logged"),
+                );
+                Self::help(
+                    d,
+                    "write the resource id itself, without `.`/`..` segments or percent-encoded `.`, `/`, `\\`, `%`",
+                );
+            }
         }
         if let Some(v) = &step.api_version {
             let t = v.get_ref();
