@@ -192,6 +192,7 @@ fn every_error_class_is_covered_by_the_corpus() {
         "duplicate-id",
         "unknown-dependency",
         "dependency-cycle",
+        "rollback-cycle",
         "undefined-variable",
         "bad-duration",
         "unknown-kind",

@@ -179,6 +179,7 @@ pub fn validate_runbook(rb: &Runbook, src: &SourceFile) -> Vec<Diagnostic> {
     }
     v.cycles(&rb.steps);
     v.cycles(&rb.rollbacks);
+    v.rollback_cycles(&rb.rollbacks);
     v.diags
 }
 
@@ -1145,6 +1146,70 @@ impl<'a> Rv<'a> {
                 }
             }
         }
+    }
+}
+
+impl<'a> Rv<'a> {
+    /// A failed rollback step may run its own `rollback`: a chain of them that comes back to
+    /// one already run would loop forever issuing writes. Each rollback step names at most
+    /// one other, so following each chain once, with colours, finds every cycle in linear
+    /// time; each is reported once, where it closes.
+    fn rollback_cycles(&mut self, rollbacks: &'a [Step]) {
+        let index: HashMap<&str, usize> = rollbacks
+            .iter()
+            .enumerate()
+            .rev()
+            .map(|(i, s)| (s.id.get_ref().as_str(), i))
+            .collect();
+        let next = |i: usize| {
+            rollbacks[i]
+                .rollback
+                .as_ref()
+                .and_then(|r| index.get(r.get_ref().as_str()).copied())
+        };
+        // 0 = unvisited, 1 = on the chain being followed, 2 = done
+        let mut color = vec![0u8; rollbacks.len()];
+        for start in 0..rollbacks.len() {
+            let mut chain = Vec::new();
+            let mut at = Some(start);
+            while let Some(i) = at {
+                if color[i] != 0 {
+                    if color[i] == 1 {
+                        let from = chain.iter().position(|&c| c == i).unwrap_or(0);
+                        self.rollback_cycle(rollbacks, &chain[from..]);
+                    }
+                    break;
+                }
+                color[i] = 1;
+                chain.push(i);
+                at = next(i);
+            }
+            for i in chain {
+                color[i] = 2;
+            }
+        }
+    }
+
+    fn rollback_cycle(&mut self, rollbacks: &'a [Step], cycle: &[usize]) {
+        let Some(&last) = cycle.last() else { return };
+        let Some(at) = rollbacks[last].rollback.as_ref() else {
+            return;
+        };
+        let mut names: Vec<&str> = cycle
+            .iter()
+            .map(|&i| rollbacks[i].id.get_ref().as_str())
+            .collect();
+        let msg = if let [only] = names.as_slice() {
+            format!("rollback step `{only}` rolls back to itself")
+        } else {
+            names.push(names[0]);
+            format!("rollback cycle: {}", names.join(" -> "))
+        };
+        let d = self.err("rollback-cycle", at.span(), msg);
+        Self::help(
+            d,
+            "a failed rollback step would start the chain again, forever: remove one of these `rollback`",
+        );
     }
 }
 
