@@ -2,7 +2,7 @@
 //! `parallel`, else one after another), and within a runbook the steps whose dependencies have
 //! finished. Pure functions over the progress of each step, so resume and replay use them too.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::runbook::model::{OnFailure, Plan, Runbook, Step};
 
@@ -304,35 +304,78 @@ instructions = "x"
 }
 
 /// The longest chain of steps through a runbook's dependencies.
+///
+/// Linear in steps and dependencies (Kahn's order, each step keeping only its chain's length
+/// and the dependency it extends): keeping each step's whole chain took memory quadratic in
+/// the length of a chain, and a 20,000-step chain aborted. Ties go as they always have: among
+/// a step's dependencies with equally long chains the last listed, among equally long chains
+/// the one ending at the greatest id. A step in a cycle, or depending on a step that does not
+/// exist, is left out (validate rejects both).
 fn longest_chain(rb: &Runbook) -> Vec<String> {
-    let mut best: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    // Steps in an order where dependencies come first (validate rejects cycles; a leftover
-    // step in a cycle is simply not extended).
-    let mut remaining: Vec<&Step> = rb.steps.iter().collect();
-    while !remaining.is_empty() {
-        let before = remaining.len();
-        remaining.retain(|s| {
-            let deps: Vec<&str> = s.depends_on.iter().map(|d| d.get_ref().as_str()).collect();
-            if !deps.iter().all(|d| best.contains_key(d)) {
-                return true;
+    let steps = &rb.steps;
+    let index: HashMap<&str, usize> = steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.id.get_ref().as_str(), i))
+        .collect();
+    // Dependencies not yet placed, per step; usize::MAX never reaches 0 (an unknown dependency).
+    let mut pending: Vec<usize> = Vec::with_capacity(steps.len());
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); steps.len()];
+    for (i, s) in steps.iter().enumerate() {
+        let mut n = 0usize;
+        for d in &s.depends_on {
+            match index.get(d.get_ref().as_str()) {
+                Some(&j) => {
+                    dependents[j].push(i);
+                    n += 1;
+                }
+                None => n = usize::MAX,
             }
-            let mut chain = deps
-                .iter()
-                .filter_map(|d| best.get(d))
-                .max_by_key(|c| c.len())
-                .cloned()
-                .unwrap_or_default();
-            chain.push(s.id.get_ref().clone());
-            best.insert(s.id.get_ref().as_str(), chain);
-            false
+            if n == usize::MAX {
+                break;
+            }
+        }
+        pending.push(n);
+    }
+    // (length of the longest chain ending here, the dependency it extends)
+    let mut best: Vec<Option<(usize, Option<usize>)>> = vec![None; steps.len()];
+    let mut ready: Vec<usize> = (0..steps.len()).filter(|&i| pending[i] == 0).collect();
+    while let Some(i) = ready.pop() {
+        let mut longest: Option<(usize, usize)> = None;
+        for d in &steps[i].depends_on {
+            let Some(&j) = index.get(d.get_ref().as_str()) else {
+                continue;
+            };
+            if let Some((len, _)) = best[j]
+                && longest.is_none_or(|(l, _)| len >= l)
+            {
+                longest = Some((len, j));
+            }
+        }
+        best[i] = Some(match longest {
+            Some((len, j)) => (len + 1, Some(j)),
+            None => (1, None),
         });
-        if remaining.len() == before {
-            break;
+        for &k in &dependents[i] {
+            if pending[k] != usize::MAX {
+                pending[k] -= 1;
+                if pending[k] == 0 {
+                    ready.push(k);
+                }
+            }
         }
     }
-    best.into_values()
-        .max_by_key(|c| c.len())
-        .unwrap_or_default()
+    let end = (0..steps.len())
+        .filter_map(|i| best[i].map(|(len, _)| (len, steps[i].id.get_ref().as_str(), i)))
+        .max_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    let mut chain = Vec::new();
+    let mut at = end.map(|(_, _, i)| i);
+    while let Some(i) = at {
+        chain.push(steps[i].id.get_ref().clone());
+        at = best[i].and_then(|(_, prev)| prev);
+    }
+    chain.reverse();
+    chain
 }
 
 /// The critical path of a plan by number of steps: groups one after another; within a
@@ -410,6 +453,52 @@ mod path_tests {
 [[step]]\nid = \"side\"\ntitle = \"t\"\nkind = \"manual\"\ninstructions = \"x\"\n";
     const B: &str = "[runbook]\nid = \"b\"\ntitle = \"B\"\ncomponent = \"web\"\n[vars]\nprimary = \"eastus\"\n\
 [[step]]\nid = \"x\"\ntitle = \"t\"\nkind = \"manual\"\ninstructions = \"x\"\n";
+
+    #[test]
+    fn a_chain_of_twenty_thousand_steps_has_its_critical_path_computed() {
+        const N: usize = 20_000;
+        let mut text =
+            String::from("[runbook]\nid = \"long\"\ntitle = \"L\"\ncomponent = \"web\"\n");
+        // Declared last first: each step waits for the one declared after it.
+        for i in (0..N).rev() {
+            text.push_str(&format!(
+                "[[step]]\nid = \"s{i}\"\ntitle = \"t\"\nkind = \"manual\"\ninstructions = \"x\"\n"
+            ));
+            if i > 0 {
+                text.push_str(&format!("depends_on = [\"s{}\"]\n", i - 1));
+            }
+        }
+        // A side branch, shorter: not on the path.
+        text.push_str("[[step]]\nid = \"side\"\ntitle = \"t\"\nkind = \"manual\"\ninstructions = \"x\"\ndepends_on = [\"s0\"]\n");
+        let long = rb(&text);
+        let map: BTreeMap<&str, &Runbook> = [("long", &long)].into_iter().collect();
+        let g = vec![Group {
+            name: "g".into(),
+            runbooks: vec!["long".into()],
+            parallel: false,
+        }];
+        let path = critical_path(&g, &map);
+        assert_eq!(path.len(), N);
+        assert_eq!(path[0].to_string(), "long/s0");
+        assert_eq!(path[N - 1].to_string(), format!("long/s{}", N - 1));
+        assert!(path.windows(2).all(|w| w[0].step != w[1].step));
+    }
+
+    #[test]
+    fn ties_and_cycles_in_the_longest_chain() {
+        // Two chains of two: the one ending at the greater id; a dependency cycle is left out;
+        // among equally long dependencies, the last listed.
+        let text = "[runbook]\nid = \"t\"\ntitle = \"T\"\ncomponent = \"web\"\n\
+[[step]]\nid = \"a\"\ntitle = \"t\"\nkind = \"manual\"\ninstructions = \"x\"\n\
+[[step]]\nid = \"b\"\ntitle = \"t\"\nkind = \"manual\"\ninstructions = \"x\"\n\
+[[step]]\nid = \"c\"\ntitle = \"t\"\nkind = \"manual\"\ninstructions = \"x\"\ndepends_on = [\"a\"]\n\
+[[step]]\nid = \"d\"\ntitle = \"t\"\nkind = \"manual\"\ninstructions = \"x\"\ndepends_on = [\"b\"]\n\
+[[step]]\nid = \"e\"\ntitle = \"t\"\nkind = \"manual\"\ninstructions = \"x\"\ndepends_on = [\"c\", \"d\"]\n\
+[[step]]\nid = \"x\"\ntitle = \"t\"\nkind = \"manual\"\ninstructions = \"x\"\ndepends_on = [\"y\"]\n\
+[[step]]\nid = \"y\"\ntitle = \"t\"\nkind = \"manual\"\ninstructions = \"x\"\ndepends_on = [\"x\"]\n";
+        let t = rb(text);
+        assert_eq!(longest_chain(&t), ["b", "d", "e"]);
+    }
 
     #[test]
     fn the_critical_path_follows_the_longest_chains_and_scope_trims_by_region_or_component() {

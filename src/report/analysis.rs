@@ -327,6 +327,8 @@ pub fn analyze_events(events: &[Event], integrity: &Integrity, sources: &Sources
     };
 
     let critical_path = super::critical::critical_path(&state, sources);
+    // A set, not a scan of the path per step: linear for a long chain.
+    let on_path: std::collections::BTreeSet<&StepRef> = critical_path.iter().collect();
     let mut steps = Vec::new();
     for rb in &state.runbooks {
         let info = sources.runbook(&rb.id);
@@ -367,7 +369,7 @@ pub fn analyze_events(events: &[Event], integrity: &Integrity, sources: &Sources
                 error: s.error.clone(),
                 skip_reason: s.skip_reason.clone(),
                 stops_on_failure: step_info.map(|i| i.stops_on_failure),
-                on_critical_path: critical_path.contains(&key),
+                on_critical_path: on_path.contains(&key),
             });
         }
     }
@@ -846,6 +848,53 @@ mod tests {
         assert_eq!(a.notes[0].text, "status page updated");
         assert_eq!(a.notes[0].step.as_deref(), Some("m"));
         assert_eq!(a.operators, ["alice", "bob"]);
+    }
+
+    #[test]
+    fn the_critical_path_of_a_twenty_thousand_step_chain_is_computed() {
+        const N: usize = 20_000;
+        let ids: Vec<String> = (0..N).map(|i| format!("s{i}")).collect();
+        let mut kinds = Vec::with_capacity(2 * N);
+        for (i, id) in ids.iter().enumerate() {
+            kinds.push((i as i64 + 1, "drbook", start(id)));
+            kinds.push((i as i64 + 1, "drbook", finish(id, 0)));
+        }
+        let events = events(kinds);
+        let state = IncidentState::fold(&events);
+        // From the file's depends_on, and without the file (by time).
+        let mut with_file = Sources::default();
+        with_file.runbooks.insert(
+            RB.into(),
+            RunbookInfo {
+                steps: ids
+                    .iter()
+                    .enumerate()
+                    .map(|(i, id)| {
+                        let deps = if i == 0 {
+                            vec![]
+                        } else {
+                            vec![ids[i - 1].clone()]
+                        };
+                        (
+                            id.clone(),
+                            StepInfo {
+                                title: "t".into(),
+                                kind: "manual".into(),
+                                depends_on: deps,
+                                stops_on_failure: true,
+                            },
+                        )
+                    })
+                    .collect(),
+                ..RunbookInfo::default()
+            },
+        );
+        for sources in [with_file, Sources::default()] {
+            let path = super::super::critical::critical_path(&state, &sources);
+            assert_eq!(path.len(), N);
+            assert_eq!(path[0].step, "s0");
+            assert_eq!(path[N - 1].step, format!("s{}", N - 1));
+        }
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! The critical path of an incident as it ran: which chain of steps set the finish time.
 
+use std::collections::{HashMap, HashSet};
+
 use crate::exec::plan::Group;
-use crate::incident::state::RunbookState;
+use crate::incident::state::{RunbookState, StepState};
 use crate::incident::{IncidentState, StepRef};
 
-use super::sources::{RunbookInfo, Sources};
+use super::sources::{RunbookInfo, Sources, StepInfo};
 
 /// The chain of steps that set the finish: the plan's groups in order (within a parallel
 /// group the runbook that finished last, a sequential group's runbooks each in turn), and
@@ -51,28 +53,46 @@ pub fn critical_path(state: &IncidentState, sources: &Sources) -> Vec<StepRef> {
 }
 
 fn chain_in_runbook(rb: &RunbookState, info: Option<&RunbookInfo>) -> Vec<StepRef> {
-    let finished: Vec<_> = rb.steps.iter().filter(|s| s.finished.is_some()).collect();
-    let Some(mut at) = finished.iter().max_by_key(|s| s.finished).copied() else {
+    // Looked up by id and sorted by finish once: a scan per hop made a long chain quadratic.
+    let by_id: HashMap<&str, &StepState> =
+        rb.steps.iter().rev().map(|s| (s.id.as_str(), s)).collect();
+    let deps: Option<HashMap<&str, &StepInfo>> = info.map(|i| {
+        i.steps
+            .iter()
+            .rev()
+            .map(|(id, s)| (id.as_str(), s))
+            .collect()
+    });
+    // Finished steps in order of finish; equal times keep the file order (a stable sort), so
+    // the last of them is the one `max_by_key` picked.
+    let mut finished: Vec<&StepState> = rb.steps.iter().filter(|s| s.finished.is_some()).collect();
+    finished.sort_by_key(|s| s.finished);
+    let Some(mut at) = finished.last().copied() else {
         return Vec::new();
     };
     let mut chain = vec![at.id.clone()];
+    let mut on_chain: HashSet<&str> = HashSet::from([at.id.as_str()]);
     // Bounded by the number of steps, so a cycle in a changed file cannot loop forever.
     for _ in 0..rb.steps.len() {
-        let before = match info.and_then(|i| i.step(&at.id)) {
+        let before = match deps.as_ref().and_then(|d| d.get(at.id.as_str())) {
             Some(si) => si
                 .depends_on
                 .iter()
-                .filter_map(|d| rb.step(d))
+                .filter_map(|d| by_id.get(d.as_str()).copied())
                 .filter(|s| s.finished.is_some())
                 .max_by_key(|s| s.finished),
-            None => finished
-                .iter()
-                .filter(|s| s.id != at.id && s.finished <= at.started)
-                .max_by_key(|s| s.finished)
-                .copied(),
+            None => {
+                // The last step that finished by the time this one started, itself excepted.
+                let upto = finished.partition_point(|s| s.finished <= at.started);
+                finished[..upto]
+                    .iter()
+                    .rev()
+                    .find(|s| s.id != at.id)
+                    .copied()
+            }
         };
         match before {
-            Some(b) if !chain.contains(&b.id) => {
+            Some(b) if on_chain.insert(b.id.as_str()) => {
                 chain.push(b.id.clone());
                 at = b;
             }
