@@ -193,6 +193,8 @@ fn every_error_class_is_covered_by_the_corpus() {
         "unknown-dependency",
         "dependency-cycle",
         "rollback-cycle",
+        "out-of-range",
+        "bad-resource",
         "undefined-variable",
         "bad-duration",
         "unknown-kind",
@@ -517,6 +519,27 @@ fn fifos_devices_and_link_loops_are_refused_at_once_by_every_command() {
             both(&o).contains("only regular files are read"),
             "{}",
             both(&o)
+        );
+    }
+}
+
+/// One error per file for 10,000 files: reporting them is linear (it was quadratic: 13 s).
+/// Not a timed assertion: it must simply finish well within the deadline.
+#[test]
+fn ten_thousand_empty_files_are_validated_without_delay() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    for i in 0..10_000 {
+        std::fs::write(tmp.path().join(format!("f{i}.toml")), "").expect("write");
+    }
+    let dir = tmp.path().display().to_string();
+    for format in ["human", "json"] {
+        let o = drbook_timed(tmp.path(), &["validate", "--format", format, &dir]);
+        assert_eq!(o.status.code(), Some(1), "{}", both(&o));
+        let out = String::from_utf8_lossy(&o.stdout);
+        let tail: Vec<&str> = out.lines().rev().take(12).collect();
+        assert!(
+            out.contains("10000 errors") || out.contains("\"errors\": 10000"),
+            "{tail:?}"
         );
     }
 }

@@ -35,6 +35,35 @@ pub fn validate_set(set: &mut LoadSet) {
         .sort_by(|a, b| (&a.file, a.span.start, a.code).cmp(&(&b.file, b.span.start, b.code)));
 }
 
+/// The size limit regular expressions are compiled with, at run time as here: regex's own
+/// default, named so validate refuses what the run could not compile.
+pub const REGEX_SIZE_LIMIT: usize = 10 * (1 << 20);
+
+/// The most `retries` a step may have: more only hammers a failing service for hours.
+pub const MAX_RETRIES: u32 = 20;
+
+/// Waits and timeouts above this are typos (`99999999999h`), not plans.
+const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+/// Ages and objectives (`rto`, `rpo`, `max_age`, `newer_than`) may be longer, but not absurd.
+const MAX_AGE: std::time::Duration = std::time::Duration::from_secs(366 * 24 * 3600);
+/// Polling faster than this hammers Azure's throttling limits; `0s` would spin.
+const MIN_POLL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Why a duration that parses is still refused for `field`, if it is.
+fn duration_out_of_range(field: &str, d: std::time::Duration) -> Option<String> {
+    let (max, max_text) = match field {
+        "timeout" | "retry_delay" | "poll" | "duration" => (MAX_WAIT, "7 days"),
+        _ => (MAX_AGE, "366 days"),
+    };
+    if d > max {
+        return Some(format!("is above the maximum of {max_text}"));
+    }
+    if field == "poll" && d < MIN_POLL {
+        return Some("is too short: poll at least every `1s`".to_string());
+    }
+    None
+}
+
 /// Parses a duration such as `90s`, `5m`, `1h 30m`.
 pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     humantime::parse_duration(s.trim()).map_err(|e| e.to_string())
@@ -216,13 +245,42 @@ impl<'a> Rv<'a> {
         if text.contains("${") {
             return; // filled in at run time
         }
-        if let Err(e) = parse_duration(text) {
+        match parse_duration(text) {
+            Err(e) => {
+                let d = self.err(
+                    "bad-duration",
+                    value.span(),
+                    format!("`{field}`: `{text}` is not a duration ({e})"),
+                );
+                Self::help(d, "write durations like `90s`, `5m`, `1h 30m`");
+            }
+            Ok(d) => {
+                if let Some(msg) = duration_out_of_range(field, d) {
+                    self.err(
+                        "bad-duration",
+                        value.span(),
+                        format!("`{field}`: `{text}` {msg}"),
+                    );
+                }
+            }
+        }
+    }
+
+    fn retries(&mut self, step: &Step) {
+        let Some(r) = &step.retries else { return };
+        if *r.get_ref() > MAX_RETRIES {
             let d = self.err(
-                "bad-duration",
-                value.span(),
-                format!("`{field}`: `{text}` is not a duration ({e})"),
+                "out-of-range",
+                r.span(),
+                format!(
+                    "`retries`: {} is above the maximum of {MAX_RETRIES}",
+                    r.get_ref()
+                ),
             );
-            Self::help(d, "write durations like `90s`, `5m`, `1h 30m`");
+            Self::help(
+                d,
+                "a step that fails this often needs a person, not more attempts: lower `retries`",
+            );
         }
     }
 
@@ -414,10 +472,14 @@ impl<'a> Rv<'a> {
         self.duration("poll", &step.poll);
         self.duration("duration", &step.duration);
         self.duration("max_age", &step.max_age);
+        self.retries(step);
         self.failure_handling(step);
         self.kind_fields(step, kind);
         self.method(step, kind);
         self.arm_fields(step);
+        if kind == StepKind::Probe {
+            self.probe_url(step);
+        }
         if kind == StepKind::Storage {
             self.storage(step);
         }
@@ -464,7 +526,7 @@ impl<'a> Rv<'a> {
             }
         }
         if let Some(p) = &step.body_matches {
-            self.regex(p);
+            self.regex("body_matches", p);
         }
         self.destructive(step, kind);
         self.approval(step, kind);
@@ -615,6 +677,30 @@ impl<'a> Rv<'a> {
         }
     }
 
+    /// A probe speaks HTTP: any other scheme (`file://` would read a local file into the
+    /// step's output and the log) is refused. A URL that starts with a variable is known only
+    /// at run time, where the HTTP client refuses other schemes.
+    fn probe_url(&mut self, step: &Step) {
+        let Some(u) = &step.url else { return };
+        let text = u.get_ref().trim();
+        if text.starts_with("${") {
+            return;
+        }
+        let lower = text.to_ascii_lowercase();
+        if lower.starts_with("https://") || lower.starts_with("http://") {
+            return;
+        }
+        let scheme = text
+            .split_once(':')
+            .map_or(String::new(), |(s, _)| format!(" (`{s}:`)"));
+        let d = self.err(
+            "bad-url",
+            u.span(),
+            format!("`url`: a probe reads http:// or https:// URLs only{scheme}"),
+        );
+        Self::help(d, "e.g. `url = \"https://shop.example.com/healthz\"`");
+    }
+
     /// A storage step reads a container, an account, or both, against a maximum age that is
     /// its own or the runbook's RPO.
     fn storage(&mut self, step: &Step) {
@@ -690,18 +776,37 @@ impl<'a> Rv<'a> {
         }
     }
 
-    fn regex(&mut self, pat: &Spanned<String>) {
-        if pat.get_ref().contains("${") {
+    fn regex(&mut self, field: &str, pat: &Spanned<String>) {
+        let text = pat.get_ref();
+        if text.contains("${") {
             return;
         }
         // Parsing is enough to know the pattern is valid, and far cheaper than compiling it.
-        if let Err(e) = regex_syntax::Parser::new().parse(pat.get_ref()) {
+        if let Err(e) = regex_syntax::Parser::new().parse(text) {
             let msg = e.to_string();
             let last = msg.lines().last().unwrap_or("invalid").trim().to_string();
             self.err(
                 "bad-expectation",
                 pat.span(),
-                format!("bad regular expression: {last}"),
+                format!("`{field}`: bad regular expression: {last}"),
+            );
+            return;
+        }
+        // Only a counted repetition (`{n}`, or a class `\p{..}`) or a long pattern can grow
+        // past the size limit the run compiles with; compiling just those keeps validate fast.
+        if (text.contains('{') || text.len() > 100)
+            && let Err(regex::Error::CompiledTooBig(limit)) = regex::RegexBuilder::new(text)
+                .size_limit(REGEX_SIZE_LIMIT)
+                .build()
+        {
+            let d = self.err(
+                "bad-expectation",
+                pat.span(),
+                format!("`{field}`: the regular expression is too big (compiled, it exceeds {limit} bytes)"),
+            );
+            Self::help(
+                d,
+                "use a smaller pattern: fewer or smaller counted repetitions `{n}`",
             );
         }
     }
@@ -765,7 +870,7 @@ impl<'a> Rv<'a> {
             }
         }
         if let Some(m) = &a.matches {
-            self.regex(m);
+            self.regex(&format!("{field}.matches"), m);
         }
         for d in [&a.newer_than, &a.older_than] {
             self.duration("newer_than/older_than", d);
@@ -1326,15 +1431,19 @@ fn validate_plans(set: &LoadSet, sources: &Sources<'_>, diags: &mut Vec<Diagnost
         let Some(src) = sources.get(&*plan.file).copied() else {
             continue;
         };
-        if let Some(rto) = &plan.meta.rto
-            && let Err(e) = parse_duration(rto.get_ref())
-        {
-            diags.push(Diagnostic::error(
-                "bad-duration",
-                src,
-                rto.span(),
-                format!("`rto`: `{}` is not a duration ({e})", rto.get_ref()),
-            ));
+        if let Some(rto) = &plan.meta.rto {
+            let problem = match parse_duration(rto.get_ref()) {
+                Err(e) => Some(format!("is not a duration ({e})")),
+                Ok(d) => duration_out_of_range("rto", d),
+            };
+            if let Some(p) = problem {
+                diags.push(Diagnostic::error(
+                    "bad-duration",
+                    src,
+                    rto.span(),
+                    format!("`rto`: `{}` {p}", rto.get_ref()),
+                ));
+            }
         }
         let mut placed: HashMap<&str, &str> = HashMap::new();
         let mut members: Vec<&Runbook> = Vec::new();
