@@ -543,3 +543,29 @@ fn ten_thousand_empty_files_are_validated_without_delay() {
         );
     }
 }
+
+/// A 20,000-step chain whose every step reads the first one: "is it upstream?" is answered
+/// from one set per target, not by walking the chain for each step (that was quadratic).
+#[test]
+fn a_twenty_thousand_step_chain_that_reads_its_first_step_validates() {
+    use std::fmt::Write as _;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut text = String::from("[runbook]\nid = \"long\"\ntitle = \"L\"\ncomponent = \"web\"\n");
+    for i in 0..20_000 {
+        let _ = write!(
+            text,
+            "[[step]]\nid = \"s{i}\"\ntitle = \"t\"\nkind = \"wait\"\nduration = \"1s\"\n"
+        );
+        if i > 0 {
+            let _ = write!(
+                text,
+                "depends_on = [\"s{}\"]\nwhen = {{ step = \"s0\", outcome = \"ok\" }}\n",
+                i - 1
+            );
+        }
+    }
+    std::fs::write(tmp.path().join("long.toml"), text).expect("write");
+    let o = drbook_timed(tmp.path(), &["validate", "long.toml"]);
+    assert_eq!(o.status.code(), Some(0), "{}", both(&o));
+    assert!(both(&o).contains("20000 steps"), "{}", both(&o));
+}
