@@ -2,6 +2,8 @@
 //! bar: under a second on this machine). Compared in the same run with the floor: parsing the
 //! same files as plain TOML, with no typing or validation.
 //!
+//! Also 10,000 empty files, each an error, loaded and rendered (linear since issue 14).
+//!
 //! Run: cargo bench --bench load
 
 use std::fmt::Write as _;
@@ -102,5 +104,28 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// 10,000 empty files, one error each, loaded and rendered as `validate` does: linear (the
+/// lookup of each diagnostic's file was a scan, 13 s for this set).
+fn many_errors(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for i in 0..10_000 {
+        std::fs::write(dir.path().join(format!("f{i:05}.toml")), "").expect("write");
+    }
+    let mut g = c.benchmark_group("errors_10000_empty_files");
+    g.sample_size(10);
+    g.bench_function("load_validate_render", |b| {
+        b.iter(|| {
+            let set = drbook::runbook::load_paths(&[dir.path().to_path_buf()]).expect("loads");
+            let mut bytes = 0;
+            for d in &set.diagnostics {
+                bytes += drbook::diag::render(d, set.source(&d.file), false).len();
+            }
+            assert_eq!(set.error_count(), 10_000);
+            std::hint::black_box(bytes);
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench, many_errors);
 criterion_main!(benches);
