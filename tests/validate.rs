@@ -467,6 +467,10 @@ fn fifos_devices_and_link_loops_are_refused_at_once_by_every_command() {
     std::os::unix::fs::symlink(".", rb.join("loop1")).expect("symlink");
     std::os::unix::fs::symlink(".", rb.join("loop2")).expect("symlink");
     std::os::unix::fs::symlink("/dev/zero", rb.join("zero.toml")).expect("symlink");
+    // A regular file too large for a runbook (sparse: no disk used).
+    std::fs::File::create(rb.join("big.toml"))
+        .and_then(|f| f.set_len(5 * 1024 * 1024))
+        .expect("big file");
 
     let refusing: [&[&str]; 5] = [
         &["validate", "rb"],
@@ -504,6 +508,10 @@ fn fifos_devices_and_link_loops_are_refused_at_once_by_every_command() {
             "{args:?} does not name the FIFO: {all}"
         );
         assert!(all.contains("zero.toml"), "{args:?}: {all}");
+        assert!(
+            all.contains("big.toml") && all.contains("too large"),
+            "{args:?}: {all}"
+        );
     }
     // Reading a log loads its runbooks' folder too: it must finish, not hang.
     let o = drbook_timed(dir, &["report", &log]);
