@@ -269,10 +269,12 @@ pub enum ReadError {
 
 /// Reads a runbook (or plan) file: only a regular file, at most `MAX_FILE_BYTES`. The type
 /// is looked at before the file is opened, since opening a FIFO blocks until someone writes
-/// to it, and again on the open file, in case the path was swapped in between; the read
-/// itself is capped, in case the file grows.
+/// to it; the open is non-blocking (no effect on a regular file) and the type looked at
+/// again on the open file, in case the path was swapped in between; the read itself is
+/// capped, in case the file grows.
 pub fn read_regular(path: &Path) -> Result<Vec<u8>, ReadError> {
     use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
     let check = |meta: &std::fs::Metadata| {
         if !meta.is_file() {
             Err(ReadError::NotRegular(file_kind(meta)))
@@ -283,7 +285,10 @@ pub fn read_regular(path: &Path) -> Result<Vec<u8>, ReadError> {
         }
     };
     check(&std::fs::metadata(path)?)?;
-    let file = std::fs::File::open(path)?;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK)
+        .open(path)?;
     let meta = file.metadata()?;
     check(&meta)?;
     let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
