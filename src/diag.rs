@@ -250,7 +250,18 @@ fn long_line_excerpt(
     };
     let from = floor(span.start.saturating_sub(MAX_EXCERPT / 2).max(line.start));
     let to = floor((from + MAX_EXCERPT).min(line.end));
-    let window = &text[from..to];
+    // Control characters shown as symbols, as annotate-snippets does for short lines: a
+    // runbook's line must not drive the terminal (an OSC 52 clipboard write, say).
+    let window: String = text[from..to]
+        .chars()
+        .map(|c| match c {
+            '\t' => ' ',
+            '\u{0}'..='\u{1f}' => char::from_u32(0x2400 + c as u32).unwrap_or('?'),
+            '\u{7f}' => '\u{2421}',
+            c if c.is_control() => '\u{fffd}',
+            c => c,
+        })
+        .collect();
     let caret_at = text[from..span.start.min(to)].chars().count();
     let caret_len = text
         .get(span.start.min(to)..span.end.min(to))
@@ -404,6 +415,45 @@ mod tests {
         let fields = ["timeout", "title", "retries"];
         assert_eq!(did_you_mean("tiemout", fields), Some("timeout"));
         assert_eq!(did_you_mean("zzz", fields), None);
+    }
+
+    #[test]
+    fn a_long_line_is_cut_to_a_window_around_the_error_and_escapes_are_shown() {
+        let line = format!("x = \"{}\x1b]52;c;AAAA\x07\" y", "a".repeat(10_000));
+        let text = format!("[runbook]\n{line}\nnext = 1\n");
+        let src = SourceFile::new(Path::new("l.toml"), text.as_str());
+        let at = text.find('\x1b').unwrap();
+        let d = Diagnostic::error("wrong-type", &src, at..at + 1, "bad");
+        let out = render(&d, Some(&src), false);
+        assert!(out.contains("l.toml:2:"), "{out}");
+        assert!(!out.contains('\x1b') && !out.contains('\x07'), "{out:?}");
+        assert!(!out.contains("next = 1"), "only the erroneous line: {out}");
+        let longest = out.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+        assert!(longest <= MAX_EXCERPT + 16, "{longest}: {out}");
+        // The caret sits under the escape (shown as a symbol).
+        let lines: Vec<&str> = out.lines().collect();
+        let excerpt = lines
+            .iter()
+            .position(|l| l.contains('\u{241b}'))
+            .expect("excerpt");
+        let col = lines[excerpt]
+            .chars()
+            .position(|c| c == '\u{241b}')
+            .unwrap();
+        assert_eq!(
+            lines[excerpt + 1].chars().position(|c| c == '^'),
+            Some(col),
+            "{out}"
+        );
+        // A file that is not quotable shows its place only.
+        let mut secret = SourceFile::new(Path::new("s.toml"), "TOKEN=hunter2\n");
+        secret.quotable = false;
+        let d = Diagnostic::error("toml-syntax", &secret, 6..13, "invalid");
+        let out = render(&d, Some(&secret), false);
+        assert!(
+            out.contains("s.toml:1:7") && !out.contains("hunter2"),
+            "{out}"
+        );
     }
 
     #[test]
