@@ -102,6 +102,10 @@ fn a_full_rehearsal_with_cleanup_leaves_a_complete_verified_log_and_a_scorecard(
             ..
         }
     )));
+    // The summary quotes the head of the log as it ends, for the incident ticket.
+    let last = events.last().expect("events");
+    let head = format!("log head: #{} {} (intact", last.seq, &last.hash[..8]);
+    assert!(out.contains(&head), "no `{head}` in {out}");
 }
 
 #[test]

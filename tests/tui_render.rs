@@ -428,3 +428,32 @@ fn review_moves_through_time_and_changes_nothing() {
     }
     assert!(a.dialog.is_none());
 }
+
+/// The header quotes the log's head as last written: each event on disk moves it, so what
+/// the operator reads off the screen for the ticket pins the log up to there.
+#[test]
+fn the_header_shows_the_head_of_the_log_as_it_grows() {
+    let mut a = app();
+    let last = a.timeline.events.last().expect("events").clone();
+    let before = format!("log #{} {}", last.seq, &last.hash[..8]);
+    assert!(render(&mut a, 80, 24).contains(&before), "{before}");
+    let hash = "c0ffee".repeat(10) + "abcd";
+    a.update(Msg::Logged(drbook::incident::Event {
+        seq: last.seq + 1,
+        ts: last.ts,
+        actor: "alice".into(),
+        kind: drbook::incident::EventKind::Note {
+            runbook: None,
+            step: None,
+            text: "still here".into(),
+        },
+        prev: last.hash.clone(),
+        hash,
+    }));
+    let screen = render(&mut a, 80, 24);
+    assert!(
+        screen.contains(&format!("log #{} c0ffeec0", last.seq + 1)),
+        "{screen}"
+    );
+    assert!(!screen.contains(&before), "{screen}");
+}

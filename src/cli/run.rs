@@ -759,12 +759,17 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
         report_share(share, share_flush_limit()).await;
     }
     // The scorecard comes from the log itself: what is on disk is what counts.
-    if let Ok((events, _)) = incident::read_log(&log_path) {
+    let mut head = None;
+    if let Ok((events, integrity)) = incident::read_log(&log_path) {
         let state = incident::IncidentState::fold(&events);
         let cards = scorecard::scorecard(&state, &rtos, plan_rto.as_deref());
         println!("\n{}", scorecard::render(&cards));
+        head = incident::Head::of(&events).map(|h| (h, integrity));
     }
     println!("incident log: {}", log_path.display());
+    if let Some((h, integrity)) = head {
+        println!("log head: {h} ({integrity}); quote it in the incident ticket");
+    }
     if ending.finished {
         println!("finished: every runbook done");
         ExitCode::SUCCESS

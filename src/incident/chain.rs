@@ -88,6 +88,44 @@ fn hash_matches(line: &[u8]) -> Option<bool> {
     Some(claimed == actual)
 }
 
+/// The last trusted event of a chain: its seq and hash pin everything before it, so quoted
+/// in the incident ticket they reveal a log later cut short or re-chained.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Head {
+    pub seq: u64,
+    pub hash: String,
+}
+
+impl Head {
+    /// Characters of the hash shown: enough to tell two chains apart by eye.
+    pub const SHORT: usize = 8;
+
+    /// The head of `events` as a walk returned them (the last one).
+    pub fn of(events: &[Event]) -> Option<Head> {
+        events.last().map(Head::at)
+    }
+
+    pub fn at(event: &Event) -> Head {
+        Head {
+            seq: event.seq,
+            hash: event.hash.clone(),
+        }
+    }
+
+    /// The first `SHORT` characters of the hash (by character: a hash read from a log is
+    /// input).
+    pub fn short(&self) -> String {
+        self.hash.chars().take(Head::SHORT).collect()
+    }
+}
+
+/// `#412 3f9a1c2e`: what to quote.
+impl std::fmt::Display for Head {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "#{} {}", self.seq, self.short())
+    }
+}
+
 /// What `verify` found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Integrity {

@@ -12,7 +12,7 @@ pub mod read;
 pub mod redact;
 pub mod state;
 
-pub use chain::{Integrity, verify, verify_file};
+pub use chain::{Head, Integrity, verify, verify_file};
 pub use error::LogError;
 pub use event::{
     Event, EventKind, Header, IncidentOutcome, Mode, Outcome, RehearsalLevel, RunbookRef, StepRef,

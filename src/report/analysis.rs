@@ -14,8 +14,8 @@ use super::error::ReportError;
 use super::sources::{FileStatus, Sources};
 use crate::exec::scorecard;
 use crate::incident::{
-    Event, EventKind, IncidentOutcome, IncidentState, Integrity, Mode, RehearsalLevel, StepRef,
-    StepStatus,
+    Event, EventKind, Head, IncidentOutcome, IncidentState, Integrity, Mode, RehearsalLevel,
+    StepRef, StepStatus,
 };
 
 /// How many of the longest waits on a person the analysis keeps.
@@ -68,10 +68,13 @@ pub struct IntegrityReport {
     pub events_used: usize,
     /// One sentence, as `drbook` prints it elsewhere.
     pub message: String,
+    /// The last trusted event (seq and hash), to quote in the incident ticket; `None` for a
+    /// shared timeline (each writer's head is in `message`) or a log with no event.
+    pub head: Option<Head>,
 }
 
 impl IntegrityReport {
-    fn new(i: &Integrity, events_used: usize) -> IntegrityReport {
+    fn new(i: &Integrity, events: &[Event]) -> IntegrityReport {
         let (verdict, first_bad_seq, line) = match i {
             Integrity::Intact { .. } => ("intact", None, None),
             Integrity::Truncated { at_line, .. } => ("truncated", None, Some(*at_line)),
@@ -87,8 +90,9 @@ impl IntegrityReport {
             trustworthy: i.is_trustworthy(),
             first_bad_seq,
             line,
-            events_used,
+            events_used: events.len(),
             message: i.to_string(),
+            head: Head::of(events),
         }
     }
 
@@ -239,6 +243,8 @@ pub fn analyze(path: &Path) -> Result<Analysis, ReportError> {
     a.log = Some(path.display().to_string());
     if let Some(m) = shared {
         a.integrity.message = format!("{}. {}", m.summary(), a.integrity.message);
+        // Merged events are renumbered: their last is no chain's head.
+        a.integrity.head = None;
     }
     Ok(a)
 }
@@ -443,7 +449,7 @@ pub fn analyze_events(events: &[Event], integrity: &Integrity, sources: &Sources
 
     Analysis {
         log: None,
-        integrity: IntegrityReport::new(integrity, events.len()),
+        integrity: IntegrityReport::new(integrity, events),
         incident: state.header.as_ref().map(|h| IncidentFacts {
             id: h.incident_id.clone(),
             title: h.title.clone(),

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::record::{Body, Record};
-use crate::incident::chain::{self, GENESIS, Integrity};
+use crate::incident::chain::{self, GENESIS, Head, Integrity};
 use crate::incident::event::format_ts;
 use crate::incident::{Event, EventKind, LogError};
 
@@ -26,6 +26,8 @@ pub struct Writer {
     pub integrity: Integrity,
     /// It said goodbye (`left`): it shared everything it had when it stopped.
     pub left: bool,
+    /// Its last trusted event: what the share anchors of that drbook's local log.
+    pub head: Option<Head>,
 }
 
 /// The shared timeline merged.
@@ -52,7 +54,11 @@ impl Merged {
                     other => other.to_string(),
                 };
                 let left = if w.left { "" } else { ", did not leave" };
-                format!("{} ({} events, {state}{left})", w.op, w.events)
+                let head = w
+                    .head
+                    .as_ref()
+                    .map_or_else(String::new, |h| format!(", head {h}"));
+                format!("{} ({} events, {state}{left}{head})", w.op, w.events)
             })
             .collect();
         let foreign = match self.foreign_lines {
@@ -108,6 +114,7 @@ impl Chain {
             }
             None => {
                 self.writer.events += 1;
+                self.writer.head = Some(Head::at(ev));
                 self.prev.clone_from(&ev.hash);
                 true
             }
@@ -161,6 +168,7 @@ pub fn merge(bytes: &[u8]) -> Merged {
                     events: 0,
                     integrity: Integrity::Intact { events: 0 },
                     left: false,
+                    head: None,
                 },
                 prev: GENESIS.to_string(),
                 broken: None,

@@ -135,6 +135,11 @@ pub fn open(path: &Path, ui: UiSetup) -> Result<App, String> {
         replay.detail = format!("{}. {}", m.summary(), replay.detail);
     }
     let mut app = App::review(info, board, events, replay, ui.keys, ui.theme);
+    if shared.is_some() {
+        // Merged events are renumbered: their last is no chain's head (each writer's is in
+        // the summary).
+        app.head = None;
+    }
     let mut notes = Vec::new();
     if !src.changed.is_empty() {
         notes.push(format!(
