@@ -71,6 +71,9 @@ pub struct IntegrityReport {
     /// The last trusted event (seq and hash), to quote in the incident ticket; `None` for a
     /// shared timeline (each writer's head is in `message`) or a log with no event.
     pub head: Option<Head>,
+    /// The chain is keyed (HMAC-SHA256 with `DRBOOK_LOG_KEY`): only who holds the key could
+    /// have re-chained it.
+    pub keyed: bool,
 }
 
 impl IntegrityReport {
@@ -84,6 +87,17 @@ impl IntegrityReport {
                 ..
             } => ("altered", Some(*first_bad_seq), Some(*line)),
             Integrity::Unreadable { .. } => ("unreadable", None, None),
+            Integrity::Unverified { .. } => ("unverified", None, None),
+        };
+        let keyed = matches!(
+            events.first().map(|e| &e.kind),
+            Some(EventKind::IncidentStarted(h)) if h.keyed.is_some()
+        );
+        let message = match i {
+            Integrity::Intact { .. } | Integrity::Truncated { .. } if keyed => {
+                format!("{i} (keyed: HMAC-SHA256 with DRBOOK_LOG_KEY)")
+            }
+            _ => i.to_string(),
         };
         IntegrityReport {
             verdict: verdict.into(),
@@ -91,8 +105,9 @@ impl IntegrityReport {
             first_bad_seq,
             line,
             events_used: events.len(),
-            message: i.to_string(),
+            message,
             head: Head::of(events),
+            keyed,
         }
     }
 

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::record::{Body, Record};
-use crate::incident::chain::{self, GENESIS, Head, Integrity};
+use crate::incident::chain::{self, GENESIS, Head, Integrity, KEY_ENV, LogKey};
 use crate::incident::event::format_ts;
 use crate::incident::{Event, EventKind, LogError};
 
@@ -82,18 +82,35 @@ pub fn is_shared(bytes: &[u8]) -> bool {
 }
 
 /// A writer's chain, checked event by event as its records come.
-struct Chain {
+struct Chain<'k> {
     writer: Writer,
     prev: String,
+    /// How its lines are hashed, from its header: `None` before the header, or for a keyed
+    /// chain without its key (then only the links are checked).
+    key: Option<Option<&'k LogKey>>,
+    /// A keyed chain that could not be checked, and why.
+    unverified: Option<String>,
     /// The first problem: (seq, share line, reason).
     broken: Option<(u64, usize, String)>,
 }
 
-impl Chain {
+impl<'k> Chain<'k> {
     /// Checks `ev` (share line `line`) against the chain so far; `true` if it is trusted.
-    fn accept(&mut self, ev: &Event, line: usize) -> bool {
+    fn accept(&mut self, ev: &Event, line: usize, key: Option<&'k LogKey>) -> bool {
         if self.broken.is_some() {
             return false;
+        }
+        if let EventKind::IncidentStarted(h) = &ev.kind
+            && ev.seq == 1
+        {
+            self.key = Some(match &h.keyed {
+                None => None,
+                Some(k) if key.is_some_and(|key| key.id() == k.key_id) => key,
+                Some(_) => {
+                    self.unverified = Some(format!("not verified without its {KEY_ENV}"));
+                    None
+                }
+            });
         }
         let want = self.writer.events as u64 + 1;
         let problem = if ev.seq != want {
@@ -102,7 +119,7 @@ impl Chain {
             Some("its `prev` is not the hash of the writer's event before".to_string())
         } else if (ev.seq == 1) != matches!(ev.kind, EventKind::IncidentStarted(_)) {
             Some("the header must come first, and only first".to_string())
-        } else if !hash_holds(ev) {
+        } else if self.unverified.is_none() && !hash_holds(ev, self.key.flatten()) {
             Some("its content does not match its hash".to_string())
         } else {
             None
@@ -122,13 +139,17 @@ impl Chain {
     }
 
     fn finish(mut self) -> Writer {
-        self.writer.integrity = match self.broken {
-            Some((first_bad_seq, line, reason)) => Integrity::Altered {
+        self.writer.integrity = match (self.broken, self.unverified) {
+            (Some((first_bad_seq, line, reason)), _) => Integrity::Altered {
                 first_bad_seq,
                 line,
                 reason,
             },
-            None => Integrity::Intact {
+            (None, Some(reason)) => Integrity::Unverified {
+                events: self.writer.events,
+                reason,
+            },
+            (None, None) => Integrity::Intact {
                 events: self.writer.events,
             },
         };
@@ -138,13 +159,18 @@ impl Chain {
 
 /// The local line's canonical body, rebuilt from the event (the log's encoding is
 /// deterministic), hashes to the hash the line claims.
-fn hash_holds(ev: &Event) -> bool {
+fn hash_holds(ev: &Event, key: Option<&LogKey>) -> bool {
     chain::body(ev.seq, &format_ts(&ev.ts), &ev.actor, &ev.kind, &ev.prev)
-        .is_ok_and(|b| chain::sha256_hex(b.as_bytes()) == ev.hash)
+        .is_ok_and(|b| chain::line_hash(b.as_bytes(), key) == ev.hash)
 }
 
 /// Merges the shared timeline in `bytes`.
 pub fn merge(bytes: &[u8]) -> Merged {
+    merge_with(bytes, None)
+}
+
+/// `merge`, checking keyed writers' chains with `key`.
+pub fn merge_with(bytes: &[u8], key: Option<&LogKey>) -> Merged {
     let mut chains: BTreeMap<String, Chain> = BTreeMap::new();
     let mut order: Vec<String> = Vec::new();
     let mut events = Vec::new();
@@ -171,6 +197,8 @@ pub fn merge(bytes: &[u8]) -> Merged {
                     head: None,
                 },
                 prev: GENESIS.to_string(),
+                key: None,
+                unverified: None,
                 broken: None,
             }
         });
@@ -186,7 +214,7 @@ pub fn merge(bytes: &[u8]) -> Merged {
                     ));
                     continue;
                 };
-                if !chain.accept(&ev, n + 1) {
+                if !chain.accept(&ev, n + 1, key) {
                     continue;
                 }
                 if let Some(ev) = as_merged(ev, &rec.op, &mut first_header) {
@@ -217,6 +245,10 @@ pub fn merge(bytes: &[u8]) -> Merged {
                 first_bad_seq: *first_bad_seq,
                 line: *line,
                 reason: format!("{}'s event {first_bad_seq}: {reason}", w.op),
+            },
+            Integrity::Unverified { events, reason } => Integrity::Unverified {
+                events: *events,
+                reason: format!("{}'s chain {reason}", w.op),
             },
             other => other.clone(),
         },
@@ -266,13 +298,15 @@ fn as_merged(mut ev: Event, op: &str, first_header: &mut bool) -> Option<Event> 
 
 /// `path` read as a local log, or merged when it is a shared timeline (then with its
 /// writers).
+/// A keyed log (or writer) is checked with the key in `DRBOOK_LOG_KEY`, when set.
 pub fn read_any(path: &Path) -> Result<(Vec<Event>, Integrity, Option<Merged>), LogError> {
+    let key = LogKey::from_env()?;
     let bytes = std::fs::read(path).map_err(LogError::io(path, "read"))?;
     if is_shared(&bytes) {
-        let m = merge(&bytes);
+        let m = merge_with(&bytes, key.as_ref());
         return Ok((m.events.clone(), m.integrity.clone(), Some(m)));
     }
-    let walk = chain::walk(&bytes);
+    let walk = chain::walk_with(&bytes, key.as_ref());
     Ok((walk.events, walk.integrity, None))
 }
 

@@ -96,6 +96,7 @@ fn script(filler: usize) -> Vec<Event> {
             runbooks: Vec::new(),
             auto_approve: false,
             share: None,
+            keyed: None,
         }),
     );
     s.add(
