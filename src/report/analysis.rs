@@ -74,6 +74,34 @@ pub struct IntegrityReport {
     /// The chain is keyed (HMAC-SHA256 with `DRBOOK_LOG_KEY`): only who holds the key could
     /// have re-chained it.
     pub keyed: bool,
+    /// What the shared timeline (read with `--share`, else the `.shared.ndjson` copy beside
+    /// the log) says of this log's head: matches, or the log was cut short or changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<String>,
+}
+
+impl IntegrityReport {
+    /// Takes in what the share anchors: a log cut short or changed since it was shared is
+    /// not intact, whatever its own chain says.
+    pub fn anchor(&mut self, a: &crate::share::timeline::Anchored) {
+        use crate::share::timeline::Anchored;
+        match a {
+            Anchored::Behind { .. } => {
+                if self.verdict == "intact" {
+                    self.verdict = "truncated".into();
+                }
+                self.message = format!("{a}. {}", self.message);
+            }
+            Anchored::Diverges { seq } => {
+                self.verdict = "altered".into();
+                self.trustworthy = false;
+                self.first_bad_seq = Some(self.first_bad_seq.map_or(*seq, |s| s.min(*seq)));
+                self.message = format!("{a}. {}", self.message);
+            }
+            Anchored::Matches { .. } | Anchored::NotShared => {}
+        }
+        self.anchor = Some(a.to_string());
+    }
 }
 
 impl IntegrityReport {
@@ -108,6 +136,7 @@ impl IntegrityReport {
             message,
             head: Head::of(events),
             keyed,
+            anchor: None,
         }
     }
 
@@ -249,7 +278,22 @@ pub struct HumanWait {
 /// Reads `path` and analyses it, taking RTOs and step details from the runbook files the
 /// header names (relative to the current directory, else to the log's folder).
 pub fn analyze(path: &Path) -> Result<Analysis, ReportError> {
+    analyze_anchored(path, None)
+}
+
+/// `analyze`, with a local log's head checked against the shared timeline `share` (its
+/// bytes, read from the share), else against the `.shared.ndjson` copy beside the log when
+/// there is one.
+pub fn analyze_anchored(path: &Path, share: Option<&[u8]>) -> Result<Analysis, ReportError> {
     let (events, integrity, shared) = crate::share::timeline::read_any(path)?;
+    let anchored = match (&shared, share) {
+        (Some(_), _) => None,
+        (None, Some(bytes)) => Some(crate::share::timeline::anchor(&events, bytes)),
+        (None, None) => std::fs::read(crate::share::mirror_path(path))
+            .ok()
+            .filter(|b| crate::share::timeline::is_shared(b))
+            .map(|b| crate::share::timeline::anchor(&events, &b)),
+    };
     let sources = match events.first().map(|e| &e.kind) {
         Some(EventKind::IncidentStarted(h)) => Sources::for_header(h, path.parent()),
         _ => Sources::default(),
@@ -260,6 +304,9 @@ pub fn analyze(path: &Path) -> Result<Analysis, ReportError> {
         a.integrity.message = format!("{}. {}", m.summary(), a.integrity.message);
         // Merged events are renumbered: their last is no chain's head.
         a.integrity.head = None;
+    }
+    if let Some(anchored) = &anchored {
+        a.integrity.anchor(anchored);
     }
     Ok(a)
 }

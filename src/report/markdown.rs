@@ -335,6 +335,9 @@ fn waits(o: &mut String, a: &Analysis) {
 fn integrity(o: &mut String, a: &Analysis) {
     let _ = writeln!(o, "## Integrity\n");
     let _ = writeln!(o, "- Log: {}", verdict_line(a));
+    if let Some(anchor) = &a.integrity.anchor {
+        let _ = writeln!(o, "- Shared timeline: {anchor}");
+    }
     if !a.integrity.trustworthy {
         let _ = writeln!(
             o,
