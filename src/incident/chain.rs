@@ -26,7 +26,7 @@
 
 use sha2::{Digest, Sha256};
 
-use super::event::{Event, EventKind};
+use super::event::{Event, EventKind, Header};
 
 /// `prev` of the first line.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -289,7 +289,13 @@ pub enum Integrity {
     Unreadable { reason: String },
     /// A keyed chain read without its key (or with another key): its links hold, but whether
     /// a line's content is what was written cannot be checked, so it is not called intact.
-    Unverified { events: usize, reason: String },
+    /// Or (`keyed: false`) a plain chain read by someone who holds the key and so expects a
+    /// keyed one: its SHA-256 chain holds, but anyone could have re-chained it.
+    Unverified {
+        events: usize,
+        keyed: bool,
+        reason: String,
+    },
 }
 
 impl Integrity {
@@ -322,10 +328,19 @@ impl std::fmt::Display for Integrity {
                 "ALTERED from event {first_bad_seq} (line {line}): {reason}; events before it are intact, it and everything after cannot be trusted"
             ),
             Integrity::Unreadable { reason } => write!(f, "unreadable: {reason}"),
-            Integrity::Unverified { events, reason } => write!(
+            Integrity::Unverified {
+                events,
+                keyed: true,
+                reason,
+            } => write!(
                 f,
                 "keyed: {reason} ({events} events whose links hold; their content cannot be checked)"
             ),
+            Integrity::Unverified {
+                events,
+                keyed: false,
+                reason,
+            } => write!(f, "{reason} ({events} events; their SHA-256 chain holds)"),
         }
     }
 }
@@ -343,6 +358,15 @@ pub struct Walk {
 /// Verifies a log's bytes.
 pub fn verify(bytes: &[u8]) -> Integrity {
     walk(bytes).integrity
+}
+
+/// Whether the log in `bytes` says its chain is keyed (its header, unchecked).
+pub fn is_keyed(bytes: &[u8]) -> bool {
+    let first = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
+    matches!(
+        Event::decode(first).map(|e| e.kind),
+        Ok(EventKind::IncidentStarted(Header { keyed: Some(_), .. }))
+    )
 }
 
 /// Verifies a log's bytes, a keyed log with `key`.
@@ -375,7 +399,8 @@ pub fn walk(bytes: &[u8]) -> Walk {
     walk_with(bytes, None)
 }
 
-/// `walk`, checking a keyed log's hashes with `key` (a plain log is checked as ever).
+/// `walk`, checking a keyed log's hashes with `key` (a plain log is checked as ever, and
+/// called `Unverified` rather than intact: who holds the key expects a keyed log).
 pub fn walk_with(bytes: &[u8], key: Option<&LogKey>) -> Walk {
     use rayon::prelude::*;
 
@@ -394,7 +419,15 @@ pub fn walk_with(bytes: &[u8], key: Option<&LogKey>) -> Walk {
     let header = lines.first().and_then(|l| Event::decode(l).ok());
     let (check, unverified) = match header.as_ref().map(|e| &e.kind) {
         Some(EventKind::IncidentStarted(h)) => match (&h.keyed, key) {
-            (None, _) => (Check::Sha256, None),
+            (None, None) => (Check::Sha256, None),
+            // Who holds the key expects keyed logs: one without it was written without the
+            // key, or re-chained by someone who does not have it (key stripped).
+            (None, Some(_)) => (
+                Check::Sha256,
+                Some(format!(
+                    "NOT KEYED, though {KEY_ENV} is set: written without the key, or re-chained by someone without it"
+                )),
+            ),
             (Some(k), _) if k.alg != KEYED_ALG => (
                 Check::LinksOnly,
                 Some(format!("not verified: unknown keyed algorithm `{}`", k.alg)),
@@ -450,6 +483,7 @@ pub fn walk_with(bytes: &[u8], key: Option<&LogKey>) -> Walk {
         };
         integrity = Integrity::Unverified {
             events: events.len(),
+            keyed: !matches!(check, Check::Sha256),
             reason,
         };
     }

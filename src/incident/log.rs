@@ -169,14 +169,10 @@ impl IncidentLog {
             std::io::Read::read_to_end(&mut file, &mut b).map_err(LogError::io(path, "read"))?;
             b
         };
+        // A plain log goes on plain whatever key is at hand: one log, one way of hashing.
+        let key = if chain::is_keyed(&bytes) { key } else { None };
         let walk = chain::walk_with(&bytes, key.as_ref());
         let mut events = walk.events;
-        // A plain log goes on plain whatever key is at hand: one log, one way of hashing.
-        let keyed = matches!(
-            events.first().map(|e| &e.kind),
-            Some(EventKind::IncidentStarted(h)) if h.keyed.is_some()
-        );
-        let key = if keyed { key } else { None };
         let Some(last) = events.last() else {
             return Err(LogError::NotResumable {
                 path: path.into(),
@@ -782,6 +778,34 @@ mod tests {
             chain::verify(forged.as_bytes()) != Integrity::Intact { events: 3 },
             "without the key a keyed log is never called intact"
         );
+        // The key stripped from the header and everything re-chained: a plain log, which
+        // who holds the key does not take for intact.
+        let stripped = rechain_plain(&text.replace(
+            &format!(
+                ",\"keyed\":{{\"alg\":\"hmac-sha256\",\"key_id\":\"{}\"}}",
+                key.id()
+            ),
+            "",
+        ));
+        std::fs::write(&path, &stripped).unwrap();
+        let got = verdict(Some(&key));
+        assert!(
+            matches!(
+                &got,
+                Integrity::Unverified {
+                    events: 3,
+                    keyed: false,
+                    ..
+                }
+            ),
+            "{got:?}"
+        );
+        assert!(
+            got.to_string()
+                .starts_with("NOT KEYED, though DRBOOK_LOG_KEY is set"),
+            "{got}"
+        );
+        assert_eq!(verdict(None), Integrity::Intact { events: 3 });
         // Resume needs the key, and goes on keyed.
         std::fs::write(&path, &text).unwrap();
         let err = IncidentLog::open_for_resume(&path, Redactor::default()).unwrap_err();

@@ -147,6 +147,7 @@ impl<'k> Chain<'k> {
             },
             (None, Some(reason)) => Integrity::Unverified {
                 events: self.writer.events,
+                keyed: true,
                 reason,
             },
             (None, None) => Integrity::Intact {
@@ -246,8 +247,13 @@ pub fn merge_with(bytes: &[u8], key: Option<&LogKey>) -> Merged {
                 line: *line,
                 reason: format!("{}'s event {first_bad_seq}: {reason}", w.op),
             },
-            Integrity::Unverified { events, reason } => Integrity::Unverified {
+            Integrity::Unverified {
+                events,
+                keyed,
+                reason,
+            } => Integrity::Unverified {
                 events: *events,
+                keyed: *keyed,
                 reason: format!("{}'s chain {reason}", w.op),
             },
             other => other.clone(),
@@ -526,7 +532,7 @@ mod tests {
         );
         let without = merge(&all).integrity;
         assert!(
-            matches!(&without, Integrity::Unverified { events: 4, reason } if reason.starts_with("gus's chain not verified")),
+            matches!(&without, Integrity::Unverified { events: 4, keyed: true, reason } if reason.starts_with("gus's chain not verified")),
             "{without:?}"
         );
         // An edit, re-sealed with plain SHA-256 by someone without the key.

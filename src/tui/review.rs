@@ -93,7 +93,8 @@ pub fn verdict(integrity: &Integrity) -> Replay {
         Integrity::Truncated { at_line, .. } => format!("truncated at line {at_line}"),
         Integrity::Altered { first_bad_seq, .. } => format!("ALTERED from event {first_bad_seq}"),
         Integrity::Unreadable { .. } => "unreadable".to_string(),
-        Integrity::Unverified { .. } => "keyed: NOT VERIFIED".to_string(),
+        Integrity::Unverified { keyed: true, .. } => "keyed: NOT VERIFIED".to_string(),
+        Integrity::Unverified { keyed: false, .. } => "NOT KEYED".to_string(),
     };
     Replay {
         at: 0,
