@@ -823,6 +823,11 @@ fn stopped_for_approval(
         if rehearsal { "rehearse" } else { "run" },
         log_path.display()
     );
+    if let Ok((events, integrity)) = incident::read_log(log_path)
+        && let Some(h) = incident::Head::of(&events)
+    {
+        println!("log head: {h} ({integrity}); quote it in the incident ticket");
+    }
     ExitCode::from(1)
 }
 
