@@ -81,6 +81,7 @@ fn header(runbooks: usize) -> Header {
             .collect(),
         auto_approve: false,
         share: None,
+        keyed: None,
     }
 }
 

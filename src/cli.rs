@@ -124,6 +124,10 @@ pub struct ReviewArgs {
     /// TUI colours: dark, light, high-contrast, colorblind, or a theme file
     #[arg(long, value_name = "NAME")]
     pub theme: Option<String>,
+    /// Check the log's head against the shared timeline at URL (without URL: the share the
+    /// log's header names), so a log cut short or changed since it was shared is caught
+    #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "")]
+    pub share: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -189,6 +193,7 @@ pub fn main() -> ExitCode {
             Some(rt) => rt.block_on(crate::tui::review::review(
                 &args.path,
                 args.theme.as_deref(),
+                args.share.as_deref(),
             )),
             None => ExitCode::from(2),
         },

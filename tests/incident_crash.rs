@@ -39,6 +39,7 @@ fn header() -> Header {
         }],
         auto_approve: false,
         share: None,
+        keyed: None,
     }
 }
 

@@ -26,6 +26,7 @@ fn header() -> Header {
         }],
         auto_approve: false,
         share: None,
+        keyed: None,
     }
 }
 

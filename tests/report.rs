@@ -334,6 +334,7 @@ fn markdown_snapshot() {
         (r"127\.0\.0\.1:\d+", "127.0.0.1:[port]"),
         (r"\+?\d+(\.\d+)?(ms|s)\b", "[dur]"),
         (r"`[0-9a-f]{12}…`", "`[sha]…`"),
+        (r"`#\d+ [0-9a-f]{8}`", "`#[seq] [head]`"),
         (r"\d+% used", "[n]% used"),
         (r"\d+ events", "[n] events"),
         (r"`[^`]*report-runs[^`]*`", "`[path]`"),
@@ -376,4 +377,23 @@ fn stable_order(md: &str) -> String {
     sort_rows(&mut block);
     out.append(&mut block);
     out.join("\n")
+}
+
+/// The head (seq and short hash of the last event) is in every format, from the one check
+/// of the log, so it can be quoted in the incident ticket.
+#[test]
+fn every_format_quotes_the_head_of_the_log() {
+    let r = runs();
+    let (events, _) = drbook::incident::read_log(&r.good).expect("log");
+    let last = events.last().expect("events");
+    let quoted = format!("#{} {}", last.seq, &last.hash[..8]);
+    for format in ["md", "html"] {
+        let o = report(&[&r.good], &["--format", format]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        assert!(stdout(&o).contains(&quoted), "{format}: no {quoted}");
+    }
+    let o = report(&[&r.good], &["--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["integrity"]["head"]["seq"], last.seq);
+    assert_eq!(v["integrity"]["head"]["hash"], last.hash.as_str());
 }

@@ -102,6 +102,10 @@ fn a_full_rehearsal_with_cleanup_leaves_a_complete_verified_log_and_a_scorecard(
             ..
         }
     )));
+    // The summary quotes the head of the log as it ends, for the incident ticket.
+    let last = events.last().expect("events");
+    let head = format!("log head: #{} {} (intact", last.seq, &last.hash[..8]);
+    assert!(out.contains(&head), "no `{head}` in {out}");
 }
 
 #[test]
@@ -365,4 +369,88 @@ fn the_tui_without_a_terminal_is_refused_and_opens_no_incident() {
     );
     let logs = std::fs::read_dir(dir.path().join("logs")).map_or(0, |d| d.count());
     assert_eq!(logs, 0, "an incident was opened: {out}");
+}
+
+/// With `DRBOOK_LOG_KEY` the chain is keyed: the header says so (never the key), the report
+/// verifies it with the key and will not call it intact without; a resume needs the key; a
+/// malformed key is refused without being quoted.
+#[test]
+fn a_keyed_log_is_verified_with_its_key_and_never_called_intact_without() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let key = "5eed5eed5eed5eed5eed5eed5eed5eed0123456789abcdef0123456789abcdef";
+    let with_key = |args: &[&str], key: Option<&str>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_drbook"));
+        c.current_dir(env!("CARGO_MANIFEST_DIR")).args(args);
+        match key {
+            Some(k) => c.env("DRBOOK_LOG_KEY", k),
+            None => c.env_remove("DRBOOK_LOG_KEY"),
+        };
+        c.output().expect("run drbook")
+    };
+    let logs = dir.path().join("logs");
+    let logs_arg = logs.to_str().expect("utf-8");
+    let answers = dir.path().join("answers.toml");
+    std::fs::write(&answers, "[manual]\n\"*\" = { outcome = \"ok\" }\n").expect("answers");
+    let rehearse = [
+        "rehearse",
+        "runbooks/network.toml",
+        "--target",
+        "sim",
+        "--non-interactive",
+        "--auto-approve",
+        "--max-delay",
+        "200ms",
+        "--answers",
+        answers.to_str().expect("utf-8"),
+        "--log-dir",
+        logs_arg,
+    ];
+    let o = with_key(&rehearse, Some(key));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("log head: #"), "{}", text(&o));
+    assert!(
+        text(&o).contains("keyed with DRBOOK_LOG_KEY"),
+        "{}",
+        text(&o)
+    );
+    let log = the_log(dir.path());
+    let bytes = std::fs::read_to_string(&log).expect("log");
+    assert!(
+        bytes
+            .lines()
+            .next()
+            .expect("header")
+            .contains("\"keyed\":{\"alg\":\"hmac-sha256\""),
+        "{bytes}"
+    );
+    assert!(!bytes.contains(key) && !text(&o).contains(key));
+    let log_arg = log.to_str().expect("utf-8");
+
+    let o = with_key(&["report", log_arg, "--format", "json"], Some(key));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["integrity"]["verdict"], "intact");
+
+    let o = with_key(&["report", log_arg], None);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("keyed: not verified without DRBOOK_LOG_KEY"),
+        "{}",
+        text(&o)
+    );
+    assert!(!text(&o).contains("✅ intact"), "{}", text(&o));
+
+    // A resume without the key is refused, and nothing is appended.
+    let mut resume: Vec<&str> = rehearse.to_vec();
+    resume.extend(["--resume", log_arg]);
+    let o = with_key(&resume, None);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("set DRBOOK_LOG_KEY"), "{}", text(&o));
+    assert_eq!(std::fs::read_to_string(&log).expect("log"), bytes);
+
+    // A malformed key stops drbook before anything is written, and is not quoted.
+    let o = with_key(&rehearse, Some("hunter2-not-a-key"));
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("DRBOOK_LOG_KEY"), "{}", text(&o));
+    assert!(!text(&o).contains("hunter2"), "{}", text(&o));
 }

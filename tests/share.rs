@@ -733,3 +733,78 @@ async fn two_drbooks_on_one_plan_run_a_claimed_destructive_step_once() {
     // Read-only checks are not claimed: both ran them.
     assert_eq!(started.get("dns-apex").map(Vec::len), Some(2));
 }
+
+/// The share holds every event of a local log with its seq and hash: it anchors the head, so
+/// a local log cut short (or changed) after it was shared is caught by `report --share`, and
+/// by the `.shared.ndjson` copy beside it, where the local chain alone holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_local_log_cut_short_after_it_was_shared_is_caught_against_the_share() {
+    let az = Azurite::start();
+    let dir = tempfile::tempdir().unwrap();
+    let share = az.url("drbook/anchor");
+    let rb = dir.path().join("erin.toml");
+    std::fs::write(&rb, chatty("erin", 20, "true")).unwrap();
+    let o = rehearse(dir.path(), &rb, "erin", &share, &[]);
+    assert!(
+        text(&o).contains("every event of this log shared"),
+        "{}",
+        text(&o)
+    );
+    let log = local_log(&dir.path().join("erin"));
+    let (events, _) = read_log(&log).unwrap();
+    let n = events.len();
+    let report = |extra: &[&str]| {
+        // `timeout`: a share that does not answer must fail the test, not hang it.
+        let o = Command::new("timeout")
+            .arg("15")
+            .arg(env!("CARGO_BIN_EXE_drbook"))
+            .arg("report")
+            .arg(&log)
+            .args(["--format", "json"])
+            .args(extra)
+            .output()
+            .unwrap();
+        let v: serde_json::Value =
+            serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)));
+        (o.status.code(), v["integrity"].clone())
+    };
+    let (code, i) = report(&["--share", &share]);
+    assert_eq!(code, Some(0), "{i}");
+    let anchored = format!("the share holds this log up to #{n} ");
+    assert!(i["anchor"].as_str().unwrap().contains(&anchored), "{i}");
+
+    // The last events deleted: the chain that is left still holds on its own.
+    let full = std::fs::read_to_string(&log).unwrap();
+    let kept: String = full.lines().take(n / 2).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&log, kept).unwrap();
+    let mirror = drbook::share::mirror_path(&log);
+    let copy = std::fs::read(&mirror).unwrap();
+    std::fs::remove_file(&mirror).unwrap();
+    let (code, i) = report(&[]);
+    assert_eq!(
+        (code, i["verdict"].as_str()),
+        (Some(0), Some("intact")),
+        "{i}"
+    );
+    let truncated = format!("TRUNCATED: the share holds events up to #{n} ");
+    for args in [&["--share", share.as_str()][..], &["--share"][..]] {
+        let (code, i) = report(args);
+        assert_eq!(code, Some(1), "{args:?}: {i}");
+        assert_eq!(i["verdict"], "truncated", "{args:?}: {i}");
+        assert!(
+            i["message"].as_str().unwrap().starts_with(&truncated),
+            "{args:?}: {i}"
+        );
+    }
+    // The copy of the share beside the log tells as well, without asking the share.
+    std::fs::write(&mirror, copy).unwrap();
+    let (code, i) = report(&[]);
+    assert_eq!(code, Some(1), "{i}");
+    assert!(
+        i["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("TRUNCATED: the share holds events up to #"),
+        "{i}"
+    );
+}

@@ -29,6 +29,7 @@ fn header() -> Header {
         runbooks: vec![],
         auto_approve: false,
         share: None,
+        keyed: None,
     }
 }
 

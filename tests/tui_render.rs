@@ -428,3 +428,89 @@ fn review_moves_through_time_and_changes_nothing() {
     }
     assert!(a.dialog.is_none());
 }
+
+/// The header quotes the log's head as last written: each event on disk moves it, so what
+/// the operator reads off the screen for the ticket pins the log up to there.
+#[test]
+fn the_header_shows_the_head_of_the_log_as_it_grows() {
+    let mut a = app();
+    let last = a.timeline.events.last().expect("events").clone();
+    let before = format!("log #{} {}", last.seq, &last.hash[..8]);
+    assert!(render(&mut a, 80, 24).contains(&before), "{before}");
+    let hash = "c0ffee".repeat(10) + "abcd";
+    a.update(Msg::Logged(drbook::incident::Event {
+        seq: last.seq + 1,
+        ts: last.ts,
+        actor: "alice".into(),
+        kind: drbook::incident::EventKind::Note {
+            runbook: None,
+            step: None,
+            text: "still here".into(),
+        },
+        prev: last.hash.clone(),
+        hash,
+    }));
+    let screen = render(&mut a, 80, 24);
+    assert!(
+        screen.contains(&format!("log #{} c0ffeec0", last.seq + 1)),
+        "{screen}"
+    );
+    assert!(!screen.contains(&before), "{screen}");
+}
+
+/// A review checks the log's head against the shared timeline: a log cut short after it was
+/// shared says so in the header and the summary, and is not trusted.
+#[test]
+fn review_says_a_log_cut_short_after_it_was_shared_is_truncated() {
+    use drbook::incident::{EventKind, Header, IncidentLog, Redactor, read_log};
+    use drbook::share::record::Record;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let header: Header = serde_json::from_str(
+        r#"{"incident_id":"anchor","title":"anchored","mode":"live","drbook_version":"0.1.0","target":"none"}"#,
+    )
+    .expect("header");
+    let mut log = IncidentLog::create(tmp.path(), header, Redactor::default()).expect("log");
+    for i in 0..6 {
+        let text = format!("note {i}");
+        log.append(
+            "alice",
+            EventKind::Note {
+                runbook: None,
+                step: None,
+                text,
+            },
+        )
+        .expect("append");
+    }
+    let path = log.path().to_path_buf();
+    drop(log);
+    let (events, _) = read_log(&path).expect("read");
+    let sid = drbook::share::writer_id(&events);
+    let shared: Vec<u8> = events
+        .iter()
+        .filter_map(|e| Record::of_event(&sid, "alice", "operator", e))
+        .flat_map(|r| r.line())
+        .collect();
+    let text = std::fs::read_to_string(&path).expect("log");
+    let kept: String = text.lines().take(4).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&path, kept).expect("cut");
+    let ui = || drbook::tui::runner::UiSetup {
+        theme: drbook::tui::theme::Theme::builtin("dark").expect("theme"),
+        keys: drbook::tui::keys::KeyMap::default(),
+        operator: None,
+        resume_cmd: String::new(),
+    };
+    let mut app = drbook::tui::review::open(&path, ui(), Some(&shared)).expect("opens");
+    let replay = app.replay.clone().expect("a review");
+    assert!(!replay.trusted && !replay.intact, "{replay:?}");
+    assert_eq!(replay.verdict, "TRUNCATED: the share holds events up to #7");
+    let screen = render(&mut app, 160, 48);
+    assert!(
+        screen.contains("TRUNCATED: the share holds events up to #7"),
+        "{screen}"
+    );
+    assert!(screen.contains("log #4 "), "{screen}");
+    // Without the share, the cut log's own chain holds.
+    let app = drbook::tui::review::open(&path, ui(), None).expect("opens");
+    assert!(app.replay.expect("a review").intact);
+}

@@ -392,6 +392,21 @@ fn review_lists_incidents_and_says_whether_each_log_holds() {
         "{out}"
     );
 
+    // Files that are not incident logs are called that, never trusted nor "ALTERED".
+    let strangers = tmp.path().join("strangers");
+    std::fs::create_dir_all(&strangers).expect("dir");
+    std::fs::write(strangers.join("notes.jsonl"), "hello\n").expect("write");
+    std::fs::write(strangers.join("torn.jsonl"), &bytes[..30]).expect("write");
+    std::fs::write(strangers.join("other.jsonl"), "{\"level\":\"info\"}\n").expect("write");
+    let listed = review(&[&strangers]);
+    let out = String::from_utf8_lossy(&listed.stdout);
+    assert_eq!(listed.status.code(), Some(1), "{listed:?}");
+    assert_eq!(out.matches("not an incident log").count(), 3, "{out}");
+    assert!(
+        !out.contains("ALTERED") && !out.contains("truncated") && !out.contains("intact"),
+        "{out}"
+    );
+
     // A log without a terminal points at the report instead of drawing.
     let no_tty = review(&[&log]);
     assert_eq!(no_tty.status.code(), Some(2));

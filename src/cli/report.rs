@@ -41,7 +41,14 @@ pub struct ReportArgs {
     /// Write the report to FILE instead of stdout
     #[arg(long, short, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Check the log's head against the shared timeline at URL (without URL: the share the
+    /// log's header names), so a log cut short or changed since it was shared is caught
+    #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "")]
+    pub share: Option<String>,
 }
+
+/// How long `--share` waits for the shared timeline.
+pub const SHARE_LIMIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// What was produced, and whether it found a problem.
 struct Made {
@@ -52,7 +59,7 @@ struct Made {
 pub fn run(args: &ReportArgs) -> ExitCode {
     let made = match args.paths.as_slice() {
         [dir] if dir.is_dir() => one_folder(dir, args.format),
-        [log] => one_log(log, args.format),
+        [log] => one_log(log, args.format, args.share.as_deref()),
         [a, b] if !a.is_dir() && !b.is_dir() => two_logs(a, b, args.format),
         _ => Err("give one log, two logs, or one folder".to_string()),
     };
@@ -90,8 +97,18 @@ fn json<T: serde::Serialize>(v: &T) -> Result<String, String> {
         .map_err(|e| report::ReportError::from(e).to_string())
 }
 
-fn one_log(log: &Path, format: ReportFormat) -> Result<Made, String> {
-    let a = report::analyze(log).map_err(|e| e.to_string())?;
+fn one_log(log: &Path, format: ReportFormat, share: Option<&str>) -> Result<Made, String> {
+    let shared = match share {
+        Some(url) => Some(
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| format!("cannot start: {e}"))?
+                .block_on(crate::share::timeline_for(log, url, SHARE_LIMIT))?,
+        ),
+        None => None,
+    };
+    let a = report::analyze_anchored(log, shared.as_deref()).map_err(|e| e.to_string())?;
     if !a.integrity.is_intact() {
         eprintln!("drbook report: {}: {}", log.display(), a.integrity.message);
     }

@@ -395,6 +395,20 @@ async fn open_session(
             redactor.add_secret(v.value.clone());
         }
     }
+    // A keyed chain: the key signs every line and must never be written, even when a
+    // command prints it.
+    let log_key = match incident::LogKey::from_env() {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("drbook: {e}");
+            return Err(ExitCode::from(2));
+        }
+    };
+    if let Ok(raw) = std::env::var(incident::chain::KEY_ENV)
+        && log_key.is_some()
+    {
+        redactor.add_secret(raw.trim().to_string());
+    }
     let level = match (rehearsal, args.dry_run, args.read_only) {
         (false, _, _) => None,
         (true, true, _) => Some(RehearsalLevel::DryRun),
@@ -410,9 +424,8 @@ async fn open_session(
         None => None,
     };
     let opened = match &args.resume {
-        Some(path) => {
-            IncidentLog::resume(path, &operator, redactor).map(|(log, state)| (log, Some(state)))
-        }
+        Some(path) => IncidentLog::resume_keyed(path, &operator, redactor, log_key)
+            .map(|(log, state)| (log, Some(state))),
         None => {
             let header = Header {
                 incident_id: args.incident.clone().unwrap_or_else(incident_id),
@@ -430,6 +443,7 @@ async fn open_session(
                 runbooks: work.iter().map(|(rb, _)| runbook_ref(rb)).collect(),
                 auto_approve: args.auto_approve,
                 share: share_store.as_ref().map(|s| s.loc.to_string()),
+                keyed: None,
             };
             let dir = match args.log_dir.clone().map_or_else(incident::default_dir, Ok) {
                 Ok(d) => d,
@@ -438,7 +452,7 @@ async fn open_session(
                     return Err(ExitCode::from(2));
                 }
             };
-            IncidentLog::create(&dir, header, redactor).map(|log| (log, None))
+            IncidentLog::create_keyed(&dir, header, redactor, log_key).map(|log| (log, None))
         }
     };
     let (log, resumed) = match opened {
@@ -759,12 +773,26 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
         report_share(share, share_flush_limit()).await;
     }
     // The scorecard comes from the log itself: what is on disk is what counts.
-    if let Ok((events, _)) = incident::read_log(&log_path) {
+    let mut head = None;
+    if let Ok((events, integrity)) = incident::read_log(&log_path) {
         let state = incident::IncidentState::fold(&events);
         let cards = scorecard::scorecard(&state, &rtos, plan_rto.as_deref());
         println!("\n{}", scorecard::render(&cards));
+        let keyed = matches!(
+            events.first().map(|e| &e.kind),
+            Some(EventKind::IncidentStarted(h)) if h.keyed.is_some()
+        );
+        head = incident::Head::of(&events).map(|h| (h, integrity, keyed));
     }
     println!("incident log: {}", log_path.display());
+    if let Some((h, integrity, keyed)) = head {
+        let keyed = if keyed {
+            format!(", keyed with {}", incident::chain::KEY_ENV)
+        } else {
+            String::new()
+        };
+        println!("log head: {h} ({integrity}{keyed}); quote it in the incident ticket");
+    }
     if ending.finished {
         println!("finished: every runbook done");
         ExitCode::SUCCESS
@@ -795,6 +823,11 @@ fn stopped_for_approval(
         if rehearsal { "rehearse" } else { "run" },
         log_path.display()
     );
+    if let Ok((events, integrity)) = incident::read_log(log_path)
+        && let Some(h) = incident::Head::of(&events)
+    {
+        println!("log head: {h} ({integrity}); quote it in the incident ticket");
+    }
     ExitCode::from(1)
 }
 

@@ -26,7 +26,7 @@
 
 use sha2::{Digest, Sha256};
 
-use super::event::{Event, EventKind};
+use super::event::{Event, EventKind, Header};
 
 /// `prev` of the first line.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -38,6 +38,112 @@ const HASH_MEMBER_LEN: usize = HASH_KEY.len() + 64 + 2;
 /// Lowercase hex SHA-256.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
+}
+
+/// The environment variable that holds the key of a keyed chain (hex or base64).
+pub const KEY_ENV: &str = "DRBOOK_LOG_KEY";
+/// The one keyed algorithm.
+pub const KEYED_ALG: &str = "hmac-sha256";
+/// Fewer bytes than this is a password, not a key.
+const MIN_KEY_BYTES: usize = 16;
+
+/// The key of a keyed chain: each line's hash is HMAC-SHA256 over the same bytes that a
+/// plain chain hashes with SHA-256, so without the key an edited log cannot be re-chained.
+/// Never printed: `Debug` shows only its id.
+#[derive(Clone)]
+pub struct LogKey {
+    key: Vec<u8>,
+    id: String,
+}
+
+impl std::fmt::Debug for LogKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LogKey(id {})", self.id)
+    }
+}
+
+/// A key that cannot be used; says why without quoting it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{KEY_ENV} {0}: give at least {MIN_KEY_BYTES} random bytes as hex or base64 (e.g. `openssl rand -hex 32`)"
+)]
+pub struct KeyError(&'static str);
+
+impl LogKey {
+    /// Reads a key given as hex or base64 (standard or URL-safe, padded or not); surrounding
+    /// whitespace (a newline from `az ... -o tsv`) is ignored.
+    pub fn parse(text: &str) -> Result<LogKey, KeyError> {
+        use base64::Engine;
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(KeyError("is empty"));
+        }
+        let key = if text.len().is_multiple_of(2) && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+            hex::decode(text).map_err(|_| KeyError("is not hex"))?
+        } else {
+            let engines = [
+                base64::engine::general_purpose::STANDARD,
+                base64::engine::general_purpose::STANDARD_NO_PAD,
+                base64::engine::general_purpose::URL_SAFE,
+                base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            ];
+            engines
+                .iter()
+                .find_map(|e| e.decode(text).ok())
+                .ok_or(KeyError("is neither hex nor base64"))?
+        };
+        if key.len() < MIN_KEY_BYTES {
+            return Err(KeyError("is too short"));
+        }
+        let id = hex::encode(mac(&key, b"drbook log key id"))[..8].to_string();
+        Ok(LogKey { key, id })
+    }
+
+    /// The key in `DRBOOK_LOG_KEY`, if set.
+    pub fn from_env() -> Result<Option<LogKey>, KeyError> {
+        match std::env::var(KEY_ENV) {
+            Ok(v) => LogKey::parse(&v).map(Some),
+            Err(std::env::VarError::NotPresent) => Ok(None),
+            Err(std::env::VarError::NotUnicode(_)) => Err(KeyError("is not text")),
+        }
+    }
+
+    /// A fingerprint of the key (8 hex of an HMAC of a fixed text): names the key in the
+    /// log's header so a wrong key is told from an edit, and reveals nothing of it.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// What a header records of this key.
+    pub fn chain(&self) -> super::event::KeyedChain {
+        super::event::KeyedChain {
+            alg: KEYED_ALG.into(),
+            key_id: self.id.clone(),
+        }
+    }
+}
+
+fn mac(key: &[u8], bytes: &[u8]) -> [u8; 32] {
+    mac_parts(key, &[bytes])
+}
+
+fn mac_parts(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    use hmac::{KeyInit, Mac};
+    // HMAC takes a key of any length, so this cannot fail.
+    let mut m = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    for p in parts {
+        m.update(p);
+    }
+    m.finalize().into_bytes().into()
+}
+
+/// A line's hash: SHA-256 of its canonical body, or HMAC-SHA256 with `key`.
+pub fn line_hash(body: &[u8], key: Option<&LogKey>) -> String {
+    match key {
+        None => sha256_hex(body),
+        Some(k) => hex::encode(mac(&k.key, body)),
+    }
 }
 
 /// Builds the canonical body of a line: `{"seq":..,"ts":..,"actor":..,<kind members>,"prev":..}`.
@@ -63,14 +169,38 @@ pub(crate) fn body(
 
 /// The full line (with newline) for a body, and the body's hash.
 pub(crate) fn seal(body: &str) -> (String, String) {
-    let hash = sha256_hex(body.as_bytes());
+    seal_with(body, None)
+}
+
+/// `seal`, keyed when `key` is given.
+pub(crate) fn seal_with(body: &str, key: Option<&LogKey>) -> (String, String) {
+    let hash = line_hash(body.as_bytes(), key);
+    (with_hash(body, &hash), hash)
+}
+
+/// The line (with newline) of a body whose hash is known.
+pub(crate) fn with_hash(body: &str, hash: &str) -> String {
     let open = body.strip_suffix('}').unwrap_or(body);
-    (format!("{open},\"hash\":\"{hash}\"}}\n"), hash)
+    format!("{open},\"hash\":\"{hash}\"}}\n")
+}
+
+/// How a walk checks each line's content against its hash.
+#[derive(Clone, Copy)]
+enum Check<'a> {
+    Sha256,
+    Hmac(&'a LogKey),
+    /// A keyed log without its key: only the links (seq, prev, header) can be checked.
+    LinksOnly,
 }
 
 /// Whether the hash a line (without newline) claims is the hash of its canonical body;
 /// `None` if the line does not end in a well-formed `hash` member.
+#[cfg(test)]
 fn hash_matches(line: &[u8]) -> Option<bool> {
+    hash_matches_with(line, Check::Sha256)
+}
+
+fn hash_matches_with(line: &[u8], check: Check<'_>) -> Option<bool> {
     let cut = line.len().checked_sub(HASH_MEMBER_LEN)?;
     let (open, member) = line.split_at(cut);
     let claimed = member.strip_prefix(HASH_KEY)?.strip_suffix(b"\"}")?;
@@ -80,12 +210,57 @@ fn hash_matches(line: &[u8]) -> Option<bool> {
     {
         return None;
     }
-    let mut hasher = Sha256::new();
-    hasher.update(open);
-    hasher.update(b"}");
+    let digest: [u8; 32] = match check {
+        Check::Sha256 => {
+            let mut hasher = Sha256::new();
+            hasher.update(open);
+            hasher.update(b"}");
+            hasher.finalize().into()
+        }
+        Check::Hmac(key) => mac_parts(&key.key, &[open, b"}"]),
+        Check::LinksOnly => return Some(true),
+    };
     let mut actual = [0u8; 64];
-    hex::encode_to_slice(hasher.finalize(), &mut actual).ok()?;
+    hex::encode_to_slice(digest, &mut actual).ok()?;
     Some(claimed == actual)
+}
+
+/// The last trusted event of a chain: its seq and hash pin everything before it, so quoted
+/// in the incident ticket they reveal a log later cut short or re-chained.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Head {
+    pub seq: u64,
+    pub hash: String,
+}
+
+impl Head {
+    /// Characters of the hash shown: enough to tell two chains apart by eye.
+    pub const SHORT: usize = 8;
+
+    /// The head of `events` as a walk returned them (the last one).
+    pub fn of(events: &[Event]) -> Option<Head> {
+        events.last().map(Head::at)
+    }
+
+    pub fn at(event: &Event) -> Head {
+        Head {
+            seq: event.seq,
+            hash: event.hash.clone(),
+        }
+    }
+
+    /// The first `SHORT` characters of the hash (by character: a hash read from a log is
+    /// input).
+    pub fn short(&self) -> String {
+        self.hash.chars().take(Head::SHORT).collect()
+    }
+}
+
+/// `#412 3f9a1c2e`: what to quote.
+impl std::fmt::Display for Head {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "#{} {}", self.seq, self.short())
+    }
 }
 
 /// What `verify` found.
@@ -112,6 +287,15 @@ pub enum Integrity {
     },
     /// Not a log at all (empty, no header, or the file could not be read).
     Unreadable { reason: String },
+    /// A keyed chain read without its key (or with another key): its links hold, but whether
+    /// a line's content is what was written cannot be checked, so it is not called intact.
+    /// Or (`keyed: false`) a plain chain read by someone who holds the key and so expects a
+    /// keyed one: its SHA-256 chain holds, but anyone could have re-chained it.
+    Unverified {
+        events: usize,
+        keyed: bool,
+        reason: String,
+    },
 }
 
 impl Integrity {
@@ -144,6 +328,19 @@ impl std::fmt::Display for Integrity {
                 "ALTERED from event {first_bad_seq} (line {line}): {reason}; events before it are intact, it and everything after cannot be trusted"
             ),
             Integrity::Unreadable { reason } => write!(f, "unreadable: {reason}"),
+            Integrity::Unverified {
+                events,
+                keyed: true,
+                reason,
+            } => write!(
+                f,
+                "keyed: {reason} ({events} events whose links hold; their content cannot be checked)"
+            ),
+            Integrity::Unverified {
+                events,
+                keyed: false,
+                reason,
+            } => write!(f, "{reason} ({events} events; their SHA-256 chain holds)"),
         }
     }
 }
@@ -161,6 +358,20 @@ pub struct Walk {
 /// Verifies a log's bytes.
 pub fn verify(bytes: &[u8]) -> Integrity {
     walk(bytes).integrity
+}
+
+/// Whether the log in `bytes` says its chain is keyed (its header, unchecked).
+pub fn is_keyed(bytes: &[u8]) -> bool {
+    let first = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
+    matches!(
+        Event::decode(first).map(|e| e.kind),
+        Ok(EventKind::IncidentStarted(Header { keyed: Some(_), .. }))
+    )
+}
+
+/// Verifies a log's bytes, a keyed log with `key`.
+pub fn verify_with(bytes: &[u8], key: Option<&LogKey>) -> Integrity {
+    walk_with(bytes, key).integrity
 }
 
 /// Verifies a log file; a file that cannot be read is `Unreadable`.
@@ -185,6 +396,12 @@ const LINES_PER_TASK: usize = 256;
 /// only first) are checked in order, and the walk stops at the first problem exactly as a
 /// line-by-line walk does.
 pub fn walk(bytes: &[u8]) -> Walk {
+    walk_with(bytes, None)
+}
+
+/// `walk`, checking a keyed log's hashes with `key` (a plain log is checked as ever, and
+/// called `Unverified` rather than intact: who holds the key expects a keyed log).
+pub fn walk_with(bytes: &[u8], key: Option<&LogKey>) -> Walk {
     use rayon::prelude::*;
 
     // The lines in order, without their newlines: a last line without a newline counts, the
@@ -198,6 +415,39 @@ pub fn walk(bytes: &[u8]) -> Walk {
     if start < bytes.len() {
         lines.push(&bytes[start..]);
     }
+    // The header says how the lines are hashed.
+    let header = lines.first().and_then(|l| Event::decode(l).ok());
+    let (check, unverified) = match header.as_ref().map(|e| &e.kind) {
+        Some(EventKind::IncidentStarted(h)) => match (&h.keyed, key) {
+            (None, None) => (Check::Sha256, None),
+            // Who holds the key expects keyed logs: one without it was written without the
+            // key, or re-chained by someone who does not have it (key stripped).
+            (None, Some(_)) => (
+                Check::Sha256,
+                Some(format!(
+                    "NOT KEYED, though {KEY_ENV} is set: written without the key, or re-chained by someone without it"
+                )),
+            ),
+            (Some(k), _) if k.alg != KEYED_ALG => (
+                Check::LinksOnly,
+                Some(format!("not verified: unknown keyed algorithm `{}`", k.alg)),
+            ),
+            (Some(k), Some(key)) if k.key_id == key.id() => (Check::Hmac(key), None),
+            (Some(k), Some(key)) => (
+                Check::LinksOnly,
+                Some(format!(
+                    "not verified: {KEY_ENV} is not this log's key (its key id is {}, {KEY_ENV}'s is {})",
+                    k.key_id,
+                    key.id()
+                )),
+            ),
+            (Some(_), None) => (
+                Check::LinksOnly,
+                Some(format!("not verified without {KEY_ENV}")),
+            ),
+        },
+        _ => (Check::Sha256, None),
+    };
     // Each line's event (a stand-in where the line is at fault) and its fault, each
     // written straight into its place: no second vector of events to move them into.
     let mut events: Vec<Event> = Vec::new();
@@ -206,18 +456,59 @@ pub fn walk(bytes: &[u8]) -> Walk {
         .par_iter()
         .with_min_len(LINES_PER_TASK)
         .enumerate()
-        .map(|(i, line)| match check_unlinked(line, i as u64 + 1) {
-            Ok(event) => (event, None),
-            Err(fault) => (stand_in(), Some(fault)),
-        })
+        .map(
+            |(i, line)| match check_unlinked(line, i as u64 + 1, check) {
+                Ok(event) => (event, None),
+                Err(fault) => (stand_in(), Some(fault)),
+            },
+        )
         .unzip_into_vecs(&mut events, &mut faults);
-    let (trusted, good_len, integrity) = link(bytes, &lines, &events, &faults);
+    let (trusted, good_len, mut integrity) = link(bytes, &lines, &events, &faults);
     // Every line before `trusted` is an event, not a stand-in.
     events.truncate(trusted);
+    if trusted == 0 {
+        integrity = without_header(integrity, header.as_ref());
+    }
+    if let Some(reason) = unverified
+        && matches!(
+            integrity,
+            Integrity::Intact { .. } | Integrity::Truncated { .. }
+        )
+    {
+        let reason = match integrity {
+            Integrity::Truncated { at_line, .. } => {
+                format!("{reason}; line {at_line} was cut off mid-write")
+            }
+            _ => reason,
+        };
+        integrity = Integrity::Unverified {
+            events: events.len(),
+            keyed: !matches!(check, Check::Sha256),
+            reason,
+        };
+    }
     Walk {
         events,
         good_len,
         integrity,
+    }
+}
+
+/// The verdict on a file whose first line is at fault. A first line that is a drbook event
+/// (an edited header, or another event where the header was deleted) is an alteration; one
+/// that is not an event at all makes a file that is not an incident log, whatever else it
+/// is (never "altered", and never "truncated", which would call it trusted). Every log
+/// starts whole: its header is on disk before it gets its name.
+fn without_header(integrity: Integrity, first: Option<&Event>) -> Integrity {
+    if matches!(integrity, Integrity::Unreadable { .. }) || first.is_some() {
+        return integrity;
+    }
+    let why = match &integrity {
+        Integrity::Altered { reason, .. } => reason.clone(),
+        _ => "line 1 is not a whole event".to_string(),
+    };
+    Integrity::Unreadable {
+        reason: format!("not an incident log (no valid header: {why})"),
     }
 }
 
@@ -327,11 +618,11 @@ enum LineFault {
 /// The checks of one line that do not need the line before it, in the order a reader
 /// meets the problems: not JSON, no hash member, content not matching its hash, not an
 /// event, `seq` out of place.
-fn check_unlinked(line: &[u8], seq: u64) -> Result<Event, LineFault> {
+fn check_unlinked(line: &[u8], seq: u64, check: Check<'_>) -> Result<Event, LineFault> {
     let event = match Event::decode_typed(line) {
         // Decoding it proved it is whole JSON.
         Some(event) => {
-            if !hash_matches(line).ok_or(LineFault::NoHash)? {
+            if !hash_matches_with(line, check).ok_or(LineFault::NoHash)? {
                 return Err(LineFault::Edited);
             }
             event
@@ -340,7 +631,7 @@ fn check_unlinked(line: &[u8], seq: u64) -> Result<Event, LineFault> {
             if serde_json::from_slice::<serde::de::IgnoredAny>(line).is_err() {
                 return Err(LineFault::Torn);
             }
-            if !hash_matches(line).ok_or(LineFault::NoHash)? {
+            if !hash_matches_with(line, check).ok_or(LineFault::NoHash)? {
                 return Err(LineFault::Edited);
             }
             Event::decode_value(line).map_err(|e| LineFault::Undecodable(e.to_string()))?
@@ -535,6 +826,13 @@ mod tests {
                 Integrity::Unreadable {
                     reason: "empty: no header".into(),
                 }
+            } else if whole == 0 && !ends.contains(&(cut + 1)) {
+                // A torn header: no drbook log is ever published so (it gets its name once
+                // the header is on disk), so this is something else.
+                Integrity::Unreadable {
+                    reason: "not an incident log (no valid header: line 1 is not a whole event)"
+                        .into(),
+                }
             } else if ends.contains(&cut) {
                 Integrity::Intact { events: whole }
             } else if ends.contains(&(cut + 1)) {
@@ -688,7 +986,7 @@ mod tests {
                     offset += line.len() + 1;
                 }
                 Err(fault) => {
-                    let integrity = match fault {
+                    let mut integrity = match fault {
                         LineFault::Torn if is_last => Integrity::Truncated {
                             at_line: line_no,
                             recovered_events: events.len(),
@@ -700,6 +998,9 @@ mod tests {
                             reason: fault.to_string(),
                         },
                     };
+                    if events.is_empty() {
+                        integrity = without_header(integrity, decode(line).ok().as_ref());
+                    }
                     return Walk {
                         events,
                         good_len: offset as u64,
@@ -915,6 +1216,58 @@ mod tests {
                 verify(&bytes)
             );
         }
+    }
+
+    #[test]
+    fn a_file_without_a_valid_header_is_not_an_incident_log() {
+        let log = log_bytes(3);
+        let notes_only = {
+            // A whole, chained log of notes only: its first line is no header.
+            let text = String::from_utf8(log.clone()).unwrap();
+            let first = text.lines().next().unwrap().to_string();
+            text.replacen(&first, "", 1).trim_start().to_string()
+        };
+        for (what, bytes) in [
+            ("plain text", b"hello world\n".to_vec()),
+            ("one torn line", b"{\"seq\":1,\"ts\":".to_vec()),
+            (
+                "another tool's JSON",
+                b"{\"level\":\"info\"}\n{\"level\":\"warn\"}\n".to_vec(),
+            ),
+        ] {
+            let got = verify(&bytes);
+            assert!(
+                matches!(&got, Integrity::Unreadable { reason } if reason.starts_with("not an incident log (no valid header")),
+                "{what}: {got:?}"
+            );
+            assert!(!got.is_trustworthy(), "{what}");
+        }
+        // A log whose header was deleted, or edited, is an altered log, not a stranger.
+        assert!(
+            matches!(
+                verify(notes_only.as_bytes()),
+                Integrity::Altered {
+                    first_bad_seq: 1,
+                    ..
+                }
+            ),
+            "{:?}",
+            verify(notes_only.as_bytes())
+        );
+        let edited = String::from_utf8(log)
+            .unwrap()
+            .replacen("westeurope", "eastus", 1);
+        assert!(
+            matches!(
+                verify(edited.as_bytes()),
+                Integrity::Altered {
+                    first_bad_seq: 1,
+                    ..
+                }
+            ),
+            "{:?}",
+            verify(edited.as_bytes())
+        );
     }
 
     #[test]

@@ -19,6 +19,10 @@ pub enum LogError {
         "cannot resume {path}: {integrity}. Start a new incident log; keep this one for review"
     )]
     NotResumable { path: PathBuf, integrity: Integrity },
+    #[error(
+        "cannot resume {path}: its hash chain is keyed and {reason}; set DRBOOK_LOG_KEY to the key it was started with (see the README: it can come from Key Vault) and resume again"
+    )]
+    NeedsKey { path: PathBuf, reason: String },
     #[error("cannot encode event: {0}")]
     Encode(#[from] serde_json::Error),
     #[error(
@@ -27,6 +31,8 @@ pub enum LogError {
     Poisoned { path: PathBuf, cause: String },
     #[error("the incident log writer has stopped")]
     WriterGone,
+    #[error(transparent)]
+    Key(#[from] super::chain::KeyError),
 }
 
 impl LogError {

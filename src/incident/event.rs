@@ -241,6 +241,19 @@ pub struct Header {
     /// The shared timeline this incident also writes to (its URL, never a secret).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub share: Option<String>,
+    /// Every line's hash is an HMAC with a key kept out of the log (`DRBOOK_LOG_KEY`):
+    /// only who holds the key can re-chain an edited log. `None`: plain SHA-256.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keyed: Option<KeyedChain>,
+}
+
+/// How a keyed chain is keyed: never the key, only which one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyedChain {
+    /// `hmac-sha256`.
+    pub alg: String,
+    /// A fingerprint of the key (see `chain::LogKey::id`), to tell a wrong key from an edit.
+    pub key_id: String,
 }
 
 /// A runbook used in the incident, with the hash of the exact file content that ran.
@@ -718,6 +731,7 @@ pub(crate) mod tests {
             }],
             auto_approve: false,
             share: None,
+            keyed: None,
         }
     }
 

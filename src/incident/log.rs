@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
-use super::chain::{self, GENESIS, Integrity};
+use super::chain::{self, GENESIS, Integrity, LogKey};
 use super::error::LogError;
 use super::event::{Event, EventKind, Header, format_ts, to_millis};
 use super::redact::Redactor;
@@ -28,6 +28,8 @@ pub struct IncidentLog {
     redactor: Redactor,
     /// Set when a write or fsync failed in a way that leaves the file's tail uncertain.
     poisoned: Option<String>,
+    /// A keyed chain's key: every line's hash is an HMAC with it.
+    key: Option<LogKey>,
 }
 
 /// An event that is on disk: written and fsynced.
@@ -89,7 +91,19 @@ impl IncidentLog {
     /// Creates a new log in `dir` whose first event is `header`, written by its first
     /// operator. Returns once the header and the file's directory entry are on disk.
     pub fn create(dir: &Path, header: Header, redactor: Redactor) -> Result<IncidentLog, LogError> {
+        IncidentLog::create_keyed(dir, header, redactor, None)
+    }
+
+    /// `create`, with a keyed chain when `key` is given (the header records which key,
+    /// never the key itself).
+    pub fn create_keyed(
+        dir: &Path,
+        mut header: Header,
+        redactor: Redactor,
+        key: Option<LogKey>,
+    ) -> Result<IncidentLog, LogError> {
         ensure_dir(dir)?;
+        header.keyed = key.as_ref().map(LogKey::chain);
         let header = redactor.redact_header(header);
         let start = to_millis(Utc::now());
         let actor = header
@@ -117,6 +131,7 @@ impl IncidentLog {
             last_ts: start,
             redactor,
             poisoned: None,
+            key,
         };
         let published = log
             .append(&actor, EventKind::IncidentStarted(header))
@@ -134,6 +149,16 @@ impl IncidentLog {
         path: &Path,
         redactor: Redactor,
     ) -> Result<(IncidentLog, Vec<Event>), LogError> {
+        IncidentLog::open_for_resume_keyed(path, redactor, None)
+    }
+
+    /// `open_for_resume`; a keyed log needs its `key` (without it, it is not resumed: the
+    /// chain could not be checked, nor continued).
+    pub fn open_for_resume_keyed(
+        path: &Path,
+        redactor: Redactor,
+        key: Option<LogKey>,
+    ) -> Result<(IncidentLog, Vec<Event>), LogError> {
         let mut file = OpenOptions::new()
             .read(true)
             .append(true)
@@ -144,7 +169,9 @@ impl IncidentLog {
             std::io::Read::read_to_end(&mut file, &mut b).map_err(LogError::io(path, "read"))?;
             b
         };
-        let walk = chain::walk(&bytes);
+        // A plain log goes on plain whatever key is at hand: one log, one way of hashing.
+        let key = if chain::is_keyed(&bytes) { key } else { None };
+        let walk = chain::walk_with(&bytes, key.as_ref());
         let mut events = walk.events;
         let Some(last) = events.last() else {
             return Err(LogError::NotResumable {
@@ -161,6 +188,7 @@ impl IncidentLog {
             last_ts: last.ts,
             redactor,
             poisoned: None,
+            key,
         };
         match walk.integrity {
             Integrity::Intact { .. } => {}
@@ -187,6 +215,12 @@ impl IncidentLog {
                 };
                 events.push(log.append("drbook", recovered)?.event);
             }
+            Integrity::Unverified { reason, .. } => {
+                return Err(LogError::NeedsKey {
+                    path: path.into(),
+                    reason,
+                });
+            }
             integrity @ (Integrity::Altered { .. } | Integrity::Unreadable { .. }) => {
                 return Err(LogError::NotResumable {
                     path: path.into(),
@@ -205,7 +239,17 @@ impl IncidentLog {
         by: &str,
         redactor: Redactor,
     ) -> Result<(IncidentLog, IncidentState), LogError> {
-        let (mut log, events) = IncidentLog::open_for_resume(path, redactor)?;
+        IncidentLog::resume_keyed(path, by, redactor, None)
+    }
+
+    /// `resume`, with the key a keyed log needs.
+    pub fn resume_keyed(
+        path: &Path,
+        by: &str,
+        redactor: Redactor,
+        key: Option<LogKey>,
+    ) -> Result<(IncidentLog, IncidentState), LogError> {
+        let (mut log, events) = IncidentLog::open_for_resume_keyed(path, redactor, key)?;
         let mut state = IncidentState::fold(&events);
         let interrupted = state.unfinished_steps();
         let appended = log.append(
@@ -255,7 +299,7 @@ impl IncidentLog {
         let ts = to_millis(Utc::now()).max(self.last_ts);
         let seq = self.next_seq;
         let body = chain::body(seq, &format_ts(&ts), &actor, &kind, &self.last_hash)?;
-        let (line, hash) = chain::seal(&body);
+        let (line, hash) = chain::seal_with(&body, self.key.as_ref());
         if let Err(e) = self.file.write_all(line.as_bytes()) {
             self.undo_partial_write(&e);
             return Err(LogError::Io {
@@ -642,6 +686,151 @@ mod tests {
         assert_eq!(integrity, Integrity::Intact { events: 5 });
         let again = crate::incident::state::IncidentState::fold(&events);
         assert_eq!(again, state, "replay and resume agree");
+    }
+
+    /// A log edited and re-chained by someone without the key: a plain-SHA-256 chain after a
+    /// keyed header.
+    fn rechain_plain(text: &str) -> String {
+        let mut prev = GENESIS.to_string();
+        let mut out = String::new();
+        for line in text.lines() {
+            let e = crate::incident::event::Event::decode(line.as_bytes()).unwrap();
+            let body = chain::body(
+                e.seq,
+                &crate::incident::event::format_ts(&e.ts),
+                &e.actor,
+                &e.kind,
+                &prev,
+            )
+            .unwrap();
+            let (l, h) = chain::seal(&body);
+            out.push_str(&l);
+            prev = h;
+        }
+        out
+    }
+
+    #[test]
+    fn a_keyed_chain_needs_its_key_and_catches_a_plain_rechain() {
+        use crate::incident::read::read_log_keyed;
+        let tmp = tempfile::tempdir().unwrap();
+        let raw = "00112233445566778899aabbccddeeff0123456789abcdef0123456789abcdef";
+        let key = LogKey::parse(raw).unwrap();
+        let other = LogKey::parse(&"ab".repeat(32)).unwrap();
+        assert_ne!(key.id(), other.id());
+        let mut log = IncidentLog::create_keyed(
+            tmp.path(),
+            sample_header(),
+            Redactor::default(),
+            Some(key.clone()),
+        )
+        .unwrap();
+        log.append("alice", note("failover started")).unwrap();
+        log.append("alice", note("failover done")).unwrap();
+        let path = log.path().to_path_buf();
+        drop(log);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.contains(&format!(
+                "\"keyed\":{{\"alg\":\"hmac-sha256\",\"key_id\":\"{}\"}}",
+                key.id()
+            )),
+            "{text}"
+        );
+        assert!(!text.contains(raw) && !format!("{key:?}").contains(raw));
+        let verdict = |k: Option<&LogKey>| read_log_keyed(&path, k).unwrap().1;
+        assert_eq!(verdict(Some(&key)), Integrity::Intact { events: 3 });
+        let without = verdict(None);
+        assert!(
+            matches!(&without, Integrity::Unverified { events: 3, .. }),
+            "{without:?}"
+        );
+        assert!(
+            without
+                .to_string()
+                .starts_with("keyed: not verified without DRBOOK_LOG_KEY"),
+            "{without}"
+        );
+        assert!(!without.is_trustworthy());
+        assert!(
+            verdict(Some(&other))
+                .to_string()
+                .contains("is not this log's key"),
+            "{}",
+            verdict(Some(&other))
+        );
+        // Edited and re-chained with plain SHA-256: the key tells.
+        let forged = rechain_plain(&text.replace("failover done", "failover skipped"));
+        assert!(forged.contains("\"keyed\""));
+        std::fs::write(&path, &forged).unwrap();
+        assert!(
+            matches!(
+                verdict(Some(&key)),
+                Integrity::Altered {
+                    first_bad_seq: 1,
+                    ..
+                }
+            ),
+            "{:?}",
+            verdict(Some(&key))
+        );
+        assert!(
+            chain::verify(forged.as_bytes()) != Integrity::Intact { events: 3 },
+            "without the key a keyed log is never called intact"
+        );
+        // The key stripped from the header and everything re-chained: a plain log, which
+        // who holds the key does not take for intact.
+        let stripped = rechain_plain(&text.replace(
+            &format!(
+                ",\"keyed\":{{\"alg\":\"hmac-sha256\",\"key_id\":\"{}\"}}",
+                key.id()
+            ),
+            "",
+        ));
+        std::fs::write(&path, &stripped).unwrap();
+        let got = verdict(Some(&key));
+        assert!(
+            matches!(
+                &got,
+                Integrity::Unverified {
+                    events: 3,
+                    keyed: false,
+                    ..
+                }
+            ),
+            "{got:?}"
+        );
+        assert!(
+            got.to_string()
+                .starts_with("NOT KEYED, though DRBOOK_LOG_KEY is set"),
+            "{got}"
+        );
+        assert_eq!(verdict(None), Integrity::Intact { events: 3 });
+        // Resume needs the key, and goes on keyed.
+        std::fs::write(&path, &text).unwrap();
+        let err = IncidentLog::open_for_resume(&path, Redactor::default()).unwrap_err();
+        assert!(matches!(err, LogError::NeedsKey { .. }), "{err}");
+        assert!(err.to_string().contains("set DRBOOK_LOG_KEY"), "{err}");
+        let (mut log, events) =
+            IncidentLog::open_for_resume_keyed(&path, Redactor::default(), Some(key.clone()))
+                .unwrap();
+        assert_eq!(events.len(), 3);
+        log.append("bob", note("after the resume")).unwrap();
+        assert_eq!(verdict(Some(&key)), Integrity::Intact { events: 4 });
+    }
+
+    #[test]
+    fn log_keys_are_read_from_hex_or_base64_and_never_quoted() {
+        let hex = "00112233445566778899aabbccddeeff";
+        let b64 = "ABEiM0RVZneImaq7zN3u/w==";
+        let a = LogKey::parse(hex).unwrap();
+        assert_eq!(a.id(), LogKey::parse(b64).unwrap().id());
+        assert_eq!(a.id(), LogKey::parse(&format!("{hex}\n")).unwrap().id());
+        for bad in ["", "short", "00112233", "not base64 at all!!!!!!!!!!"] {
+            let e = LogKey::parse(bad).unwrap_err().to_string();
+            assert!(e.starts_with("DRBOOK_LOG_KEY "), "{e}");
+            assert!(bad.is_empty() || !e.contains(bad), "{e}");
+        }
     }
 
     #[test]

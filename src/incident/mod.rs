@@ -12,7 +12,7 @@ pub mod read;
 pub mod redact;
 pub mod state;
 
-pub use chain::{Integrity, verify, verify_file};
+pub use chain::{Head, Integrity, LogKey, verify, verify_file};
 pub use error::LogError;
 pub use event::{
     Event, EventKind, Header, IncidentOutcome, Mode, Outcome, RehearsalLevel, RunbookRef, StepRef,
@@ -20,6 +20,6 @@ pub use event::{
 };
 pub use handle::LogHandle;
 pub use log::{Appended, IncidentLog, default_dir, ensure_dir};
-pub use read::read_log;
+pub use read::{read_log, read_log_keyed};
 pub use redact::Redactor;
 pub use state::{IncidentState, StepState, StepStatus};

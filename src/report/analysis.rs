@@ -14,8 +14,8 @@ use super::error::ReportError;
 use super::sources::{FileStatus, Sources};
 use crate::exec::scorecard;
 use crate::incident::{
-    Event, EventKind, IncidentOutcome, IncidentState, Integrity, Mode, RehearsalLevel, StepRef,
-    StepStatus,
+    Event, EventKind, Head, IncidentOutcome, IncidentState, Integrity, Mode, RehearsalLevel,
+    StepRef, StepStatus,
 };
 
 /// How many of the longest waits on a person the analysis keeps.
@@ -68,10 +68,44 @@ pub struct IntegrityReport {
     pub events_used: usize,
     /// One sentence, as `drbook` prints it elsewhere.
     pub message: String,
+    /// The last trusted event (seq and hash), to quote in the incident ticket; `None` for a
+    /// shared timeline (each writer's head is in `message`) or a log with no event.
+    pub head: Option<Head>,
+    /// The chain is keyed (HMAC-SHA256 with `DRBOOK_LOG_KEY`): only who holds the key could
+    /// have re-chained it.
+    pub keyed: bool,
+    /// What the shared timeline (read with `--share`, else the `.shared.ndjson` copy beside
+    /// the log) says of this log's head: matches, or the log was cut short or changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<String>,
 }
 
 impl IntegrityReport {
-    fn new(i: &Integrity, events_used: usize) -> IntegrityReport {
+    /// Takes in what the share anchors: a log cut short or changed since it was shared is
+    /// not intact, whatever its own chain says.
+    pub fn anchor(&mut self, a: &crate::share::timeline::Anchored) {
+        use crate::share::timeline::Anchored;
+        match a {
+            Anchored::Behind { .. } => {
+                if self.verdict == "intact" {
+                    self.verdict = "truncated".into();
+                }
+                self.message = format!("{a}. {}", self.message);
+            }
+            Anchored::Diverges { seq } => {
+                self.verdict = "altered".into();
+                self.trustworthy = false;
+                self.first_bad_seq = Some(self.first_bad_seq.map_or(*seq, |s| s.min(*seq)));
+                self.message = format!("{a}. {}", self.message);
+            }
+            Anchored::Matches { .. } | Anchored::NotShared => {}
+        }
+        self.anchor = Some(a.to_string());
+    }
+}
+
+impl IntegrityReport {
+    fn new(i: &Integrity, events: &[Event]) -> IntegrityReport {
         let (verdict, first_bad_seq, line) = match i {
             Integrity::Intact { .. } => ("intact", None, None),
             Integrity::Truncated { at_line, .. } => ("truncated", None, Some(*at_line)),
@@ -81,14 +115,28 @@ impl IntegrityReport {
                 ..
             } => ("altered", Some(*first_bad_seq), Some(*line)),
             Integrity::Unreadable { .. } => ("unreadable", None, None),
+            Integrity::Unverified { .. } => ("unverified", None, None),
+        };
+        let keyed = matches!(
+            events.first().map(|e| &e.kind),
+            Some(EventKind::IncidentStarted(h)) if h.keyed.is_some()
+        );
+        let message = match i {
+            Integrity::Intact { .. } | Integrity::Truncated { .. } if keyed => {
+                format!("{i} (keyed: HMAC-SHA256 with DRBOOK_LOG_KEY)")
+            }
+            _ => i.to_string(),
         };
         IntegrityReport {
             verdict: verdict.into(),
             trustworthy: i.is_trustworthy(),
             first_bad_seq,
             line,
-            events_used,
-            message: i.to_string(),
+            events_used: events.len(),
+            message,
+            head: Head::of(events),
+            keyed,
+            anchor: None,
         }
     }
 
@@ -230,7 +278,22 @@ pub struct HumanWait {
 /// Reads `path` and analyses it, taking RTOs and step details from the runbook files the
 /// header names (relative to the current directory, else to the log's folder).
 pub fn analyze(path: &Path) -> Result<Analysis, ReportError> {
+    analyze_anchored(path, None)
+}
+
+/// `analyze`, with a local log's head checked against the shared timeline `share` (its
+/// bytes, read from the share), else against the `.shared.ndjson` copy beside the log when
+/// there is one.
+pub fn analyze_anchored(path: &Path, share: Option<&[u8]>) -> Result<Analysis, ReportError> {
     let (events, integrity, shared) = crate::share::timeline::read_any(path)?;
+    let anchored = match (&shared, share) {
+        (Some(_), _) => None,
+        (None, Some(bytes)) => Some(crate::share::timeline::anchor(&events, bytes)),
+        (None, None) => std::fs::read(crate::share::mirror_path(path))
+            .ok()
+            .filter(|b| crate::share::timeline::is_shared(b))
+            .map(|b| crate::share::timeline::anchor(&events, &b)),
+    };
     let sources = match events.first().map(|e| &e.kind) {
         Some(EventKind::IncidentStarted(h)) => Sources::for_header(h, path.parent()),
         _ => Sources::default(),
@@ -239,6 +302,11 @@ pub fn analyze(path: &Path) -> Result<Analysis, ReportError> {
     a.log = Some(path.display().to_string());
     if let Some(m) = shared {
         a.integrity.message = format!("{}. {}", m.summary(), a.integrity.message);
+        // Merged events are renumbered: their last is no chain's head.
+        a.integrity.head = None;
+    }
+    if let Some(anchored) = &anchored {
+        a.integrity.anchor(anchored);
     }
     Ok(a)
 }
@@ -445,7 +513,7 @@ pub fn analyze_events(events: &[Event], integrity: &Integrity, sources: &Sources
 
     Analysis {
         log: None,
-        integrity: IntegrityReport::new(integrity, events.len()),
+        integrity: IntegrityReport::new(integrity, events),
         incident: state.header.as_ref().map(|h| IncidentFacts {
             id: h.incident_id.clone(),
             title: h.title.clone(),

@@ -71,7 +71,12 @@ pub fn verdict_line(a: &Analysis) -> String {
         "truncated" => "⚠️",
         _ => "❌",
     };
-    format!("{mark} {}", a.integrity.message)
+    match &a.integrity.head {
+        // The head pins the log up to there: quoted in the ticket, a log later cut short or
+        // re-chained no longer matches it.
+        Some(h) => format!("{mark} {} · head `{h}`", a.integrity.message),
+        None => format!("{mark} {}", a.integrity.message),
+    }
 }
 
 fn summary(o: &mut String, a: &Analysis) {
@@ -330,6 +335,9 @@ fn waits(o: &mut String, a: &Analysis) {
 fn integrity(o: &mut String, a: &Analysis) {
     let _ = writeln!(o, "## Integrity\n");
     let _ = writeln!(o, "- Log: {}", verdict_line(a));
+    if let Some(anchor) = &a.integrity.anchor {
+        let _ = writeln!(o, "- Shared timeline: {anchor}");
+    }
     if !a.integrity.trustworthy {
         let _ = writeln!(
             o,

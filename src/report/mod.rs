@@ -16,7 +16,7 @@ pub mod markdown;
 pub mod sources;
 mod stats;
 
-pub use analysis::{Analysis, analyze, analyze_events};
+pub use analysis::{Analysis, analyze, analyze_anchored, analyze_events};
 pub use compare::{Comparison, compare};
 pub use diff::{Changes, changes_since_last_success};
 pub use error::ReportError;

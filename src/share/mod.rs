@@ -98,3 +98,55 @@ pub async fn first_header(
     }
     Ok(None)
 }
+
+/// The whole shared timeline at `store`: every segment (`timeline.jsonl`, `timeline-2.jsonl`,
+/// ...) in order, each ending in a newline. Empty when the share has no timeline.
+pub async fn read_timeline(store: &Store) -> Result<Vec<u8>, BlobError> {
+    let mut all = Vec::new();
+    for n in 0.. {
+        let name = store.loc.blob_name(&sync::segment_name(n));
+        let Some((bytes, _)) = remote::read_from(store, &name, 0).await? else {
+            break;
+        };
+        all.extend_from_slice(&bytes);
+        if !all.is_empty() && !all.ends_with(b"\n") {
+            all.push(b'\n');
+        }
+    }
+    Ok(all)
+}
+
+/// The shared timeline for checking `log`'s head against (`review`/`report --share`): read
+/// from `url`, or, when `url` is empty, from the share the log's header names. Gives up after
+/// `limit`: a share that does not answer must not hold a review.
+pub async fn timeline_for(
+    log: &Path,
+    url: &str,
+    limit: std::time::Duration,
+) -> Result<Vec<u8>, String> {
+    let url = if url.is_empty() {
+        let (events, _) = crate::incident::read_log(log).map_err(|e| e.to_string())?;
+        match events.first().map(|e| &e.kind) {
+            Some(crate::incident::EventKind::IncidentStarted(h)) if h.share.is_some() => {
+                h.share.clone().unwrap_or_default()
+            }
+            _ => {
+                return Err(format!(
+                    "{}: its header names no share; give --share URL",
+                    log.display()
+                ));
+            }
+        }
+    } else {
+        url.to_string()
+    };
+    let store = open_store(&url).map_err(|e| format!("--share: {e}"))?;
+    match tokio::time::timeout(limit, read_timeline(&store)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(e)) => Err(format!("cannot read the shared timeline: {e}")),
+        Err(_) => Err(format!(
+            "the shared timeline did not answer within {}s",
+            limit.as_secs()
+        )),
+    }
+}

@@ -43,7 +43,8 @@ impl Record {
     /// (the log's encoding is deterministic, so the hash comes out the same).
     pub fn of_event(sid: &str, op: &str, role: &str, ev: &Event) -> Option<Record> {
         let body = chain::body(ev.seq, &format_ts(&ev.ts), &ev.actor, &ev.kind, &ev.prev).ok()?;
-        let (line, _) = chain::seal(&body);
+        // The event's own hash, not one computed here: a keyed log's is an HMAC.
+        let line = chain::with_hash(&body, &ev.hash);
         let e: Value = serde_json::from_str(&line).ok()?;
         Some(Record {
             sid: sid.into(),

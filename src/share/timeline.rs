@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::record::{Body, Record};
-use crate::incident::chain::{self, GENESIS, Integrity};
+use crate::incident::chain::{self, GENESIS, Head, Integrity, KEY_ENV, LogKey};
 use crate::incident::event::format_ts;
 use crate::incident::{Event, EventKind, LogError};
 
@@ -26,6 +26,8 @@ pub struct Writer {
     pub integrity: Integrity,
     /// It said goodbye (`left`): it shared everything it had when it stopped.
     pub left: bool,
+    /// Its last trusted event: what the share anchors of that drbook's local log.
+    pub head: Option<Head>,
 }
 
 /// The shared timeline merged.
@@ -52,7 +54,11 @@ impl Merged {
                     other => other.to_string(),
                 };
                 let left = if w.left { "" } else { ", did not leave" };
-                format!("{} ({} events, {state}{left})", w.op, w.events)
+                let head = w
+                    .head
+                    .as_ref()
+                    .map_or_else(String::new, |h| format!(", head {h}"));
+                format!("{} ({} events, {state}{left}{head})", w.op, w.events)
             })
             .collect();
         let foreign = match self.foreign_lines {
@@ -76,18 +82,35 @@ pub fn is_shared(bytes: &[u8]) -> bool {
 }
 
 /// A writer's chain, checked event by event as its records come.
-struct Chain {
+struct Chain<'k> {
     writer: Writer,
     prev: String,
+    /// How its lines are hashed, from its header: `None` before the header, or for a keyed
+    /// chain without its key (then only the links are checked).
+    key: Option<Option<&'k LogKey>>,
+    /// A keyed chain that could not be checked, and why.
+    unverified: Option<String>,
     /// The first problem: (seq, share line, reason).
     broken: Option<(u64, usize, String)>,
 }
 
-impl Chain {
+impl<'k> Chain<'k> {
     /// Checks `ev` (share line `line`) against the chain so far; `true` if it is trusted.
-    fn accept(&mut self, ev: &Event, line: usize) -> bool {
+    fn accept(&mut self, ev: &Event, line: usize, key: Option<&'k LogKey>) -> bool {
         if self.broken.is_some() {
             return false;
+        }
+        if let EventKind::IncidentStarted(h) = &ev.kind
+            && ev.seq == 1
+        {
+            self.key = Some(match &h.keyed {
+                None => None,
+                Some(k) if key.is_some_and(|key| key.id() == k.key_id) => key,
+                Some(_) => {
+                    self.unverified = Some(format!("not verified without its {KEY_ENV}"));
+                    None
+                }
+            });
         }
         let want = self.writer.events as u64 + 1;
         let problem = if ev.seq != want {
@@ -96,7 +119,7 @@ impl Chain {
             Some("its `prev` is not the hash of the writer's event before".to_string())
         } else if (ev.seq == 1) != matches!(ev.kind, EventKind::IncidentStarted(_)) {
             Some("the header must come first, and only first".to_string())
-        } else if !hash_holds(ev) {
+        } else if self.unverified.is_none() && !hash_holds(ev, self.key.flatten()) {
             Some("its content does not match its hash".to_string())
         } else {
             None
@@ -108,6 +131,7 @@ impl Chain {
             }
             None => {
                 self.writer.events += 1;
+                self.writer.head = Some(Head::at(ev));
                 self.prev.clone_from(&ev.hash);
                 true
             }
@@ -115,13 +139,18 @@ impl Chain {
     }
 
     fn finish(mut self) -> Writer {
-        self.writer.integrity = match self.broken {
-            Some((first_bad_seq, line, reason)) => Integrity::Altered {
+        self.writer.integrity = match (self.broken, self.unverified) {
+            (Some((first_bad_seq, line, reason)), _) => Integrity::Altered {
                 first_bad_seq,
                 line,
                 reason,
             },
-            None => Integrity::Intact {
+            (None, Some(reason)) => Integrity::Unverified {
+                events: self.writer.events,
+                keyed: true,
+                reason,
+            },
+            (None, None) => Integrity::Intact {
                 events: self.writer.events,
             },
         };
@@ -131,13 +160,18 @@ impl Chain {
 
 /// The local line's canonical body, rebuilt from the event (the log's encoding is
 /// deterministic), hashes to the hash the line claims.
-fn hash_holds(ev: &Event) -> bool {
+fn hash_holds(ev: &Event, key: Option<&LogKey>) -> bool {
     chain::body(ev.seq, &format_ts(&ev.ts), &ev.actor, &ev.kind, &ev.prev)
-        .is_ok_and(|b| chain::sha256_hex(b.as_bytes()) == ev.hash)
+        .is_ok_and(|b| chain::line_hash(b.as_bytes(), key) == ev.hash)
 }
 
 /// Merges the shared timeline in `bytes`.
 pub fn merge(bytes: &[u8]) -> Merged {
+    merge_with(bytes, None)
+}
+
+/// `merge`, checking keyed writers' chains with `key`.
+pub fn merge_with(bytes: &[u8], key: Option<&LogKey>) -> Merged {
     let mut chains: BTreeMap<String, Chain> = BTreeMap::new();
     let mut order: Vec<String> = Vec::new();
     let mut events = Vec::new();
@@ -161,8 +195,11 @@ pub fn merge(bytes: &[u8]) -> Merged {
                     events: 0,
                     integrity: Integrity::Intact { events: 0 },
                     left: false,
+                    head: None,
                 },
                 prev: GENESIS.to_string(),
+                key: None,
+                unverified: None,
                 broken: None,
             }
         });
@@ -178,7 +215,7 @@ pub fn merge(bytes: &[u8]) -> Merged {
                     ));
                     continue;
                 };
-                if !chain.accept(&ev, n + 1) {
+                if !chain.accept(&ev, n + 1, key) {
                     continue;
                 }
                 if let Some(ev) = as_merged(ev, &rec.op, &mut first_header) {
@@ -209,6 +246,15 @@ pub fn merge(bytes: &[u8]) -> Merged {
                 first_bad_seq: *first_bad_seq,
                 line: *line,
                 reason: format!("{}'s event {first_bad_seq}: {reason}", w.op),
+            },
+            Integrity::Unverified {
+                events,
+                keyed,
+                reason,
+            } => Integrity::Unverified {
+                events: *events,
+                keyed: *keyed,
+                reason: format!("{}'s chain {reason}", w.op),
             },
             other => other.clone(),
         },
@@ -256,15 +302,114 @@ fn as_merged(mut ev: Event, op: &str, first_header: &mut bool) -> Option<Event> 
     }
 }
 
+/// What the shared timeline says of a local log: every event a drbook writes goes to the
+/// share too (with its seq and hash), so the share anchors the local log's head where whoever
+/// edits the local file cannot reach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Anchored {
+    /// The share holds this log up to `shared` (no further, or the events after were not
+    /// shared yet), and every event there matches the local one.
+    Matches { shared: Head },
+    /// The share holds events after this log's last: the local log was cut short.
+    Behind { shared: Head, local: Option<Head> },
+    /// An event on the share is not the local one of the same seq.
+    Diverges { seq: u64 },
+    /// The share holds no event of this log: it was never shared, or its header changed.
+    NotShared,
+}
+
+impl std::fmt::Display for Anchored {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Anchored::Matches { shared } => write!(
+                f,
+                "anchored: the share holds this log up to {shared}, and it matches"
+            ),
+            Anchored::Behind { shared, local } => {
+                let ends = local
+                    .as_ref()
+                    .map_or_else(|| "holds no event".to_string(), |l| format!("ends at {l}"));
+                write!(
+                    f,
+                    "TRUNCATED: the share holds events up to #{} ({shared}); this log {ends}: events after it were deleted",
+                    shared.seq
+                )
+            }
+            Anchored::Diverges { seq } => write!(
+                f,
+                "ALTERED: event {seq} is not the one on the share: this log was changed after it was shared"
+            ),
+            Anchored::NotShared => write!(
+                f,
+                "the share holds no event of this log (never shared, or its header was changed)"
+            ),
+        }
+    }
+}
+
+impl Anchored {
+    /// The local log is missing events, or holds others than it shared.
+    pub fn is_problem(&self) -> bool {
+        matches!(self, Anchored::Behind { .. } | Anchored::Diverges { .. })
+    }
+}
+
+/// Compares a local log's trusted `events` with the shared timeline in `shared`: the events
+/// its writer (the sid of its header) put there.
+pub fn anchor(events: &[Event], shared: &[u8]) -> Anchored {
+    let sid = super::writer_id(events);
+    let mut on_share: BTreeMap<u64, String> = BTreeMap::new();
+    for line in shared.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        let Ok(rec) = serde_json::from_slice::<Record>(line) else {
+            continue;
+        };
+        if rec.sid != sid || events.is_empty() {
+            continue;
+        }
+        if let Body::Event { seq, e } = &rec.body
+            && let Some(hash) = e.get("hash").and_then(serde_json::Value::as_str)
+        {
+            on_share.insert(*seq, hash.to_string());
+        }
+    }
+    let Some((&last, last_hash)) = on_share.last_key_value() else {
+        return Anchored::NotShared;
+    };
+    // A walk's events are seq 1, 2, ... in order.
+    let local = |seq: u64| {
+        usize::try_from(seq)
+            .ok()
+            .and_then(|s| s.checked_sub(1))
+            .and_then(|i| events.get(i))
+    };
+    for (seq, hash) in &on_share {
+        if let Some(e) = local(*seq)
+            && &e.hash != hash
+        {
+            return Anchored::Diverges { seq: *seq };
+        }
+    }
+    let shared = Head {
+        seq: last,
+        hash: last_hash.clone(),
+    };
+    match Head::of(events) {
+        Some(l) if l.seq >= last => Anchored::Matches { shared },
+        local => Anchored::Behind { shared, local },
+    }
+}
+
 /// `path` read as a local log, or merged when it is a shared timeline (then with its
 /// writers).
+/// A keyed log (or writer) is checked with the key in `DRBOOK_LOG_KEY`, when set.
 pub fn read_any(path: &Path) -> Result<(Vec<Event>, Integrity, Option<Merged>), LogError> {
+    let key = LogKey::from_env()?;
     let bytes = std::fs::read(path).map_err(LogError::io(path, "read"))?;
     if is_shared(&bytes) {
-        let m = merge(&bytes);
+        let m = merge_with(&bytes, key.as_ref());
         return Ok((m.events.clone(), m.integrity.clone(), Some(m)));
     }
-    let walk = chain::walk(&bytes);
+    let walk = chain::walk_with(&bytes, key.as_ref());
     Ok((walk.events, walk.integrity, None))
 }
 
@@ -303,6 +448,118 @@ mod tests {
 
     fn bytes(recs: &[Record]) -> Vec<u8> {
         recs.iter().flat_map(Record::line).collect()
+    }
+
+    /// A local log of `n` notes by `op` (keyed with `key`) and its events as shared.
+    fn shared_log(
+        dir: &Path,
+        op: &str,
+        n: usize,
+        key: Option<LogKey>,
+    ) -> (Vec<Event>, Vec<Record>) {
+        let header = crate::incident::event::tests::sample_header();
+        let mut log =
+            IncidentLog::create_keyed(&dir.join(op), header, Redactor::default(), key).unwrap();
+        for i in 0..n {
+            let text = format!("{op} note {i}");
+            let kind = EventKind::Note {
+                runbook: None,
+                step: None,
+                text,
+            };
+            log.append(op, kind).unwrap();
+        }
+        let bytes = std::fs::read(log.path()).unwrap();
+        let events = chain::walk(&bytes).events;
+        let sid = crate::share::writer_id(&events);
+        let recs = events
+            .iter()
+            .filter_map(|e| Record::of_event(&sid, op, "operator", e))
+            .collect();
+        (events, recs)
+    }
+
+    #[test]
+    fn the_share_anchors_a_local_log_cut_short_or_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (events, recs) = shared_log(dir.path(), "erin", 5, None);
+        let all = bytes(&recs);
+        assert_eq!(
+            anchor(&events, &all),
+            Anchored::Matches {
+                shared: Head::at(&events[5])
+            }
+        );
+        // Not shared yet past #3: what there is matches.
+        assert!(matches!(
+            anchor(&events, &bytes(&recs[..3])),
+            Anchored::Matches { shared } if shared.seq == 3
+        ));
+        // The local log cut at #4: the share holds #6.
+        let cut = anchor(&events[..4], &all);
+        assert_eq!(
+            cut,
+            Anchored::Behind {
+                shared: Head::at(&events[5]),
+                local: Some(Head::at(&events[3]))
+            }
+        );
+        assert!(cut.is_problem());
+        assert!(
+            cut.to_string()
+                .starts_with("TRUNCATED: the share holds events up to #6"),
+            "{cut}"
+        );
+        // A local event that is not the shared one (its seq and the chain kept).
+        let mut changed = events.clone();
+        changed[2].hash = "0".repeat(64);
+        assert_eq!(anchor(&changed, &all), Anchored::Diverges { seq: 3 });
+        // Another log's records, or none: not shared.
+        let (other, _) = shared_log(dir.path(), "fay", 2, None);
+        assert_eq!(anchor(&other, &all), Anchored::NotShared);
+        assert!(!Anchored::NotShared.is_problem());
+    }
+
+    #[test]
+    fn a_keyed_writer_is_checked_with_its_key_on_the_share() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = LogKey::parse(&"5e".repeat(32)).unwrap();
+        let (_, recs) = shared_log(dir.path(), "gus", 3, Some(key.clone()));
+        let all = bytes(&recs);
+        assert_eq!(
+            merge_with(&all, Some(&key)).integrity,
+            Integrity::Intact { events: 4 }
+        );
+        let without = merge(&all).integrity;
+        assert!(
+            matches!(&without, Integrity::Unverified { events: 4, keyed: true, reason } if reason.starts_with("gus's chain not verified")),
+            "{without:?}"
+        );
+        // An edit, re-sealed with plain SHA-256 by someone without the key.
+        let text = String::from_utf8(all).unwrap();
+        let line = text.lines().nth(2).unwrap();
+        let rec: Record = serde_json::from_str(line).unwrap();
+        let mut ev = rec.event().unwrap();
+        ev.kind = EventKind::Note {
+            runbook: None,
+            step: None,
+            text: "gus did nothing".into(),
+        };
+        let body = chain::body(ev.seq, &format_ts(&ev.ts), &ev.actor, &ev.kind, &ev.prev).unwrap();
+        ev.hash = chain::sha256_hex(body.as_bytes());
+        let forged = Record::of_event(&rec.sid, "gus", "operator", &ev).unwrap();
+        let text = text.replacen(
+            line,
+            String::from_utf8(forged.line()).unwrap().trim_end(),
+            1,
+        );
+        assert!(matches!(
+            merge_with(text.as_bytes(), Some(&key)).integrity,
+            Integrity::Altered {
+                first_bad_seq: 3,
+                ..
+            }
+        ));
     }
 
     #[test]

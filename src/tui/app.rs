@@ -174,6 +174,9 @@ pub struct App {
     pub share: Option<crate::share::ShareView>,
     /// The other operators' events folded together: what they run and what waits on them.
     pub others: IncidentState,
+    /// The log's head as last written (live) or verified (review), for the header: taken
+    /// from the events as they come, never from reading the file again.
+    pub head: Option<crate::incident::Head>,
 }
 
 /// A past incident replayed: every event is in the timeline; the state is as it was after
@@ -226,6 +229,7 @@ impl App {
             replay: None,
             share: None,
             others: IncidentState::default(),
+            head: crate::incident::Head::of(&history),
         };
         for e in &history {
             app.track_prompts(e);
@@ -393,6 +397,7 @@ impl App {
     }
 
     fn logged(&mut self, e: Event) {
+        self.head = Some(crate::incident::Head::at(&e));
         self.state.apply(&e);
         self.role_logged(&e);
         if let Some((rb, st)) = e.kind.step_ref() {

@@ -96,6 +96,7 @@ fn script(filler: usize) -> Vec<Event> {
             runbooks: Vec::new(),
             auto_approve: false,
             share: None,
+            keyed: None,
         }),
     );
     s.add(
@@ -223,7 +224,21 @@ fn script(filler: usize) -> Vec<Event> {
         },
     );
     s.add(3, "drbook", started(c, "communicate"));
-    s.events
+    chained(s.events)
+}
+
+/// The events chained as the log writer chains them, so the head in the header is a real,
+/// stable one.
+fn chained(mut events: Vec<Event>) -> Vec<Event> {
+    let mut prev = crate::incident::chain::GENESIS.to_string();
+    for e in &mut events {
+        let ts = crate::incident::event::format_ts(&e.ts);
+        if let Ok(body) = crate::incident::chain::body(e.seq, &ts, &e.actor, &e.kind, &prev) {
+            e.hash = crate::incident::chain::seal(&body).1;
+        }
+        e.prev = std::mem::replace(&mut prev, e.hash.clone());
+    }
+    events
 }
 
 fn work(

@@ -93,6 +93,8 @@ pub fn verdict(integrity: &Integrity) -> Replay {
         Integrity::Truncated { at_line, .. } => format!("truncated at line {at_line}"),
         Integrity::Altered { first_bad_seq, .. } => format!("ALTERED from event {first_bad_seq}"),
         Integrity::Unreadable { .. } => "unreadable".to_string(),
+        Integrity::Unverified { keyed: true, .. } => "keyed: NOT VERIFIED".to_string(),
+        Integrity::Unverified { keyed: false, .. } => "NOT KEYED".to_string(),
     };
     Replay {
         at: 0,
@@ -103,10 +105,19 @@ pub fn verdict(integrity: &Integrity) -> Replay {
     }
 }
 
-/// Builds the review screen of the log at `path`.
-pub fn open(path: &Path, ui: UiSetup) -> Result<App, String> {
+/// Builds the review screen of the log at `path`; a local log's head is checked against
+/// the shared timeline `share` (its bytes), else the `.shared.ndjson` copy beside it.
+pub fn open(path: &Path, ui: UiSetup, share: Option<&[u8]>) -> Result<App, String> {
     let (events, integrity, shared) =
         crate::share::timeline::read_any(path).map_err(|e| e.to_string())?;
+    let anchored = match (&shared, share) {
+        (Some(_), _) => None,
+        (None, Some(bytes)) => Some(crate::share::timeline::anchor(&events, bytes)),
+        (None, None) => std::fs::read(crate::share::mirror_path(path))
+            .ok()
+            .filter(|b| crate::share::timeline::is_shared(b))
+            .map(|b| crate::share::timeline::anchor(&events, &b)),
+    };
     if events.is_empty() {
         return Err(format!(
             "{}: no event could be read ({integrity})",
@@ -134,7 +145,26 @@ pub fn open(path: &Path, ui: UiSetup) -> Result<App, String> {
         replay.verdict = format!("shared by {}: {}", m.writers.len(), replay.verdict);
         replay.detail = format!("{}. {}", m.summary(), replay.detail);
     }
+    if let Some(a) = &anchored {
+        if a.is_problem() {
+            replay.verdict = match a {
+                crate::share::timeline::Anchored::Behind { shared, .. } => {
+                    format!("TRUNCATED: the share holds events up to #{}", shared.seq)
+                }
+                _ => "ALTERED since shared".to_string(),
+            };
+            // Cut short or changed on purpose, unlike a torn last line: not to be trusted.
+            replay.intact = false;
+            replay.trusted = false;
+        }
+        replay.detail = format!("{a}. {}", replay.detail);
+    }
     let mut app = App::review(info, board, events, replay, ui.keys, ui.theme);
+    if shared.is_some() {
+        // Merged events are renumbered: their last is no chain's head (each writer's is in
+        // the summary).
+        app.head = None;
+    }
     let mut notes = Vec::new();
     if !src.changed.is_empty() {
         notes.push(format!(
@@ -152,10 +182,22 @@ pub fn open(path: &Path, ui: UiSetup) -> Result<App, String> {
 }
 
 /// `drbook review PATH`: a folder lists its incidents; a log opens in the TUI.
-pub async fn review(path: &Path, theme: Option<&str>) -> ExitCode {
+pub async fn review(path: &Path, theme: Option<&str>, share: Option<&str>) -> ExitCode {
     if path.is_dir() {
         return list(path);
     }
+    let shared = match share {
+        Some(url) => {
+            match crate::share::timeline_for(path, url, crate::cli::report::SHARE_LIMIT).await {
+                Ok(b) => Some(b),
+                Err(e) => {
+                    eprintln!("drbook review: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+        None => None,
+    };
     let ui = match UiSetup::from_config(theme) {
         Ok(u) => u,
         Err(e) => {
@@ -163,7 +205,7 @@ pub async fn review(path: &Path, theme: Option<&str>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let app = match open(path, ui) {
+    let app = match open(path, ui, shared.as_deref()) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("drbook review: {e}");
@@ -294,6 +336,8 @@ fn row(events: &[Event], integrity: &Integrity, name: &str) -> Vec<String> {
     };
     let log = match integrity {
         Integrity::Intact { .. } => "intact".to_string(),
+        // "not an incident log (...)": said as it is, not as a broken log.
+        Integrity::Unreadable { reason } => reason.clone(),
         other => other.to_string(),
     };
     let closed_event = events

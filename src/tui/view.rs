@@ -174,8 +174,22 @@ fn header(f: &mut Frame, app: &App, area: Rect) {
             format!(" {} ", app.info.title),
             t.header.add_modifier(Modifier::BOLD),
         ),
-        Span::styled(format!("on {}", app.info.target), t.muted),
     ]);
+    // The log's head, right-aligned, to quote in the incident ticket: it wins its room over
+    // the target's name, which the operator knows anyway.
+    let head = app
+        .head
+        .as_ref()
+        .map_or_else(String::new, |h| format!(" log {h} "));
+    let used: usize = first.iter().map(Span::width).sum();
+    let room = usize::from(area.width).saturating_sub(used + head.chars().count());
+    let target = truncate(&format!("on {}", app.info.target), room);
+    let pad = room.saturating_sub(target.chars().count());
+    first.push(Span::styled(target, t.muted));
+    if !head.is_empty() {
+        first.push(Span::raw(" ".repeat(pad)));
+        first.push(Span::styled(head, t.muted));
+    }
     let first = Line::from(first);
     let elapsed = app.elapsed();
     let wide = area.width >= 120;
@@ -1060,8 +1074,12 @@ fn summary_lines(app: &App) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     if let Some(r) = &app.replay {
         let style = if r.intact { t.ok } else { t.fail };
+        let head = app
+            .head
+            .as_ref()
+            .map_or_else(String::new, |h| format!(" · head {h}"));
         lines.push(Line::from(Span::styled(
-            format!("Log: {}", r.detail),
+            format!("Log: {}{head}", r.detail),
             style,
         )));
         lines.push(Line::from(format!(
