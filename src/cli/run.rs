@@ -1203,5 +1203,6 @@ fn print_update(u: &Update) {
         Update::Refused { reason, .. } => format!("⊘ refused: {reason}"),
         Update::Idle { .. } | Update::LogFailed(_) => return,
     };
-    println!("{now} {line}");
+    // Command output and notes are shown as text: their escapes must not drive the terminal.
+    println!("{now} {}", crate::incident::redact::printable(&line));
 }
