@@ -418,6 +418,44 @@ instructions = "Confirm."
     }
 }
 
+/// `--share` over plain http to another machine is refused before anything is sent or opened,
+/// whatever credential the environment holds, and the message shows no secret.
+#[test]
+fn a_share_over_plain_http_to_another_machine_is_refused_before_anything_is_sent() {
+    let dir = tempfile::tempdir().expect("tmp");
+    for (env, value) in [
+        ("AZURE_STORAGE_KEY", drbook::blob::DEV_KEY),
+        (
+            "AZURE_STORAGE_SAS_TOKEN",
+            "sv=2022-11-02&sr=c&sp=racw&sig=TOPSECRET",
+        ),
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_drbook"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_remove("AZURE_STORAGE_KEY")
+            .env_remove("AZURE_STORAGE_SAS_TOKEN")
+            .env(env, value)
+            .args(["rehearse", "runbooks/network.toml", "--target", "sim"])
+            .args(["--non-interactive", "--auto-approve", "--share"])
+            .arg("http://stdrshared.blob.core.windows.net/incidents/INC-1")
+            .arg("--log-dir")
+            .arg(dir.path().join("logs"))
+            .output()
+            .expect("run drbook");
+        let out = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{env}: {out}");
+        assert!(
+            out.contains("--share") && out.contains("plain http"),
+            "{out}"
+        );
+        assert!(
+            !out.contains("TOPSECRET") && !out.contains(&value[..12]),
+            "{out}"
+        );
+        assert!(!dir.path().join("logs").exists(), "no incident was opened");
+    }
+}
+
 /// The TUI without a terminal (a script that forgot --non-interactive) is refused before an
 /// incident is opened: no empty log is left behind to be mistaken for one.
 #[test]
