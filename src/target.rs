@@ -187,6 +187,18 @@ pub async fn connect(
                 None => args.cloud.clone(),
             };
             let method = args.auth.unwrap_or(AuthMethod::Cli);
+            // A real token over plain http can be read and replayed by anyone on the path; a
+            // simulator's token (`--auth sim`) is no one's credential.
+            if method != AuthMethod::Sim
+                && cloud.arm.scheme() == "http"
+                && !crate::blob::is_loopback(&cloud.arm)
+            {
+                return Err(ConnectError::Usage(format!(
+                    "refusing to send an Azure token over plain http to {}: use https (plain \
+                     http is only for this machine, or a simulator with --auth sim)",
+                    cloud.arm
+                )));
+            }
             // A simulator at --arm-endpoint serves the probes too.
             let via = match method {
                 AuthMethod::Sim => cloud
@@ -270,5 +282,33 @@ mod tests {
             };
             assert!(!real.is_simulated(), "{auth:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_real_token_never_goes_over_plain_http_to_another_machine() {
+        let args = |endpoint: &str, auth| TargetArgs {
+            target: TargetKind::Azure,
+            auth,
+            arm_endpoint: Some(Url::parse(endpoint).unwrap()),
+            ..TargetArgs::simulator(None, "end")
+        };
+        for auth in [
+            None,
+            Some(AuthMethod::Cli),
+            Some(AuthMethod::ManagedIdentity),
+        ] {
+            let Err(e) = connect(&args("http://arm.example.com:8443", auth), |_| None).await else {
+                panic!("{auth:?}: connected over plain http");
+            };
+            assert!(e.to_string().contains("plain http"), "{e}");
+        }
+        // A simulator elsewhere takes its own token over http.
+        assert!(
+            connect(&args("http://10.1.2.3:7000", Some(AuthMethod::Sim)), |_| {
+                None
+            })
+            .await
+            .is_ok()
+        );
     }
 }

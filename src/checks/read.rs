@@ -112,6 +112,14 @@ impl Reader {
         r.target = scope.vars.redact(&target);
         r.expected = scope.vars.redact(&r.expected);
         r.actual = scope.vars.redact(&r.actual);
+        // The error quotes the resource, the query or the URL as sent, and the server's own
+        // message, any of which may hold a secret variable's value.
+        if let Some(e) = &mut r.error {
+            for text in [&mut e.operation, &mut e.resource, &mut e.message] {
+                *text = scope.vars.redact(text);
+            }
+            e.code = e.code.as_deref().map(|c| scope.vars.redact(c));
+        }
         r.latency = started.elapsed();
         r.outputs.insert(
             "outcome".into(),

@@ -65,6 +65,7 @@ impl BlobAccess {
             },
             || self.entra.clone(),
         )
+        .map(|s| s.with_access(blob::Access::List))
     }
 }
 

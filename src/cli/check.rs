@@ -14,6 +14,7 @@ use comfy_table::{ContentArrangement, Table, presets};
 use super::{Format, load, parse_var, report_load_errors, runtime_or_report};
 use crate::checks::run::{CheckOptions, CheckRow, Summary, check_all, summarize};
 use crate::checks::scope::Scope;
+use crate::incident::redact::{SecretMatcher, printable};
 use crate::runbook::vars;
 use crate::target::{self, TargetArgs};
 
@@ -74,6 +75,7 @@ async fn check(args: CheckArgs) -> ExitCode {
     }
     let env = |k: &str| std::env::var(k).ok();
     let mut work = Vec::new();
+    let mut secrets: Vec<String> = Vec::new();
     for rb in &set.runbooks {
         let plan = set.plans.iter().find(|p| {
             p.groups
@@ -90,6 +92,12 @@ async fn check(args: CheckArgs) -> ExitCode {
                 chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             ),
         ]);
+        secrets.extend(
+            v.values
+                .values()
+                .filter(|x| x.secret && x.value.chars().count() >= vars::MIN_SECRET)
+                .map(|x| x.value.clone()),
+        );
         let mut scope = Scope::new(rb, v, incident);
         // Steps that need a missing variable are skipped and say how to set it.
         scope.missing = missing.into_iter().map(|m| (m.name, m.how)).collect();
@@ -139,8 +147,9 @@ async fn check(args: CheckArgs) -> ExitCode {
     if let Some(sim) = connected.sim {
         sim.shutdown().await;
     }
+    let mut text = Vec::new();
     let written = match args.format {
-        Format::Json => write_json(&connected.description, &rows, &summary, elapsed),
+        Format::Json => write_json(&mut text, &connected.description, &rows, &summary, elapsed),
         Format::Human => {
             let how = match args.via {
                 Via::Arm => format!("concurrency {}", args.target.concurrency),
@@ -148,9 +157,27 @@ async fn check(args: CheckArgs) -> ExitCode {
                     "check steps read through Resource Graph: last known state, may lag".to_string()
                 }
             };
-            write_table(&connected.description, &rows, &summary, elapsed, &how)
+            write_table(
+                &mut text,
+                &connected.description,
+                &rows,
+                &summary,
+                elapsed,
+                &how,
+            )
         }
-    };
+    }
+    .and_then(|()| {
+        // The last word on what reaches the terminal: whatever a row kept of a secret (in
+        // any form) or of a server's terminal escapes goes no further.
+        let text = String::from_utf8_lossy(&text);
+        let text = SecretMatcher::cached(&secrets.iter().map(String::as_str).collect::<Vec<_>>())
+            .mask(&text)
+            .into_owned();
+        let mut out = std::io::stdout().lock();
+        out.write_all(printable(&text).as_bytes())?;
+        out.flush()
+    });
     if let Err(e) = written {
         eprintln!("drbook: cannot write the report: {e}");
         return ExitCode::from(2);
@@ -174,6 +201,7 @@ fn whoami() -> String {
 }
 
 fn write_json(
+    out: &mut impl Write,
     target: &str,
     rows: &[CheckRow],
     summary: &Summary,
@@ -185,19 +213,18 @@ fn write_json(
         "summary": summary,
         "results": rows,
     });
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, &report).map_err(std::io::Error::other)?;
+    serde_json::to_writer_pretty(&mut *out, &report).map_err(std::io::Error::other)?;
     writeln!(out)
 }
 
 fn write_table(
+    out: &mut impl Write,
     target: &str,
     rows: &[CheckRow],
     s: &Summary,
     elapsed: std::time::Duration,
     how: &str,
 ) -> std::io::Result<()> {
-    let mut out = std::io::stdout().lock();
     writeln!(out, "target: {target}")?;
     let mut table = Table::new();
     table

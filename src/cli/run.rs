@@ -16,6 +16,7 @@ use crate::exec::engine::{Engine, ExecEvent, Options, Update};
 use crate::exec::headless::{Answers, drive};
 use crate::exec::journal::LogRecorder;
 use crate::exec::{plan, scorecard};
+use crate::incident::redact::printable;
 use crate::incident::{
     self, EventKind, Header, IncidentLog, IncidentOutcome, LogHandle, Mode, Redactor,
     RehearsalLevel, RunbookRef, StepStatus,
@@ -1030,7 +1031,7 @@ async fn print_share_changes(mut view: tokio::sync::watch::Receiver<crate::share
         } else {
             println!(
                 "{now} share OFFLINE ({}): events queue here and are shared when it is back",
-                v.problem.as_deref().unwrap_or("no answer")
+                printable(v.problem.as_deref().unwrap_or("no answer"))
             );
         }
     }
@@ -1049,7 +1050,7 @@ pub async fn report_share(share: &crate::share::ShareHandle, limit: Duration) {
             "shared timeline: {} is OFFLINE ({}): {left} event(s) of this log not shared yet; \
              they are shared when the incident is resumed (--resume)",
             view.url,
-            view.problem.as_deref().unwrap_or("no answer")
+            printable(view.problem.as_deref().unwrap_or("no answer"))
         ),
         None => println!(
             "shared timeline: {} did not answer within {}s: events of this log may not be \
@@ -1236,5 +1237,6 @@ fn print_update(u: &Update) {
         Update::Refused { reason, .. } => format!("⊘ refused: {reason}"),
         Update::Idle { .. } | Update::LogFailed(_) => return,
     };
-    println!("{now} {line}");
+    // Command output and notes are shown as text: their escapes must not drive the terminal.
+    println!("{now} {}", printable(&line));
 }

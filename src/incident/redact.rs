@@ -1,23 +1,260 @@
 //! Redaction: every text the log writes passes through a `Redactor` first, which masks the
-//! run's secret values (as written, URL-encoded and JSON-escaped) and anything token-shaped
-//! (JWTs, bearer tokens, Authorization headers, storage keys, SAS signatures).
+//! run's secret values (in every form drbook itself gives them, see `SecretMatcher`) and
+//! anything token-shaped (JWTs, bearer tokens, Authorization headers, storage keys, SAS
+//! signatures). `printable` strips terminal escapes from text bound for a terminal or a
+//! document.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
-use std::sync::LazyLock;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use regex::Regex;
 use serde_json::Value;
 
 use super::event::{EventKind, Header};
-use crate::runbook::vars::{MASK, Vars};
+use crate::runbook::vars::{MASK, MIN_SECRET, Vars};
 
 /// Masks secrets in text. Cheap to clone; the empty one still masks token shapes. Its
 /// `Debug` shows how many secrets it holds, never the secrets.
 #[derive(Clone, Default)]
 pub struct Redactor {
-    /// Longest first, so a secret that contains another is masked whole.
     secrets: Vec<String>,
+    matcher: Arc<SecretMatcher>,
+}
+
+/// Finds a set of secrets in the forms drbook's own output gives them: as written, in any
+/// letter case (URL parsing lower-cases hosts; hex digits of escapes come in either case),
+/// percent-encoded once or twice (with `+` for a space), JSON-escaped (`\"`, `\/`, `\n`
+/// and `\uXXXX`, also escaped again inside JSON), any of these mixed character by
+/// character, and the part of a secret before or after a `?` or `#` in it (a URL ends its
+/// path there). Transformations drbook does not make itself (base64, hashing, a child
+/// process's own rewriting) are not recognised: see the README.
+#[derive(Default)]
+pub struct SecretMatcher {
+    /// `None` when there is nothing to find.
+    re: Option<Regex>,
+    /// Literal forms, used only when the pattern is too large to compile.
+    literal: Vec<String>,
+}
+
+impl SecretMatcher {
+    /// A matcher for `secrets` (empty ones are ignored).
+    pub fn new<S: AsRef<str>>(secrets: &[S]) -> SecretMatcher {
+        let mut parts: Vec<String> = Vec::new();
+        for s in secrets.iter().map(AsRef::as_ref).filter(|s| !s.is_empty()) {
+            parts.push(s.to_string());
+            // A URL ends its path at `?` and its query at `#`: what a request shows of the
+            // secret may be only the piece on one side.
+            for (at, _) in s.match_indices(['?', '#']) {
+                for piece in [&s[..at], &s[at + 1..]] {
+                    if piece.chars().count() >= MIN_SECRET {
+                        parts.push(piece.to_string());
+                    }
+                }
+            }
+            // A secret in a host name goes on the wire as punycode.
+            if !s.is_ascii()
+                && let Ok(host) = url::Url::parse(&format!("http://{s}/"))
+                && let Some(h) = host.host_str()
+                && h != s
+                && h.chars().count() >= MIN_SECRET
+            {
+                parts.push(h.to_string());
+            }
+        }
+        parts.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        parts.dedup();
+        if parts.is_empty() {
+            return SecretMatcher::default();
+        }
+        // Longest first: the regex takes the first alternative that matches at a position,
+        // so a secret that contains another is masked whole.
+        let pattern = format!(
+            "(?i:{})",
+            parts
+                .iter()
+                .map(|p| p.chars().map(char_forms).collect::<String>())
+                .collect::<Vec<_>>()
+                .join("|")
+        );
+        match regex::RegexBuilder::new(&pattern)
+            .size_limit(64 << 20)
+            .build()
+        {
+            Ok(re) => SecretMatcher {
+                re: Some(re),
+                literal: Vec::new(),
+            },
+            // A secret of many kilobytes: mask the commonest forms literally.
+            Err(_) => SecretMatcher {
+                re: None,
+                literal: literal_forms(&parts),
+            },
+        }
+    }
+
+    /// `text` with every form of every secret replaced by the mask.
+    pub fn mask<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        if let Some(re) = &self.re {
+            return re.replace_all(text, MASK);
+        }
+        let mut out = Cow::Borrowed(text);
+        for s in &self.literal {
+            if out.contains(s.as_str()) {
+                out = Cow::Owned(out.replace(s.as_str(), MASK));
+            }
+        }
+        out
+    }
+
+    /// The matcher for `secrets`, built once per set: building one compiles a regex, and
+    /// `Vars::redact` runs on every line a step prints.
+    pub fn cached(secrets: &[&str]) -> Arc<SecretMatcher> {
+        static CACHE: LazyLock<Mutex<HashMap<Vec<String>, Arc<SecretMatcher>>>> =
+            LazyLock::new(Default::default);
+        let mut key: Vec<String> = secrets.iter().map(|s| s.to_string()).collect();
+        key.sort();
+        key.dedup();
+        let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(m) = cache.get(&key) {
+            return m.clone();
+        }
+        // Runs see a handful of sets; a process that sees many keeps only the recent ones.
+        if cache.len() >= 64 {
+            cache.clear();
+        }
+        let m = Arc::new(SecretMatcher::new(&key));
+        cache.insert(key, m.clone());
+        m
+    }
+}
+
+impl std::fmt::Debug for SecretMatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The pattern spells the secrets out: never shown.
+        f.write_str("SecretMatcher(..)")
+    }
+}
+
+/// The pattern for one character of a secret: itself, or any escape that stands for it.
+fn char_forms(c: char) -> String {
+    let mut alts = vec![regex::escape(c.encode_utf8(&mut [0; 4]))];
+    // Percent-encoded, once (`%2F`) or twice (`%252F`), byte by byte.
+    let mut buf = [0; 4];
+    let pct: String = c
+        .encode_utf8(&mut buf)
+        .bytes()
+        .map(|b| format!("%(?:25)*{b:02X}"))
+        .collect();
+    alts.push(pct);
+    if c == ' ' {
+        alts.push(r"\+".into());
+    }
+    // JSON escapes, with any run of backslashes (JSON inside JSON escapes them again).
+    let mut units = [0u16; 2];
+    let json: String = c
+        .encode_utf16(&mut units)
+        .iter()
+        .map(|u| format!(r"\\+u{u:04X}"))
+        .collect();
+    alts.push(json);
+    let short = match c {
+        '"' => Some("\""),
+        '\\' => Some("\\"),
+        '/' => Some("/"),
+        '\n' => Some("n"),
+        '\r' => Some("r"),
+        '\t' => Some("t"),
+        '\u{8}' => Some("b"),
+        '\u{c}' => Some("f"),
+        _ => None,
+    };
+    if let Some(s) = short {
+        alts.push(format!(r"\\+{}", regex::escape(s)));
+    }
+    format!("(?:{})", alts.join("|"))
+}
+
+/// The forms a matcher too large to compile still masks: as written, lower-cased,
+/// percent-encoded (`+` or `%20` for a space) and JSON-escaped.
+fn literal_forms(parts: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for p in parts {
+        let form: String = url::form_urlencoded::byte_serialize(p.as_bytes()).collect();
+        let json = serde_json::to_string(p).unwrap_or_default();
+        let json = json.trim_matches('"').to_string();
+        for s in [
+            form.replace('+', "%20"),
+            form,
+            json,
+            p.to_lowercase(),
+            p.clone(),
+        ] {
+            if !s.is_empty() && !out.contains(&s) {
+                out.push(s);
+            }
+        }
+    }
+    out.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    out
+}
+
+/// `text` without terminal control: escape sequences (CSI, OSC such as the OSC 52 clipboard
+/// write, DCS and the other string commands, in their 7-bit and 8-bit forms) are removed
+/// whole, and other control characters dropped, keeping line breaks and tabs. Command output,
+/// notes and server messages are shown to a terminal or pasted into a document: they must
+/// not be able to move the cursor, retitle the window or write the clipboard.
+pub fn printable(text: &str) -> Cow<'_, str> {
+    let unsafe_char = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !text.chars().any(unsafe_char) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut it = text.chars().peekable();
+    // Skips a string command's body up to its terminator: BEL, ESC \ or the 8-bit ST.
+    fn skip_string(it: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+        while let Some(c) = it.next() {
+            match c {
+                '\u{7}' | '\u{9c}' => return,
+                '\u{1b}' => {
+                    if it.peek() == Some(&'\\') {
+                        it.next();
+                    }
+                    return;
+                }
+                _ => {}
+            }
+        }
+    }
+    // Skips a CSI's parameters and intermediates up to its final byte.
+    fn skip_csi(it: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+        for c in it.by_ref() {
+            if ('\u{40}'..='\u{7e}').contains(&c) || !('\u{20}'..='\u{3f}').contains(&c) {
+                return;
+            }
+        }
+    }
+    while let Some(c) = it.next() {
+        match c {
+            '\u{1b}' => match it.next() {
+                Some('[') => skip_csi(&mut it),
+                Some(']' | 'P' | 'X' | '^' | '_') => skip_string(&mut it),
+                // nF sequences: intermediates, then one final byte.
+                Some(c) if ('\u{20}'..='\u{2f}').contains(&c) => {
+                    while it.peek().is_some_and(|c| ('\u{20}'..='\u{2f}').contains(c)) {
+                        it.next();
+                    }
+                    it.next();
+                }
+                _ => {}
+            },
+            '\u{9b}' => skip_csi(&mut it),
+            '\u{9d}' | '\u{90}' | '\u{98}' | '\u{9e}' | '\u{9f}' => skip_string(&mut it),
+            c if unsafe_char(c) => {}
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// (pattern, replacement): the replacement keeps the label and hides the value.
@@ -57,8 +294,12 @@ impl Redactor {
     pub fn new<S: Into<String>>(secrets: impl IntoIterator<Item = S>) -> Redactor {
         let mut r = Redactor::default();
         for s in secrets {
-            r.add_secret(s);
+            let s = s.into();
+            if !s.is_empty() && !r.secrets.contains(&s) {
+                r.secrets.push(s);
+            }
         }
+        r.matcher = Arc::new(SecretMatcher::new(&r.secrets));
         r
     }
 
@@ -72,32 +313,23 @@ impl Redactor {
         )
     }
 
-    /// Adds a secret (and the forms it takes in URLs and JSON). Empty strings are ignored;
+    /// Adds a secret (and every form `SecretMatcher` knows). Empty strings are ignored;
     /// short ones are masked all the same: a readable log never outranks a leaked secret.
     pub fn add_secret(&mut self, secret: impl Into<String>) {
         let secret = secret.into();
-        if secret.is_empty() {
+        if secret.is_empty() || self.secrets.contains(&secret) {
             return;
         }
-        let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
-        let json = serde_json::to_string(&secret).unwrap_or_default();
-        let json = json.trim_matches('"').to_string();
-        for s in [form.replace('+', "%20"), form, json, secret] {
-            if !s.is_empty() && !self.secrets.contains(&s) {
-                self.secrets.push(s);
-            }
-        }
-        self.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        self.secrets.push(secret);
+        self.matcher = Arc::new(SecretMatcher::new(&self.secrets));
     }
 
     /// `text` with every secret and token shape masked.
     pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        let mut out = Cow::Borrowed(text);
-        for s in &self.secrets {
-            if out.contains(s.as_str()) {
-                out = Cow::Owned(out.replace(s.as_str(), MASK));
-            }
-        }
+        let mut out = match self.matcher.mask(text) {
+            Cow::Borrowed(_) => Cow::Borrowed(text),
+            Cow::Owned(o) => Cow::Owned(o),
+        };
         for (re, with) in PATTERNS.iter() {
             if re.is_match(&out) {
                 out = Cow::Owned(re.replace_all(&out, with.as_str()).into_owned());
@@ -322,6 +554,103 @@ mod tests {
         );
         assert_eq!(out.matches(MASK).count(), 6, "{out}");
         assert!(!format!("{r:?}").contains("hunter2"));
+    }
+
+    /// Each form a secret takes in drbook's own output, one by one.
+    #[test]
+    fn derived_forms_of_a_secret_are_masked() {
+        let secret = "Sec/ret Ké?y#12\"x";
+        let r = Redactor::new([secret]);
+        let url_path: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+        let json = serde_json::to_string(secret).unwrap();
+        let ascii_json: String = secret
+            .encode_utf16()
+            .map(|u| format!("\\u{u:04x}"))
+            .collect();
+        let double = url_path.replace('%', "%25");
+        let forms = [
+            ("as written", secret.to_string()),
+            ("lower-cased (a host)", secret.to_lowercase()),
+            ("upper-cased", secret.to_uppercase()),
+            ("form-encoded", url_path.clone()),
+            ("percent-encoded", url_path.replace('+', "%20")),
+            ("lower-case hex", url_path.to_lowercase()),
+            ("double-encoded", double),
+            ("JSON", json.trim_matches('"').to_string()),
+            (
+                "JSON in JSON",
+                serde_json::to_string(json.trim_matches('"'))
+                    .unwrap()
+                    .trim_matches('"')
+                    .to_string(),
+            ),
+            ("full \\u escaping", ascii_json.clone()),
+            ("\\u escaping in JSON", ascii_json.replace('\\', "\\\\")),
+            ("part before ?", "Sec/ret Ké".to_string()),
+            (
+                "part before ? in a URL path",
+                "Sec/ret%20K%C3%A9".to_string(),
+            ),
+            ("part after ?", "y#12\"x".to_string()),
+            ("part after # in JSON", "12\\\"x".to_string()),
+        ];
+        for (what, form) in forms {
+            let text = format!("GET https://h/{form}?a=1 failed");
+            let out = r.redact(&text);
+            assert_eq!(
+                out,
+                format!("GET https://h/{MASK}?a=1 failed"),
+                "{what}: {form}"
+            );
+        }
+        // A URL parser turns a non-ASCII host into punycode.
+        let r = Redactor::new(["bücher-secret"]);
+        let host = url::Url::parse("http://bücher-secret/").unwrap();
+        let out = r.redact(host.as_str());
+        assert!(!out.contains("xn--"), "{out}");
+        // Nothing else is touched.
+        let r = Redactor::new(["hunter22"]);
+        assert!(matches!(r.redact("hunter2 hunter 22"), Cow::Borrowed(_)));
+        assert!(!format!("{:?}", SecretMatcher::new(&["hunter22"])).contains("hunter"));
+    }
+
+    #[test]
+    fn vars_mask_the_same_forms_and_skip_weak_secrets() {
+        use crate::runbook::vars::{Origin, Value as Var};
+        let var = |v: &str, secret| Var {
+            value: v.into(),
+            secret,
+            origin: Origin::CommandLine,
+        };
+        let vars = Vars {
+            values: BTreeMap::from([
+                ("pw".into(), var("Tr0ub4dor&3", true)),
+                ("pin".into(), var("123", true)),
+                ("region".into(), var("westeurope", false)),
+            ]),
+        };
+        let out = vars.redact("tr0ub4dor%263 Tr0ub4dor\\u00263 123 westeurope");
+        assert_eq!(out, format!("{MASK} {MASK} 123 westeurope"));
+    }
+
+    #[test]
+    fn terminal_escapes_are_stripped_whole() {
+        let cases = [
+            ("\x1b]52;c;aGVsbG8=\x07after", "after"),
+            ("\x1b]52;c;aGVsbG8=\x1b\\after", "after"),
+            ("\x1b]0;title\x07x", "x"),
+            ("\x1b[31mred\x1b[0m \x1b[2J\x1b[1;1H", "red "),
+            ("a\rb\x08c\x00d", "abcd"),
+            ("\u{9b}31mc1\u{9d}52;c;eA==\u{9c}", "c1"),
+            ("\x1bPdcs body\x1b\\ok", "ok"),
+            ("\x1b(Bcharset \x1b7saved", "charset saved"),
+            ("lines\n\tkept", "lines\n\tkept"),
+            ("trailing \x1b]52;c;unterminated", "trailing "),
+        ];
+        for (input, want) in cases {
+            assert_eq!(printable(input), want, "{input:?}");
+        }
+        assert!(matches!(printable("plain ✔ text"), Cow::Borrowed(_)));
     }
 
     #[test]

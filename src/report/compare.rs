@@ -249,7 +249,8 @@ pub fn render_markdown(c: &Comparison) -> String {
         );
     }
     o.push('\n');
-    o
+    // Notes, command output and errors are pasted in as written: no terminal escape survives.
+    crate::incident::redact::printable(&o).into_owned()
 }
 
 pub fn short(s: Option<&str>) -> String {

@@ -323,7 +323,8 @@ pub fn render_markdown(h: &History) -> String {
         }
         o.push('\n');
     }
-    o
+    // Notes, command output and errors are pasted in as written: no terminal escape survives.
+    crate::incident::redact::printable(&o).into_owned()
 }
 
 /// The trend as block characters, oldest to newest: `▂▂▇`.

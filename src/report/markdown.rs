@@ -61,7 +61,8 @@ pub fn render(a: &Analysis) -> String {
     critical(&mut o, a);
     waits(&mut o, a);
     integrity(&mut o, a);
-    o
+    // Notes, command output and errors are pasted in as written: no terminal escape survives.
+    crate::incident::redact::printable(&o).into_owned()
 }
 
 /// A one-line verdict with a mark that survives plain text.

@@ -190,21 +190,21 @@ impl Vars {
             .collect()
     }
 
-    /// Replaces every secret value inside `text` with the mask.
+    /// Replaces every secret value inside `text` with the mask, in every form drbook's own
+    /// output gives it (see `incident::redact::SecretMatcher`).
     pub fn redact(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        // Longest first, so a secret that contains another is masked whole.
-        let mut secrets: Vec<&str> = self
+        let secrets: Vec<&str> = self
             .values
             .values()
             .filter(|v| v.secret && v.value.chars().count() >= MIN_SECRET)
             .map(|v| v.value.as_str())
             .collect();
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        for s in secrets {
-            out = out.replace(s, MASK);
+        if secrets.is_empty() {
+            return text.to_string();
         }
-        out
+        crate::incident::redact::SecretMatcher::cached(&secrets)
+            .mask(text)
+            .into_owned()
     }
 }
 

@@ -65,7 +65,7 @@ fn first_line(s: &str) -> String {
 
 /// Creates the container unless it is there.
 pub async fn ensure_container(store: &Store) -> Result<(), BlobError> {
-    let c = store.container()?;
+    let c = store.container_to_create()?;
     match c.create(None::<BlobContainerClientCreateOptions<'_>>).await {
         Ok(_) => Ok(()),
         Err(e) if status(&e) == Some(StatusCode::Conflict) => Ok(()),

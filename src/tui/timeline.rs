@@ -391,6 +391,9 @@ pub fn clock(secs: u64) -> String {
 
 pub fn line(e: &Event) -> Line {
     let (icon, text, tone) = describe(&e.kind);
+    // The same stripping as headless output and reports: ratatui drops control characters,
+    // but would show the rest of an escape sequence (`]52;c;...`) as text.
+    let text = crate::incident::redact::printable(&text).into_owned();
     Line {
         time: e.ts.format("%H:%M:%S").to_string(),
         actor: e.actor.clone(),
