@@ -160,3 +160,98 @@ fn sigkill_at_random_moments_loses_nothing_that_was_shown() {
     );
     assert!(shown_total > 0);
 }
+
+/// A rehearsal killed right after the storage failover went through, then resumed: the
+/// simulator it meets is the one it left (the estate is saved beside the log), so the check that
+/// the failover completed passes at once; a fresh simulator would have it poll for 90 minutes.
+#[test]
+fn a_resumed_rehearsal_meets_the_simulated_azure_it_left() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let answers = dir.path().join("answers.toml");
+    std::fs::write(&answers, "[manual]\n\"*\" = \"ok\"\n").expect("answers");
+    let logs = dir.path().join("logs");
+    let storage = |resume: Option<&std::path::Path>| {
+        let mut c = rehearse(&logs, &answers, resume);
+        // The same flags as `rehearse`, on the storage runbook instead of the network one.
+        let args: Vec<std::ffi::OsString> = c
+            .get_args()
+            .map(|a| {
+                if a == "runbooks/network.toml" {
+                    "runbooks/data-storage.toml".into()
+                } else {
+                    a.to_owned()
+                }
+            })
+            .collect();
+        let mut s = Command::new(c.get_program());
+        s.current_dir(ROOT).args(args);
+        c = s;
+        c.stdout(Stdio::null()).stderr(Stdio::null());
+        c
+    };
+    let is_failover = |l: &str| {
+        l.contains("\"event\":\"step_finished\"")
+            && (l.contains("\"step\":\"unplanned-failover\"")
+                || l.contains("\"step\":\"planned-failover\""))
+            && l.contains("\"outcome\":\"ok\"")
+    };
+    let mut child = storage(None).spawn().expect("start drbook");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let log = loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no failover within 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+        let found = std::fs::read_dir(&logs).ok().and_then(|mut d| {
+            d.find_map(|e| {
+                e.ok()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+            })
+        });
+        if let Some(log) = found
+            && std::fs::read_to_string(&log).is_ok_and(|t| t.lines().any(is_failover))
+        {
+            break log;
+        }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        log.with_extension("sim.json").is_file(),
+        "the simulated estate is kept beside the log"
+    );
+    // The log as a kill right after the failover's end leaves it.
+    let text = std::fs::read_to_string(&log).expect("log");
+    let kept: String = text
+        .split_inclusive('\n')
+        .scan(false, |done, l| {
+            let keep = !*done;
+            *done |= is_failover(l);
+            Some(keep.then_some(l))
+        })
+        .flatten()
+        .collect();
+    std::fs::write(&log, kept).expect("truncate");
+
+    let mut resumed = storage(Some(&log)).spawn().expect("resume");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(s) = resumed.try_wait().expect("wait") {
+            break s;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = resumed.kill();
+            let _ = resumed.wait();
+            panic!("the resumed rehearsal did not finish within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0));
+    let (events, integrity) = read_log(&log).expect("readable");
+    assert!(integrity.is_trustworthy(), "{integrity}");
+    assert!(events.iter().any(|e| matches!(&e.kind,
+        EventKind::StepFinished { step, outcome: drbook::incident::Outcome::Ok, .. }
+            if step == "failover-complete")));
+}

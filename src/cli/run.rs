@@ -464,6 +464,17 @@ async fn open_session(
         }
     };
     let log_path = log.path().to_path_buf();
+    // The simulated estate lives beside the log, so a resumed rehearsal meets the Azure it left.
+    if let Some(sim) = &connected.sim {
+        match sim.keep_beside(&log_path).await {
+            Ok(crate::sim::persist::Kept::Replaced(why)) => eprintln!("drbook: {why}"),
+            Ok(_) => {}
+            Err(e) => {
+                eprintln!("drbook: {e}");
+                return Err(ExitCode::from(2));
+            }
+        }
+    }
     // Read before the writer starts: from here on the tap delivers every new event.
     let history = match incident::read_log(&log_path) {
         Ok((events, _)) => events,

@@ -13,6 +13,7 @@ pub mod faults;
 pub mod graph;
 pub mod json;
 pub mod kql;
+pub mod persist;
 pub mod probe;
 pub mod reply;
 pub mod scenario;
@@ -138,6 +139,38 @@ impl SimHandle {
     /// `http://127.0.0.1:PORT`
     pub fn base_url(&self) -> String {
         self.shared.base.clone()
+    }
+
+    /// Keeps the estate beside the incident log at `log`: restores the one saved there (a
+    /// resumed incident meets the Azure it left, its timeline clock included), then saves after
+    /// every change. A snapshot that cannot be used is said so and saved over.
+    pub async fn keep_beside(
+        &self,
+        log: &std::path::Path,
+    ) -> Result<persist::Kept, persist::PersistError> {
+        let path = persist::beside(log);
+        let restored = {
+            let mut st = self.shared.lock();
+            persist::restore(&path, &mut st)
+        };
+        let began = restored.as_ref().ok().copied().flatten();
+        let kept = match restored {
+            Ok(Some(_)) => persist::Kept::Restored,
+            Ok(None) => persist::Kept::Fresh,
+            Err(e @ persist::PersistError::Unusable { .. }) => {
+                persist::Kept::Replaced(e.to_string())
+            }
+            Err(e) => return Err(e),
+        };
+        if let Some(began) = began {
+            self.shared.set_timeline_start(began);
+            // What fell due while no drbook ran happens now.
+            drop(self.shared.lock());
+            self.shared.wake.notify_one();
+        }
+        self.shared.persist_to(path);
+        self.shared.save().await?;
+        Ok(kept)
     }
 
     /// Replaces the fault knobs (a different seed restarts the random draws).

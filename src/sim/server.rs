@@ -2,6 +2,7 @@
 //! (`/sim/*`) and ARM requests apart, and puts every ARM request through faults, auth and
 //! `api-version` before the routes in `arm`.
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -25,8 +26,13 @@ use super::state::{SimState, TENANT};
 pub struct Shared {
     state: Mutex<SimState>,
     started: Instant,
-    /// The timeline began this long before `started` (`SimOptions::start_at`).
-    offset: Duration,
+    /// The timeline began this many nanoseconds before `started` (`SimOptions::start_at`, or
+    /// the saved clock of a resumed incident).
+    offset_nanos: AtomicU64,
+    /// Where the estate is saved after each change (`SimHandle::keep_beside`), if anywhere.
+    persist: Mutex<Option<PathBuf>>,
+    /// One save at a time, so the last file written holds the latest state.
+    save_lock: tokio::sync::Mutex<()>,
     pub base: String,
     pub quiet: bool,
     pub requests: AtomicU64,
@@ -46,7 +52,9 @@ impl Shared {
         Shared {
             state: Mutex::new(state),
             started,
-            offset,
+            offset_nanos: AtomicU64::new(nanos(offset)),
+            persist: Mutex::new(None),
+            save_lock: tokio::sync::Mutex::new(()),
             base,
             quiet,
             requests: AtomicU64::new(0),
@@ -74,7 +82,42 @@ impl Shared {
 
     /// Time on the scenario's timeline.
     pub fn elapsed(&self) -> Duration {
-        self.started.elapsed().saturating_add(self.offset)
+        let offset = Duration::from_nanos(self.offset_nanos.load(Ordering::SeqCst));
+        self.started.elapsed().saturating_add(offset)
+    }
+
+    /// Moves the timeline so that it began at `began` (a restored estate's clock).
+    pub fn set_timeline_start(&self, began: DateTime<Utc>) {
+        let since = (Utc::now() - began).to_std().unwrap_or_default();
+        let offset = since.saturating_sub(self.started.elapsed());
+        self.offset_nanos.store(nanos(offset), Ordering::SeqCst);
+    }
+
+    /// From now on, saves the estate to `path` after every change.
+    pub fn persist_to(&self, path: PathBuf) {
+        *self.persist.lock().unwrap_or_else(|e| e.into_inner()) = Some(path);
+    }
+
+    /// Saves the estate where `persist_to` said, if anywhere; off the async threads.
+    pub async fn save(&self) -> Result<(), super::persist::PersistError> {
+        let Some(path) = self
+            .persist
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+        else {
+            return Ok(());
+        };
+        let _one = self.save_lock.lock().await;
+        let bytes = super::persist::encode(&self.lock());
+        tokio::task::spawn_blocking(move || super::persist::write(&path, &bytes))
+            .await
+            .unwrap_or_else(|e| {
+                Err(super::persist::PersistError::Write {
+                    path: PathBuf::new(),
+                    source: std::io::Error::other(e.to_string()),
+                })
+            })
     }
 
     /// Sleeps unless the simulator shuts down first (then false).
@@ -138,14 +181,35 @@ pub async fn entry(
         return to_response(reply);
     }
     if path == "/sim" || path.starts_with("/sim/") {
-        return to_response(super::control::handle(&sh, &method, path, &bytes));
+        let reply = super::control::handle(&sh, &method, path, &bytes);
+        return to_response(saved(&sh, &method, reply).await);
     }
     let reply = arm_request(&sh, &conn, &method, path, query, &parts.headers, &bytes).await;
+    let reply = match reply {
+        Some(r) => Some(saved(&sh, &method, r).await),
+        None => None,
+    };
     match reply {
         Some(r) => to_response(with_arm_headers(r, &method)),
         // The connection is already dead; this answer is never written.
         None => Response::new(AxumBody::empty()),
     }
+}
+
+/// The reply to a request that may have changed the estate, once the change is on disk (when
+/// the estate is kept): a resumed drbook must never meet an Azure that forgot what it was told.
+async fn saved(sh: &Shared, method: &str, reply: Reply) -> Reply {
+    if method == "GET" {
+        return reply;
+    }
+    match sh.save().await {
+        Ok(()) => reply,
+        Err(e) => Reply::error(500, "InternalServerError", format!("simulator: {e}")),
+    }
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// Latency and jitter alone, for probes: they are exempt from the other faults.

@@ -9,6 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::armid::{self, ResourceId, normalize_region};
@@ -17,7 +18,7 @@ use super::json::{render_times, toml_to_json};
 use super::scenario::{Endpoint, Event, Faults, ResourceDef, Scenario};
 
 /// One resource: its ARM JSON as GET returns it (before `${now}` rendering).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Res {
     pub id: String,
     pub body: Value,
@@ -28,14 +29,14 @@ pub struct Res {
     pub health_since: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Group {
     pub subscription: String,
     pub name: String,
     pub location: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OpStatus {
     InProgress,
     Succeeded,
@@ -53,7 +54,7 @@ impl OpStatus {
 }
 
 /// What a long-running operation does when it finishes.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Effect {
     AksPower { running: bool },
     CosmosPriorities(Vec<(String, i64)>),
@@ -62,14 +63,14 @@ pub enum Effect {
     Deployment,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OpError {
     pub status: u16,
     pub code: String,
     pub message: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Operation {
     pub id: String,
     pub subscription: String,
