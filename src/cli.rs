@@ -218,10 +218,7 @@ fn demo(args: DemoArgs) -> ExitCode {
         answers: None,
         auto_approve: false,
         operator: args.operator,
-        role: crate::tui::config::load_default(|k| std::env::var(k).ok())
-            .ok()
-            .and_then(|c| c.role)
-            .unwrap_or_default(),
+        role: None,
         // The secrets the runbooks need stand in: command steps, which would use them, are
         // not run against the simulator.
         vars: Vec::new(),
@@ -231,6 +228,7 @@ fn demo(args: DemoArgs) -> ExitCode {
         log_dir: args.log_dir,
         title: Some("Demo: westeurope outage (simulated)".into()),
         resume: args.resume,
+        reopen: false,
         regions: Vec::new(),
         components: Vec::new(),
         run_commands: false,
