@@ -475,6 +475,14 @@ fn one_drbook_writes_a_log_a_second_is_refused_and_a_killed_ones_lock_is_taken_o
         std::thread::sleep(Duration::from_millis(20));
     }
     let held = victim.id();
+    // A resume while it still runs is refused, naming it.
+    let o = finish(slow("eve", Some(&log)));
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(&format!("in use by drbook pid {held} on ")),
+        "{err}"
+    );
     let _ = victim.kill();
     let _ = victim.wait();
     let o = finish(slow("dave", Some(&log)));
@@ -486,4 +494,9 @@ fn one_drbook_writes_a_log_a_second_is_refused_and_a_killed_ones_lock_is_taken_o
     );
     let n = endings(&log);
     assert!(n.values().all(|&c| c == 1), "{n:?}");
+    let (events, _) = read_log(&log).expect("readable");
+    assert!(
+        events.iter().all(|e| e.actor != "eve"),
+        "the refused drbook wrote"
+    );
 }
