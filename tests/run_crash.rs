@@ -277,12 +277,12 @@ fn endings(log: &Path) -> BTreeMap<String, usize> {
 /// each step once, and not offer what is already done as "can start now".
 #[test]
 fn a_resume_after_a_kill_at_any_event_decides_every_condition_as_an_uninterrupted_run() {
-    const RB: &str = "tests/resume/conditions.toml";
+    const RB: &str = "tests/resume/conditions";
     let dir = tempfile::tempdir().expect("tmp");
     let answers = dir.path().join("answers.toml");
     std::fs::write(
         &answers,
-        "[manual]\nbroken = \"failed\"\n\"passed-over\" = \"skipped\"\n\"*\" = \"ok\"\n\
+        "[manual]\nbroken = \"failed\"\nrisky = \"failed\"\n\"passed-over\" = \"skipped\"\n\"*\" = \"ok\"\n\
          [confirm]\ndeclined = false\n\"*\" = true\n",
     )
     .expect("answers");
@@ -294,7 +294,8 @@ fn a_resume_after_a_kill_at_any_event_decides_every_condition_as_an_uninterrupte
         None,
         "50ms",
     ));
-    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    // The second runbook fails (and rolls back): the run ends unfinished.
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
     let full = only_log(&dir.path().join("full"));
     let want = decisions(&full);
     // The plan exercises what must survive a resume.
@@ -310,6 +311,8 @@ fn a_resume_after_a_kill_at_any_event_decides_every_condition_as_an_uninterrupte
         ("flip", "Done "),
         ("only-if-disabled", "Skipped its condition does not hold"),
         ("end", "Done "),
+        ("risky", "Failed "),
+        ("undo-risky", "Done "),
     ] {
         assert_eq!(
             want.get(step).map(String::as_str),
@@ -336,7 +339,7 @@ fn a_resume_after_a_kill_at_any_event_decides_every_condition_as_an_uninterrupte
                     let o = finish(rehearse_fixture(RB, answers, &cut, "t", Some(&log), "50ms"));
                     let out = String::from_utf8_lossy(&o.stdout).to_string();
                     let mut wrong = Vec::new();
-                    if o.status.code() != Some(0) {
+                    if o.status.code() != Some(1) {
                         wrong.push(format!(
                             "exit {:?}: {out}{}",
                             o.status.code(),
@@ -387,7 +390,7 @@ fn a_resume_after_a_kill_at_any_event_decides_every_condition_as_an_uninterrupte
     assert_eq!(o.status.code(), Some(2), "{o:?}");
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
-        err.contains("was closed (rehearsed)") && err.contains("--reopen"),
+        err.contains("was closed (failed)") && err.contains("--reopen"),
         "{err}"
     );
     assert_eq!(
@@ -398,7 +401,7 @@ fn a_resume_after_a_kill_at_any_event_decides_every_condition_as_an_uninterrupte
     let mut reopen = rehearse_fixture(RB, &answers, dir.path(), "t", Some(&full), "50ms");
     reopen.arg("--reopen");
     let o = finish(reopen);
-    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
     assert_eq!(decisions(&full), want);
     assert!(endings(&full).values().all(|&c| c == 1));
 }

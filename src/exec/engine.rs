@@ -471,6 +471,10 @@ impl Engine {
             lines: line_tx,
             prog: prog_tx,
         };
+        if let Err(e) = self.resume_rollbacks(&mut work, &updates).await {
+            let _ = updates.send(Update::LogFailed(e));
+            return;
+        }
         if self.options.autopilot {
             let _ = self
                 .handle(Control::StartAllReady, &mut work, &updates)
@@ -1241,6 +1245,43 @@ impl Engine {
         )
         .await?;
         self.start(rk, work, updates).await
+    }
+
+    /// On resume: a rollback that a failed step asked for and that had not begun, or had not
+    /// finished, when drbook stopped is started now (an interrupted one is confirmed again),
+    /// as the uninterrupted run would have. Nothing to do on a fresh run.
+    async fn resume_rollbacks(
+        &mut self,
+        work: &mut Work,
+        updates: &mpsc::UnboundedSender<Update>,
+    ) -> Result<(), String> {
+        let mut failed: Vec<StepKey> = self
+            .progress
+            .iter()
+            .filter(|(_, p)| **p == Progress::Failed)
+            .map(|(k, _)| k.clone())
+            .collect();
+        failed.sort();
+        for key in failed {
+            let Some(rollback) = self
+                .step(&key)
+                .filter(|(_, s)| {
+                    s.on_failure.as_ref().map(|o| *o.get_ref()) == Some(OnFailure::Rollback)
+                })
+                .and_then(|(_, s)| s.rollback.map(|r| r.into_inner()))
+            else {
+                continue;
+            };
+            let rk = StepKey::new(key.runbook.clone(), rollback);
+            if !self.rollbacks_run.contains(&rk) {
+                self.roll_back_if_asked(&key, Outcome::Failed, work, updates)
+                    .await?;
+            } else if self.progress_of(&rk) == Progress::NotStarted && self.is_rollback(&rk) {
+                // Restored as begun and unfinished (see `restore`).
+                self.start(rk, work, updates).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Why a check, probe or wait after a change has nothing to verify: the change it
