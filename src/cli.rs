@@ -50,6 +50,9 @@ pub struct DemoArgs {
     /// Demo: continue an interrupted demo incident from its log
     #[arg(long, value_name = "LOG")]
     pub resume: Option<PathBuf>,
+    /// Demo: with --resume, resume a demo incident that was closed, opening it again
+    #[arg(long, requires = "resume")]
+    pub reopen: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -228,7 +231,7 @@ fn demo(args: DemoArgs) -> ExitCode {
         log_dir: args.log_dir,
         title: Some("Demo: westeurope outage (simulated)".into()),
         resume: args.resume,
-        reopen: false,
+        reopen: args.reopen,
         regions: Vec::new(),
         components: Vec::new(),
         run_commands: false,
