@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use drbook::checks::scope::Scope;
 use drbook::diag::SourceFile;
-use drbook::exec::engine::{Control, Engine, ExecEvent, Options, Recorder, Update};
+use drbook::exec::engine::{Control, Engine, ExecEvent, Options, Recorder, Restored, Update};
 use drbook::exec::headless::{Answers, drive};
 use drbook::exec::plan::{self, StepKey};
 use drbook::exec::steps::Outcome;
@@ -482,4 +482,73 @@ async fn a_rollback_runs_at_most_once_and_a_manual_step_marked_failed_rolls_back
         "{ev:#?}"
     );
     assert_eq!(finished(&ev, "restore").map(|f| f.0), Some(Outcome::Ok));
+}
+
+const VERIFIER: &str = r#"
+[runbook]
+id = "verify"
+title = "A change and its verifier"
+component = "network"
+
+[[step]]
+id = "disable"
+title = "Disable the primary endpoint"
+kind = "action"
+method = "PATCH"
+resource = "/subscriptions/6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f/resourceGroups/rg-shop-global/providers/Microsoft.Network/trafficmanagerprofiles/tm-shop/azureEndpoints/ep-westeurope"
+api_version = "2022-04-01"
+body = { properties = { endpointStatus = "Disabled" } }
+confirm = true
+
+[[step]]
+id = "disabled"
+title = "The primary endpoint is disabled"
+kind = "check"
+resource = "/subscriptions/6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f/resourceGroups/rg-shop-global/providers/Microsoft.Network/trafficmanagerprofiles/tm-shop/azureEndpoints/ep-westeurope"
+api_version = "2022-04-01"
+depends_on = ["disable"]
+expect = { path = "properties.endpointStatus", equals = "Disabled" }
+poll = "30s"
+timeout = "20m"
+"#;
+
+/// A change nobody could claim on the shared timeline (restored from a log here, as after a
+/// resume) did not happen: its verifier is skipped at once, saying why, instead of polling
+/// for 20 minutes. One skipped by its condition still has its result checked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_verifier_of_an_unclaimed_change_is_skipped_at_once() {
+    let c = sim().await;
+    for (reason, verified) in [
+        ("not claimed: kim holds it since 10:00:00 UTC", false),
+        ("its condition does not hold", true),
+    ] {
+        let rec = Arc::new(Memory::default());
+        let mut e = engine(&c, inline(VERIFIER), rec.clone(), options(true));
+        e.restore(
+            StepKey::new("verify", "disable"),
+            Restored {
+                progress: plan::Progress::Skipped,
+                outputs: BTreeMap::new(),
+                skip_reason: Some(reason.into()),
+                interrupted: false,
+            },
+        );
+        // Long enough to finish when the verifier is skipped; a polling one is left polling.
+        let wait = Duration::from_secs(if verified { 2 } else { 10 });
+        let ending =
+            tokio::time::timeout(wait, drive(e, &Answers::default(), "alice", |_| {})).await;
+        let ev = rec.events();
+        if verified {
+            // The endpoint was never disabled: the check polls (stopped by the timeout here).
+            assert!(ev.iter().any(
+                |e| matches!(e, ExecEvent::StepStarted { key, .. } if key.step == "disabled")
+            ));
+        } else {
+            assert!(ending.is_ok(), "{ev:#?}");
+            assert_eq!(
+                skipped(&ev, "disabled").as_deref(),
+                Some(format!("verifies `disable`, which did not happen: {reason}").as_str())
+            );
+        }
+    }
 }
