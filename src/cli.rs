@@ -50,6 +50,9 @@ pub struct DemoArgs {
     /// Demo: continue an interrupted demo incident from its log
     #[arg(long, value_name = "LOG")]
     pub resume: Option<PathBuf>,
+    /// Demo: with --resume, resume a demo incident that was closed, opening it again
+    #[arg(long, requires = "resume")]
+    pub reopen: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -223,10 +226,7 @@ fn demo(args: DemoArgs) -> ExitCode {
         answers: None,
         auto_approve: false,
         operator: args.operator,
-        role: crate::tui::config::load_default(|k| std::env::var(k).ok())
-            .ok()
-            .and_then(|c| c.role)
-            .unwrap_or_default(),
+        role: None,
         // The secrets the runbooks need stand in: command steps, which would use them, are
         // not run against the simulator.
         vars: Vec::new(),
@@ -236,6 +236,7 @@ fn demo(args: DemoArgs) -> ExitCode {
         log_dir: args.log_dir,
         title: Some("Demo: westeurope outage (simulated)".into()),
         resume: args.resume,
+        reopen: args.reopen,
         regions: Vec::new(),
         components: Vec::new(),
         run_commands: false,

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use drbook::checks::scope::Scope;
 use drbook::diag::SourceFile;
-use drbook::exec::engine::{Control, Engine, ExecEvent, Options, Recorder, Update};
+use drbook::exec::engine::{Control, Engine, ExecEvent, Options, Recorder, Restored, Update};
 use drbook::exec::headless::{Answers, drive};
 use drbook::exec::plan::{self, StepKey};
 use drbook::exec::steps::Outcome;
@@ -195,8 +195,6 @@ async fn without_approval_a_destructive_step_is_declined_and_nothing_is_written(
         rec.clone(),
         options(false),
     );
-    // Without the failover, `secondary-is-primary` polls for its 20 minutes: stop watching
-    // once it has started.
     let _ = tokio::time::timeout(Duration::from_secs(20), drive(e, &answers, "bob", |_| {})).await;
     let ev = rec.events();
     assert!(ev.iter().any(|e| matches!(e, ExecEvent::ConfirmationRequested { key, what } if key.step == "forced-failover" && what.contains("POST") && what.contains("forceFailoverAllowDataLoss"))), "{ev:#?}");
@@ -209,11 +207,16 @@ async fn without_approval_a_destructive_step_is_declined_and_nothing_is_written(
             .map(|f| f["properties"]["replicationRole"].clone()),
         Some(serde_json::json!("Secondary"))
     );
-    // The read that verifies the failover polls and does not pretend it happened.
-    assert!(ev.iter().any(
+    // The read that verifies the failover neither pretends it happened nor polls for its 20
+    // minutes: it is skipped at once, saying why.
+    assert!(!ev.iter().any(
         |e| matches!(e, ExecEvent::StepStarted { key, .. } if key.step == "secondary-is-primary")
     ));
-    assert!(finished(&ev, "secondary-is-primary").is_none());
+    let why = skipped(&ev, "secondary-is-primary").expect("the verifier is skipped");
+    assert_eq!(
+        why,
+        "verifies `forced-failover`, which did not happen: declined by bob (answers file)"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -384,4 +387,168 @@ fn answers_files_report_their_errors_with_a_location() {
     let e = Answers::load(&p).expect_err("bad outcome");
     assert!(e.contains("a.toml:2:"), "{e}");
     let _ = StepKey::new("a", "b");
+}
+
+const ROLLBACK_ONCE: &str = r#"
+[runbook]
+id = "local"
+title = "Rollbacks"
+component = "code"
+
+[[step]]
+id = "change"
+title = "A change that fails"
+kind = "command"
+argv = ["sh", "-c", "exit 1"]
+confirm = false
+on_failure = "rollback"
+rollback = "undo"
+
+[[step]]
+id = "decide"
+title = "The operator marks this failed"
+kind = "manual"
+depends_on = ["change"]
+on_failure = "rollback"
+rollback = "restore"
+
+[[rollback]]
+id = "undo"
+title = "An undo that fails and rolls back to itself"
+kind = "command"
+argv = ["sh", "-c", "echo undo >> \"$COUNTER\"; exit 1"]
+env = { COUNTER = "${counter}" }
+confirm = false
+on_failure = "rollback"
+rollback = "undo"
+
+[[rollback]]
+id = "restore"
+title = "Restore"
+kind = "command"
+argv = ["echo", "restored"]
+confirm = false
+
+[vars]
+counter = "/dev/null"
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rollback_runs_at_most_once_and_a_manual_step_marked_failed_rolls_back() {
+    let c = sim().await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let counter = dir.path().join("n");
+    let text = ROLLBACK_ONCE.replace(
+        "counter = \"/dev/null\"",
+        &format!("counter = \"{}\"", counter.display()),
+    );
+    let rec = Arc::new(Memory::default());
+    // `change` fails and stops the runbook; its rollback fails and names itself.
+    let e = engine(&c, inline(&text), rec.clone(), options(false));
+    let answers: Answers = toml::from_str("[manual]\ndecide = \"failed\"\n").expect("answers");
+    let ending =
+        tokio::time::timeout(Duration::from_secs(15), drive(e, &answers, "alice", |_| {})).await;
+    let ev = rec.events();
+    assert!(ending.is_ok(), "the rollback loops: {} events", ev.len());
+    let undone = std::fs::read_to_string(&counter).unwrap_or_default();
+    assert_eq!(undone.lines().count(), 1, "the rollback ran {undone:?}");
+    let started = |name: &str| {
+        ev.iter()
+            .filter(
+                |e| matches!(e, ExecEvent::RollbackStarted { rollback, .. } if rollback == name),
+            )
+            .count()
+    };
+    assert_eq!(started("undo"), 1, "{ev:#?}");
+    assert!(ev.iter().any(|e| matches!(
+        e,
+        ExecEvent::Note { key: Some(k), text, .. }
+            if k.step == "undo" && text.contains("rollback `undo` has already run")
+    )));
+
+    // A manual step marked failed with `on_failure = "rollback"` runs its rollback.
+    let text = text.replace("argv = [\"sh\", \"-c\", \"exit 1\"]", "argv = [\"true\"]");
+    let rec = Arc::new(Memory::default());
+    let e = engine(&c, inline(&text), rec.clone(), options(false));
+    let ending =
+        tokio::time::timeout(Duration::from_secs(15), drive(e, &answers, "alice", |_| {})).await;
+    let ev = rec.events();
+    assert!(ending.is_ok(), "{ev:#?}");
+    assert_eq!(finished(&ev, "decide").map(|f| f.0), Some(Outcome::Failed));
+    assert!(
+        ev.iter().any(
+            |e| matches!(e, ExecEvent::RollbackStarted { key, rollback } if key.step == "decide" && rollback == "restore")
+        ),
+        "{ev:#?}"
+    );
+    assert_eq!(finished(&ev, "restore").map(|f| f.0), Some(Outcome::Ok));
+}
+
+const VERIFIER: &str = r#"
+[runbook]
+id = "verify"
+title = "A change and its verifier"
+component = "network"
+
+[[step]]
+id = "disable"
+title = "Disable the primary endpoint"
+kind = "action"
+method = "PATCH"
+resource = "/subscriptions/6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f/resourceGroups/rg-shop-global/providers/Microsoft.Network/trafficmanagerprofiles/tm-shop/azureEndpoints/ep-westeurope"
+api_version = "2022-04-01"
+body = { properties = { endpointStatus = "Disabled" } }
+confirm = true
+
+[[step]]
+id = "disabled"
+title = "The primary endpoint is disabled"
+kind = "check"
+resource = "/subscriptions/6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f/resourceGroups/rg-shop-global/providers/Microsoft.Network/trafficmanagerprofiles/tm-shop/azureEndpoints/ep-westeurope"
+api_version = "2022-04-01"
+depends_on = ["disable"]
+expect = { path = "properties.endpointStatus", equals = "Disabled" }
+poll = "30s"
+timeout = "20m"
+"#;
+
+/// A change nobody could claim on the shared timeline (restored from a log here, as after a
+/// resume) did not happen: its verifier is skipped at once, saying why, instead of polling
+/// for 20 minutes. One skipped by its condition still has its result checked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_verifier_of_an_unclaimed_change_is_skipped_at_once() {
+    let c = sim().await;
+    for (reason, verified) in [
+        ("not claimed: kim holds it since 10:00:00 UTC", false),
+        ("its condition does not hold", true),
+    ] {
+        let rec = Arc::new(Memory::default());
+        let mut e = engine(&c, inline(VERIFIER), rec.clone(), options(true));
+        e.restore(
+            StepKey::new("verify", "disable"),
+            Restored {
+                progress: plan::Progress::Skipped,
+                outputs: BTreeMap::new(),
+                skip_reason: Some(reason.into()),
+                interrupted: false,
+            },
+        );
+        // Long enough to finish when the verifier is skipped; a polling one is left polling.
+        let wait = Duration::from_secs(if verified { 2 } else { 10 });
+        let ending =
+            tokio::time::timeout(wait, drive(e, &Answers::default(), "alice", |_| {})).await;
+        let ev = rec.events();
+        if verified {
+            // The endpoint was never disabled: the check polls (stopped by the timeout here).
+            assert!(ev.iter().any(
+                |e| matches!(e, ExecEvent::StepStarted { key, .. } if key.step == "disabled")
+            ));
+        } else {
+            assert!(ending.is_ok(), "{ev:#?}");
+            assert_eq!(
+                skipped(&ev, "disabled").as_deref(),
+                Some(format!("verifies `disable`, which did not happen: {reason}").as_str())
+            );
+        }
+    }
 }

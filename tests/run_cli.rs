@@ -566,3 +566,45 @@ fn a_keyed_log_is_verified_with_its_key_and_never_called_intact_without() {
     assert!(text(&o).contains("DRBOOK_LOG_KEY"), "{}", text(&o));
     assert!(!text(&o).contains("hunter2"), "{}", text(&o));
 }
+
+/// `--non-interactive` takes who is at the keyboard and their role from the config file, as
+/// the TUI does (the command line still wins).
+#[test]
+fn a_headless_run_takes_the_operator_and_role_from_the_config_file() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "operator = \"zoe\"\nrole = \"commander\"\n").expect("config");
+    let answers = dir.path().join("answers.toml");
+    std::fs::write(&answers, "[manual]\n\"*\" = \"ok\"\n").expect("answers");
+    let o = Command::new("timeout")
+        .arg("15")
+        .arg(env!("CARGO_BIN_EXE_drbook"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["rehearse", "tests/resume/slow.toml", "--target", "sim"])
+        .args(["--non-interactive", "--max-delay", "10ms", "--answers"])
+        .arg(&answers)
+        .arg("--log-dir")
+        .arg(dir.path().join("logs"))
+        .env("DRBOOK_CONFIG", &config)
+        .env_remove("DRBOOK_OPERATOR")
+        .output()
+        .expect("run drbook");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let (events, _) = read_log(&the_log(dir.path())).expect("readable");
+    let EventKind::IncidentStarted(h) = &events[0].kind else {
+        panic!("no header")
+    };
+    assert_eq!(h.operators, ["zoe"]);
+    assert!(
+        events.iter().any(|e| matches!(
+            &e.kind,
+            EventKind::RoleTaken { operator, role: drbook::roles::Role::Commander } if operator == "zoe"
+        )),
+        "{events:#?}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(&e.kind, EventKind::StepFinished { .. }) && e.actor == "zoe")
+    );
+}

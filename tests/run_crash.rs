@@ -1,13 +1,16 @@
 //! The real binary killed with SIGKILL at random moments of a rehearsal: every log parses and
 //! verifies, every event the operator was shown is in the log, and the incident resumes to its
 //! end. 50 trials here; `DRBOOK_CRASH_TRIALS=1000 cargo test --test run_crash` soaks.
+//! Resume decides as an uninterrupted run would, after a kill at any event; one drbook at a
+//! time writes a log.
 
-use std::collections::BTreeSet;
-use std::io::BufRead;
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
-use drbook::incident::{EventKind, read_log};
+use drbook::incident::{EventKind, IncidentState, read_log};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -59,7 +62,12 @@ fn sigkill_at_random_moments_loses_nothing_that_was_shown() {
         .unwrap_or(50);
     let dir = tempfile::tempdir().expect("tmp");
     let answers = dir.path().join("answers.toml");
-    std::fs::write(&answers, "[manual]\n\"*\" = \"ok\"\n").expect("answers");
+    // A change interrupted by the kill is confirmed again on resume: yes.
+    std::fs::write(
+        &answers,
+        "[manual]\n\"*\" = \"ok\"\n[confirm]\n\"*\" = true\n",
+    )
+    .expect("answers");
     let mut resumed = 0;
     let mut shown_total = 0;
     for trial in 0..trials {
@@ -130,13 +138,26 @@ fn sigkill_at_random_moments_loses_nothing_that_was_shown() {
                 "trial {trial}: shown but not in the log: {s:?}"
             );
         }
-        // Every tenth trial: resume to the end; the chain still holds.
+        // Every tenth trial: resume to the end; the chain still holds. A run that had
+        // finished closed its incident, which a resume does not reopen unasked.
         if trial % 10 == 0 {
-            let status = rehearse(&logs, &answers, Some(&log))
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .expect("resume");
+            let mut resume = rehearse(&logs, &answers, Some(&log));
+            if closed(&log) {
+                let before = std::fs::read(&log).expect("log");
+                let o = finish(rehearse(&logs, &answers, Some(&log)));
+                assert_eq!(
+                    o.status.code(),
+                    Some(2),
+                    "trial {trial}: a closed incident reopened"
+                );
+                assert!(String::from_utf8_lossy(&o.stderr).contains("--reopen"));
+                assert_eq!(std::fs::read(&log).expect("log"), before);
+                resume.arg("--reopen");
+            }
+            // Never hangs: a resumed rehearsal gets a fresh simulator, so a check interrupted
+            // while verifying a change polls for a change that simulator never saw, up to its
+            // own timeout (e.g. trial 70 of a soak).
+            let status = finish(resume).status;
             assert_eq!(
                 status.code(),
                 Some(0),
@@ -254,4 +275,352 @@ fn a_resumed_rehearsal_meets_the_simulated_azure_it_left() {
     assert!(events.iter().any(|e| matches!(&e.kind,
         EventKind::StepFinished { step, outcome: drbook::incident::Outcome::Ok, .. }
             if step == "failover-complete")));
+}
+
+fn closed(log: &Path) -> bool {
+    read_log(log).is_ok_and(|(events, _)| {
+        events
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::IncidentClosed { .. }))
+    })
+}
+
+/// Waits for `child` to end, killing it after 15 s: a test never hangs.
+fn finish(mut cmd: Command) -> Output {
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start drbook");
+    wait_for(child)
+}
+
+fn wait_for(mut child: Child) -> Output {
+    // Read as it goes: a full pipe would otherwise stop the child.
+    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let out = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let err = drain(child.stderr.take().map(|p| Box::new(p) as _));
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("drbook did not end within 15 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    }
+}
+
+/// `drbook rehearse RUNBOOK` headless on the simulator, logging to `logs` or resuming `resume`.
+fn rehearse_fixture(
+    runbook: &str,
+    answers: &Path,
+    logs: &Path,
+    operator: &str,
+    resume: Option<&Path>,
+    delay: &str,
+) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_drbook", "50ms"));
+    c.current_dir(ROOT)
+        .args(["rehearse", runbook, "--target", "sim", "--non-interactive"])
+        .args(["--max-delay", delay, "--operator", operator])
+        .arg("--answers")
+        .arg(answers)
+        .arg("--log-dir")
+        .arg(logs);
+    if let Some(log) = resume {
+        c.arg("--resume").arg(log);
+    }
+    c
+}
+
+fn only_log(dir: &Path) -> PathBuf {
+    std::fs::read_dir(dir)
+        .expect("log dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .expect("a log")
+}
+
+/// What became of each step: its status and, when skipped, why.
+fn decisions(log: &Path) -> BTreeMap<String, String> {
+    let (events, _) = read_log(log).expect("readable");
+    let state = IncidentState::fold(&events);
+    state
+        .runbooks
+        .iter()
+        .flat_map(|r| r.steps.iter())
+        .map(|s| {
+            (
+                s.id.clone(),
+                format!("{:?} {}", s.status, s.skip_reason.as_deref().unwrap_or("")),
+            )
+        })
+        .collect()
+}
+
+/// How many times each step ended (finished or skipped) in `log`.
+fn endings(log: &Path) -> BTreeMap<String, usize> {
+    let (events, _) = read_log(log).expect("readable");
+    let mut n = BTreeMap::new();
+    for e in &events {
+        if let EventKind::StepFinished { step, .. } | EventKind::StepSkipped { step, .. } = &e.kind
+        {
+            *n.entry(step.clone()).or_insert(0) += 1;
+        }
+    }
+    n
+}
+
+/// A SIGKILL after event N leaves exactly the first N lines (each event is fsynced before the
+/// next is written). For every N, the resumed run must decide every condition as the
+/// uninterrupted run did (a step skipped, declined or failed before the kill included), end
+/// each step once, and not offer what is already done as "can start now".
+#[test]
+fn a_resume_after_a_kill_at_any_event_decides_every_condition_as_an_uninterrupted_run() {
+    const RB: &str = "tests/resume/conditions";
+    let dir = tempfile::tempdir().expect("tmp");
+    let answers = dir.path().join("answers.toml");
+    std::fs::write(
+        &answers,
+        "[manual]\nbroken = \"failed\"\nrisky = \"failed\"\n\"passed-over\" = \"skipped\"\n\"*\" = \"ok\"\n\
+         [confirm]\ndeclined = false\n\"*\" = true\n",
+    )
+    .expect("answers");
+    let o = finish(rehearse_fixture(
+        RB,
+        &answers,
+        &dir.path().join("full"),
+        "t",
+        None,
+        "50ms",
+    ));
+    // The second runbook fails (and rolls back): the run ends unfinished.
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    let full = only_log(&dir.path().join("full"));
+    let want = decisions(&full);
+    // The plan exercises what must survive a resume.
+    for (step, d) in [
+        ("broken", "Failed "),
+        ("passed-over", "Skipped "),
+        ("declined", "Skipped declined by t (answers file)"),
+        ("not-needed", "Skipped its condition does not hold"),
+        ("after-skip", "Done "),
+        ("after-decline", "Done "),
+        ("after-failure", "Done "),
+        ("never", "Skipped its condition does not hold"),
+        ("flip", "Done "),
+        ("only-if-disabled", "Skipped its condition does not hold"),
+        ("end", "Done "),
+        ("risky", "Failed "),
+        ("undo-risky", "Done "),
+    ] {
+        assert_eq!(
+            want.get(step).map(String::as_str),
+            Some(d),
+            "{step}: {want:?}"
+        );
+    }
+    let text = std::fs::read_to_string(&full).expect("log");
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.len() > 20, "{}", lines.len());
+    let cuts: Vec<usize> = (1..lines.len()).collect();
+    let failures = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for part in cuts.chunks(cuts.len().div_ceil(3)) {
+            let (lines, answers, want, failures) = (&lines, &answers, &want, &failures);
+            let root = dir.path();
+            scope.spawn(move || {
+                for &n in part {
+                    let cut = root.join(format!("cut-{n}"));
+                    std::fs::create_dir_all(&cut).expect("dir");
+                    let log = cut.join("incident.jsonl");
+                    std::fs::write(&log, lines[..n].join("\n") + "\n").expect("cut");
+                    let done_before: BTreeSet<String> = endings(&log).into_keys().collect();
+                    let o = finish(rehearse_fixture(RB, answers, &cut, "t", Some(&log), "50ms"));
+                    let out = String::from_utf8_lossy(&o.stdout).to_string();
+                    let mut wrong = Vec::new();
+                    if o.status.code() != Some(1) {
+                        wrong.push(format!(
+                            "exit {:?}: {out}{}",
+                            o.status.code(),
+                            String::from_utf8_lossy(&o.stderr)
+                        ));
+                    }
+                    let got = decisions(&log);
+                    if &got != want {
+                        wrong.push(format!("decided {got:?}"));
+                    }
+                    let twice: Vec<_> = endings(&log).into_iter().filter(|(_, c)| *c > 1).collect();
+                    if !twice.is_empty() {
+                        wrong.push(format!("ended twice: {twice:?}"));
+                    }
+                    let offered = out
+                        .lines()
+                        .find_map(|l| l.strip_prefix("can start now: "))
+                        .unwrap_or_default();
+                    for key in offered.split(", ").filter(|k| !k.is_empty()) {
+                        let step = key.rsplit('/').next().unwrap_or_default();
+                        if done_before.contains(step) {
+                            wrong.push(format!("offers {key}, done before the kill"));
+                        }
+                    }
+                    if !wrong.is_empty() {
+                        failures
+                            .lock()
+                            .expect("lock")
+                            .push(format!("after event {n}: {}", wrong.join("; ")));
+                    }
+                }
+            });
+        }
+    });
+    let failures = failures.into_inner().expect("lock");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    println!(
+        "{} kill points resumed: every one decided as the uninterrupted run and ended each step once",
+        cuts.len()
+    );
+
+    // The whole log: the incident is closed, and a resume does not reopen it unasked.
+    let before = std::fs::read(&full).expect("log");
+    let o = finish(rehearse_fixture(
+        RB,
+        &answers,
+        dir.path(),
+        "t",
+        Some(&full),
+        "50ms",
+    ));
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("was closed (failed)") && err.contains("--reopen"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(&full).expect("log"),
+        before,
+        "the refusal wrote to the log"
+    );
+    let mut reopen = rehearse_fixture(RB, &answers, dir.path(), "t", Some(&full), "50ms");
+    reopen.arg("--reopen");
+    let o = finish(reopen);
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    assert_eq!(decisions(&full), want);
+    assert!(endings(&full).values().all(|&c| c == 1));
+}
+
+/// Two `--resume` of one log at once: one is refused, naming who holds the log, and writes
+/// nothing; no step ends twice. A drbook killed while it holds the log leaves no lock behind:
+/// the next resume takes it over, saying so.
+#[test]
+fn one_drbook_writes_a_log_a_second_is_refused_and_a_killed_ones_lock_is_taken_over() {
+    const RB: &str = "tests/resume/slow.toml";
+    let dir = tempfile::tempdir().expect("tmp");
+    let answers = dir.path().join("answers.toml");
+    std::fs::write(&answers, "[manual]\n\"*\" = \"ok\"\n").expect("answers");
+    let slow = |operator: &str, log: Option<&Path>| {
+        // The wait holds the run (and so the log) for two seconds.
+        let mut c = rehearse_fixture(RB, &answers, dir.path(), operator, log, "2s");
+        c.stdout(Stdio::piped()).stderr(Stdio::piped());
+        c
+    };
+    // A log cut after its header: both resumes have every step to do.
+    let o = finish(rehearse_fixture(
+        RB,
+        &answers,
+        dir.path(),
+        "t",
+        None,
+        "50ms",
+    ));
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let log = only_log(dir.path());
+    let text = std::fs::read_to_string(&log).expect("log");
+    let header = text.lines().next().expect("header").to_string() + "\n";
+    std::fs::write(&log, &header).expect("cut");
+
+    let a = slow("alice", Some(&log)).spawn().expect("alice");
+    let b = slow("bob", Some(&log)).spawn().expect("bob");
+    let (a_pid, b_pid) = (a.id(), b.id());
+    let (a, b) = (wait_for(a), wait_for(b));
+    let (won, lost, winner) = match (a.status.code(), b.status.code()) {
+        (Some(0), Some(2)) => (a, b, (a_pid, "alice", "bob")),
+        (Some(2), Some(0)) => (b, a, (b_pid, "bob", "alice")),
+        other => panic!("exactly one resume must run: {other:?}\n{a:?}\n{b:?}"),
+    };
+    let err = String::from_utf8_lossy(&lost.stderr);
+    assert!(
+        err.contains("is in use by drbook pid") && err.contains(&format!("pid {} on ", winner.0)),
+        "the refusal does not name the holder: {err}"
+    );
+    assert!(String::from_utf8_lossy(&won.stdout).contains("finished: every runbook done"));
+    let (events, integrity) = read_log(&log).expect("readable");
+    assert!(
+        matches!(integrity, drbook::incident::Integrity::Intact { .. }),
+        "{integrity}"
+    );
+    assert!(
+        events.iter().all(|e| e.actor != winner.2),
+        "the refused drbook wrote to the log"
+    );
+    assert!(events.iter().any(|e| e.actor == winner.1));
+    assert_eq!(
+        endings(&log),
+        BTreeMap::from([("begin".into(), 1), ("done".into(), 1), ("pause".into(), 1)])
+    );
+
+    // Killed while it holds the log (in its wait): the next resume takes the log over.
+    std::fs::write(&log, &header).expect("cut");
+    let mut victim = slow("carol", Some(&log)).spawn().expect("carol");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !read_log(&log).is_ok_and(|(ev, _)| {
+        ev.iter()
+            .any(|e| matches!(&e.kind, EventKind::StepStarted { step, .. } if step == "pause"))
+    }) {
+        assert!(Instant::now() < deadline, "the run never reached its wait");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let held = victim.id();
+    // A resume while it still runs is refused, naming it.
+    let o = finish(slow("eve", Some(&log)));
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(&format!("in use by drbook pid {held} on ")),
+        "{err}"
+    );
+    let _ = victim.kill();
+    let _ = victim.wait();
+    let o = finish(slow("dave", Some(&log)));
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(&format!("drbook pid {held} on ")) && err.contains("is gone"),
+        "the stale lock was not reported: {err}"
+    );
+    let n = endings(&log);
+    assert!(n.values().all(|&c| c == 1), "{n:?}");
+    let (events, _) = read_log(&log).expect("readable");
+    assert!(
+        events.iter().all(|e| e.actor != "eve"),
+        "the refused drbook wrote"
+    );
 }

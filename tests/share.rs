@@ -386,9 +386,14 @@ fn rehearse(dir: &Path, runbook: &Path, operator: &str, share: &str, extra: &[&s
     rehearse_with(runbook, operator, &args)
 }
 
-/// Resumes the incident `log` (its header names the share).
+/// Resumes the incident `log` (its header names the share), reopening it: the first run
+/// closed it.
 fn resume(runbook: &Path, operator: &str, log: &Path) -> Output {
-    rehearse_with(runbook, operator, &["--resume", &log.display().to_string()])
+    rehearse_with(
+        runbook,
+        operator,
+        &["--resume", &log.display().to_string(), "--reopen"],
+    )
 }
 
 /// The steps of `events` claimed, with whether each ran without a claim.

@@ -12,7 +12,7 @@ use clap::Args;
 
 use super::{load, parse_var, report_load_errors, runtime_or_report};
 use crate::checks::scope::Scope;
-use crate::exec::engine::{Engine, ExecEvent, Options, Update};
+use crate::exec::engine::{Engine, ExecEvent, Options, Restored, Update};
 use crate::exec::headless::{Answers, drive};
 use crate::exec::journal::LogRecorder;
 use crate::exec::{plan, scorecard};
@@ -51,8 +51,8 @@ pub struct RunArgs {
     /// Your role in the incident (recorded in the log; default: the config file's, then
     /// operator): a commander may also approve two-person steps run by someone else; a
     /// scribe only writes notes
-    #[arg(long, value_enum, default_value_t = Role::Operator)]
-    pub role: Role,
+    #[arg(long, value_enum)]
+    pub role: Option<Role>,
     /// Set a variable, overriding the environment, the plan and the default
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
@@ -75,6 +75,10 @@ pub struct RunArgs {
     /// that had started is read again, or confirmed again when it changes state
     #[arg(long, value_name = "LOG")]
     pub resume: Option<PathBuf>,
+    /// With --resume: resume an incident that was closed (finished, failed or aborted),
+    /// opening it again
+    #[arg(long, requires = "resume")]
+    pub reopen: bool,
     /// What is hit: a region (repeatable). Only runbooks that involve it run (one of their
     /// variables names it, e.g. `primary`)
     #[arg(long = "region", value_name = "REGION")]
@@ -118,6 +122,13 @@ pub struct RunArgs {
     /// `None`
     #[arg(skip)]
     pub incident: Option<String>,
+}
+
+impl RunArgs {
+    /// The role at this keyboard (`carry_out` settles it from the config file first).
+    pub fn role(&self) -> Role {
+        self.role.unwrap_or_default()
+    }
 }
 
 /// `drbook join URL PATH...`: the incident on the share, with this operator's runbooks.
@@ -179,12 +190,25 @@ pub fn run(args: RunArgs, rehearsal: bool) -> ExitCode {
     rt.block_on(carry_out(args, rehearsal))
 }
 
-async fn carry_out(args: RunArgs, rehearsal: bool) -> ExitCode {
+async fn carry_out(mut args: RunArgs, rehearsal: bool) -> ExitCode {
     if !rehearsal && args.target.target == TargetKind::Sim {
         eprintln!("drbook run: --target sim is a rehearsal: use `drbook rehearse`");
         return ExitCode::from(2);
     }
-    if args.non_interactive && args.role == Role::Scribe {
+    // The config file names who is at the keyboard and their role, with or without the TUI;
+    // the command line wins.
+    let config = match crate::tui::config::load_default(|k| std::env::var(k).ok()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("drbook: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    args.role = Some(args.role.or(config.role).unwrap_or_default());
+    if args.operator.is_none() {
+        args.operator = config.operator.clone();
+    }
+    if args.non_interactive && args.role() == Role::Scribe {
         eprintln!(
             "drbook: --role scribe only writes notes, so it cannot carry out a --non-interactive run"
         );
@@ -233,7 +257,6 @@ async fn carry_out(args: RunArgs, rehearsal: bool) -> ExitCode {
     let operator = args
         .operator
         .clone()
-        .or_else(|| ui.as_ref().and_then(|u| u.operator.clone()))
         .or_else(|| std::env::var("DRBOOK_OPERATOR").ok())
         .or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "operator".into());
@@ -425,7 +448,7 @@ async fn open_session(
         None => None,
     };
     let opened = match &args.resume {
-        Some(path) => IncidentLog::resume_keyed(path, &operator, redactor, log_key)
+        Some(path) => IncidentLog::resume_keyed(path, &operator, redactor, log_key, args.reopen)
             .map(|(log, state)| (log, Some(state))),
         None => {
             let header = Header {
@@ -464,6 +487,11 @@ async fn open_session(
         }
     };
     let log_path = log.path().to_path_buf();
+    if let Some(gone) = log.taken_over() {
+        eprintln!(
+            "drbook: {gone} had this incident log and is gone (its lock went with it): this drbook holds it now"
+        );
+    }
     // The simulated estate lives beside the log, so a resumed rehearsal meets the Azure it left.
     if let Some(sim) = &connected.sim {
         match sim.keep_beside(&log_path).await {
@@ -513,7 +541,7 @@ async fn open_session(
             let handle = crate::share::start(
                 store,
                 &operator,
-                args.role.as_str(),
+                args.role().as_str(),
                 &log_path,
                 &history,
                 local,
@@ -586,7 +614,7 @@ async fn open_session(
     // Who holds which role is in the log: the screen, a review and the report read it there.
     let role = EventKind::RoleTaken {
         operator: operator.clone(),
-        role: args.role,
+        role: args.role(),
     };
     if let Err(e) = handle.append(operator.clone(), role).await {
         eprintln!("drbook: cannot write the incident log: {e}");
@@ -614,7 +642,7 @@ async fn open_session(
         recorder.clone(),
         options.clone(),
     )
-    .with_role(args.role)
+    .with_role(args.role())
     // On a shared incident a commander elsewhere can approve a two-person step.
     .approvals_from_elsewhere(options.share.is_some());
     let mut restored = Vec::new();
@@ -633,7 +661,15 @@ async fn open_session(
                 };
                 let key = plan::StepKey::new(rb.id.clone(), st.id.clone());
                 restored.push((key.clone(), st.status));
-                engine.restore(key, p, Some(st.outputs.clone()));
+                engine.restore(
+                    key,
+                    Restored {
+                        progress: p,
+                        outputs: st.outputs.clone(),
+                        skip_reason: st.skip_reason.clone(),
+                        interrupted: st.started.is_some() && p == plan::Progress::Active,
+                    },
+                );
             }
         }
     }
@@ -693,7 +729,8 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
     }
     {
         let map: BTreeMap<&str, &Runbook> = kept.iter().map(|(r, _)| (r.id(), r)).collect();
-        let ready = plan::ready(&groups, &map, &|_| plan::Progress::NotStarted);
+        // From where the incident stands: on resume, what is done is not offered again.
+        let ready = engine.ready();
         let path = plan::critical_path(&groups, &map);
         println!(
             "can start now: {}",
@@ -751,7 +788,7 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
             }
         } else {
             println!(
-                "to undo this rehearsal, run again with --cleanup --resume {} (or by hand):",
+                "to undo this rehearsal, run again with --cleanup --resume {} --reopen (or by hand):",
                 log_path.display()
             );
             for (rb, scope) in &undo {
@@ -810,7 +847,7 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
         ExitCode::SUCCESS
     } else {
         println!(
-            "stopped: some runbook did not finish (see the failed steps above); resume with --resume {}",
+            "stopped: some runbook did not finish (see the failed steps above); resume with --resume {} --reopen",
             log_path.display()
         );
         ExitCode::from(1)

@@ -262,6 +262,18 @@ pub struct Options {
     pub run_unclaimed: bool,
 }
 
+/// What an incident log says of one step, for `Engine::restore` on resume.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Restored {
+    pub progress: Progress,
+    /// Its outputs as the log has them.
+    pub outputs: BTreeMap<String, String>,
+    /// Why it was skipped, when it was.
+    pub skip_reason: Option<String>,
+    /// It had started and not finished when drbook stopped: it may have changed something.
+    pub interrupted: bool,
+}
+
 enum Waiting {
     Confirmation,
     Operator,
@@ -282,6 +294,11 @@ pub struct Engine {
     cancels: HashMap<StepKey, CancellationToken>,
     /// Steps interrupted by a crash: a change they may have made is confirmed again, always.
     reconfirm: std::collections::HashSet<StepKey>,
+    /// Rollback steps started in this incident (resume included): each runs at most once, so
+    /// a rollback naming itself, or a cycle of them, cannot keep issuing writes.
+    rollbacks_run: std::collections::HashSet<StepKey>,
+    /// Why each skipped step was skipped (restored on resume too).
+    skip_reasons: HashMap<StepKey, String>,
     reader: Reader,
     recorder: Arc<dyn Recorder>,
     options: Options,
@@ -330,6 +347,8 @@ impl Engine {
             waiting: HashMap::new(),
             cancels: HashMap::new(),
             reconfirm: std::collections::HashSet::new(),
+            rollbacks_run: std::collections::HashSet::new(),
+            skip_reasons: HashMap::new(),
             reader,
             recorder,
             options,
@@ -340,26 +359,61 @@ impl Engine {
         }
     }
 
-    /// Progress restored from a log (resume): finished steps stay finished; a step that had
-    /// started and not finished is left for the operator to re-check or re-confirm.
-    pub fn restore(
-        &mut self,
-        key: StepKey,
-        p: Progress,
-        outputs: Option<BTreeMap<String, String>>,
-    ) {
+    /// Progress restored from a log (resume): finished steps stay finished, with the outcome
+    /// and outputs the engine had given them, so conditions decide as they would have; a
+    /// step that had started and not finished is left for the operator to re-check or
+    /// re-confirm.
+    pub fn restore(&mut self, key: StepKey, r: Restored) {
+        let outcome = match r.progress {
+            Progress::Done => Some(Outcome::Ok),
+            Progress::Failed => Some(Outcome::Failed),
+            Progress::Skipped => Some(Outcome::Skipped),
+            Progress::NotStarted | Progress::Active => None,
+        };
+        let outputs = match outcome {
+            Some(o) => {
+                // `skip` leaves a step only its outcome (a `step_skipped` event carries no
+                // outputs), whatever an earlier failed attempt had produced.
+                let mut m = if o == Outcome::Skipped
+                    && r.outputs.get("outcome").map(String::as_str) != Some(o.as_str())
+                {
+                    BTreeMap::new()
+                } else {
+                    r.outputs
+                };
+                m.insert("outcome".into(), o.as_str().into());
+                Some(m)
+            }
+            None => (!r.outputs.is_empty()).then_some(r.outputs),
+        };
         if let Some(o) = outputs
             && let Some(scope) = self.scopes.get_mut(&key.runbook)
         {
             scope.outputs.insert(key.step.clone(), o);
         }
-        // An interrupted step is not started again by itself.
-        let p = if p == Progress::Active {
+        if self.is_rollback(&key) {
+            self.rollbacks_run.insert(key.clone());
+        }
+        if let (Progress::Skipped, Some(why)) = (r.progress, r.skip_reason) {
+            self.skip_reasons.insert(key.clone(), why);
+        }
+        // An interrupted step is not started again by itself; what it may have changed is
+        // confirmed again before it runs.
+        let p = if r.progress == Progress::Active {
+            if r.interrupted {
+                self.reconfirm.insert(key.clone());
+            }
             Progress::NotStarted
         } else {
-            p
+            r.progress
         };
         self.progress.insert(key, p);
+    }
+
+    fn is_rollback(&self, key: &StepKey) -> bool {
+        self.runbooks
+            .get(&key.runbook)
+            .is_some_and(|rb| rb.rollbacks.iter().any(|s| s.id.get_ref() == &key.step))
     }
 
     fn step(&self, key: &StepKey) -> Option<(Arc<Runbook>, Step)> {
@@ -417,6 +471,10 @@ impl Engine {
             lines: line_tx,
             prog: prog_tx,
         };
+        if let Err(e) = self.resume_rollbacks(&mut work, &updates).await {
+            let _ = updates.send(Update::LogFailed(e));
+            return;
+        }
         if self.options.autopilot {
             let _ = self
                 .handle(Control::StartAllReady, &mut work, &updates)
@@ -586,8 +644,17 @@ impl Engine {
                     BTreeMap::from([("outcome".to_string(), outcome.as_str().to_string())]);
                 outputs.insert("note".into(), note.clone().unwrap_or_default());
                 let summary = format!("marked {} by {by}", outcome.as_str());
-                self.finish(key, outcome, summary, outputs, note, Some(by), updates)
-                    .await
+                self.finish(
+                    key.clone(),
+                    outcome,
+                    summary,
+                    outputs,
+                    note,
+                    Some(by),
+                    updates,
+                )
+                .await?;
+                self.roll_back_if_asked(&key, outcome, work, updates).await
             }
             Control::Skip { key, reason, by } => {
                 let p = self.progress_of(&key);
@@ -684,13 +751,14 @@ impl Engine {
         self.record(
             ExecEvent::StepSkipped {
                 key: key.clone(),
-                reason,
+                reason: reason.clone(),
                 by,
             },
             updates,
         )
         .await?;
         self.progress.insert(key.clone(), Progress::Skipped);
+        self.skip_reasons.insert(key.clone(), reason);
         if let Some(scope) = self.scopes.get_mut(&key.runbook) {
             scope.outputs.insert(
                 key.step.clone(),
@@ -757,6 +825,11 @@ impl Engine {
             && let Some((id, _)) = crate::checks::run::change_before(&rb, &step)
         {
             let why = format!("read-only rehearsal: verifies `{id}`, which was not carried out");
+            return self.skip(key, why, None, updates).await;
+        }
+        if step.kind.get_ref().is_read_only()
+            && let Some(why) = self.verifies_what_did_not_happen(&rb, &step, &key)
+        {
             return self.skip(key, why, None, updates).await;
         }
         if *step.kind.get_ref() == StepKind::Command
@@ -1066,7 +1139,7 @@ impl Engine {
         work: &mut Work,
         updates: &mpsc::UnboundedSender<Update>,
     ) -> Result<(), String> {
-        let Some((rb, step)) = self.step(&key) else {
+        let Some((_, step)) = self.step(&key) else {
             return Ok(());
         };
         let aborted = self.cancels.remove(&key).is_some_and(|c| c.is_cancelled());
@@ -1124,23 +1197,111 @@ impl Engine {
             updates,
         )
         .await?;
-        if report.outcome == Outcome::Failed
-            && step.on_failure.as_ref().map(|o| *o.get_ref()) == Some(OnFailure::Rollback)
-            && let Some(rollback) = step.rollback.as_ref().map(|r| r.get_ref().clone())
-            && rb.rollbacks.iter().any(|r| r.id.get_ref() == &rollback)
+        self.roll_back_if_asked(&key, report.outcome, work, updates)
+            .await
+    }
+
+    /// A failed step with `on_failure = "rollback"` starts its rollback, once per incident.
+    async fn roll_back_if_asked(
+        &mut self,
+        key: &StepKey,
+        outcome: Outcome,
+        work: &mut Work,
+        updates: &mpsc::UnboundedSender<Update>,
+    ) -> Result<(), String> {
+        let Some((rb, step)) = self.step(key) else {
+            return Ok(());
+        };
+        let Some(rollback) = step.rollback.as_ref().map(|r| r.get_ref().clone()) else {
+            return Ok(());
+        };
+        if outcome != Outcome::Failed
+            || step.on_failure.as_ref().map(|o| *o.get_ref()) != Some(OnFailure::Rollback)
+            || !rb.rollbacks.iter().any(|r| r.id.get_ref() == &rollback)
         {
-            self.record(
-                ExecEvent::RollbackStarted {
-                    key: key.clone(),
-                    rollback: rollback.clone(),
-                },
-                updates,
-            )
-            .await?;
+            return Ok(());
+        }
+        let rk = StepKey::new(key.runbook.clone(), rollback.clone());
+        if !self.rollbacks_run.insert(rk.clone()) {
+            return self
+                .record(
+                    ExecEvent::Note {
+                        key: Some(key.clone()),
+                        text: format!(
+                            "rollback `{rollback}` has already run in this incident: it is not run again"
+                        ),
+                        by: "drbook".into(),
+                    },
+                    updates,
+                )
+                .await;
+        }
+        self.record(
+            ExecEvent::RollbackStarted {
+                key: key.clone(),
+                rollback,
+            },
+            updates,
+        )
+        .await?;
+        self.start(rk, work, updates).await
+    }
+
+    /// On resume: a rollback that a failed step asked for and that had not begun, or had not
+    /// finished, when drbook stopped is started now (an interrupted one is confirmed again),
+    /// as the uninterrupted run would have. Nothing to do on a fresh run.
+    async fn resume_rollbacks(
+        &mut self,
+        work: &mut Work,
+        updates: &mpsc::UnboundedSender<Update>,
+    ) -> Result<(), String> {
+        let mut failed: Vec<StepKey> = self
+            .progress
+            .iter()
+            .filter(|(_, p)| **p == Progress::Failed)
+            .map(|(k, _)| k.clone())
+            .collect();
+        failed.sort();
+        for key in failed {
+            let Some(rollback) = self
+                .step(&key)
+                .filter(|(_, s)| {
+                    s.on_failure.as_ref().map(|o| *o.get_ref()) == Some(OnFailure::Rollback)
+                })
+                .and_then(|(_, s)| s.rollback.map(|r| r.into_inner()))
+            else {
+                continue;
+            };
             let rk = StepKey::new(key.runbook.clone(), rollback);
-            self.start(rk, work, updates).await?;
+            if !self.rollbacks_run.contains(&rk) {
+                self.roll_back_if_asked(&key, Outcome::Failed, work, updates)
+                    .await?;
+            } else if self.progress_of(&rk) == Progress::NotStarted && self.is_rollback(&rk) {
+                // Restored as begun and unfinished (see `restore`).
+                self.start(rk, work, updates).await?;
+            }
         }
         Ok(())
+    }
+
+    /// Why a check, probe or wait after a change has nothing to verify: the change it
+    /// verifies was declined or could not be claimed, so polling for its effect would only
+    /// run into the step's own timeout. (A change skipped by its condition may have nothing
+    /// left to do: what follows it still verifies the state.)
+    fn verifies_what_did_not_happen(
+        &self,
+        rb: &Runbook,
+        step: &Step,
+        key: &StepKey,
+    ) -> Option<String> {
+        let (id, _) = crate::checks::run::change_before(rb, step)?;
+        let ck = StepKey::new(key.runbook.clone(), id.clone());
+        if self.progress_of(&ck) != Progress::Skipped {
+            return None;
+        }
+        let why = self.skip_reasons.get(&ck)?;
+        (why.starts_with("declined by") || why.starts_with("not claimed"))
+            .then(|| format!("verifies `{id}`, which did not happen: {why}"))
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -29,10 +29,35 @@ pub enum LogError {
         "incident log {path} stopped taking events after a failed write or fsync ({cause}); what was acknowledged before is safe. Resume it with a new drbook process"
     )]
     Poisoned { path: PathBuf, cause: String },
+    #[error(
+        "incident log {path} is in use by {}: one drbook at a time writes an incident log. Wait for it to end (or stop it), then resume; `drbook review` and `drbook report` can read the log meanwhile",
+        holder.as_ref().map_or_else(|| "another drbook".to_string(), ToString::to_string)
+    )]
+    Locked {
+        path: PathBuf,
+        holder: Option<super::lock::LockHolder>,
+    },
+    #[error(
+        "incident {path} was closed ({}) at {}: resuming it reopens it; pass --reopen to do so",
+        outcome_name(*outcome),
+        at.format("%Y-%m-%d %H:%M:%S UTC")
+    )]
+    Closed {
+        path: PathBuf,
+        outcome: super::event::IncidentOutcome,
+        at: chrono::DateTime<chrono::Utc>,
+    },
     #[error("the incident log writer has stopped")]
     WriterGone,
     #[error(transparent)]
     Key(#[from] super::chain::KeyError),
+}
+
+fn outcome_name(o: super::event::IncidentOutcome) -> String {
+    serde_json::to_value(o)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| format!("{o:?}"))
 }
 
 impl LogError {

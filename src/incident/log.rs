@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use super::chain::{self, GENESIS, Integrity, LogKey};
 use super::error::LogError;
 use super::event::{Event, EventKind, Header, format_ts, to_millis};
+use super::lock::{self, LockHolder};
 use super::redact::Redactor;
 use super::state::IncidentState;
 
@@ -30,6 +31,14 @@ pub struct IncidentLog {
     poisoned: Option<String>,
     /// A keyed chain's key: every line's hash is an HMAC with it.
     key: Option<LogKey>,
+    /// The lock note of a previous writer that was gone when this one took the log over.
+    taken_over: Option<LockHolder>,
+}
+
+impl Drop for IncidentLog {
+    fn drop(&mut self) {
+        lock::release_note(&self.path);
+    }
 }
 
 /// An event that is on disk: written and fsynced.
@@ -122,6 +131,8 @@ impl IncidentLog {
             .mode(0o600)
             .open(&partial)
             .map_err(LogError::io(&partial, "create"))?;
+        // Locked before the log has its name: nobody can get in between.
+        lock::lock(&file, &partial)?;
         let mut log = IncidentLog {
             path: partial.clone(),
             file,
@@ -132,6 +143,7 @@ impl IncidentLog {
             redactor,
             poisoned: None,
             key,
+            taken_over: None,
         };
         let published = log
             .append(&actor, EventKind::IncidentStarted(header))
@@ -139,6 +151,7 @@ impl IncidentLog {
         let _ = std::fs::remove_file(&partial);
         log.path = published?;
         sync_dir(dir)?;
+        log.taken_over = lock::claim_note(&log.path)?;
         Ok(log)
     }
 
@@ -164,6 +177,10 @@ impl IncidentLog {
             .append(true)
             .open(path)
             .map_err(LogError::io(path, "open"))?;
+        // Before anything is read or cut off: a torn last line may be another drbook's
+        // write in progress.
+        lock::lock(&file, path)?;
+        let taken_over = lock::claim_note(path)?;
         let bytes = {
             let mut b = Vec::new();
             std::io::Read::read_to_end(&mut file, &mut b).map_err(LogError::io(path, "read"))?;
@@ -174,6 +191,7 @@ impl IncidentLog {
         let walk = chain::walk_with(&bytes, key.as_ref());
         let mut events = walk.events;
         let Some(last) = events.last() else {
+            lock::release_note(path);
             return Err(LogError::NotResumable {
                 path: path.into(),
                 integrity: walk.integrity,
@@ -189,6 +207,7 @@ impl IncidentLog {
             redactor,
             poisoned: None,
             key,
+            taken_over,
         };
         match walk.integrity {
             Integrity::Intact { .. } => {}
@@ -238,8 +257,9 @@ impl IncidentLog {
         path: &Path,
         by: &str,
         redactor: Redactor,
+        reopen: bool,
     ) -> Result<(IncidentLog, IncidentState), LogError> {
-        IncidentLog::resume_keyed(path, by, redactor, None)
+        IncidentLog::resume_keyed(path, by, redactor, None, reopen)
     }
 
     /// `resume`, with the key a keyed log needs.
@@ -248,9 +268,17 @@ impl IncidentLog {
         by: &str,
         redactor: Redactor,
         key: Option<LogKey>,
+        reopen: bool,
     ) -> Result<(IncidentLog, IncidentState), LogError> {
         let (mut log, events) = IncidentLog::open_for_resume_keyed(path, redactor, key)?;
         let mut state = IncidentState::fold(&events);
+        if let Some(closed) = state.closed.as_ref().filter(|_| !reopen) {
+            return Err(LogError::Closed {
+                path: path.into(),
+                outcome: closed.outcome,
+                at: closed.ts,
+            });
+        }
         let interrupted = state.unfinished_steps();
         let appended = log.append(
             by,
@@ -265,6 +293,12 @@ impl IncidentLog {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The note of a previous writer that had gone (killed: its lock went with it) when this
+    /// one took the log, for the operator to hear of.
+    pub fn taken_over(&self) -> Option<&LockHolder> {
+        self.taken_over.as_ref()
     }
 
     /// The seq the next event will get.
@@ -450,9 +484,16 @@ mod tests {
         assert_eq!(mode(&dir), 0o700);
         let names: Vec<_> = std::fs::read_dir(&dir)
             .unwrap()
-            .map(|e| e.unwrap().file_name())
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
-        assert_eq!(names.len(), 1, "no partial file is left behind: {names:?}");
+        // The log, and while it is open the note saying who writes it.
+        let note = format!(".{name}.lock");
+        assert_eq!(
+            names.iter().filter(|n| **n != note).count(),
+            1,
+            "no partial file is left behind: {names:?}"
+        );
+        assert!(names.contains(&note), "{names:?}");
         let (events, integrity) = read_log(log.path()).unwrap();
         assert_eq!(integrity, Integrity::Intact { events: 1 });
         assert_eq!(
@@ -646,6 +687,74 @@ mod tests {
     }
 
     #[test]
+    fn one_writer_per_log_the_second_is_refused_naming_the_first_and_writes_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut log = new_log(tmp.path());
+        log.append("alice", note("mine")).unwrap();
+        let path = log.path().to_path_buf();
+        let before = std::fs::read(&path).unwrap();
+        for second in [
+            IncidentLog::open_for_resume(&path, Redactor::default()).map(|_| ()),
+            IncidentLog::resume(&path, "bob", Redactor::default(), true).map(|_| ()),
+        ] {
+            let err = second.unwrap_err();
+            let LogError::Locked {
+                holder: Some(h), ..
+            } = &err
+            else {
+                panic!("{err}")
+            };
+            assert_eq!(h.pid, std::process::id());
+            let text = err.to_string();
+            assert!(
+                text.contains(&format!("in use by drbook pid {} on ", h.pid))
+                    && text.contains(&format!("since {}", h.since)),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            before,
+            "the refused one wrote"
+        );
+        // Reading takes no lock.
+        assert!(read_log(&path).is_ok());
+        // Let go, it can be taken; nothing stale is left when a writer ends normally.
+        drop(log);
+        let (again, _) = IncidentLog::open_for_resume(&path, Redactor::default()).unwrap();
+        assert_eq!(again.taken_over(), None);
+    }
+
+    #[test]
+    fn a_closed_incident_is_resumed_only_when_reopened() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut log = new_log(tmp.path());
+        log.append(
+            "alice",
+            EventKind::IncidentClosed {
+                outcome: crate::incident::IncidentOutcome::Failed,
+                summary: None,
+            },
+        )
+        .unwrap();
+        let path = log.path().to_path_buf();
+        drop(log);
+        let before = std::fs::read(&path).unwrap();
+        let err = IncidentLog::resume(&path, "bob", Redactor::default(), false).unwrap_err();
+        assert!(matches!(err, LogError::Closed { .. }), "{err}");
+        assert!(
+            err.to_string().contains("was closed (failed)") && err.to_string().contains("--reopen"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        let (_log, state) = IncidentLog::resume(&path, "bob", Redactor::default(), true).unwrap();
+        assert!(
+            state.closed.is_none(),
+            "reopened: the incident is open again"
+        );
+    }
+
+    #[test]
     fn resume_marks_the_running_step_interrupted_never_done() {
         let tmp = tempfile::tempdir().unwrap();
         let mut log = new_log(tmp.path());
@@ -671,7 +780,7 @@ mod tests {
         log.append("alice", started("shift-traffic")).unwrap();
         let path = log.path().to_path_buf();
         drop(log); // the crash
-        let (_log, state) = IncidentLog::resume(&path, "bob", Redactor::default()).unwrap();
+        let (_log, state) = IncidentLog::resume(&path, "bob", Redactor::default(), false).unwrap();
         assert_eq!(
             state.step("web-failover", "confirm-outage").unwrap().status,
             StepStatus::Done

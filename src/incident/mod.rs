@@ -7,6 +7,7 @@ pub mod chain;
 pub mod error;
 pub mod event;
 pub mod handle;
+pub mod lock;
 pub mod log;
 pub mod read;
 pub mod redact;
@@ -19,6 +20,7 @@ pub use event::{
     Stream, Verdict,
 };
 pub use handle::LogHandle;
+pub use lock::LockHolder;
 pub use log::{Appended, IncidentLog, default_dir, ensure_dir};
 pub use read::{read_log, read_log_keyed};
 pub use redact::Redactor;

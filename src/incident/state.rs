@@ -667,6 +667,8 @@ impl IncidentState {
             }
             IncidentResumed { by, interrupted } => {
                 self.add_operator(by);
+                // Resuming a closed incident (`--reopen`) opens it again until it closes anew.
+                self.closed = None;
                 for r in interrupted {
                     let s = self.step_mut(&r.runbook, &r.step, index.as_deref_mut());
                     if s.status.is_unfinished() || s.status == StepStatus::NotStarted {
