@@ -26,22 +26,27 @@ def the_log(logdir):
     return os.path.join(logdir, logs[0]) if logs else None
 
 
-def decisions(log):
-    """Each step's final decision, and the steps that finished more than once."""
-    final, finished = {}, collections.Counter()
+def events(log):
+    """The log's events, each with its step key; a torn last line is left out."""
     with open(log, encoding="utf-8", errors="replace") as f:
         for line in f:
             try:
                 e = json.loads(line)
             except ValueError:
                 continue
-            key = f"{e.get('runbook')}/{e.get('step')}"
-            if e.get("event") == "step_finished":
-                finished[key] += 1
-                final[key] = e.get("outcome")
-            elif e.get("event") == "step_skipped":
-                reason = e.get("reason", "")
-                final[key] = "skipped: " + ("condition" if "condition" in reason else reason[:40])
+            yield e, f"{e.get('runbook')}/{e.get('step')}"
+
+
+def decisions(log):
+    """Each step's final decision, and the steps that finished more than once."""
+    final, finished = {}, collections.Counter()
+    for e, key in events(log):
+        if e.get("event") == "step_finished":
+            finished[key] += 1
+            final[key] = e.get("outcome")
+        elif e.get("event") == "step_skipped":
+            reason = e.get("reason", "")
+            final[key] = "skipped: " + ("condition" if "condition" in reason else reason[:40])
     twice = sorted(k for k, n in finished.items() if n > 1)
     return final, twice
 
@@ -49,17 +54,11 @@ def decisions(log):
 def open_steps(log):
     """Steps started and not finished: what a hung run is waiting on."""
     started = []
-    with open(log, encoding="utf-8", errors="replace") as f:
-        for line in f:
-            try:
-                e = json.loads(line)
-            except ValueError:
-                continue
-            key = f"{e.get('runbook')}/{e.get('step')}"
-            if e.get("event") == "step_started":
-                started.append(key)
-            elif e.get("event") in ("step_finished", "step_skipped") and key in started:
-                started.remove(key)
+    for e, key in events(log):
+        if e.get("event") == "step_started":
+            started.append(key)
+        elif e.get("event") in ("step_finished", "step_skipped") and key in started:
+            started.remove(key)
     return started
 
 

@@ -285,15 +285,7 @@ pub fn analyze(path: &Path) -> Result<Analysis, ReportError> {
 /// bytes, read from the share), else against the `.shared.ndjson` copy beside the log when
 /// there is one.
 pub fn analyze_anchored(path: &Path, share: Option<&[u8]>) -> Result<Analysis, ReportError> {
-    let (events, integrity, shared) = crate::share::timeline::read_any(path)?;
-    let anchored = match (&shared, share) {
-        (Some(_), _) => None,
-        (None, Some(bytes)) => Some(crate::share::timeline::anchor(&events, bytes)),
-        (None, None) => std::fs::read(crate::share::mirror_path(path))
-            .ok()
-            .filter(|b| crate::share::timeline::is_shared(b))
-            .map(|b| crate::share::timeline::anchor(&events, &b)),
-    };
+    let (events, integrity, shared, anchored) = crate::share::timeline::read_anchored(path, share)?;
     let sources = match events.first().map(|e| &e.kind) {
         Some(EventKind::IncidentStarted(h)) => Sources::for_header(h, path.parent()),
         _ => Sources::default(),

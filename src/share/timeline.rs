@@ -413,6 +413,25 @@ pub fn read_any(path: &Path) -> Result<(Vec<Event>, Integrity, Option<Merged>), 
     Ok((walk.events, walk.integrity, None))
 }
 
+/// A log's events, chain verdict, merge (a shared timeline) and anchoring (a local log).
+pub type ReadAnchored = (Vec<Event>, Integrity, Option<Merged>, Option<Anchored>);
+
+/// A log as `read_any` reads it, and for a local log its head checked against the shared
+/// timeline `share` (its bytes, read from the share), else against the `.shared.ndjson` copy
+/// beside the log when there is one. Review and report both read a log this way.
+pub fn read_anchored(path: &Path, share: Option<&[u8]>) -> Result<ReadAnchored, LogError> {
+    let (events, integrity, shared) = read_any(path)?;
+    let anchored = match (&shared, share) {
+        (Some(_), _) => None,
+        (None, Some(bytes)) => Some(anchor(&events, bytes)),
+        (None, None) => std::fs::read(super::mirror_path(path))
+            .ok()
+            .filter(|b| is_shared(b))
+            .map(|b| anchor(&events, &b)),
+    };
+    Ok((events, integrity, shared, anchored))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -108,16 +108,8 @@ pub fn verdict(integrity: &Integrity) -> Replay {
 /// Builds the review screen of the log at `path`; a local log's head is checked against
 /// the shared timeline `share` (its bytes), else the `.shared.ndjson` copy beside it.
 pub fn open(path: &Path, ui: UiSetup, share: Option<&[u8]>) -> Result<App, String> {
-    let (events, integrity, shared) =
-        crate::share::timeline::read_any(path).map_err(|e| e.to_string())?;
-    let anchored = match (&shared, share) {
-        (Some(_), _) => None,
-        (None, Some(bytes)) => Some(crate::share::timeline::anchor(&events, bytes)),
-        (None, None) => std::fs::read(crate::share::mirror_path(path))
-            .ok()
-            .filter(|b| crate::share::timeline::is_shared(b))
-            .map(|b| crate::share::timeline::anchor(&events, &b)),
-    };
+    let (events, integrity, shared, anchored) =
+        crate::share::timeline::read_anchored(path, share).map_err(|e| e.to_string())?;
     if events.is_empty() {
         return Err(format!(
             "{}: no event could be read ({integrity})",
