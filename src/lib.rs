@@ -10,6 +10,7 @@ pub mod cli;
 pub mod demo;
 pub mod diag;
 pub mod exec;
+pub mod files;
 pub mod incident;
 pub mod report;
 pub mod roles;

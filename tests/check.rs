@@ -279,6 +279,7 @@ component = "web"
 [vars]
 subscription = "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f"
 token = { secret = true, env = "LEAK_TOKEN" }
+cut = { secret = true, env = "LEAK_CUT" }
 
 [[step]]
 id = "site"
@@ -302,6 +303,13 @@ title = "A query naming the token"
 kind = "graph"
 query = "Resources | where name =~ '${token}' | frobnicate ${token}"
 expect_rows = { equals = 1 }
+
+[[step]]
+id = "long-query"
+title = "A query whose echo is cut short inside the token"
+kind = "graph"
+query = "Resources | whre name == 'padding-padding-padding-padding-padding-padding-padding-padding-pad' or x == '${cut}'"
+expect_rows = { equals = 1 }
 "#,
     )
     .unwrap();
@@ -312,6 +320,7 @@ expect_rows = { equals = 1 }
         "Zebra%20Sec".into(),
         "Zebra+Sec".into(),
         "Zebra Sec".into(),
+        "TopSecret".into(),
         "ret#Tok3n".into(),
         "Tok3n".into(),
     ];
@@ -320,6 +329,7 @@ expect_rows = { equals = 1 }
             .args(["check", "--target", "sim", "--format", format])
             .arg(dir.path())
             .env("LEAK_TOKEN", secret)
+            .env("LEAK_CUT", "TopSecretToken-9f8e7d6c5b4a")
             .env_remove("AZURE_SUBSCRIPTION_ID")
             .output()
             .expect("run drbook");

@@ -397,3 +397,38 @@ fn every_format_quotes_the_head_of_the_log() {
     assert_eq!(v["integrity"]["head"]["seq"], last.seq);
     assert_eq!(v["integrity"]["head"]["hash"], last.hash.as_str());
 }
+
+/// A FIFO or a device named like a log (alone, or in a folder of logs) is refused at once:
+/// never a hang, never a read until memory runs out.
+#[test]
+fn a_fifo_or_a_device_is_no_incident_log_and_hangs_nothing() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let fifo = dir.path().join("f.jsonl");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    std::os::unix::fs::symlink("/dev/zero", dir.path().join("z.jsonl")).expect("symlink");
+    let drbook = env!("CARGO_BIN_EXE_drbook");
+    for args in [
+        vec!["report".to_string(), fifo.display().to_string()],
+        vec!["report".into(), "/dev/zero".into()],
+        vec!["report".into(), dir.path().display().to_string()],
+        vec!["review".into(), dir.path().display().to_string()],
+    ] {
+        let o = Command::new("timeout")
+            .arg("15")
+            .arg(drbook)
+            .args(&args)
+            .output()
+            .expect("run drbook");
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_ne!(o.status.code(), Some(124), "{args:?} hung");
+        assert!(
+            all.contains("only regular files are read") || all.contains("unreadable"),
+            "{args:?}: {all}"
+        );
+    }
+}

@@ -376,10 +376,10 @@ pub fn verify_with(bytes: &[u8], key: Option<&LogKey>) -> Integrity {
 
 /// Verifies a log file; a file that cannot be read is `Unreadable`.
 pub fn verify_file(path: &std::path::Path) -> Integrity {
-    match std::fs::read(path) {
+    match super::read::read_bytes(path) {
         Ok(bytes) => verify(&bytes),
         Err(e) => Integrity::Unreadable {
-            reason: format!("{}: {e}", path.display()),
+            reason: e.to_string(),
         },
     }
 }

@@ -172,6 +172,17 @@ impl IncidentLog {
         redactor: Redactor,
         key: Option<LogKey>,
     ) -> Result<(IncidentLog, Vec<Event>), LogError> {
+        // Not a regular file (a FIFO would block the read below forever): refused unopened.
+        let meta = std::fs::metadata(path).map_err(LogError::io(path, "open"))?;
+        if !meta.is_file() {
+            return Err(LogError::io(path, "open")(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "{}: only a regular file can be resumed",
+                    crate::files::file_kind(&meta)
+                ),
+            )));
+        }
         let mut file = OpenOptions::new()
             .read(true)
             .append(true)

@@ -21,7 +21,23 @@ pub fn read_log_keyed(
     path: &Path,
     key: Option<&LogKey>,
 ) -> Result<(Vec<Event>, Integrity), LogError> {
-    let bytes = std::fs::read(path).map_err(LogError::io(path, "read"))?;
+    let bytes = read_bytes(path)?;
     let walk = chain::walk_with(&bytes, key);
     Ok((walk.events, walk.integrity))
+}
+
+/// The most of a log that is read: far above any real incident (100,000 events are some
+/// 50 MB), far below what would exhaust memory.
+pub const MAX_LOG_BYTES: u64 = 1 << 30;
+
+/// A log file's bytes: only a regular file (a FIFO or a device named like a log is refused at
+/// once, not read until it blocks or memory runs out), at most `MAX_LOG_BYTES`.
+pub fn read_bytes(path: &Path) -> Result<Vec<u8>, LogError> {
+    crate::files::read_regular(path, MAX_LOG_BYTES).map_err(|e| match e {
+        crate::files::ReadError::Io(source) => LogError::io(path, "read")(source),
+        other => LogError::io(path, "read")(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            other.to_string(),
+        )),
+    })
 }

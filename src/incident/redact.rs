@@ -68,15 +68,14 @@ impl SecretMatcher {
             return SecretMatcher::default();
         }
         // Longest first: the regex takes the first alternative that matches at a position,
-        // so a secret that contains another is masked whole.
-        let pattern = format!(
-            "(?i:{})",
-            parts
-                .iter()
-                .map(|p| p.chars().map(char_forms).collect::<String>())
-                .collect::<Vec<_>>()
-                .join("|")
-        );
+        // so a secret that contains another is masked whole. Then the pieces of a secret that
+        // a message cut short leaves (a server echoing the first bytes of a query, a column
+        // clipped to its width).
+        let whole = parts
+            .iter()
+            .map(|p| p.chars().map(char_forms).collect::<String>());
+        let cut = parts.iter().flat_map(|p| cut_forms(p));
+        let pattern = format!("(?im:{})", whole.chain(cut).collect::<Vec<_>>().join("|"));
         match regex::RegexBuilder::new(&pattern)
             .size_limit(64 << 20)
             .build()
@@ -96,7 +95,17 @@ impl SecretMatcher {
     /// `text` with every form of every secret replaced by the mask.
     pub fn mask<'a>(&self, text: &'a str) -> Cow<'a, str> {
         if let Some(re) = &self.re {
-            return re.replace_all(text, MASK);
+            // A cut-short piece keeps its ellipsis: the reader still sees the text was cut.
+            return re.replace_all(text, |c: &regex::Captures<'_>| {
+                let m = &c[0];
+                let mark = |s: &str| ["…", "..."].into_iter().find(|e| s.ends_with(e));
+                let lead = ["…", "..."].into_iter().find(|e| m.starts_with(e));
+                format!(
+                    "{}{MASK}{}",
+                    lead.unwrap_or_default(),
+                    mark(m).filter(|_| lead.is_none()).unwrap_or_default()
+                )
+            });
         }
         let mut out = Cow::Borrowed(text);
         for s in &self.literal {
@@ -134,6 +143,36 @@ impl std::fmt::Debug for SecretMatcher {
         // The pattern spells the secrets out: never shown.
         f.write_str("SecretMatcher(..)")
     }
+}
+
+/// How much of a secret, cut short, is still masked: fewer characters than this say too little
+/// of it to be worth the false alarms.
+const MIN_CUT: usize = 6;
+
+/// A secret cut short where a text is: its start at least `MIN_CUT` characters long, up to an
+/// ellipsis (`…`, `...`) or the end of a line; and its end, from an ellipsis or the start of a
+/// line. Empty for a secret too short to cut.
+fn cut_forms(secret: &str) -> Vec<String> {
+    let forms: Vec<String> = secret.chars().map(char_forms).collect();
+    let n = forms.len();
+    if n <= MIN_CUT {
+        return Vec::new();
+    }
+    // c1 .. c6 (?:c7 (?:c8 ...)?)? : any start from MIN_CUT characters up.
+    let mut start = String::new();
+    for f in forms[MIN_CUT..].iter().rev() {
+        start = format!("(?:{f}{start})?");
+    }
+    let start = format!("{}{start}", forms[..MIN_CUT].concat());
+    let mut end = String::new();
+    for f in &forms[..n - MIN_CUT] {
+        end = format!("(?:{end}{f})?");
+    }
+    let end = format!("{end}{}", forms[n - MIN_CUT..].concat());
+    vec![
+        format!(r"{start}(?:…|\.\.\.|$)"),
+        format!(r"(?:…|\.\.\.|^){end}"),
+    ]
 }
 
 /// The pattern for one character of a secret: itself, or any escape that stands for it.
@@ -557,6 +596,37 @@ mod tests {
     }
 
     /// Each form a secret takes in drbook's own output, one by one.
+    #[test]
+    fn a_secret_cut_short_is_masked_as_far_as_it_goes() {
+        let secret = "TopSecretToken-9f8e7d6c5b4a";
+        let r = Redactor::new([secret]);
+        for (what, text) in [
+            (
+                "start, then an ellipsis",
+                "query x == 'TopSecretToken-…: HTTP 400",
+            ),
+            ("start, then three dots", "x == 'TopSecretTok... (cut)"),
+            (
+                "start at the end of a line",
+                "no endpoint /aaaa…/TopSecretToken-9f8e7d\nnext",
+            ),
+            ("start, lower-cased", "host topsecrettoken-9f…"),
+            ("end, after an ellipsis", "…Token-9f8e7d6c5b4a' was refused"),
+            ("percent-encoded start", "q=TopSecret%54oken…"),
+        ] {
+            let masked = r.redact(text);
+            assert!(masked.contains(MASK), "{what}: {masked}");
+            for piece in ["TopSec", "topsec", "6c5b4a", "%54oken"] {
+                assert!(!masked.contains(piece), "{what}: {masked}");
+            }
+        }
+        // The ellipsis stays, so the reader still sees the text was cut.
+        assert_eq!(r.redact("x == 'TopSecretToken-…"), format!("x == '{MASK}…"));
+        // A few characters alike are not a secret.
+        assert_eq!(r.redact("TopSe…"), "TopSe…");
+        assert_eq!(r.redact("the Top of the list"), "the Top of the list");
+    }
+
     #[test]
     fn derived_forms_of_a_secret_are_masked() {
         let secret = "Sec/ret Ké?y#12\"x";

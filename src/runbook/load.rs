@@ -19,6 +19,8 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::model::{Assertion, Group, Plan, PlanMeta, Runbook, RunbookMeta, Step, VarDef, VarSpec};
 use crate::diag::{Diagnostic, SourceFile, did_you_mean};
+pub use crate::files::ReadError;
+use crate::files::file_kind;
 
 /// Problems with the paths themselves: these are usage errors, not runbook errors.
 #[derive(Debug, Error)]
@@ -235,68 +237,13 @@ impl Walk<'_> {
     }
 }
 
-/// What a file that is not a regular file is, for the error.
-fn file_kind(meta: &std::fs::Metadata) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    let t = meta.file_type();
-    if t.is_dir() {
-        "a folder"
-    } else if t.is_fifo() {
-        "a FIFO (named pipe)"
-    } else if t.is_socket() {
-        "a socket"
-    } else if t.is_char_device() || t.is_block_device() {
-        "a device"
-    } else {
-        "not a regular file"
-    }
-}
-
 fn too_large(len: u64) -> String {
     format!("too large ({len} bytes; a runbook file is at most {MAX_FILE_BYTES} bytes)")
 }
 
-/// Why a file could not be read as a runbook.
-#[derive(Debug, Error)]
-pub enum ReadError {
-    #[error("{0}: only regular files are read")]
-    NotRegular(&'static str),
-    #[error("{}", too_large(*.0))]
-    TooLarge(u64),
-    #[error("cannot read the file: {0}")]
-    Io(#[from] std::io::Error),
-}
-
-/// Reads a runbook (or plan) file: only a regular file, at most `MAX_FILE_BYTES`. The type
-/// is looked at before the file is opened, since opening a FIFO blocks until someone writes
-/// to it; the open is non-blocking (no effect on a regular file) and the type looked at
-/// again on the open file, in case the path was swapped in between; the read itself is
-/// capped, in case the file grows.
+/// Reads a runbook (or plan) file: only a regular file, at most `MAX_FILE_BYTES`.
 pub fn read_regular(path: &Path) -> Result<Vec<u8>, ReadError> {
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-    let check = |meta: &std::fs::Metadata| {
-        if !meta.is_file() {
-            Err(ReadError::NotRegular(file_kind(meta)))
-        } else if meta.len() > MAX_FILE_BYTES {
-            Err(ReadError::TooLarge(meta.len()))
-        } else {
-            Ok(())
-        }
-    };
-    check(&std::fs::metadata(path)?)?;
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(nix::libc::O_NONBLOCK)
-        .open(path)?;
-    let meta = file.metadata()?;
-    check(&meta)?;
-    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(ReadError::TooLarge(bytes.len() as u64));
-    }
-    Ok(bytes)
+    crate::files::read_regular(path, MAX_FILE_BYTES)
 }
 
 /// Loads every file under `paths`, in parallel; per-file problems become diagnostics.

@@ -404,7 +404,7 @@ pub fn anchor(events: &[Event], shared: &[u8]) -> Anchored {
 /// A keyed log (or writer) is checked with the key in `DRBOOK_LOG_KEY`, when set.
 pub fn read_any(path: &Path) -> Result<(Vec<Event>, Integrity, Option<Merged>), LogError> {
     let key = LogKey::from_env()?;
-    let bytes = std::fs::read(path).map_err(LogError::io(path, "read"))?;
+    let bytes = crate::incident::read::read_bytes(path)?;
     if is_shared(&bytes) {
         let m = merge_with(&bytes, key.as_ref());
         return Ok((m.events.clone(), m.integrity.clone(), Some(m)));
@@ -424,7 +424,7 @@ pub fn read_anchored(path: &Path, share: Option<&[u8]>) -> Result<ReadAnchored, 
     let anchored = match (&shared, share) {
         (Some(_), _) => None,
         (None, Some(bytes)) => Some(anchor(&events, bytes)),
-        (None, None) => std::fs::read(super::mirror_path(path))
+        (None, None) => crate::incident::read::read_bytes(&super::mirror_path(path))
             .ok()
             .filter(|b| is_shared(b))
             .map(|b| anchor(&events, &b)),
