@@ -577,3 +577,26 @@ fn a_twenty_thousand_step_chain_that_reads_its_first_step_validates() {
     assert_eq!(o.status.code(), Some(0), "{}", both(&o));
     assert!(both(&o).contains("20000 steps"), "{}", both(&o));
 }
+
+/// Thousands of unknown step names: each is an error, but only the first ones are compared
+/// with every step id for a "did you mean" (comparing them all was quadratic: 2,000 took 10 s).
+#[test]
+fn thousands_of_unknown_dependencies_are_all_reported_and_only_the_first_get_a_hint() {
+    use std::fmt::Write as _;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut text = String::from("[runbook]\nid = \"many\"\ntitle = \"M\"\ncomponent = \"web\"\n");
+    for i in 0..5_000 {
+        let _ = write!(
+            text,
+            "[[step]]\nid = \"step{i}\"\ntitle = \"t\"\nkind = \"wait\"\nduration = \"1s\"\ndepends_on = [\"step{i}x\"]\n"
+        );
+    }
+    std::fs::write(tmp.path().join("many.toml"), text).expect("write");
+    let dir = tmp.path().display().to_string();
+    let o = drbook_timed(tmp.path(), &["validate", "--format", "json", &dir]);
+    assert_eq!(o.status.code(), Some(1), "{}", both(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(out.matches("but there is no such step").count(), 5_000);
+    let hints = out.matches("did you mean `step").count();
+    assert!((1..=50).contains(&hints), "{hints} hints");
+}

@@ -341,6 +341,7 @@ pub fn parse_source(src: &SourceFile) -> FileOutcome {
     }
     let root_span = root.span();
     let root = root.into_inner();
+    cx.control_chars(&root, "");
     let is = |k: &str| root.contains_key(k);
     match (is("runbook"), is("plan"), is("scenario")) {
         (true, false, _) => out.runbook = cx.runbook(root),
@@ -411,6 +412,49 @@ impl Cx<'_> {
     fn error(&mut self, code: &'static str, span: Range<usize>, msg: impl Into<String>) {
         self.diags
             .push(Diagnostic::error(code, self.src, span, msg));
+    }
+
+    /// Reports every string of `table` (at any depth) holding a control character other than
+    /// a line break or a tab: titles, instructions and descriptions reach terminals and
+    /// documents, and an escape sequence in one (`\u001b]52;...` writes the clipboard, others
+    /// move the cursor or retitle the window) has no place in a runbook.
+    fn control_chars(&mut self, table: &DeTable<'_>, path: &str) {
+        fn walk(cx: &mut Cx<'_>, value: &Spanned<DeValue<'_>>, path: &str) {
+            match value.get_ref() {
+                DeValue::String(text) => {
+                    if let Some(c) = text
+                        .chars()
+                        .find(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r'))
+                    {
+                        cx.error(
+                            "control-character",
+                            value.span(),
+                            format!(
+                                "`{path}` holds the control character U+{:04X}: terminal escapes \
+                                 have no place in a runbook",
+                                c as u32
+                            ),
+                        );
+                    }
+                }
+                DeValue::Array(items) => {
+                    for (i, item) in items.iter().enumerate() {
+                        walk(cx, item, &format!("{path}[{i}]"));
+                    }
+                }
+                DeValue::Table(t) => cx.control_chars(t, path),
+                _ => {}
+            }
+        }
+        for (key, value) in table.iter() {
+            let name: &str = key.get_ref();
+            let path = if path.is_empty() {
+                name.to_string()
+            } else {
+                format!("{path}.{name}")
+            };
+            walk(self, value, &path);
+        }
     }
 
     /// Reports every key of `table` that is not in `fields`.

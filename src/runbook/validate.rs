@@ -190,7 +190,14 @@ struct Rv<'a> {
     /// Per step named by a far-reaching `upstream` question: every step downstream of it.
     /// Built on demand, so a long chain whose steps all read the first one is linear.
     downstream: HashMap<&'a str, HashSet<&'a str>>,
+    /// "Did you mean" suggestions still to be looked for: each compares a name with every step
+    /// id, so a file with thousands of unknown names would take quadratic time for hints no
+    /// one reads past the first screens.
+    suggestions_left: usize,
 }
+
+/// Unknown step names per runbook that get a "did you mean" hint; the rest are errors alone.
+const MAX_SUGGESTIONS: usize = 50;
 
 /// Validates one runbook.
 pub fn validate_runbook(rb: &Runbook, src: &SourceFile) -> Vec<Diagnostic> {
@@ -201,6 +208,7 @@ pub fn validate_runbook(rb: &Runbook, src: &SourceFile) -> Vec<Diagnostic> {
         ids: HashMap::new(),
         steps: HashMap::new(),
         downstream: HashMap::new(),
+        suggestions_left: MAX_SUGGESTIONS,
     };
     v.meta();
     v.vars();
@@ -480,10 +488,12 @@ impl<'a> Rv<'a> {
                 );
             }
             None => {
+                let hint = self.suggestions_left > 0;
+                self.suggestions_left = self.suggestions_left.saturating_sub(1);
                 let candidates: Vec<&str> = self
                     .ids
                     .iter()
-                    .filter(|(_, rb)| **rb == want_rollback)
+                    .filter(|(_, rb)| hint && **rb == want_rollback)
                     .map(|(k, _)| *k)
                     .collect();
                 let d = self.err(
