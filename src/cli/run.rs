@@ -205,6 +205,10 @@ async fn carry_out(mut args: RunArgs, rehearsal: bool) -> ExitCode {
         }
     };
     args.role = Some(args.role.or(config.role).unwrap_or_default());
+    // The write guard's allowlist: the config file's and the command line's together.
+    args.target
+        .allow_write_subscription
+        .extend(config.allow_write_subscriptions.iter().cloned());
     if args.operator.is_none() {
         args.operator = config.operator.clone();
     }
