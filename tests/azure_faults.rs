@@ -1207,24 +1207,16 @@ impl drbook::exec::engine::Recorder for Memory {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failed_action_writes_azures_request_ids_into_the_log_event() {
+/// Runs a one-step runbook (`extra` added to its step) on `reader` and returns what the log
+/// gets.
+async fn run_restart(
+    reader: drbook::checks::read::Reader,
+    extra: &str,
+) -> Vec<drbook::incident::event::EventKind> {
     use drbook::checks::scope::Scope;
     use drbook::exec::engine::{Engine, Options};
     use drbook::exec::headless::{Answers, drive};
-    use drbook::incident::event::EventKind;
-    use drbook::target::{TargetArgs, TargetKind, connect};
 
-    let s = standin::start().await;
-    let args = TargetArgs {
-        target: TargetKind::Azure,
-        auth: Some(drbook::azure::AuthMethod::Sim),
-        arm_endpoint: Some(Url::parse(&s.base).expect("url")),
-        retries: 1,
-        timeout: Duration::from_secs(5),
-        ..TargetArgs::simulator(None, "end")
-    };
-    let c = connect(&args, |_| None).await.expect("stand-in");
     let text = format!(
         r#"
 [runbook]
@@ -1239,6 +1231,7 @@ kind = "action"
 method = "POST"
 resource = "{}/restart"
 api_version = "2023-12-01"
+{extra}
 "#,
         standin_site("app")
     );
@@ -1270,13 +1263,7 @@ api_version = "2023-12-01"
         claim_wait: Duration::ZERO,
         run_unclaimed: false,
     };
-    let e = Engine::new(
-        vec![(rb, scope)],
-        groups,
-        c.reader.clone(),
-        rec.clone(),
-        options,
-    );
+    let e = Engine::new(vec![(rb, scope)], groups, reader, rec.clone(), options);
     tokio::time::timeout(
         Duration::from_secs(15),
         drive(e, &Answers::default(), "alice", |_| {}),
@@ -1284,11 +1271,32 @@ api_version = "2023-12-01"
     .await
     .expect("the run ends within 15s");
     let events = rec.0.lock().map(|v| v.clone()).unwrap_or_default();
-    let logged: Vec<EventKind> = events
+    events
         .iter()
         .filter_map(|ev| drbook::exec::journal::to_log(ev, "drbook"))
         .flat_map(|(_, kinds)| kinds)
-        .collect();
+        .collect()
+}
+
+async fn standin_target(s: &standin::Standin) -> drbook::target::Connected {
+    use drbook::target::{TargetArgs, TargetKind, connect};
+    let args = TargetArgs {
+        target: TargetKind::Azure,
+        auth: Some(drbook::azure::AuthMethod::Sim),
+        arm_endpoint: Some(Url::parse(&s.base).expect("url")),
+        retries: 1,
+        timeout: Duration::from_secs(5),
+        ..TargetArgs::simulator(None, "end")
+    };
+    connect(&args, |_| None).await.expect("stand-in")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_action_writes_azures_request_ids_into_the_log_event() {
+    use drbook::incident::event::EventKind;
+    let s = standin::start().await;
+    let c = standin_target(&s).await;
+    let logged = run_restart(c.reader.clone(), "").await;
     let (outputs, error) = logged
         .iter()
         .find_map(|k| match k {
@@ -1321,4 +1329,28 @@ api_version = "2023-12-01"
     let error = error.unwrap_or_default();
     assert!(error.contains("x-ms-request-id: gw-504"), "{error}");
     assert!(error.contains("this may have happened"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_outside_the_allowlist_fails_its_step_at_once() {
+    use drbook::incident::event::EventKind;
+    let s = standin::start().await;
+    let c = standin_target(&s).await;
+    let mut reader = c.reader.clone();
+    reader.arm = standin_client(&s, Some(vec![standin::OTHER_SUB.to_string()]));
+    let logged = run_restart(reader, "retries = 2\nretry_delay = \"1s\"").await;
+    let error = logged
+        .iter()
+        .find_map(|k| match k {
+            EventKind::StepFinished { step, error, .. } if step == "restart" => error.clone(),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no step_finished: {logged:#?}"));
+    assert!(error.contains(standin::SUB), "{error}");
+    assert!(error.contains("--allow-write-subscription"), "{error}");
+    assert!(
+        !logged.iter().any(|k| matches!(k, EventKind::Retry { .. })),
+        "retrying cannot change the allowlist: {logged:#?}"
+    );
+    assert!(s.arm_seen().iter().all(|r| !r.uri.contains("/restart")));
 }
