@@ -820,6 +820,11 @@ mod standin {
                     json!({ "name": "new", "properties": { "provisioningState": state } }),
                 )
             }
+            // An answer that comes after the client's per-call timeout.
+            ("POST", p) if p == format!("{sites}/slow/restart") => {
+                tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+                reply(200, "slow", &[], json!({}))
+            }
             ("POST", p) if p == format!("{sites}/app/restart") => reply(
                 504,
                 "gw-504",
@@ -1353,4 +1358,49 @@ async fn a_write_outside_the_allowlist_fails_its_step_at_once() {
         "retrying cannot change the allowlist: {logged:#?}"
     );
     assert!(s.arm_seen().iter().all(|r| !r.uri.contains("/restart")));
+}
+
+#[tokio::test]
+async fn a_post_that_times_out_is_not_resent_and_may_have_happened() {
+    let s = standin::start().await;
+    let cloud = Cloud::custom(Url::parse(&s.base).expect("stand-in url"));
+    let cred = Arc::new(SimCredential::new(&cloud.arm).expect("credential"));
+    let tokens = TokenCache::new(cred, cloud.scope.clone());
+    let arm = ArmClient::new(
+        cloud,
+        tokens,
+        ClientOptions {
+            timeout: Duration::from_millis(500),
+            ..quick()
+        },
+    )
+    .expect("client");
+    let e = tokio::time::timeout(
+        Duration::from_secs(15),
+        post(
+            &arm,
+            &standin_site("slow"),
+            "restart",
+            "2023-12-01",
+            Duration::from_secs(5),
+        ),
+    )
+    .await
+    .expect("within 15s")
+    .expect_err("timed out");
+    assert_eq!(e.kind, ErrorKind::Timeout);
+    let text = e.to_string();
+    assert!(
+        text.contains("this may have happened: check before retrying"),
+        "{text}"
+    );
+    assert!(text.contains("x-ms-client-request-id: "), "{text}");
+    assert_eq!(
+        s.arm_seen()
+            .iter()
+            .filter(|r| r.uri.contains("/slow/restart"))
+            .count(),
+        1,
+        "sent once"
+    );
 }
