@@ -1,6 +1,9 @@
 //! The real Azure client against the simulator over loopback HTTP, one test per fault class:
 //! throttling, a 5xx burst, timeouts, dropped connections, an expired token, a region going
 //! down, long-running operations and cancellation. Each asserts what the operator would see.
+//! Then the same client against a small stand-in ARM of its own (not the simulator) that
+//! answers as Azure does: request ids, paging, 200 + Azure-AsyncOperation, budgets, the
+//! write guard.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
