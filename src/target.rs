@@ -63,6 +63,11 @@ pub struct TargetArgs {
     /// Retries of a failed Azure request (5xx, throttling, timeouts)
     #[arg(long, default_value_t = 4)]
     pub retries: u32,
+    /// Real Azure: a subscription that actions may write to (repeat for more; the config
+    /// file's `allow_write_subscriptions` adds to it). Writes elsewhere are refused; reads
+    /// never are. The simulator needs none.
+    #[arg(long = "allow-write-subscription", value_name = "SUB")]
+    pub allow_write_subscription: Vec<String>,
 }
 
 /// A connected target. Holds the in-process simulator, if any, for as long as it lives.
@@ -105,6 +110,7 @@ impl TargetArgs {
             concurrency: 16,
             timeout: Duration::from_secs(30),
             retries: 4,
+            allow_write_subscription: Vec::new(),
         }
     }
 
@@ -113,6 +119,9 @@ impl TargetArgs {
             concurrency: usize::from(self.concurrency),
             timeout: self.timeout,
             max_retries: self.retries,
+            // The guard protects real subscriptions; a simulator's are no one's.
+            write_subscriptions: (!self.is_simulated())
+                .then(|| self.allow_write_subscription.clone()),
             ..ClientOptions::default()
         }
     }

@@ -600,3 +600,104 @@ fn thousands_of_unknown_dependencies_are_all_reported_and_only_the_first_get_a_h
     let hints = out.matches("did you mean `step").count();
     assert!((1..=50).contains(&hints), "{hints} hints");
 }
+
+/// The Azure permission a write step needs: `Microsoft.X/type/.../write` for PUT and PATCH,
+/// `.../delete` for DELETE, `.../ACTION/action` for a POST to `{id}/ACTION`.
+fn permission(method: &str, resource: &str) -> Option<String> {
+    let path = resource.split('?').next().unwrap_or_default();
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let at = segs
+        .iter()
+        .rposition(|s| s.eq_ignore_ascii_case("providers"))?;
+    let rest = &segs[at + 1..];
+    let (namespace, pairs) = rest.split_first()?;
+    // Type, name, type, name, ...; a segment left over is a POST's action.
+    let mut parts = vec![namespace.to_string()];
+    parts.extend(
+        pairs
+            .chunks(2)
+            .filter(|c| c.len() == 2)
+            .map(|c| c[0].to_string()),
+    );
+    let action = (pairs.len() % 2 == 1).then(|| pairs[pairs.len() - 1]);
+    let verb = match (method.to_ascii_uppercase().as_str(), action) {
+        ("POST", Some(a)) => format!("{a}/action"),
+        ("PUT" | "PATCH", None) => "write".into(),
+        ("DELETE", None) => "delete".into(),
+        _ => return None,
+    };
+    Some(format!("{}/{verb}", parts.join("/")))
+}
+
+/// The README's least-privilege role lists exactly what the shipped runbooks write with, so
+/// it cannot drift: change a runbook's action and this test prints the list to paste.
+#[test]
+fn the_readme_role_lists_every_write_permission_the_runbooks_use() {
+    use drbook::runbook::model::StepKind;
+    let set =
+        drbook::runbook::load_paths(&[concat!(env!("CARGO_MANIFEST_DIR"), "/runbooks").into()])
+            .expect("load the shipped runbooks");
+    let mut wanted = std::collections::BTreeSet::new();
+    for rb in &set.runbooks {
+        for step in rb.steps.iter().chain(&rb.rollbacks) {
+            if *step.kind.get_ref() != StepKind::Action {
+                continue;
+            }
+            let method = step
+                .method
+                .as_ref()
+                .map_or("POST".to_string(), |m| m.get_ref().clone());
+            let resource = step
+                .resource
+                .as_ref()
+                .map(|r| r.get_ref().clone())
+                .unwrap_or_default();
+            let p = permission(&method, &resource).unwrap_or_else(|| {
+                panic!("{}: {method} {resource}: no permission derived", rb.id())
+            });
+            wanted.insert(p);
+        }
+    }
+    assert!(!wanted.is_empty());
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+    let block = readme
+        .split("<!-- write-permissions:start -->")
+        .nth(1)
+        .and_then(|r| r.split("<!-- write-permissions:end -->").next())
+        .expect("README has the write-permissions block");
+    let listed: std::collections::BTreeSet<String> = block
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix('"'))
+        .filter_map(|l| l.split('"').next())
+        .filter(|p| p.contains('/') && *p != "*/read")
+        .map(str::to_string)
+        .collect();
+    let expected: Vec<String> = wanted.iter().map(|p| format!("    \"{p}\",")).collect();
+    assert_eq!(
+        listed,
+        wanted,
+        "README.md's write-permissions block must list exactly:\n{}",
+        expected.join("\n")
+    );
+}
+
+#[test]
+fn permissions_are_derived_from_the_resource_type_and_action() {
+    assert_eq!(
+        permission("POST", "/subscriptions/${s}/resourceGroups/rg/providers/Microsoft.Sql/servers/a/failoverGroups/f/failover").as_deref(),
+        Some("Microsoft.Sql/servers/failoverGroups/failover/action")
+    );
+    assert_eq!(
+        permission("PATCH", "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Cdn/profiles/p/originGroups/g/origins/o").as_deref(),
+        Some("Microsoft.Cdn/profiles/originGroups/origins/write")
+    );
+    assert_eq!(
+        permission("POST", "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/a/failover?failoverType=Planned").as_deref(),
+        Some("Microsoft.Storage/storageAccounts/failover/action")
+    );
+    assert_eq!(
+        permission("PATCH", "/subscriptions/s/resourceGroups/rg"),
+        None
+    );
+}

@@ -3,7 +3,8 @@
 //! Azure says the old one expired, and cancellation when the operator aborts. A throttled or
 //! failing region makes a call fail in bounded time; it never hangs drbook.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::header::{AUTHORIZATION, HeaderMap, RETRY_AFTER};
@@ -15,7 +16,7 @@ use url::Url;
 
 use super::auth::TokenCache;
 use super::cloud::Cloud;
-use super::error::{AzureError, ErrorKind, azure_error_body};
+use super::error::{AzureError, ErrorKind, RequestIds, azure_error_body};
 
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
@@ -29,6 +30,10 @@ pub struct ClientOptions {
     pub backoff_max: Duration,
     /// A 429 asking to wait longer than this fails at once rather than stall the operator.
     pub max_retry_after: Duration,
+    /// The write guard for real subscriptions: when set, PUT/PATCH/POST/DELETE go only to
+    /// these subscriptions (reads and Resource Graph queries are never blocked). `None` (the
+    /// simulator) allows every write.
+    pub write_subscriptions: Option<Vec<String>>,
 }
 
 impl Default for ClientOptions {
@@ -40,6 +45,7 @@ impl Default for ClientOptions {
             backoff_base: Duration::from_millis(500),
             backoff_max: Duration::from_secs(20),
             max_retry_after: Duration::from_secs(60),
+            write_subscriptions: None,
         }
     }
 }
@@ -149,6 +155,127 @@ pub struct ArmResponse {
     pub attempts: u32,
 }
 
+/// The subscription a path names (`/subscriptions/{id}/...`), if any.
+pub fn subscription_of(path: &str) -> Option<&str> {
+    let mut segs = path.split('?').next().unwrap_or_default().split('/');
+    while let Some(seg) = segs.next() {
+        if seg.eq_ignore_ascii_case("subscriptions") {
+            return segs.next().filter(|s| !s.is_empty());
+        }
+    }
+    None
+}
+
+/// A fresh random UUID (version 4), for `x-ms-client-request-id`.
+pub fn new_uuid() -> String {
+    let n: u128 = rand::random();
+    // Version 4, variant 10xx, as RFC 9562 says.
+    let n = (n & !(0xf << 76) | (0x4 << 76)) & !(0x3 << 62) | (0x2 << 62);
+    let h = format!("{n:032x}");
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+/// A W3C `traceparent` for one attempt: the trace is the logical request (its client request
+/// id without dashes), the parent id is fresh each time.
+fn traceparent(client_request_id: &str) -> String {
+    let span: u64 = rand::random::<u64>() | 1;
+    format!("00-{}-{span:016x}-01", client_request_id.replace('-', ""))
+}
+
+/// Which throttling budget a request spends: ARM counts reads and writes apart, and Resource
+/// Graph has its own per-user quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Bucket {
+    Reads,
+    Writes,
+    Graph,
+}
+
+impl Bucket {
+    fn of(req: &ArmRequest) -> Bucket {
+        if req.url.is_none()
+            && req
+                .path
+                .to_ascii_lowercase()
+                .starts_with("/providers/microsoft.resourcegraph/")
+        {
+            Bucket::Graph
+        } else if req.method == Method::GET {
+            Bucket::Reads
+        } else {
+            Bucket::Writes
+        }
+    }
+}
+
+/// ARM budgets at or below this many requests left make drbook space its requests out.
+const ARM_LOW_REMAINING: u64 = 20;
+/// The spacing per request below that mark: at 0 left, 20 × 50ms = 1s, in which ARM's token
+/// bucket refills (25 reads a second for a subscription).
+const ARM_PACE_UNIT: Duration = Duration::from_millis(50);
+/// Resource Graph quotas at or below this make drbook spread what is left over the window.
+const GRAPH_LOW_REMAINING: u64 = 3;
+
+/// How long to hold the next request of `bucket` so the budget Azure reports is not spent to
+/// a 429: `x-ms-ratelimit-remaining-*` for ARM, `x-ms-user-quota-remaining` and
+/// `x-ms-user-quota-resets-after` (hh:mm:ss) for Resource Graph. `None` when there is room.
+fn pace(headers: &HeaderMap, bucket: Bucket) -> Option<Duration> {
+    let num = |n: &str| {
+        headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+    };
+    if bucket == Bucket::Graph {
+        let left = num("x-ms-user-quota-remaining")?;
+        if left > GRAPH_LOW_REMAINING {
+            return None;
+        }
+        let window = headers
+            .get("x-ms-user-quota-resets-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(hms)
+            .unwrap_or(Duration::from_secs(5));
+        return Some(window / (left as u32 + 1));
+    }
+    let names: &[&str] = match bucket {
+        Bucket::Reads => &[
+            "x-ms-ratelimit-remaining-subscription-reads",
+            "x-ms-ratelimit-remaining-tenant-reads",
+            "x-ms-ratelimit-remaining-subscription-resource-requests",
+            "x-ms-ratelimit-remaining-subscription-resource-entities-read",
+        ],
+        _ => &[
+            "x-ms-ratelimit-remaining-subscription-writes",
+            "x-ms-ratelimit-remaining-subscription-deletes",
+            "x-ms-ratelimit-remaining-tenant-writes",
+            "x-ms-ratelimit-remaining-subscription-resource-requests",
+        ],
+    };
+    let left = names.iter().filter_map(|n| num(n)).min()?;
+    (left <= ARM_LOW_REMAINING).then(|| ARM_PACE_UNIT * (ARM_LOW_REMAINING - left) as u32)
+}
+
+/// `hh:mm:ss` (Resource Graph's `x-ms-user-quota-resets-after`).
+fn hms(v: &str) -> Option<Duration> {
+    let mut secs = 0f64;
+    for part in v.trim().split(':') {
+        secs = secs * 60.0
+            + part
+                .parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite() && *x >= 0.0)?;
+    }
+    Some(Duration::from_secs_f64(secs.min(3600.0)))
+}
+
 impl ArmResponse {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
@@ -170,6 +297,8 @@ struct Inner {
     permits: Semaphore,
     options: ClientOptions,
     cancel: CancellationToken,
+    /// Per budget, when the next request may go (see `pace`).
+    not_before: Mutex<HashMap<Bucket, Instant>>,
 }
 
 impl ArmClient {
@@ -199,6 +328,7 @@ impl ArmClient {
                 tokens,
                 options,
                 cancel: CancellationToken::new(),
+                not_before: Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -247,10 +377,8 @@ impl ArmClient {
                     .map_err(|e| bad(format!("not a valid URL: {e}")))?
             }
         };
-        let arm = &self.inner.cloud.arm;
-        if url.host_str() != arm.host_str()
-            || url.port_or_known_default() != arm.port_or_known_default()
-        {
+        if !self.inner.cloud.is_arm_url(&url) {
+            let arm = &self.inner.cloud.arm;
             return Err(bad(format!(
                 "refusing to send credentials to {} (not the ARM endpoint {})",
                 url.host_str().unwrap_or("?"),
@@ -269,12 +397,22 @@ impl ArmClient {
     /// Sends `req`, retrying what can be retried, and returns the first successful answer.
     pub async fn send(&self, req: &ArmRequest) -> Result<ArmResponse, AzureError> {
         let url = self.url_for(req)?;
+        self.guard_write(req)?;
         let started = Instant::now();
         let opts = &self.inner.options;
+        // One id per logical request, kept over its retries as the Azure SDKs do, so a support
+        // case can follow every attempt; each attempt gets its own traceparent span.
+        let client_request_id = new_uuid();
+        let client_ids = RequestIds {
+            client_request_id: Some(client_request_id.clone()),
+            ..RequestIds::default()
+        };
         let fail = |kind: ErrorKind, msg: String, attempts: u32| {
             AzureError::new(req.operation.clone(), req.resource_name(), kind, msg)
                 .attempts(attempts)
+                .ids(client_ids.clone())
         };
+        let bucket = Bucket::of(req);
         let mut attempt = 0u32;
         let mut refreshed_token = false;
         loop {
@@ -282,10 +420,18 @@ impl ArmClient {
             if self.inner.cancel.is_cancelled() {
                 return Err(fail(ErrorKind::Cancelled, "cancelled".into(), attempt - 1));
             }
+            let hold = self.hold(bucket);
+            if !hold.is_zero() {
+                tokio::select! {
+                    biased;
+                    () = self.inner.cancel.cancelled() => return Err(fail(ErrorKind::Cancelled, "cancelled".into(), attempt - 1)),
+                    () = tokio::time::sleep(hold) => {}
+                }
+            }
             let outcome = tokio::select! {
                 biased;
                 () = self.inner.cancel.cancelled() => return Err(fail(ErrorKind::Cancelled, "cancelled".into(), attempt)),
-                r = self.attempt(req, &url) => r,
+                r = self.attempt(req, &url, &client_request_id) => r,
             };
             let retries_left = attempt <= opts.max_retries;
             let wait = match outcome {
@@ -294,6 +440,9 @@ impl ArmClient {
                     headers,
                     text,
                 } => {
+                    if let Some(wait) = pace(&headers, bucket) {
+                        self.slow_down(bucket, wait.min(opts.max_retry_after));
+                    }
                     if (200..300).contains(&status) {
                         let body = if text.trim().is_empty() {
                             Value::Null
@@ -314,13 +463,17 @@ impl ArmClient {
                             attempts: attempt,
                         });
                     }
-                    let err = AzureError::from_answer(
+                    let mut err = AzureError::from_answer(
                         &req.operation,
                         &req.resource_name(),
                         status,
                         &text,
                     )
-                    .attempts(attempt);
+                    .attempts(attempt)
+                    .ids(ids_of(&headers, &client_request_id));
+                    if status == 504 && !req.idempotent {
+                        err.message = format!("{}; {MAY_HAVE_HAPPENED}", err.message);
+                    }
                     match status {
                         401 if !refreshed_token && token_refusal(&text) => {
                             // Expired or revoked: one fresh token, then the same request again.
@@ -360,7 +513,7 @@ impl ArmClient {
                             message
                         } else {
                             format!(
-                                "{message}; the request may or may not have reached Azure, so it was not sent again"
+                                "{message}; the request may or may not have reached Azure, so it was not sent again: {MAY_HAVE_HAPPENED}"
                             )
                         };
                         return Err(fail(kind, message, attempt));
@@ -378,7 +531,7 @@ impl ArmClient {
 
     /// One attempt: a concurrency permit, a token, the request, the whole body, within the
     /// per-call timeout. The permit is released before any backoff sleep.
-    async fn attempt(&self, req: &ArmRequest, url: &Url) -> Attempt {
+    async fn attempt(&self, req: &ArmRequest, url: &Url, client_request_id: &str) -> Attempt {
         let Ok(_permit) = self.inner.permits.acquire().await else {
             return Attempt::Failed {
                 kind: ErrorKind::Client,
@@ -399,6 +552,9 @@ impl ArmClient {
             .http
             .request(req.method.clone(), url.clone())
             .header(AUTHORIZATION, format!("Bearer {}", token.secret()))
+            .header("x-ms-client-request-id", client_request_id)
+            .header("x-ms-return-client-request-id", "true")
+            .header("traceparent", traceparent(client_request_id))
             .timeout(self.inner.options.timeout);
         if let Some(b) = &req.body {
             rb = rb.json(b);
@@ -421,6 +577,58 @@ impl ArmClient {
         }
     }
 
+    /// How long the next request of `bucket` must wait, per the budgets Azure reported.
+    fn hold(&self, bucket: Bucket) -> Duration {
+        let Ok(gates) = self.inner.not_before.lock() else {
+            return Duration::ZERO;
+        };
+        gates.get(&bucket).map_or(Duration::ZERO, |t| {
+            t.saturating_duration_since(Instant::now())
+        })
+    }
+
+    fn slow_down(&self, bucket: Bucket, wait: Duration) {
+        if let Ok(mut gates) = self.inner.not_before.lock() {
+            let until = Instant::now() + wait;
+            let gate = gates.entry(bucket).or_insert(until);
+            *gate = (*gate).max(until);
+        }
+    }
+
+    /// The write guard: on real Azure, a write goes only to a subscription on the allowlist.
+    /// Resource Graph queries are POSTs that only read, so they pass.
+    fn guard_write(&self, req: &ArmRequest) -> Result<(), AzureError> {
+        let Some(allowed) = &self.inner.options.write_subscriptions else {
+            return Ok(());
+        };
+        if req.method == Method::GET || req.method == Method::HEAD {
+            return Ok(());
+        }
+        if Bucket::of(req) == Bucket::Graph {
+            return Ok(());
+        }
+        let path = req.url.as_ref().map_or(req.path.as_str(), Url::path);
+        let refuse = |m: String| {
+            Err(AzureError::new(
+                req.operation.clone(),
+                req.resource_name(),
+                ErrorKind::WriteRefused,
+                m,
+            ))
+        };
+        match subscription_of(path) {
+            Some(sub) if allowed.iter().any(|a| a.eq_ignore_ascii_case(sub)) => Ok(()),
+            Some(sub) => refuse(format!(
+                "refusing to {} in subscription {sub}: it is not on the write allowlist (add it with --allow-write-subscription {sub} or `allow_write_subscriptions` in the config file)",
+                req.method
+            )),
+            None => refuse(format!(
+                "refusing to {} {}: it names no subscription, so the write allowlist cannot allow it",
+                req.method, req.path
+            )),
+        }
+    }
+
     /// Exponential backoff with jitter: between half and all of base × 2^(attempt-1).
     fn backoff(&self, attempt: u32) -> Duration {
         let o = &self.inner.options;
@@ -436,9 +644,80 @@ impl ArmClient {
         })
     }
 
-    /// GET a resource.
+    /// GET a resource. A list (`{"value": [...], "nextLink": ...}`) is read to its end: the
+    /// pages' `value`s are joined into the one returned, without `nextLink`.
     pub async fn get(&self, id: &str, api_version: &str) -> Result<ArmResponse, AzureError> {
-        self.send(&ArmRequest::get(id, api_version)).await
+        let started = Instant::now();
+        let mut first = self.send(&ArmRequest::get(id, api_version)).await?;
+        let mut next = next_link(&first.body);
+        let mut pages = 1u32;
+        while let Some(link) = next {
+            if pages >= MAX_LIST_PAGES {
+                return Err(AzureError::new(
+                    "GET",
+                    id,
+                    ErrorKind::BadRequest,
+                    format!("the list has more than {MAX_LIST_PAGES} pages: narrow the request"),
+                ));
+            }
+            let url = self.inner.cloud.arm.join(&link).map_err(|e| {
+                AzureError::new(
+                    "GET",
+                    id,
+                    ErrorKind::Client,
+                    format!("the answer's nextLink is not a URL: {e}"),
+                )
+            })?;
+            let mut req = ArmRequest::new(Method::GET, url.path(), None)
+                .operation("GET (next page)")
+                .resource(id.split('?').next().unwrap_or(id));
+            req.url = Some(url);
+            let page = self.send(&req).await?;
+            pages += 1;
+            next = next_link(&page.body);
+            let more = match page.body.get("value") {
+                Some(Value::Array(v)) => v.clone(),
+                _ => Vec::new(),
+            };
+            if let Some(Value::Array(all)) = first.body.get_mut("value") {
+                all.extend(more);
+            }
+            first.attempts += page.attempts;
+        }
+        if let Some(obj) = first.body.as_object_mut() {
+            obj.remove("nextLink");
+        }
+        first.elapsed = started.elapsed();
+        Ok(first)
+    }
+}
+
+/// Pages of one list at most, so a list that never ends cannot read forever.
+const MAX_LIST_PAGES: u32 = 100;
+
+/// What an operator must hear when a write may have been carried out without an answer.
+pub const MAY_HAVE_HAPPENED: &str = "this may have happened: check before retrying";
+
+fn next_link(body: &Value) -> Option<String> {
+    body.get("value")?;
+    body.get("nextLink")
+        .and_then(Value::as_str)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+}
+
+/// The ids of an answer, with the one drbook sent.
+fn ids_of(headers: &HeaderMap, client_request_id: &str) -> RequestIds {
+    let get = |n: &str| {
+        headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.chars().take(100).collect::<String>())
+    };
+    RequestIds {
+        client_request_id: Some(client_request_id.to_string()),
+        request_id: get("x-ms-request-id"),
+        correlation_request_id: get("x-ms-correlation-request-id"),
     }
 }
 
@@ -540,6 +819,68 @@ mod tests {
         );
         h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn low_budgets_pace_requests_and_each_budget_is_its_own() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-ms-ratelimit-remaining-subscription-reads",
+            HeaderValue::from_static("11999"),
+        );
+        assert_eq!(pace(&h, Bucket::Reads), None);
+        h.insert(
+            "x-ms-ratelimit-remaining-subscription-reads",
+            HeaderValue::from_static("0"),
+        );
+        assert_eq!(pace(&h, Bucket::Reads), Some(Duration::from_secs(1)));
+        assert_eq!(pace(&h, Bucket::Writes), None, "reads do not slow writes");
+        h.insert(
+            "x-ms-ratelimit-remaining-subscription-writes",
+            HeaderValue::from_static("19"),
+        );
+        assert_eq!(pace(&h, Bucket::Writes), Some(Duration::from_millis(50)));
+        let mut g = HeaderMap::new();
+        g.insert("x-ms-user-quota-remaining", HeaderValue::from_static("1"));
+        g.insert(
+            "x-ms-user-quota-resets-after",
+            HeaderValue::from_static("00:00:04"),
+        );
+        assert_eq!(pace(&g, Bucket::Graph), Some(Duration::from_secs(2)));
+        g.insert("x-ms-user-quota-remaining", HeaderValue::from_static("10"));
+        assert_eq!(pace(&g, Bucket::Graph), None);
+        assert_eq!(hms("00:02:03"), Some(Duration::from_secs(123)));
+        assert_eq!(hms("soon"), None);
+    }
+
+    #[test]
+    fn client_request_ids_are_fresh_v4_uuids() {
+        let a = new_uuid();
+        let b = new_uuid();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 36);
+        assert_eq!(a.matches('-').count(), 4);
+        assert_eq!(&a[14..15], "4");
+        assert!(matches!(&a[19..20], "8" | "9" | "a" | "b"), "{a}");
+        let tp = traceparent(&a);
+        assert!(
+            tp.starts_with(&format!("00-{}-", a.replace('-', ""))),
+            "{tp}"
+        );
+        assert!(tp.ends_with("-01"));
+    }
+
+    #[test]
+    fn the_subscription_of_a_path() {
+        assert_eq!(
+            subscription_of("/subscriptions/abc/resourceGroups/rg?x=1"),
+            Some("abc")
+        );
+        assert_eq!(
+            subscription_of("/providers/Microsoft.ResourceGraph/resources"),
+            None
+        );
+        assert_eq!(subscription_of("/subscriptions/"), None);
     }
 
     #[test]

@@ -70,6 +70,32 @@ impl Cloud {
         }
     }
 
+    /// Whether `url` is an ARM endpoint of this cloud, so it may carry the ARM token: the
+    /// endpoint itself, or, in Azure's own clouds, a regional ARM host over https (operation
+    /// URLs such as `https://westeurope.management.azure.com/...`).
+    pub fn is_arm_url(&self, url: &Url) -> bool {
+        let same_port = url.port_or_known_default() == self.arm.port_or_known_default();
+        let Some(host) = url.host_str() else {
+            return false;
+        };
+        if self.arm.host_str() == Some(host) && same_port {
+            return true;
+        }
+        let suffix = match self.kind {
+            CloudKind::Public => ".management.azure.com",
+            CloudKind::UsGovernment => ".management.usgovcloudapi.net",
+            CloudKind::China => ".management.chinacloudapi.cn",
+            CloudKind::Custom => return false,
+        };
+        let host = host.to_ascii_lowercase();
+        url.scheme() == "https"
+            && same_port
+            && host.len() > suffix.len()
+            && host.ends_with(suffix)
+            // One label before the suffix: a region, nothing that could hide another domain.
+            && !host[..host.len() - suffix.len()].contains('.')
+    }
+
     /// azure_identity's cloud configuration, so credentials ask the right authority.
     pub fn identity_config(&self) -> Option<azure_core::cloud::CloudConfiguration> {
         use azure_core::cloud::CloudConfiguration as C;
@@ -133,5 +159,39 @@ mod tests {
         );
         let sim = Cloud::custom(Url::parse("http://127.0.0.1:8443/").expect("literal"));
         assert_eq!(sim.scope, "http://127.0.0.1:8443/.default");
+    }
+
+    #[test]
+    fn regional_arm_hosts_of_the_cloud_may_carry_the_token_and_nothing_else() {
+        let u = |s: &str| Url::parse(s).expect("literal");
+        let public = Cloud::public();
+        for ok in [
+            "https://management.azure.com/subscriptions/s",
+            "https://westeurope.management.azure.com/subscriptions/s/operations/1",
+            "https://NorthEurope.management.azure.com:443/x",
+        ] {
+            assert!(public.is_arm_url(&u(ok)), "{ok}");
+        }
+        for bad in [
+            "http://westeurope.management.azure.com/x",
+            "https://evilmanagement.azure.com/x",
+            "https://a.b.management.azure.com/x",
+            "https://management.azure.com.evil.net/x",
+            "https://westeurope.management.azure.com:8443/x",
+            "https://westeurope.management.usgovcloudapi.net/x",
+            "https://example.com/x",
+        ] {
+            assert!(!public.is_arm_url(&u(bad)), "{bad}");
+        }
+        assert!(
+            Cloud::us_government()
+                .is_arm_url(&u("https://usgovvirginia.management.usgovcloudapi.net/x"))
+        );
+        assert!(Cloud::china().is_arm_url(&u("https://chinanorth.management.chinacloudapi.cn/x")));
+        assert!(!Cloud::china().is_arm_url(&u("https://westeurope.management.azure.com/x")));
+        let sim = Cloud::custom(u("http://127.0.0.1:8443/"));
+        assert!(sim.is_arm_url(&u("http://127.0.0.1:8443/op")));
+        assert!(!sim.is_arm_url(&u("http://127.0.0.1:8444/op")));
+        assert!(!sim.is_arm_url(&u("http://localhost:8443/op")));
     }
 }

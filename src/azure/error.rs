@@ -28,6 +28,8 @@ pub enum ErrorKind {
     OperationFailed,
     /// The operator aborted.
     Cancelled,
+    /// drbook's write guard: the subscription is not on the allowlist for writes.
+    WriteRefused,
     /// drbook's own setup: bad endpoint, unusable answer.
     Client,
 }
@@ -45,6 +47,56 @@ pub struct AzureError {
     pub message: String,
     /// How many times the request was sent.
     pub attempts: u32,
+    /// The ids a support case quotes: drbook's `x-ms-client-request-id` and the service's
+    /// `x-ms-request-id` and `x-ms-correlation-request-id`, when there were any.
+    /// Boxed: errors travel in `Result`s and should stay small.
+    pub ids: Box<RequestIds>,
+}
+
+/// Request ids of one ARM call. Microsoft support finds a failed call by these, so they are
+/// kept on every error, shown, and written to the incident log.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RequestIds {
+    /// Sent by drbook (`x-ms-client-request-id`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_request_id: Option<String>,
+    /// The service's `x-ms-request-id`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// The service's `x-ms-correlation-request-id`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub correlation_request_id: Option<String>,
+}
+
+impl RequestIds {
+    pub fn is_empty(&self) -> bool {
+        self.client_request_id.is_none()
+            && self.request_id.is_none()
+            && self.correlation_request_id.is_none()
+    }
+
+    /// `(log field, value)` pairs, for the incident log.
+    pub fn fields(&self) -> Vec<(&'static str, String)> {
+        [
+            ("x-ms-client-request-id", &self.client_request_id),
+            ("x-ms-request-id", &self.request_id),
+            ("x-ms-correlation-request-id", &self.correlation_request_id),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.clone().map(|v| (k, v)))
+        .collect()
+    }
+}
+
+impl fmt::Display for RequestIds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = self
+            .fields()
+            .into_iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
+        write!(f, "{}", parts.join(", "))
+    }
 }
 
 impl std::error::Error for AzureError {}
@@ -64,6 +116,7 @@ impl AzureError {
             code: None,
             message: mask_tokens(&message.into()),
             attempts: 0,
+            ids: Box::default(),
         }
     }
 
@@ -96,6 +149,11 @@ impl AzureError {
 
     pub fn attempts(mut self, n: u32) -> Self {
         self.attempts = n;
+        self
+    }
+
+    pub fn ids(mut self, ids: RequestIds) -> Self {
+        self.ids = Box::new(ids);
         self
     }
 
@@ -157,6 +215,9 @@ impl AzureError {
             (ErrorKind::Client, _) => {
                 "a drbook setup problem: check --arm-endpoint and the credential"
             }
+            (ErrorKind::WriteRefused, _) => {
+                "add the subscription to `allow_write_subscriptions` in the config file, or pass --allow-write-subscription SUB"
+            }
         }
     }
 
@@ -186,6 +247,9 @@ impl fmt::Display for AzureError {
         write!(f, "{}", self.message)?;
         if self.attempts > 1 {
             write!(f, " (after {} attempts)", self.attempts)?;
+        }
+        if !self.ids.is_empty() {
+            write!(f, " [{}]", self.ids)?;
         }
         write!(f, ". Next: {}", self.hint())
     }

@@ -1,6 +1,9 @@
 //! ARM writes followed to completion. When Azure answers 201/202 with `Azure-AsyncOperation`
-//! or `Location`, the operation is polled (at the interval Azure asks for) until it succeeds,
-//! fails or the deadline passes; then the final state is read.
+//! or `Location`, or a PUT/PATCH answers 200 with `Azure-AsyncOperation`, the operation is
+//! polled (at the interval Azure asks for) until it succeeds, fails or the deadline passes;
+//! then the final state is read. A PUT/PATCH answered 200/201 with no operation header but a
+//! non-terminal `properties.provisioningState` (Updating, Creating, ...) is followed by
+//! reading the resource until its state is terminal: ARM's async PUT contract allows both.
 
 use std::time::{Duration, Instant};
 
@@ -57,8 +60,20 @@ impl ArmClient {
             req = req.body(b);
         }
         let first = self.send(&req).await?;
-        let op = OperationUrls::from(&first, &self.cloud().arm);
-        if !matches!(first.status, 201 | 202) || op.is_none() {
+        let is_put = matches!(method, Method::PUT | Method::PATCH);
+        let pending = is_put && matches!(first.status, 200 | 201) && pending_state(&first.body);
+        let op = match OperationUrls::from(&first, &self.cloud().arm) {
+            // A 200 is final unless it names an Azure-AsyncOperation; its Location means nothing.
+            Some(op) if first.status == 200 => {
+                (is_put && op.async_operation.is_some()).then_some(OperationUrls {
+                    location: None,
+                    ..op
+                })
+            }
+            Some(op) if matches!(first.status, 201 | 202) => Some(op),
+            _ => None,
+        };
+        if op.is_none() && !pending {
             return Ok(WriteOutcome {
                 status: first.status,
                 body: first.body,
@@ -68,9 +83,19 @@ impl ArmClient {
         }
         let op = op.unwrap_or_default();
         let resource = id.split('?').next().unwrap_or(id).to_string();
+        let read_back = ArmRequest::get(&resource, api_version).operation(format!(
+            "{operation} (read the resource's provisioningState)"
+        ));
         let (status, polls) = self
             .poll(
-                &op, &first, &operation, &resource, started, deadline, progress,
+                &op,
+                &first,
+                &operation,
+                &resource,
+                is_put.then_some(&read_back),
+                started,
+                deadline,
+                progress,
             )
             .await?;
         // The final state: the resource itself after PUT/PATCH, the Location result after POST.
@@ -102,6 +127,7 @@ impl ArmClient {
         first: &ArmResponse,
         operation: &str,
         resource: &str,
+        read_back: Option<&ArmRequest>,
         started: Instant,
         deadline: Duration,
         progress: Progress<'_>,
@@ -126,12 +152,13 @@ impl ArmClient {
                 () = tokio::time::sleep(wait.min(left).clamp(Duration::from_millis(50), Duration::from_secs(60))) => {}
             }
             polls += 1;
-            let (url, is_async) = match (&op.async_operation, &op.location) {
-                (Some(a), _) => (a, true),
-                (None, Some(l)) => (l, false),
-                (None, None) => return Ok(("Succeeded".into(), polls)),
+            let (req, is_async) = match (&op.async_operation, &op.location, read_back) {
+                (Some(a), _, _) => (polling(a, operation, resource), true),
+                (None, Some(l), _) => (polling(l, operation, resource), false),
+                (None, None, Some(get)) => (get.clone(), false),
+                (None, None, None) => return Ok(("Succeeded".into(), polls)),
             };
-            let r = self.send(&polling(url, operation, resource)).await?;
+            let r = self.send(&req).await?;
             wait = retry_after(&r.headers).unwrap_or(wait);
             let status = if is_async {
                 r.body
@@ -141,6 +168,11 @@ impl ArmClient {
                     .to_string()
             } else if r.status == 202 {
                 "InProgress".to_string()
+            } else if op.location.is_none() {
+                // Reading the resource itself: its provisioningState is the operation's.
+                provisioning_state(&r.body)
+                    .unwrap_or("Succeeded")
+                    .to_string()
             } else {
                 "Succeeded".to_string()
             };
@@ -168,6 +200,20 @@ impl ArmClient {
             }
         }
     }
+}
+
+fn provisioning_state(body: &Value) -> Option<&str> {
+    body.get("properties")?.get("provisioningState")?.as_str()
+}
+
+/// A provisioningState that says the resource is still changing.
+fn pending_state(body: &Value) -> bool {
+    provisioning_state(body).is_some_and(|s| {
+        !s.is_empty()
+            && !["Succeeded", "Failed", "Canceled", "Cancelled"]
+                .iter()
+                .any(|t| t.eq_ignore_ascii_case(s))
+    })
 }
 
 fn polling(url: &Url, operation: &str, resource: &str) -> ArmRequest {

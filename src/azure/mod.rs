@@ -16,4 +16,4 @@ pub mod reads;
 pub use auth::{AuthMethod, TokenCache};
 pub use client::{ArmClient, ArmRequest, ArmResponse, ClientOptions};
 pub use cloud::Cloud;
-pub use error::{AzureError, ErrorKind};
+pub use error::{AzureError, ErrorKind, RequestIds};

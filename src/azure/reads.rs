@@ -66,6 +66,24 @@ impl ArmClient {
                 .and_then(Value::as_str)
                 .map(str::to_string);
             if skip.is_none() {
+                // Resource Graph pages only queries whose rows carry `id`; others are cut at
+                // the page size with `resultTruncated` and no token, silently short.
+                let truncated = match answer.get("resultTruncated") {
+                    Some(Value::Bool(b)) => *b,
+                    Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
+                    _ => false,
+                };
+                if truncated {
+                    return Err(AzureError::new(
+                        "Resource Graph query",
+                        one_line(query),
+                        ErrorKind::BadRequest,
+                        format!(
+                            "Resource Graph cut the answer short after {} rows (resultTruncated) and gave no $skipToken to read the rest: project `id` in the query (e.g. `| project id, ...`) so it can be paged",
+                            rows.len()
+                        ),
+                    ));
+                }
                 return Ok(rows);
             }
         }

@@ -205,8 +205,24 @@ async fn carry_out(mut args: RunArgs, rehearsal: bool) -> ExitCode {
         }
     };
     args.role = Some(args.role.or(config.role).unwrap_or_default());
+    // The write guard's allowlist: the config file's and the command line's together.
+    args.target
+        .allow_write_subscription
+        .extend(config.allow_write_subscriptions.iter().cloned());
     if args.operator.is_none() {
         args.operator = config.operator.clone();
+    }
+    // Said before anything runs, not first learnt from a failed step in the middle of an outage.
+    if !args.target.is_simulated()
+        && args.target.allow_write_subscription.is_empty()
+        && !args.dry_run
+        && !args.read_only
+    {
+        eprintln!(
+            "drbook: no subscription is allowed writes, so every change this run tries will be refused \
+             before it is sent; allow one with --allow-write-subscription SUB or the config file's \
+             allow_write_subscriptions"
+        );
     }
     if args.non_interactive && args.role() == Role::Scribe {
         eprintln!(

@@ -157,10 +157,15 @@ async fn read(step: &Step, ctx: &StepContext<'_>) -> StepReport {
                     started.elapsed().as_secs()
                 );
             }
+            let mut outputs = r.outputs.clone();
+            // A failed read keeps Azure's request ids as fields of the log event too.
+            for (k, v) in r.error.iter().flat_map(|e| e.ids.fields()) {
+                outputs.insert(k.to_string(), v);
+            }
             return StepReport {
                 outcome,
                 summary,
-                outputs: r.outputs.clone(),
+                outputs,
                 check: Some(r),
                 retryable: true,
             };
@@ -260,7 +265,22 @@ async fn action(step: &Step, ctx: &StepContext<'_>) -> StepReport {
             extract(step, ctx, &out.body, &mut r);
             r
         }
-        Err(e) => StepReport::new(Outcome::Failed, e.to_string()),
+        Err(e) => {
+            let mut r = if e.kind == crate::azure::ErrorKind::WriteRefused {
+                // Trying again cannot change the allowlist: fail at once.
+                StepReport::hopeless(e.to_string())
+            } else {
+                StepReport::new(Outcome::Failed, e.to_string())
+            };
+            // Fields of the log event, so a support case can quote them.
+            for (k, v) in e.ids.fields() {
+                r.outputs.insert(k.to_string(), v);
+            }
+            if let Some(s) = e.status {
+                r.outputs.insert("status".into(), s.to_string());
+            }
+            r
+        }
     }
 }
 

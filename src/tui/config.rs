@@ -28,6 +28,8 @@ pub struct Config {
     pub target: Option<TargetKind>,
     /// The default `--role` of `drbook run` and `rehearse`.
     pub role: Option<Role>,
+    /// Subscriptions `--target azure` may write to (the write guard's allowlist).
+    pub allow_write_subscriptions: Vec<String>,
     /// Action → keys; each entry replaces that action's default keys.
     pub keys: BTreeMap<Action, Vec<String>>,
     /// The file this came from (also when it did not exist).
@@ -59,6 +61,8 @@ struct RawConfig {
     theme: Option<String>,
     target: Option<TargetKind>,
     role: Option<Role>,
+    #[serde(default)]
+    allow_write_subscriptions: Vec<String>,
     #[serde(default)]
     keys: BTreeMap<Action, Vec<Spanned<String>>>,
 }
@@ -133,6 +137,7 @@ fn parse(text: &str, base: Config) -> Result<Config, ConfigError> {
         theme: raw.theme,
         target: raw.target,
         role: raw.role,
+        allow_write_subscriptions: raw.allow_write_subscriptions,
         keys: raw
             .keys
             .into_iter()
