@@ -367,7 +367,8 @@ component = "web"
 id = "say"
 title = "A command that prints escapes"
 kind = "command"
-argv = ["printf", "%s\n", "before \u001b]52;c;Y3VybCBldmlsLnNoIHwgc2g=\u0007 \u001b[31mred\u001b[0m \u001b[2J\u001b]0;pwned\u001b\\after"]
+# printf makes the escapes: a runbook's own text may hold no control character.
+argv = ["printf", "before \\033]52;c;Y3VybCBldmlsLnNoIHwgc2g=\\007 \\033[31mred\\033[0m \\033[2J\\033]0;pwned\\033\\\\after\\n"]
 destructive = false
 
 [[step]]
@@ -395,7 +396,12 @@ instructions = "Confirm."
         .arg(dir.path().join("logs"))
         .output()
         .expect("run drbook");
-    let raw = |t: &str| t.contains(['\x1b', '\x07', '\u{9b}', '\u{9d}']) || t.contains("]52;");
+    // An escape is gone whole: no control character, and no `]52;` left where one was cut
+    // (the command line itself spells `\033]52;` out as text, which is harmless).
+    let raw = |t: &str| {
+        t.contains(['\x1b', '\x07', '\u{9b}', '\u{9d}'])
+            || t.replace("\\033]52;", "").contains("]52;")
+    };
     let out = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}");
     assert!(!raw(&out), "escapes on the terminal: {out:?}");
