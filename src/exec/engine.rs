@@ -28,6 +28,10 @@ pub use approval::Roles;
 /// `claim_wait` is over; then it skips the step.
 const CLAIM_RETRY: Duration = Duration::from_secs(3);
 
+/// The longest a verifier's single read on resume may take before the interrupted change it
+/// verifies is confirmed again instead.
+const VERIFY_ON_RESUME: Duration = Duration::from_secs(60);
+
 /// How a step is to be claimed on the shared timeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClaimMode {
@@ -839,6 +843,23 @@ impl Engine {
             return self.skip(key, why, None, updates).await;
         }
         if changes && self.reconfirm.remove(&key) && !self.options.dry_run {
+            if let Some(by) = self.verified_on_resume(&rb, &key, updates).await? {
+                let outputs = BTreeMap::from([
+                    ("outcome".to_string(), Outcome::Ok.as_str().to_string()),
+                    ("verified_by".to_string(), by.clone()),
+                ]);
+                return self
+                    .finish(
+                        key,
+                        Outcome::Ok,
+                        format!("done before the interruption: verified by `{by}` on resume"),
+                        outputs,
+                        None,
+                        None,
+                        updates,
+                    )
+                    .await;
+            }
             let what = format!(
                 "INTERRUPTED: this step had started when drbook stopped and may have run. Run it again? {}",
                 self.describe(&step, &key)
@@ -1282,6 +1303,62 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// On resume, before an interrupted change is confirmed again and re-sent: reads its
+    /// verifiers once each (no polling), each read logged against the change. When every one
+    /// holds, the change happened before the interruption (a failover Azure finished while
+    /// drbook was down): their ids, and the change is not sent again. None when there is no
+    /// verifier or one does not hold (or cannot be read): the change is confirmed again, as
+    /// before. The engine waits for these few reads, once per interrupted step.
+    async fn verified_on_resume(
+        &self,
+        rb: &Runbook,
+        key: &StepKey,
+        updates: &mpsc::UnboundedSender<Update>,
+    ) -> Result<Option<String>, String> {
+        let verifiers = crate::checks::run::verifiers_of(rb, &key.step);
+        if verifiers.is_empty() {
+            return Ok(None);
+        }
+        let scope = self.scopes.get(&key.runbook).cloned().unwrap_or_default();
+        let mut ids = Vec::new();
+        for v in verifiers {
+            let vid = v.id.get_ref().clone();
+            let limit = steps::timeout_of(v).min(VERIFY_ON_RESUME);
+            let Ok(r) = tokio::time::timeout(limit, self.reader.read(v, &scope, None)).await else {
+                self.record(
+                    ExecEvent::Note {
+                        key: Some(key.clone()),
+                        text: format!(
+                            "resume: verifier `{vid}` did not answer within {}s; the change is confirmed again",
+                            limit.as_secs()
+                        ),
+                        by: "drbook".into(),
+                    },
+                    updates,
+                )
+                .await?;
+                return Ok(None);
+            };
+            self.record(
+                ExecEvent::CheckResult {
+                    key: key.clone(),
+                    expected: r.expected.clone(),
+                    actual: r.actual.clone(),
+                    verdict: r.verdict.as_str().to_string(),
+                    source: format!("verifier `{vid}` read once on resume: {}", r.target),
+                    latency_ms: r.latency.as_millis() as u64,
+                },
+                updates,
+            )
+            .await?;
+            if r.verdict != crate::checks::read::Verdict::Pass {
+                return Ok(None);
+            }
+            ids.push(vid);
+        }
+        Ok(Some(ids.join("`, `")))
     }
 
     /// Why a check, probe or wait after a change has nothing to verify: the change it

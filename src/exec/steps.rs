@@ -260,7 +260,32 @@ async fn action(step: &Step, ctx: &StepContext<'_>) -> StepReport {
             extract(step, ctx, &out.body, &mut r);
             r
         }
-        Err(e) => StepReport::new(Outcome::Failed, e.to_string()),
+        Err(e) => match step.already.as_ref().and_then(|l| {
+            l.get_ref()
+                .iter()
+                .find(|a| a.matches(e.status, e.code.as_deref()))
+        }) {
+            // The runbook says this answer means the change is already under way or done (a
+            // failover the first, interrupted request started): the step did its part, and
+            // sending it again would only meet the same answer.
+            Some(a) => {
+                let code = a.code.get_ref().trim().to_string();
+                let status = *a.status.get_ref();
+                let mut r = StepReport::new(
+                    Outcome::Ok,
+                    format!(
+                        "already under way: {code} ({method_text} {id}: HTTP {status} {}: {})",
+                        e.code.as_deref().unwrap_or_default(),
+                        e.message
+                    ),
+                );
+                r.outputs.insert("status".into(), status.to_string());
+                r.outputs.insert("code".into(), code);
+                r.outputs.insert("already".into(), "true".into());
+                r
+            }
+            None => StepReport::new(Outcome::Failed, e.to_string()),
+        },
     }
 }
 
