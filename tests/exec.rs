@@ -645,6 +645,32 @@ async fn an_interrupted_change_whose_verifier_holds_is_not_sent_again() {
     // no PATCH went out.
     assert_eq!(reads_logged(&ev), 2, "{ev:#?}");
     assert_eq!(simh.request_count() - before, reads_logged(&ev) as u64);
+
+    // A read after the change that does not read what it wrote (here the profile, which holds
+    // whatever became of the endpoint) proves nothing: the change is confirmed again.
+    let c = sim().await;
+    let text = VERIFIER
+        .replace(
+            "resource = \"/subscriptions/6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f/resourceGroups/rg-shop-global/providers/Microsoft.Network/trafficmanagerprofiles/tm-shop/azureEndpoints/ep-westeurope\"\napi_version = \"2022-04-01\"\ndepends_on",
+            "resource = \"/subscriptions/6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f/resourceGroups/rg-shop-global/providers/Microsoft.Network/trafficmanagerprofiles/tm-shop\"\napi_version = \"2022-04-01\"\ndepends_on",
+        )
+        .replace(
+            "expect = { path = \"properties.endpointStatus\", equals = \"Disabled\" }",
+            "expect = { path = \"name\", equals = \"tm-shop\" }",
+        );
+    assert_ne!(text, VERIFIER);
+    let rec = Arc::new(Memory::default());
+    let mut e = engine(&c, inline(&text), rec.clone(), options(true));
+    e.restore(key.clone(), interrupted());
+    let ending =
+        tokio::time::timeout(Duration::from_secs(15), drive(e, &answers, "alice", |_| {})).await;
+    let ev = rec.events();
+    assert!(ending.is_ok(), "{ev:#?}");
+    assert_eq!(confirmations(&ev, "disable"), 1, "{ev:#?}");
+    assert_eq!(
+        skipped(&ev, "disable").as_deref(),
+        Some("declined by alice (answers file)")
+    );
 }
 
 const ALREADY: &str = r#"

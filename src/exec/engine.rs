@@ -1317,11 +1317,19 @@ impl Engine {
         key: &StepKey,
         updates: &mpsc::UnboundedSender<Update>,
     ) -> Result<Option<String>, String> {
-        let verifiers = crate::checks::run::verifiers_of(rb, &key.step);
+        let scope = self.scopes.get(&key.runbook).cloned().unwrap_or_default();
+        let Some((_, change)) = self.step(key) else {
+            return Ok(None);
+        };
+        // Only reads of what the change wrote say whether it happened: a probe after it (the
+        // registry answers) holds whether the change was made or refused.
+        let verifiers: Vec<&Step> = crate::checks::run::verifiers_of(rb, &key.step)
+            .into_iter()
+            .filter(|v| reads_what_it_changed(&change, v, &scope))
+            .collect();
         if verifiers.is_empty() {
             return Ok(None);
         }
-        let scope = self.scopes.get(&key.runbook).cloned().unwrap_or_default();
         let mut ids = Vec::new();
         for v in verifiers {
             let vid = v.id.get_ref().clone();
@@ -1423,6 +1431,31 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// Does `verifier` read the ARM resource `change` wrote: the same id, or the resource an
+/// action such as `.../storageAccounts/x/failover` acts on (ids compared without case, queries
+/// ignored)? Commands, probes and graph queries never qualify: nothing ties them to the write.
+fn reads_what_it_changed(change: &Step, verifier: &Step, scope: &Scope) -> bool {
+    if *change.kind.get_ref() != StepKind::Action
+        || !matches!(verifier.kind.get_ref(), StepKind::Check | StepKind::Storage)
+    {
+        return false;
+    }
+    let id = |s: &Step| {
+        let raw = s.resource.as_ref()?.get_ref();
+        let text = scope.render(raw).ok()?;
+        let path = text.split('?').next().unwrap_or_default();
+        Some(path.trim_end_matches('/').to_ascii_lowercase())
+    };
+    let (Some(wrote), Some(read)) = (id(change), id(verifier)) else {
+        return false;
+    };
+    wrote == read
+        || wrote
+            .strip_prefix(&read)
+            .and_then(|rest| rest.strip_prefix('/'))
+            .is_some_and(|action| !action.is_empty() && !action.contains('/'))
 }
 
 fn first_line(s: &str) -> String {
