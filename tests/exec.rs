@@ -552,3 +552,200 @@ async fn the_verifier_of_an_unclaimed_change_is_skipped_at_once() {
         }
     }
 }
+
+fn confirmations(events: &[ExecEvent], step: &str) -> usize {
+    events
+        .iter()
+        .filter(|e| matches!(e, ExecEvent::ConfirmationRequested { key, .. } if key.step == step))
+        .count()
+}
+
+fn reads_logged(events: &[ExecEvent]) -> usize {
+    events
+        .iter()
+        .filter(|e| matches!(e, ExecEvent::CheckResult { .. }))
+        .count()
+}
+
+/// Killed while a change was in flight (restored here as after a resume): its verifier is read
+/// once. Still not holding: the change is confirmed again, as before. Holding (the change
+/// happened before the kill): the change is ok without being confirmed or sent again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_change_whose_verifier_holds_is_not_sent_again() {
+    let c = sim().await;
+    let Some(simh) = c.sim.as_ref() else {
+        panic!("a simulator")
+    };
+    let interrupted = || Restored {
+        progress: plan::Progress::Active,
+        outputs: BTreeMap::new(),
+        skip_reason: None,
+        interrupted: true,
+    };
+    let key = StepKey::new("verify", "disable");
+
+    // The endpoint is still enabled: the verifier does not hold, the change is confirmed
+    // again (declined here), and what was read is in the log.
+    let rec = Arc::new(Memory::default());
+    let mut e = engine(&c, inline(VERIFIER), rec.clone(), options(true));
+    e.restore(key.clone(), interrupted());
+    let answers: Answers = toml::from_str("[confirm]\ndisable = false\n").expect("answers");
+    let ending =
+        tokio::time::timeout(Duration::from_secs(15), drive(e, &answers, "alice", |_| {})).await;
+    let ev = rec.events();
+    assert!(ending.is_ok(), "{ev:#?}");
+    assert!(
+        ev.iter().any(|e| matches!(e,
+            ExecEvent::CheckResult { key, verdict, source, .. }
+                if key.step == "disable" && verdict == "FAIL" && source.contains("verifier `disabled` read once on resume"))),
+        "{ev:#?}"
+    );
+    assert_eq!(confirmations(&ev, "disable"), 1, "{ev:#?}");
+    assert_eq!(
+        skipped(&ev, "disable").as_deref(),
+        Some("declined by alice (answers file)")
+    );
+
+    // The change is made (as the run killed mid-request had made it).
+    let rec = Arc::new(Memory::default());
+    let e = engine(&c, inline(VERIFIER), rec.clone(), options(true));
+    let ending = tokio::time::timeout(
+        Duration::from_secs(15),
+        drive(e, &Answers::default(), "alice", |_| {}),
+    )
+    .await;
+    assert!(ending.is_ok());
+    assert_eq!(
+        finished(&rec.events(), "disabled").map(|f| f.0),
+        Some(Outcome::Ok)
+    );
+
+    // Resumed now: the verifier holds, so the change is ok, not confirmed, not sent.
+    let rec = Arc::new(Memory::default());
+    let mut e = engine(&c, inline(VERIFIER), rec.clone(), options(true));
+    e.restore(key.clone(), interrupted());
+    let before = simh.request_count();
+    let ending = tokio::time::timeout(
+        Duration::from_secs(15),
+        drive(e, &Answers::default(), "alice", |_| {}),
+    )
+    .await;
+    let ev = rec.events();
+    assert!(ending.is_ok(), "{ev:#?}");
+    assert_eq!(confirmations(&ev, "disable"), 0, "{ev:#?}");
+    assert_eq!(
+        finished(&ev, "disable"),
+        Some((
+            Outcome::Ok,
+            "done before the interruption: verified by `disabled` on resume".into()
+        ))
+    );
+    assert_eq!(finished(&ev, "disabled").map(|f| f.0), Some(Outcome::Ok));
+    // Every request was a logged read (the verifier once on resume, then as its own step):
+    // no PATCH went out.
+    assert_eq!(reads_logged(&ev), 2, "{ev:#?}");
+    assert_eq!(simh.request_count() - before, reads_logged(&ev) as u64);
+
+    // A read after the change that does not read what it wrote (here the profile, which holds
+    // whatever became of the endpoint) proves nothing: the change is confirmed again.
+    let c = sim().await;
+    let text = VERIFIER
+        .replace(
+            "resource = \"/subscriptions/6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f/resourceGroups/rg-shop-global/providers/Microsoft.Network/trafficmanagerprofiles/tm-shop/azureEndpoints/ep-westeurope\"\napi_version = \"2022-04-01\"\ndepends_on",
+            "resource = \"/subscriptions/6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f/resourceGroups/rg-shop-global/providers/Microsoft.Network/trafficmanagerprofiles/tm-shop\"\napi_version = \"2022-04-01\"\ndepends_on",
+        )
+        .replace(
+            "expect = { path = \"properties.endpointStatus\", equals = \"Disabled\" }",
+            "expect = { path = \"name\", equals = \"tm-shop\" }",
+        );
+    assert_ne!(text, VERIFIER);
+    let rec = Arc::new(Memory::default());
+    let mut e = engine(&c, inline(&text), rec.clone(), options(true));
+    e.restore(key.clone(), interrupted());
+    let ending =
+        tokio::time::timeout(Duration::from_secs(15), drive(e, &answers, "alice", |_| {})).await;
+    let ev = rec.events();
+    assert!(ending.is_ok(), "{ev:#?}");
+    assert_eq!(confirmations(&ev, "disable"), 1, "{ev:#?}");
+    assert_eq!(
+        skipped(&ev, "disable").as_deref(),
+        Some("declined by alice (answers file)")
+    );
+}
+
+const ALREADY: &str = r#"
+[runbook]
+id = "already"
+title = "A failover Azure may already be running"
+component = "data"
+
+[[step]]
+id = "failover"
+title = "Fail the storage account over"
+kind = "action"
+method = "POST"
+resource = "/subscriptions/6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f/resourceGroups/rg-shop-westeurope/providers/Microsoft.Storage/storageAccounts/stshopdata/failover"
+api_version = "2023-05-01"
+confirm = false
+retries = 2
+retry_delay = "1s"
+already = [{ status = 409, code = "FailoverInProgress" }]
+"#;
+
+/// An answer the runbook declares `already` makes the action ok, with the answer in its
+/// summary and outputs, and it is not retried; an undeclared 409 still fails (after its
+/// retries).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_already_answer_is_ok_and_not_retried_an_undeclared_one_fails() {
+    use drbook::sim::{InjectedFault, Injection};
+    for (code, count) in [("FailoverInProgress", 1), ("Conflict", 3)] {
+        let c = sim().await;
+        let Some(simh) = c.sim.as_ref() else {
+            panic!("a simulator")
+        };
+        simh.inject(Injection {
+            path_contains: Some("stshopdata/failover".into()),
+            count,
+            fault: InjectedFault::Status {
+                status: 409,
+                code: code.into(),
+                retry_after: None,
+            },
+        });
+        let rec = Arc::new(Memory::default());
+        let e = engine(&c, inline(ALREADY), rec.clone(), options(true));
+        let before = simh.request_count();
+        let ending = tokio::time::timeout(
+            Duration::from_secs(15),
+            drive(e, &Answers::default(), "alice", |_| {}),
+        )
+        .await;
+        let ev = rec.events();
+        assert!(ending.is_ok(), "{ev:#?}");
+        let retries = ev
+            .iter()
+            .filter(|e| matches!(e, ExecEvent::Retry { .. }))
+            .count();
+        let sent = simh.request_count() - before;
+        let (outcome, summary) = finished(&ev, "failover").expect("finished");
+        if code == "FailoverInProgress" {
+            assert_eq!(outcome, Outcome::Ok, "{summary}");
+            assert!(
+                summary.starts_with("already under way: FailoverInProgress (POST ")
+                    && summary.contains("HTTP 409"),
+                "{summary}"
+            );
+            assert_eq!(retries, 0, "{ev:#?}");
+            assert_eq!(sent, 1);
+            assert!(ev.iter().any(|e| matches!(e,
+                ExecEvent::StepFinished { outputs, .. }
+                    if outputs.get("code").map(String::as_str) == Some("FailoverInProgress")
+                        && outputs.get("status").map(String::as_str) == Some("409"))));
+        } else {
+            assert_eq!(outcome, Outcome::Failed, "{summary}");
+            assert!(summary.contains("Conflict"), "{summary}");
+            assert_eq!(retries, 2, "{ev:#?}");
+            assert_eq!(sent, 3);
+        }
+    }
+}

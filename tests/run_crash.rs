@@ -277,6 +277,127 @@ fn a_resumed_rehearsal_meets_the_simulated_azure_it_left() {
             if step == "failover-complete")));
 }
 
+/// Killed while the storage failover is in flight (after its request reached Azure, before its
+/// end was logged), the resumed rehearsal does what an operator would: it reads the verifier
+/// (`failover-complete`) once, and either finds the failover done, or confirms the change again
+/// and meets 409 `FailoverInProgress`, which the runbook declares `already`: the step is ok
+/// either way, `failover-complete` waits for the result, and the resume ends with exit 0.
+#[test]
+fn a_kill_during_the_storage_failover_resumes_to_the_end() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let answers = dir.path().join("answers.toml");
+    // The resume confirms the interrupted failover again (`--auto-approve` never does).
+    std::fs::write(
+        &answers,
+        "[manual]\n\"*\" = \"ok\"\n[confirm]\n\"*\" = true\n",
+    )
+    .expect("answers");
+    let logs = dir.path().join("logs");
+    let storage = |resume: Option<&Path>| {
+        let mut c = rehearse_fixture(
+            "runbooks/data-storage.toml",
+            &answers,
+            &logs,
+            "crash-test",
+            resume,
+            "200ms",
+        );
+        c.arg("--auto-approve");
+        c.stdout(Stdio::null()).stderr(Stdio::null());
+        c
+    };
+    let failover_line = |l: &str, event: &str| {
+        l.contains(&format!("\"event\":\"{event}\""))
+            && l.contains("\"step\":\"unplanned-failover\"")
+    };
+    let mut child = storage(None).spawn().expect("start drbook");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    // Killed once the failover's request has changed the simulated estate (saved beside the
+    // log before the answer) and while its long-running operation (3 s) runs.
+    let log = loop {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("no storage failover in flight within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+        let Some(log) = std::fs::read_dir(&logs).ok().and_then(|mut d| {
+            d.find_map(|e| {
+                e.ok()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+            })
+        }) else {
+            continue;
+        };
+        let started = std::fs::read_to_string(&log)
+            .is_ok_and(|t| t.lines().any(|l| failover_line(l, "step_started")));
+        let in_flight = std::fs::read_to_string(log.with_extension("sim.json"))
+            .is_ok_and(|t| t.contains("\"failoverInProgress\":true"));
+        if started && in_flight {
+            break log;
+        }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    // The log as the kill left it, or as a kill before the failover's end would have.
+    let text = std::fs::read_to_string(&log).expect("log");
+    let kept: String = text
+        .split_inclusive('\n')
+        .take_while(|l| !failover_line(l, "step_finished"))
+        .collect();
+    std::fs::write(&log, &kept).expect("truncate");
+    let before = kept.lines().count();
+
+    let mut resumed = storage(Some(&log)).spawn().expect("resume");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(s) = resumed.try_wait().expect("wait") {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = resumed.kill();
+            let _ = resumed.wait();
+            panic!("the resumed rehearsal did not finish within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let (events, integrity) = read_log(&log).expect("readable");
+    assert!(integrity.is_trustworthy(), "{integrity}");
+    let after: Vec<_> = events.iter().skip(before).collect();
+    let summary = after.iter().find_map(|e| match &e.kind {
+        EventKind::StepFinished {
+            step,
+            outcome,
+            outputs,
+            error,
+            ..
+        } if step == "unplanned-failover" => Some((
+            *outcome,
+            error
+                .clone()
+                .or_else(|| outputs.get("summary").cloned())
+                .unwrap_or_default(),
+        )),
+        _ => None,
+    });
+    assert_eq!(status.code(), Some(0), "unplanned-failover: {summary:?}");
+    let Some((outcome, summary)) = summary else {
+        panic!("the failover did not end after the resume")
+    };
+    assert_eq!(outcome, drbook::incident::Outcome::Ok, "{summary}");
+    assert!(
+        summary.starts_with("already under way: FailoverInProgress")
+            || summary.starts_with("done before the interruption: verified by `failover-complete`"),
+        "{summary}"
+    );
+    eprintln!("resumed failover: {summary}");
+    assert!(events.iter().any(|e| matches!(&e.kind,
+        EventKind::StepFinished { step, outcome: drbook::incident::Outcome::Ok, .. }
+            if step == "failover-complete")));
+    assert_eq!(endings(&log).get("unplanned-failover"), Some(&1));
+}
+
 fn closed(log: &Path) -> bool {
     read_log(log).is_ok_and(|(events, _)| {
         events

@@ -205,6 +205,7 @@ fn every_error_class_is_covered_by_the_corpus() {
         "kind-field",
         "unknown-runbook",
         "bad-url",
+        "bad-already",
     ] {
         assert!(
             codes.iter().any(|c| c == class),

@@ -64,6 +64,43 @@ pub fn change_before(rb: &Runbook, step: &Step) -> Option<(String, StepKind)> {
     None
 }
 
+/// The read steps that verify the change `change` (an action or a command): those downstream
+/// of it with no other change in between, the inverse of `change_before` on every path. A
+/// `graph` step that asserts nothing is left out: its read succeeding says nothing of the
+/// change. Linear in the runbook's size.
+pub fn verifiers_of<'a>(rb: &'a Runbook, change: &str) -> Vec<&'a Step> {
+    let mut dependents: HashMap<&str, Vec<(usize, &Step)>> = HashMap::new();
+    for (i, s) in rb.steps.iter().enumerate() {
+        for d in &s.depends_on {
+            dependents
+                .entry(d.get_ref().as_str())
+                .or_default()
+                .push((i, s));
+        }
+    }
+    let mut out = Vec::new();
+    let mut seen = BTreeSet::new();
+    let mut stack: Vec<(usize, &Step)> = dependents.get(change).cloned().unwrap_or_default();
+    while let Some((i, s)) = stack.pop() {
+        let id = s.id.get_ref().as_str();
+        if !seen.insert(id) {
+            continue;
+        }
+        let kind = *s.kind.get_ref();
+        if matches!(kind, StepKind::Action | StepKind::Command) {
+            continue;
+        }
+        let asserts = kind != StepKind::Graph || s.expect.is_some() || s.expect_rows.is_some();
+        if kind.is_read_only() && asserts {
+            out.push((i, s));
+        }
+        stack.extend(dependents.get(id).into_iter().flatten().copied());
+    }
+    // In the runbook's order, so the log reads them as the runbook lists them.
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, s)| s).collect()
+}
+
 /// Every string of a step that may hold `${steps...}` references.
 fn step_strings(step: &Step) -> Vec<String> {
     let mut out: Vec<String> = [

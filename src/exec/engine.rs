@@ -28,6 +28,10 @@ pub use approval::Roles;
 /// `claim_wait` is over; then it skips the step.
 const CLAIM_RETRY: Duration = Duration::from_secs(3);
 
+/// The longest a verifier's single read on resume may take before the interrupted change it
+/// verifies is confirmed again instead.
+const VERIFY_ON_RESUME: Duration = Duration::from_secs(60);
+
 /// How a step is to be claimed on the shared timeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClaimMode {
@@ -839,6 +843,23 @@ impl Engine {
             return self.skip(key, why, None, updates).await;
         }
         if changes && self.reconfirm.remove(&key) && !self.options.dry_run {
+            if let Some(by) = self.verified_on_resume(&rb, &key, updates).await? {
+                let outputs = BTreeMap::from([
+                    ("outcome".to_string(), Outcome::Ok.as_str().to_string()),
+                    ("verified_by".to_string(), by.clone()),
+                ]);
+                return self
+                    .finish(
+                        key,
+                        Outcome::Ok,
+                        format!("done before the interruption: verified by `{by}` on resume"),
+                        outputs,
+                        None,
+                        None,
+                        updates,
+                    )
+                    .await;
+            }
             let what = format!(
                 "INTERRUPTED: this step had started when drbook stopped and may have run. Run it again? {}",
                 self.describe(&step, &key)
@@ -1284,6 +1305,70 @@ impl Engine {
         Ok(())
     }
 
+    /// On resume, before an interrupted change is confirmed again and re-sent: reads its
+    /// verifiers once each (no polling), each read logged against the change. When every one
+    /// holds, the change happened before the interruption (a failover Azure finished while
+    /// drbook was down): their ids, and the change is not sent again. None when there is no
+    /// verifier or one does not hold (or cannot be read): the change is confirmed again, as
+    /// before. The engine waits for these few reads, once per interrupted step.
+    async fn verified_on_resume(
+        &self,
+        rb: &Runbook,
+        key: &StepKey,
+        updates: &mpsc::UnboundedSender<Update>,
+    ) -> Result<Option<String>, String> {
+        let scope = self.scopes.get(&key.runbook).cloned().unwrap_or_default();
+        let Some((_, change)) = self.step(key) else {
+            return Ok(None);
+        };
+        // Only reads of what the change wrote say whether it happened: a probe after it (the
+        // registry answers) holds whether the change was made or refused.
+        let verifiers: Vec<&Step> = crate::checks::run::verifiers_of(rb, &key.step)
+            .into_iter()
+            .filter(|v| reads_what_it_changed(&change, v, &scope))
+            .collect();
+        if verifiers.is_empty() {
+            return Ok(None);
+        }
+        let mut ids = Vec::new();
+        for v in verifiers {
+            let vid = v.id.get_ref().clone();
+            let limit = steps::timeout_of(v).min(VERIFY_ON_RESUME);
+            let Ok(r) = tokio::time::timeout(limit, self.reader.read(v, &scope, None)).await else {
+                self.record(
+                    ExecEvent::Note {
+                        key: Some(key.clone()),
+                        text: format!(
+                            "resume: verifier `{vid}` did not answer within {}s; the change is confirmed again",
+                            limit.as_secs()
+                        ),
+                        by: "drbook".into(),
+                    },
+                    updates,
+                )
+                .await?;
+                return Ok(None);
+            };
+            self.record(
+                ExecEvent::CheckResult {
+                    key: key.clone(),
+                    expected: r.expected.clone(),
+                    actual: r.actual.clone(),
+                    verdict: r.verdict.as_str().to_string(),
+                    source: format!("verifier `{vid}` read once on resume: {}", r.target),
+                    latency_ms: r.latency.as_millis() as u64,
+                },
+                updates,
+            )
+            .await?;
+            if r.verdict != crate::checks::read::Verdict::Pass {
+                return Ok(None);
+            }
+            ids.push(vid);
+        }
+        Ok(Some(ids.join("`, `")))
+    }
+
     /// Why a check, probe or wait after a change has nothing to verify: the change it
     /// verifies was declined or could not be claimed, so polling for its effect would only
     /// run into the step's own timeout. (A change skipped by its condition may have nothing
@@ -1346,6 +1431,31 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// Does `verifier` read the ARM resource `change` wrote: the same id, or the resource an
+/// action such as `.../storageAccounts/x/failover` acts on (ids compared without case, queries
+/// ignored)? Commands, probes and graph queries never qualify: nothing ties them to the write.
+fn reads_what_it_changed(change: &Step, verifier: &Step, scope: &Scope) -> bool {
+    if *change.kind.get_ref() != StepKind::Action
+        || !matches!(verifier.kind.get_ref(), StepKind::Check | StepKind::Storage)
+    {
+        return false;
+    }
+    let id = |s: &Step| {
+        let raw = s.resource.as_ref()?.get_ref();
+        let text = scope.render(raw).ok()?;
+        let path = text.split('?').next().unwrap_or_default();
+        Some(path.trim_end_matches('/').to_ascii_lowercase())
+    };
+    let (Some(wrote), Some(read)) = (id(change), id(verifier)) else {
+        return false;
+    };
+    wrote == read
+        || wrote
+            .strip_prefix(&read)
+            .and_then(|rest| rest.strip_prefix('/'))
+            .is_some_and(|action| !action.is_empty() && !action.contains('/'))
 }
 
 fn first_line(s: &str) -> String {

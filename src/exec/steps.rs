@@ -266,11 +266,35 @@ async fn action(step: &Step, ctx: &StepContext<'_>) -> StepReport {
             r
         }
         Err(e) => {
-            let mut r = if e.kind == crate::azure::ErrorKind::WriteRefused {
+            let already = step.already.as_ref().and_then(|l| {
+                l.get_ref()
+                    .iter()
+                    .find(|a| a.matches(e.status, e.code.as_deref()))
+            });
+            let mut r = match already {
+                // The runbook says this answer means the change is already under way or done
+                // (a failover the first, interrupted request started): the step did its part,
+                // and sending it again would only meet the same answer.
+                Some(a) => {
+                    let code = a.code.get_ref().trim().to_string();
+                    let status = *a.status.get_ref();
+                    let mut r = StepReport::new(
+                        Outcome::Ok,
+                        format!(
+                            "already under way: {code} ({method_text} {id}: HTTP {status} {}: {})",
+                            e.code.as_deref().unwrap_or_default(),
+                            e.message
+                        ),
+                    );
+                    r.outputs.insert("code".into(), code);
+                    r.outputs.insert("already".into(), "true".into());
+                    r
+                }
                 // Trying again cannot change the allowlist: fail at once.
-                StepReport::hopeless(e.to_string())
-            } else {
-                StepReport::new(Outcome::Failed, e.to_string())
+                None if e.kind == crate::azure::ErrorKind::WriteRefused => {
+                    StepReport::hopeless(e.to_string())
+                }
+                None => StepReport::new(Outcome::Failed, e.to_string()),
             };
             // Fields of the log event, so a support case can quote them.
             for (k, v) in e.ids.fields() {

@@ -293,6 +293,25 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
     }
 }
 
+/// An error answer of an action that means its change is already under way or already done
+/// (`already = [{ status = 409, code = "FailoverInProgress" }]`): the step is then ok, never
+/// retried, and its verifier waits for the result as usual. A code is required: a status alone
+/// (409 Conflict) also covers errors that mean something else.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Already {
+    pub status: Spanned<u16>,
+    pub code: Spanned<String>,
+}
+
+impl Already {
+    /// Does Azure's answer (`status`, `code`) match? Codes compare without case, as ARM's do.
+    pub fn matches(&self, status: Option<u16>, code: Option<&str>) -> bool {
+        status == Some(*self.status.get_ref())
+            && code.is_some_and(|c| c.eq_ignore_ascii_case(self.code.get_ref().trim()))
+    }
+}
+
 /// `[[step]]` and `[[rollback]]`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Step {
@@ -323,6 +342,8 @@ pub struct Step {
     // action, probe
     pub method: Option<Spanned<String>>,
     pub body: Option<Spanned<toml::Value>>,
+    // action: error answers that mean its change is already under way or done
+    pub already: Option<Spanned<Vec<Already>>>,
     // graph
     pub query: Option<Spanned<String>>,
     pub subscriptions: Option<Spanned<Vec<Spanned<String>>>>,

@@ -109,7 +109,7 @@ fn kind_fields(kind: StepKind) -> (&'static [&'static str], &'static [&'static s
             &["query"],
             &["subscriptions", "expect_rows", "expect", "poll"],
         ),
-        StepKind::Action => (&["method", "resource", "api_version"], &["body"]),
+        StepKind::Action => (&["method", "resource", "api_version"], &["body", "already"]),
         StepKind::Command => (&["argv"], &["cwd", "env", "destructive", "parse", "expect"]),
         StepKind::Probe => (
             &["url"],
@@ -170,7 +170,7 @@ fn kind_specific_present(s: &Step) -> Vec<(&'static str, Range<usize>)> {
         body_matches,
         duration
     );
-    f!(container_url, prefix, max_age);
+    f!(container_url, prefix, max_age, already);
     if let Some(x) = &s.instructions {
         v.push(("instructions", x.span()));
     }
@@ -296,6 +296,48 @@ impl<'a> Rv<'a> {
                 d,
                 "a step that fails this often needs a person, not more attempts: lower `retries`",
             );
+        }
+    }
+
+    /// `already`: each entry an error status with an ARM error code, each named once.
+    fn already(&mut self, step: &Step) {
+        let Some(list) = &step.already else { return };
+        let mut seen: HashSet<(u16, String)> = HashSet::new();
+        for a in list.get_ref() {
+            let status = *a.status.get_ref();
+            let code = a.code.get_ref().trim();
+            if !(400..=599).contains(&status) {
+                let d = self.err(
+                    "bad-already",
+                    a.status.span(),
+                    format!("`already`: {status} is not an error status (400-599)"),
+                );
+                Self::help(
+                    d,
+                    "`already` names the error answers that mean the change is already under way or done, e.g. { status = 409, code = \"FailoverInProgress\" }",
+                );
+            }
+            if code.is_empty()
+                || code
+                    .chars()
+                    .any(|c| !c.is_ascii_alphanumeric() && c != '.' && c != '_' && c != '-')
+            {
+                let d = self.err(
+                    "bad-already",
+                    a.code.span(),
+                    format!("`already`: `{code}` is not an ARM error code"),
+                );
+                Self::help(
+                    d,
+                    "the `code` of Azure's error answer, as documented or as seen in a log, e.g. `FailoverInProgress`",
+                );
+            } else if !seen.insert((status, code.to_ascii_lowercase())) {
+                self.warn(
+                    "bad-already",
+                    a.code.span(),
+                    format!("`already`: {status} `{code}` is named twice"),
+                );
+            }
         }
     }
 
@@ -528,6 +570,7 @@ impl<'a> Rv<'a> {
         self.duration("duration", &step.duration);
         self.duration("max_age", &step.max_age);
         self.retries(step);
+        self.already(step);
         self.failure_handling(step);
         self.kind_fields(step, kind);
         self.method(step, kind);
