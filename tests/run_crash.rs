@@ -19,24 +19,13 @@ fn rehearse(
     answers: &std::path::Path,
     resume: Option<&std::path::Path>,
 ) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_drbook"));
-    c.current_dir(ROOT)
-        .args([
-            "rehearse",
-            "runbooks/network.toml",
-            "--target",
-            "sim",
-            "--non-interactive",
-            "--auto-approve",
-        ])
-        .args(["--max-delay", "200ms", "--operator", "crash-test"])
-        .arg("--answers")
-        .arg(answers)
-        .arg("--log-dir")
-        .arg(dir);
-    if let Some(log) = resume {
-        c.arg("--resume").arg(log);
-    }
+    rehearse_approved("runbooks/network.toml", dir, answers, resume)
+}
+
+/// `rehearse_fixture` of `runbook` with --auto-approve, as the crash tests run it.
+fn rehearse_approved(runbook: &str, logs: &Path, answers: &Path, resume: Option<&Path>) -> Command {
+    let mut c = rehearse_fixture(runbook, answers, logs, "crash-test", resume, "200ms");
+    c.arg("--auto-approve");
     c
 }
 
@@ -90,13 +79,7 @@ fn sigkill_at_random_moments_loses_nothing_that_was_shown() {
         let _ = child.kill();
         let _ = child.wait();
         let printed = reader.join().unwrap_or_default();
-        let Some(log) = std::fs::read_dir(&logs).ok().and_then(|mut d| {
-            d.find_map(|e| {
-                e.ok()
-                    .map(|e| e.path())
-                    .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
-            })
-        }) else {
+        let Some(log) = find_log(&logs) else {
             // Killed before the log existed: then nothing may have been shown.
             assert!(
                 shown(&printed).is_empty(),
@@ -191,22 +174,8 @@ fn a_resumed_rehearsal_meets_the_simulated_azure_it_left() {
     let answers = dir.path().join("answers.toml");
     std::fs::write(&answers, "[manual]\n\"*\" = \"ok\"\n").expect("answers");
     let logs = dir.path().join("logs");
-    let storage = |resume: Option<&std::path::Path>| {
-        let mut c = rehearse(&logs, &answers, resume);
-        // The same flags as `rehearse`, on the storage runbook instead of the network one.
-        let args: Vec<std::ffi::OsString> = c
-            .get_args()
-            .map(|a| {
-                if a == "runbooks/network.toml" {
-                    "runbooks/data-storage.toml".into()
-                } else {
-                    a.to_owned()
-                }
-            })
-            .collect();
-        let mut s = Command::new(c.get_program());
-        s.current_dir(ROOT).args(args);
-        c = s;
+    let storage = |resume: Option<&Path>| {
+        let mut c = rehearse_approved("runbooks/data-storage.toml", &logs, &answers, resume);
         c.stdout(Stdio::null()).stderr(Stdio::null());
         c
     };
@@ -224,13 +193,7 @@ fn a_resumed_rehearsal_meets_the_simulated_azure_it_left() {
             "no failover within 60 s"
         );
         std::thread::sleep(Duration::from_millis(10));
-        let found = std::fs::read_dir(&logs).ok().and_then(|mut d| {
-            d.find_map(|e| {
-                e.ok()
-                    .map(|e| e.path())
-                    .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
-            })
-        });
+        let found = find_log(&logs);
         if let Some(log) = found
             && std::fs::read_to_string(&log).is_ok_and(|t| t.lines().any(is_failover))
         {
@@ -256,19 +219,7 @@ fn a_resumed_rehearsal_meets_the_simulated_azure_it_left() {
         .collect();
     std::fs::write(&log, kept).expect("truncate");
 
-    let mut resumed = storage(Some(&log)).spawn().expect("resume");
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(s) = resumed.try_wait().expect("wait") {
-            break s;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = resumed.kill();
-            let _ = resumed.wait();
-            panic!("the resumed rehearsal did not finish within 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = resume_within_a_minute(storage(Some(&log)));
     assert_eq!(status.code(), Some(0));
     let (events, integrity) = read_log(&log).expect("readable");
     assert!(integrity.is_trustworthy(), "{integrity}");
@@ -294,15 +245,7 @@ fn a_kill_during_the_storage_failover_resumes_to_the_end() {
     .expect("answers");
     let logs = dir.path().join("logs");
     let storage = |resume: Option<&Path>| {
-        let mut c = rehearse_fixture(
-            "runbooks/data-storage.toml",
-            &answers,
-            &logs,
-            "crash-test",
-            resume,
-            "200ms",
-        );
-        c.arg("--auto-approve");
+        let mut c = rehearse_approved("runbooks/data-storage.toml", &logs, &answers, resume);
         c.stdout(Stdio::null()).stderr(Stdio::null());
         c
     };
@@ -349,19 +292,7 @@ fn a_kill_during_the_storage_failover_resumes_to_the_end() {
     std::fs::write(&log, &kept).expect("truncate");
     let before = kept.lines().count();
 
-    let mut resumed = storage(Some(&log)).spawn().expect("resume");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(s) = resumed.try_wait().expect("wait") {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = resumed.kill();
-            let _ = resumed.wait();
-            panic!("the resumed rehearsal did not finish within 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = resume_within_a_minute(storage(Some(&log)));
     let (events, integrity) = read_log(&log).expect("readable");
     assert!(integrity.is_trustworthy(), "{integrity}");
     let after: Vec<_> = events.iter().skip(before).collect();
@@ -457,7 +388,7 @@ fn rehearse_fixture(
     resume: Option<&Path>,
     delay: &str,
 ) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_drbook", "50ms"));
+    let mut c = Command::new(env!("CARGO_BIN_EXE_drbook"));
     c.current_dir(ROOT)
         .args(["rehearse", runbook, "--target", "sim", "--non-interactive"])
         .args(["--max-delay", delay, "--operator", operator])
@@ -472,11 +403,32 @@ fn rehearse_fixture(
 }
 
 fn only_log(dir: &Path) -> PathBuf {
+    find_log(dir).expect("a log")
+}
+
+/// The incident log in `dir`, once there is one.
+fn find_log(dir: &Path) -> Option<PathBuf> {
     std::fs::read_dir(dir)
-        .expect("log dir")
+        .ok()?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .find(|p| p.extension().is_some_and(|x| x == "jsonl"))
-        .expect("a log")
+}
+
+/// Runs a resume to its end, killing it after a minute: a resume that hangs fails the test.
+fn resume_within_a_minute(mut cmd: Command) -> std::process::ExitStatus {
+    let mut resumed = cmd.spawn().expect("resume");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(s) = resumed.try_wait().expect("wait") {
+            return s;
+        }
+        if Instant::now() > deadline {
+            let _ = resumed.kill();
+            let _ = resumed.wait();
+            panic!("the resumed rehearsal did not finish within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// What became of each step: its status and, when skipped, why.
