@@ -179,6 +179,76 @@ fn resource_graph_reads_the_same_healthy_state_but_the_last_known_state_of_a_dow
 }
 
 #[test]
+fn resource_health_unknown_is_never_ok_and_says_it_cannot_tell() {
+    // The outage scenario, with Resource Health's own pipeline down in West Europe too.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let original = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("runbooks/scenarios/westeurope-outage.toml"),
+    )
+    .expect("scenario");
+    let marker = "region_down = \"westeurope\"\n";
+    assert!(original.contains(marker));
+    let scenario = dir.path().join("unknown-health.toml");
+    std::fs::write(
+        &scenario,
+        original.replacen(
+            marker,
+            "region_down = \"westeurope\"\noutage = { health = \"Unknown\" }\n",
+            1,
+        ),
+    )
+    .expect("write scenario");
+    let site = "/subscriptions/6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f/resourceGroups/rg-shop-westeurope/providers/Microsoft.Web/sites/app-shop-westeurope";
+    let runbook = dir.path().join("health.toml");
+    std::fs::write(
+        &runbook,
+        format!(
+            r#"[runbook]
+id = "health-unknown"
+title = "Resource Health that cannot tell"
+component = "web"
+owner = "team-test"
+rto = "30m"
+description = "Two readings of the primary site's Resource Health."
+
+[[step]]
+id = "is-available"
+title = "Resource Health says Available"
+kind = "health"
+resource = "{site}"
+instructions = "Default expectation: Available."
+
+[[step]]
+id = "is-not-available"
+title = "Resource Health confirms the outage"
+kind = "health"
+resource = "{site}"
+expect = [{{ path = "properties.availabilityState", not_equals = "Available" }}]
+instructions = "Unknown is not a confirmation of the outage."
+"#
+        ),
+    )
+    .expect("write runbook");
+    let (report, code) = json(&[
+        "check",
+        runbook.to_str().expect("utf-8 path"),
+        "--target",
+        "sim",
+        "--scenario",
+        scenario.to_str().expect("utf-8 path"),
+    ]);
+    assert_eq!(code, 1, "{report}");
+    for step in ["is-available", "is-not-available"] {
+        let r = row(&report, "health-unknown", step);
+        assert_eq!(r["verdict"], "fail", "{r}");
+        let actual = r["actual"].as_str().unwrap_or_default();
+        assert!(actual.starts_with("Unknown"), "{actual}");
+        assert!(actual.contains("Resource Health cannot tell"), "{actual}");
+    }
+}
+
+#[test]
 fn sign_in_problems_exit_2_and_name_what_is_missing() {
     let o = Command::new(env!("CARGO_BIN_EXE_drbook"))
         .args([

@@ -4,7 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use drbook::sim::{self, Faults, InjectedFault, Injection, Scenario, SimHandle, SimOptions};
+use drbook::sim::{
+    self, Faults, InjectedFault, Injection, Outage, OutageArm, Scenario, SimHandle, SimOptions,
+};
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 
@@ -661,7 +663,13 @@ async fn auth_missing_unknown_and_expired_tokens() {
     )
     .await;
     assert_eq!(r.status, 401);
-    assert_eq!(r.code(), "AuthenticationFailed");
+    assert_eq!(r.code(), "InvalidAuthenticationToken");
+    assert_eq!(r.body["error"]["message"], "The access token is invalid.");
+    assert!(
+        r.header("www-authenticate")
+            .unwrap_or("")
+            .contains("error=\"invalid_token\"")
+    );
     assert!(
         !r.body.to_string().contains("made-up-token"),
         "tokens are never echoed"
@@ -1279,8 +1287,370 @@ async fn writes_have_the_side_effects_of_the_real_services() {
         )
         .await;
     assert_eq!(r.body["properties"]["enabledState"], "Disabled");
-    assert_eq!(r.body["properties"]["deploymentStatus"], "Succeeded");
+    // Front Door deploys the change to its edge asynchronously.
+    assert_eq!(r.body["properties"]["deploymentStatus"], "NotStarted");
+    let done = t
+        .poll_status(r.header("azure-asyncoperation").unwrap())
+        .await;
+    assert_eq!(done.body["status"], "Succeeded");
+    let after = t.get(&origin("westeurope")).await;
+    assert_eq!(after.body["properties"]["deploymentStatus"], "Succeeded");
     t.sim.shutdown().await;
+}
+
+fn vmss() -> String {
+    format!(
+        "{}/providers/Microsoft.Compute/virtualMachineScaleSets/vmss-agents-northeurope",
+        rg("rg-shop-northeurope")
+    )
+}
+
+#[tokio::test]
+async fn writes_of_asynchronous_types_answer_as_their_specs_and_finish_later() {
+    let t = estate().await;
+    // AFD origin PATCH: 202, Azure-AsyncOperation and Location, provisioningState Updating
+    // (Microsoft.Cdn 2024-02-01 AFDOrigins_Update).
+    let r = t
+        .send(
+            "PATCH",
+            &origin("northeurope"),
+            Some(json!({"properties": {"priority": 2}})),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{:?}", r.body);
+    assert_eq!(r.body["properties"]["provisioningState"], "Updating");
+    assert_eq!(r.body["properties"]["priority"], 2);
+    let op = r
+        .header("azure-asyncoperation")
+        .expect("async op")
+        .to_string();
+    assert!(op.contains("/operationStatuses/"), "{op}");
+    assert!(r.header("location").is_some());
+    assert_eq!(r.header("retry-after"), Some("1"));
+    let during = t.get(&origin("northeurope")).await;
+    assert_eq!(during.body["properties"]["provisioningState"], "Updating");
+    assert_eq!(t.get(&op).await.body["status"], "InProgress");
+    assert_eq!(t.poll_status(&op).await.body["status"], "Succeeded");
+    let after = t.get(&origin("northeurope")).await;
+    assert_eq!(after.body["properties"]["provisioningState"], "Succeeded");
+    assert_eq!(after.body["properties"]["priority"], 2);
+
+    // Scale set PUT creating: 201 Creating with Azure-AsyncOperation, no Location
+    // (Microsoft.Compute 2024-07-01); PATCH then: 200 Updating.
+    let r = t
+        .send(
+            "PUT",
+            &vmss(),
+            Some(json!({"location": "northeurope", "sku": {"name": "Standard_D2s_v5", "capacity": 0}})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    assert_eq!(r.body["properties"]["provisioningState"], "Creating");
+    assert!(r.header("location").is_none());
+    let op = r
+        .header("azure-asyncoperation")
+        .expect("async op")
+        .to_string();
+    assert_eq!(t.poll_status(&op).await.body["status"], "Succeeded");
+    let r = t
+        .send("PATCH", &vmss(), Some(json!({"sku": {"capacity": 4}})))
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["properties"]["provisioningState"], "Updating");
+    assert_eq!(r.body["sku"]["capacity"], 4);
+    let op = r
+        .header("azure-asyncoperation")
+        .expect("async op")
+        .to_string();
+    // The operation's result is the resource, provisioned.
+    let loc = op.replace("/operationStatuses/", "/operationResults/");
+    assert_eq!(t.poll_status(&op).await.body["status"], "Succeeded");
+    let res = t.get(&loc).await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.body["properties"]["provisioningState"], "Succeeded");
+
+    // Synchronous types keep answering at once.
+    let r = t
+        .send(
+            "PATCH",
+            &tm_endpoint(),
+            Some(json!({"properties": {"weight": 5}})),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert!(r.header("azure-asyncoperation").is_none());
+    assert_eq!(r.body["properties"]["provisioningState"], "Succeeded");
+    t.sim.shutdown().await;
+}
+
+// --------------------------------------------------------------------------------- paging
+
+#[tokio::test]
+async fn lists_longer_than_a_page_carry_next_link_to_the_rest() {
+    let toml = scenario_toml().replace(
+        "lro_delay = \"300ms\"",
+        "lro_delay = \"300ms\"\npage_size = 2",
+    );
+    let t = start_toml(
+        &toml,
+        SimOptions {
+            quiet: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    let mut names = Vec::new();
+    let mut url = t.url(&format!("/subscriptions/{SUB}/resources"));
+    let mut pages = 0;
+    loop {
+        let r = t.get(&url).await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        let value = r.body["value"].as_array().expect("value").clone();
+        assert!(value.len() <= 2, "{value:?}");
+        names.extend(
+            value
+                .iter()
+                .map(|v| v["name"].as_str().unwrap_or("").to_string()),
+        );
+        pages += 1;
+        match r.body["nextLink"].as_str() {
+            Some(next) => {
+                assert!(next.starts_with(&t.base), "{next}");
+                assert!(next.contains("api-version=2023-01-01"), "{next}");
+                assert!(next.contains("%24skiptoken="), "{next}");
+                assert!(!value.is_empty());
+                url = next.to_string();
+            }
+            None => break,
+        }
+        assert!(pages < 50, "paging never ends");
+    }
+    // Every top-level resource once, in as many pages as it takes.
+    let all = names.len();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), all, "no resource twice");
+    assert!(all > 4, "{names:?}");
+    assert_eq!(pages, all.div_ceil(2));
+    assert!(names.contains(&"app-shop-westeurope".to_string()));
+
+    let groups = t.get(&format!("/subscriptions/{SUB}/resourceGroups")).await;
+    assert_eq!(groups.body["value"].as_array().map(Vec::len), Some(2));
+    assert!(groups.body["nextLink"].is_string());
+
+    let bad = t
+        .get(&format!("/subscriptions/{SUB}/resources?$skiptoken=forged"))
+        .await;
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.code(), "InvalidSkipToken");
+    t.sim.shutdown().await;
+}
+
+// ------------------------------------------------------------------ ways a region fails
+
+#[tokio::test]
+async fn a_down_region_can_answer_5xx_hang_or_serve_stale_reads() {
+    let t = estate().await;
+    let we = site("westeurope");
+    for (status, code) in [
+        (500, "InternalServerError"),
+        (502, "BadGateway"),
+        (504, "GatewayTimeout"),
+    ] {
+        t.sim.region_outage(
+            "westeurope",
+            Outage {
+                arm: OutageArm::Status(status),
+                health_unknown: false,
+            },
+        );
+        let r = t.get(&we).await;
+        assert_eq!(r.status, status, "{:?}", r.body);
+        assert_eq!(r.code(), code);
+        let msg = r.body["error"]["message"].as_str().unwrap_or("");
+        assert!(
+            msg.contains("westeurope") && msg.contains("app-shop-westeurope"),
+            "{msg}"
+        );
+        // Resource Health, a global service, still answers.
+        let h = t
+            .get(&format!(
+                "{we}/providers/Microsoft.ResourceHealth/availabilityStatuses/current"
+            ))
+            .await;
+        assert_eq!(h.body["properties"]["availabilityState"], "Unavailable");
+    }
+
+    // Hang: accepted, never answered; only the client's timeout ends the request.
+    t.sim.region_outage(
+        "westeurope",
+        Outage {
+            arm: OutageArm::Hang,
+            health_unknown: true,
+        },
+    );
+    let started = Instant::now();
+    let err = t
+        .http
+        .get(t.url(&we))
+        .bearer_auth(&t.token)
+        .timeout(Duration::from_millis(500))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    // Resource Health lost the region too: Unknown, not Unavailable.
+    let h = t
+        .get(&format!(
+            "{we}/providers/Microsoft.ResourceHealth/availabilityStatuses/current"
+        ))
+        .await;
+    assert_eq!(h.status, 200);
+    assert_eq!(h.body["properties"]["availabilityState"], "Unknown");
+    assert!(
+        h.body["properties"]["summary"]
+            .as_str()
+            .unwrap_or("")
+            .contains("unable to determine"),
+        "{:?}",
+        h.body
+    );
+    // Other regions answer meanwhile.
+    assert_eq!(t.get(&site("northeurope")).await.status, 200);
+
+    // Stale: reads answer 200 with the state the region had when it went down; writes 503.
+    t.sim.region_up("westeurope");
+    let st = storage();
+    let before = t.get(&format!("{st}?$expand=geoReplicationStats")).await;
+    let synced_before = before.body["properties"]["geoReplicationStats"]["lastSyncTime"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    t.sim.region_outage(
+        "westeurope",
+        Outage {
+            arm: OutageArm::Stale,
+            health_unknown: false,
+        },
+    );
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let r = t.get(&we).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["properties"]["state"], "Running");
+    let later = t.get(&format!("{st}?$expand=geoReplicationStats")).await;
+    assert_eq!(later.status, 200);
+    let synced_later = later.body["properties"]["geoReplicationStats"]["lastSyncTime"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    // Rendered at the moment the region went down, not now: at most that old.
+    let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).expect("time");
+    assert!(at(&synced_later) <= at(&synced_before) + chrono::TimeDelta::milliseconds(1100));
+    let fresh = chrono::Utc::now() - chrono::TimeDelta::minutes(2);
+    assert!(
+        at(&synced_later) < fresh - chrono::TimeDelta::milliseconds(900),
+        "{synced_later}"
+    );
+    let w = t
+        .send(
+            "PATCH",
+            &we,
+            Some(json!({"properties": {"state": "Stopped"}})),
+        )
+        .await;
+    assert_eq!(w.status, 503);
+    assert_eq!(w.code(), "ServiceUnavailable");
+    let h = t
+        .get(&format!(
+            "{we}/providers/Microsoft.ResourceHealth/availabilityStatuses/current"
+        ))
+        .await;
+    assert_eq!(h.body["properties"]["availabilityState"], "Unavailable");
+
+    t.sim.region_up("westeurope");
+    assert_eq!(t.get(&we).await.status, 200);
+    t.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_timeline_event_sets_how_the_region_fails_and_can_revoke_tokens() {
+    let toml = scenario_toml().replace(
+        "[[event]]\nat = \"1h\"",
+        "[[event]]\nat = \"0s\"\nregion_down = \"westeurope\"\noutage = { arm = \"504\", health = \"Unknown\" }\n\n[[event]]\nat = \"400ms\"\nrevoke_tokens = true\n\n[[event]]\nat = \"1h\"",
+    );
+    let t = start_toml(
+        &toml,
+        SimOptions {
+            quiet: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    let r = t.get(&site("westeurope")).await;
+    assert_eq!(r.status, 504, "{:?}", r.body);
+    assert_eq!(r.code(), "GatewayTimeout");
+    let h = t
+        .get(&format!(
+            "{}/providers/Microsoft.ResourceHealth/availabilityStatuses/current",
+            site("westeurope")
+        ))
+        .await;
+    assert_eq!(h.body["properties"]["availabilityState"], "Unknown");
+
+    // After the revocation, the token issued at the start is refused as invalid.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let r = t.get(&site("northeurope")).await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.code(), "InvalidAuthenticationToken");
+    let fresh = t.sim.issue_token(Duration::from_secs(3600));
+    let ok = read(
+        t.http
+            .get(t.url(&site("northeurope")))
+            .bearer_auth(&fresh)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(ok.status, 200);
+    // And the control does the same.
+    t.sim.revoke_tokens();
+    let r = read(
+        t.http
+            .get(t.url(&site("northeurope")))
+            .bearer_auth(&fresh)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.code(), "InvalidAuthenticationToken");
+    t.sim.shutdown().await;
+
+    for (bad, why) in [
+        (
+            "[[event]]\nat = \"1s\"\noutage = { arm = \"hang\" }\n",
+            "goes with `region_down`",
+        ),
+        (
+            "[[event]]\nat = \"1s\"\nregion_down = \"westeurope\"\noutage = { arm = \"418\" }\n",
+            "one of 503",
+        ),
+        (
+            "[[event]]\nat = \"1s\"\nregion_down = \"westeurope\"\noutage = { health = \"Sad\" }\n",
+            "Unavailable or Unknown",
+        ),
+    ] {
+        let text = format!("{}\n{bad}", scenario_toml());
+        let e = Scenario::parse("t.toml", &text).expect_err(bad).to_string();
+        assert!(e.contains(why), "{e}");
+    }
+    let zero = scenario_toml().replace(
+        "lro_delay = \"300ms\"",
+        "lro_delay = \"300ms\"\npage_size = 0",
+    );
+    assert!(Scenario::parse("t.toml", &zero).is_err());
 }
 
 // -------------------------------------------------------------------------------- faults

@@ -481,6 +481,15 @@ impl ArmClient {
                             self.inner.tokens.invalidate().await;
                             Duration::ZERO
                         }
+                        401 if refreshed_token => {
+                            return Err(AzureError {
+                                message: format!(
+                                    "{} (refused again with a freshly acquired token)",
+                                    err.message
+                                ),
+                                ..err
+                            });
+                        }
                         429 if retries_left => {
                             let wait =
                                 retry_after(&headers).unwrap_or_else(|| self.backoff(attempt));

@@ -168,6 +168,9 @@ impl AzureError {
             (ErrorKind::Auth, Some("ExpiredAuthenticationToken")) => {
                 "the token expired and a fresh one was refused: sign in again (`az login`) or check the identity"
             }
+            (ErrorKind::Auth, Some("InvalidAuthenticationToken")) => {
+                "Azure refused the token and a fresh one too: sign in again (`az login`), and check the tenant and the identity drbook signs in as"
+            }
             (ErrorKind::Auth, _) => {
                 "sign in again (`az login`), or pick another credential with --auth"
             }

@@ -181,6 +181,21 @@ impl Reader {
                     ));
                 }
                 let mut r = judge(&exps, &doc, source);
+                if *step.kind.get_ref() == StepKind::Health
+                    && doc
+                        .pointer("/properties/availabilityState")
+                        .and_then(Value::as_str)
+                        .is_some_and(|s| s.eq_ignore_ascii_case("Unknown"))
+                {
+                    // Unknown proves nothing either way (Resource Health has had no signal),
+                    // so no expectation passes on it, not even "not Available".
+                    r.verdict = Verdict::Fail;
+                    r.actual = format!(
+                        "{} (Resource Health cannot tell: it has had no recent signal from this \
+                         resource; confirm its state another way)",
+                        r.actual
+                    );
+                }
                 if let Some((path, _)) = exps.first()
                     && let Some(v) = crate::runbook::path::JsonPath::parse(path)
                         .ok()

@@ -149,7 +149,7 @@ fn start_lro(
         .header("Retry-After", "1")
 }
 
-fn register(
+pub(super) fn register(
     st: &mut SimState,
     req: &Req,
     rid: &ResourceId,
@@ -377,6 +377,9 @@ pub fn complete(st: &mut SimState, opid: &str, when: DateTime<Utc>) {
         Effect::SqlFailover { forced } => sql_done(st, &op.target, *forced),
         Effect::StorageFailover { planned } => storage_done(st, &op.target, *planned, when),
         Effect::Deployment => deployment_done(st, &op.target, op.started, when),
+        Effect::AsyncWrite => {
+            super::arm::async_write_done(st, &op.target).ok_or_else(|| gone(&op.target))
+        }
     };
     if let Some(o) = st.ops.get_mut(opid) {
         o.ended = Some(when);

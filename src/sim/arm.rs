@@ -9,9 +9,10 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
 
 use super::armid::{self, ResourceId, normalize_region, segments};
+use super::faults::OutageArm;
 use super::json::merge_patch;
 use super::reply::{Reply, bad_body, region_unavailable};
-use super::state::{Group, OpStatus, Res, SimState, TENANT, group_key};
+use super::state::{Effect, Group, OpStatus, Res, SimState, TENANT, group_key};
 
 /// One ARM request.
 pub struct Req<'a> {
@@ -103,15 +104,58 @@ fn subscription_not_found(sub: &str) -> Reply {
     )
 }
 
-/// 503 when the resource at `rid` (or the nearest ancestor that exists) is in a down region.
+/// The outage's answer when the resource at `rid` (or the nearest ancestor that exists) is in
+/// a down region: a 503 unless the scenario made the region hang or answer otherwise.
 pub fn down_check(st: &SimState, rid: &ResourceId) -> Result<(), Reply> {
     match st.nearest(rid) {
-        Some(r) if st.is_down(&r.region) => Err(region_unavailable(
+        Some(r) if st.is_down(&r.region) => Err(outage_reply(
+            st,
             &r.region,
             &format!("{} '{}'", rid.type_name(), rid.name()),
         )),
         _ => Ok(()),
     }
+}
+
+/// How a down region answers a request for `what`. A stale region refuses writes like a plain
+/// outage; its reads are served by `get` before this.
+pub fn outage_reply(st: &SimState, region: &str, what: &str) -> Reply {
+    match st.outage(region).arm {
+        OutageArm::Unavailable | OutageArm::Stale => region_unavailable(region, what),
+        OutageArm::Hang => Reply::hang(),
+        OutageArm::Status(504) => Reply::error(
+            504,
+            "GatewayTimeout",
+            format!(
+                "The gateway did not receive a response from region '{region}' for {what} \
+                 within the specified time period."
+            ),
+        ),
+        OutageArm::Status(502) => Reply::error(
+            502,
+            "BadGateway",
+            format!("The gateway received an invalid response from region '{region}' for {what}."),
+        ),
+        OutageArm::Status(status) => Reply::error(
+            status,
+            "InternalServerError",
+            format!(
+                "Encountered internal server error serving {what} in region '{region}'. \
+                 Diagnostic information: timestamp '{}'.",
+                Utc::now().format("%Y%m%dT%H%M%SZ")
+            ),
+        ),
+    }
+}
+
+/// When the resource at `rid` is in a region down in `stale` mode: the moment it went down,
+/// whose state reads keep answering with.
+fn stale_since(st: &SimState, rid: &ResourceId) -> Option<DateTime<Utc>> {
+    let r = st.nearest(rid)?;
+    if !st.is_down(&r.region) || st.outage(&r.region).arm != OutageArm::Stale {
+        return None;
+    }
+    st.down.get(&normalize_region(&r.region)).copied()
 }
 
 /// Every ARM route.
@@ -149,7 +193,7 @@ pub fn dispatch(st: &mut SimState, req: &Req) -> Reply {
     }
     let Some(sub) = segs.get(1) else {
         return match req.method {
-            "GET" => list_subscriptions(st),
+            "GET" => list_subscriptions(st, req),
             m => method_not_allowed(m),
         };
     };
@@ -169,7 +213,7 @@ pub fn dispatch(st: &mut SimState, req: &Req) -> Reply {
     if is(2, "resourceGroups") {
         let Some(rg) = segs.get(3) else {
             return match req.method {
-                "GET" => list_groups(st, sub),
+                "GET" => list_groups(st, req, sub),
                 m => method_not_allowed(m),
             };
         };
@@ -215,7 +259,7 @@ pub fn dispatch(st: &mut SimState, req: &Req) -> Reply {
     }
     if pairs % 2 == 1 {
         return match req.method {
-            "GET" => list_collection(st, &segs),
+            "GET" => list_collection(st, req, &segs),
             m => method_not_allowed(m),
         };
     }
@@ -239,12 +283,18 @@ pub fn dispatch(st: &mut SimState, req: &Req) -> Reply {
 }
 
 fn get(st: &SimState, req: &Req, rid: &ResourceId) -> Reply {
-    if let Err(r) = down_check(st, rid) {
+    let stale = stale_since(st, rid);
+    if stale.is_none()
+        && let Err(r) = down_check(st, rid)
+    {
         return r;
     }
     match st.get(&rid.to_path()) {
         Some(r) => {
-            let mut doc = st.rendered(r);
+            let mut doc = match stale {
+                Some(since) => super::json::render_times(&r.body, since),
+                None => st.rendered(r),
+            };
             if rid
                 .type_name()
                 .eq_ignore_ascii_case("Microsoft.Storage/storageAccounts")
@@ -335,7 +385,11 @@ fn put(st: &mut SimState, req: &Req, rid: &ResourceId) -> Reply {
         .or_else(|| ancestor.as_ref().map(|a| a.region.clone()))
         .unwrap_or_else(|| normalize_region(&location));
     if st.is_down(&region) {
-        return region_unavailable(&region, &format!("{} '{}'", rid.type_name(), rid.name()));
+        return outage_reply(
+            st,
+            &region,
+            &format!("{} '{}'", rid.type_name(), rid.name()),
+        );
     }
     let mut doc = existing
         .as_ref()
@@ -356,7 +410,7 @@ fn put(st: &mut SimState, req: &Req, rid: &ResourceId) -> Reply {
     let id = existing
         .as_ref()
         .map_or_else(|| rid.to_path(), |e| e.id.clone());
-    finish_write(st, rid, &id, doc, region, existing.is_none())
+    finish_write(st, req, rid, &id, doc, region, existing.is_none())
 }
 
 fn loc_of(v: &Value) -> Option<String> {
@@ -380,19 +434,31 @@ fn patch(st: &mut SimState, req: &Req, rid: &ResourceId) -> Reply {
     };
     let mut doc = existing.body.clone();
     merge_patch(&mut doc, &body);
-    finish_write(st, rid, &existing.id, doc, existing.region.clone(), false)
+    finish_write(
+        st,
+        req,
+        rid,
+        &existing.id,
+        doc,
+        existing.region.clone(),
+        false,
+    )
 }
 
-/// Stores a written resource: identity fields restored, provisioning done, side effects the
-/// real service has (Traffic Manager monitor status, Front Door deployment status).
+/// Stores a written resource: identity fields restored, provisioning done (or, for a type
+/// Azure provisions asynchronously, under way), side effects the real service has (Traffic
+/// Manager monitor status, Front Door deployment status).
+#[allow(clippy::too_many_arguments)]
 fn finish_write(
     st: &mut SimState,
+    req: &Req,
     rid: &ResourceId,
     id: &str,
     mut doc: Value,
     region: String,
     created: bool,
 ) -> Reply {
+    let first_status = async_write_status(rid, req.method, created);
     if let Value::Object(d) = &mut doc {
         d.insert("id".into(), json!(id));
         d.insert("name".into(), json!(rid.name()));
@@ -402,9 +468,14 @@ fn finish_write(
         }
     }
     if let Some(p) = doc.get_mut("properties").and_then(Value::as_object_mut) {
-        p.insert("provisioningState".into(), json!("Succeeded"));
+        let (state, deployment) = match (first_status, created) {
+            (None, _) => ("Succeeded", "Succeeded"),
+            (Some(_), true) => ("Creating", "NotStarted"),
+            (Some(_), false) => ("Updating", "NotStarted"),
+        };
+        p.insert("provisioningState".into(), json!(state));
         if p.contains_key("deploymentStatus") {
-            p.insert("deploymentStatus".into(), json!("Succeeded"));
+            p.insert("deploymentStatus".into(), json!(deployment));
         }
     }
     traffic_manager_monitor(st, rid, &mut doc);
@@ -423,7 +494,71 @@ fn finish_write(
     };
     let out = st.rendered(&res);
     st.resources.insert(armid::key(id), res);
-    Reply::json(if created { 201 } else { 200 }, out)
+    let Some(status) = first_status else {
+        return Reply::json(if created { 201 } else { 200 }, out);
+    };
+    let (opid, sub, loc) = super::actions::register(st, req, rid, Effect::AsyncWrite, true);
+    let (async_op, location) = op_urls(req.base, &sub, &loc, &opid, req.api_version);
+    let reply = Reply::json(status, out)
+        .header("Azure-AsyncOperation", async_op)
+        .header("Retry-After", "1");
+    // A 202 names where the result will be, as ARM's async contract asks of an Accepted answer.
+    if status == 202 {
+        reply.header("Location", location)
+    } else {
+        reply
+    }
+}
+
+/// The first answer's status when Azure provisions this type's PUT/PATCH asynchronously (the
+/// operation is `x-ms-long-running-operation` in azure-rest-api-specs, answered with
+/// `Azure-AsyncOperation` and a non-terminal provisioningState); `None` when it is synchronous.
+/// From the specs' examples: AFD origins and origin groups (Microsoft.Cdn 2024-02-01: PATCH
+/// 202 with `Updating`; PUT 200/201/202), scale sets (Microsoft.Compute 2024-07-01: PUT
+/// 200/201 `Creating`, PATCH 200), AKS clusters (PUT 200/201, PATCH of tags 200), container
+/// registry replications (PUT and PATCH 200/201). Traffic Manager endpoints, App Service
+/// PATCH and resource groups answer synchronously.
+fn async_write_status(rid: &ResourceId, method: &str, created: bool) -> Option<u16> {
+    let created_or_ok = if created { 201 } else { 200 };
+    let t = rid.type_name().to_ascii_lowercase();
+    match (t.as_str(), method) {
+        (
+            "microsoft.cdn/profiles/origingroups/origins" | "microsoft.cdn/profiles/origingroups",
+            "PATCH",
+        ) => Some(202),
+        (
+            "microsoft.cdn/profiles/origingroups/origins"
+            | "microsoft.cdn/profiles/origingroups"
+            | "microsoft.compute/virtualmachinescalesets"
+            | "microsoft.containerservice/managedclusters",
+            "PUT",
+        ) => Some(created_or_ok),
+        (
+            "microsoft.compute/virtualmachinescalesets"
+            | "microsoft.containerservice/managedclusters",
+            "PATCH",
+        ) => Some(200),
+        ("microsoft.containerregistry/registries/replications", "PUT" | "PATCH") => {
+            Some(created_or_ok)
+        }
+        _ => None,
+    }
+}
+
+/// The end of an asynchronous PUT/PATCH: the resource is provisioned (and a Front Door
+/// resource deployed to the edge). `None`: the resource is gone.
+pub fn async_write_done(st: &mut SimState, target: &str) -> Option<()> {
+    let p = st
+        .resources
+        .get_mut(target)?
+        .body
+        .get_mut("properties")?
+        .as_object_mut()?;
+    p.insert("provisioningState".into(), json!("Succeeded"));
+    if p.contains_key("deploymentStatus") {
+        p.insert("deploymentStatus".into(), json!("Succeeded"));
+    }
+    Some(())
 }
 
 /// A Traffic Manager endpoint's monitor status follows its endpoint status: `Disabled` when
@@ -554,7 +689,7 @@ fn subscription_json(st: &SimState, sub: &str) -> Value {
     })
 }
 
-fn list_subscriptions(st: &SimState) -> Reply {
+fn list_subscriptions(st: &SimState, req: &Req) -> Reply {
     let mut ids: Vec<String> = st.subscriptions.iter().map(|(id, _)| id.clone()).collect();
     for g in st.groups.values() {
         if !ids.iter().any(|i| i.eq_ignore_ascii_case(&g.subscription)) {
@@ -562,17 +697,17 @@ fn list_subscriptions(st: &SimState) -> Reply {
         }
     }
     let value: Vec<Value> = ids.iter().map(|s| subscription_json(st, s)).collect();
-    Reply::json(200, json!({ "value": value }))
+    page(st, req, value)
 }
 
-fn list_groups(st: &SimState, sub: &str) -> Reply {
+fn list_groups(st: &SimState, req: &Req, sub: &str) -> Reply {
     let value: Vec<Value> = st
         .groups
         .values()
         .filter(|g| g.subscription.eq_ignore_ascii_case(sub))
         .map(group_json)
         .collect();
-    Reply::json(200, json!({ "value": value }))
+    page(st, req, value)
 }
 
 /// `.../resources`: the top-level resources of a subscription or group, without properties.
@@ -602,18 +737,21 @@ fn list_generic(st: &SimState, req: &Req, sub: &str, rg: Option<&str>) -> Reply 
             v
         })
         .collect();
-    Reply::json(200, json!({ "value": value }))
+    page(st, req, value)
 }
 
 /// `GET .../providers/NS/type[/name/childType]`: the resources directly in that collection.
-fn list_collection(st: &SimState, segs: &[String]) -> Reply {
+fn list_collection(st: &SimState, req: &Req, segs: &[String]) -> Reply {
     let (_, parent_segs) = match segs.split_last() {
         Some(x) => x,
         None => return invalid_uri("/"),
     };
     let parent = ResourceId::parse(&format!("/{}", parent_segs.join("/")));
+    let stale = parent.as_ref().and_then(|p| stale_since(st, p));
     if let Some(p) = &parent {
-        if let Err(r) = down_check(st, p) {
+        if stale.is_none()
+            && let Err(r) = down_check(st, p)
+        {
             return r;
         }
         if st.get(&p.to_path()).is_none() {
@@ -644,9 +782,51 @@ fn list_collection(st: &SimState, segs: &[String]) -> Reply {
                     .is_some_and(|name| !name.contains('/'))
             }
         })
-        .map(|(_, r)| st.rendered(r))
+        .map(|(_, r)| match stale {
+            Some(since) => super::json::render_times(&r.body, since),
+            None => st.rendered(r),
+        })
         .collect();
-    Reply::json(200, json!({ "value": value }))
+    page(st, req, value)
+}
+
+/// One page of a list, as ARM serves lists: `value`, and `nextLink` (the same URL with a
+/// `$skiptoken`) while more items follow. The page size is the scenario's `page_size`.
+fn page(st: &SimState, req: &Req, items: Vec<Value>) -> Reply {
+    let start = match req.query_value("$skiptoken") {
+        None => 0,
+        Some(t) => match t.strip_prefix("sim-").and_then(|n| n.parse::<usize>().ok()) {
+            Some(n) => n,
+            None => {
+                return Reply::error(
+                    400,
+                    "InvalidSkipToken",
+                    format!("The skip token '{t}' is not valid for this list."),
+                );
+            }
+        },
+    };
+    let total = items.len();
+    let end = start.saturating_add(st.page_size).min(total);
+    let value: Vec<Value> = items
+        .into_iter()
+        .skip(start)
+        .take(end.saturating_sub(start))
+        .collect();
+    if end >= total {
+        return Reply::json(200, json!({ "value": value }));
+    }
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in req
+        .query
+        .iter()
+        .filter(|(k, _)| !k.eq_ignore_ascii_case("$skiptoken"))
+    {
+        query.append_pair(k, v);
+    }
+    query.append_pair("$skiptoken", &format!("sim-{end}"));
+    let next = format!("{}{}?{}", req.base, req.path, query.finish());
+    Reply::json(200, json!({ "value": value, "nextLink": next }))
 }
 
 /// `GET {id}/providers/Microsoft.ResourceHealth/availabilityStatuses[/current]`: answers even
@@ -681,6 +861,14 @@ pub fn health_json(st: &SimState, res: &Res) -> Value {
         .unwrap_or("resource");
     let short = kind.rsplit('/').next().unwrap_or(kind);
     let (state, summary, reason, since) = match st.down.get(&res.region) {
+        // Resource Health's own pipeline lost the region: it says it cannot tell, as Azure
+        // does when it has had no signal from a resource for a while.
+        Some(since) if st.outage(&res.region).health_unknown => (
+            "Unknown".to_string(),
+            format!("We are currently unable to determine the health of this {short}."),
+            None,
+            *since,
+        ),
         Some(since) => (
             "Unavailable".to_string(),
             format!(
@@ -711,7 +899,7 @@ pub fn health_json(st: &SimState, res: &Res) -> Value {
                     Some("Unplanned"),
                 ),
                 _ => (
-                    "We are currently unable to determine the health of this resource.".to_string(),
+                    format!("We are currently unable to determine the health of this {short}."),
                     None,
                 ),
             };

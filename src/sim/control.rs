@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::armid::normalize_region;
-use super::faults::InjectionRequest;
+use super::faults::{InjectionRequest, Outage, OutageDef};
 use super::reply::{Reply, bad_body};
 use super::scenario::Faults;
 use super::server::{Shared, issue_token};
@@ -73,12 +73,37 @@ pub fn handle(sh: &Shared, method: &str, path: &str, body: &[u8]) -> Reply {
                 Err(e) => Reply::error(400, "InvalidInjection", e),
             }
         }
-        ("POST", ["sim", "regions", region, dir @ ("down" | "up")]) => {
-            let down = *dir == "down";
-            set_region(sh, region, down);
+        ("POST", ["sim", "tokens", "revoke"]) => {
+            revoke_tokens(sh);
+            Reply::json(200, json!({ "revoked": true }))
+        }
+        ("POST", ["sim", "regions", region, "down"]) => {
+            // An optional body says how the region answers: {"arm":"hang","health":"Unknown"}.
+            let outage = match json_body() {
+                Ok(None) => None,
+                Ok(Some(v)) => match serde_json::from_value::<OutageDef>(v)
+                    .map_err(|e| e.to_string())
+                    .and_then(|d| d.parse())
+                {
+                    Ok(o) => Some(o),
+                    Err(e) => return Reply::error(400, "InvalidOutage", e),
+                },
+                Err(r) => return r,
+            };
+            match outage {
+                Some(o) => set_outage(sh, region, o),
+                None => set_region(sh, region, true),
+            }
             Reply::json(
                 200,
-                json!({ "region": normalize_region(region), "down": down }),
+                json!({ "region": normalize_region(region), "down": true }),
+            )
+        }
+        ("POST", ["sim", "regions", region, "up"]) => {
+            set_region(sh, region, false);
+            Reply::json(
+                200,
+                json!({ "region": normalize_region(region), "down": false }),
             )
         }
         _ => Reply::error(
@@ -86,7 +111,8 @@ pub fn handle(sh: &Shared, method: &str, path: &str, body: &[u8]) -> Reply {
             "NotFound",
             format!(
                 "No simulator control at {method} {path}. Controls: POST /sim/token, GET /sim/state, \
-                 GET|POST /sim/faults, POST /sim/inject, POST /sim/regions/{{region}}/down|up."
+                 GET|POST /sim/faults, POST /sim/inject, POST /sim/regions/{{region}}/down|up, \
+                 POST /sim/tokens/revoke."
             ),
         ),
     }
@@ -110,6 +136,28 @@ pub fn set_region(sh: &Shared, region: &str, down: bool) {
         sh.elapsed().as_secs_f64(),
         normalize_region(region),
         if down { "goes down" } else { "is back" }
+    ));
+}
+
+/// Takes a region down answering as `outage` says.
+pub fn set_outage(sh: &Shared, region: &str, outage: Outage) {
+    let mut st = sh.lock();
+    let at = st.at(sh.elapsed());
+    st.set_outage(region, outage, at);
+    sh.log(&format!(
+        "[sim +{:.1}s] region {} goes down, ARM answers {:?} (control)",
+        sh.elapsed().as_secs_f64(),
+        normalize_region(region),
+        outage.arm
+    ));
+}
+
+/// Forgets every token issued so far: ARM refuses them as invalid (a revoked sign-in).
+pub fn revoke_tokens(sh: &Shared) {
+    sh.lock().tokens.clear();
+    sh.log(&format!(
+        "[sim +{:.1}s] every token issued so far is revoked (control)",
+        sh.elapsed().as_secs_f64()
     ));
 }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use rand::RngExt;
 use rand::rngs::StdRng;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::scenario::Faults;
 
@@ -87,6 +87,72 @@ impl InjectionRequest {
             path_contains: self.path_contains,
             count: self.count,
             fault,
+        })
+    }
+}
+
+/// How a region that is down answers, set with its `region_down` event (`outage = { arm =
+/// "hang", health = "Unknown" }`) or `POST /sim/regions/{r}/down`. A real outage is not always
+/// a clean 503: the regional front ends may accept a connection and never answer, gateways may
+/// answer 500/502/504, or a cache may keep serving the last state it saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Outage {
+    pub arm: OutageArm,
+    /// Resource Health says `Unknown` rather than `Unavailable` for the region's resources:
+    /// its own pipeline has no signal from them (it reports Unknown when it has had no data
+    /// for a while).
+    pub health_unknown: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum OutageArm {
+    /// 503 ServiceUnavailable at once.
+    #[default]
+    Unavailable,
+    /// 500, 502 or 504 with ARM's error body for that status.
+    Status(u16),
+    /// The connection is accepted and never answered: the client's own timeout ends it.
+    Hang,
+    /// Reads answer 200 with the resource as it was when the region went down; writes 503.
+    Stale,
+}
+
+/// The scenario and control form of an `Outage`: `{ arm = "hang", health = "Unknown" }`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutageDef {
+    /// "503" (default), "500", "502", "504", "hang" or "stale".
+    pub arm: Option<String>,
+    /// "Unavailable" (default) or "Unknown".
+    pub health: Option<String>,
+}
+
+impl OutageDef {
+    pub fn parse(&self) -> Result<Outage, String> {
+        let arm = match self.arm.as_deref().map(str::to_ascii_lowercase).as_deref() {
+            None | Some("503") | Some("unavailable") => OutageArm::Unavailable,
+            Some("500") => OutageArm::Status(500),
+            Some("502") => OutageArm::Status(502),
+            Some("504") => OutageArm::Status(504),
+            Some("hang") => OutageArm::Hang,
+            Some("stale") => OutageArm::Stale,
+            Some(other) => {
+                return Err(format!(
+                    "outage.arm `{other}`: one of 503, 500, 502, 504, hang, stale"
+                ));
+            }
+        };
+        let health_unknown = match self.health.as_deref() {
+            None => false,
+            Some(h) if h.eq_ignore_ascii_case("Unavailable") => false,
+            Some(h) if h.eq_ignore_ascii_case("Unknown") => true,
+            Some(other) => {
+                return Err(format!("outage.health `{other}`: Unavailable or Unknown"));
+            }
+        };
+        Ok(Outage {
+            arm,
+            health_unknown,
         })
     }
 }

@@ -31,7 +31,7 @@ use chrono::Utc;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-pub use faults::{InjectedFault, Injection};
+pub use faults::{InjectedFault, Injection, Outage, OutageArm};
 pub use scenario::{Faults, Scenario, ScenarioError};
 
 use conn::{ConnInfo, SimListener};
@@ -187,6 +187,17 @@ impl SimHandle {
 
     pub fn region_down(&self, region: &str) {
         control::set_region(&self.shared, region, true);
+    }
+
+    /// Takes a region down answering as `outage` says (hang, 5xx, stale reads, Resource
+    /// Health Unknown).
+    pub fn region_outage(&self, region: &str, outage: faults::Outage) {
+        control::set_outage(&self.shared, region, outage);
+    }
+
+    /// Revokes every token issued so far: ARM answers 401 InvalidAuthenticationToken to them.
+    pub fn revoke_tokens(&self) {
+        control::revoke_tokens(&self.shared);
     }
 
     pub fn region_up(&self, region: &str) {

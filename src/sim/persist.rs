@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::faults::Outage;
 use super::scenario::Faults;
 use super::state::{Group, Operation, Res, SimState};
 
@@ -43,6 +44,7 @@ struct SnapshotRef<'a> {
     resources: &'a BTreeMap<String, Res>,
     groups: &'a BTreeMap<String, Group>,
     down: &'a BTreeMap<String, DateTime<Utc>>,
+    outages: &'a BTreeMap<String, Outage>,
     faults: &'a Faults,
     ops: &'a BTreeMap<String, Operation>,
     next_event: usize,
@@ -57,6 +59,8 @@ struct Snapshot {
     resources: BTreeMap<String, Res>,
     groups: BTreeMap<String, Group>,
     down: BTreeMap<String, DateTime<Utc>>,
+    #[serde(default)]
+    outages: BTreeMap<String, Outage>,
     faults: Faults,
     ops: BTreeMap<String, Operation>,
     next_event: usize,
@@ -90,6 +94,7 @@ pub fn encode(st: &SimState) -> Vec<u8> {
         resources: &st.resources,
         groups: &st.groups,
         down: &st.down,
+        outages: &st.outages,
         faults: &st.faults,
         ops: &st.ops,
         next_event: st.next_event,
@@ -159,6 +164,7 @@ pub fn restore(path: &Path, st: &mut SimState) -> Result<Option<DateTime<Utc>>, 
     st.resources = snap.resources;
     st.groups = snap.groups;
     st.down = snap.down;
+    st.outages = snap.outages;
     st.faults = snap.faults;
     st.ops = snap.ops;
     st.next_event = snap.next_event;

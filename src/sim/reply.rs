@@ -8,6 +8,9 @@ pub enum Body {
     Empty,
     Json(Value),
     Text(String),
+    /// No answer at all: the server holds the request until the client gives up (a region
+    /// whose front ends accept connections and never answer).
+    Hang,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -31,6 +34,15 @@ impl Reply {
             status,
             headers: Vec::new(),
             body: Body::Empty,
+        }
+    }
+
+    /// A request never answered (see `Body::Hang`).
+    pub fn hang() -> Reply {
+        Reply {
+            status: 504,
+            headers: Vec::new(),
+            body: Body::Hang,
         }
     }
 

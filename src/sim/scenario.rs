@@ -33,6 +33,8 @@ pub struct Meta {
     pub description: Option<String>,
     /// How long a long-running operation (failover, cluster start) takes. Default 2s.
     pub lro_delay: Option<String>,
+    /// Items per page of an ARM list; a longer list carries `nextLink`. Default 1000.
+    pub page_size: Option<usize>,
 }
 
 /// Fault knobs, applied to every ARM request while in force. Events can change them.
@@ -145,7 +147,12 @@ pub struct Event {
     /// Shown in the simulator's log.
     pub note: Option<String>,
     pub region_down: Option<String>,
+    /// How the region of `region_down` answers: `{ arm = "hang", health = "Unknown" }`.
+    pub outage: Option<super::faults::OutageDef>,
     pub region_up: Option<String>,
+    /// Forget every token issued so far: ARM answers 401 InvalidAuthenticationToken to them.
+    #[serde(default)]
+    pub revoke_tokens: bool,
     /// Set one value of a resource: `{ resource = "...", path = "properties.x", value = ... }`.
     pub set: Option<SetValue>,
     /// Resource Health of one resource: `{ resource = "...", state = "Degraded" }`.
@@ -233,8 +240,20 @@ impl Scenario {
             }
         }
         let known = |id: &str| self.resources.iter().any(|r| r.id.eq_ignore_ascii_case(id));
+        if self.scenario.page_size == Some(0) {
+            return Err("page_size: a page holds at least one item".into());
+        }
         for e in &self.events {
             dur("event `at`", &e.at)?;
+            if let Some(o) = &e.outage {
+                if e.region_down.is_none() {
+                    return Err(format!(
+                        "event at {}: `outage` goes with `region_down`",
+                        e.at
+                    ));
+                }
+                o.parse().map_err(|m| format!("event at {}: {m}", e.at))?;
+            }
             for id in [
                 e.set.as_ref().map(|s| &s.resource),
                 e.health.as_ref().map(|h| &h.resource),
@@ -279,6 +298,10 @@ impl Scenario {
             .filter_map(|e| parse_duration(&e.at).ok())
             .max()
             .unwrap_or_default()
+    }
+
+    pub fn page_size(&self) -> usize {
+        self.scenario.page_size.unwrap_or(1000).max(1)
     }
 
     pub fn lro_delay(&self) -> Duration {

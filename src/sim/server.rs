@@ -185,6 +185,12 @@ pub async fn entry(
         return to_response(saved(&sh, &method, reply).await);
     }
     let reply = arm_request(&sh, &conn, &method, path, query, &parts.headers, &bytes).await;
+    if reply.as_ref().is_some_and(|r| r.body == Body::Hang) {
+        // Held until the client gives up and closes the connection (which drops this
+        // future) or the simulator stops: a front end that accepted and never answers.
+        sh.pause(Duration::from_secs(24 * 3600)).await;
+        return to_response(shutting_down());
+    }
     let reply = match reply {
         Some(r) => Some(saved(&sh, &method, r).await),
         None => None,
@@ -275,6 +281,10 @@ async fn arm_request(
             if let Some(ra) = retry_after {
                 r = r.header("Retry-After", retry_after_secs(ra).to_string());
             }
+            if status == 401 {
+                // ARM names the bearer problem in WWW-Authenticate on every 401.
+                r = r.header("WWW-Authenticate", www_authenticate(&error_message(&code)));
+            }
             return Some(r);
         }
     }
@@ -321,6 +331,8 @@ fn error_message(code: &str) -> String {
             "The server encountered an internal error. Please retry the request.".into()
         }
         "TooManyRequests" => "Too many requests. Please retry later.".into(),
+        "InvalidAuthenticationToken" => "The access token is invalid.".into(),
+        "ExpiredAuthenticationToken" => "The access token has expired.".into(),
         other => format!("The request failed ({other})."),
     }
 }
@@ -383,9 +395,16 @@ pub fn check_auth(st: &SimState, headers: &HeaderMap, now: DateTime<Utc>) -> Res
         ));
     };
     match st.tokens.get(token) {
-        None => Err(fail(
-            "Authentication failed. The access token is not valid or was not issued by this simulator.",
+        // ARM's answer to a token it cannot accept (malformed, revoked, signed for another
+        // audience), as opposed to a missing header (AuthenticationFailed).
+        None => Err(Reply::error(
+            401,
+            "InvalidAuthenticationToken",
             "The access token is invalid.",
+        )
+        .header(
+            "WWW-Authenticate",
+            www_authenticate("The access token is invalid."),
         )),
         Some(expiry) if *expiry <= now => Err(Reply::error(
             401,
@@ -445,7 +464,7 @@ pub fn to_response(r: Reply) -> Response {
     let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut headers = HeaderMap::new();
     let body = match r.body {
-        Body::Empty => AxumBody::empty(),
+        Body::Empty | Body::Hang => AxumBody::empty(),
         Body::Json(v) => {
             headers.insert(
                 header::CONTENT_TYPE,

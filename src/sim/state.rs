@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::armid::{self, ResourceId, normalize_region};
-use super::faults::Injection;
+use super::faults::{Injection, Outage};
 use super::json::{render_times, toml_to_json};
 use super::scenario::{Endpoint, Event, Faults, ResourceDef, Scenario};
 
@@ -56,11 +56,19 @@ impl OpStatus {
 /// What a long-running operation does when it finishes.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Effect {
-    AksPower { running: bool },
+    AksPower {
+        running: bool,
+    },
     CosmosPriorities(Vec<(String, i64)>),
-    SqlFailover { forced: bool },
-    StorageFailover { planned: bool },
+    SqlFailover {
+        forced: bool,
+    },
+    StorageFailover {
+        planned: bool,
+    },
     Deployment,
+    /// A PUT/PATCH of a type Azure provisions asynchronously: its provisioningState ends.
+    AsyncWrite,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -101,6 +109,10 @@ pub struct SimState {
     pub groups: BTreeMap<String, Group>,
     /// Down regions and since when.
     pub down: BTreeMap<String, DateTime<Utc>>,
+    /// How each down region answers, when not with a plain 503.
+    pub outages: BTreeMap<String, Outage>,
+    /// Items per page of a list before it carries `nextLink`.
+    pub page_size: usize,
     pub faults: Faults,
     pub injections: Vec<Injection>,
     pub rng: StdRng,
@@ -130,6 +142,8 @@ impl SimState {
             resources: BTreeMap::new(),
             groups: BTreeMap::new(),
             down: BTreeMap::new(),
+            outages: BTreeMap::new(),
+            page_size: sc.page_size(),
             faults: sc.faults.clone(),
             injections: Vec::new(),
             rng: StdRng::seed_from_u64(sc.faults.seed),
@@ -272,8 +286,28 @@ impl SimState {
         if down {
             self.down.entry(r).or_insert(at);
         } else {
+            self.outages.remove(&r);
             self.down.remove(&r);
         }
+    }
+
+    /// Takes a region down with this way of answering (a region already down keeps its
+    /// `since` and changes only how it answers).
+    pub fn set_outage(&mut self, region: &str, outage: Outage, at: DateTime<Utc>) {
+        let r = normalize_region(region);
+        if r == "global" {
+            return;
+        }
+        self.set_region(&r, true, at);
+        self.outages.insert(r, outage);
+    }
+
+    /// How a down region answers (a plain 503 unless the scenario said otherwise).
+    pub fn outage(&self, region: &str) -> Outage {
+        self.outages
+            .get(&normalize_region(region))
+            .copied()
+            .unwrap_or_default()
     }
 
     /// When the next timeline event or operation falls due (time after start).

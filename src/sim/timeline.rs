@@ -13,12 +13,34 @@ use super::state::SimState;
 pub fn apply_event(st: &mut SimState, ev: &Event, when: DateTime<Utc>) -> String {
     let mut did = Vec::new();
     if let Some(r) = &ev.region_down {
-        st.set_region(r, true, when);
-        did.push(format!("region {} goes down", normalize_region(r)));
+        match ev.outage.as_ref().map(|o| o.parse()) {
+            Some(Ok(o)) => {
+                st.set_outage(r, o, when);
+                did.push(format!(
+                    "region {} goes down (ARM answers {:?}{})",
+                    normalize_region(r),
+                    o.arm,
+                    if o.health_unknown {
+                        ", Resource Health Unknown"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+            // Checked when the scenario was read; a bad one still takes the region down.
+            Some(Err(_)) | None => {
+                st.set_region(r, true, when);
+                did.push(format!("region {} goes down", normalize_region(r)));
+            }
+        }
     }
     if let Some(r) = &ev.region_up {
         st.set_region(r, false, when);
         did.push(format!("region {} is back", normalize_region(r)));
+    }
+    if ev.revoke_tokens {
+        st.tokens.clear();
+        did.push("every token issued so far is revoked".into());
     }
     if let Some(set) = &ev.set {
         let value = toml_to_json(&set.value);
