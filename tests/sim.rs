@@ -1369,6 +1369,39 @@ async fn writes_of_asynchronous_types_answer_as_their_specs_and_finish_later() {
     assert_eq!(res.status, 200);
     assert_eq!(res.body["properties"]["provisioningState"], "Succeeded");
 
+    // A registry replication: 201 Creating while it runs, also for a PATCH
+    // (Microsoft.ContainerRegistry 2023-07-01); the registry itself is synchronous.
+    let acr = format!(
+        "{}/providers/Microsoft.ContainerRegistry/registries/acrshop",
+        rg("rg-shop-northeurope")
+    );
+    let r = t
+        .send("PUT", &acr, Some(json!({"location": "northeurope"})))
+        .await;
+    assert_eq!(r.status, 201);
+    assert!(r.header("azure-asyncoperation").is_none());
+    let repl = format!("{acr}/replications/westeurope");
+    let r = t
+        .send("PUT", &repl, Some(json!({"location": "westeurope"})))
+        .await;
+    assert_eq!(r.status, 201);
+    assert_eq!(r.body["properties"]["provisioningState"], "Creating");
+    let op = r
+        .header("azure-asyncoperation")
+        .expect("async op")
+        .to_string();
+    assert_eq!(t.poll_status(&op).await.body["status"], "Succeeded");
+    let r = t
+        .send(
+            "PATCH",
+            &repl,
+            Some(json!({"properties": {"regionEndpointEnabled": false}})),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    assert_eq!(r.body["properties"]["provisioningState"], "Updating");
+    assert!(r.header("azure-asyncoperation").is_some());
+
     // Synchronous types keep answering at once.
     let r = t
         .send(

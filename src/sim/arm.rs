@@ -516,8 +516,9 @@ fn finish_write(
 /// From the specs' examples: AFD origins and origin groups (Microsoft.Cdn 2024-02-01: PATCH
 /// 202 with `Updating`; PUT 200/201/202), scale sets (Microsoft.Compute 2024-07-01: PUT
 /// 200/201 `Creating`, PATCH 200), AKS clusters (PUT 200/201, PATCH of tags 200), container
-/// registry replications (PUT and PATCH 200/201). Traffic Manager endpoints, App Service
-/// PATCH and resource groups answer synchronously.
+/// registry replications (Microsoft.ContainerRegistry 2023-07-01: 201 `Creating` with
+/// Azure-AsyncOperation). Traffic Manager endpoints, App Service PATCH and resource groups
+/// answer synchronously.
 fn async_write_status(rid: &ResourceId, method: &str, created: bool) -> Option<u16> {
     let created_or_ok = if created { 201 } else { 200 };
     let t = rid.type_name().to_ascii_lowercase();
@@ -538,9 +539,8 @@ fn async_write_status(rid: &ResourceId, method: &str, created: bool) -> Option<u
             | "microsoft.containerservice/managedclusters",
             "PATCH",
         ) => Some(200),
-        ("microsoft.containerregistry/registries/replications", "PUT" | "PATCH") => {
-            Some(created_or_ok)
-        }
+        // Its specs answer 200 only when the change is already done, 201 while it runs.
+        ("microsoft.containerregistry/registries/replications", "PUT" | "PATCH") => Some(201),
         _ => None,
     }
 }

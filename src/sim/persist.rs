@@ -220,6 +220,27 @@ mod tests {
     }
 
     #[test]
+    fn how_a_down_region_answers_is_kept_too() {
+        use crate::sim::faults::{Outage, OutageArm};
+        let sc = scenario();
+        let mut st = SimState::new(&sc, Utc::now());
+        let hang = Outage {
+            arm: OutageArm::Hang,
+            health_unknown: true,
+        };
+        st.set_outage("West Europe", hang, Utc::now());
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("x.sim.json");
+        write(&path, &encode(&st)).expect("saved");
+        let mut fresh = SimState::new(&sc, Utc::now());
+        restore(&path, &mut fresh).expect("readable");
+        assert!(fresh.is_down("westeurope"));
+        assert_eq!(fresh.outage("westeurope"), hang);
+        fresh.set_region("westeurope", false, Utc::now());
+        assert_eq!(fresh.outage("westeurope"), Outage::default());
+    }
+
+    #[test]
     fn a_missing_broken_or_foreign_snapshot_is_not_used() {
         let sc = scenario();
         let dir = tempfile::tempdir().expect("tmp");
