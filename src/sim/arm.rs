@@ -121,7 +121,9 @@ pub fn down_check(st: &SimState, rid: &ResourceId) -> Result<(), Reply> {
 /// outage; its reads are served by `get` before this.
 pub fn outage_reply(st: &SimState, region: &str, what: &str) -> Reply {
     match st.outage(region).arm {
-        OutageArm::Unavailable | OutageArm::Stale => region_unavailable(region, what),
+        OutageArm::Unavailable | OutageArm::Stale | OutageArm::Status(503) => {
+            region_unavailable(region, what)
+        }
         OutageArm::Hang => Reply::hang(),
         OutageArm::Status(504) => Reply::error(
             504,
