@@ -1965,6 +1965,43 @@ async fn http_controls() {
         .await
         .unwrap();
     assert_eq!(t.get(&site("westeurope")).await.status, 200);
+
+    // How the region fails, over HTTP; a bad one is refused and changes nothing.
+    let r = t
+        .http
+        .post(ctl("regions/westeurope/down"))
+        .json(&json!({"arm": "teapot"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(t.get(&site("westeurope")).await.status, 200);
+    let r = t
+        .http
+        .post(ctl("regions/westeurope/down"))
+        .json(&json!({"arm": "504", "health": "Unknown"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(t.get(&site("westeurope")).await.status, 504);
+    let s = read(t.http.get(ctl("state")).send().await.unwrap()).await;
+    assert_eq!(
+        s.body["outages"]["westeurope"]["arm"],
+        json!({"Status": 504})
+    );
+    t.http
+        .post(ctl("regions/westeurope/up"))
+        .send()
+        .await
+        .unwrap();
+    let s = read(t.http.get(ctl("state")).send().await.unwrap()).await;
+    assert_eq!(s.body["outages"], json!({}));
+    let r = t.http.post(ctl("tokens/revoke")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let r = t.get(&site("westeurope")).await;
+    assert_eq!(r.code(), "InvalidAuthenticationToken");
+
     let r = t.http.get(ctl("nothing")).send().await.unwrap();
     assert_eq!(r.status(), 404);
     t.sim.shutdown().await;

@@ -173,6 +173,7 @@ fn summary(sh: &Shared) -> Value {
         "title": st.title,
         "elapsed_secs": sh.elapsed().as_secs_f64(),
         "regions_down": st.down.keys().collect::<Vec<_>>(),
+        "outages": st.outages,
         "faults": st.faults,
         "injections_pending": st.injections.iter().map(|i| i.count).sum::<u32>(),
         "requests": sh.requests.load(std::sync::atomic::Ordering::SeqCst),
