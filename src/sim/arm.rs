@@ -450,7 +450,6 @@ fn patch(st: &mut SimState, req: &Req, rid: &ResourceId) -> Reply {
 /// Stores a written resource: identity fields restored, provisioning done (or, for a type
 /// Azure provisions asynchronously, under way), side effects the real service has (Traffic
 /// Manager monitor status, Front Door deployment status).
-#[allow(clippy::too_many_arguments)]
 fn finish_write(
     st: &mut SimState,
     req: &Req,
