@@ -906,6 +906,9 @@ fn contract_problems(runbooks: &[Runbook], c: &Contracts) -> (Vec<String>, usize
                 ));
                 continue;
             };
+            if let Some(body) = &step.body {
+                body_problems(&at, op, body.get_ref(), &mut problems);
+            }
             // A query's expectations read the rows its KQL projects, not the answer's keys.
             if *step.kind.get_ref() == StepKind::Graph {
                 continue;
@@ -929,6 +932,52 @@ fn contract_problems(runbooks: &[Runbook], c: &Contracts) -> (Vec<String>, usize
         }
     }
     (problems, checked)
+}
+
+/// Every key a step sends in its body must be one the spec's request takes.
+fn body_problems(at: &str, op: &Operation, body: &toml::Value, problems: &mut Vec<String>) {
+    fn leaves(v: &Value, at: Vec<Segment>, out: &mut Vec<Vec<Segment>>) {
+        match v {
+            Value::Object(o) if !o.is_empty() => {
+                for (k, x) in o {
+                    let mut p = at.clone();
+                    p.push(Segment::Key(k.clone()));
+                    leaves(x, p, out);
+                }
+            }
+            Value::Array(a) if !a.is_empty() => {
+                for x in a {
+                    let mut p = at.clone();
+                    p.push(Segment::All);
+                    leaves(x, p, out);
+                }
+            }
+            _ => out.push(at),
+        }
+    }
+    let Some(want) = op
+        .request
+        .as_deref()
+        .and_then(|r| serde_json::from_str::<Value>(r).ok())
+    else {
+        problems.push(format!(
+            "{at}: sends a body, which {} takes none of in tests/contracts/arm.toml",
+            op.name()
+        ));
+        return;
+    };
+    let mut paths = Vec::new();
+    leaves(&to_json(body), Vec::new(), &mut paths);
+    for p in paths {
+        if !has_path(&want, &p) {
+            problems.push(format!(
+                "{at}: sends `{}` in its body, which the request of {} does not take (spec: {})",
+                shape(&JsonPath(p)),
+                op.name(),
+                op.example
+            ));
+        }
+    }
 }
 
 #[test]
@@ -1387,4 +1436,33 @@ async fn the_simulator_refuses_an_api_version_the_specs_do_not_list() {
     tokio::time::timeout(std::time::Duration::from_secs(30), run)
         .await
         .expect("answered within 30 s");
+}
+
+/// A body key the spec's request does not take is reported too.
+#[test]
+fn a_body_off_the_specs_is_reported() {
+    let c = contracts();
+    let op = c
+        .operations
+        .iter()
+        .find(|o| o.id == "Endpoints_Update")
+        .expect("Endpoints_Update is in the contracts");
+    let body: toml::Value =
+        toml::from_str("properties = { endpointState = \"Disabled\" }").expect("a TOML body");
+    let mut problems = Vec::new();
+    body_problems("step `x`", op, &body, &mut problems);
+    assert_eq!(
+        problems,
+        [
+            "step `x`: sends `properties.endpointState` in its body, which the request of \
+          Endpoints_Update (PATCH Microsoft.Network/trafficManagerProfiles/azureEndpoints, \
+          api-version 2022-04-01) does not take (spec: \
+          specification/trafficmanager/resource-manager/Microsoft.Network/stable/2022-04-01/examples/Endpoint-PATCH-External-Target.json)"
+        ]
+    );
+    let body: toml::Value =
+        toml::from_str("properties = { endpointStatus = \"Disabled\" }").expect("a TOML body");
+    let mut problems = Vec::new();
+    body_problems("step `x`", op, &body, &mut problems);
+    assert!(problems.is_empty(), "{problems:?}");
 }
