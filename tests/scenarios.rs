@@ -493,6 +493,9 @@ struct Operation {
     #[serde(default)]
     collection: bool,
     api_version: String,
+    /// The same operation, with the same answer, at these api-versions too.
+    #[serde(default)]
+    also: Vec<String>,
     status: Statuses,
     #[serde(default)]
     lro: bool,
@@ -513,6 +516,10 @@ struct Operation {
 }
 
 impl Operation {
+    fn serves(&self, api_version: &str) -> bool {
+        self.api_version == api_version || self.also.iter().any(|a| a == api_version)
+    }
+
     fn allows(&self, status: u16) -> bool {
         match &self.status {
             Statuses::Any(_) => true,
@@ -559,7 +566,7 @@ impl Contracts {
             o.type_name.eq_ignore_ascii_case(&call.type_name)
                 && o.method.eq_ignore_ascii_case(&call.method)
                 && o.collection == call.collection
-                && o.api_version == call.api_version
+                && o.serves(&call.api_version)
                 && match (&o.action, &call.action) {
                     (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
                     (None, None) => true,
@@ -618,11 +625,13 @@ fn the_contracts_are_well_formed() {
             problems.push(format!("{}: type {} is not a [[type]]", o.id, o.type_name));
             continue;
         };
-        if !t.api_versions.contains(&o.api_version) {
-            problems.push(format!(
-                "{}: api-version {} is not one of its type's",
-                o.id, o.api_version
-            ));
+        for v in std::iter::once(&o.api_version).chain(&o.also) {
+            if !t.api_versions.contains(v) {
+                problems.push(format!(
+                    "{}: api-version {v} is not one of its type's",
+                    o.id
+                ));
+            }
         }
         if !hex(&o.commit) || !o.example.starts_with("specification/") {
             problems.push(format!(
@@ -674,7 +683,9 @@ fn the_contracts_are_well_formed() {
                     && x.method == o.method
                     && x.action == o.action
                     && x.collection == o.collection
-                    && x.api_version == o.api_version
+                    && std::iter::once(&x.api_version)
+                        .chain(&x.also)
+                        .any(|v| o.serves(v))
             })
             .count();
         if twins != 1 {

@@ -199,17 +199,17 @@ pub const TYPES: &[TypeVersions] = &[
     TypeVersions {
         name: "Microsoft.ServiceBus/namespaces",
         arm: false,
-        versions: &["2021-11-01", "2022-10-01-preview"],
+        versions: &["2021-11-01", "2022-10-01-preview", "2024-01-01"],
     },
     TypeVersions {
         name: "Microsoft.ServiceBus/namespaces/disasterRecoveryConfigs",
         arm: false,
-        versions: &["2021-11-01"],
+        versions: &["2021-11-01", "2024-01-01"],
     },
     TypeVersions {
         name: "Microsoft.ServiceBus/namespaces/queues",
         arm: false,
-        versions: &["2021-11-01"],
+        versions: &["2021-11-01", "2024-01-01"],
     },
     TypeVersions {
         name: "Microsoft.Sql/servers",
@@ -253,6 +253,16 @@ pub const TYPES: &[TypeVersions] = &[
     },
     TypeVersions {
         name: "Microsoft.Web/sites",
+        arm: false,
+        versions: &["2022-09-01", "2023-01-01", "2023-12-01", "2024-04-01"],
+    },
+    TypeVersions {
+        name: "Microsoft.Web/sites/backups",
+        arm: false,
+        versions: &["2022-09-01", "2023-01-01", "2023-12-01", "2024-04-01"],
+    },
+    TypeVersions {
+        name: "Microsoft.Web/sites/config",
         arm: false,
         versions: &["2022-09-01", "2023-01-01", "2023-12-01", "2024-04-01"],
     },
