@@ -1,10 +1,15 @@
-//! Scenarios and runbooks stay consistent.
+//! Scenarios and runbooks stay consistent, and both stay with Azure's own contracts.
 //!
 //! Every scenario under runbooks/scenarios/ must load. The westeurope-outage scenario, the demo
 //! estate of the shipped runbooks, must hold every resource a shipped runbook step reads or
-//! writes, an endpoint for every URL a probe calls, every property path a check expects or
-//! extracts, so that a typo on either side
-//! shows up here rather than in the middle of a demo.
+//! writes and an endpoint for every URL a probe calls, so that a typo on either side shows up
+//! here rather than in the middle of a demo.
+//!
+//! Which api-versions, statuses and keys are right is not decided by the scenario (written for
+//! the runbooks) but by tests/contracts/arm.toml, the facts of Azure's REST API specs: every ARM
+//! call of a runbook must use an api-version the specs list and read only keys the spec's
+//! answer has, and the simulator must answer each of those calls with the spec's status,
+//! headers and keys.
 //!
 //! References are rendered with each runbook's variable defaults. A `${steps.<id>.<field>}`
 //! reference is resolved when `<id>` is a check step whose resource is in the scenario (its
@@ -14,12 +19,15 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 
+use drbook::azure::reads::{GRAPH_API_VERSION, HEALTH_API_VERSION};
 use drbook::checks::eval;
-use drbook::runbook::model::{Runbook, Step, StepKind};
-use drbook::runbook::path::JsonPath;
+use drbook::checks::storage::GEO_API_VERSION;
+use drbook::runbook::model::{Assertion, Runbook, Step, StepKind};
+use drbook::runbook::path::{JsonPath, Segment};
 use drbook::runbook::template::{self, Ref};
 use drbook::runbook::vars::scalar_text;
 use drbook::sim::scenario::{ResourceDef, Scenario};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 fn root() -> PathBuf {
@@ -343,72 +351,6 @@ fn every_probed_url_has_an_endpoint() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
-// ------------------------------------------------------------------ property paths
-
-#[test]
-fn every_checked_property_exists_in_the_scenario() {
-    let (_, estate) = westeurope();
-    let mut problems = Vec::new();
-    let mut checked = 0;
-    for rb in shipped_runbooks() {
-        let r = Renderer::new(&rb, &estate);
-        for step in all_steps(&rb) {
-            if *step.kind.get_ref() != StepKind::Check {
-                continue;
-            }
-            let Some(id) = step
-                .resource
-                .as_ref()
-                .and_then(|s| r.render(s.get_ref()).ok())
-            else {
-                continue;
-            };
-            // Absent resources are reported by the test above (or are created by a PUT).
-            let Some(doc) = estate.get(strip_query(&id)) else {
-                continue;
-            };
-            let mut paths: Vec<(String, &str)> = Vec::new();
-            for (a, _) in step.expectations() {
-                let Some(p) = &a.path else { continue };
-                // An expectation that the value is absent needs no value.
-                if a.exists.as_ref().is_some_and(|e| !*e.get_ref()) {
-                    continue;
-                }
-                paths.push((p.get_ref().clone(), "expect"));
-            }
-            for (name, p) in &step.outputs {
-                paths.push((p.get_ref().clone(), name.as_str()));
-            }
-            for (raw, what) in paths {
-                let path = match r.render(&raw) {
-                    Ok(p) => p,
-                    Err(why) => {
-                        problems.push(format!("{}: path `{raw}`: {why}", where_(&rb, step)));
-                        continue;
-                    }
-                };
-                let parsed = JsonPath::parse(&path)
-                    .unwrap_or_else(|e| panic!("{}: path `{path}`: {e}", where_(&rb, step)));
-                checked += 1;
-                if parsed.select(doc).is_empty() {
-                    let which = if what == "expect" {
-                        "expects".to_string()
-                    } else {
-                        format!("extracts (output `{what}`)")
-                    };
-                    problems.push(format!(
-                        "{}: {which} `{path}`, which `{id}` does not have in the scenario",
-                        where_(&rb, step)
-                    ));
-                }
-            }
-        }
-    }
-    println!("property paths checked: {checked}");
-    assert!(checked > 80, "only {checked} property paths were checked");
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
-}
-
 // Graph queries, the state after the outage and every step's outcome are checked against the
 // running simulator (real KQL engine, real client) in tests/carry_out.rs and tests/check.rs.
 
@@ -502,4 +444,1036 @@ fn the_outage_and_its_side_events_are_on_the_timeline() {
         faults.throttle_rate, 0.0,
         "throttling ends before the timeline does"
     );
+}
+
+// ------------------------------------------------------------------ Azure's contracts
+//
+// The runbooks and the simulator are both held to tests/contracts/arm.toml, the facts kept
+// from Azure's own REST API specifications, rather than to each other: a runbook may only use
+// an api-version the specs list for its type, and only read keys the spec's answer has; the
+// simulator must answer each call the runbooks make with the spec's status, headers and keys.
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Contracts {
+    #[serde(rename = "type")]
+    types: Vec<ContractType>,
+    #[serde(rename = "operation")]
+    operations: Vec<Operation>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContractType {
+    #[serde(rename = "type")]
+    name: String,
+    spec: String,
+    #[serde(default)]
+    arm: bool,
+    api_versions: Vec<String>,
+    evidence: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Statuses {
+    /// `"any"`: the spec's only answer is `default`.
+    Any(String),
+    Codes(Vec<u16>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Operation {
+    id: String,
+    #[serde(rename = "type")]
+    type_name: String,
+    method: String,
+    action: Option<String>,
+    #[serde(default)]
+    collection: bool,
+    api_version: String,
+    /// The same operation, with the same answer, at these api-versions too.
+    #[serde(default)]
+    also: Vec<String>,
+    status: Statuses,
+    #[serde(default)]
+    lro: bool,
+    #[serde(default)]
+    headers: BTreeMap<String, Vec<String>>,
+    example: String,
+    commit: String,
+    #[serde(default)]
+    schema_paths: Vec<String>,
+    #[serde(default)]
+    expand_only: Vec<String>,
+    #[serde(default)]
+    sometimes: Vec<String>,
+    #[allow(dead_code)]
+    evidence: Option<String>,
+    response: Option<String>,
+    request: Option<String>,
+}
+
+impl Operation {
+    fn serves(&self, api_version: &str) -> bool {
+        self.api_version == api_version || self.also.iter().any(|a| a == api_version)
+    }
+
+    fn allows(&self, status: u16) -> bool {
+        match &self.status {
+            Statuses::Any(_) => true,
+            Statuses::Codes(c) => c.contains(&status),
+        }
+    }
+
+    fn response(&self) -> Option<Value> {
+        self.response
+            .as_deref()
+            .map(|r| serde_json::from_str(r).expect("checked by the_contracts_are_well_formed"))
+    }
+
+    fn name(&self) -> String {
+        format!(
+            "{} ({} {}{}, api-version {})",
+            self.id,
+            self.method,
+            self.type_name,
+            self.action
+                .as_ref()
+                .map(|a| format!("/{a}"))
+                .unwrap_or_default(),
+            self.api_version
+        )
+    }
+}
+
+fn contracts() -> Contracts {
+    let path = root().join("tests/contracts/arm.toml");
+    let text = std::fs::read_to_string(&path).expect("tests/contracts/arm.toml exists");
+    toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+impl Contracts {
+    fn type_of(&self, name: &str) -> Option<&ContractType> {
+        self.types
+            .iter()
+            .find(|t| t.name.eq_ignore_ascii_case(name))
+    }
+
+    fn operation(&self, call: &Call) -> Option<&Operation> {
+        self.operations.iter().find(|o| {
+            o.type_name.eq_ignore_ascii_case(&call.type_name)
+                && o.method.eq_ignore_ascii_case(&call.method)
+                && o.collection == call.collection
+                && o.serves(&call.api_version)
+                && match (&o.action, &call.action) {
+                    (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+                    (None, None) => true,
+                    _ => false,
+                }
+        })
+    }
+}
+
+#[test]
+fn the_contracts_are_well_formed() {
+    let text = std::fs::read_to_string(root().join("tests/contracts/arm.toml")).expect("exists");
+    let head: String = text.lines().take(12).collect::<Vec<_>>().join("\n");
+    assert!(
+        head.contains("github.com/Azure/azure-rest-api-specs") && head.contains("MIT"),
+        "the contracts name their source and its licence at the top"
+    );
+    let c = contracts();
+    let hex = |s: &str| s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit());
+    let version = |v: &str| {
+        let d = v.strip_suffix("-preview").unwrap_or(v);
+        d.len() == 10 && d.split('-').map(str::len).eq([4, 2, 2])
+    };
+    let mut problems = Vec::new();
+    for t in &c.types {
+        if !t.spec.starts_with("specification/") || t.evidence.is_empty() {
+            problems.push(format!("type {}: no spec folder or no evidence", t.name));
+        }
+        if t.api_versions.is_empty() || !t.api_versions.iter().all(|v| version(v)) {
+            problems.push(format!(
+                "type {}: api_versions {:?}",
+                t.name, t.api_versions
+            ));
+        }
+        let mut sorted = t.api_versions.clone();
+        sorted.sort();
+        sorted.dedup();
+        if sorted != t.api_versions {
+            problems.push(format!("type {}: api_versions not oldest first", t.name));
+        }
+        // ARM itself serves Microsoft.Resources; everything else is a resource provider's.
+        if t.arm != t.name.starts_with("Microsoft.Resources/") {
+            problems.push(format!("type {}: arm = {}", t.name, t.arm));
+        }
+        let same = c
+            .types
+            .iter()
+            .filter(|o| o.name.eq_ignore_ascii_case(&t.name))
+            .count();
+        if same != 1 {
+            problems.push(format!("type {} is listed {same} times", t.name));
+        }
+    }
+    for o in &c.operations {
+        let Some(t) = c.type_of(&o.type_name) else {
+            problems.push(format!("{}: type {} is not a [[type]]", o.id, o.type_name));
+            continue;
+        };
+        for v in std::iter::once(&o.api_version).chain(&o.also) {
+            if !t.api_versions.contains(v) {
+                problems.push(format!(
+                    "{}: api-version {v} is not one of its type's",
+                    o.id
+                ));
+            }
+        }
+        if !hex(&o.commit) || !o.example.starts_with("specification/") {
+            problems.push(format!(
+                "{}: example {} at commit {}",
+                o.id, o.example, o.commit
+            ));
+        }
+        if o.method.eq_ignore_ascii_case("POST") != o.action.is_some()
+            && o.type_name != "Microsoft.ResourceGraph/resources"
+        {
+            problems.push(format!(
+                "{}: a POST names its action, nothing else does",
+                o.id
+            ));
+        }
+        if let Statuses::Any(a) = &o.status
+            && a != "any"
+        {
+            problems.push(format!("{}: status is a list of codes or \"any\"", o.id));
+        }
+        for (code, names) in &o.headers {
+            match code.parse::<u16>() {
+                Ok(s) if o.allows(s) && !names.is_empty() => {}
+                _ => problems.push(format!("{}: headers for status {code}", o.id)),
+            }
+        }
+        for (what, json) in [("response", &o.response), ("request", &o.request)] {
+            if let Some(j) = json
+                && serde_json::from_str::<Value>(j).is_err()
+            {
+                problems.push(format!("{}: its {what} is not JSON", o.id));
+            }
+        }
+        for p in o
+            .schema_paths
+            .iter()
+            .chain(&o.expand_only)
+            .chain(&o.sometimes)
+        {
+            if JsonPath::parse(p).is_err() {
+                problems.push(format!("{}: path `{p}`", o.id));
+            }
+        }
+        let twins = c
+            .operations
+            .iter()
+            .filter(|x| {
+                x.type_name.eq_ignore_ascii_case(&o.type_name)
+                    && x.method == o.method
+                    && x.action == o.action
+                    && x.collection == o.collection
+                    && std::iter::once(&x.api_version)
+                        .chain(&x.also)
+                        .any(|v| o.serves(v))
+            })
+            .count();
+        if twins != 1 {
+            problems.push(format!("{}: {twins} operations answer the same call", o.id));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+// ------------------------------------------------------------------ what a step asks of ARM
+
+/// One ARM call a step makes, as far as the contracts are concerned.
+#[derive(Debug, Clone)]
+struct Call {
+    method: String,
+    /// `Microsoft.Web/sites`; nested types with every type segment.
+    type_name: String,
+    /// The action a POST names (`start`, `failover`).
+    action: Option<String>,
+    /// A GET of a collection (`.../federatedIdentityCredentials`).
+    collection: bool,
+    api_version: String,
+}
+
+/// `s` with every reference replaced by a placeholder: enough to know the type of a resource
+/// and the shape of a path, whatever the variables hold.
+fn placeholders(s: &str) -> String {
+    template::render(s, |_| Some("x".to_string())).unwrap_or_else(|_| s.to_string())
+}
+
+/// The ARM call of a step, `None` for steps that make none; `Err` says why it cannot be known.
+fn call_of(step: &Step) -> Option<Result<Call, String>> {
+    let kind = *step.kind.get_ref();
+    let api = step.api_version.as_ref().map(|a| a.get_ref().clone());
+    let resource = step
+        .resource
+        .as_ref()
+        .map(|r| placeholders(strip_query(r.get_ref())));
+    let (method, path, api) = match kind {
+        StepKind::Check => ("GET".to_string(), resource?, api),
+        StepKind::Action => (
+            step.method
+                .as_ref()
+                .map_or("POST".into(), |m| m.get_ref().to_ascii_uppercase()),
+            resource?,
+            api,
+        ),
+        StepKind::Health => (
+            "GET".to_string(),
+            format!(
+                "{}/providers/Microsoft.ResourceHealth/availabilityStatuses/current",
+                resource?
+            ),
+            Some(api.unwrap_or_else(|| HEALTH_API_VERSION.to_string())),
+        ),
+        StepKind::Storage => (
+            "GET".to_string(),
+            resource?,
+            Some(api.unwrap_or_else(|| GEO_API_VERSION.to_string())),
+        ),
+        StepKind::Graph => (
+            "POST".to_string(),
+            "/providers/Microsoft.ResourceGraph/resources".to_string(),
+            Some(GRAPH_API_VERSION.to_string()),
+        ),
+        _ => return None,
+    };
+    let Some(api_version) = api else {
+        return Some(Err("it names no api_version".into()));
+    };
+    let Some(type_name) = drbook::sim::apiversions::type_of(&method, &path) else {
+        return Some(Err(format!("`{path}` is not an ARM resource path")));
+    };
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let rest = segs
+        .iter()
+        .rposition(|s| s.eq_ignore_ascii_case("providers"))
+        .map_or(&segs[..0], |p| &segs[(p + 2).min(segs.len())..]);
+    let odd = rest.len() % 2 == 1;
+    let action =
+        (method == "POST" && odd && rest.len() > 1).then(|| rest[rest.len() - 1].to_string());
+    let collection = method == "GET" && odd && kind != StepKind::Health;
+    Some(Ok(Call {
+        method,
+        type_name,
+        action,
+        collection,
+        api_version,
+    }))
+}
+
+fn short_where(rb: &Runbook, step: &Step) -> String {
+    let file = rb
+        .file
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    format!(
+        "runbook `{}` ({file}), step `{}`",
+        rb.id(),
+        step.id.get_ref()
+    )
+}
+
+/// Every path a step reads from the answer to its call: expectations (but those that the
+/// value is absent), outputs, and conditions on its own answer.
+fn paths_read(step: &Step) -> Vec<(String, String)> {
+    fn conditions(a: &Assertion, out: &mut Vec<(String, String)>) {
+        if let Some(p) = &a.path {
+            out.push(("reads in its `when`".into(), p.get_ref().clone()));
+        }
+        for c in a.all.iter().chain(&a.any).flatten() {
+            conditions(c.get_ref(), out);
+        }
+        if let Some(n) = &a.not {
+            conditions(n.get_ref(), out);
+        }
+    }
+    let mut out = Vec::new();
+    for (a, _) in step.expectations() {
+        let Some(p) = &a.path else { continue };
+        if a.exists.as_ref().is_some_and(|e| !*e.get_ref()) {
+            continue;
+        }
+        out.push(("expects".into(), p.get_ref().clone()));
+    }
+    for (name, p) in &step.outputs {
+        out.push((format!("extracts (output `{name}`)"), p.get_ref().clone()));
+    }
+    if let Some(w) = &step.when {
+        conditions(w.get_ref(), &mut out);
+    }
+    out
+}
+
+/// The path with every index and filter made `[*]`: its shape, whatever the values.
+fn shape(p: &JsonPath) -> String {
+    let mut out = String::new();
+    for s in &p.0 {
+        match s {
+            Segment::Key(k) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(k);
+            }
+            _ => out.push_str("[*]"),
+        }
+    }
+    out
+}
+
+/// Does `doc` have the keys of `path`? Filters and indexes stand for any element; a key whose
+/// value is null is there.
+fn has_path(doc: &Value, segs: &[Segment]) -> bool {
+    let Some((first, rest)) = segs.split_first() else {
+        return true;
+    };
+    match first {
+        Segment::Key(k) => match doc.as_object().and_then(|o| o.get(k)) {
+            Some(Value::Null) => rest.is_empty(),
+            Some(v) => has_path(v, rest),
+            None => false,
+        },
+        _ => doc
+            .as_array()
+            .is_some_and(|a| a.iter().any(|e| has_path(e, rest))),
+    }
+}
+
+/// Does the spec's answer of `op` have `path`, in its example or in its swagger definition?
+fn spec_has(op: &Operation, path: &JsonPath) -> bool {
+    if op.response().is_some_and(|r| has_path(&r, &path.0)) {
+        return true;
+    }
+    let want = shape(path);
+    op.schema_paths.iter().any(|s| {
+        let s = JsonPath::parse(s).map(|p| shape(&p)).unwrap_or_default();
+        s == want || s.starts_with(&format!("{want}.")) || s.starts_with(&format!("{want}["))
+    })
+}
+
+/// Every way the runbooks' ARM calls depart from Azure's contracts; and how many calls were
+/// checked.
+fn contract_problems(runbooks: &[Runbook], c: &Contracts) -> (Vec<String>, usize) {
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    for rb in runbooks {
+        for step in all_steps(rb) {
+            let Some(call) = call_of(step) else { continue };
+            let at = short_where(rb, step);
+            let call = match call {
+                Ok(c) => c,
+                Err(why) => {
+                    problems.push(format!("{at}: {why}"));
+                    continue;
+                }
+            };
+            checked += 1;
+            let Some(t) = c.type_of(&call.type_name) else {
+                problems.push(format!(
+                    "{at}: {} {} is a type tests/contracts/arm.toml does not know; add it with the \
+                     api-versions Azure's specs list for it",
+                    call.method, call.type_name
+                ));
+                continue;
+            };
+            if !t.api_versions.contains(&call.api_version) {
+                problems.push(format!(
+                    "{at}: api-version {} is not one Azure's specs list for {} ({})",
+                    call.api_version,
+                    t.name,
+                    t.api_versions.join(", ")
+                ));
+                continue;
+            }
+            let Some(op) = c.operation(&call) else {
+                problems.push(format!(
+                    "{at}: tests/contracts/arm.toml has no operation for {} {}{}{} at api-version \
+                     {}",
+                    call.method,
+                    call.type_name,
+                    call.action
+                        .as_ref()
+                        .map(|a| format!("/{a}"))
+                        .unwrap_or_default(),
+                    if call.collection { " (a list)" } else { "" },
+                    call.api_version
+                ));
+                continue;
+            };
+            if let Some(body) = &step.body {
+                body_problems(&at, op, body.get_ref(), &mut problems);
+            }
+            // A query's expectations read the rows its KQL projects, not the answer's keys.
+            if *step.kind.get_ref() == StepKind::Graph {
+                continue;
+            }
+            for (what, raw) in paths_read(step) {
+                let path = match JsonPath::parse(&placeholders(&raw)) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        problems.push(format!("{at}: path `{raw}`: {e}"));
+                        continue;
+                    }
+                };
+                if !spec_has(op, &path) {
+                    problems.push(format!(
+                        "{at}: {what} `{raw}`, which the answer of {} does not have (spec: {})",
+                        op.name(),
+                        op.example
+                    ));
+                }
+            }
+        }
+    }
+    (problems, checked)
+}
+
+/// Every key a step sends in its body must be one the spec's request takes.
+fn body_problems(at: &str, op: &Operation, body: &toml::Value, problems: &mut Vec<String>) {
+    fn leaves(v: &Value, at: Vec<Segment>, out: &mut Vec<Vec<Segment>>) {
+        match v {
+            Value::Object(o) if !o.is_empty() => {
+                for (k, x) in o {
+                    let mut p = at.clone();
+                    p.push(Segment::Key(k.clone()));
+                    leaves(x, p, out);
+                }
+            }
+            Value::Array(a) if !a.is_empty() => {
+                for x in a {
+                    let mut p = at.clone();
+                    p.push(Segment::All);
+                    leaves(x, p, out);
+                }
+            }
+            _ => out.push(at),
+        }
+    }
+    let Some(want) = op
+        .request
+        .as_deref()
+        .and_then(|r| serde_json::from_str::<Value>(r).ok())
+    else {
+        problems.push(format!(
+            "{at}: sends a body, which {} takes none of in tests/contracts/arm.toml",
+            op.name()
+        ));
+        return;
+    };
+    let mut paths = Vec::new();
+    leaves(&to_json(body), Vec::new(), &mut paths);
+    for p in paths {
+        if !has_path(&want, &p) {
+            problems.push(format!(
+                "{at}: sends `{}` in its body, which the request of {} does not take (spec: {})",
+                shape(&JsonPath(p)),
+                op.name(),
+                op.example
+            ));
+        }
+    }
+}
+
+#[test]
+fn every_arm_call_of_the_runbooks_is_in_azures_specs() {
+    let (problems, checked) = contract_problems(&shipped_runbooks(), &contracts());
+    println!("ARM calls checked against the specs: {checked}");
+    assert!(checked >= 80, "only {checked} ARM calls were checked");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The check above is no rubber stamp: a runbook that uses an api-version or reads a key the
+/// specs do not have is reported, with the step, the spec and what it lists.
+#[test]
+fn a_runbook_off_the_specs_is_reported() {
+    let original =
+        std::fs::read_to_string(root().join("runbooks/web.toml")).expect("runbooks/web.toml");
+    let mutate = |text: &str, from: &str, to: &str| {
+        assert!(
+            text.contains(from),
+            "runbooks/web.toml has no `{from}` to change"
+        );
+        text.replacen(from, to, 1)
+    };
+    let text = mutate(
+        &original,
+        "api_version = \"2023-12-01\"",
+        "api_version = \"2023-12-02\"",
+    );
+    let text = mutate(
+        &text,
+        "\"properties.defaultHostName\"",
+        "\"properties.defaultHostname\"",
+    );
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    std::fs::write(dir.path().join("web.toml"), &text).expect("write the copy");
+    let set = drbook::runbook::load_paths(&[dir.path().to_path_buf()]).expect("the copy loads");
+    assert_eq!(set.error_count(), 0, "{:?}", set.diagnostics);
+    let (problems, _) = contract_problems(&set.runbooks, &contracts());
+
+    // Which steps the two changes landed in, as the messages name them.
+    let rb = &set.runbooks[0];
+    let step_with = |needle: &str| {
+        all_steps(rb)
+            .find(|s| {
+                s.api_version
+                    .as_ref()
+                    .is_some_and(|a| a.get_ref() == needle)
+                    || s.outputs.values().any(|p| p.get_ref() == needle)
+            })
+            .map(|s| s.id.get_ref().clone())
+            .expect("a changed step")
+    };
+    let (bad_version, bad_path) = (
+        step_with("2023-12-02"),
+        step_with("properties.defaultHostname"),
+    );
+    let output = rb
+        .steps
+        .iter()
+        .find(|s| *s.id.get_ref() == bad_path)
+        .and_then(|s| {
+            s.outputs
+                .iter()
+                .find(|(_, p)| p.get_ref() == "properties.defaultHostname")
+        })
+        .map(|(n, _)| n.clone())
+        .expect("the changed output");
+    let kind = rb
+        .steps
+        .iter()
+        .find(|s| *s.id.get_ref() == bad_version)
+        .and_then(call_of)
+        .and_then(Result::ok)
+        .map(|c| c.type_name)
+        .expect("the changed step's type");
+    let expected = [
+        format!(
+            "runbook `{id}` (web.toml), step `{bad_version}`: api-version 2023-12-02 is not one \
+             Azure's specs list for {kind} (2022-09-01, 2023-01-01, 2023-12-01, 2024-04-01)",
+            id = rb.id()
+        ),
+        format!(
+            "runbook `{id}` (web.toml), step `{bad_path}`: extracts (output `{output}`) \
+             `properties.defaultHostname`, which the answer of WebApps_Get (GET \
+             Microsoft.Web/sites, api-version 2023-12-01) does not have (spec: \
+             specification/web/resource-manager/Microsoft.Web/stable/2023-12-01/examples/GetWebApp.json)",
+            id = rb.id()
+        ),
+    ];
+    for p in &problems {
+        println!("{p}");
+    }
+    assert_eq!(problems, expected);
+}
+
+// ------------------------------------------------------------------ the simulator, held to the specs
+
+/// What the simulator answered one call of a runbook step.
+struct Answer {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: Value,
+}
+
+struct Sim {
+    handle: drbook::sim::SimHandle,
+    http: reqwest::Client,
+    token: String,
+}
+
+/// The demo estate without its timeline or its faults: every answer is the simulator's
+/// considered one, whatever the time and the dice.
+async fn quiet_sim(sc: &Scenario) -> Sim {
+    let mut sc = sc.clone();
+    sc.events.clear();
+    sc.faults = drbook::sim::Faults::default();
+    let handle = drbook::sim::start(
+        sc,
+        drbook::sim::SimOptions {
+            quiet: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("the simulator starts");
+    let token = handle.issue_token(std::time::Duration::from_secs(3600));
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .expect("an HTTP client");
+    Sim {
+        handle,
+        http,
+        token,
+    }
+}
+
+impl Sim {
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        api: &str,
+        body: Option<&Value>,
+    ) -> Result<Answer, String> {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let url = format!("{}{path}{sep}api-version={api}", self.handle.base_url());
+        let m = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
+        let mut rb = self.http.request(m, &url).bearer_auth(&self.token);
+        if let Some(b) = body {
+            rb = rb.json(b);
+        }
+        let r = rb
+            .send()
+            .await
+            .map_err(|e| format!("{method} {url}: {e}"))?;
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        let text = r.text().await.map_err(|e| e.to_string())?;
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Ok(Answer {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+/// The keys `want` has (nested; an array's first element stands for every element) that
+/// `got` lacks, as paths. Keys under `skip` are not asked for.
+fn missing_keys(want: &Value, got: &Value, at: &str, skip: &[String], out: &mut Vec<String>) {
+    match (want, got) {
+        (Value::Object(w), Value::Object(g)) => {
+            for (k, wv) in w {
+                let path = if at.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{at}.{k}")
+                };
+                if skip.contains(&path) {
+                    continue;
+                }
+                match g.get(k) {
+                    None => out.push(path),
+                    Some(gv) => missing_keys(wv, gv, &path, skip, out),
+                }
+            }
+        }
+        (Value::Array(w), Value::Array(g)) => {
+            if let Some(first) = w.first() {
+                for (i, e) in g.iter().enumerate() {
+                    missing_keys(first, e, &format!("{at}[{i}]"), skip, out);
+                }
+            }
+        }
+        // A null or a scalar in the spec's example asks only for the key.
+        (Value::Object(_) | Value::Array(_), other) if !other.is_null() => {
+            out.push(format!(
+                "{at} (not an {})",
+                if want.is_object() { "object" } else { "array" }
+            ));
+        }
+        _ => {}
+    }
+}
+
+/// Renders a step's body as drbook sends it.
+fn render_body(r: &Renderer, v: &toml::Value) -> Result<Value, String> {
+    Ok(match v {
+        toml::Value::String(s) => Value::String(r.render(s)?),
+        toml::Value::Integer(i) => json!(i),
+        toml::Value::Float(f) => json!(f),
+        toml::Value::Boolean(b) => json!(b),
+        toml::Value::Datetime(d) => json!(d.to_string()),
+        toml::Value::Array(a) => Value::Array(
+            a.iter()
+                .map(|x| render_body(r, x))
+                .collect::<Result<_, _>>()?,
+        ),
+        toml::Value::Table(t) => Value::Object(
+            t.iter()
+                .map(|(k, x)| Ok((k.clone(), render_body(r, x)?)))
+                .collect::<Result<_, String>>()?,
+        ),
+    })
+}
+
+/// Every call a shipped runbook makes (Resource Graph queries aside: tests/carry_out.rs runs
+/// them), sent as drbook sends it to the simulator serving the demo estate: the answer must
+/// have the status the spec lists, the headers its example carries for that status and the
+/// keys of its example's body; and every key the step reads must be in the answer (so the demo
+/// holds what the runbooks read, and by the test above, only what Azure has).
+#[tokio::test]
+async fn the_simulator_answers_the_runbooks_calls_as_the_specs_do() {
+    let run = async {
+        let (sc, estate) = westeurope();
+        let c = contracts();
+        let reads = quiet_sim(&sc).await;
+        let mut problems = Vec::new();
+        let mut answered = 0;
+        let mut skipped = Vec::new();
+        for rb in shipped_runbooks() {
+            let r = Renderer::new(&rb, &estate);
+            for step in all_steps(&rb) {
+                let kind = *step.kind.get_ref();
+                if kind == StepKind::Graph {
+                    continue;
+                }
+                let Some(Ok(call)) = call_of(step) else {
+                    continue;
+                };
+                // Reported by every_arm_call_of_the_runbooks_is_in_azures_specs.
+                let Some(op) = c.operation(&call) else {
+                    continue;
+                };
+                let at = short_where(&rb, step);
+                let rendered = step
+                    .resource
+                    .as_ref()
+                    .map(|res| r.render(res.get_ref()))
+                    .transpose()
+                    .and_then(|id| {
+                        step.body
+                            .as_ref()
+                            .map(|b| render_body(&r, b.get_ref()))
+                            .transpose()
+                            .map(|b| (id, b))
+                    });
+                let (Some(id), body) = (match rendered {
+                    Ok(x) => x,
+                    Err(why) => {
+                        skipped.push(format!("{at}: {why}"));
+                        continue;
+                    }
+                }) else {
+                    continue;
+                };
+                let path = if kind == StepKind::Health {
+                    format!(
+                        "{}/providers/Microsoft.ResourceHealth/availabilityStatuses/current",
+                        strip_query(&id)
+                    )
+                } else {
+                    id.clone()
+                };
+                // A write gets an estate of its own, untouched by the writes before it.
+                let own = if call.method == "GET" {
+                    None
+                } else {
+                    Some(quiet_sim(&sc).await)
+                };
+                let sim = own.as_ref().unwrap_or(&reads);
+                let a = match sim
+                    .send(&call.method, &path, &call.api_version, body.as_ref())
+                    .await
+                {
+                    Ok(a) => a,
+                    Err(e) => {
+                        problems.push(format!("{at}: {e}"));
+                        continue;
+                    }
+                };
+                answered += 1;
+                let what = format!("{at}: {} {path}", call.method);
+                if !op.allows(a.status) {
+                    problems.push(format!(
+                        "{what}: HTTP {} {}, where {} answers {:?}",
+                        a.status,
+                        a.body,
+                        op.name(),
+                        op.status
+                    ));
+                    continue;
+                }
+                for h in op.headers.get(&a.status.to_string()).into_iter().flatten() {
+                    if !a.headers.contains_key(h.as_str()) {
+                        problems.push(format!(
+                            "{what}: HTTP {} without the {h} header {} sends",
+                            a.status,
+                            op.name()
+                        ));
+                    }
+                }
+                if op.lro
+                    && a.status == 202
+                    && !a.headers.contains_key("location")
+                    && !a.headers.contains_key("azure-asyncoperation")
+                {
+                    problems.push(format!(
+                        "{what}: 202 of a long-running operation with neither Location nor \
+                         Azure-AsyncOperation"
+                    ));
+                }
+                let has_body = a.body.is_object();
+                if let (Some(want), true) = (op.response(), has_body) {
+                    let mut skip = op.sometimes.clone();
+                    if !path.to_ascii_lowercase().contains("$expand") {
+                        skip.extend(op.expand_only.iter().cloned());
+                    }
+                    let mut missing = Vec::new();
+                    missing_keys(&want, &a.body, "", &skip, &mut missing);
+                    if !missing.is_empty() {
+                        problems.push(format!(
+                            "{what}: the answer lacks {} that {} has",
+                            missing.join(", "),
+                            op.example
+                        ));
+                    }
+                }
+                if has_body {
+                    for (what_read, raw) in paths_read(step) {
+                        let Ok(p) = r.render(&raw) else { continue };
+                        let Ok(p) = JsonPath::parse(&p) else { continue };
+                        if p.select(&a.body).is_empty() {
+                            problems.push(format!(
+                                "{what}: {what_read} `{raw}`, which the simulator's answer does \
+                                 not have"
+                            ));
+                        }
+                    }
+                }
+                if let Some(own) = own {
+                    own.handle.shutdown().await;
+                }
+            }
+        }
+        reads.handle.shutdown().await;
+        println!("calls answered: {answered}; skipped: {}", skipped.len());
+        for s in &skipped {
+            println!("  skipped {s}");
+        }
+        assert!(answered >= 70, "only {answered} calls were answered");
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(120), run)
+        .await
+        .expect("the calls are answered within two minutes");
+}
+
+/// The simulator refuses an api-version its type does not accept, as ARM does: a resource
+/// provider's type with NoRegisteredProviderFound, ARM's own with InvalidApiVersionParameter,
+/// both listing what is supported.
+#[tokio::test]
+async fn the_simulator_refuses_an_api_version_the_specs_do_not_list() {
+    let run = async {
+        let (sc, _) = westeurope();
+        let sim = quiet_sim(&sc).await;
+        let sub = &sc.subscriptions[0].id;
+        let site = format!(
+            "/subscriptions/{sub}/resourceGroups/rg-shop-northeurope/providers/Microsoft.Web/sites/app-shop-northeurope"
+        );
+        let ok = sim
+            .send("GET", &site, "2023-12-01", None)
+            .await
+            .expect("answered");
+        assert_eq!(ok.status, 200, "{}", ok.body);
+
+        let a = sim
+            .send("GET", &site, "2023-12-02", None)
+            .await
+            .expect("answered");
+        assert_eq!(a.status, 400, "{}", a.body);
+        assert_eq!(a.body["error"]["code"], "NoRegisteredProviderFound");
+        let msg = a.body["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            msg.starts_with(
+                "No registered resource provider found for location 'northeurope' and API \
+                 version '2023-12-02' for type 'sites'. The supported api-versions are \
+                 '2024-04-01, 2023-12-01, 2023-01-01, 2022-09-01'. The supported locations are '"
+            ),
+            "{msg}"
+        );
+
+        let rg = format!("/subscriptions/{sub}/resourceGroups/rg-shop-northeurope");
+        let a = sim
+            .send("GET", &rg, "2020-01-01", None)
+            .await
+            .expect("answered");
+        assert_eq!(a.status, 400, "{}", a.body);
+        assert_eq!(a.body["error"]["code"], "InvalidApiVersionParameter");
+        assert_eq!(
+            a.body["error"]["message"],
+            "The api-version '2020-01-01' is invalid. The supported versions are \
+             '2024-03-01,2023-07-01,2022-09-01,2021-04-01'."
+        );
+
+        // A type no provider serves, in a namespace that exists and in one that does not.
+        let a = sim
+            .send(
+                "GET",
+                &format!("{rg}/providers/Microsoft.Web/gadgets/x"),
+                "2023-12-01",
+                None,
+            )
+            .await
+            .expect("answered");
+        assert_eq!(
+            (a.status, a.body["error"]["code"].as_str()),
+            (404, Some("InvalidResourceType"))
+        );
+        let a = sim
+            .send(
+                "GET",
+                &format!("{rg}/providers/Contoso.Gadgets/gadgets/x"),
+                "2023-12-01",
+                None,
+            )
+            .await
+            .expect("answered");
+        assert_eq!(
+            (a.status, a.body["error"]["code"].as_str()),
+            (400, Some("InvalidResourceNamespace"))
+        );
+        sim.handle.shutdown().await;
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(30), run)
+        .await
+        .expect("answered within 30 s");
+}
+
+/// A body key the spec's request does not take is reported too.
+#[test]
+fn a_body_off_the_specs_is_reported() {
+    let c = contracts();
+    let op = c
+        .operations
+        .iter()
+        .find(|o| o.id == "Endpoints_Update")
+        .expect("Endpoints_Update is in the contracts");
+    let body: toml::Value =
+        toml::from_str("properties = { endpointState = \"Disabled\" }").expect("a TOML body");
+    let mut problems = Vec::new();
+    body_problems("step `x`", op, &body, &mut problems);
+    assert_eq!(
+        problems,
+        [
+            "step `x`: sends `properties.endpointState` in its body, which the request of \
+          Endpoints_Update (PATCH Microsoft.Network/trafficManagerProfiles/azureEndpoints, \
+          api-version 2022-04-01) does not take (spec: \
+          specification/trafficmanager/resource-manager/Microsoft.Network/stable/2022-04-01/examples/Endpoint-PATCH-External-Target.json)"
+        ]
+    );
+    let body: toml::Value =
+        toml::from_str("properties = { endpointStatus = \"Disabled\" }").expect("a TOML body");
+    let mut problems = Vec::new();
+    body_problems("step `x`", op, &body, &mut problems);
+    assert!(problems.is_empty(), "{problems:?}");
 }

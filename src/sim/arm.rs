@@ -162,6 +162,9 @@ fn stale_since(st: &SimState, rid: &ResourceId) -> Option<DateTime<Utc>> {
 
 /// Every ARM route.
 pub fn dispatch(st: &mut SimState, req: &Req) -> Reply {
+    if let Err(r) = super::apiversions::check(st, req) {
+        return r;
+    }
     let segs = segments(req.path);
     let is = |i: usize, w: &str| segs.get(i).is_some_and(|s| s.eq_ignore_ascii_case(w));
     if segs.len() == 3
@@ -306,10 +309,38 @@ fn get(st: &SimState, req: &Req, rid: &ResourceId) -> Reply {
                     .is_some_and(|e| e.to_ascii_lowercase().contains("georeplicationstats"));
                 geo_replication_stats(st, r, &mut doc, expand);
             }
+            if rid
+                .type_name()
+                .eq_ignore_ascii_case("Microsoft.Network/trafficManagerProfiles")
+            {
+                traffic_manager_endpoints(st, r, &mut doc);
+            }
             Reply::json(200, doc)
         }
         None => not_found(rid),
     }
+}
+
+/// A Traffic Manager profile carries its endpoints in `properties.endpoints`, as Azure serves
+/// it (Profile-GET-WithEndpoints in the specs); the simulator keeps them as child resources.
+fn traffic_manager_endpoints(st: &SimState, profile: &Res, doc: &mut Value) {
+    let Some(props) = doc.get_mut("properties").and_then(Value::as_object_mut) else {
+        return;
+    };
+    if props.contains_key("endpoints") {
+        return;
+    }
+    let prefix = format!("{}/", armid::key(&profile.id));
+    let endpoints: Vec<Value> = st
+        .resources
+        .iter()
+        .filter(|(k, _)| {
+            k.strip_prefix(&prefix)
+                .is_some_and(|rest| rest.split('/').count() == 2)
+        })
+        .map(|(_, r)| st.rendered(r))
+        .collect();
+    props.insert("endpoints".into(), Value::Array(endpoints));
 }
 
 /// A storage account's `geoReplicationStats`, as Azure serves them: only when asked for with

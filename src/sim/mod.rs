@@ -5,6 +5,7 @@
 //! and the demo change faults and regions and look at resources.
 
 pub mod actions;
+pub mod apiversions;
 pub mod arm;
 pub mod armid;
 pub mod conn;
