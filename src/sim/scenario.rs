@@ -17,6 +17,10 @@ pub struct Scenario {
     pub faults: Faults,
     #[serde(default, rename = "subscription")]
     pub subscriptions: Vec<Subscription>,
+    /// Resource groups with their own location; a group only implied by its resources' ids
+    /// takes the location of its first resource.
+    #[serde(default, rename = "resource_group")]
+    pub resource_groups: Vec<ResourceGroupDef>,
     #[serde(default, rename = "resource")]
     pub resources: Vec<ResourceDef>,
     #[serde(default, rename = "endpoint")]
@@ -84,6 +88,34 @@ impl Default for Faults {
 pub struct Subscription {
     pub id: String,
     pub name: String,
+}
+
+/// A resource group and where ARM keeps its metadata: while that region is down, ARM refuses
+/// writes to every resource in the group, wherever the resource itself runs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceGroupDef {
+    /// `/subscriptions/{id}/resourceGroups/{name}`.
+    pub id: String,
+    pub location: String,
+}
+
+impl ResourceGroupDef {
+    /// (subscription, name) from the id, if it is a resource group's id.
+    pub fn parts(&self) -> Option<(&str, &str)> {
+        let segs: Vec<&str> = self.id.trim_matches('/').split('/').collect();
+        match segs.as_slice() {
+            [s, sub, g, name]
+                if s.eq_ignore_ascii_case("subscriptions")
+                    && g.eq_ignore_ascii_case("resourceGroups")
+                    && !sub.is_empty()
+                    && !name.is_empty() =>
+            {
+                Some((sub, name))
+            }
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -224,6 +256,24 @@ impl Scenario {
             dur("lro_delay", d)?;
         }
         self.faults.check()?;
+        let mut seen = std::collections::HashSet::new();
+        for g in &self.resource_groups {
+            if g.parts().is_none() {
+                return Err(format!(
+                    "resource_group `{}`: write its id as /subscriptions/<id>/resourceGroups/<name>",
+                    g.id
+                ));
+            }
+            if g.location.trim().is_empty() || g.location.eq_ignore_ascii_case("global") {
+                return Err(format!(
+                    "resource_group `{}`: a resource group is located in one region, not `{}`",
+                    g.id, g.location
+                ));
+            }
+            if !seen.insert(g.id.to_ascii_lowercase()) {
+                return Err(format!("resource_group `{}` is declared twice", g.id));
+            }
+        }
         for r in &self.resources {
             if !r.id.to_ascii_lowercase().starts_with("/subscriptions/") {
                 return Err(format!(
