@@ -833,3 +833,78 @@ async fn a_group_located_in_the_primary_stops_the_runbook_at_its_pre_flight() {
     let (o, s) = finished(&rec.events(), "group-location").expect("the pre-flight ran");
     assert_eq!(o, Outcome::Ok, "{s}");
 }
+
+/// The standby cluster's pods sign in through a federated credential whose issuer is that
+/// cluster's OIDC issuer: when the credential names another issuer (the cluster was
+/// recreated), the check fails and the workloads are not scaled up to fail at sign-in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_federated_credential_for_another_issuer_stops_the_aks_failover() {
+    let shipped_scenario = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/runbooks/scenarios/westeurope-outage.toml"
+    ))
+    .expect("scenario");
+    let issuer = "issuer = \"https://northeurope.oic.prod-aks.azure.com/";
+    assert_eq!(
+        shipped_scenario.matches(issuer).count(),
+        1,
+        "one credential"
+    );
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("stale-credential.toml");
+    std::fs::write(
+        &path,
+        shipped_scenario.replace(
+            issuer,
+            "issuer = \"https://northeurope.oic.prod-aks.azure.com/old-cluster/",
+        ),
+    )
+    .expect("write scenario");
+    let args = TargetArgs {
+        timeout: Duration::from_secs(10),
+        retries: 1,
+        ..TargetArgs::simulator(Some(path), "end")
+    };
+    let c = connect(&args, |_| None).await.expect("simulator");
+    let rec = Arc::new(Memory::default());
+    let mut opts = options(true);
+    opts.skip_commands = Some("no commands in tests".into());
+    let e = engine(&c, shipped(&["aks-failover"]), rec.clone(), opts);
+    let ending = tokio::time::timeout(
+        Duration::from_secs(30),
+        drive(e, &Answers::default(), "alice", |_| {}),
+    )
+    .await;
+    let ev = rec.events();
+    assert!(ending.is_ok(), "{ev:#?}");
+    let (o, s) = finished(&ev, "workload-identity-trust").expect("the check ran");
+    assert_eq!(o, Outcome::Failed, "{s}");
+    assert!(s.contains("old-cluster"), "{s}");
+    // Never reached: neither started nor passed over as a command (as it is below).
+    assert!(
+        !ev.iter()
+            .any(|e| matches!(e, ExecEvent::StepStarted { key, .. } if key.step == "scale-up")),
+        "{ev:#?}"
+    );
+    assert_eq!(skipped(&ev, "scale-up"), None, "{ev:#?}");
+
+    // The shipped estate's credential matches the standby cluster's issuer.
+    let c = sim().await;
+    let rec = Arc::new(Memory::default());
+    let mut opts = options(true);
+    opts.skip_commands = Some("no commands in tests".into());
+    let e = engine(&c, shipped(&["aks-failover"]), rec.clone(), opts);
+    let _ = tokio::time::timeout(
+        Duration::from_secs(30),
+        drive(e, &Answers::default(), "alice", |_| {}),
+    )
+    .await;
+    let ev = rec.events();
+    let (o, s) = finished(&ev, "workload-identity-trust").expect("the check ran");
+    assert_eq!(o, Outcome::Ok, "{s}");
+    assert_eq!(
+        skipped(&ev, "scale-up").as_deref(),
+        Some("no commands in tests"),
+        "{ev:#?}"
+    );
+}
