@@ -225,7 +225,7 @@ fn scoping_to_the_damage_trims_the_plan_and_is_logged() {
     // Time against the plan's RTO, as it goes and when everything has settled.
     assert!(
         out.lines().any(|l| l.starts_with("⏱ ")
-            && l.contains("17/17 steps settled")
+            && l.contains("18/18 steps settled")
             && l.contains("RTO 4h")),
         "{out}"
     );
