@@ -386,3 +386,45 @@ impl Faults {
         parse_duration(s).unwrap_or_default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEAD: &str = "[scenario]\nid = \"t\"\ntitle = \"T\"\n";
+
+    fn with_groups(groups: &str) -> Result<Scenario, ScenarioError> {
+        Scenario::parse("t.toml", &format!("{HEAD}{groups}"))
+    }
+
+    #[test]
+    fn declared_groups_load_and_a_bad_one_is_a_clear_error() {
+        let sc = with_groups(
+            "[[resource_group]]\nid = \"/subscriptions/s1/resourceGroups/rg-global\"\nlocation = \"Sweden Central\"\n",
+        )
+        .expect("valid");
+        assert_eq!(sc.resource_groups[0].parts(), Some(("s1", "rg-global")));
+        for (groups, says) in [
+            (
+                "[[resource_group]]\nid = \"/subscriptions/s1/resourceGroups/rg/providers/x\"\nlocation = \"westeurope\"\n",
+                "write its id as /subscriptions/<id>/resourceGroups/<name>",
+            ),
+            (
+                "[[resource_group]]\nid = \"/subscriptions/s1/resourceGroups/rg\"\nlocation = \"global\"\n",
+                "located in one region, not `global`",
+            ),
+            (
+                "[[resource_group]]\nid = \"/subscriptions/s1/resourceGroups/rg\"\nlocation = \"westeurope\"\n\
+                 [[resource_group]]\nid = \"/subscriptions/s1/resourceGroups/RG\"\nlocation = \"northeurope\"\n",
+                "declared twice",
+            ),
+            (
+                "[[resource_group]]\nid = \"/subscriptions/s1/resourceGroups/rg\"\n",
+                "missing field `location`",
+            ),
+        ] {
+            let err = with_groups(groups).expect_err(groups).to_string();
+            assert!(err.contains(says), "{err}");
+        }
+    }
+}
