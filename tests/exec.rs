@@ -684,7 +684,7 @@ id = "failover"
 title = "Fail the storage account over"
 kind = "action"
 method = "POST"
-resource = "/subscriptions/6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f/resourceGroups/rg-shop-westeurope/providers/Microsoft.Storage/storageAccounts/stshopdata/failover"
+resource = "/subscriptions/6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f/resourceGroups/rg-shop-global/providers/Microsoft.Storage/storageAccounts/stshopdata/failover"
 api_version = "2023-05-01"
 confirm = false
 retries = 2
@@ -748,4 +748,163 @@ async fn an_already_answer_is_ok_and_not_retried_an_undeclared_one_fails() {
             assert_eq!(sent, 3);
         }
     }
+}
+
+/// The pre-flight of a runbook that writes in an outage: when the scenario puts the resource
+/// group holding its targets in the failed region, the check fails on the group's location,
+/// says why and what to do, and the runbook stops before any write is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_located_in_the_primary_stops_the_runbook_at_its_pre_flight() {
+    let shipped_scenario = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/runbooks/scenarios/westeurope-outage.toml"
+    ))
+    .expect("scenario");
+    let global = "resourceGroups/rg-shop-global\"\nlocation = \"swedencentral\"";
+    assert!(
+        shipped_scenario.contains(global),
+        "the estate declares rg-shop-global"
+    );
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("rg-in-primary.toml");
+    std::fs::write(
+        &path,
+        shipped_scenario.replace(
+            global,
+            "resourceGroups/rg-shop-global\"\nlocation = \"westeurope\"",
+        ),
+    )
+    .expect("write scenario");
+    let args = TargetArgs {
+        timeout: Duration::from_secs(10),
+        retries: 1,
+        ..TargetArgs::simulator(Some(path), "end")
+    };
+    let c = connect(&args, |_| None).await.expect("simulator");
+    let rbs = shipped(&["network-failover"]);
+    let rb = rbs[0].0.clone();
+    let writes: Vec<String> = rb
+        .steps
+        .iter()
+        .filter(|s| *s.kind.get_ref() == drbook::runbook::model::StepKind::Action)
+        .map(|s| s.id.get_ref().clone())
+        .collect();
+    assert!(!writes.is_empty());
+    let rec = Arc::new(Memory::default());
+    let answers: Answers = toml::from_str("[manual]\n\"*\" = \"ok\"\n").expect("answers");
+    let e = engine(&c, rbs, rec.clone(), options(true));
+    let ending =
+        tokio::time::timeout(Duration::from_secs(30), drive(e, &answers, "alice", |_| {})).await;
+    let ev = rec.events();
+    let ending = ending.unwrap_or_else(|_| panic!("did not finish: {ev:#?}"));
+    assert!(!ending.finished);
+    let (o, s) = finished(&ev, "group-location").expect("the pre-flight ran");
+    assert_eq!(o, Outcome::Failed, "{s}");
+    assert!(s.contains("westeurope"), "{s}");
+    for w in &writes {
+        assert!(
+            !ev.iter()
+                .any(|e| matches!(e, ExecEvent::StepStarted { key, .. } if &key.step == w)),
+            "{w} was started: {ev:#?}"
+        );
+    }
+    let pre = rb
+        .steps
+        .iter()
+        .find(|s| s.id.get_ref() == "group-location")
+        .expect("pre-flight");
+    let text = pre.instructions.as_ref().expect("instructions").get_ref();
+    assert!(
+        text.contains("Why:") && text.contains("What to do"),
+        "{text}"
+    );
+
+    // The shipped estate passes the same pre-flight.
+    let c = sim().await;
+    let rec = Arc::new(Memory::default());
+    let e = engine(
+        &c,
+        shipped(&["network-failover"]),
+        rec.clone(),
+        options(true),
+    );
+    let _ =
+        tokio::time::timeout(Duration::from_secs(30), drive(e, &answers, "alice", |_| {})).await;
+    let (o, s) = finished(&rec.events(), "group-location").expect("the pre-flight ran");
+    assert_eq!(o, Outcome::Ok, "{s}");
+}
+
+/// The standby cluster's pods sign in through a federated credential whose issuer is that
+/// cluster's OIDC issuer: when the credential names another issuer (the cluster was
+/// recreated), the check fails and the workloads are not scaled up to fail at sign-in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_federated_credential_for_another_issuer_stops_the_aks_failover() {
+    let shipped_scenario = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/runbooks/scenarios/westeurope-outage.toml"
+    ))
+    .expect("scenario");
+    let issuer = "issuer = \"https://northeurope.oic.prod-aks.azure.com/";
+    assert_eq!(
+        shipped_scenario.matches(issuer).count(),
+        1,
+        "one credential"
+    );
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("stale-credential.toml");
+    std::fs::write(
+        &path,
+        shipped_scenario.replace(
+            issuer,
+            "issuer = \"https://northeurope.oic.prod-aks.azure.com/old-cluster/",
+        ),
+    )
+    .expect("write scenario");
+    let args = TargetArgs {
+        timeout: Duration::from_secs(10),
+        retries: 1,
+        ..TargetArgs::simulator(Some(path), "end")
+    };
+    let c = connect(&args, |_| None).await.expect("simulator");
+    let rec = Arc::new(Memory::default());
+    let mut opts = options(true);
+    opts.skip_commands = Some("no commands in tests".into());
+    let e = engine(&c, shipped(&["aks-failover"]), rec.clone(), opts);
+    let ending = tokio::time::timeout(
+        Duration::from_secs(30),
+        drive(e, &Answers::default(), "alice", |_| {}),
+    )
+    .await;
+    let ev = rec.events();
+    assert!(ending.is_ok(), "{ev:#?}");
+    let (o, s) = finished(&ev, "workload-identity-trust").expect("the check ran");
+    assert_eq!(o, Outcome::Failed, "{s}");
+    assert!(s.contains("old-cluster"), "{s}");
+    // Never reached: neither started nor passed over as a command (as it is below).
+    assert!(
+        !ev.iter()
+            .any(|e| matches!(e, ExecEvent::StepStarted { key, .. } if key.step == "scale-up")),
+        "{ev:#?}"
+    );
+    assert_eq!(skipped(&ev, "scale-up"), None, "{ev:#?}");
+
+    // The shipped estate's credential matches the standby cluster's issuer.
+    let c = sim().await;
+    let rec = Arc::new(Memory::default());
+    let mut opts = options(true);
+    opts.skip_commands = Some("no commands in tests".into());
+    let e = engine(&c, shipped(&["aks-failover"]), rec.clone(), opts);
+    let _ = tokio::time::timeout(
+        Duration::from_secs(30),
+        drive(e, &Answers::default(), "alice", |_| {}),
+    )
+    .await;
+    let ev = rec.events();
+    let (o, s) = finished(&ev, "workload-identity-trust").expect("the check ran");
+    assert_eq!(o, Outcome::Ok, "{s}");
+    assert_eq!(
+        skipped(&ev, "scale-up").as_deref(),
+        Some("no commands in tests"),
+        "{ev:#?}"
+    );
 }

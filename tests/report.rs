@@ -146,7 +146,7 @@ fn markdown_of_a_good_run_has_every_section_and_an_intact_verdict() {
     }
     assert!(md.contains("✅ intact: "), "{md}");
     assert!(md.contains("closed as **rehearsed**"), "{md}");
-    assert!(md.contains("| `network-failover` | 17/17 |"), "{md}");
+    assert!(md.contains("| `network-failover` | 18/18 |"), "{md}");
     assert!(md.contains("| 20m | within RTO"), "{md}");
     assert!(md.contains("**gameday** on `network-failover/customer-journey`: done in the drill"));
     // The runbook copy was edited after the runs: the report must say the file changed.
@@ -205,7 +205,7 @@ fn a_truncated_log_says_so_and_still_reports() {
     assert!(md.contains("⚠️ truncated: line"), "{md}");
     // The torn line was the close: the incident reads as still open, the steps are all there.
     assert!(md.contains("still open"), "{md}");
-    assert!(md.contains("| `network-failover` | 17/17 |"), "{md}");
+    assert!(md.contains("| `network-failover` | 18/18 |"), "{md}");
 }
 
 #[test]

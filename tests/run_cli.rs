@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use drbook::incident::{EventKind, Integrity, Mode, RehearsalLevel, read_log};
+use drbook::incident::{EventKind, Integrity, Mode, Outcome, RehearsalLevel, read_log};
 
 fn drbook(args: &[&str], dir: &Path) -> Output {
     let answers = dir.join("answers.toml");
@@ -225,7 +225,7 @@ fn scoping_to_the_damage_trims_the_plan_and_is_logged() {
     // Time against the plan's RTO, as it goes and when everything has settled.
     assert!(
         out.lines().any(|l| l.starts_with("⏱ ")
-            && l.contains("17/17 steps settled")
+            && l.contains("18/18 steps settled")
             && l.contains("RTO 4h")),
         "{out}"
     );
@@ -612,5 +612,81 @@ fn a_headless_run_takes_the_operator_and_role_from_the_config_file() {
         events
             .iter()
             .any(|e| matches!(&e.kind, EventKind::StepFinished { .. }) && e.actor == "zoe")
+    );
+}
+
+/// `${incident.id}`, `${incident.mode}`, `${incident.operator}` and `${incident.started}` have
+/// the incident's values in a run: a command receives them, and a step conditioned on the mode
+/// runs (they were empty, so every step that named them failed or was skipped).
+#[test]
+fn incident_references_have_the_incident_values_in_a_rehearsal() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let rb = dir.path().join("incident-refs.toml");
+    std::fs::write(
+        &rb,
+        r#"
+[runbook]
+id = "incident-refs"
+title = "Incident references"
+component = "web"
+
+[[step]]
+id = "say"
+title = "A command that prints the incident's values"
+kind = "command"
+argv = ["printf", "id=%s|mode=%s|operator=%s|started=%s\\n", "${incident.id}", "${incident.mode}", "${incident.operator}", "${incident.started}"]
+destructive = false
+
+[[step]]
+id = "drill-only"
+title = "Runs only in a rehearsal"
+kind = "manual"
+depends_on = ["say"]
+when = { value = "${incident.mode}", equals = "rehearsal" }
+instructions = "Drill ${incident.id}."
+"#,
+    )
+    .expect("runbook");
+    let o = drbook(
+        &[
+            "rehearse",
+            rb.to_str().expect("utf-8 path"),
+            "--target",
+            "sim",
+            "--non-interactive",
+            "--auto-approve",
+            "--run-commands",
+        ],
+        dir.path(),
+    );
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    let (events, _) = read_log(&the_log(dir.path())).expect("readable");
+    let Some(EventKind::IncidentStarted(h)) = events.first().map(|e| &e.kind) else {
+        panic!("no header");
+    };
+    let started = events[0]
+        .ts
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let line = events
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::OutputLine { step, line, .. } if step == "say" => Some(line.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no output from `say`: {out}"));
+    assert_eq!(
+        line,
+        format!(
+            "id={}|mode=rehearsal|operator=gameday|started={started}",
+            h.incident_id
+        )
+    );
+    assert!(!h.incident_id.is_empty());
+    assert!(
+        events.iter().any(|e| matches!(&e.kind,
+            EventKind::StepFinished { step, outcome: Outcome::Ok, .. } if step == "drill-only")),
+        "the rehearsal-only step ran: {:#?}",
+        events.iter().map(|e| e.kind.name()).collect::<Vec<_>>()
     );
 }

@@ -130,6 +130,20 @@ impl Estate {
             let prev = docs.insert(r.id.to_ascii_lowercase(), resource_doc(r));
             assert!(prev.is_none(), "resource `{}` is defined twice", r.id);
         }
+        // Declared resource groups, as `GET /subscriptions/{s}/resourceGroups/{g}` answers.
+        for g in &sc.resource_groups {
+            let name = g.id.rsplit('/').next().unwrap_or_default();
+            docs.insert(
+                g.id.to_ascii_lowercase(),
+                json!({
+                    "id": g.id,
+                    "name": name,
+                    "type": "Microsoft.Resources/resourceGroups",
+                    "location": g.location.to_ascii_lowercase().replace(' ', ""),
+                    "properties": { "provisioningState": "Succeeded" },
+                }),
+            );
+        }
         Estate { docs }
     }
 
@@ -348,6 +362,104 @@ fn every_probed_url_has_an_endpoint() {
         println!("  skipped {s}");
     }
     assert!(checked >= 10, "only {checked} probe URLs were checked");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+// ------------------------------------------------------------------ resource groups
+
+/// ARM refuses writes to every resource of a group located in a down region. So each group a
+/// runbook writes into in an outage is declared in the estate, located outside the primary,
+/// and the runbook checks that first: a `group-location` step reading the group, expecting
+/// its `location` not to be the primary, that every write depends on or comes after as the
+/// runbook's first step. Best-effort writes (`on_failure = "continue"`, e.g. disabling what
+/// runs in the primary) are exempt.
+#[test]
+fn every_group_a_runbook_writes_into_is_checked_first_and_outside_the_primary() {
+    let (sc, estate) = westeurope();
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    for rb in shipped_runbooks() {
+        let r = Renderer::new(&rb, &estate);
+        let primary = r.vars.get("primary").cloned().unwrap_or_default();
+        let groups: BTreeSet<String> = rb
+            .steps
+            .iter()
+            .filter(|s| *s.kind.get_ref() == StepKind::Action)
+            .filter(|s| {
+                !s.on_failure
+                    .as_ref()
+                    .is_some_and(|o| *o.get_ref() == drbook::runbook::model::OnFailure::Continue)
+            })
+            .filter_map(|s| r.render(s.resource.as_ref()?.get_ref()).ok())
+            .filter(|id| !resource_group(id).is_empty())
+            .map(|id| {
+                let sub = id.split('/').nth(2).unwrap_or_default().to_string();
+                format!(
+                    "/subscriptions/{sub}/resourceGroups/{}",
+                    resource_group(&id)
+                )
+            })
+            .collect();
+        for g in groups {
+            checked += 1;
+            match estate.get(&g) {
+                Some(doc) if doc["location"] != json!(primary) => {}
+                Some(_) => problems.push(format!(
+                    "runbook `{}` writes into {g}, which the estate locates in {primary}",
+                    rb.id()
+                )),
+                None => problems.push(format!(
+                    "runbook `{}` writes into {g}, which the estate does not declare",
+                    rb.id()
+                )),
+            }
+            let pre = rb.steps.first().filter(|s| {
+                s.id.get_ref() == "group-location"
+                    && *s.kind.get_ref() == StepKind::Check
+                    && s.resource
+                        .as_ref()
+                        .and_then(|x| r.render(x.get_ref()).ok())
+                        .is_some_and(|x| x.eq_ignore_ascii_case(&g))
+                    && s.expectations().iter().any(|(a, _)| {
+                        a.path.as_ref().is_some_and(|p| p.get_ref() == "location")
+                            && a.not_equals
+                                .as_ref()
+                                .is_some_and(|v| v.get_ref().as_str() == Some("${primary}"))
+                    })
+            });
+            if pre.is_none() {
+                problems.push(format!(
+                    "runbook `{}` writes into {g} without first checking (step `group-location`) that it is not located in `${{primary}}`",
+                    rb.id()
+                ));
+            }
+        }
+    }
+    assert!(
+        sc.resource_groups.len() >= 3,
+        "the estate declares its groups"
+    );
+    // A registry is managed only through its home region, down in the outage: no runbook
+    // step may depend on changing one through ARM.
+    for rb in shipped_runbooks() {
+        for s in rb
+            .steps
+            .iter()
+            .filter(|s| *s.kind.get_ref() == StepKind::Action)
+        {
+            let res = s
+                .resource
+                .as_ref()
+                .map(|r| r.get_ref().to_ascii_lowercase());
+            if res.is_some_and(|r| r.contains("/microsoft.containerregistry/")) {
+                problems.push(format!(
+                    "{}: writes to a container registry through ARM",
+                    where_(&rb, s)
+                ));
+            }
+        }
+    }
+    assert!(checked >= 9, "only {checked} groups were checked");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 

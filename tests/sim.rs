@@ -2325,3 +2325,200 @@ async fn odd_requests_get_arm_errors_never_a_dropped_connection() {
     }
     t.sim.shutdown().await;
 }
+
+// ------------------------------------------------------------------ ARM's own regional rules
+
+fn control_plane_toml() -> String {
+    format!(
+        r#"
+[scenario]
+id = "control-plane"
+title = "Groups located in a region, a registry with a home region"
+
+[[subscription]]
+id = "{SUB}"
+name = "test"
+
+[[resource_group]]
+id = "{global}"
+location = "West Europe"
+
+[[resource_group]]
+id = "{ne}"
+location = "northeurope"
+
+[[resource]]
+id = "{global}/providers/Microsoft.Network/trafficManagerProfiles/tm/azureEndpoints/ep-ne"
+location = "global"
+properties = {{ endpointStatus = "Enabled", endpointMonitorStatus = "Online" }}
+
+[[resource]]
+id = "{global}/providers/Microsoft.DocumentDB/databaseAccounts/cosmos"
+location = "North Europe"
+region = "global"
+properties = {{ provisioningState = "Succeeded" }}
+
+[[resource]]
+id = "{ne}/providers/Microsoft.Web/sites/app-ne"
+location = "northeurope"
+properties = {{ state = "Running" }}
+
+[[resource]]
+id = "{implied}/providers/Microsoft.Storage/storageAccounts/st"
+location = "westeurope"
+region = "global"
+properties = {{ statusOfPrimary = "available" }}
+
+[[resource]]
+id = "{ne}/providers/Microsoft.ContainerRegistry/registries/cr"
+location = "westeurope"
+sku = {{ name = "Premium" }}
+properties = {{ loginServer = "cr.azurecr.io" }}
+
+[[resource]]
+id = "{ne}/providers/Microsoft.ContainerRegistry/registries/cr/replications/northeurope"
+location = "northeurope"
+properties = {{ regionEndpointEnabled = true, status = {{ displayStatus = "Ready" }} }}
+"#,
+        global = rg("rg-global"),
+        ne = rg("rg-ne"),
+        implied = rg("rg-implied"),
+    )
+}
+
+/// ARM keeps a resource group's metadata in the group's location and routes writes through
+/// it: while that region is down, the group's resources can be read but not changed, wherever
+/// they run. A group whose location was only guessed from its first resource is not held to
+/// it.
+#[tokio::test]
+async fn writes_to_a_group_located_in_a_down_region_are_refused_and_reads_work() {
+    let t = start_toml(
+        &control_plane_toml(),
+        SimOptions {
+            quiet: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    let ep = format!(
+        "{}/providers/Microsoft.Network/trafficManagerProfiles/tm/azureEndpoints/ep-ne",
+        rg("rg-global")
+    );
+    let cosmos = format!(
+        "{}/providers/Microsoft.DocumentDB/databaseAccounts/cosmos",
+        rg("rg-global")
+    );
+    let disable = json!({"properties": {"endpointStatus": "Disabled"}});
+    let g = t.get(&rg("rg-global")).await;
+    assert_eq!(g.status, 200);
+    assert_eq!(g.body["location"], "westeurope");
+    assert_eq!(
+        t.send("PATCH", &ep, Some(disable.clone())).await.status,
+        200
+    );
+
+    t.sim.region_down("westeurope");
+    // Reads of the group and of its resources in healthy regions still work.
+    assert_eq!(t.get(&rg("rg-global")).await.status, 200);
+    let r = t.get(&ep).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["properties"]["endpointStatus"], "Disabled");
+    assert_eq!(t.get(&cosmos).await.status, 200);
+    // Every kind of write is refused, naming the group and its location.
+    for (m, path, body) in [
+        ("PATCH", ep.clone(), Some(disable.clone())),
+        (
+            "PUT",
+            ep.clone(),
+            Some(json!({"properties": {"weight": 1}})),
+        ),
+        ("DELETE", ep.clone(), None),
+        (
+            "POST",
+            format!("{cosmos}/failoverPriorityChange"),
+            Some(json!({"failoverPolicies": []})),
+        ),
+        (
+            "PUT",
+            format!("{}/providers/Microsoft.Web/sites/new-site", rg("rg-global")),
+            Some(json!({"location": "northeurope"})),
+        ),
+    ] {
+        let r = t.send(m, &path, body).await;
+        assert_eq!(r.status, 503, "{m} {path}: {:?}", r.body);
+        assert_eq!(r.code(), "ServiceUnavailable");
+        let msg = r.body["error"]["message"].as_str().unwrap_or("");
+        assert!(
+            msg.contains("'rg-global'") && msg.contains("'westeurope'"),
+            "{msg}"
+        );
+    }
+    assert_eq!(
+        t.get(&cosmos).await.body["properties"]["provisioningState"],
+        "Succeeded",
+        "nothing was changed"
+    );
+    // Other groups are not affected; nor is a group whose location was never given.
+    let site = format!("{}/providers/Microsoft.Web/sites/app-ne", rg("rg-ne"));
+    assert_eq!(
+        t.send("PATCH", &site, Some(json!({"tags": {"a": "b"}})))
+            .await
+            .status,
+        200
+    );
+    let st = format!(
+        "{}/providers/Microsoft.Storage/storageAccounts/st",
+        rg("rg-implied")
+    );
+    assert_eq!(
+        t.send("PATCH", &st, Some(json!({"tags": {"a": "b"}})))
+            .await
+            .status,
+        200
+    );
+
+    t.sim.region_up("westeurope");
+    let enable = json!({"properties": {"endpointStatus": "Enabled"}});
+    assert_eq!(t.send("PATCH", &ep, Some(enable)).await.status, 200);
+    t.sim.shutdown().await;
+}
+
+/// A container registry's control plane lives in its home region: while it is down, ARM reads
+/// and writes of the registry and of all its replications fail, the healthy replica's too.
+#[tokio::test]
+async fn a_registry_is_managed_only_through_its_home_region() {
+    let t = start_toml(
+        &control_plane_toml(),
+        SimOptions {
+            quiet: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    let cr = format!(
+        "{}/providers/Microsoft.ContainerRegistry/registries/cr",
+        rg("rg-ne")
+    );
+    let replica = format!("{cr}/replications/northeurope");
+    let off = json!({"properties": {"regionEndpointEnabled": false}});
+    assert_eq!(t.get(&replica).await.status, 200);
+
+    t.sim.region_down("westeurope");
+    assert_eq!(t.get(&cr).await.status, 503);
+    for (m, body) in [
+        ("GET", None),
+        ("PATCH", Some(off.clone())),
+        ("DELETE", None),
+    ] {
+        let r = t.send(m, &replica, body).await;
+        assert_eq!(r.status, 503, "{m}: {:?}", r.body);
+        let msg = r.body["error"]["message"].as_str().unwrap_or("");
+        assert!(msg.contains("home region 'westeurope'"), "{msg}");
+    }
+    // The replica is untouched, and manageable again once the home region is back.
+    t.sim.region_up("westeurope");
+    let r = t.get(&replica).await;
+    assert_eq!(r.body["properties"]["regionEndpointEnabled"], true);
+    assert_eq!(t.send("PATCH", &replica, Some(off)).await.status, 200);
+    t.sim.shutdown().await;
+}

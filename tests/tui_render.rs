@@ -354,26 +354,26 @@ fn secrets_never_reach_the_screen() {
 fn a_long_confirmation_never_hides_its_keys() {
     let mut a = app();
     let long = format!(
-        "PATCH /subscriptions/6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f/resourceGroups/rg-shop-global/providers/Microsoft.ContainerRegistry/registries/crshop/replications/westeurope?api-version=2023-07-01 with body {}",
-        "{\"properties\":{\"regionEndpointEnabled\":false}} ".repeat(6)
+        "PATCH /subscriptions/6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f/resourceGroups/rg-shop-global/providers/Microsoft.Network/trafficmanagerprofiles/tm-shop/azureEndpoints/ep-westeurope?api-version=2022-04-01 with body {}",
+        "{\"properties\":{\"endpointStatus\":\"Disabled\"}} ".repeat(6)
     );
     a.update(Msg::Logged(drbook::incident::Event {
         seq: 50,
         ts: fixture::start() + chrono::Duration::seconds(760),
         actor: "drbook".into(),
         kind: drbook::incident::EventKind::ConfirmationRequested {
-            runbook: "artifacts-continuity".into(),
-            step: "disable-primary-endpoint".into(),
+            runbook: "network-failover".into(),
+            step: "tm-disable-primary".into(),
             prompt: long,
         },
         prev: String::new(),
         hash: String::new(),
     }));
-    while !matches!(&a.dialog, Some(Dialog::Confirm { key, .. }) if key.step == "disable-primary-endpoint")
+    while !matches!(&a.dialog, Some(Dialog::Confirm { key, .. }) if key.step == "tm-disable-primary")
     {
         assert!(a.dialog.is_some(), "the new confirmation opens in turn");
         code(&mut a, KeyCode::Esc);
-        go_to(&mut a, "artifacts-continuity", "disable-primary-endpoint");
+        go_to(&mut a, "network-failover", "tm-disable-primary");
         code(&mut a, KeyCode::Enter);
     }
     let screen = render(&mut a, 80, 24);

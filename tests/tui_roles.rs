@@ -17,8 +17,8 @@ use drbook::tui::view;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-const RB: &str = "artifacts-continuity";
-const STEP: &str = "disable-primary-endpoint";
+const RB: &str = "network-failover";
+const STEP: &str = "tm-disable-primary";
 
 fn app() -> App {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("runbooks");
@@ -57,7 +57,7 @@ fn awaits_approval(app: &mut App, operator: &str) {
             runbook: RB.into(),
             step: STEP.into(),
             operator: operator.into(),
-            prompt: "PATCH /subscriptions/6f1c/resourceGroups/rg-shop-global/providers/Microsoft.ContainerRegistry/registries/crshop/replications/westeurope?api-version=2023-07-01 with body {\"properties\":{\"regionEndpointEnabled\":false}}".into(),
+            prompt: "PATCH /subscriptions/6f1c/resourceGroups/rg-shop-global/providers/Microsoft.Network/trafficmanagerprofiles/tm-shop/azureEndpoints/ep-westeurope?api-version=2022-04-01 with body {\"properties\":{\"endpointStatus\":\"Disabled\"}}".into(),
         },
     );
 }

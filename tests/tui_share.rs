@@ -21,8 +21,8 @@ use drbook::tui::view;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-const RB: &str = "artifacts-continuity";
-const STEP: &str = "disable-primary-endpoint";
+const RB: &str = "network-failover";
+const STEP: &str = "tm-disable-primary";
 
 fn app() -> App {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("runbooks");
@@ -306,7 +306,7 @@ fn a_commander_is_asked_to_approve_a_step_waiting_on_another_drbook() {
             runbook: RB.into(),
             step: STEP.into(),
             operator: "bob".into(),
-            prompt: "PATCH .../replications/westeurope".into(),
+            prompt: "PATCH .../azureEndpoints/ep-westeurope".into(),
         },
     );
     assert_eq!(a.shown(&StepKey::new(RB, STEP)), Shown::AwaitsApproval);

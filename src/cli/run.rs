@@ -527,6 +527,12 @@ async fn open_session(
             return Err(ExitCode::from(2));
         }
     };
+    // `${incident.*}` take the incident's own values, from its header: a resumed incident keeps
+    // its id and start, so a step names the same scratch folder or work item after a resume.
+    let incident_vars = incident_refs(&history, &operator);
+    for (_, scope) in &mut work {
+        scope.incident = incident_vars.clone();
+    }
     // A resumed shared incident keeps its share unless told otherwise.
     let share_store = match share_store {
         Some(s) => Some(s),
@@ -710,6 +716,32 @@ async fn open_session(
         share,
         remote,
     })
+}
+
+/// The values of `${incident.id}`, `${incident.mode}`, `${incident.operator}` and
+/// `${incident.started}`: the header's id and mode (`dry-run` for a dry-run rehearsal), the
+/// time the header was written, and the operator running this drbook.
+fn incident_refs(history: &[incident::Event], operator: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    out.insert("operator".to_string(), operator.to_string());
+    if let Some(first) = history.first()
+        && let EventKind::IncidentStarted(h) = &first.kind
+    {
+        let mode = match (h.mode, h.level) {
+            (Mode::Live, _) => "live",
+            (Mode::Rehearsal, Some(RehearsalLevel::DryRun)) => "dry-run",
+            (Mode::Rehearsal, _) => "rehearsal",
+        };
+        out.insert("id".to_string(), h.incident_id.clone());
+        out.insert("mode".to_string(), mode.to_string());
+        out.insert(
+            "started".to_string(),
+            first
+                .ts
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        );
+    }
+    out
 }
 
 /// `--non-interactive`: the autopilot starts every ready step; `answers` stands in for the

@@ -629,6 +629,41 @@ impl<'a> Rv<'a> {
         self.destructive(step, kind);
         self.approval(step, kind);
         self.references(step, rollback);
+        self.secret_in_argv(step);
+    }
+
+    /// A secret in a command's argv is readable by every user of the machine (`ps`,
+    /// `/proc/<pid>/cmdline`) and by whatever the program logs of its command line: it belongs
+    /// in the step's `env`.
+    fn secret_in_argv(&mut self, step: &Step) {
+        let Some(argv) = &step.argv else { return };
+        for arg in argv.get_ref() {
+            let Ok(found) = template::refs(arg.get_ref()) else {
+                continue; // reported by `references`
+            };
+            for r in found {
+                let Ref::Var(name) = &r.reference else {
+                    continue;
+                };
+                if !self.rb.var(name).is_some_and(|v| v.secret) {
+                    continue;
+                }
+                let at = locate(self.src, &arg.span(), &arg.get_ref()[r.start..r.end]);
+                let d = self.warn(
+                    "secret-in-argv",
+                    at,
+                    format!(
+                        "secret variable `{name}` is passed in the command's argv, where any user of the machine can read it"
+                    ),
+                );
+                Self::help(
+                    d,
+                    format!(
+                        "pass it in `env` instead (`env = {{ TOKEN = \"${{{name}}}\" }}`) and let the program read it there (for git: a credential helper or `http.extraheader` set through GIT_CONFIG_COUNT / GIT_CONFIG_KEY_0 / GIT_CONFIG_VALUE_0)"
+                    ),
+                );
+            }
+        }
     }
 
     fn failure_handling(&mut self, step: &Step) {

@@ -160,6 +160,71 @@ fn stale_since(st: &SimState, rid: &ResourceId) -> Option<DateTime<Utc>> {
     st.down.get(&normalize_region(&r.region)).copied()
 }
 
+/// Where ARM itself, not the resource's region, decides. Two of Azure's rules:
+/// - The resource group's location holds the metadata of every resource in the group, and
+///   writes go through it: while that region is down, writes (PUT, PATCH, DELETE, actions)
+///   fail for every resource of the group, wherever the resource runs; reads still work.
+///   Only for a group whose location was given: one guessed from its first resource would
+///   refuse writes the scenario's author never meant to refuse.
+///   Microsoft documents the effect ("effectively read-only"), not an error code, so the
+///   answer is ARM's generic 503, naming the group and its location.
+/// - A container registry's control plane lives in its home region (the registry's
+///   location): while it is down, management operations on the registry and everything
+///   under it (replications, webhooks, ...) fail, even for a replica in a healthy region.
+///   Push and pull (the data plane, `*.azurecr.io`) go on through the other replicas.
+fn control_plane_check(st: &SimState, method: &str, rid: &ResourceId) -> Result<(), Reply> {
+    let write = matches!(method, "PUT" | "PATCH" | "DELETE" | "POST");
+    if write
+        && let Some(rg) = &rid.resource_group
+        && let Some(g) = st.groups.get(&group_key(&rid.subscription, rg))
+        && g.declared
+        && st.is_down(&g.location)
+    {
+        return Err(Reply::error(
+            503,
+            "ServiceUnavailable",
+            format!(
+                "Resource group '{}' is located in '{}', which is unavailable: Azure Resource \
+                 Manager cannot update its resources ({} '{}') until that region recovers, \
+                 wherever they run. Reads still work.",
+                g.name,
+                g.location,
+                rid.type_name(),
+                rid.name()
+            ),
+        ));
+    }
+    if rid
+        .namespace
+        .eq_ignore_ascii_case("Microsoft.ContainerRegistry")
+        && rid
+            .types
+            .first()
+            .is_some_and(|t| t.eq_ignore_ascii_case("registries"))
+        && rid.types.len() > 1
+    {
+        let mut registry = rid.clone();
+        registry.types.truncate(1);
+        registry.names.truncate(1);
+        if let Some(home) = st.get(&registry.to_path()).map(|r| r.region.clone())
+            && st.is_down(&home)
+        {
+            return Err(Reply::error(
+                503,
+                "ServiceUnavailable",
+                format!(
+                    "The home region '{home}' of registry '{}' is unavailable: management \
+                     operations on the registry and its {} need it. Pushes and pulls go on \
+                     through the other replicas at the registry's login server.",
+                    registry.name(),
+                    rid.types[1..].join("/")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Every ARM route.
 pub fn dispatch(st: &mut SimState, req: &Req) -> Reply {
     if let Err(r) = super::apiversions::check(st, req) {
@@ -258,7 +323,10 @@ pub fn dispatch(st: &mut SimState, req: &Req) -> Reply {
         };
         let res_path = format!("/{}", res.join("/"));
         return match ResourceId::parse(&res_path) {
-            Some(rid) => super::actions::action(st, req, &rid, action),
+            Some(rid) => match control_plane_check(st, req.method, &rid) {
+                Ok(()) => super::actions::action(st, req, &rid, action),
+                Err(r) => r,
+            },
             None => invalid_uri(req.path),
         };
     }
@@ -271,6 +339,9 @@ pub fn dispatch(st: &mut SimState, req: &Req) -> Reply {
     let Some(rid) = ResourceId::parse(req.path) else {
         return invalid_uri(req.path);
     };
+    if let Err(r) = control_plane_check(st, req.method, &rid) {
+        return r;
+    }
     match req.method {
         "GET" => get(st, req, &rid),
         "PUT"
@@ -688,6 +759,7 @@ fn group_route(st: &mut SimState, req: &Req, sub: &str, rg: &str) -> Reply {
                 subscription: sub.to_string(),
                 name: rg.to_string(),
                 location,
+                declared: true,
             };
             let out = group_json(&g);
             st.groups.insert(key, g);

@@ -17,6 +17,10 @@ pub struct Scenario {
     pub faults: Faults,
     #[serde(default, rename = "subscription")]
     pub subscriptions: Vec<Subscription>,
+    /// Resource groups with their own location; a group only implied by its resources' ids
+    /// takes the location of its first resource.
+    #[serde(default, rename = "resource_group")]
+    pub resource_groups: Vec<ResourceGroupDef>,
     #[serde(default, rename = "resource")]
     pub resources: Vec<ResourceDef>,
     #[serde(default, rename = "endpoint")]
@@ -86,6 +90,34 @@ impl Default for Faults {
 pub struct Subscription {
     pub id: String,
     pub name: String,
+}
+
+/// A resource group and where ARM keeps its metadata: while that region is down, ARM refuses
+/// writes to every resource in the group, wherever the resource itself runs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceGroupDef {
+    /// `/subscriptions/{id}/resourceGroups/{name}`.
+    pub id: String,
+    pub location: String,
+}
+
+impl ResourceGroupDef {
+    /// (subscription, name) from the id, if it is a resource group's id.
+    pub fn parts(&self) -> Option<(&str, &str)> {
+        let segs: Vec<&str> = self.id.trim_matches('/').split('/').collect();
+        match segs.as_slice() {
+            [s, sub, g, name]
+                if s.eq_ignore_ascii_case("subscriptions")
+                    && g.eq_ignore_ascii_case("resourceGroups")
+                    && !sub.is_empty()
+                    && !name.is_empty() =>
+            {
+                Some((sub, name))
+            }
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -231,6 +263,24 @@ impl Scenario {
             dur("lro_delay", d)?;
         }
         self.faults.check()?;
+        let mut seen = std::collections::HashSet::new();
+        for g in &self.resource_groups {
+            if g.parts().is_none() {
+                return Err(format!(
+                    "resource_group `{}`: write its id as /subscriptions/<id>/resourceGroups/<name>",
+                    g.id
+                ));
+            }
+            if g.location.trim().is_empty() || g.location.eq_ignore_ascii_case("global") {
+                return Err(format!(
+                    "resource_group `{}`: a resource group is located in one region, not `{}`",
+                    g.id, g.location
+                ));
+            }
+            if !seen.insert(g.id.to_ascii_lowercase()) {
+                return Err(format!("resource_group `{}` is declared twice", g.id));
+            }
+        }
         for r in &self.resources {
             if !r.id.to_ascii_lowercase().starts_with("/subscriptions/") {
                 return Err(format!(
@@ -357,5 +407,47 @@ impl Faults {
 
     pub fn duration(s: &str) -> Duration {
         parse_duration(s).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEAD: &str = "[scenario]\nid = \"t\"\ntitle = \"T\"\n";
+
+    fn with_groups(groups: &str) -> Result<Scenario, ScenarioError> {
+        Scenario::parse("t.toml", &format!("{HEAD}{groups}"))
+    }
+
+    #[test]
+    fn declared_groups_load_and_a_bad_one_is_a_clear_error() {
+        let sc = with_groups(
+            "[[resource_group]]\nid = \"/subscriptions/s1/resourceGroups/rg-global\"\nlocation = \"Sweden Central\"\n",
+        )
+        .expect("valid");
+        assert_eq!(sc.resource_groups[0].parts(), Some(("s1", "rg-global")));
+        for (groups, says) in [
+            (
+                "[[resource_group]]\nid = \"/subscriptions/s1/resourceGroups/rg/providers/x\"\nlocation = \"westeurope\"\n",
+                "write its id as /subscriptions/<id>/resourceGroups/<name>",
+            ),
+            (
+                "[[resource_group]]\nid = \"/subscriptions/s1/resourceGroups/rg\"\nlocation = \"global\"\n",
+                "located in one region, not `global`",
+            ),
+            (
+                "[[resource_group]]\nid = \"/subscriptions/s1/resourceGroups/rg\"\nlocation = \"westeurope\"\n\
+                 [[resource_group]]\nid = \"/subscriptions/s1/resourceGroups/RG\"\nlocation = \"northeurope\"\n",
+                "declared twice",
+            ),
+            (
+                "[[resource_group]]\nid = \"/subscriptions/s1/resourceGroups/rg\"\n",
+                "missing field `location`",
+            ),
+        ] {
+            let err = with_groups(groups).expect_err(groups).to_string();
+            assert!(err.contains(says), "{err}");
+        }
     }
 }

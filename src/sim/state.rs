@@ -34,6 +34,10 @@ pub struct Group {
     pub subscription: String,
     pub name: String,
     pub location: String,
+    /// The location was given (a `[[resource_group]]`, a PUT), not guessed from the first
+    /// resource seen in the group: only then does ARM's rule on the group's region apply.
+    #[serde(default)]
+    pub declared: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -154,6 +158,20 @@ impl SimState {
             next_event: 0,
             next_op: 1,
         };
+        // Declared first: a declared group keeps its location whatever its resources' are.
+        for g in &sc.resource_groups {
+            if let Some((sub, name)) = g.parts() {
+                st.groups.insert(
+                    group_key(sub, name),
+                    Group {
+                        subscription: sub.to_string(),
+                        name: name.to_string(),
+                        location: normalize_region(&g.location),
+                        declared: true,
+                    },
+                );
+            }
+        }
         for def in &sc.resources {
             st.add_def(def, started_utc);
         }
@@ -224,6 +242,7 @@ impl SimState {
                         subscription: rid.subscription.clone(),
                         name: rg.clone(),
                         location: loc,
+                        declared: false,
                     },
                 );
             }
