@@ -58,6 +58,8 @@ impl OpStatus {
 pub enum Effect {
     AksPower { running: bool },
     CosmosPriorities(Vec<(String, i64)>),
+    CosmosOffline(String),
+    CosmosOnline(String),
     SqlFailover { forced: bool },
     StorageFailover { planned: bool },
     Deployment,
