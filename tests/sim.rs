@@ -1180,6 +1180,46 @@ async fn cosmos_offline_region_moves_the_writes_and_online_region_brings_a_read_
 }
 
 #[tokio::test]
+async fn sql_a_second_failover_while_one_runs_is_refused_busy() {
+    let t = estate().await;
+    t.sim.region_down("westeurope");
+    // A planned failover that cannot synchronise, then a forced one sent behind it: the
+    // collision the two-step runbook could run into.
+    let planned = t
+        .post(&format!("{}/failover", fog("northeurope")), None)
+        .await;
+    assert_eq!(planned.status, 202);
+    let forced = t
+        .post(
+            &format!("{}/forceFailoverAllowDataLoss", fog("northeurope")),
+            None,
+        )
+        .await;
+    assert_eq!(forced.status, 409, "{}", forced.body);
+    assert_eq!(forced.code(), "FailoverGroupBusy");
+    let other = t
+        .post(
+            &format!("{}/tryPlannedBeforeForcedFailover", fog("northeurope")),
+            None,
+        )
+        .await;
+    assert_eq!(other.status, 409);
+    let s = t
+        .poll_status(planned.header("azure-asyncoperation").unwrap())
+        .await;
+    assert_eq!(s.body["status"], "Failed");
+    // once it has ended, the next one goes through
+    let forced = t
+        .post(
+            &format!("{}/forceFailoverAllowDataLoss", fog("northeurope")),
+            None,
+        )
+        .await;
+    assert_eq!(forced.status, 202);
+    t.sim.shutdown().await;
+}
+
+#[tokio::test]
 async fn sql_try_planned_before_forced_failover_works_with_the_primary_down_or_up() {
     let t = estate().await;
     t.sim.region_down("westeurope");

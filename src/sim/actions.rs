@@ -60,6 +60,9 @@ pub fn action(st: &mut SimState, req: &Req, rid: &ResourceId, action: &str) -> R
             // otherwise, inside one operation: it ends where a forced failover ends, so it
             // never fails for a primary that does not answer.
             let forced = a != "failover";
+            if let Some(r) = sql_busy(st, rid, action) {
+                return r;
+            }
             start_lro(st, req, rid, Effect::SqlFailover { forced }, true)
         }
         ("microsoft.storage/storageaccounts", "failover") => {
@@ -702,6 +705,35 @@ fn cosmos_rebuild(p: &mut serde_json::Map<String, Value>, order: &[String], serv
     p.insert("readLocations".into(), Value::Array(reads));
     p.insert("writeLocations".into(), json!([write]));
     p.insert("provisioningState".into(), json!("Succeeded"));
+}
+
+/// A failover group takes one failover at a time, seen from either server: a second one while
+/// the first runs (a forced failover sent while a planned one still synchronises, say) is
+/// refused with Azure SQL's `FailoverGroupBusy` (error 40918).
+fn sql_busy(st: &SimState, rid: &ResourceId, action: &str) -> Option<Reply> {
+    let busy = st.ops.values().any(|op| {
+        op.status == OpStatus::InProgress
+            && matches!(op.effect, Effect::SqlFailover { .. })
+            && st
+                .resources
+                .get(&op.target)
+                .and_then(|r| ResourceId::parse(&r.id))
+                .is_some_and(|o| {
+                    o.subscription.eq_ignore_ascii_case(&rid.subscription)
+                        && o.name().eq_ignore_ascii_case(rid.name())
+                })
+    });
+    busy.then(|| {
+        Reply::error(
+            409,
+            "FailoverGroupBusy",
+            format!(
+                "The Failover Group '{}' is busy with another operation and cannot perform the \
+                 '{action}' operation. Please try again later.",
+                rid.name()
+            ),
+        )
+    })
 }
 
 /// This server's group becomes Primary; the same-named group on each partner server becomes
