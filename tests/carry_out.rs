@@ -109,8 +109,8 @@ async fn every_shipped_runbook_can_be_carried_out_against_the_outage_scenario() 
     );
     // The failovers themselves went through, each confirmed by the checks after it.
     for must in [
-        "data-sql-failover/forced-failover",
-        "data-cosmos-failover/change-priority",
+        "data-sql-failover/failover",
+        "data-cosmos-failover/offline-write-region",
         "data-storage-failover/unplanned-failover",
         "function-failover/sb-forced-failover",
         "function-failover/start-func",

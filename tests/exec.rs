@@ -152,16 +152,18 @@ async fn a_whole_runbook_runs_headless_with_answers_and_auto_approval() {
     );
     assert!(!ending.finished);
     // The failover itself, auto-approved and recorded as such, then verified.
-    assert!(ev.iter().any(|e| matches!(e, ExecEvent::Confirmed { key, auto: true, .. } if key.step == "forced-failover")));
-    let (o, s) = finished(&ev, "forced-failover").expect("ran");
+    assert!(ev.iter().any(
+        |e| matches!(e, ExecEvent::Confirmed { key, auto: true, .. } if key.step == "failover")
+    ));
+    let (o, s) = finished(&ev, "failover").expect("ran");
     assert_eq!(o, Outcome::Ok, "{s}");
     assert!(s.contains("long-running operation Succeeded"), "{s}");
     assert_eq!(
         finished(&ev, "secondary-is-primary").map(|f| f.0),
         Some(Outcome::Ok)
     );
-    // The planned failover's condition does not hold in a forced one.
-    assert!(skipped(&ev, "planned-failover").is_some());
+    // The fallback for a failover that did not go through is not needed.
+    assert!(skipped(&ev, "geo-restore-fallback").is_some());
     // A read of the down primary fails, and its runbook says that is fine.
     let (o, s) = finished(&ev, "fog-primary").expect("ran");
     assert_eq!(o, Outcome::Failed);
@@ -183,6 +185,137 @@ async fn a_whole_runbook_runs_headless_with_answers_and_auto_approval() {
     }
 }
 
+fn finished_in(events: &[ExecEvent], runbook: &str, step: &str) -> Option<(Outcome, String)> {
+    events.iter().find_map(|e| match e {
+        ExecEvent::StepFinished {
+            key,
+            outcome,
+            summary,
+            ..
+        } if key.runbook == runbook && key.step == step => Some((*outcome, summary.clone())),
+        _ => None,
+    })
+}
+
+fn skipped_in(events: &[ExecEvent], runbook: &str, step: &str) -> Option<String> {
+    events.iter().find_map(|e| match e {
+        ExecEvent::StepSkipped { key, reason, .. }
+            if key.runbook == runbook && key.step == step =>
+        {
+            Some(reason.clone())
+        }
+        _ => None,
+    })
+}
+
+/// A rehearsal of the three data runbooks together on the shipped outage scenario (West
+/// Europe down): Cosmos DB's write region is taken offline, never moved by a priority change
+/// (which does not succeed while the write region is down); SQL fails over in one call; the
+/// storage account goes straight to the unplanned failover and ends LRS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rehearsal_of_the_data_runbooks_takes_the_cosmos_write_region_offline() {
+    let c = sim().await;
+    let rec = Arc::new(Memory::default());
+    let answers: Answers = toml::from_str(
+        r#"[manual]
+"*" = { outcome = "ok", note = "done in the drill" }"#,
+    )
+    .expect("answers");
+    let rbs = shipped(&[
+        "data-sql-failover",
+        "data-cosmos-failover",
+        "data-storage-failover",
+    ]);
+    let groups = vec![plan::Group {
+        name: "Data".into(),
+        runbooks: rbs.iter().map(|(r, _)| r.id().to_string()).collect(),
+        parallel: true,
+    }];
+    let opts = Options {
+        skip_commands: Some("a rehearsal on the simulator".into()),
+        ..options(true)
+    };
+    let e = Engine::new(rbs, groups, c.reader.clone(), rec.clone(), opts);
+    let ending = tokio::time::timeout(
+        Duration::from_secs(120),
+        drive(e, &answers, "alice", |_| {}),
+    )
+    .await;
+    let ev = rec.events();
+    ending.unwrap_or_else(|_| panic!("did not finish: {ev:#?}"));
+    let sim = c.sim.as_ref().expect("the simulator");
+    let sub = "/subscriptions/6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f/resourceGroups";
+
+    // Cosmos DB: the write region's gateway does not answer, so the region goes offline.
+    let cosmos = "data-cosmos-failover";
+    assert_eq!(
+        finished_in(&ev, cosmos, "write-region-answers").map(|f| f.0),
+        Some(Outcome::Failed)
+    );
+    let (o, s) = finished_in(&ev, cosmos, "offline-write-region").expect("offlineRegion ran");
+    assert_eq!(o, Outcome::Ok, "{s}");
+    assert!(s.contains("long-running operation Succeeded"), "{s}");
+    assert!(ev.iter().any(|e| matches!(e, ExecEvent::Confirmed { key, auto: true, .. } if key.runbook == cosmos && key.step == "offline-write-region")));
+    assert!(skipped_in(&ev, cosmos, "change-priority").is_some());
+    assert!(!ev.iter().any(|e| matches!(e, ExecEvent::Retry { key, .. } if key.runbook == cosmos && key.step == "offline-write-region")));
+    assert_eq!(
+        finished_in(&ev, cosmos, "write-region-moved").map(|f| f.0),
+        Some(Outcome::Ok)
+    );
+    assert!(skipped_in(&ev, cosmos, "restore-fallback").is_some());
+    let account = sim
+        .resource(&format!(
+            "{sub}/rg-shop-global/providers/Microsoft.DocumentDB/databaseAccounts/cosmos-shop"
+        ))
+        .expect("account");
+    let p = &account["properties"];
+    assert_eq!(p["writeLocations"][0]["locationName"], "North Europe");
+    // Offline, not reprioritised: West Europe serves nothing and comes last.
+    let reads: Vec<&serde_json::Value> = p["readLocations"]
+        .as_array()
+        .expect("readLocations")
+        .iter()
+        .map(|l| &l["locationName"])
+        .collect();
+    assert_eq!(reads, [&serde_json::json!("North Europe")]);
+    let we = p["failoverPolicies"]
+        .as_array()
+        .and_then(|a| a.iter().find(|x| x["locationName"] == "West Europe"))
+        .expect("West Europe is still a region of the account");
+    assert_eq!(we["failoverPriority"], 1);
+
+    // SQL: one tryPlannedBeforeForcedFailover, no separate planned then forced call.
+    let sql = "data-sql-failover";
+    let (o, s) = finished_in(&ev, sql, "failover").expect("the failover ran");
+    assert_eq!(o, Outcome::Ok, "{s}");
+    assert_eq!(
+        finished_in(&ev, sql, "secondary-is-primary").map(|f| f.0),
+        Some(Outcome::Ok)
+    );
+    assert!(skipped_in(&ev, sql, "geo-restore-fallback").is_some());
+    let fog = sim
+        .resource(&format!("{sub}/rg-shop-northeurope/providers/Microsoft.Sql/servers/sql-shop-northeurope/failoverGroups/fog-shop"))
+        .expect("fog");
+    assert_eq!(fog["properties"]["replicationRole"], "Primary");
+
+    // Storage: Resource Health is not Available, so no planned attempt eats the RTO.
+    let st = "data-storage-failover";
+    assert_eq!(
+        finished_in(&ev, st, "account-health").map(|f| f.0),
+        Some(Outcome::Failed)
+    );
+    assert!(skipped_in(&ev, st, "planned-failover").is_some());
+    let (o, s) = finished_in(&ev, st, "unplanned-failover").expect("unplanned ran");
+    assert_eq!(o, Outcome::Ok, "{s}");
+    let acct = sim
+        .resource(&format!(
+            "{sub}/rg-shop-global/providers/Microsoft.Storage/storageAccounts/stshopdata"
+        ))
+        .expect("storage account");
+    assert_eq!(acct["sku"]["name"], "Standard_LRS");
+    assert_eq!(acct["properties"]["primaryLocation"], "northeurope");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_approval_a_destructive_step_is_declined_and_nothing_is_written() {
     let c = sim().await;
@@ -197,8 +330,8 @@ async fn without_approval_a_destructive_step_is_declined_and_nothing_is_written(
     );
     let _ = tokio::time::timeout(Duration::from_secs(20), drive(e, &answers, "bob", |_| {})).await;
     let ev = rec.events();
-    assert!(ev.iter().any(|e| matches!(e, ExecEvent::ConfirmationRequested { key, what } if key.step == "forced-failover" && what.contains("POST") && what.contains("forceFailoverAllowDataLoss"))), "{ev:#?}");
-    let reason = skipped(&ev, "forced-failover").expect("declined");
+    assert!(ev.iter().any(|e| matches!(e, ExecEvent::ConfirmationRequested { key, what } if key.step == "failover" && what.contains("POST") && what.contains("tryPlannedBeforeForcedFailover"))), "{ev:#?}");
+    let reason = skipped(&ev, "failover").expect("declined");
     assert!(reason.contains("declined by bob"), "{reason}");
     // No write reached the simulator: the group is still Secondary.
     let fog = c.sim.as_ref().and_then(|s| s.resource("/subscriptions/6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f/resourceGroups/rg-shop-northeurope/providers/Microsoft.Sql/servers/sql-shop-northeurope/failoverGroups/fog-shop"));
@@ -215,7 +348,7 @@ async fn without_approval_a_destructive_step_is_declined_and_nothing_is_written(
     let why = skipped(&ev, "secondary-is-primary").expect("the verifier is skipped");
     assert_eq!(
         why,
-        "verifies `forced-failover`, which did not happen: declined by bob (answers file)"
+        "verifies `failover`, which did not happen: declined by bob (answers file)"
     );
 }
 
@@ -254,9 +387,8 @@ async fn a_manual_step_without_an_answer_fails_and_says_why() {
     );
     // The runbook stops there: nothing after it started.
     assert!(
-        !ev.iter().any(
-            |e| matches!(e, ExecEvent::StepStarted { key, .. } if key.step == "forced-failover")
-        )
+        !ev.iter()
+            .any(|e| matches!(e, ExecEvent::StepStarted { key, .. } if key.step == "failover"))
     );
 }
 

@@ -371,8 +371,10 @@ fn every_probed_url_has_an_endpoint() {
 /// runbook writes into in an outage is declared in the estate, located outside the primary,
 /// and the runbook checks that first: a `group-location` step reading the group, expecting
 /// its `location` not to be the primary, that every write depends on or comes after as the
-/// runbook's first step. Best-effort writes (`on_failure = "continue"`, e.g. disabling what
-/// runs in the primary) are exempt.
+/// runbook's first step. Exempt: clean-up steps (failback, run once the primary is back), and a
+/// group that only best-effort writes (`on_failure = "continue"`, e.g. disabling what runs in
+/// the primary) go to while the estate locates it in the primary. A change whose outcome a
+/// later check verifies (`on_failure = "continue"` on a failover) still needs the pre-flight.
 #[test]
 fn every_group_a_runbook_writes_into_is_checked_first_and_outside_the_primary() {
     let (sc, estate) = westeurope();
@@ -381,24 +383,42 @@ fn every_group_a_runbook_writes_into_is_checked_first_and_outside_the_primary() 
     for rb in shipped_runbooks() {
         let r = Renderer::new(&rb, &estate);
         let primary = r.vars.get("primary").cloned().unwrap_or_default();
-        let groups: BTreeSet<String> = rb
+        let cleanups: BTreeSet<&str> = rb
+            .steps
+            .iter()
+            .filter_map(|s| s.cleanup.as_ref().map(|c| c.get_ref().as_str()))
+            .collect();
+        let mut writes: BTreeMap<String, bool> = BTreeMap::new();
+        for s in rb
             .steps
             .iter()
             .filter(|s| *s.kind.get_ref() == StepKind::Action)
-            .filter(|s| {
-                !s.on_failure
-                    .as_ref()
-                    .is_some_and(|o| *o.get_ref() == drbook::runbook::model::OnFailure::Continue)
+            .filter(|s| !cleanups.contains(s.id.get_ref().as_str()))
+        {
+            let Some(id) = s.resource.as_ref().and_then(|x| r.render(x.get_ref()).ok()) else {
+                continue;
+            };
+            if resource_group(&id).is_empty() {
+                continue;
+            }
+            let sub = id.split('/').nth(2).unwrap_or_default().to_string();
+            let g = format!("/subscriptions/{sub}/resourceGroups/{}", resource_group(&id));
+            let best_effort = s
+                .on_failure
+                .as_ref()
+                .is_some_and(|o| *o.get_ref() == drbook::runbook::model::OnFailure::Continue);
+            let all_best_effort = writes.entry(g).or_insert(true);
+            *all_best_effort &= best_effort;
+        }
+        let groups: BTreeSet<String> = writes
+            .into_iter()
+            .filter(|(g, all_best_effort)| {
+                let in_primary = estate
+                    .get(g)
+                    .is_some_and(|doc| doc["location"] == json!(primary));
+                !(*all_best_effort && in_primary)
             })
-            .filter_map(|s| r.render(s.resource.as_ref()?.get_ref()).ok())
-            .filter(|id| !resource_group(id).is_empty())
-            .map(|id| {
-                let sub = id.split('/').nth(2).unwrap_or_default().to_string();
-                format!(
-                    "/subscriptions/{sub}/resourceGroups/{}",
-                    resource_group(&id)
-                )
-            })
+            .map(|(g, _)| g)
             .collect();
         for g in groups {
             checked += 1;
@@ -1386,6 +1406,15 @@ async fn the_simulator_answers_the_runbooks_calls_as_the_specs_do() {
                 } else {
                     id.clone()
                 };
+                // A call whose precondition the starting estate does not meet: its answer is
+                // held to the spec by the test named here, which sets the precondition up.
+                if path.to_ascii_lowercase().ends_with("/onlineregion") {
+                    skipped.push(format!(
+                        "{at}: needs the region offline first (tests/sim.rs \
+                         cosmos_offline_region_moves_the_writes_and_online_region_brings_a_read_region_back)"
+                    ));
+                    continue;
+                }
                 // A write gets an estate of its own, untouched by the writes before it.
                 let own = if call.method == "GET" {
                     None

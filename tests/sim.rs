@@ -176,7 +176,7 @@ id = "{storage}"
 location = "westeurope"
 kind = "StorageV2"
 sku = {{ name = "Standard_RAGZRS" }}
-properties = {{ primaryLocation = "westeurope", secondaryLocation = "northeurope", statusOfPrimary = "available", statusOfSecondary = "available", provisioningState = "Succeeded", geoReplicationStats = {{ status = "Live", canFailover = true, lastSyncTime = "${{now-2m}}" }} }}
+properties = {{ primaryLocation = "westeurope", secondaryLocation = "northeurope", statusOfPrimary = "available", statusOfSecondary = "available", secondaryEndpoints = {{ blob = "https://stshop-secondary.blob.core.windows.net/" }}, provisioningState = "Succeeded", geoReplicationStats = {{ status = "Live", canFailover = true, lastSyncTime = "${{now-2m}}" }} }}
 
 [[resource]]
 id = "{sb_we}"
@@ -1065,6 +1065,218 @@ async fn cosmos_failover_priority_change_polled_by_location() {
     t.sim.shutdown().await;
 }
 
+fn write_region(a: &Value) -> &str {
+    a["properties"]["writeLocations"][0]["locationName"]
+        .as_str()
+        .unwrap_or("")
+}
+
+fn read_regions(a: &Value) -> Vec<&str> {
+    a["properties"]["readLocations"]
+        .as_array()
+        .map(|l| {
+            l.iter()
+                .filter_map(|e| e["locationName"].as_str())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn cosmos_priority_change_with_the_write_region_down_ends_failed_and_moves_nothing() {
+    let t = estate().await;
+    t.sim.region_down("westeurope");
+    let r = t
+        .post(
+            &format!("{}/failoverPriorityChange", cosmos()),
+            Some(json!({"failoverPolicies": [
+                {"locationName": "North Europe", "failoverPriority": 0},
+                {"locationName": "West Europe", "failoverPriority": 1},
+            ]})),
+        )
+        .await;
+    // ARM accepts it; the operation is what fails, as the Cosmos DB DR guidance warns.
+    assert_eq!(r.status, 202);
+    let s = t
+        .poll_status(r.header("azure-asyncoperation").unwrap())
+        .await;
+    assert_eq!(s.body["status"], "Failed", "{}", s.body);
+    assert!(
+        s.body["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("offlineRegion"),
+        "{}",
+        s.body
+    );
+    let a = t.get(&cosmos()).await.body;
+    assert_eq!(write_region(&a), "West Europe");
+    assert_eq!(a["properties"]["provisioningState"], "Succeeded");
+    t.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn cosmos_offline_region_moves_the_writes_and_online_region_brings_a_read_region_back() {
+    let t = estate().await;
+    t.sim.region_down("westeurope");
+    let offline = format!("{}/offlineRegion", cosmos());
+    let online = format!("{}/onlineRegion", cosmos());
+    for bad in [json!({}), json!({"region": "Mars"})] {
+        let r = t.post(&offline, Some(bad.clone())).await;
+        assert_eq!(r.status, 400, "{bad}: {}", r.body);
+    }
+    let r = t
+        .post(&offline, Some(json!({"region": "West Europe"})))
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert!(r.header("location").is_some());
+    assert_eq!(
+        t.get(&cosmos()).await.body["properties"]["provisioningState"],
+        "Updating"
+    );
+    let s = t
+        .poll_status(r.header("azure-asyncoperation").unwrap())
+        .await;
+    assert_eq!(s.body["status"], "Succeeded", "{}", s.body);
+    let a = t.get(&cosmos()).await.body;
+    assert_eq!(write_region(&a), "North Europe");
+    assert_eq!(read_regions(&a), ["North Europe"]);
+    let we = a["properties"]["failoverPolicies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["locationName"] == "West Europe")
+        .unwrap();
+    assert_eq!(we["failoverPriority"], 1);
+    assert_eq!(a["properties"]["provisioningState"], "Succeeded");
+
+    // Neither the last online region nor one already offline can go offline.
+    let r = t
+        .post(&offline, Some(json!({"region": "North Europe"})))
+        .await;
+    assert_eq!(r.status, 400);
+    let r = t
+        .post(&offline, Some(json!({"region": "westeurope"})))
+        .await;
+    assert_eq!(r.status, 400);
+
+    // Back online only once the region has recovered, and then as a read region.
+    let r = t
+        .post(&online, Some(json!({"region": "West Europe"})))
+        .await;
+    assert_eq!(r.status, 202);
+    let s = t
+        .poll_status(r.header("azure-asyncoperation").unwrap())
+        .await;
+    assert_eq!(s.body["status"], "Failed", "{}", s.body);
+    assert_eq!(read_regions(&t.get(&cosmos()).await.body), ["North Europe"]);
+    t.sim.region_up("westeurope");
+    let r = t
+        .post(&online, Some(json!({"region": "West Europe"})))
+        .await;
+    let s = t
+        .poll_status(r.header("azure-asyncoperation").unwrap())
+        .await;
+    assert_eq!(s.body["status"], "Succeeded", "{}", s.body);
+    let a = t.get(&cosmos()).await.body;
+    assert_eq!(write_region(&a), "North Europe");
+    assert_eq!(read_regions(&a), ["North Europe", "West Europe"]);
+
+    // Only then does a priority change move the writes back.
+    let r = t
+        .post(
+            &format!("{}/failoverPriorityChange", cosmos()),
+            Some(json!({"failoverPolicies": [
+                {"locationName": "West Europe", "failoverPriority": 0},
+                {"locationName": "North Europe", "failoverPriority": 1},
+            ]})),
+        )
+        .await;
+    let s = t
+        .poll_status(r.header("azure-asyncoperation").unwrap())
+        .await;
+    assert_eq!(s.body["status"], "Succeeded", "{}", s.body);
+    assert_eq!(write_region(&t.get(&cosmos()).await.body), "West Europe");
+    t.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn sql_a_second_failover_while_one_runs_is_refused_busy() {
+    let t = estate().await;
+    t.sim.region_down("westeurope");
+    // A planned failover that cannot synchronise, then a forced one sent behind it: the
+    // collision the two-step runbook could run into.
+    let planned = t
+        .post(&format!("{}/failover", fog("northeurope")), None)
+        .await;
+    assert_eq!(planned.status, 202);
+    let forced = t
+        .post(
+            &format!("{}/forceFailoverAllowDataLoss", fog("northeurope")),
+            None,
+        )
+        .await;
+    assert_eq!(forced.status, 409, "{}", forced.body);
+    assert_eq!(forced.code(), "FailoverGroupBusy");
+    let other = t
+        .post(
+            &format!("{}/tryPlannedBeforeForcedFailover", fog("northeurope")),
+            None,
+        )
+        .await;
+    assert_eq!(other.status, 409);
+    let s = t
+        .poll_status(planned.header("azure-asyncoperation").unwrap())
+        .await;
+    assert_eq!(s.body["status"], "Failed");
+    // once it has ended, the next one goes through
+    let forced = t
+        .post(
+            &format!("{}/forceFailoverAllowDataLoss", fog("northeurope")),
+            None,
+        )
+        .await;
+    assert_eq!(forced.status, 202);
+    t.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn sql_try_planned_before_forced_failover_works_with_the_primary_down_or_up() {
+    let t = estate().await;
+    t.sim.region_down("westeurope");
+    let r = t
+        .post(
+            &format!("{}/tryPlannedBeforeForcedFailover", fog("northeurope")),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 202);
+    let res = t.poll_location(r.header("location").unwrap()).await;
+    assert_eq!(res.status, 200, "the result carries the failover group");
+    assert_eq!(res.body["properties"]["replicationRole"], "Primary");
+    assert_eq!(
+        t.sim.resource(&fog("westeurope")).unwrap()["properties"]["replicationRole"],
+        "Secondary"
+    );
+    // and back, planned this time, with both regions up
+    t.sim.region_up("westeurope");
+    let r = t
+        .post(
+            &format!("{}/tryPlannedBeforeForcedFailover", fog("westeurope")),
+            None,
+        )
+        .await;
+    let s = t
+        .poll_status(r.header("azure-asyncoperation").unwrap())
+        .await;
+    assert_eq!(s.body["status"], "Succeeded");
+    assert_eq!(
+        t.get(&fog("westeurope")).await.body["properties"]["replicationRole"],
+        "Primary"
+    );
+    t.sim.shutdown().await;
+}
+
 #[tokio::test]
 async fn sql_forced_failover_swaps_roles_of_both_groups() {
     let t = estate().await;
@@ -1199,9 +1411,11 @@ async fn storage_unplanned_failover_when_the_primary_is_unavailable() {
     assert_eq!(a["properties"]["primaryLocation"], "northeurope");
     assert_eq!(a["properties"]["statusOfPrimary"], "available");
     assert!(a["properties"].get("secondaryLocation").is_none());
+    assert!(a["properties"].get("secondaryEndpoints").is_none());
+    // The secondary copy of RA-GZRS is LRS, and that copy becomes the primary.
     assert_eq!(
-        a["sku"]["name"], "Standard_ZRS",
-        "an unplanned failover leaves ZRS"
+        a["sku"]["name"], "Standard_LRS",
+        "an unplanned failover leaves LRS"
     );
     assert_eq!(a["properties"]["geoReplicationStats"]["canFailover"], false);
     // failing back needs geo-redundancy first

@@ -702,3 +702,61 @@ fn permissions_are_derived_from_the_resource_type_and_action() {
         None
     );
 }
+
+/// A change of a database's write region is never sent twice blindly: an answer lost to a
+/// timeout or a 5xx may hide a change that happened, and a second request would collide with
+/// it (409) or, for a priority change, fight it. The steps after each change read what
+/// happened instead.
+#[test]
+fn write_region_changes_of_the_shipped_runbooks_are_never_retried() {
+    use drbook::runbook::model::StepKind;
+    let set =
+        drbook::runbook::load_paths(&[concat!(env!("CARGO_MANIFEST_DIR"), "/runbooks").into()])
+            .expect("load the shipped runbooks");
+    let changes = [
+        "/offlineRegion",
+        "/onlineRegion",
+        "/failoverPriorityChange",
+        "/tryPlannedBeforeForcedFailover",
+        "/forceFailoverAllowDataLoss",
+    ];
+    let mut seen = std::collections::BTreeSet::new();
+    for rb in &set.runbooks {
+        for step in rb.steps.iter().chain(&rb.rollbacks) {
+            if *step.kind.get_ref() != StepKind::Action {
+                continue;
+            }
+            let resource = step
+                .resource
+                .as_ref()
+                .map(|r| r.get_ref().clone())
+                .unwrap_or_default();
+            let sql_failover =
+                resource.contains("/failoverGroups/") && resource.ends_with("/failover");
+            let Some(change) = changes
+                .iter()
+                .find(|c| resource.ends_with(*c))
+                .map(|c| c.to_string())
+                .or_else(|| sql_failover.then(|| "/failover".to_string()))
+            else {
+                continue;
+            };
+            seen.insert(change);
+            let retries = step.retries.as_ref().map_or(0, |r| *r.get_ref());
+            assert_eq!(
+                retries,
+                0,
+                "{}/{}: a write-region change is retried",
+                rb.id(),
+                step.id.get_ref()
+            );
+        }
+    }
+    for c in [
+        "/offlineRegion",
+        "/failoverPriorityChange",
+        "/tryPlannedBeforeForcedFailover",
+    ] {
+        assert!(seen.contains(c), "no shipped runbook calls {c}: {seen:?}");
+    }
+}

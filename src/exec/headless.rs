@@ -20,7 +20,7 @@ use super::steps::Outcome;
 /// "web-failover/confirm-outage" = { outcome = "ok", note = "status page confirms" }
 /// "*" = "ok"                    # every other manual step
 /// [confirm]
-/// "data-sql-failover/forced-failover" = true
+/// "data-sql-failover/failover" = true
 /// ```
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

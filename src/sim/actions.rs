@@ -49,8 +49,20 @@ pub fn action(st: &mut SimState, req: &Req, rid: &ResourceId, action: &str) -> R
                 Err(r) => r,
             }
         }
-        ("microsoft.sql/servers/failovergroups", "failover" | "forcefailoverallowdataloss") => {
-            let forced = a == "forcefailoverallowdataloss";
+        ("microsoft.documentdb/databaseaccounts", "offlineregion" | "onlineregion") => {
+            cosmos_region(st, req, rid, a == "onlineregion")
+        }
+        (
+            "microsoft.sql/servers/failovergroups",
+            "failover" | "forcefailoverallowdataloss" | "tryplannedbeforeforcedfailover",
+        ) => {
+            // tryPlannedBeforeForcedFailover synchronises when the primary answers and forces
+            // otherwise, inside one operation: it ends where a forced failover ends, so it
+            // never fails for a primary that does not answer.
+            let forced = a != "failover";
+            if let Some(r) = sql_busy(st, rid, action) {
+                return r;
+            }
             start_lro(st, req, rid, Effect::SqlFailover { forced }, true)
         }
         ("microsoft.storage/storageaccounts", "failover") => {
@@ -294,6 +306,79 @@ fn cosmos_request(st: &SimState, req: &Req, rid: &ResourceId) -> Result<Vec<(Str
     Ok(out)
 }
 
+/// `offlineRegion` / `onlineRegion` with `{"region": "West Europe"}`: `202 Accepted` with the
+/// operation's URLs, as the 2024-08-15 spec examples answer; the account changes when the
+/// operation ends. A region that is offline is listed in `locations` and `failoverPolicies`
+/// (last) but no longer in `readLocations`, since it serves nothing.
+fn cosmos_region(st: &mut SimState, req: &Req, rid: &ResourceId, online: bool) -> Reply {
+    let body = match req.json() {
+        Ok(Some(b)) => b,
+        Ok(None) => return bad_body("the body must hold `region`"),
+        Err(r) => return r,
+    };
+    let Some(name) = body.get("region").and_then(Value::as_str) else {
+        return bad_body("the body must hold `region`, the name of a region of the account");
+    };
+    let Some(account) = st.get(&rid.to_path()) else {
+        return not_found(rid);
+    };
+    let bad = |m: String| Reply::error(400, "BadRequest", m);
+    let Some(display) = cosmos_regions(&account.body)
+        .into_iter()
+        .find(|k| normalize_region(k) == normalize_region(name))
+    else {
+        return bad(format!(
+            "Region '{name}' is not a region of database account '{}'.",
+            rid.name()
+        ));
+    };
+    let serving = cosmos_online(&account.body);
+    let is_online = serving
+        .iter()
+        .any(|o| normalize_region(o) == normalize_region(&display));
+    if online && is_online {
+        return bad(format!(
+            "Region '{display}' of database account '{}' is already online.",
+            rid.name()
+        ));
+    }
+    if !online && !is_online {
+        return bad(format!(
+            "Region '{display}' of database account '{}' is already offline.",
+            rid.name()
+        ));
+    }
+    if !online && serving.len() < 2 {
+        return bad(format!(
+            "Region '{display}' is the only online region of database account '{}'; it cannot \
+             be taken offline.",
+            rid.name()
+        ));
+    }
+    set_props(st, rid, &[("provisioningState", json!("Updating"))]);
+    let effect = if online {
+        Effect::CosmosOnline(display)
+    } else {
+        Effect::CosmosOffline(display)
+    };
+    start_lro(st, req, rid, effect, false)
+}
+
+/// The regions of an account that serve (its `readLocations`, else every region).
+fn cosmos_online(account: &Value) -> Vec<String> {
+    match account
+        .pointer("/properties/readLocations")
+        .and_then(Value::as_array)
+    {
+        Some(a) => a
+            .iter()
+            .filter_map(|x| x.get("locationName").and_then(Value::as_str))
+            .map(str::to_string)
+            .collect(),
+        None => cosmos_regions(account),
+    }
+}
+
 fn cosmos_regions(account: &Value) -> Vec<String> {
     for list in ["failoverPolicies", "locations", "readLocations"] {
         if let Some(a) = account
@@ -374,6 +459,8 @@ pub fn complete(st: &mut SimState, opid: &str, when: DateTime<Utc>) {
     let result = match &op.effect {
         Effect::AksPower { running } => aks_done(st, &op.target, *running),
         Effect::CosmosPriorities(list) => cosmos_done(st, &op.target, list),
+        Effect::CosmosOffline(region) => cosmos_region_done(st, &op.target, region, false),
+        Effect::CosmosOnline(region) => cosmos_region_done(st, &op.target, region, true),
         Effect::SqlFailover { forced } => sql_done(st, &op.target, *forced),
         Effect::StorageFailover { planned } => storage_done(st, &op.target, *planned, when),
         Effect::Deployment => deployment_done(st, &op.target, op.started, when),
@@ -416,29 +503,156 @@ fn aks_done(st: &mut SimState, target: &str, running: bool) -> Result<(), OpErro
     Ok(())
 }
 
+/// The new priorities take effect, unless the account's write region is down. Microsoft's
+/// Cosmos DB disaster-recovery guidance lists a manual failover (priority change) among the
+/// operations not to attempt while the write region is out, as it does not succeed. The
+/// simulator accepts the request (the spec's answer is `202` with the operation's URLs) and
+/// the operation ends `Failed` with the write region unchanged: a runbook that tries it in an
+/// outage loses the operation's time and learns why, as it would in Azure.
 fn cosmos_done(st: &mut SimState, target: &str, list: &[(String, i64)]) -> Result<(), OpError> {
-    let res = st.resources.get_mut(target).ok_or_else(|| gone(target))?;
-    let account = res
+    let res = st.resources.get(target).ok_or_else(|| gone(target))?;
+    let write = res
         .body
-        .get("name")
+        .pointer("/properties/writeLocations/0/locationName")
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_string();
+    let serving = cosmos_online(&res.body);
+    let mut order: Vec<(String, i64)> = list.to_vec();
+    order.sort_by_key(|(_, p)| *p);
+    let new_write = order.first().map(|(d, _)| d.clone()).unwrap_or_default();
+    let failed = |status: u16, code: &str, message: String| OpError {
+        status,
+        code: code.into(),
+        message,
+    };
+    let error = if !write.is_empty() && st.is_down(&write) {
+        Some(failed(
+            503,
+            "ServiceUnavailable",
+            format!(
+                "The failover priority change did not complete: the current write region \
+                 '{write}' is unavailable. While the write region is down, take it offline \
+                 (offlineRegion) instead."
+            ),
+        ))
+    } else if st.is_down(&new_write)
+        || !serving
+            .iter()
+            .any(|s| normalize_region(s) == normalize_region(&new_write))
+    {
+        Some(failed(
+            400,
+            "BadRequest",
+            format!(
+                "Region '{new_write}' cannot become the write region: it is not online. Bring \
+                 it online (onlineRegion) first."
+            ),
+        ))
+    } else {
+        None
+    };
+    let res = st.resources.get_mut(target).ok_or_else(|| gone(target))?;
     let p = props_mut(res).ok_or_else(|| gone(target))?;
-    let prio_of = |name: &str| {
-        list.iter()
-            .find(|(d, _)| normalize_region(d) == normalize_region(name))
-            .map(|(_, p)| *p)
+    if let Some(e) = error {
+        p.insert("provisioningState".into(), json!("Succeeded"));
+        return Err(e);
+    }
+    let names: Vec<String> = order.into_iter().map(|(d, _)| d).collect();
+    cosmos_rebuild(p, &names, &serving);
+    Ok(())
+}
+
+/// `offlineRegion`: the region goes last in the priorities and stops serving; if it was the
+/// write region, the next online region by priority takes the writes. `onlineRegion`: the
+/// region serves again as a read region at its (last) priority; it takes writes only after a
+/// priority change. Bringing a region online needs it to be up.
+fn cosmos_region_done(
+    st: &mut SimState,
+    target: &str,
+    region: &str,
+    online: bool,
+) -> Result<(), OpError> {
+    let down = st.is_down(region);
+    let res = st.resources.get_mut(target).ok_or_else(|| gone(target))?;
+    let mut serving = cosmos_online(&res.body);
+    let mut order = cosmos_by_priority(&res.body);
+    let p = props_mut(res).ok_or_else(|| gone(target))?;
+    let same = |a: &str| normalize_region(a) == normalize_region(region);
+    if online {
+        if down {
+            p.insert("provisioningState".into(), json!("Succeeded"));
+            return Err(OpError {
+                status: 503,
+                code: "ServiceUnavailable".into(),
+                message: format!(
+                    "Region '{region}' is unavailable: it can be brought back online only once \
+                     it has recovered."
+                ),
+            });
+        }
+        serving.push(region.to_string());
+    } else {
+        serving.retain(|s| !same(s));
+        if let Some(i) = order.iter().position(|o| same(o)) {
+            let r = order.remove(i);
+            order.push(r);
+        }
+    }
+    cosmos_rebuild(p, &order, &serving);
+    Ok(())
+}
+
+/// The account's regions ordered by failover priority.
+fn cosmos_by_priority(account: &Value) -> Vec<String> {
+    let mut out: Vec<(i64, String)> = account
+        .pointer("/properties/failoverPolicies")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| {
+                    Some((
+                        x.get("failoverPriority")
+                            .and_then(Value::as_i64)
+                            .unwrap_or(i64::MAX),
+                        x.get("locationName")?.as_str()?.to_string(),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if out.is_empty() {
+        return cosmos_regions(account);
+    }
+    out.sort_by_key(|(p, _)| *p);
+    out.into_iter().map(|(_, n)| n).collect()
+}
+
+/// Rewrites the account's region lists for the priorities `order` (first = 0) with only the
+/// regions in `serving` readable and the first of them the write region.
+fn cosmos_rebuild(p: &mut serde_json::Map<String, Value>, order: &[String], serving: &[String]) {
+    let prio = |name: &str| {
+        order
+            .iter()
+            .position(|o| normalize_region(o) == normalize_region(name))
+            .map(|i| i as i64)
+    };
+    let serves = |name: &str| {
+        serving
+            .iter()
+            .any(|s| normalize_region(s) == normalize_region(name))
+    };
+    let name_of = |e: &Value| {
+        e.get("locationName")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
     };
     let reprioritise = |entries: &mut Vec<Value>| {
         for e in entries.iter_mut() {
-            let name = e
-                .get("locationName")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string();
-            if let (Some(prio), Some(o)) = (prio_of(&name), e.as_object_mut()) {
-                o.insert("failoverPriority".into(), json!(prio));
+            let name = name_of(e);
+            if let (Some(i), Some(o)) = (prio(&name), e.as_object_mut()) {
+                o.insert("failoverPriority".into(), json!(i));
             }
         }
         entries.sort_by_key(|e| {
@@ -451,30 +665,78 @@ fn cosmos_done(st: &mut SimState, target: &str, list: &[(String, i64)]) -> Resul
         .get("failoverPolicies")
         .and_then(Value::as_array)
         .cloned()
-        .unwrap_or_else(|| {
-            list.iter()
-                .map(|(d, _)| {
-                    json!({ "id": format!("{account}-{}", normalize_region(d)), "locationName": d })
-                })
-                .collect()
-        });
+        .unwrap_or_else(|| order.iter().map(|d| json!({ "locationName": d })).collect());
     reprioritise(&mut policies);
-    let mut write = None;
-    for key in ["locations", "readLocations"] {
-        if let Some(entries) = p.get_mut(key).and_then(Value::as_array_mut) {
-            reprioritise(entries);
-            if write.is_none() {
-                write = entries.first().cloned();
-            }
-        }
+    let mut locations: Option<Vec<Value>> = p.get("locations").and_then(Value::as_array).cloned();
+    if let Some(l) = &mut locations {
+        reprioritise(l);
     }
-    let write = write
+    let mut reads: Vec<Value> = p
+        .get("readLocations")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    reads.retain(|e| serves(&name_of(e)));
+    for name in serving {
+        if reads
+            .iter()
+            .any(|e| normalize_region(&name_of(e)) == normalize_region(name))
+        {
+            continue;
+        }
+        let mut entry = locations
+            .iter()
+            .flatten()
+            .find(|e| normalize_region(&name_of(e)) == normalize_region(name))
+            .cloned()
+            .unwrap_or_else(|| json!({ "locationName": name }));
+        if let Some(o) = entry.as_object_mut() {
+            o.insert("provisioningState".into(), json!("Succeeded"));
+        }
+        reads.push(entry);
+    }
+    reprioritise(&mut reads);
+    let write = reads
+        .first()
+        .cloned()
         .or_else(|| policies.first().cloned())
         .unwrap_or(json!({}));
     p.insert("failoverPolicies".into(), Value::Array(policies));
+    if let Some(l) = locations {
+        p.insert("locations".into(), Value::Array(l));
+    }
+    p.insert("readLocations".into(), Value::Array(reads));
     p.insert("writeLocations".into(), json!([write]));
     p.insert("provisioningState".into(), json!("Succeeded"));
-    Ok(())
+}
+
+/// A failover group takes one failover at a time, seen from either server: a second one while
+/// the first runs (a forced failover sent while a planned one still synchronises, say) is
+/// refused with Azure SQL's `FailoverGroupBusy` (error 40918).
+fn sql_busy(st: &SimState, rid: &ResourceId, action: &str) -> Option<Reply> {
+    let busy = st.ops.values().any(|op| {
+        op.status == OpStatus::InProgress
+            && matches!(op.effect, Effect::SqlFailover { .. })
+            && st
+                .resources
+                .get(&op.target)
+                .and_then(|r| ResourceId::parse(&r.id))
+                .is_some_and(|o| {
+                    o.subscription.eq_ignore_ascii_case(&rid.subscription)
+                        && o.name().eq_ignore_ascii_case(rid.name())
+                })
+    });
+    busy.then(|| {
+        Reply::error(
+            409,
+            "FailoverGroupBusy",
+            format!(
+                "The Failover Group '{}' is busy with another operation and cannot perform the \
+                 '{action}' operation. Please try again later.",
+                rid.name()
+            ),
+        )
+    })
 }
 
 /// This server's group becomes Primary; the same-named group on each partner server becomes
@@ -607,8 +869,10 @@ fn storage_request(st: &SimState, rid: &ResourceId, planned: bool) -> Result<(),
 }
 
 /// The secondary becomes the primary and the account is served from there. A planned failover
-/// swaps the regions and stays geo-redundant; an unplanned one leaves the account locally
-/// redundant (GRS/RA-GRS to LRS, GZRS/RA-GZRS to ZRS) with no secondary, as Azure does.
+/// swaps the regions and stays geo-redundant; an unplanned one leaves the account LRS with no
+/// secondary, as Azure does: the secondary region of GRS and GZRS alike holds an LRS copy, and
+/// that copy is what becomes the primary (the account's own `postFailoverRedundancy` says so
+/// when the scenario gives it).
 fn storage_done(
     st: &mut SimState,
     target: &str,
@@ -633,12 +897,18 @@ fn storage_done(
     if res.region == normalize_region(&primary) {
         res.region = normalize_region(&secondary);
     }
+    let after = res
+        .body
+        .pointer("/properties/geoReplicationStats/postFailoverRedundancy")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
     if let Value::Object(o) = &mut res.body {
         o.insert("location".into(), json!(secondary));
         if !planned
             && let Some(Value::String(sku)) = o.get_mut("sku").and_then(|s| s.get_mut("name"))
         {
-            *sku = local_sku(sku);
+            *sku = after.unwrap_or_else(|| local_sku(sku));
         }
     }
     let p = props_mut(res).ok_or_else(|| gone(target))?;
@@ -657,6 +927,7 @@ fn storage_done(
     } else {
         p.remove("secondaryLocation");
         p.remove("statusOfSecondary");
+        p.remove("secondaryEndpoints");
         if let Some(g) = p
             .get_mut("geoReplicationStats")
             .and_then(Value::as_object_mut)
@@ -672,15 +943,14 @@ fn storage_done(
     Ok(())
 }
 
-/// The locally redundant SKU an unplanned failover leaves: `Standard_RAGZRS` → `Standard_ZRS`.
+/// The SKU an unplanned failover leaves: LRS for every geo-redundant SKU, zone-redundant
+/// (GZRS) included, since the secondary copy it promotes is locally redundant.
 fn local_sku(sku: &str) -> String {
     let (tier, red) = sku.split_once('_').unwrap_or(("Standard", sku));
-    let local = match red.to_ascii_uppercase().as_str() {
-        "GZRS" | "RAGZRS" => "ZRS",
-        "GRS" | "RAGRS" => "LRS",
-        _ => return sku.to_string(),
-    };
-    format!("{tier}_{local}")
+    match red.to_ascii_uppercase().as_str() {
+        "GZRS" | "RAGZRS" | "GRS" | "RAGRS" => format!("{tier}_LRS"),
+        _ => sku.to_string(),
+    }
 }
 
 fn deployment_done(
@@ -710,8 +980,8 @@ mod tests {
 
     #[test]
     fn unplanned_failover_leaves_local_redundancy() {
-        assert_eq!(local_sku("Standard_RAGZRS"), "Standard_ZRS");
-        assert_eq!(local_sku("Standard_GZRS"), "Standard_ZRS");
+        assert_eq!(local_sku("Standard_RAGZRS"), "Standard_LRS");
+        assert_eq!(local_sku("Standard_GZRS"), "Standard_LRS");
         assert_eq!(local_sku("Standard_RAGRS"), "Standard_LRS");
         assert_eq!(local_sku("Standard_GRS"), "Standard_LRS");
         assert_eq!(local_sku("Standard_LRS"), "Standard_LRS");

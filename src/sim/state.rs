@@ -64,6 +64,8 @@ pub enum Effect {
         running: bool,
     },
     CosmosPriorities(Vec<(String, i64)>),
+    CosmosOffline(String),
+    CosmosOnline(String),
     SqlFailover {
         forced: bool,
     },
