@@ -4,10 +4,13 @@
 //! This module owns the whole query path (tokenizer, precedence-climbing parser, column check
 //! and evaluator); it knows nothing of where the rows come from. Supported subset:
 //!
-//! - table: an optional leading `Resources`; a query may also start with `where` or `| where`;
+//! - tables: `Resources` (also when a query starts with `where` or `| where`), the tables of
+//!   [`TABLES`] (the caller of [`run_tables`] gives the rows of those it holds; the others are
+//!   empty), a query in parentheses, or `union`;
 //! - operators: `where`, `project` (with `name = expr`), `project-away`, `project-rename`,
 //!   `extend`, `summarize ... by ...`, `count`, `take`/`limit`, `top N by`, `order by`/`sort by`,
-//!   `distinct`, `mv-expand`;
+//!   `distinct`, `mv-expand`, `join` (every kind, KQL's default `innerunique`, `on col` and
+//!   `on $left.a == $right.b`), `union`, `parse` (simple and regex kinds);
 //! - aggregations: `count`, `countif`, `dcount`, `min`, `max`, `sum`, `avg`, `make_list`,
 //!   `make_set`, `any`, `take_any`;
 //! - expressions: property paths (`properties.a['b'][0]`), literals (strings, numbers,
@@ -85,15 +88,17 @@ pub fn supported() -> &'static str {
      `avg()`, `make_list()`, `make_set()`, `any()`/`take_any()`, optionally `by` columns or expressions), \
      `count`, `take`/`limit`, `top N by`, `order by`/`sort by` (`asc`/`desc`, `nulls first`/`nulls last`), \
      `distinct`, `mv-expand`, `join` (kinds innerunique, the default, inner, leftouter, rightouter, \
-     fullouter, leftsemi, rightsemi, leftanti, rightanti; `on column` or `on $left.a == $right.b`) and \
-     `union`; expressions with property paths (`properties.a['b'][0]`), string, number, \
+     fullouter, leftsemi, rightsemi, leftanti, rightanti; `on column` or `on $left.a == $right.b`), \
+     `union` and `parse` (`kind=simple` or `kind=regex`, typed columns); expressions with property paths (`properties.a['b'][0]`), string, number, \
      boolean, `null`, timespan (`5m`, `1h`), `datetime(...)` and `dynamic(...)` literals, `==`, `!=`, `=~`, \
      `!~`, `<`, `<=`, `>`, `>=`, `and`, `or`, `not()`, `contains`, `startswith`, `endswith`, `has` (with \
      `!` and `_cs` variants), `has_any`, `matches regex`, `in`, `!in`, `in~`, `!in~`, `+ - * / %` on numbers, \
      datetimes and timespans, and the functions `isnull`, `isnotnull`, `isempty`, `isnotempty`, `tolower`, \
      `toupper`, `tostring`, `toint`, `tolong`, `todouble`, `toreal`, `tobool`, `todatetime`, `strlen`, \
-     `substring`, `split`, `strcat`, `replace_string`, `extract`, `iff`/`iif`, `case`, `coalesce`, \
-     `array_length`, `parse_json`/`todynamic`, `now` and `ago`"
+     `string_size`, `substring`, `split`, `strcat`, `strcat_array`, `indexof`, `replace_string`, \
+     `replace_regex`, `extract`, `iff`/`iif`, `case`, `coalesce`, `array_length`, `array_slice`, \
+     `array_concat`, `pack_array`, `bag_keys`, `set_has_element`, `parse_json`/`todynamic`, \
+     `dynamic_to_json`, `exp`, `exp2`, `exp10`, `log`, `log2`, `log10`, `pow`, `sqrt`, `now` and `ago`"
 }
 
 /// [`run`] with a fixed clock, so `now()` and `ago()` are deterministic.
@@ -208,10 +213,10 @@ const OPERATORS: &[&str] = &[
     "mvexpand",
     "join",
     "union",
+    "parse",
 ];
 
 const UNSUPPORTED_OPERATORS: &[&str] = &[
-    "parse",
     "parse-where",
     "parse-kv",
     "make-series",
@@ -822,6 +827,17 @@ fn tokenize(src: &str) -> Result<Vec<Token>> {
 // Syntax tree
 // ---------------------------------------------------------------------------------------------
 
+/// The type of a column `parse` extracts (`name:long`); `string` when none is given.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum ParseType {
+    Str,
+    Long,
+    Real,
+    Bool,
+    DateTime,
+    Dynamic,
+}
+
 /// A tabular expression: a source and the operators piped after it.
 #[derive(Debug)]
 struct Query {
@@ -885,6 +901,12 @@ enum Op {
         shape: JoinShape,
     },
     Union(Vec<Query>),
+    /// `parse [kind=regex] expr with * "const" column:type ...`, compiled to one regex.
+    Parse {
+        source: Expr,
+        re: Box<Regex>,
+        cols: Vec<(String, ParseType)>,
+    },
     Where(Expr),
     Project(Vec<(String, Expr)>),
     ProjectAway(Vec<(String, usize)>),
@@ -1480,6 +1502,75 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// `parse`: the pattern becomes one anchored regex, `*` any text, a string constant itself
+    /// (a regex under `kind=regex`), a column a lazy capture.
+    fn parse_parse(&mut self) -> Result<Op> {
+        let regex_kind = match self.parse_parameters("parse")? {
+            None => false,
+            Some((kind, _)) if kind == "simple" => false,
+            Some((kind, _)) if kind == "regex" => true,
+            Some((kind, pos)) => {
+                return Err(if kind == "relaxed" {
+                    unsupported("`parse kind=relaxed`")
+                } else {
+                    parse_err(
+                        pos,
+                        format!("unknown parse kind `{kind}` at {pos}; kinds are simple, regex"),
+                    )
+                });
+            }
+        };
+        let source = self.parse_expr()?;
+        self.expect_word("with")?;
+        let pattern_pos = self.peek().pos;
+        let mut pattern = String::from("(?s)^");
+        let mut cols = Vec::new();
+        loop {
+            let token = self.peek().clone();
+            match &token.tok {
+                Tok::Sym("*") => pattern.push_str(".*?"),
+                Tok::Str(text) if regex_kind => pattern.push_str(&format!("(?:{text})")),
+                Tok::Str(text) => pattern.push_str(&regex::escape(text)),
+                Tok::Ident(name) => {
+                    self.bump();
+                    let mut kind = ParseType::Str;
+                    if self.eat_sym(":") {
+                        let (type_name, pos) = self.parse_column_name()?;
+                        kind = match type_name.to_ascii_lowercase().as_str() {
+                            "string" => ParseType::Str,
+                            "long" | "int" => ParseType::Long,
+                            "real" | "double" | "decimal" => ParseType::Real,
+                            "bool" | "boolean" => ParseType::Bool,
+                            "datetime" | "date" => ParseType::DateTime,
+                            "dynamic" => ParseType::Dynamic,
+                            other => {
+                                return Err(parse_err(
+                                    pos,
+                                    format!("unknown type `{other}` at {pos} for a `parse` column"),
+                                ));
+                            }
+                        };
+                    }
+                    // Named, so groups inside `kind=regex` constants do not shift them.
+                    pattern.push_str(&format!("(?P<c{}>.*?)", cols.len()));
+                    cols.push((name.clone(), kind));
+                    continue;
+                }
+                _ if cols.is_empty() && pattern.len() == 5 => {
+                    return self.expected("a `parse` pattern: `*`, a string or a column name");
+                }
+                _ => break,
+            }
+            self.bump();
+        }
+        if cols.is_empty() {
+            return self.expected("a column to extract in the `parse` pattern");
+        }
+        pattern.push('$');
+        let re = Box::new(compile_regex(&pattern, pattern_pos)?);
+        Ok(Op::Parse { source, re, cols })
+    }
+
     /// Tables after `union`: `A, (B | where ...)`.
     fn parse_union_items(&mut self) -> Result<Vec<Query>> {
         if let Some((kind, pos)) = self.parse_parameters("union")?
@@ -1567,6 +1658,7 @@ impl<'a> Parser<'a> {
             "mv-expand" | "mvexpand" => self.parse_mv_expand()?,
             "join" => self.parse_join()?,
             "union" => Op::Union(self.parse_union_items()?),
+            "parse" => self.parse_parse()?,
             other if UNSUPPORTED_OPERATORS.contains(&other) => {
                 return Err(unsupported(format!("the `{other}` operator")));
             }
@@ -2262,6 +2354,14 @@ fn check_columns(
                 };
             }
             Op::Union(items) => schema = union_schema(schema, items, schemas)?,
+            Op::Parse { source, cols, .. } => {
+                check_expr(source, &schema)?;
+                for (name, _) in cols.iter() {
+                    if !schema.contains(name) {
+                        schema.push(name.clone());
+                    }
+                }
+            }
             Op::Where(expr) => check_expr(expr, &schema)?,
             Op::Project(cols) => {
                 check_all(cols, &schema)?;
@@ -3170,6 +3270,27 @@ fn replace_regex(text: &str, pattern: &str, rewrite: &str) -> Result<Val> {
     ))
 }
 
+/// A value `parse` extracted, as its column's type; null when it does not read as one.
+fn parsed(text: &str, kind: ParseType) -> Val {
+    let text = Val::Str(text.to_string());
+    match kind {
+        ParseType::Str => text,
+        ParseType::Long => to_long(text),
+        ParseType::Real => to_double(text),
+        ParseType::Bool => to_bool(text),
+        ParseType::DateTime => match &text {
+            Val::Str(s) => parse_datetime(s).map_or(Val::Null, Val::DateTime),
+            _ => Val::Null,
+        },
+        ParseType::Dynamic => match &text {
+            Val::Str(s) => {
+                serde_json::from_str::<Value>(s).map_or(text.clone(), |v| Val::from_json(&v))
+            }
+            _ => Val::Null,
+        },
+    }
+}
+
 /// A real result; NaN and infinities are null, as JSON cannot hold them.
 fn real(value: Option<f64>) -> Val {
     value.filter(|f| f.is_finite()).map_or(Val::Null, Val::Real)
@@ -3388,6 +3509,20 @@ fn apply(op: &Op, mut rows: Vec<Row>, env: &Env) -> Result<Vec<Row>> {
             Ok(join(rows, right_rows, *kind, on, shape))
         }
         Op::Union(items) => union_rows(rows, items, env),
+        Op::Parse { source, re, cols } => {
+            for row in &mut rows {
+                let text = eval(source, row, env)?.text().into_owned();
+                let captures = re.captures(&text);
+                for (i, (name, kind)) in cols.iter().enumerate() {
+                    let value = captures
+                        .as_ref()
+                        .and_then(|c| c.name(&format!("c{i}")))
+                        .map_or(Val::Null, |m| parsed(m.as_str(), *kind));
+                    row.insert(name.clone(), value.into_json());
+                }
+            }
+            Ok(rows)
+        }
         Op::Where(predicate) => where_rows(rows, predicate, env),
         Op::Project(cols) => rows.iter().map(|row| project_row(row, cols, env)).collect(),
         Op::ProjectAway(patterns) => {
@@ -4142,6 +4277,34 @@ mod tests {
             "Resources | take 1 | project a = 1 | union (ResourceContainers | take 1 | project b = 2)",
         );
         assert_eq!(rows, [json!({"a": 1}), json!({"b": 2})]);
+    }
+
+    #[test]
+    fn parse_extracts_columns() {
+        let rows = q(
+            "Resources | where name == 'cosmos-shop' | parse id with * '/resourceGroups/' rg '/providers/' provider '/' rest | project rg, provider, rest",
+        );
+        assert_eq!(
+            rows,
+            [
+                json!({"rg": "rg-shop-westeurope", "provider": "Microsoft.DocumentDB", "rest": "databaseAccounts/cosmos-shop"})
+            ]
+        );
+        let rows = q(
+            "Resources | where name == 'app-shop-weu' | extend t = 'n=42; ok=true' | parse t with 'n=' n:long '; ok=' ok:bool | project n, ok",
+        );
+        assert_eq!(rows, [json!({"n": 42, "ok": true})]);
+        // kind=regex: the constants are regexes; no match gives nulls.
+        let rows = q(
+            "Resources | where name == 'app-shop-weu' | parse kind=regex name with '([a-z]+)-' kind '-(weu|neu)' | extend miss = 'x' | parse miss with 'y' z | project kind, z",
+        );
+        assert_eq!(rows, [json!({"kind": "shop", "z": null})]);
+        parse_error("Resources | parse name with", 27, &["`parse` pattern"]);
+        parse_error(
+            "Resources | parse name with 'a' *",
+            33,
+            &["column to extract"],
+        );
     }
 
     #[test]
@@ -5109,7 +5272,11 @@ mod tests {
             "Resources | join withsource=t (Resources) on id",
             "`withsource` parameter of `join`",
         );
-        unsupported_error("Resources | parse name with a '-' b", "`parse`");
+        unsupported_error("Resources | parse-where name with a '-' b", "`parse-where`");
+        unsupported_error(
+            "Resources | parse kind=relaxed name with a '-' b",
+            "`parse kind=relaxed`",
+        );
         unsupported_error(
             "Resources | make-series count() on x step 1d",
             "`make-series`",
