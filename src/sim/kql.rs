@@ -9,7 +9,7 @@
 //!   empty), a query in parentheses, or `union`;
 //! - operators: `where`, `project` (with `name = expr`), `project-away`, `project-rename`,
 //!   `extend`, `summarize ... by ...`, `count`, `take`/`limit`, `top N by`, `order by`/`sort by`,
-//!   `distinct`, `mv-expand`, `join` (every kind, KQL's default `innerunique`, `on col` and
+//!   `distinct`, `mv-expand`, `join` (Resource Graph's kinds, default `innerunique`, `on col` and
 //!   `on $left.a == $right.b`), `union`, `parse` (simple and regex kinds);
 //! - aggregations: `count`, `countif`, `dcount`, `min`, `max`, `sum`, `avg`, `make_list`,
 //!   `make_set`, `any`, `take_any`;
@@ -36,6 +36,9 @@ use serde_json::{Map, Number, Value};
 
 /// Deepest nesting of parentheses, operators and `dynamic()` values a query may use.
 const MAX_DEPTH: usize = 64;
+/// Most rows one join may make: a key shared by many rows on both sides multiplies them, and
+/// the simulator must not run out of memory on a careless (or fuzzed) query.
+const MAX_JOIN_ROWS: usize = 200_000;
 /// Compiled-size cap for `matches regex` and `extract()` patterns.
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
@@ -87,8 +90,8 @@ pub fn supported() -> &'static str {
      `extend`, `summarize` (aggregations `count()`, `countif()`, `dcount()`, `min()`, `max()`, `sum()`, \
      `avg()`, `make_list()`, `make_set()`, `any()`/`take_any()`, optionally `by` columns or expressions), \
      `count`, `take`/`limit`, `top N by`, `order by`/`sort by` (`asc`/`desc`, `nulls first`/`nulls last`), \
-     `distinct`, `mv-expand`, `join` (kinds innerunique, the default, inner, leftouter, rightouter, \
-     fullouter, leftsemi, rightsemi, leftanti, rightanti; `on column` or `on $left.a == $right.b`), \
+     `distinct`, `mv-expand`, `join` (Resource Graph's kinds: innerunique, the default, inner, leftouter and \
+     fullouter; `on column` or `on $left.a == $right.b`), \
      `union` and `parse` (`kind=simple` or `kind=regex`, typed columns); expressions with property paths (`properties.a['b'][0]`), string, number, \
      boolean, `null`, timespan (`5m`, `1h`), `datetime(...)` and `dynamic(...)` literals, `==`, `!=`, `=~`, \
      `!~`, `<`, `<=`, `>`, `>=`, `and`, `or`, `not()`, `contains`, `startswith`, `endswith`, `has` (with \
@@ -261,6 +264,8 @@ pub const TABLES: &[&str] = &[
     "alertsmanagementresources",
     "appserviceresources",
     "authorizationresources",
+    "awsresources",
+    "azurebusinesscontinuityresources",
     "chaosresources",
     "cdnresources",
     "communitygalleryresources",
@@ -268,6 +273,7 @@ pub const TABLES: &[&str] = &[
     "desktopvirtualizationresources",
     "dnsresources",
     "edgeorderresources",
+    "elasticsanresources",
     "extendedlocationresources",
     "featureresources",
     "guestconfigurationresources",
@@ -276,6 +282,7 @@ pub const TABLES: &[&str] = &[
     "insightsresources",
     "iotsecurityresources",
     "kubernetesconfigurationresources",
+    "kustoresources",
     "maintenanceresources",
     "managedservicesresources",
     "networkresources",
@@ -853,33 +860,34 @@ enum Source {
     Union(Vec<Query>),
 }
 
-/// Join flavours, with KQL's default `innerunique` (the left side deduplicated on the key).
+/// The join flavours Resource Graph supports (learn.microsoft.com, "Understanding the Azure
+/// Resource Graph query language"), with KQL's default `innerunique`: the left side
+/// deduplicated on the key.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum JoinKind {
     InnerUnique,
     Inner,
     LeftOuter,
-    RightOuter,
     FullOuter,
-    LeftSemi,
-    RightSemi,
-    LeftAnti,
-    RightAnti,
 }
 
 const JOIN_KINDS: &[(&str, JoinKind)] = &[
     ("innerunique", JoinKind::InnerUnique),
     ("inner", JoinKind::Inner),
     ("leftouter", JoinKind::LeftOuter),
-    ("rightouter", JoinKind::RightOuter),
     ("fullouter", JoinKind::FullOuter),
-    ("leftsemi", JoinKind::LeftSemi),
-    ("rightsemi", JoinKind::RightSemi),
-    ("leftanti", JoinKind::LeftAnti),
-    ("anti", JoinKind::LeftAnti),
-    ("leftantisemi", JoinKind::LeftAnti),
-    ("rightanti", JoinKind::RightAnti),
-    ("rightantisemi", JoinKind::RightAnti),
+];
+
+/// Kusto's other join flavours, which Resource Graph refuses.
+const UNSUPPORTED_JOIN_KINDS: &[&str] = &[
+    "rightouter",
+    "leftsemi",
+    "rightsemi",
+    "leftanti",
+    "anti",
+    "leftantisemi",
+    "rightanti",
+    "rightantisemi",
 ];
 
 /// What the column check learns about a join: the output columns of each side, the right
@@ -1435,6 +1443,12 @@ impl<'a> Parser<'a> {
             None => JoinKind::InnerUnique,
             Some((name, pos)) => match JOIN_KINDS.iter().find(|(n, _)| *n == name) {
                 Some((_, kind)) => *kind,
+                None if UNSUPPORTED_JOIN_KINDS.contains(&name.as_str()) => {
+                    return Err(unsupported(format!(
+                        "`join kind={name}` (Resource Graph joins with innerunique, inner, \
+                         leftouter and fullouter)"
+                    )));
+                }
                 None => {
                     let names: Vec<&str> = JOIN_KINDS.iter().map(|(n, _)| *n).collect();
                     return Err(parse_err(
@@ -2331,10 +2345,7 @@ fn check_columns(
     for op in ops {
         match op {
             Op::Join {
-                kind,
-                right,
-                on,
-                shape,
+                right, on, shape, ..
             } => {
                 let right_schema = check_query(right, schemas)?;
                 for (left, left_pos, right, right_pos) in on.iter() {
@@ -2342,16 +2353,12 @@ fn check_columns(
                     check_column(right, *right_pos, &right_schema)?;
                 }
                 *shape = join_shape(&schema, &right_schema);
-                schema = match kind {
-                    JoinKind::LeftSemi | JoinKind::LeftAnti => schema,
-                    JoinKind::RightSemi | JoinKind::RightAnti => right_schema,
-                    _ => shape
-                        .left
-                        .iter()
-                        .chain(shape.right.iter().map(|(_, out)| out))
-                        .cloned()
-                        .collect(),
-                };
+                schema = shape
+                    .left
+                    .iter()
+                    .chain(shape.right.iter().map(|(_, out)| out))
+                    .cloned()
+                    .collect();
             }
             Op::Union(items) => schema = union_schema(schema, items, schemas)?,
             Op::Parse { source, cols, .. } => {
@@ -3416,28 +3423,9 @@ fn join(
     kind: JoinKind,
     on: &[(String, usize, String, usize)],
     shape: &JoinShape,
-) -> Vec<Row> {
+) -> Result<Vec<Row>> {
     let left_key = |row: &Row| join_key(row, on.iter().map(|(l, ..)| l.as_str()));
     let right_key = |row: &Row| join_key(row, on.iter().map(|(_, _, r, _)| r.as_str()));
-    match kind {
-        JoinKind::RightSemi | JoinKind::RightAnti => {
-            let keys: HashSet<String> = left.iter().filter_map(left_key).collect();
-            let wanted = kind == JoinKind::RightSemi;
-            return right
-                .into_iter()
-                .filter(|row| right_key(row).is_some_and(|k| keys.contains(&k)) == wanted)
-                .collect();
-        }
-        JoinKind::LeftSemi | JoinKind::LeftAnti => {
-            let keys: HashSet<String> = right.iter().filter_map(right_key).collect();
-            let wanted = kind == JoinKind::LeftSemi;
-            return left
-                .into_iter()
-                .filter(|row| left_key(row).is_some_and(|k| keys.contains(&k)) == wanted)
-                .collect();
-        }
-        _ => {}
-    }
     let mut index: HashMap<String, Vec<usize>> = HashMap::new();
     for (i, row) in right.iter().enumerate() {
         if let Some(key) = right_key(row) {
@@ -3466,6 +3454,12 @@ fn join(
         let hits = key.as_ref().and_then(|k| index.get(k));
         match hits {
             Some(hits) => {
+                if out.len().saturating_add(hits.len()) > MAX_JOIN_ROWS {
+                    return Err(eval_err(format!(
+                        "the join makes more than {MAX_JOIN_ROWS} rows: narrow its sides or \
+                         its key"
+                    )));
+                }
                 for &i in hits {
                     let mut joined = row.clone();
                     right_part(right.get(i), &mut joined);
@@ -3483,7 +3477,7 @@ fn join(
             None => {}
         }
     }
-    if matches!(kind, JoinKind::RightOuter | JoinKind::FullOuter) {
+    if kind == JoinKind::FullOuter {
         for (row, _) in right.iter().zip(&matched).filter(|(_, m)| !**m) {
             let mut joined: Row = shape
                 .left
@@ -3494,7 +3488,7 @@ fn join(
             out.push(joined);
         }
     }
-    out
+    Ok(out)
 }
 
 fn apply(op: &Op, mut rows: Vec<Row>, env: &Env) -> Result<Vec<Row>> {
@@ -3506,7 +3500,7 @@ fn apply(op: &Op, mut rows: Vec<Row>, env: &Env) -> Result<Vec<Row>> {
             shape,
         } => {
             let right_rows = eval_query(right, env)?;
-            Ok(join(rows, right_rows, *kind, on, shape))
+            join(rows, right_rows, *kind, on, shape)
         }
         Op::Union(items) => union_rows(rows, items, env),
         Op::Parse { source, re, cols } => {
@@ -4185,18 +4179,36 @@ mod tests {
             full.iter()
                 .any(|r| r["site"].is_null() && r["rgLocation"] == "swedencentral")
         );
-        assert_eq!(with("rightouter").len(), 3);
-        assert_eq!(
-            pairs(&with("leftanti"), "site", "resourceGroup"),
-            [("app-admin-weu".into(), "rg-admin".into())]
-        );
-        assert_eq!(with("leftsemi").len(), 2);
-        assert!(with("leftsemi")[0].get("rgLocation").is_none());
-        assert_eq!(
-            pairs(&with("rightanti"), "resourceGroup", "rgLocation"),
-            [("rg-empty".into(), "swedencentral".into())]
-        );
-        assert_eq!(with("rightsemi").len(), 2);
+        // Kusto's other flavours are refused, as Resource Graph refuses them.
+        for kind in [
+            "rightouter",
+            "leftsemi",
+            "rightsemi",
+            "leftanti",
+            "anti",
+            "rightanti",
+        ] {
+            let query = base.replace("KIND", kind);
+            match run_at(&query, &fixture(), now()) {
+                Err(KqlError::Unsupported { what }) => {
+                    assert!(what.contains(&format!("kind={kind}")), "{what}")
+                }
+                other => panic!("{kind}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn join_explosion_is_an_error() {
+        let rows: Vec<Value> = (0..500)
+            .map(|i| json!({"id": i.to_string(), "k": 1}))
+            .collect();
+        let query =
+            "Resources | join kind=inner (Resources) on k | join kind=inner (Resources) on k";
+        match run_at(query, &rows, now()) {
+            Err(KqlError::Eval { message }) => assert!(message.contains("more than"), "{message}"),
+            other => panic!("{:?}", other.map(|r| r.len())),
+        }
     }
 
     #[test]
@@ -5398,6 +5410,7 @@ mod tests {
         "Resources | where name matches regex @'^app-\\w+$' or tags.env in~ ('PROD', \"dev\") | summarize n = countif(isnotempty(tags.app)), l = make_list(name) by kind | take 5",
         "Resources | extend d = dynamic({'a': [1, -2.5e3, {\"b\": null}]}) | project x = iff(d.a[0] == 1, strcat('a', \"b\"), case(false, 'x', 'y')), datetime(2026-01-01T00:00:00Z) + 1d",
         "where split(id, '/')[4] !contains_cs 'X' | distinct location, type | count // done",
+        "(Resources | project id, l = location) | join kind=leftouter (Resources | summarize n = count() by l = location) on $left.l == $right.l | union (resourcecontainers | project id) | parse kind=regex id with '/resourceGroups/' rg:string '/' rest | project id, n, rg",
     ];
 
     /// Tiny deterministic generator for mutation positions and bytes.
