@@ -966,6 +966,10 @@ async fn resource_graph_pages_with_skip_token_when_rows_have_id() {
         .post(url, Some(ask(by_id, json!({"$skipToken": "not-a-token"}))))
         .await;
     assert_eq!(bad.status, 400, "{}", bad.body);
+    for top in [json!(0), json!(1001), json!("5")] {
+        let bad = t.post(url, Some(ask(by_id, json!({"$top": top})))).await;
+        assert_eq!(bad.status, 400, "{top}: {}", bad.body);
+    }
 
     // The client reads more than a page (its $top is 1000) by following the tokens.
     use drbook::azure::auth::SimCredential;

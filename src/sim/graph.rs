@@ -196,10 +196,11 @@ pub fn query(st: &SimState, body: Option<&Value>) -> Reply {
         .unwrap_or_default();
     let options = body.get("options");
     let option = |name: &str| options.and_then(|o| o.get(name));
-    let top = match option("$top").map(|t| t.as_u64().filter(|t| *t <= PAGE as u64)) {
+    // The REST API's bounds for `$top`: 1 to 1000.
+    let top = match option("$top").map(|t| t.as_u64().filter(|t| (1..=PAGE as u64).contains(t))) {
         None => PAGE,
         Some(Some(t)) => t as usize,
-        Some(None) => return bad_body("`options.$top` must be a whole number from 0 to 1000"),
+        Some(None) => return bad_body("`options.$top` must be a whole number from 1 to 1000"),
     };
     let mut skip = match option("$skip").map(Value::as_u64) {
         None => 0,
