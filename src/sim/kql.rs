@@ -1516,8 +1516,9 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// `parse`: the pattern becomes one anchored regex, `*` any text, a string constant itself
-    /// (a regex under `kind=regex`), a column a lazy capture.
+    /// `parse`: the pattern becomes one regex anchored at the start, `*` any text, a string
+    /// constant itself (a regex under `kind=regex`), a column a lazy capture (the last one
+    /// greedy).
     fn parse_parse(&mut self) -> Result<Op> {
         let regex_kind = match self.parse_parameters("parse")? {
             None => false,
@@ -1565,8 +1566,14 @@ impl<'a> Parser<'a> {
                             }
                         };
                     }
-                    // Named, so groups inside `kind=regex` constants do not shift them.
-                    pattern.push_str(&format!("(?P<c{}>.*?)", cols.len()));
+                    // Named, so groups inside `kind=regex` constants do not shift them; a
+                    // `long` matches digits only, as Kusto's generated regex does.
+                    let body = if kind == ParseType::Long {
+                        r"-?\d+"
+                    } else {
+                        ".*?"
+                    };
+                    pattern.push_str(&format!("(?P<c{}>{body})", cols.len()));
                     cols.push((name.clone(), kind));
                     continue;
                 }
@@ -1580,7 +1587,11 @@ impl<'a> Parser<'a> {
         if cols.is_empty() {
             return self.expected("a column to extract in the `parse` pattern");
         }
-        pattern.push('$');
+        // Anchored at the start only (Kusto's `*` is what skips leading text); a column that
+        // ends the pattern takes the rest of the text.
+        if let Some(open) = pattern.strip_suffix(".*?)") {
+            pattern = format!("{open}.*)");
+        }
         let re = Box::new(compile_regex(&pattern, pattern_pos)?);
         Ok(Op::Parse { source, re, cols })
     }
@@ -4306,6 +4317,11 @@ mod tests {
             "Resources | where name == 'app-shop-weu' | extend t = 'n=42; ok=true' | parse t with 'n=' n:long '; ok=' ok:bool | project n, ok",
         );
         assert_eq!(rows, [json!({"n": 42, "ok": true})]);
+        // Text after the last constant is ignored; a `long` column takes digits only.
+        let rows = q(
+            "Resources | where name == 'app-shop-weu' | extend t = 'id=7x; rest' | parse t with 'id=' n:long 'x;' | project n",
+        );
+        assert_eq!(rows, [json!({"n": 7})]);
         // kind=regex: the constants are regexes; no match gives nulls.
         let rows = q(
             "Resources | where name == 'app-shop-weu' | parse kind=regex name with '([a-z]+)-' kind '-(weu|neu)' | extend miss = 'x' | parse miss with 'y' z | project kind, z",
