@@ -838,7 +838,18 @@ async fn resource_graph_rows_and_query_errors() {
         .await;
     assert_eq!(g.status, 200);
     let n = g.body["data"].as_array().unwrap().len();
-    assert_eq!(n, 17, "every resource of the scenario");
+    // Every resource of the scenario but the Traffic Manager endpoint: Resource Graph lists
+    // endpoints only inside their profile's `properties.endpoints`.
+    assert_eq!(n, 16, "every resource of the scenario but the endpoint");
+    assert!(
+        g.body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["id"] != tm_endpoint().as_str()),
+        "{}",
+        g.body
+    );
     assert_eq!(g.body["totalRecords"], n);
     assert_eq!(g.body["count"], n);
     assert_eq!(g.body["resultTruncated"], "false");
@@ -908,6 +919,265 @@ async fn resource_graph_runs_the_runbooks_queries() {
         ])
     );
     t.sim.shutdown().await;
+}
+
+/// Resource Graph pages by `id`: a result with an `id` column longer than `$top` comes with a
+/// `$skipToken` for the rest; one without is cut and says `resultTruncated`. The ARM client
+/// follows the tokens, and refuses a truncated answer with a hint to project `id`.
+#[tokio::test]
+async fn resource_graph_pages_with_skip_token_when_rows_have_id() {
+    let t = estate().await;
+    let url = "/providers/Microsoft.ResourceGraph/resources?api-version=2022-10-01";
+    let ask = |query: &str, options: Value| json!({"subscriptions": [SUB], "query": query, "options": options});
+    let by_id = "Resources | project id, name | order by id asc";
+    let all = t.post(url, Some(ask(by_id, json!({})))).await;
+    assert_eq!(all.status, 200, "{}", all.body);
+    let every: Vec<Value> = all.body["data"].as_array().cloned().unwrap_or_default();
+    let n = every.len();
+    assert!(n > 10, "{n}");
+    assert_eq!(all.body["totalRecords"], n);
+    assert!(all.body.get("$skipToken").is_none(), "{}", all.body);
+
+    let mut seen = Vec::new();
+    let mut token: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let mut options = json!({"$top": 5});
+        if let Some(tok) = &token {
+            options["$skipToken"] = json!(tok);
+        }
+        let page = t.post(url, Some(ask(by_id, options))).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert_eq!(page.body["totalRecords"], n);
+        assert_eq!(page.body["resultTruncated"], "false");
+        let data = page.body["data"].as_array().cloned().unwrap_or_default();
+        assert_eq!(page.body["count"], data.len());
+        assert!(data.len() <= 5);
+        seen.extend(data);
+        pages += 1;
+        assert!(pages <= n, "the tokens never end");
+        token = page.body["$skipToken"].as_str().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(seen, every);
+    assert_eq!(pages, n.div_ceil(5));
+
+    let skipped = t
+        .post(url, Some(ask(by_id, json!({"$skip": 3, "$top": 2}))))
+        .await;
+    assert_eq!(skipped.body["data"], json!(every[3..5]));
+
+    // Without `id` Resource Graph cannot page: the answer is cut and says so.
+    let cut = t
+        .post(
+            url,
+            Some(ask("Resources | project name", json!({"$top": 5}))),
+        )
+        .await;
+    assert_eq!(cut.status, 200);
+    assert_eq!(cut.body["resultTruncated"], "true");
+    assert_eq!(cut.body["count"], 5);
+    assert_eq!(cut.body["totalRecords"], n);
+    assert!(cut.body.get("$skipToken").is_none(), "{}", cut.body);
+
+    let bad = t
+        .post(url, Some(ask(by_id, json!({"$skipToken": "not-a-token"}))))
+        .await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    for top in [json!(0), json!(1001), json!("5")] {
+        let bad = t.post(url, Some(ask(by_id, json!({"$top": top})))).await;
+        assert_eq!(bad.status, 400, "{top}: {}", bad.body);
+    }
+
+    // The client reads more than a page (its $top is 1000) by following the tokens.
+    use drbook::azure::auth::SimCredential;
+    use drbook::azure::{ArmClient, ClientOptions, Cloud, TokenCache};
+    let cloud = Cloud::custom(url::Url::parse(&t.sim.base_url()).expect("sim url"));
+    let cred = std::sync::Arc::new(SimCredential::new(&cloud.arm).expect("sim credential"));
+    let tokens = TokenCache::new(cred, cloud.scope.clone());
+    let arm = ArmClient::new(cloud, tokens, ClientOptions::default()).expect("client");
+    let cube = "Resources | project id, subscriptionId | join kind=inner (Resources | project s2 = subscriptionId) on $left.subscriptionId == $right.s2 | join kind=inner (Resources | project s3 = subscriptionId) on $left.subscriptionId == $right.s3";
+    let rows = tokio::time::timeout(Duration::from_secs(15), arm.graph(&[SUB.to_string()], cube))
+        .await
+        .expect("in time")
+        .expect("graph");
+    assert_eq!(rows.len(), n * n * n);
+    assert!(n * n * n > 1000, "more than one page");
+    let no_id = format!("{cube} | project subscriptionId");
+    let err = tokio::time::timeout(
+        Duration::from_secs(15),
+        arm.graph(&[SUB.to_string()], &no_id),
+    )
+    .await
+    .expect("in time")
+    .expect_err("a truncated answer is an error");
+    assert!(err.to_string().contains("project `id`"), "{err}");
+    t.sim.shutdown().await;
+}
+
+/// The shipped scenario's state as Resource Graph answers `query`: its rows, or the error.
+fn shipped_graph(st: &sim::state::SimState, query: &str) -> Vec<Value> {
+    let body = json!({"query": query, "options": {"resultFormat": "objectArray"}});
+    let reply = sim::graph::query(st, Some(&body));
+    match reply.body {
+        sim::reply::Body::Json(answer) if reply.status == 200 => {
+            answer["data"].as_array().cloned().unwrap_or_default()
+        }
+        other => panic!("{query}: {} {other:?}", reply.status),
+    }
+}
+
+fn shipped_state() -> sim::state::SimState {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let scenario = Scenario::load(&root.join("runbooks/scenarios/westeurope-outage.toml"))
+        .expect("the shipped scenario loads");
+    sim::state::SimState::new(&scenario, chrono::Utc::now())
+}
+
+/// Rows in Resource Graph's shapes: Traffic Manager endpoints inside their profile (and no rows
+/// of their own), SQL databases with the failover group they are in, locations normalised.
+#[test]
+fn resource_graph_rows_have_azure_shapes_on_the_shipped_scenario() {
+    let mut st = shipped_state();
+    let endpoints = shipped_graph(
+        &st,
+        "Resources | where type == 'microsoft.network/trafficmanagerprofiles' | mv-expand e = properties.endpoints | project name, e = tostring(e.name), t = tostring(e.type), s = tostring(e.properties.endpointStatus) | order by e asc",
+    );
+    assert_eq!(
+        endpoints,
+        [
+            json!({"name": "tm-shop", "e": "ep-northeurope", "t": "Microsoft.Network/trafficManagerProfiles/azureEndpoints", "s": "Enabled"}),
+            json!({"name": "tm-shop", "e": "ep-westeurope", "t": "Microsoft.Network/trafficManagerProfiles/azureEndpoints", "s": "Enabled"}),
+        ]
+    );
+    let own_rows = shipped_graph(
+        &st,
+        "Resources | where type startswith 'microsoft.network/trafficmanagerprofiles/'",
+    );
+    assert_eq!(own_rows, Vec::<Value>::new());
+    // APRL 1ad9d7b7 (a profile whose endpoints are all in one region) and 5b422a7f (fewer than
+    // two endpoints): tm-shop has two, in two regions.
+    let aprl = |path: &str| {
+        let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        std::fs::read_to_string(root.join("tests/data/aprl").join(path)).expect("query")
+    };
+    for q in [
+        "Network/trafficManagerProfiles/1ad9d7b7-9692-1441-a8f4-93792efbe97a.kql",
+        "Network/trafficManagerProfiles/5b422a7f-8caa-3d48-becb-511599e5bba9.kql",
+        "Network/trafficManagerProfiles/f05a3e6d-49db-2740-88e2-2b13706c1f67.kql",
+        // SQL databases outside a failover group: both are in fog-shop.
+        "Sql/servers/943c168a-2ec2-a94c-8015-85732a1b4859.kql",
+    ] {
+        assert_eq!(shipped_graph(&st, &aprl(q)), Vec::<Value>::new(), "{q}");
+    }
+    let in_groups = shipped_graph(
+        &st,
+        "Resources | where type == 'microsoft.sql/servers/databases' | project db = id, fog = tostring(properties.failoverGroupId) | join kind=inner (Resources | where type == 'microsoft.sql/servers/failovergroups' | mv-expand member = properties.databases | project fog = id, member = tostring(member)) on fog | where member =~ db | summarize count()",
+    );
+    assert_eq!(in_groups, [json!({"count_": 2})]);
+    // Endpoints are read in their current state: a changed endpoint shows in the profile.
+    let ep = "/subscriptions/6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f/resourceGroups/rg-shop-global/providers/Microsoft.Network/trafficManagerProfiles/tm-shop/azureEndpoints/ep-westeurope";
+    let key = st
+        .resources
+        .keys()
+        .find(|k| k.eq_ignore_ascii_case(ep))
+        .cloned()
+        .expect("ep-westeurope");
+    if let Some(r) = st.resources.get_mut(&key) {
+        r.body["properties"]["endpointMonitorStatus"] = json!("Degraded");
+    }
+    let degraded = shipped_graph(
+        &st,
+        &aprl("Network/trafficManagerProfiles/f05a3e6d-49db-2740-88e2-2b13706c1f67.kql"),
+    );
+    assert_eq!(degraded.len(), 1, "{degraded:?}");
+    assert_eq!(degraded[0]["param1"], "Profile name: ep-westeurope");
+    // Locations as Resource Graph keeps them: lower case, no spaces ("West Europe", "Global").
+    let locations = shipped_graph(&st, "Resources | distinct location | order by location asc");
+    assert_eq!(
+        locations,
+        [
+            json!({"location": "global"}),
+            json!({"location": "northeurope"}),
+            json!({"location": "westeurope"})
+        ]
+    );
+}
+
+/// The Azure Proactive Resiliency Library v2 queries (tests/data/aprl, see its README) run
+/// against the shipped scenario's Resource Graph: real KQL written by Microsoft engineers, not
+/// queries written for the simulator. Refusals are printed grouped by reason.
+#[test]
+fn resource_graph_runs_the_aprl_corpus() {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let scenario = Scenario::load(&root.join("runbooks/scenarios/westeurope-outage.toml"))
+        .expect("the shipped scenario loads");
+    let st = sim::state::SimState::new(&scenario, chrono::Utc::now());
+    let mut files = Vec::new();
+    let mut dirs = vec![root.join("tests/data/aprl")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("tests/data/aprl is readable") {
+            let path = entry.expect("dir entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "kql") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    assert_eq!(files.len(), 202, "the pinned usable queries");
+    let mut refused: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for file in &files {
+        let query = std::fs::read_to_string(file).expect("query file");
+        let body = json!({"query": query, "options": {"resultFormat": "objectArray"}});
+        let reply = sim::graph::query(&st, Some(&body));
+        let sim::reply::Body::Json(answer) = &reply.body else {
+            panic!("{}: not a JSON answer", file.display());
+        };
+        if reply.status == 200 {
+            let rows = answer["data"].as_array().map_or(0, Vec::len);
+            if rows > 0 && std::env::var_os("APRL_SHOW").is_some() {
+                println!("{}: {rows} rows: {}", file.display(), answer["data"]);
+            }
+            continue;
+        }
+        assert_eq!(reply.status, 400, "{}: {answer}", file.display());
+        let message = answer["error"]["details"][0]["message"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(!message.is_empty(), "{}: {answer}", file.display());
+        // The reason without positions and the list of what is supported.
+        let reason: String = message
+            .split(" is not supported by")
+            .next()
+            .unwrap_or(message)
+            .chars()
+            .filter(|c| !c.is_ascii_digit())
+            .take(100)
+            .collect();
+        let name = file.file_name().unwrap_or_default().to_string_lossy();
+        refused.entry(reason).or_default().push(name.into_owned());
+    }
+    let refusals: usize = refused.values().map(Vec::len).sum();
+    let ran = files.len() - refusals;
+    println!(
+        "{ran} of {} APRL queries run ({}%), {refusals} refused:",
+        files.len(),
+        ran * 100 / files.len()
+    );
+    let mut by_count: Vec<_> = refused.iter().collect();
+    by_count.sort_by_key(|(_, f)| std::cmp::Reverse(f.len()));
+    for (reason, names) in by_count {
+        println!("  {:3}  {reason}  ({})", names.len(), names.join(", "));
+    }
+    assert!(
+        ran * 10 >= files.len() * 9,
+        "fewer than 90% of the APRL queries run: {ran} of {}",
+        files.len()
+    );
 }
 
 // ------------------------------------------------------------------------------- actions

@@ -4,10 +4,13 @@
 //! This module owns the whole query path (tokenizer, precedence-climbing parser, column check
 //! and evaluator); it knows nothing of where the rows come from. Supported subset:
 //!
-//! - table: an optional leading `Resources`; a query may also start with `where` or `| where`;
+//! - tables: `Resources` (also when a query starts with `where` or `| where`), the tables of
+//!   [`TABLES`] (the caller of [`run_tables`] gives the rows of those it holds; the others are
+//!   empty), a query in parentheses, or `union`;
 //! - operators: `where`, `project` (with `name = expr`), `project-away`, `project-rename`,
 //!   `extend`, `summarize ... by ...`, `count`, `take`/`limit`, `top N by`, `order by`/`sort by`,
-//!   `distinct`, `mv-expand`;
+//!   `distinct`, `mv-expand`, `join` (Resource Graph's kinds, default `innerunique`, `on col` and
+//!   `on $left.a == $right.b`), `union`, `parse` (simple and regex kinds);
 //! - aggregations: `count`, `countif`, `dcount`, `min`, `max`, `sum`, `avg`, `make_list`,
 //!   `make_set`, `any`, `take_any`;
 //! - expressions: property paths (`properties.a['b'][0]`), literals (strings, numbers,
@@ -23,6 +26,7 @@
 //! panics: nesting is capped at [`MAX_DEPTH`] and every error names a byte offset.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 
@@ -32,6 +36,9 @@ use serde_json::{Map, Number, Value};
 
 /// Deepest nesting of parentheses, operators and `dynamic()` values a query may use.
 const MAX_DEPTH: usize = 64;
+/// Most rows one join may make: a key shared by many rows on both sides multiplies them, and
+/// the simulator must not run out of memory on a careless (or fuzzed) query.
+const MAX_JOIN_ROWS: usize = 200_000;
 /// Compiled-size cap for `matches regex` and `extract()` patterns.
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
@@ -55,45 +62,110 @@ pub enum KqlError {
     Eval { message: String },
 }
 
-/// Runs `query` over `rows` (ARM resource objects as Resource Graph presents them).
+/// Runs `query` over `rows`, the `Resources` table (ARM resource objects as Resource Graph
+/// presents them); every other table is empty.
 pub fn run(query: &str, rows: &[Value]) -> Result<Vec<Value>> {
     run_at(query, rows, Utc::now())
 }
 
+/// A query's answer: its rows, and the columns of its result (rows may omit null ones).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub columns: Vec<String>,
+    pub rows: Vec<Value>,
+}
+
+/// Runs `query` over Resource Graph's tables: `tables` gets a lower-case table name of
+/// [`TABLES`] and gives its rows, or `None` for a table it holds nothing of. It is asked only
+/// for the tables the query reads, once each.
+pub fn run_tables(query: &str, tables: &dyn Fn(&str) -> Option<Vec<Value>>) -> Result<Answer> {
+    run_tables_at(query, tables, Utc::now())
+}
+
 /// One-paragraph description of the supported KQL subset, for docs and error hints.
 pub fn supported() -> &'static str {
-    "a subset of KQL as used by Azure Resource Graph: an optional leading `Resources` table, then \
+    "a subset of KQL as used by Azure Resource Graph: a table (`Resources`, `ResourceContainers` and \
+     Resource Graph's other tables; `Resources` when the query starts with an operator) or `union`, then \
      `|`-separated operators `where`, `project` (with `name = expr`), `project-away`, `project-rename`, \
      `extend`, `summarize` (aggregations `count()`, `countif()`, `dcount()`, `min()`, `max()`, `sum()`, \
      `avg()`, `make_list()`, `make_set()`, `any()`/`take_any()`, optionally `by` columns or expressions), \
      `count`, `take`/`limit`, `top N by`, `order by`/`sort by` (`asc`/`desc`, `nulls first`/`nulls last`), \
-     `distinct` and `mv-expand`; expressions with property paths (`properties.a['b'][0]`), string, number, \
+     `distinct`, `mv-expand`, `join` (Resource Graph's kinds: innerunique, the default, inner, leftouter and \
+     fullouter; `on column` or `on $left.a == $right.b`), \
+     `union` and `parse` (`kind=simple` or `kind=regex`, typed columns); expressions with property paths (`properties.a['b'][0]`), string, number, \
      boolean, `null`, timespan (`5m`, `1h`), `datetime(...)` and `dynamic(...)` literals, `==`, `!=`, `=~`, \
      `!~`, `<`, `<=`, `>`, `>=`, `and`, `or`, `not()`, `contains`, `startswith`, `endswith`, `has` (with \
      `!` and `_cs` variants), `has_any`, `matches regex`, `in`, `!in`, `in~`, `!in~`, `+ - * / %` on numbers, \
      datetimes and timespans, and the functions `isnull`, `isnotnull`, `isempty`, `isnotempty`, `tolower`, \
      `toupper`, `tostring`, `toint`, `tolong`, `todouble`, `toreal`, `tobool`, `todatetime`, `strlen`, \
-     `substring`, `split`, `strcat`, `replace_string`, `extract`, `iff`/`iif`, `case`, `coalesce`, \
-     `array_length`, `parse_json`/`todynamic`, `now` and `ago`"
+     `string_size`, `substring`, `split`, `strcat`, `strcat_array`, `indexof`, `replace_string`, \
+     `replace_regex`, `extract`, `iff`/`iif`, `case`, `coalesce`, `array_length`, `array_slice`, \
+     `array_concat`, `pack_array`, `bag_keys`, `set_has_element`, `parse_json`/`todynamic`, \
+     `dynamic_to_json`, `exp`, `exp2`, `exp10`, `log`, `log2`, `log10`, `pow`, `sqrt`, `now` and `ago`"
 }
 
 /// [`run`] with a fixed clock, so `now()` and `ago()` are deterministic.
 fn run_at(query: &str, rows: &[Value], now: DateTime<Utc>) -> Result<Vec<Value>> {
-    let ops = Parser::new(query)?.parse_query()?;
-    let table = rows
+    let resources = |name: &str| (name == "resources").then(|| rows.to_vec());
+    run_tables_at(query, &resources, now).map(|answer| answer.rows)
+}
+
+fn run_tables_at(
+    query: &str,
+    tables: &dyn Fn(&str) -> Option<Vec<Value>>,
+    now: DateTime<Utc>,
+) -> Result<Answer> {
+    let mut query = Parser::new(query)?.parse_query()?;
+    let mut uses: Vec<String> = Vec::new();
+    tables_of(&query, &mut uses);
+    let mut loaded: HashMap<String, (usize, Vec<Row>)> = HashMap::new();
+    for name in uses {
+        if let Some((n, _)) = loaded.get_mut(&name) {
+            *n += 1;
+            continue;
+        }
+        let rows = tables(&name)
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+            .map(|(i, row)| match row {
+                Value::Object(map) => Ok(map),
+                _ => Err(eval_err(format!(
+                    "input row {i} of {name} is not a JSON object"
+                ))),
+            })
+            .collect::<Result<Vec<Row>>>()?;
+        loaded.insert(name, (1, rows));
+    }
+    let schemas: HashMap<&str, Vec<String>> = loaded
         .iter()
-        .enumerate()
-        .map(|(i, row)| match row {
-            Value::Object(map) => Ok(map.clone()),
-            _ => Err(eval_err(format!("input row {i} is not a JSON object"))),
-        })
-        .collect::<Result<Vec<Row>>>()?;
-    check_columns(&ops, initial_schema(&table))?;
-    let env = Env { now };
-    let out = ops
-        .iter()
-        .try_fold(table, |rows, op| apply(op, rows, &env))?;
-    Ok(out.into_iter().map(Value::Object).collect())
+        .map(|(name, (_, rows))| (name.as_str(), initial_schema(rows)))
+        .collect();
+    let columns = check_query(&mut query, &schemas)?;
+    let env = Env {
+        now,
+        tables: RefCell::new(loaded),
+    };
+    let out = eval_query(&query, &env)?;
+    Ok(Answer {
+        columns,
+        rows: out.into_iter().map(Value::Object).collect(),
+    })
+}
+
+/// Every table `query` reads, once per use.
+fn tables_of(query: &Query, out: &mut Vec<String>) {
+    match &query.source {
+        Source::Table(name) => out.push(name.clone()),
+        Source::Union(items) => items.iter().for_each(|q| tables_of(q, out)),
+    }
+    for op in &query.ops {
+        match op {
+            Op::Join { right, .. } => tables_of(right, out),
+            Op::Union(items) => items.iter().for_each(|q| tables_of(q, out)),
+            _ => {}
+        }
+    }
 }
 
 fn parse_err(position: usize, message: impl Into<String>) -> KqlError {
@@ -105,6 +177,14 @@ fn parse_err(position: usize, message: impl Into<String>) -> KqlError {
 
 fn unsupported(what: impl Into<String>) -> KqlError {
     KqlError::Unsupported { what: what.into() }
+}
+
+fn unknown_table(word: &str) -> KqlError {
+    unsupported(format!(
+        "table `{word}` (Resource Graph's tables are {}{})",
+        TABLES.join(", "),
+        did_you_mean(word, TABLES.iter().copied())
+    ))
 }
 
 fn eval_err(message: impl Into<String>) -> KqlError {
@@ -133,12 +213,13 @@ const OPERATORS: &[&str] = &[
     "sort",
     "distinct",
     "mv-expand",
-];
-
-const UNSUPPORTED_OPERATORS: &[&str] = &[
+    "mvexpand",
     "join",
     "union",
     "parse",
+];
+
+const UNSUPPORTED_OPERATORS: &[&str] = &[
     "parse-where",
     "parse-kv",
     "make-series",
@@ -172,25 +253,50 @@ const UNSUPPORTED_OPERATORS: &[&str] = &[
     "materialize",
 ];
 
-const OTHER_TABLES: &[&str] = &[
+/// Resource Graph's tables (learn.microsoft.com, "Azure Resource Graph table and resource type
+/// reference"), lower-case. The caller of [`run_tables`] holds the rows of some; the others are
+/// empty, as they are for a subscription without such resources.
+pub const TABLES: &[&str] = &[
+    "resources",
     "resourcecontainers",
     "advisorresources",
+    "aksresources",
     "alertsmanagementresources",
+    "appserviceresources",
+    "authorizationresources",
+    "awsresources",
+    "azurebusinesscontinuityresources",
+    "chaosresources",
+    "cdnresources",
+    "communitygalleryresources",
+    "computeresources",
+    "desktopvirtualizationresources",
+    "dnsresources",
+    "edgeorderresources",
+    "elasticsanresources",
+    "extendedlocationresources",
+    "featureresources",
+    "guestconfigurationresources",
+    "healthresourcechanges",
     "healthresources",
-    "securityresources",
+    "insightsresources",
+    "iotsecurityresources",
+    "kubernetesconfigurationresources",
+    "kustoresources",
+    "maintenanceresources",
+    "managedservicesresources",
+    "networkresources",
+    "patchassessmentresources",
+    "patchinstallationresources",
     "policyresources",
-    "servicehealthresources",
+    "recoveryservicesresources",
     "resourcechanges",
     "resourcecontainerchanges",
-    "networkresources",
-    "appserviceresources",
-    "recoveryservicesresources",
-    "computeresources",
-    "guestconfigurationresources",
-    "kubernetesconfigurationresources",
-    "maintenanceresources",
-    "patchassessmentresources",
-    "authorizationresources",
+    "securityresources",
+    "servicehealthresources",
+    "spotresources",
+    "supportresources",
+    "tagsresources",
 ];
 
 const AGGREGATIONS: &[&str] = &[
@@ -238,21 +344,14 @@ const UNSUPPORTED_FUNCTIONS: &[&str] = &[
     "datetime_add",
     "startofday",
     "endofday",
-    "bag_keys",
     "bag_pack",
     "pack",
-    "pack_array",
     "parse_url",
     "parse_xml",
     "trim",
     "trim_start",
     "trim_end",
-    "indexof",
-    "replace_regex",
-    "array_concat",
-    "array_slice",
     "array_index_of",
-    "set_has_element",
     "set_union",
     "set_intersect",
     "hash",
@@ -323,6 +422,45 @@ enum Func {
     Now,
     Ago,
     Not,
+    StrCatArray,
+    IndexOf,
+    ArraySlice,
+    ArrayConcat,
+    PackArray,
+    BagKeys,
+    SetHasElement,
+    StringSize,
+    ReplaceRegex,
+    /// The older `replace(regex, rewrite, text)`.
+    Replace,
+    DynamicToJson,
+    Math(MathFn),
+    Pow,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum MathFn {
+    Exp,
+    Exp2,
+    Exp10,
+    Ln,
+    Log2,
+    Log10,
+    Sqrt,
+}
+
+impl MathFn {
+    fn apply(self, x: f64) -> f64 {
+        match self {
+            MathFn::Exp => x.exp(),
+            MathFn::Exp2 => x.exp2(),
+            MathFn::Exp10 => 10f64.powf(x),
+            MathFn::Ln => x.ln(),
+            MathFn::Log2 => x.log2(),
+            MathFn::Log10 => x.log10(),
+            MathFn::Sqrt => x.sqrt(),
+        }
+    }
 }
 
 /// Scalar functions: name, function, minimum and maximum argument count.
@@ -357,6 +495,25 @@ const FUNCTIONS: &[(&str, Func, usize, usize)] = &[
     ("now", Func::Now, 0, 1),
     ("ago", Func::Ago, 1, 1),
     ("not", Func::Not, 1, 1),
+    ("strcat_array", Func::StrCatArray, 2, 2),
+    ("indexof", Func::IndexOf, 2, 5),
+    ("array_slice", Func::ArraySlice, 3, 3),
+    ("array_concat", Func::ArrayConcat, 1, 64),
+    ("pack_array", Func::PackArray, 1, 64),
+    ("bag_keys", Func::BagKeys, 1, 1),
+    ("set_has_element", Func::SetHasElement, 2, 2),
+    ("string_size", Func::StringSize, 1, 1),
+    ("replace_regex", Func::ReplaceRegex, 3, 3),
+    ("replace", Func::Replace, 3, 3),
+    ("dynamic_to_json", Func::DynamicToJson, 1, 1),
+    ("exp", Func::Math(MathFn::Exp), 1, 1),
+    ("exp2", Func::Math(MathFn::Exp2), 1, 1),
+    ("exp10", Func::Math(MathFn::Exp10), 1, 1),
+    ("log", Func::Math(MathFn::Ln), 1, 1),
+    ("log2", Func::Math(MathFn::Log2), 1, 1),
+    ("log10", Func::Math(MathFn::Log10), 1, 1),
+    ("sqrt", Func::Math(MathFn::Sqrt), 1, 1),
+    ("pow", Func::Pow, 2, 2),
 ];
 
 /// `; did you mean `x`?` when `word` is close to one of `candidates`.
@@ -492,6 +649,12 @@ impl<'a> Lexer<'a> {
             }
             Some(c) if c.is_ascii_digit() => self.number(pos)?,
             Some(c) if c.is_ascii_alphabetic() || c == '_' => self.word(pos)?,
+            // `$left` and `$right` in a join's `on` clause.
+            Some('$') if self.peek2().is_some_and(|c| c.is_ascii_alphabetic()) => {
+                self.bump();
+                let word = self.identifier();
+                Tok::Ident(format!("${word}"))
+            }
             Some('!') if self.peek2().is_some_and(|c| c.is_ascii_alphabetic()) => {
                 self.bump();
                 let word = self.identifier();
@@ -671,8 +834,87 @@ fn tokenize(src: &str) -> Result<Vec<Token>> {
 // Syntax tree
 // ---------------------------------------------------------------------------------------------
 
+/// The type of a column `parse` extracts (`name:long`); `string` when none is given.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum ParseType {
+    Str,
+    Long,
+    Real,
+    Bool,
+    DateTime,
+    Dynamic,
+}
+
+/// A tabular expression: a source and the operators piped after it.
+#[derive(Debug)]
+struct Query {
+    source: Source,
+    ops: Vec<Op>,
+}
+
+#[derive(Debug)]
+enum Source {
+    /// A Resource Graph table, by its lower-case name.
+    Table(String),
+    /// `union A, (B | ...)` at the start of a query.
+    Union(Vec<Query>),
+}
+
+/// The join flavours Resource Graph supports (learn.microsoft.com, "Understanding the Azure
+/// Resource Graph query language"), with KQL's default `innerunique`: the left side
+/// deduplicated on the key.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum JoinKind {
+    InnerUnique,
+    Inner,
+    LeftOuter,
+    FullOuter,
+}
+
+const JOIN_KINDS: &[(&str, JoinKind)] = &[
+    ("innerunique", JoinKind::InnerUnique),
+    ("inner", JoinKind::Inner),
+    ("leftouter", JoinKind::LeftOuter),
+    ("fullouter", JoinKind::FullOuter),
+];
+
+/// Kusto's other join flavours, which Resource Graph refuses.
+const UNSUPPORTED_JOIN_KINDS: &[&str] = &[
+    "rightouter",
+    "leftsemi",
+    "rightsemi",
+    "leftanti",
+    "anti",
+    "leftantisemi",
+    "rightanti",
+    "rightantisemi",
+];
+
+/// What the column check learns about a join: the output columns of each side, the right
+/// side's columns renamed where they clash with the left's (`name` -> `name1`).
+#[derive(Debug, Default)]
+struct JoinShape {
+    left: Vec<String>,
+    /// (the right side's column, its name in the output)
+    right: Vec<(String, String)>,
+}
+
 #[derive(Debug)]
 enum Op {
+    Join {
+        kind: JoinKind,
+        right: Box<Query>,
+        /// (left column, its position, right column, its position)
+        on: Vec<(String, usize, String, usize)>,
+        shape: JoinShape,
+    },
+    Union(Vec<Query>),
+    /// `parse [kind=regex] expr with * "const" column:type ...`, compiled to one regex.
+    Parse {
+        source: Expr,
+        re: Box<Regex>,
+        cols: Vec<(String, ParseType)>,
+    },
     Where(Expr),
     Project(Vec<(String, Expr)>),
     ProjectAway(Vec<(String, usize)>),
@@ -1044,31 +1286,66 @@ impl<'a> Parser<'a> {
 
     // -- pipeline ---------------------------------------------------------------------------
 
-    fn parse_query(&mut self) -> Result<Vec<Op>> {
+    fn parse_query(&mut self) -> Result<Query> {
         let mut ops = Vec::new();
-        match self.peek().tok.clone() {
-            Tok::Eof => return self.expected("`Resources` or an operator such as `where`"),
-            Tok::Sym("|") => {}
-            Tok::Ident(word) if word.eq_ignore_ascii_case("resources") => {
-                self.bump();
+        let source = match self.peek().tok.clone() {
+            Tok::Eof => {
+                return self.expected("a table such as `Resources` or an operator such as `where`");
             }
+            Tok::Sym("|") => Source::Table("resources".to_string()),
+            Tok::Sym("(") => self
+                .parse_source()?
+                .unwrap_or_else(|| Source::Union(Vec::new())),
             Tok::Ident(word) => {
                 let lower = word.to_ascii_lowercase();
-                let known = OPERATORS.contains(&lower.as_str())
-                    || UNSUPPORTED_OPERATORS.contains(&lower.as_str());
-                let alone = matches!(self.peek_at(1).tok, Tok::Eof | Tok::Sym("|"));
-                if OTHER_TABLES.contains(&lower.as_str()) || (alone && !known) {
-                    return Err(unsupported(format!(
-                        "table `{word}` (only `Resources` is available{})",
-                        did_you_mean(&word, ["Resources"])
-                    )));
+                if let Some(source) = self.parse_source()? {
+                    source
+                } else {
+                    let known = OPERATORS.contains(&lower.as_str())
+                        || UNSUPPORTED_OPERATORS.contains(&lower.as_str());
+                    let alone = matches!(self.peek_at(1).tok, Tok::Eof | Tok::Sym("|"));
+                    if alone && !known {
+                        return Err(unknown_table(&word));
+                    }
+                    // A query may start with an operator: it reads `Resources`.
+                    ops.push(self.parse_operator("a table or an operator")?);
+                    Source::Table("resources".to_string())
                 }
-                ops.push(self.parse_operator("`Resources` or an operator")?);
             }
-            _ => return self.expected("`Resources` or an operator such as `where`"),
+            _ => {
+                return self.expected("a table such as `Resources` or an operator such as `where`");
+            }
+        };
+        ops.extend(self.parse_pipe(false)?);
+        Ok(Query { source, ops })
+    }
+
+    /// A table name or a leading `union`, if the next token starts one.
+    fn parse_source(&mut self) -> Result<Option<Source>> {
+        if self.is_sym("(") {
+            // A whole query in parentheses, as `(T | ...) | union (...)` starts.
+            return Ok(Some(Source::Union(vec![self.parse_tabular()?])));
         }
+        let Tok::Ident(word) = &self.peek().tok else {
+            return Ok(None);
+        };
+        let lower = word.to_ascii_lowercase();
+        if TABLES.contains(&lower.as_str()) {
+            self.bump();
+            return Ok(Some(Source::Table(lower)));
+        }
+        if lower == "union" {
+            self.bump();
+            return Ok(Some(Source::Union(self.parse_union_items()?)));
+        }
+        Ok(None)
+    }
+
+    /// `| operator` repeatedly; a nested query (inside parentheses) ends at anything else.
+    fn parse_pipe(&mut self, nested: bool) -> Result<Vec<Op>> {
+        let mut ops = Vec::new();
         loop {
-            if self.peek().tok == Tok::Eof {
+            if self.peek().tok == Tok::Eof || (nested && !self.is_sym("|")) {
                 return Ok(ops);
             }
             if !self.eat_sym("|") {
@@ -1081,6 +1358,264 @@ impl<'a> Parser<'a> {
                 return self.expected_at(&token, &format!("`|` or end of query{hint}"));
             }
             ops.push(self.parse_operator("an operator after `|`")?);
+        }
+    }
+
+    /// The tabular argument of `join` or `union`: `(query)` or a table name.
+    fn parse_tabular(&mut self) -> Result<Query> {
+        if self.eat_sym("(") {
+            self.enter()?;
+            let source = match self.parse_source()? {
+                Some(source) => source,
+                None => match &self.peek().tok {
+                    Tok::Ident(word)
+                        if !OPERATORS.contains(&word.to_ascii_lowercase().as_str()) =>
+                    {
+                        return Err(unknown_table(word));
+                    }
+                    _ => return self.expected("a table such as `Resources`"),
+                },
+            };
+            let ops = self.parse_pipe(true)?;
+            self.expect_sym(")")?;
+            self.leave();
+            return Ok(Query { source, ops });
+        }
+        match self.parse_source()? {
+            Some(Source::Table(name)) => Ok(Query {
+                source: Source::Table(name),
+                ops: Vec::new(),
+            }),
+            Some(source) => Ok(Query {
+                source,
+                ops: Vec::new(),
+            }),
+            None => match &self.peek().tok {
+                Tok::Ident(word) => Err(unknown_table(word)),
+                _ => self.expected("`(` or a table name"),
+            },
+        }
+    }
+
+    /// `name = value` parameters before a `join`'s or `union`'s tables: `kind=leftouter`,
+    /// `hint.strategy=shuffle`, `isfuzzy=true`. Returns the `kind`, if any.
+    fn parse_parameters(&mut self, operator: &str) -> Result<Option<(String, usize)>> {
+        let mut kind = None;
+        loop {
+            let Tok::Ident(word) = &self.peek().tok else {
+                return Ok(kind);
+            };
+            let lower = word.to_ascii_lowercase();
+            let hinted = lower == "hint" && self.peek_at(1).tok == Tok::Sym(".");
+            if !hinted && self.peek_at(1).tok != Tok::Sym("=") {
+                return Ok(kind);
+            }
+            self.bump();
+            let mut name = lower.clone();
+            if hinted {
+                self.bump();
+                let (part, _) = self.parse_column_name()?;
+                name = format!("hint.{}", part.to_ascii_lowercase());
+            }
+            self.expect_sym("=")?;
+            let token = self.bump();
+            let value = match &token.tok {
+                Tok::Ident(v) | Tok::Str(v) => v.to_ascii_lowercase(),
+                Tok::Long(n) => n.to_string(),
+                _ => return self.expected_at(&token, &format!("a value for `{name}`")),
+            };
+            match name.as_str() {
+                "kind" => kind = Some((value, token.pos)),
+                // Hints change how Kusto runs a query, never its answer.
+                _ if name.starts_with("hint.") => {}
+                "isfuzzy" if operator == "union" => {}
+                _ => {
+                    return Err(unsupported(format!(
+                        "the `{name}` parameter of `{operator}`"
+                    )));
+                }
+            }
+        }
+    }
+
+    fn parse_join(&mut self) -> Result<Op> {
+        let kind = match self.parse_parameters("join")? {
+            None => JoinKind::InnerUnique,
+            Some((name, pos)) => match JOIN_KINDS.iter().find(|(n, _)| *n == name) {
+                Some((_, kind)) => *kind,
+                None if UNSUPPORTED_JOIN_KINDS.contains(&name.as_str()) => {
+                    return Err(unsupported(format!(
+                        "`join kind={name}` (Resource Graph joins with innerunique, inner, \
+                         leftouter and fullouter)"
+                    )));
+                }
+                None => {
+                    let names: Vec<&str> = JOIN_KINDS.iter().map(|(n, _)| *n).collect();
+                    return Err(parse_err(
+                        pos,
+                        format!(
+                            "unknown join kind `{name}` at {pos}{}; kinds are {}",
+                            did_you_mean(&name, names.iter().copied()),
+                            names.join(", ")
+                        ),
+                    ));
+                }
+            },
+        };
+        let right = Box::new(self.parse_tabular()?);
+        self.expect_word("on")?;
+        let mut on = Vec::new();
+        loop {
+            on.push(self.parse_join_condition()?);
+            if !self.eat_sym(",") && !self.eat_word("and") {
+                break;
+            }
+        }
+        Ok(Op::Join {
+            kind,
+            right,
+            on,
+            shape: JoinShape::default(),
+        })
+    }
+
+    /// `column` (the same name on both sides) or `$left.a == $right.b`, either way round.
+    fn parse_join_condition(&mut self) -> Result<(String, usize, String, usize)> {
+        let side = |p: &mut Self| -> Result<Option<(bool, String, usize)>> {
+            let left = if p.eat_word("$left") {
+                true
+            } else if p.eat_word("$right") {
+                false
+            } else {
+                return Ok(None);
+            };
+            p.expect_sym(".")?;
+            let (name, pos) = p.parse_column_name()?;
+            Ok(Some((left, name, pos)))
+        };
+        let Some((first_left, a, a_pos)) = side(self)? else {
+            let (name, pos) = self.parse_column_name()?;
+            return Ok((name.clone(), pos, name, pos));
+        };
+        self.expect_sym("==")?;
+        let token = self.peek().clone();
+        match side(self)? {
+            Some((second_left, b, b_pos)) if second_left != first_left => Ok(if first_left {
+                (a, a_pos, b, b_pos)
+            } else {
+                (b, b_pos, a, a_pos)
+            }),
+            _ => self.expected_at(
+                &token,
+                if first_left {
+                    "`$right.column`"
+                } else {
+                    "`$left.column`"
+                },
+            ),
+        }
+    }
+
+    /// `parse`: the pattern becomes one regex anchored at the start, `*` any text, a string
+    /// constant itself (a regex under `kind=regex`), a column a lazy capture (the last one
+    /// greedy).
+    fn parse_parse(&mut self) -> Result<Op> {
+        let regex_kind = match self.parse_parameters("parse")? {
+            None => false,
+            Some((kind, _)) if kind == "simple" => false,
+            Some((kind, _)) if kind == "regex" => true,
+            Some((kind, pos)) => {
+                return Err(if kind == "relaxed" {
+                    unsupported("`parse kind=relaxed`")
+                } else {
+                    parse_err(
+                        pos,
+                        format!("unknown parse kind `{kind}` at {pos}; kinds are simple, regex"),
+                    )
+                });
+            }
+        };
+        let source = self.parse_expr()?;
+        self.expect_word("with")?;
+        let pattern_pos = self.peek().pos;
+        let mut pattern = String::from("(?s)^");
+        let mut cols = Vec::new();
+        loop {
+            let token = self.peek().clone();
+            match &token.tok {
+                Tok::Sym("*") => pattern.push_str(".*?"),
+                Tok::Str(text) if regex_kind => pattern.push_str(&format!("(?:{text})")),
+                Tok::Str(text) => pattern.push_str(&regex::escape(text)),
+                Tok::Ident(name) => {
+                    self.bump();
+                    let mut kind = ParseType::Str;
+                    if self.eat_sym(":") {
+                        let (type_name, pos) = self.parse_column_name()?;
+                        kind = match type_name.to_ascii_lowercase().as_str() {
+                            "string" => ParseType::Str,
+                            "long" | "int" => ParseType::Long,
+                            "real" | "double" | "decimal" => ParseType::Real,
+                            "bool" | "boolean" => ParseType::Bool,
+                            "datetime" | "date" => ParseType::DateTime,
+                            "dynamic" => ParseType::Dynamic,
+                            other => {
+                                return Err(parse_err(
+                                    pos,
+                                    format!("unknown type `{other}` at {pos} for a `parse` column"),
+                                ));
+                            }
+                        };
+                    }
+                    // Named, so groups inside `kind=regex` constants do not shift them; a
+                    // `long` matches digits only, as Kusto's generated regex does.
+                    let body = if kind == ParseType::Long {
+                        r"-?\d+"
+                    } else {
+                        ".*?"
+                    };
+                    pattern.push_str(&format!("(?P<c{}>{body})", cols.len()));
+                    cols.push((name.clone(), kind));
+                    continue;
+                }
+                _ if cols.is_empty() && pattern.len() == 5 => {
+                    return self.expected("a `parse` pattern: `*`, a string or a column name");
+                }
+                _ => break,
+            }
+            self.bump();
+        }
+        if cols.is_empty() {
+            return self.expected("a column to extract in the `parse` pattern");
+        }
+        // Anchored at the start only (Kusto's `*` is what skips leading text); a column that
+        // ends the pattern takes the rest of the text.
+        if let Some(open) = pattern.strip_suffix(".*?)") {
+            pattern = format!("{open}.*)");
+        }
+        let re = Box::new(compile_regex(&pattern, pattern_pos)?);
+        Ok(Op::Parse { source, re, cols })
+    }
+
+    /// Tables after `union`: `A, (B | where ...)`.
+    fn parse_union_items(&mut self) -> Result<Vec<Query>> {
+        if let Some((kind, pos)) = self.parse_parameters("union")?
+            && kind != "outer"
+        {
+            return Err(if kind == "inner" {
+                unsupported("`union kind=inner`")
+            } else {
+                parse_err(
+                    pos,
+                    format!("unknown union kind `{kind}` at {pos}; kinds are outer, inner"),
+                )
+            });
+        }
+        let mut items = Vec::new();
+        loop {
+            items.push(self.parse_tabular()?);
+            if !self.eat_sym(",") {
+                return Ok(items);
+            }
         }
     }
 
@@ -1145,7 +1680,10 @@ impl<'a> Parser<'a> {
                     Op::Distinct(Some(self.parse_named_list()?))
                 }
             }
-            "mv-expand" => self.parse_mv_expand()?,
+            "mv-expand" | "mvexpand" => self.parse_mv_expand()?,
+            "join" => self.parse_join()?,
+            "union" => Op::Union(self.parse_union_items()?),
+            "parse" => self.parse_parse()?,
             other if UNSUPPORTED_OPERATORS.contains(&other) => {
                 return Err(unsupported(format!("the `{other}` operator")));
             }
@@ -1333,8 +1871,8 @@ impl<'a> Parser<'a> {
             "max" => AggKind::Max,
             "sum" => AggKind::Sum,
             "avg" => AggKind::Avg,
-            "make_list" => AggKind::MakeList,
-            "make_set" => AggKind::MakeSet,
+            "make_list" | "makelist" => AggKind::MakeList,
+            "make_set" | "makeset" => AggKind::MakeSet,
             "any" | "take_any" => AggKind::Any,
             other if UNSUPPORTED_AGGREGATIONS.contains(&other) => {
                 return Err(unsupported(format!("the `{other}()` aggregation")));
@@ -1484,6 +2022,10 @@ impl<'a> Parser<'a> {
         let base = self.parse_primary()?;
         let mut steps = Vec::new();
         loop {
+            // `a.[0]` reads as `a[0]`, as Resource Graph accepts it.
+            if self.is_sym(".") && self.peek_at(1).tok == Tok::Sym("[") {
+                self.bump();
+            }
             if self.eat_sym(".") {
                 let token = self.peek().clone();
                 let Tok::Ident(field) = token.tok else {
@@ -1780,10 +2322,64 @@ fn initial_schema(rows: &[Row]) -> Vec<String> {
     schema
 }
 
-/// Rejects references to columns that cannot exist at that point of the pipeline.
-fn check_columns(ops: &[Op], mut schema: Vec<String>) -> Result<()> {
+/// Rejects references to columns that cannot exist at that point of the pipeline, and works out
+/// the columns of each join's output. Returns the query's output columns.
+fn check_query(query: &mut Query, schemas: &HashMap<&str, Vec<String>>) -> Result<Vec<String>> {
+    let schema = match &mut query.source {
+        Source::Table(name) => schemas.get(name.as_str()).cloned().unwrap_or_default(),
+        Source::Union(items) => union_schema(Vec::new(), items, schemas)?,
+    };
+    check_columns(&mut query.ops, schema, schemas)
+}
+
+/// `union`'s columns: every column of every side, in order of appearance.
+fn union_schema(
+    mut schema: Vec<String>,
+    items: &mut [Query],
+    schemas: &HashMap<&str, Vec<String>>,
+) -> Result<Vec<String>> {
+    for item in items {
+        for column in check_query(item, schemas)? {
+            if !schema.contains(&column) {
+                schema.push(column);
+            }
+        }
+    }
+    Ok(schema)
+}
+
+fn check_columns(
+    ops: &mut [Op],
+    mut schema: Vec<String>,
+    schemas: &HashMap<&str, Vec<String>>,
+) -> Result<Vec<String>> {
     for op in ops {
         match op {
+            Op::Join {
+                right, on, shape, ..
+            } => {
+                let right_schema = check_query(right, schemas)?;
+                for (left, left_pos, right, right_pos) in on.iter() {
+                    check_column(left, *left_pos, &schema)?;
+                    check_column(right, *right_pos, &right_schema)?;
+                }
+                *shape = join_shape(&schema, &right_schema);
+                schema = shape
+                    .left
+                    .iter()
+                    .chain(shape.right.iter().map(|(_, out)| out))
+                    .cloned()
+                    .collect();
+            }
+            Op::Union(items) => schema = union_schema(schema, items, schemas)?,
+            Op::Parse { source, cols, .. } => {
+                check_expr(source, &schema)?;
+                for (name, _) in cols.iter() {
+                    if !schema.contains(name) {
+                        schema.push(name.clone());
+                    }
+                }
+            }
             Op::Where(expr) => check_expr(expr, &schema)?,
             Op::Project(cols) => {
                 check_all(cols, &schema)?;
@@ -1798,7 +2394,7 @@ fn check_columns(ops: &[Op], mut schema: Vec<String>) -> Result<()> {
                 }
             }
             Op::ProjectAway(patterns) => {
-                for (pattern, pos) in patterns {
+                for (pattern, pos) in patterns.iter() {
                     if !pattern.contains('*') {
                         check_column(pattern, *pos, &schema)?;
                     }
@@ -1806,7 +2402,7 @@ fn check_columns(ops: &[Op], mut schema: Vec<String>) -> Result<()> {
                 schema.retain(|c| !patterns.iter().any(|(p, _)| glob(p, c)));
             }
             Op::ProjectRename(renames) => {
-                for (new, old, pos) in renames {
+                for (new, old, pos) in renames.iter() {
                     check_column(old, *pos, &schema)?;
                     schema.retain(|c| c != old);
                     schema.push(new.clone());
@@ -1836,7 +2432,30 @@ fn check_columns(ops: &[Op], mut schema: Vec<String>) -> Result<()> {
             }
         }
     }
-    Ok(())
+    Ok(schema)
+}
+
+/// A join's output columns: the left's, then the right's, a right column whose name is taken
+/// getting the first free numbered name (`id` -> `id1`), as Kusto names them.
+fn join_shape(left: &[String], right: &[String]) -> JoinShape {
+    let mut taken: HashSet<String> = left.iter().cloned().collect();
+    let mut columns = Vec::new();
+    for column in right {
+        let name = if taken.contains(column) {
+            (1..)
+                .map(|n| format!("{column}{n}"))
+                .find(|c| !taken.contains(c) && !right.contains(c))
+                .unwrap_or_default()
+        } else {
+            column.clone()
+        };
+        taken.insert(name.clone());
+        columns.push((column.clone(), name));
+    }
+    JoinShape {
+        left: left.to_vec(),
+        right: columns,
+    }
 }
 
 fn check_all(items: &[(String, Expr)], schema: &[String]) -> Result<()> {
@@ -2163,6 +2782,25 @@ fn string_match(kind: StrKind, cs: bool, haystack: &str, needle: &str) -> bool {
 
 struct Env {
     now: DateTime<Utc>,
+    /// Each table's rows and how many more times the query reads it: the last read takes them.
+    tables: RefCell<HashMap<String, (usize, Vec<Row>)>>,
+}
+
+impl Env {
+    fn table(&self, name: &str) -> Vec<Row> {
+        let mut tables = self.tables.borrow_mut();
+        match tables.get_mut(name) {
+            Some((uses, rows)) if *uses <= 1 => {
+                *uses = 0;
+                std::mem::take(rows)
+            }
+            Some((uses, rows)) => {
+                *uses -= 1;
+                rows.clone()
+            }
+            None => Vec::new(),
+        }
+    }
 }
 
 fn opt_bool(b: Option<bool>) -> Val {
@@ -2507,9 +3145,173 @@ fn call(func: Func, args: &[Expr], row: &Row, env: &Env) -> Result<Val> {
             _ => Val::Null,
         },
         Func::Not => opt_bool(arg(0)?.truth().map(|b| !b)),
+        Func::StrCatArray => match arg(0)? {
+            Val::Dyn(Value::Array(items)) => {
+                let delimiter = arg(1)?;
+                let parts: Vec<String> = items
+                    .iter()
+                    .map(|v| Val::from_json(v).text().into_owned())
+                    .collect();
+                Val::Str(parts.join(&delimiter.text()))
+            }
+            _ => Val::Null,
+        },
+        Func::IndexOf => index_of(arg(0)?, arg(1)?, arg(2)?, arg(3)?, arg(4)?),
+        Func::ArraySlice => match arg(0)? {
+            Val::Dyn(Value::Array(items)) => array_slice(items, arg(1)?, arg(2)?),
+            _ => Val::Null,
+        },
+        Func::ArrayConcat => {
+            let mut out = Vec::new();
+            for i in 0..args.len() {
+                match arg(i)? {
+                    Val::Dyn(Value::Array(items)) => out.extend(items),
+                    _ => return Ok(Val::Null),
+                }
+            }
+            Val::Dyn(Value::Array(out))
+        }
+        Func::PackArray => Val::Dyn(Value::Array(
+            (0..args.len())
+                .map(|i| arg(i).map(Val::into_json))
+                .collect::<Result<_>>()?,
+        )),
+        Func::BagKeys => match arg(0)? {
+            Val::Dyn(Value::Object(map)) => Val::Dyn(Value::Array(
+                map.keys().cloned().map(Value::String).collect(),
+            )),
+            _ => Val::Null,
+        },
+        Func::SetHasElement => match arg(0)? {
+            Val::Dyn(Value::Array(items)) => {
+                let wanted = arg(1)?;
+                Val::Bool(
+                    items
+                        .iter()
+                        .any(|v| equals(&Val::from_json(v), &wanted) == Some(true)),
+                )
+            }
+            _ => Val::Null,
+        },
+        Func::StringSize => Val::Long(i64::try_from(arg(0)?.text().len()).unwrap_or(i64::MAX)),
+        Func::ReplaceRegex => replace_regex(&arg(0)?.text(), &arg(1)?.text(), &arg(2)?.text())?,
+        Func::Replace => replace_regex(&arg(2)?.text(), &arg(0)?.text(), &arg(1)?.text())?,
+        Func::DynamicToJson => Val::Str(arg(0)?.into_json().to_string()),
+        Func::Math(f) => real(to_double(arg(0)?).as_f64().map(|x| f.apply(x))),
+        Func::Pow => match (to_double(arg(0)?).as_f64(), to_double(arg(1)?).as_f64()) {
+            (Some(x), Some(y)) => real(Some(x.powf(y))),
+            _ => Val::Null,
+        },
         // Parsed into `Expr::Extract`; never reaches here.
         Func::Extract => Val::Null,
     })
+}
+
+/// `indexof(source, lookup[, start[, length[, occurrence]]])`: the character position of the
+/// `occurrence`th `lookup` from `start`, within `length` characters (-1: to the end); -1 when
+/// not found, null for a start or occurrence out of range.
+fn index_of(source: Val, lookup: Val, start: Val, length: Val, occurrence: Val) -> Val {
+    let text: Vec<char> = source.text().chars().collect();
+    let lookup: Vec<char> = lookup.text().chars().collect();
+    let whole = |v: &Val, default: i64| match v {
+        Val::Null => Some(default),
+        Val::Long(n) => Some(*n),
+        _ => None,
+    };
+    let (Some(start), Some(length), Some(occurrence)) =
+        (whole(&start, 0), whole(&length, -1), whole(&occurrence, 1))
+    else {
+        return Val::Null;
+    };
+    let len = i64::try_from(text.len()).unwrap_or(i64::MAX);
+    let start = if start < 0 { len + start } else { start };
+    if start < 0 || start > len || length < -1 || occurrence < 1 {
+        return Val::Null;
+    }
+    let end = if length == -1 {
+        len
+    } else {
+        start.saturating_add(length).min(len)
+    };
+    let (Ok(start), Ok(end)) = (usize::try_from(start), usize::try_from(end)) else {
+        return Val::Null;
+    };
+    let mut found = 0;
+    let mut i = start;
+    while i + lookup.len() <= end {
+        if text.get(i..i + lookup.len()) == Some(lookup.as_slice()) {
+            found += 1;
+            if found == occurrence {
+                return Val::Long(i64::try_from(i).unwrap_or(i64::MAX));
+            }
+        }
+        i += 1;
+    }
+    Val::Long(-1)
+}
+
+/// `array_slice(array, start, end)`: elements `start` to `end` inclusive, negative indexes
+/// counting from the end.
+fn array_slice(items: Vec<Value>, start: Val, end: Val) -> Val {
+    let (Val::Long(start), Val::Long(end)) = (start, end) else {
+        return Val::Null;
+    };
+    let len = i64::try_from(items.len()).unwrap_or(i64::MAX);
+    let at = |i: i64| if i < 0 { len + i } else { i };
+    let (start, end) = (at(start).max(0), at(end).min(len - 1));
+    if start > end {
+        return Val::Dyn(Value::Array(Vec::new()));
+    }
+    let (Ok(start), Ok(end)) = (usize::try_from(start), usize::try_from(end)) else {
+        return Val::Dyn(Value::Array(Vec::new()));
+    };
+    Val::Dyn(Value::Array(
+        items
+            .into_iter()
+            .skip(start)
+            .take(end - start + 1)
+            .collect(),
+    ))
+}
+
+/// `replace_regex(text, regex, rewrite)`, with KQL's `\1` group references.
+fn replace_regex(text: &str, pattern: &str, rewrite: &str) -> Result<Val> {
+    let re = RegexBuilder::new(pattern)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .build()
+        .map_err(|e| eval_err(format!("invalid regex `{pattern}`: {e}")))?;
+    let group = Regex::new(r"\\(\d)").map_err(|e| eval_err(e.to_string()))?;
+    let escaped = rewrite.replace('$', "$$");
+    let rewrite = group.replace_all(&escaped, "$${$1}");
+    Ok(Val::Str(
+        re.replace_all(text, rewrite.as_ref()).into_owned(),
+    ))
+}
+
+/// A value `parse` extracted, as its column's type; null when it does not read as one.
+fn parsed(text: &str, kind: ParseType) -> Val {
+    let text = Val::Str(text.to_string());
+    match kind {
+        ParseType::Str => text,
+        ParseType::Long => to_long(text),
+        ParseType::Real => to_double(text),
+        ParseType::Bool => to_bool(text),
+        ParseType::DateTime => match &text {
+            Val::Str(s) => parse_datetime(s).map_or(Val::Null, Val::DateTime),
+            _ => Val::Null,
+        },
+        ParseType::Dynamic => match &text {
+            Val::Str(s) => {
+                serde_json::from_str::<Value>(s).map_or(text.clone(), |v| Val::from_json(&v))
+            }
+            _ => Val::Null,
+        },
+    }
+}
+
+/// A real result; NaN and infinities are null, as JSON cannot hold them.
+fn real(value: Option<f64>) -> Val {
+    value.filter(|f| f.is_finite()).map_or(Val::Null, Val::Real)
 }
 
 fn to_long(value: Val) -> Val {
@@ -2593,8 +3395,139 @@ fn split(text: &str, delimiter: &str, index: Val) -> Val {
 // Operators
 // ---------------------------------------------------------------------------------------------
 
+fn eval_query(query: &Query, env: &Env) -> Result<Vec<Row>> {
+    let rows = match &query.source {
+        Source::Table(name) => env.table(name),
+        Source::Union(items) => union_rows(Vec::new(), items, env)?,
+    };
+    query
+        .ops
+        .iter()
+        .try_fold(rows, |rows, op| apply(op, rows, env))
+}
+
+fn union_rows(mut rows: Vec<Row>, items: &[Query], env: &Env) -> Result<Vec<Row>> {
+    for item in items {
+        rows.extend(eval_query(item, env)?);
+    }
+    Ok(rows)
+}
+
+/// The values of `columns` in `row` as one comparable key; `None` when one is null, since a
+/// null key matches nothing.
+fn join_key<'a>(row: &Row, mut columns: impl Iterator<Item = &'a str>) -> Option<String> {
+    let mut key = String::new();
+    columns.try_for_each(|column| match row.get(column) {
+        None | Some(Value::Null) => None,
+        Some(value) => {
+            key.push_str(&value.to_string());
+            key.push('\u{1f}');
+            Some(())
+        }
+    })?;
+    Some(key)
+}
+
+fn join(
+    left: Vec<Row>,
+    right: Vec<Row>,
+    kind: JoinKind,
+    on: &[(String, usize, String, usize)],
+    shape: &JoinShape,
+) -> Result<Vec<Row>> {
+    let left_key = |row: &Row| join_key(row, on.iter().map(|(l, ..)| l.as_str()));
+    let right_key = |row: &Row| join_key(row, on.iter().map(|(_, _, r, _)| r.as_str()));
+    let mut index: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, row) in right.iter().enumerate() {
+        if let Some(key) = right_key(row) {
+            index.entry(key).or_default().push(i);
+        }
+    }
+    // The right side's columns under their output names, nulls where a row has none.
+    let right_part = |row: Option<&Row>, out: &mut Row| {
+        for (column, name) in &shape.right {
+            let value = row.and_then(|r| r.get(column)).cloned();
+            out.insert(name.clone(), value.unwrap_or(Value::Null));
+        }
+    };
+    let mut out = Vec::new();
+    let mut matched = vec![false; right.len()];
+    let mut seen = HashSet::new();
+    for row in left {
+        let key = left_key(&row);
+        if kind == JoinKind::InnerUnique {
+            // innerunique keeps one left row per key before joining.
+            match &key {
+                Some(k) if !seen.insert(k.clone()) => continue,
+                _ => {}
+            }
+        }
+        let hits = key.as_ref().and_then(|k| index.get(k));
+        match hits {
+            Some(hits) => {
+                if out.len().saturating_add(hits.len()) > MAX_JOIN_ROWS {
+                    return Err(eval_err(format!(
+                        "the join makes more than {MAX_JOIN_ROWS} rows: narrow its sides or \
+                         its key"
+                    )));
+                }
+                for &i in hits {
+                    let mut joined = row.clone();
+                    right_part(right.get(i), &mut joined);
+                    if let Some(m) = matched.get_mut(i) {
+                        *m = true;
+                    }
+                    out.push(joined);
+                }
+            }
+            None if matches!(kind, JoinKind::LeftOuter | JoinKind::FullOuter) => {
+                let mut joined = row;
+                right_part(None, &mut joined);
+                out.push(joined);
+            }
+            None => {}
+        }
+    }
+    if kind == JoinKind::FullOuter {
+        for (row, _) in right.iter().zip(&matched).filter(|(_, m)| !**m) {
+            let mut joined: Row = shape
+                .left
+                .iter()
+                .map(|c| (c.clone(), Value::Null))
+                .collect();
+            right_part(Some(row), &mut joined);
+            out.push(joined);
+        }
+    }
+    Ok(out)
+}
+
 fn apply(op: &Op, mut rows: Vec<Row>, env: &Env) -> Result<Vec<Row>> {
     match op {
+        Op::Join {
+            kind,
+            right,
+            on,
+            shape,
+        } => {
+            let right_rows = eval_query(right, env)?;
+            join(rows, right_rows, *kind, on, shape)
+        }
+        Op::Union(items) => union_rows(rows, items, env),
+        Op::Parse { source, re, cols } => {
+            for row in &mut rows {
+                let text = eval(source, row, env)?.text().into_owned();
+                let captures = re.captures(&text);
+                for (i, (name, kind)) in cols.iter().enumerate() {
+                    let value = captures
+                        .as_ref()
+                        .and_then(|c| c.name(&format!("c{i}")))
+                        .map_or(Val::Null, |m| parsed(m.as_str(), *kind));
+                    row.insert(name.clone(), value.into_json());
+                }
+            }
+            Ok(rows)
+        }
         Op::Where(predicate) => where_rows(rows, predicate, env),
         Op::Project(cols) => rows.iter().map(|row| project_row(row, cols, env)).collect(),
         Op::ProjectAway(patterns) => {
@@ -3181,16 +4114,286 @@ mod tests {
     }
 
     #[test]
-    fn other_tables_are_unsupported() {
-        unsupported_error("resourcecontainers | take 1", "resourcecontainers");
-        unsupported_error("ResourceContainers", "ResourceContainers");
+    fn other_tables_are_empty_and_unknown_ones_refused() {
+        assert_eq!(count("resourcecontainers | take 1"), 0);
+        assert_eq!(count("AdvisorResources"), 0);
         unsupported_error("Foo | where name == 'x'", "Foo");
+        unsupported_error("Resources | join (Foo) on id", "Foo");
         match err("Resource | take 1") {
             KqlError::Unsupported { what } => {
-                assert!(what.contains("did you mean `Resources`"), "{what}")
+                assert!(what.contains("did you mean `resources`"), "{what}")
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    // -- join and union ------------------------------------------------------------------
+
+    /// Resource groups of the fixture (`rg-admin` has none) as a second table.
+    fn groups_and_resources(query: &str) -> Vec<Value> {
+        let groups = vec![
+            json!({"name": "rg-shop-westeurope", "location": "westeurope", "id": "/rg/1"}),
+            json!({"name": "rg-shop-northeurope", "location": "northeurope", "id": "/rg/2"}),
+            json!({"name": "rg-empty", "location": "swedencentral", "id": "/rg/3"}),
+        ];
+        let tables = |name: &str| match name {
+            "resources" => Some(fixture()),
+            "resourcecontainers" => Some(groups.clone()),
+            _ => None,
+        };
+        run_tables_at(query, &tables, now())
+            .unwrap_or_else(|e| panic!("{query}: {e}"))
+            .rows
+    }
+
+    fn pairs(rows: &[Value], a: &str, b: &str) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r[a].as_str().unwrap_or("-").to_string(),
+                    r[b].as_str().unwrap_or("-").to_string(),
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn join_kinds() {
+        let base = "Resources | where type == 'microsoft.web/sites' | project site = name, resourceGroup | join kind=KIND (ResourceContainers | project resourceGroup = name, rgLocation = location) on resourceGroup";
+        let with = |kind: &str| groups_and_resources(&base.replace("KIND", kind));
+        let inner = with("inner");
+        assert_eq!(
+            pairs(&inner, "site", "rgLocation"),
+            [
+                ("app-shop-neu".into(), "northeurope".into()),
+                ("app-shop-weu".into(), "westeurope".into())
+            ]
+        );
+        // The right side's clashing key column is kept, renamed.
+        assert!(
+            inner
+                .iter()
+                .all(|r| r["resourceGroup1"] == r["resourceGroup"]),
+            "{inner:?}"
+        );
+        let left = with("leftouter");
+        assert_eq!(left.len(), 3);
+        let admin = left.iter().find(|r| r["site"] == "app-admin-weu").unwrap();
+        assert_eq!(admin["rgLocation"], Value::Null);
+        assert_eq!(admin["resourceGroup1"], Value::Null);
+        let full = with("fullouter");
+        assert_eq!(full.len(), 4, "{full:?}");
+        assert!(
+            full.iter()
+                .any(|r| r["site"].is_null() && r["rgLocation"] == "swedencentral")
+        );
+        // Kusto's other flavours are refused, as Resource Graph refuses them.
+        for kind in [
+            "rightouter",
+            "leftsemi",
+            "rightsemi",
+            "leftanti",
+            "anti",
+            "rightanti",
+        ] {
+            let query = base.replace("KIND", kind);
+            match run_at(&query, &fixture(), now()) {
+                Err(KqlError::Unsupported { what }) => {
+                    assert!(what.contains(&format!("kind={kind}")), "{what}")
+                }
+                other => panic!("{kind}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn join_explosion_is_an_error() {
+        let rows: Vec<Value> = (0..500)
+            .map(|i| json!({"id": i.to_string(), "k": 1}))
+            .collect();
+        let query =
+            "Resources | join kind=inner (Resources) on k | join kind=inner (Resources) on k";
+        match run_at(query, &rows, now()) {
+            Err(KqlError::Eval { message }) => assert!(message.contains("more than"), "{message}"),
+            other => panic!("{:?}", other.map(|r| r.len())),
+        }
+    }
+
+    #[test]
+    fn join_default_is_innerunique() {
+        // Two left rows share a key: innerunique keeps one, inner keeps both.
+        let q = "Resources | where type == 'microsoft.web/sites' and location == 'westeurope' | project location | join KIND (ResourceContainers | project location, rg = name) on location";
+        assert_eq!(groups_and_resources(&q.replace("KIND", "")).len(), 1);
+        assert_eq!(
+            groups_and_resources(&q.replace("KIND", "kind=innerunique")).len(),
+            1
+        );
+        assert_eq!(
+            groups_and_resources(&q.replace("KIND", "kind=inner")).len(),
+            2
+        );
+    }
+
+    #[test]
+    fn join_on_left_and_right_columns() {
+        let rows = groups_and_resources(
+            "ResourceContainers | join kind = leftouter hint.strategy=shuffle (Resources | summarize n = count() by resourceGroup) on $left.name == $right.resourceGroup | project name, n",
+        );
+        let mut got: Vec<(String, Value)> = rows
+            .iter()
+            .map(|r| (r["name"].as_str().unwrap().to_string(), r["n"].clone()))
+            .collect();
+        got.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(
+            got,
+            [
+                ("rg-empty".into(), Value::Null),
+                ("rg-shop-northeurope".into(), json!(3)),
+                ("rg-shop-westeurope".into(), json!(4))
+            ]
+        );
+        // Either way round, and several keys with `and`.
+        let swapped = groups_and_resources(
+            "ResourceContainers | join (Resources | distinct resourceGroup, location) on $right.resourceGroup == $left.name and location",
+        );
+        assert_eq!(swapped.len(), 2, "{swapped:?}");
+        // Full Resources on both sides: every clashing column gets a number.
+        let row = &groups_and_resources(
+            "Resources | where name == 'cosmos-shop' | join (Resources) on id",
+        )[0];
+        assert_eq!(row["name1"], "cosmos-shop");
+        assert_eq!(row["id1"], row["id"]);
+    }
+
+    #[test]
+    fn join_errors_name_the_problem() {
+        let tables = |name: &str| (name == "resources").then(fixture);
+        let e = |q: &str| run_tables_at(q, &tables, now()).unwrap_err().to_string();
+        assert!(
+            e("Resources | join kind=sideways (Resources) on id")
+                .contains("unknown join kind `sideways`")
+        );
+        assert!(
+            e("Resources | join (Resources | project name) on id").contains("unknown column `id`")
+        );
+        assert!(
+            e("Resources | join (Resources) on $left.id == $left.name").contains("`$right.column`")
+        );
+        assert!(e("Resources | join (Resources) id").contains("`on`"));
+        assert!(e("Resources | join (Resources on id").contains("`)`"));
+    }
+
+    #[test]
+    fn union_of_tables() {
+        let rows = groups_and_resources(
+            "union (Resources | project name), (ResourceContainers | project name, location) | summarize count()",
+        );
+        assert_eq!(rows, [json!({"count_": 11})]);
+        let rows = groups_and_resources(
+            "Resources | where name == 'cosmos-shop' | union ResourceContainers | project name",
+        );
+        assert_eq!(rows.len(), 4);
+        let rows = groups_and_resources(
+            "Resources | take 1 | project a = 1 | union (ResourceContainers | take 1 | project b = 2)",
+        );
+        assert_eq!(rows, [json!({"a": 1}), json!({"b": 2})]);
+    }
+
+    #[test]
+    fn parse_extracts_columns() {
+        let rows = q(
+            "Resources | where name == 'cosmos-shop' | parse id with * '/resourceGroups/' rg '/providers/' provider '/' rest | project rg, provider, rest",
+        );
+        assert_eq!(
+            rows,
+            [
+                json!({"rg": "rg-shop-westeurope", "provider": "Microsoft.DocumentDB", "rest": "databaseAccounts/cosmos-shop"})
+            ]
+        );
+        let rows = q(
+            "Resources | where name == 'app-shop-weu' | extend t = 'n=42; ok=true' | parse t with 'n=' n:long '; ok=' ok:bool | project n, ok",
+        );
+        assert_eq!(rows, [json!({"n": 42, "ok": true})]);
+        // Text after the last constant is ignored; a `long` column takes digits only.
+        let rows = q(
+            "Resources | where name == 'app-shop-weu' | extend t = 'id=7x; rest' | parse t with 'id=' n:long 'x;' | project n",
+        );
+        assert_eq!(rows, [json!({"n": 7})]);
+        // kind=regex: the constants are regexes; no match gives nulls.
+        let rows = q(
+            "Resources | where name == 'app-shop-weu' | parse kind=regex name with '([a-z]+)-' kind '-(weu|neu)' | extend miss = 'x' | parse miss with 'y' z | project kind, z",
+        );
+        assert_eq!(rows, [json!({"kind": "shop", "z": null})]);
+        parse_error("Resources | parse name with", 27, &["`parse` pattern"]);
+        parse_error(
+            "Resources | parse name with 'a' *",
+            33,
+            &["column to extract"],
+        );
+    }
+
+    #[test]
+    fn array_and_string_functions_of_real_queries() {
+        assert_eq!(
+            value_for("cosmos-shop", "strcat_array(dynamic(['a', 1, 'b']), ', ')"),
+            json!("a, 1, b")
+        );
+        assert_eq!(value_for("cosmos-shop", "indexof('abcabc', 'c')"), json!(2));
+        assert_eq!(
+            value_for("cosmos-shop", "indexof('abcabc', 'c', 3)"),
+            json!(5)
+        );
+        assert_eq!(
+            value_for("cosmos-shop", "indexof('abcabc', 'c', 0, -1, 2)"),
+            json!(5)
+        );
+        assert_eq!(value_for("cosmos-shop", "indexof('abc', 'z')"), json!(-1));
+        assert_eq!(
+            value_for("cosmos-shop", "array_slice(dynamic([1,2,3,4]), 1, 2)"),
+            json!([2, 3])
+        );
+        assert_eq!(
+            value_for("cosmos-shop", "array_slice(dynamic([1,2,3,4]), -2, -1)"),
+            json!([3, 4])
+        );
+        assert_eq!(
+            value_for("cosmos-shop", "array_slice(dynamic([1,2,3,4]), 3, 1)"),
+            json!([])
+        );
+        assert_eq!(
+            value_for("cosmos-shop", "set_has_element(dynamic(['1','2']), '2')"),
+            json!(true)
+        );
+        assert_eq!(value_for("cosmos-shop", "string_size('é')"), json!(2));
+        assert_eq!(
+            value_for("cosmos-shop", "replace_regex('a1b22', @'(\\d+)', @'<\\1>')"),
+            json!("a<1>b<22>")
+        );
+        assert_eq!(
+            value_for("cosmos-shop", "replace(@'b', 'c', 'abb')"),
+            json!("acc")
+        );
+        assert_eq!(
+            value_for(
+                "cosmos-shop",
+                "dynamic_to_json(dynamic({'b': 1, 'a': [true]}))"
+            ),
+            json!("{\"a\":[true],\"b\":1}")
+        );
+        assert_eq!(
+            value_for(
+                "cosmos-shop",
+                "array_concat(dynamic([1]), pack_array(2, 'x'))"
+            ),
+            json!([1, 2, "x"])
+        );
+        assert_eq!(
+            value_for("cosmos-shop", "bag_keys(dynamic({'k': 1}))"),
+            json!(["k"])
+        );
     }
 
     #[test]
@@ -4088,9 +5291,20 @@ mod tests {
 
     #[test]
     fn unsupported_features() {
-        unsupported_error("Resources | join (Resources) on id", "`join`");
-        unsupported_error("Resources | union ResourceContainers", "`union`");
-        unsupported_error("Resources | parse name with a '-' b", "`parse`");
+        unsupported_error("Resources | lookup (Resources) on id", "`lookup`");
+        unsupported_error(
+            "Resources | union kind=inner ResourceContainers",
+            "`union kind=inner`",
+        );
+        unsupported_error(
+            "Resources | join withsource=t (Resources) on id",
+            "`withsource` parameter of `join`",
+        );
+        unsupported_error("Resources | parse-where name with a '-' b", "`parse-where`");
+        unsupported_error(
+            "Resources | parse kind=relaxed name with a '-' b",
+            "`parse kind=relaxed`",
+        );
         unsupported_error(
             "Resources | make-series count() on x step 1d",
             "`make-series`",
@@ -4107,7 +5321,7 @@ mod tests {
             "Resources | where properties.instances between (1 .. 3)",
             "`between`",
         );
-        let message = err("Resources | join (Resources) on id").to_string();
+        let message = err("Resources | lookup (Resources) on id").to_string();
         assert!(
             message.contains("not supported")
                 && message.contains("`where`")
@@ -4212,6 +5426,7 @@ mod tests {
         "Resources | where name matches regex @'^app-\\w+$' or tags.env in~ ('PROD', \"dev\") | summarize n = countif(isnotempty(tags.app)), l = make_list(name) by kind | take 5",
         "Resources | extend d = dynamic({'a': [1, -2.5e3, {\"b\": null}]}) | project x = iff(d.a[0] == 1, strcat('a', \"b\"), case(false, 'x', 'y')), datetime(2026-01-01T00:00:00Z) + 1d",
         "where split(id, '/')[4] !contains_cs 'X' | distinct location, type | count // done",
+        "(Resources | project id, l = location) | join kind=leftouter (Resources | summarize n = count() by l = location) on $left.l == $right.l | union (resourcecontainers | project id) | parse kind=regex id with '/resourceGroups/' rg:string '/' rest | project id, n, rg",
     ];
 
     /// Tiny deterministic generator for mutation positions and bytes.
