@@ -402,7 +402,10 @@ fn every_group_a_runbook_writes_into_is_checked_first_and_outside_the_primary() 
                 continue;
             }
             let sub = id.split('/').nth(2).unwrap_or_default().to_string();
-            let g = format!("/subscriptions/{sub}/resourceGroups/{}", resource_group(&id));
+            let g = format!(
+                "/subscriptions/{sub}/resourceGroups/{}",
+                resource_group(&id)
+            );
             let best_effort = s
                 .on_failure
                 .as_ref()

@@ -1101,6 +1101,8 @@ fn resource_graph_rows_have_azure_shapes_on_the_shipped_scenario() {
         [
             json!({"location": "global"}),
             json!({"location": "northeurope"}),
+            // The workload identity, in rg-shop-global beside its group.
+            json!({"location": "swedencentral"}),
             json!({"location": "westeurope"})
         ]
     );
