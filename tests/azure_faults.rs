@@ -337,7 +337,12 @@ async fn dropped_connections_are_retried_for_reads_and_reported_for_writes() {
         e.to_string().contains("may or may not have reached Azure"),
         "{e}"
     );
-    assert!(e.to_string().contains("re-check before retrying"), "{e}");
+    assert!(e.may_have_happened);
+    assert!(
+        e.to_string()
+            .contains("read the resource (the step's check) to see whether the change was made"),
+        "{e}"
+    );
 }
 
 #[tokio::test]
@@ -828,6 +833,27 @@ mod standin {
                 tokio::time::sleep(std::time::Duration::from_secs(3)).await;
                 reply(200, "slow", &[], json!({}))
             }
+            // An action accepted, whose operation then ends Failed (polled with 200).
+            ("POST", p) if p == format!("{sites}/doomed/restart") => reply(
+                202,
+                "doomed",
+                &[
+                    (
+                        "azure-asyncoperation",
+                        format!(
+                            "{base}/subscriptions/{SUB}/providers/Microsoft.Web/locations/westeurope/operationStatuses/op-doomed?api-version=2023-12-01"
+                        ),
+                    ),
+                    ("retry-after", "0".into()),
+                ],
+                json!({}),
+            ),
+            ("GET", p) if p.ends_with("/operationStatuses/op-doomed") => reply(
+                200,
+                "op-doomed",
+                &[("retry-after", "0".into())],
+                json!({ "status": "Failed", "error": { "code": "Conflict", "message": "The site is locked." } }),
+            ),
             ("POST", p) if p == format!("{sites}/app/restart") => reply(
                 504,
                 "gw-504",
@@ -1080,6 +1106,37 @@ async fn against_a_stand_in_arm_ids_are_sent_kept_and_pages_and_operations_follo
         seen.len() - 1,
         "every other request has its own id"
     );
+}
+
+/// An operation that ends Failed is reported as that, with its own code: the poll's 200 is not
+/// the operation's status and is never shown as one.
+#[tokio::test]
+async fn a_failed_operation_is_reported_with_its_code_not_the_polls_status() {
+    let s = standin::start().await;
+    let arm = standin_client(&s, None);
+    let run = async {
+        let e = post(
+            &arm,
+            &standin_site("doomed"),
+            "restart",
+            "2023-12-01",
+            Duration::from_secs(5),
+        )
+        .await
+        .expect_err("the operation failed");
+        assert_eq!(e.kind, drbook::azure::ErrorKind::OperationFailed);
+        assert_eq!(e.status, None);
+        assert_eq!(e.code.as_deref(), Some("Conflict"));
+        let text = e.to_string();
+        assert!(!text.contains("HTTP 200"), "{text}");
+        assert!(
+            text.contains("the operation ended Failed: The site is locked."),
+            "{text}"
+        );
+    };
+    tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .expect("within 30s");
 }
 
 #[tokio::test]
@@ -1515,6 +1572,12 @@ async fn a_region_answering_5xx_is_reported_with_status_code_and_resource() {
             .contains(drbook::azure::client::MAY_HAVE_HAPPENED),
         "{e}"
     );
+    // What to do next agrees: read first, never "retry".
+    assert!(e.may_have_happened);
+    let next = e.to_string();
+    let next = next.split(". Next: ").nth(1).unwrap_or_default();
+    assert!(next.starts_with("read the resource"), "{e}");
+    assert!(!next.contains("then retry"), "{e}");
 }
 
 #[tokio::test]

@@ -618,6 +618,62 @@ fn a_headless_run_takes_the_operator_and_role_from_the_config_file() {
 /// `${incident.id}`, `${incident.mode}`, `${incident.operator}` and `${incident.started}` have
 /// the incident's values in a run: a command receives them, and a step conditioned on the mode
 /// runs (they were empty, so every step that named them failed or was skipped).
+/// The undo list printed after a rehearsal shows titles with their variables filled in, as
+/// every other screen does (not `${...}`).
+#[test]
+fn the_undo_list_after_a_rehearsal_fills_in_its_titles() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let rb = dir.path().join("undo-titles.toml");
+    std::fs::write(
+        &rb,
+        r#"
+[runbook]
+id = "undo-titles"
+title = "Undo titles"
+component = "web"
+
+[vars]
+who = "North Europe"
+
+[[step]]
+id = "change"
+title = "Change something in ${who}"
+kind = "command"
+argv = ["true"]
+destructive = false
+cleanup = "undo"
+
+[[rollback]]
+id = "undo"
+title = "Bring ${who} back"
+kind = "command"
+argv = ["true"]
+destructive = false
+"#,
+    )
+    .expect("runbook");
+    let o = drbook(
+        &[
+            "rehearse",
+            rb.to_str().expect("utf-8 path"),
+            "--target",
+            "sim",
+            "--non-interactive",
+            "--auto-approve",
+            "--run-commands",
+        ],
+        dir.path(),
+    );
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("to undo this rehearsal"), "{out}");
+    assert!(
+        out.contains("undo-titles/undo: Bring North Europe back"),
+        "{out}"
+    );
+    assert!(!out.contains("${who}"), "{out}");
+}
+
 #[test]
 fn incident_references_have_the_incident_values_in_a_rehearsal() {
     let dir = tempfile::tempdir().expect("tmp");

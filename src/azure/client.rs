@@ -473,6 +473,7 @@ impl ArmClient {
                     .ids(ids_of(&headers, &client_request_id));
                     if status == 504 && !req.idempotent {
                         err.message = format!("{}; {MAY_HAVE_HAPPENED}", err.message);
+                        err.may_have_happened = true;
                     }
                     match status {
                         401 if !refreshed_token && token_refusal(&text) => {
@@ -518,14 +519,20 @@ impl ArmClient {
                 }
                 Attempt::Failed { kind, message } => {
                     if !(retries_left && req.idempotent) {
-                        let message = if req.idempotent {
-                            message
+                        let (message, may_have_happened) = if req.idempotent {
+                            (message, false)
                         } else {
-                            format!(
-                                "{message}; the request may or may not have reached Azure, so it was not sent again: {MAY_HAVE_HAPPENED}"
+                            (
+                                format!(
+                                    "{message}; the request may or may not have reached Azure, so it was not sent again: {MAY_HAVE_HAPPENED}"
+                                ),
+                                true,
                             )
                         };
-                        return Err(fail(kind, message, attempt));
+                        return Err(AzureError {
+                            may_have_happened,
+                            ..fail(kind, message, attempt)
+                        });
                     }
                     self.backoff(attempt)
                 }

@@ -47,6 +47,9 @@ pub struct AzureError {
     pub message: String,
     /// How many times the request was sent.
     pub attempts: u32,
+    /// A write whose answer was lost (timeout, dropped connection, 504): Azure may have made
+    /// the change. It is never sent again blindly; the hint says to read the resource first.
+    pub may_have_happened: bool,
     /// The ids a support case quotes: drbook's `x-ms-client-request-id` and the service's
     /// `x-ms-request-id` and `x-ms-correlation-request-id`, when there were any.
     /// Boxed: errors travel in `Result`s and should stay small.
@@ -116,6 +119,7 @@ impl AzureError {
             code: None,
             message: mask_tokens(&message.into()),
             attempts: 0,
+            may_have_happened: false,
             ids: Box::default(),
         }
     }
@@ -164,6 +168,9 @@ impl AzureError {
 
     /// What the operator can do next.
     pub fn hint(&self) -> &'static str {
+        if self.may_have_happened {
+            return "read the resource (the step's check) to see whether the change was made before sending it again; do not resend it blindly";
+        }
         match (self.kind, self.code.as_deref()) {
             (ErrorKind::Auth, Some("ExpiredAuthenticationToken")) => {
                 "the token expired and a fresh one was refused: sign in again (`az login`) or check the identity"

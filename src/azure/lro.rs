@@ -188,10 +188,15 @@ impl ArmClient {
                     let message = err
                         .and_then(|e| e.get("message"))
                         .and_then(Value::as_str)
-                        .map_or_else(|| format!("the operation ended {status}"), str::to_string);
+                        .map_or_else(
+                            || format!("the operation ended {status}"),
+                            |m| format!("the operation ended {status}: {m}"),
+                        );
+                    // The poll itself answered (often 200): its HTTP status says nothing about
+                    // the operation, so none is shown; the operation's own error code is.
                     return Err(AzureError {
                         code,
-                        status: Some(r.status),
+                        status: None,
                         ..AzureError::new(operation, resource, ErrorKind::OperationFailed, message)
                             .attempts(polls)
                     });

@@ -841,11 +841,16 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
             );
             for (rb, scope) in &undo {
                 for st in &rb.steps {
+                    let raw = st.title.get_ref();
+                    let title = crate::runbook::template::render(raw, |r| {
+                        Some(scope.lookup(r).unwrap_or_else(|| "…".into()))
+                    })
+                    .unwrap_or_else(|_| raw.clone());
                     println!(
                         "  {}/{}: {}",
                         rb.id(),
                         st.id.get_ref(),
-                        scope.vars.redact(st.title.get_ref())
+                        scope.vars.redact(&title)
                     );
                 }
             }
