@@ -794,3 +794,33 @@ fn write_region_changes_of_the_shipped_runbooks_are_never_retried() {
         assert!(seen.contains(c), "no shipped runbook calls {c}: {seen:?}");
     }
 }
+
+/// The data decisions (and any data loss) are taken at once, beside the tooling: no group
+/// waits before them, so a slow tooling runbook (a mirror fetched three times) cannot hold
+/// back the SQL, Cosmos DB and storage failovers.
+#[test]
+fn the_shipped_plan_starts_the_data_runbooks_in_its_first_group() {
+    use drbook::runbook::model::Component;
+    let set =
+        drbook::runbook::load_paths(&[concat!(env!("CARGO_MANIFEST_DIR"), "/runbooks").into()])
+            .expect("load the shipped runbooks");
+    let plan = set.plans.first().expect("the shipped plan");
+    let first = plan.groups.first().expect("a first group");
+    assert!(
+        first.parallel,
+        "the first group runs its runbooks in parallel"
+    );
+    let data: Vec<&str> = set
+        .runbooks
+        .iter()
+        .filter(|r| *r.meta.component.get_ref() == Component::Data)
+        .map(|r| r.id())
+        .collect();
+    assert_eq!(data.len(), 3, "{data:?}");
+    for id in data {
+        assert!(
+            first.runbooks.iter().any(|r| r.get_ref() == id),
+            "{id} waits behind another group of the plan"
+        );
+    }
+}
