@@ -1195,3 +1195,34 @@ async fn a_failed_cosmos_priority_change_leads_to_the_offline_path_not_the_resto
         Some(Outcome::Failed)
     );
 }
+
+/// Both regions healthy (a rehearsal, a planned move): the write region moves by a priority
+/// change, nothing is taken offline, and the clean-up owed is the priority restore, gated by
+/// the check that the old write region is an online read region (`primary-back-online`,
+/// registered on the step after the change, so that it runs first).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_both_regions_healthy_cosmos_moves_by_a_priority_change_with_a_gated_restore() {
+    let (c, _dir) = sim_with(|s| {
+        let down = "region_down = \"westeurope\"";
+        let degraded = "databaseAccounts/cosmos-shop\", state = \"Degraded\"";
+        assert!(s.contains(down) && s.contains(degraded));
+        gateway_still_answers(s.replace(down, "region_down = \"brazilsouth\"").replace(
+            degraded,
+            "databaseAccounts/cosmos-shop\", state = \"Available\"",
+        ))
+    })
+    .await;
+    let (ev, rb) = run_cosmos(&c).await;
+    let cosmos = "data-cosmos-failover";
+    let (o, s) = finished_in(&ev, cosmos, "change-priority").expect("the planned move ran");
+    assert_eq!(o, Outcome::Ok, "{s}");
+    assert!(!started(&ev, "offline-write-region"), "{ev:#?}");
+    assert_eq!(
+        finished_in(&ev, cosmos, "write-region-moved").map(|f| f.0),
+        Some(Outcome::Ok)
+    );
+    assert_eq!(
+        owed_cleanups(&ev, &rb),
+        ["restore-priority", "primary-back-online"]
+    );
+}
