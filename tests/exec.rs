@@ -1040,3 +1040,189 @@ async fn a_federated_credential_for_another_issuer_stops_the_aks_failover() {
         "{ev:#?}"
     );
 }
+
+/// The shipped outage scenario, changed as `change` says, served by a fresh simulator (the
+/// temporary folder must outlive it).
+async fn sim_with(change: impl Fn(String) -> String) -> (Connected, tempfile::TempDir) {
+    let shipped_scenario = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/runbooks/scenarios/westeurope-outage.toml"
+    ))
+    .expect("scenario");
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("variant.toml");
+    std::fs::write(&path, change(shipped_scenario)).expect("write scenario");
+    let args = TargetArgs {
+        timeout: Duration::from_secs(10),
+        retries: 1,
+        ..TargetArgs::simulator(Some(path), "end")
+    };
+    (connect(&args, |_| None).await.expect("simulator"), dir)
+}
+
+/// A partial outage: West Europe is down, yet the West Europe gateway of the Cosmos DB account
+/// still answers its 401 (as the review reproduced it).
+fn gateway_still_answers(scenario: String) -> String {
+    let url = "url = \"https://cosmos-shop-westeurope.documents.azure.com/\"";
+    let at = scenario.find(url).expect("the West Europe gateway");
+    let backends = "backends = [{ region = \"westeurope\" }]";
+    let off = scenario[at..].find(backends).expect("its backends") + at;
+    let mut s = scenario;
+    s.replace_range(
+        off..off + backends.len(),
+        "backends = [{ region = \"northeurope\" }]",
+    );
+    s
+}
+
+/// The clean-ups a rehearsal would owe: those of the steps that succeeded (as `--cleanup`
+/// reads them from the log).
+fn owed_cleanups(events: &[ExecEvent], rb: &Runbook) -> Vec<String> {
+    rb.steps
+        .iter()
+        .filter(|s| finished_in(events, rb.id(), s.id.get_ref()).map(|f| f.0) == Some(Outcome::Ok))
+        .filter_map(|s| s.cleanup.as_ref().map(|c| c.get_ref().clone()))
+        .collect()
+}
+
+async fn run_cosmos(c: &Connected) -> (Vec<ExecEvent>, Runbook) {
+    let rec = Arc::new(Memory::default());
+    let answers: Answers = toml::from_str(
+        r#"[manual]
+"*" = { outcome = "ok", note = "done in the drill" }"#,
+    )
+    .expect("answers");
+    let rbs = shipped(&["data-cosmos-failover"]);
+    let rb = rbs[0].0.clone();
+    let e = engine(c, rbs, rec.clone(), options(true));
+    let ending =
+        tokio::time::timeout(Duration::from_secs(90), drive(e, &answers, "alice", |_| {})).await;
+    let ev = rec.events();
+    ending.unwrap_or_else(|_| panic!("did not finish: {ev:#?}"));
+    (ev, rb)
+}
+
+fn started(events: &[ExecEvent], step: &str) -> bool {
+    events
+        .iter()
+        .any(|e| matches!(e, ExecEvent::StepStarted { key, .. } if key.step == step))
+}
+
+/// A partial outage of the write region: its gateway still answers 401, but Resource Health
+/// says `Degraded`. A 401 is no proof of health: the write region is taken offline, the
+/// failover priority change (to be avoided while the write region is down) is never sent,
+/// and the rehearsal owes no priority change as its clean-up, only bringing the region online.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partial_cosmos_outage_takes_the_write_region_offline_not_a_priority_change() {
+    let (c, _dir) = sim_with(gateway_still_answers).await;
+    let (ev, rb) = run_cosmos(&c).await;
+    let cosmos = "data-cosmos-failover";
+    assert_eq!(
+        finished_in(&ev, cosmos, "write-region-answers").map(|f| f.0),
+        Some(Outcome::Ok),
+        "the gateway still answers in this scenario"
+    );
+    assert_eq!(
+        finished_in(&ev, cosmos, "account-health").map(|f| f.0),
+        Some(Outcome::Failed),
+        "Resource Health is Degraded"
+    );
+    assert!(!started(&ev, "change-priority"), "{ev:#?}");
+    let (o, s) = finished_in(&ev, cosmos, "offline-write-region").expect("offlineRegion ran");
+    assert_eq!(o, Outcome::Ok, "{s}");
+    assert_eq!(
+        finished_in(&ev, cosmos, "write-region-moved").map(|f| f.0),
+        Some(Outcome::Ok)
+    );
+    assert!(skipped_in(&ev, cosmos, "restore-fallback").is_some());
+    assert_eq!(owed_cleanups(&ev, &rb), ["online-region"]);
+    assert!(skipped_in(&ev, cosmos, "planned-move").is_some());
+    let account = c
+        .sim
+        .as_ref()
+        .expect("the simulator")
+        .resource("/subscriptions/6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f/resourceGroups/rg-shop-global/providers/Microsoft.DocumentDB/databaseAccounts/cosmos-shop")
+        .expect("account");
+    assert_eq!(
+        account["properties"]["writeLocations"][0]["locationName"],
+        "North Europe"
+    );
+}
+
+/// Both signals say West Europe is healthy (gateway answers, Resource Health `Available`), so
+/// the operator's planned priority change is tried; the write region is in fact down, so it
+/// fails. The runbook re-reads the account and takes the region offline, rather than sending
+/// the operator to the hours-long backup restore.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_cosmos_priority_change_leads_to_the_offline_path_not_the_restore() {
+    let (c, _dir) = sim_with(|s| {
+        let degraded = "databaseAccounts/cosmos-shop\", state = \"Degraded\"";
+        assert!(s.contains(degraded), "the scenario degrades cosmos-shop");
+        gateway_still_answers(s.replace(
+            degraded,
+            "databaseAccounts/cosmos-shop\", state = \"Available\"",
+        ))
+    })
+    .await;
+    let (ev, rb) = run_cosmos(&c).await;
+    let cosmos = "data-cosmos-failover";
+    assert_eq!(
+        finished_in(&ev, cosmos, "account-health").map(|f| f.0),
+        Some(Outcome::Ok)
+    );
+    let (o, s) = finished_in(&ev, cosmos, "change-priority").expect("the planned move ran");
+    assert_eq!(o, Outcome::Failed, "{s}");
+    assert!(
+        !ev.iter()
+            .any(|e| matches!(e, ExecEvent::Retry { key, .. } if key.step == "change-priority")),
+        "a priority change is never retried"
+    );
+    let (o, s) = finished_in(&ev, cosmos, "offline-write-region").expect("offlineRegion ran");
+    assert_eq!(o, Outcome::Ok, "{s}");
+    assert_eq!(
+        finished_in(&ev, cosmos, "write-region-moved").map(|f| f.0),
+        Some(Outcome::Ok)
+    );
+    assert!(skipped_in(&ev, cosmos, "restore-fallback").is_some());
+    // The failed priority change changed nothing: nothing to move back.
+    assert_eq!(owed_cleanups(&ev, &rb), ["online-region"]);
+    assert_eq!(
+        finished_in(&ev, cosmos, "planned-move").map(|f| f.0),
+        Some(Outcome::Ok)
+    );
+    assert_eq!(
+        finished_in(&ev, cosmos, "priority-change-result").map(|f| f.0),
+        Some(Outcome::Failed)
+    );
+}
+
+/// Both regions healthy (a rehearsal, a planned move): the write region moves by a priority
+/// change, nothing is taken offline, and the clean-up owed is the priority restore, gated by
+/// the check that the old write region is an online read region (`primary-back-online`,
+/// registered on the step after the change, so that it runs first).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_both_regions_healthy_cosmos_moves_by_a_priority_change_with_a_gated_restore() {
+    let (c, _dir) = sim_with(|s| {
+        let down = "region_down = \"westeurope\"";
+        let degraded = "databaseAccounts/cosmos-shop\", state = \"Degraded\"";
+        assert!(s.contains(down) && s.contains(degraded));
+        gateway_still_answers(s.replace(down, "region_down = \"brazilsouth\"").replace(
+            degraded,
+            "databaseAccounts/cosmos-shop\", state = \"Available\"",
+        ))
+    })
+    .await;
+    let (ev, rb) = run_cosmos(&c).await;
+    let cosmos = "data-cosmos-failover";
+    let (o, s) = finished_in(&ev, cosmos, "change-priority").expect("the planned move ran");
+    assert_eq!(o, Outcome::Ok, "{s}");
+    assert!(!started(&ev, "offline-write-region"), "{ev:#?}");
+    assert_eq!(
+        finished_in(&ev, cosmos, "write-region-moved").map(|f| f.0),
+        Some(Outcome::Ok)
+    );
+    assert_eq!(
+        owed_cleanups(&ev, &rb),
+        ["restore-priority", "primary-back-online"]
+    );
+}

@@ -721,7 +721,14 @@ fn write_region_changes_of_the_shipped_runbooks_are_never_retried() {
         "/forceFailoverAllowDataLoss",
     ];
     let mut seen = std::collections::BTreeSet::new();
+    let duration = |d: Option<&toml::Spanned<String>>, default: &str| {
+        drbook::runbook::validate::parse_duration(d.map_or(default, |d| d.get_ref()))
+            .expect("a duration")
+    };
     for rb in &set.runbooks {
+        // Worst case of the changes a runbook may send one after another (a planned attempt,
+        // then the forced one): together they must leave the RTO standing.
+        let mut budget = std::time::Duration::ZERO;
         for step in rb.steps.iter().chain(&rb.rollbacks) {
             if *step.kind.get_ref() != StepKind::Action {
                 continue;
@@ -731,13 +738,27 @@ fn write_region_changes_of_the_shipped_runbooks_are_never_retried() {
                 .as_ref()
                 .map(|r| r.get_ref().clone())
                 .unwrap_or_default();
-            let sql_failover =
-                resource.contains("/failoverGroups/") && resource.ends_with("/failover");
+            // `.../failover?failoverType=Planned` is the same change as `.../failover`.
+            let resource = resource.split('?').next().unwrap_or_default();
+            // Failovers named `/failover` by several providers: SQL failover groups, storage
+            // accounts (planned or not) and Service Bus Geo-DR aliases (a forced one breaks
+            // the pairing and can run only once).
+            let failover = resource.ends_with("/failover").then(|| {
+                if resource.contains("/failoverGroups/") {
+                    "sql /failover"
+                } else if resource.contains("/storageAccounts/") {
+                    "storage /failover"
+                } else if resource.contains("/disasterRecoveryConfigs/") {
+                    "servicebus /failover"
+                } else {
+                    "other /failover"
+                }
+            });
             let Some(change) = changes
                 .iter()
                 .find(|c| resource.ends_with(*c))
                 .map(|c| c.to_string())
-                .or_else(|| sql_failover.then(|| "/failover".to_string()))
+                .or_else(|| failover.map(str::to_string))
             else {
                 continue;
             };
@@ -750,13 +771,56 @@ fn write_region_changes_of_the_shipped_runbooks_are_never_retried() {
                 rb.id(),
                 step.id.get_ref()
             );
+            if rb.steps.iter().any(|s| s.id.get_ref() == step.id.get_ref()) {
+                budget += duration(step.timeout.as_ref(), "10m");
+            }
+        }
+        if budget > std::time::Duration::ZERO {
+            let rto = duration(rb.meta.rto.as_ref(), "0s");
+            assert!(
+                budget <= rto,
+                "{}: its write-region changes may take {budget:?}, over its RTO {rto:?}",
+                rb.id()
+            );
         }
     }
     for c in [
         "/offlineRegion",
         "/failoverPriorityChange",
         "/tryPlannedBeforeForcedFailover",
+        "storage /failover",
+        "servicebus /failover",
     ] {
         assert!(seen.contains(c), "no shipped runbook calls {c}: {seen:?}");
+    }
+}
+
+/// The data decisions (and any data loss) are taken at once, beside the tooling: no group
+/// waits before them, so a slow tooling runbook (a mirror fetched three times) cannot hold
+/// back the SQL, Cosmos DB and storage failovers.
+#[test]
+fn the_shipped_plan_starts_the_data_runbooks_in_its_first_group() {
+    use drbook::runbook::model::Component;
+    let set =
+        drbook::runbook::load_paths(&[concat!(env!("CARGO_MANIFEST_DIR"), "/runbooks").into()])
+            .expect("load the shipped runbooks");
+    let plan = set.plans.first().expect("the shipped plan");
+    let first = plan.groups.first().expect("a first group");
+    assert!(
+        first.parallel,
+        "the first group runs its runbooks in parallel"
+    );
+    let data: Vec<&str> = set
+        .runbooks
+        .iter()
+        .filter(|r| *r.meta.component.get_ref() == Component::Data)
+        .map(|r| r.id())
+        .collect();
+    assert_eq!(data.len(), 3, "{data:?}");
+    for id in data {
+        assert!(
+            first.runbooks.iter().any(|r| r.get_ref() == id),
+            "{id} waits behind another group of the plan"
+        );
     }
 }
