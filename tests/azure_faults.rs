@@ -1129,6 +1129,9 @@ async fn a_failed_operation_is_reported_with_its_code_not_the_polls_status() {
         assert_eq!(e.code.as_deref(), Some("Conflict"));
         let text = e.to_string();
         assert!(!text.contains("HTTP 200"), "{text}");
+        // The action was sent once; its status was read, not the action resent.
+        assert_eq!(e.attempts, 1);
+        assert!(!text.contains("attempts"), "{text}");
         assert!(
             text.contains("the operation ended Failed: The site is locked."),
             "{text}"

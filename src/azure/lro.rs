@@ -138,13 +138,17 @@ impl ArmClient {
         loop {
             let left = deadline.saturating_sub(started.elapsed());
             if left.is_zero() {
-                return Err(AzureError::new(
-                    operation,
-                    resource,
-                    ErrorKind::Timeout,
-                    format!("the long-running operation was still running after {}s; it may still finish: re-check the resource", deadline.as_secs()),
-                )
-                .attempts(polls));
+                // Accepted and still running: never to be sent again before it is read.
+                return Err(AzureError {
+                    may_have_happened: true,
+                    ..AzureError::new(
+                        operation,
+                        resource,
+                        ErrorKind::Timeout,
+                        format!("the long-running operation was still running after {}s (its status read {polls} times); it may still finish: re-check the resource", deadline.as_secs()),
+                    )
+                    .attempts(1)
+                });
             }
             tokio::select! {
                 biased;
@@ -192,13 +196,15 @@ impl ArmClient {
                             || format!("the operation ended {status}"),
                             |m| format!("the operation ended {status}: {m}"),
                         );
+                    // Sent once: the polls read its status, they did not send it again.
+                    let message = format!("{message} (read {polls} times while it ran)");
                     // The poll itself answered (often 200): its HTTP status says nothing about
                     // the operation, so none is shown; the operation's own error code is.
                     return Err(AzureError {
                         code,
                         status: None,
                         ..AzureError::new(operation, resource, ErrorKind::OperationFailed, message)
-                            .attempts(polls)
+                            .attempts(1)
                     });
                 }
                 _ => {}
