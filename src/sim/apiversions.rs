@@ -666,7 +666,9 @@ pub const TYPES: &[TypeVersions] = &[
         name: "Microsoft.Sql/servers",
         arm: false,
         versions: &[
+            "2014-04-01",
             "2015-05-01-preview",
+            "2019-06-01-preview",
             "2020-02-02-preview",
             "2020-08-01-preview",
             "2020-11-01-preview",
@@ -692,7 +694,11 @@ pub const TYPES: &[TypeVersions] = &[
         name: "Microsoft.Sql/servers/databases",
         arm: false,
         versions: &[
+            "2014-04-01",
             "2015-05-01-preview",
+            "2017-03-01-preview",
+            "2017-10-01-preview",
+            "2019-06-01-preview",
             "2020-02-02-preview",
             "2020-08-01-preview",
             "2020-11-01-preview",
