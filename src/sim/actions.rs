@@ -551,10 +551,9 @@ fn cosmos_change_due(st: &SimState, req: &Req, rid: &ResourceId) -> Option<Durat
 
 /// The new priorities take effect, unless the account's write region is down. Microsoft's
 /// Cosmos DB disaster-recovery guidance lists a manual failover (priority change) among the
-/// operations not to attempt while the write region is out, as it does not succeed. The
-/// simulator accepts the request (the spec's answer is `202` with the operation's URLs) and
-/// the operation ends `Failed` with the write region unchanged: a runbook that tries it in an
-/// outage loses the operation's time and learns why, as it would in Azure.
+/// operations not to attempt while the write region is out, as it does not succeed. Such an
+/// operation only gets here when the scenario makes it end (`cosmos_change_due`), or when the
+/// region went down while it ran: it ends `Failed` with the write region unchanged.
 fn cosmos_done(st: &mut SimState, target: &str, list: &[(String, i64)]) -> Result<(), OpError> {
     let res = st.resources.get(target).ok_or_else(|| gone(target))?;
     let write = res
