@@ -1729,3 +1729,36 @@ async fn an_asynchronous_patch_is_followed_until_the_resource_is_provisioned() {
         Some("Succeeded")
     );
 }
+
+/// The simulator's Resource Graph quota (x-ms-user-quota-remaining / -resets-after, 429 once
+/// spent) meets the client's pacing: eight queries on a quota of four per two seconds take at
+/// least a window, and every one is sent once (a 429 would have been retried, adding requests).
+#[tokio::test]
+async fn the_simulators_graph_quota_makes_the_client_slow_down_before_a_429() {
+    let sim = start("graph_quota = 4\ngraph_quota_window = \"2s\"").await;
+    let arm = client(&sim, quick());
+    let run = async {
+        let subs = [SUB.to_string()];
+        let before = sim.request_count();
+        let t = Instant::now();
+        for _ in 0..8 {
+            arm.graph(&subs, "Resources | project id")
+                .await
+                .expect("graph");
+        }
+        assert!(
+            t.elapsed() >= Duration::from_millis(1900),
+            "the queries were not spread over the window ({:?})",
+            t.elapsed()
+        );
+        assert_eq!(
+            sim.request_count() - before,
+            8,
+            "a query was refused and sent again"
+        );
+    };
+    tokio::time::timeout(Duration::from_secs(20), run)
+        .await
+        .expect("within 20s");
+    sim.shutdown().await;
+}

@@ -1199,10 +1199,15 @@ fn a_runbook_off_the_specs_is_reported() {
         .and_then(Result::ok)
         .map(|c| c.type_name)
         .expect("the changed step's type");
+    let listed = contracts()
+        .type_of(&kind)
+        .expect("the step's type is in the contracts")
+        .api_versions
+        .join(", ");
     let expected = [
         format!(
             "runbook `{id}` (web.toml), step `{bad_version}`: api-version 2023-12-02 is not one \
-             Azure's specs list for {kind} (2022-09-01, 2023-01-01, 2023-12-01, 2024-04-01)",
+             Azure's specs list for {kind} ({listed})",
             id = rb.id()
         ),
         format!(
@@ -1456,6 +1461,21 @@ async fn the_simulator_answers_the_runbooks_calls_as_the_specs_do() {
                         ));
                     }
                 }
+                // And no operation header the example lacks: a client must poll the way Azure
+                // makes it poll (Location alone, for SQL's and storage's failovers).
+                if let Some(listed) = op.headers.get(&a.status.to_string()) {
+                    for h in ["Location", "Azure-AsyncOperation"] {
+                        if a.headers.contains_key(h)
+                            && !listed.iter().any(|l| l.eq_ignore_ascii_case(h))
+                        {
+                            problems.push(format!(
+                                "{what}: HTTP {} with the {h} header {} does not send",
+                                a.status,
+                                op.name()
+                            ));
+                        }
+                    }
+                }
                 if op.lro
                     && a.status == 202
                     && !a.headers.contains_key("location")
@@ -1540,11 +1560,63 @@ async fn the_simulator_refuses_an_api_version_the_specs_do_not_list() {
         assert!(
             msg.starts_with(
                 "No registered resource provider found for location 'northeurope' and API \
-                 version '2023-12-02' for type 'sites'. The supported api-versions are \
-                 '2024-04-01, 2023-12-01, 2023-01-01, 2022-09-01'. The supported locations are '"
+                 version '2023-12-02' for type 'sites'. The supported api-versions are '"
             ),
             "{msg}"
         );
+        let listed = drbook::sim::apiversions::supported("Microsoft.Web/sites")
+            .expect("sites are in the table")
+            .versions
+            .iter()
+            .rev()
+            .copied()
+            .collect::<Vec<_>>()
+            .join(", ");
+        assert!(msg.contains(&format!("'{listed}'")), "{msg}");
+
+        // Versions the specs list though no runbook uses them are accepted, as ARM accepts
+        // them (the review found Resource Graph's 2019-04-01, 2021-03-01 and 2024-04-01 and
+        // Cosmos DB's 2021-10-15 and 2023-04-15 refused).
+        let query = serde_json::json!({"subscriptions": [sub], "query": "Resources | project id"});
+        for v in ["2019-04-01", "2021-03-01", "2024-04-01"] {
+            let a = sim
+                .send(
+                    "POST",
+                    "/providers/Microsoft.ResourceGraph/resources",
+                    v,
+                    Some(&query),
+                )
+                .await
+                .expect("answered");
+            assert_eq!(a.status, 200, "Resource Graph at {v}: {}", a.body);
+        }
+        let cosmos = format!(
+            "/subscriptions/{sub}/resourceGroups/rg-shop-global/providers/Microsoft.DocumentDB/databaseAccounts/cosmos-shop"
+        );
+        for v in ["2021-10-15", "2023-04-15"] {
+            let a = sim.send("GET", &cosmos, v, None).await.expect("answered");
+            assert_eq!(a.status, 200, "Cosmos DB at {v}: {}", a.body);
+        }
+        // The location named is the scope's own: the account's (West Europe, though its
+        // outages are modelled as `global`), and for a list in a group with no such resource,
+        // the group's (Sweden Central).
+        let a = sim
+            .send("GET", &cosmos, "2023-04-16", None)
+            .await
+            .expect("answered");
+        let msg = a.body["error"]["message"].as_str().unwrap_or_default();
+        assert!(msg.contains("for location 'westeurope'"), "{msg}");
+        let a = sim
+            .send(
+                "GET",
+                &format!("/subscriptions/{sub}/resourceGroups/rg-shop-global/providers/Microsoft.Web/sites"),
+                "2023-12-02",
+                None,
+            )
+            .await
+            .expect("answered");
+        let msg = a.body["error"]["message"].as_str().unwrap_or_default();
+        assert!(msg.contains("for location 'swedencentral'"), "{msg}");
 
         let rg = format!("/subscriptions/{sub}/resourceGroups/rg-shop-northeurope");
         let a = sim
@@ -1553,10 +1625,19 @@ async fn the_simulator_refuses_an_api_version_the_specs_do_not_list() {
             .expect("answered");
         assert_eq!(a.status, 400, "{}", a.body);
         assert_eq!(a.body["error"]["code"], "InvalidApiVersionParameter");
+        let listed = drbook::sim::apiversions::supported("Microsoft.Resources/resourceGroups")
+            .expect("resource groups are in the table")
+            .versions
+            .iter()
+            .rev()
+            .copied()
+            .collect::<Vec<_>>()
+            .join(",");
         assert_eq!(
             a.body["error"]["message"],
-            "The api-version '2020-01-01' is invalid. The supported versions are \
-             '2024-03-01,2023-07-01,2022-09-01,2021-04-01'."
+            format!(
+                "The api-version '2020-01-01' is invalid. The supported versions are '{listed}'."
+            )
         );
 
         // A type no provider serves, in a namespace that exists and in one that does not.

@@ -1234,23 +1234,26 @@ async fn synchronous_actions_change_state() {
 }
 
 #[tokio::test]
-async fn aks_start_is_long_running_polled_by_azure_asyncoperation() {
+async fn aks_start_is_long_running_polled_by_location() {
     let t = estate().await;
     let r = t.post(&format!("{}/start", aks()), None).await;
     assert_eq!(r.status, 202);
-    let op = r.header("azure-asyncoperation").unwrap().to_string();
+    // ManagedClusters_Start's example answers 202 with Location alone.
+    assert!(r.header("azure-asyncoperation").is_none());
     let loc = r.header("location").unwrap().to_string();
     assert_eq!(r.header("retry-after"), Some("1"));
-    assert!(op.starts_with(&format!(
-        "{}/subscriptions/{SUB}/providers/Microsoft.Simulator/locations/northeurope/operationStatuses/",
+    assert!(loc.starts_with(&format!(
+        "{}/subscriptions/{SUB}/providers/Microsoft.Simulator/locations/northeurope/operationResults/",
         t.base
     )));
     // The operation is polled at the api-version of the request that started it.
-    assert!(op.ends_with(&format!("api-version={}", api_for(&aks()))));
-    assert!(loc.contains("/operationResults/"));
+    assert!(loc.ends_with(&format!("api-version={}", api_for(&aks()))));
+    // Its status URL still answers, for a client that knows it.
+    let op = loc.replace("/operationResults/", "/operationStatuses/");
 
     let during = t.get(&aks()).await;
     assert_eq!(during.body["properties"]["provisioningState"], "Starting");
+    assert_eq!(t.get(&loc).await.status, 202);
     let s = t.get(&op).await;
     assert_eq!(s.status, 200);
     assert_eq!(s.body["status"], "InProgress");
@@ -1273,10 +1276,8 @@ async fn aks_start_is_long_running_polled_by_azure_asyncoperation() {
     assert_eq!(t.get(&loc).await.status, 204);
 
     let r = t.post(&format!("{}/stop", aks()), None).await;
-    let done = t
-        .poll_status(r.header("azure-asyncoperation").unwrap())
-        .await;
-    assert_eq!(done.body["status"], "Succeeded");
+    let done = t.poll_location(r.header("location").unwrap()).await;
+    assert_eq!(done.status, 204);
     assert_eq!(
         t.sim.resource(&aks()).unwrap()["properties"]["powerState"]["code"],
         "Stopped"
@@ -1355,7 +1356,7 @@ fn read_regions(a: &Value) -> Vec<&str> {
 }
 
 #[tokio::test]
-async fn cosmos_priority_change_with_the_write_region_down_ends_failed_and_moves_nothing() {
+async fn cosmos_priority_change_with_the_write_region_down_never_completes_by_default() {
     let t = estate().await;
     t.sim.region_down("westeurope");
     let r = t
@@ -1367,20 +1368,48 @@ async fn cosmos_priority_change_with_the_write_region_down_ends_failed_and_moves
             ]})),
         )
         .await;
-    // ARM accepts it; the operation is what fails, as the Cosmos DB DR guidance warns.
+    // ARM accepts it; Microsoft says it "will not succeed": it stays in progress, well past
+    // the 300ms every other operation of this estate takes, and the caller's timeout decides.
+    assert_eq!(r.status, 202);
+    let op = r.header("azure-asyncoperation").unwrap().to_string();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let s = t.get(&op).await;
+    assert_eq!(s.status, 200);
+    assert_eq!(s.body["status"], "InProgress", "{}", s.body);
+    let a = t.get(&cosmos()).await.body;
+    assert_eq!(write_region(&a), "West Europe");
+    assert_eq!(a["properties"]["provisioningState"], "Updating");
+    t.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn cosmos_priority_change_with_the_write_region_down_can_be_made_to_fail_later() {
+    let t = estate().await;
+    t.sim.set_faults(Faults {
+        failover_in_outage: "fail after 1s".into(),
+        ..Faults::default()
+    });
+    t.sim.region_down("westeurope");
+    let started = Instant::now();
+    let r = t
+        .post(
+            &format!("{}/failoverPriorityChange", cosmos()),
+            Some(json!({"failoverPolicies": [
+                {"locationName": "North Europe", "failoverPriority": 0},
+                {"locationName": "West Europe", "failoverPriority": 1},
+            ]})),
+        )
+        .await;
     assert_eq!(r.status, 202);
     let s = t
         .poll_status(r.header("azure-asyncoperation").unwrap())
         .await;
+    assert!(started.elapsed() >= Duration::from_millis(900));
     assert_eq!(s.body["status"], "Failed", "{}", s.body);
-    assert!(
-        s.body["error"]["message"]
-            .as_str()
-            .unwrap_or("")
-            .contains("offlineRegion"),
-        "{}",
-        s.body
-    );
+    let message = s.body["error"]["message"].as_str().unwrap_or("");
+    assert!(message.contains("West Europe"), "{}", s.body);
+    // ARM says what happened, not what to do next.
+    assert!(!message.contains("offlineRegion") && !message.contains("instead"));
     let a = t.get(&cosmos()).await.body;
     assert_eq!(write_region(&a), "West Europe");
     assert_eq!(a["properties"]["provisioningState"], "Succeeded");
@@ -1497,10 +1526,8 @@ async fn sql_a_second_failover_while_one_runs_is_refused_busy() {
         )
         .await;
     assert_eq!(other.status, 409);
-    let s = t
-        .poll_status(planned.header("azure-asyncoperation").unwrap())
-        .await;
-    assert_eq!(s.body["status"], "Failed");
+    let s = t.poll_location(planned.header("location").unwrap()).await;
+    assert_eq!(s.code(), "PlannedFailoverTimedOut");
     // once it has ended, the next one goes through
     let forced = t
         .post(
@@ -1538,10 +1565,8 @@ async fn sql_try_planned_before_forced_failover_works_with_the_primary_down_or_u
             None,
         )
         .await;
-    let s = t
-        .poll_status(r.header("azure-asyncoperation").unwrap())
-        .await;
-    assert_eq!(s.body["status"], "Succeeded");
+    let s = t.poll_location(r.header("location").unwrap()).await;
+    assert_eq!(s.status, 200, "{}", s.body);
     assert_eq!(
         t.get(&fog("westeurope")).await.body["properties"]["replicationRole"],
         "Primary"
@@ -1586,11 +1611,10 @@ async fn sql_planned_failover_fails_when_the_primary_is_down() {
         .post(&format!("{}/failover", fog("northeurope")), None)
         .await;
     assert_eq!(r.status, 202);
-    let s = t
-        .poll_status(r.header("azure-asyncoperation").unwrap())
-        .await;
-    assert_eq!(s.body["status"], "Failed");
-    assert_eq!(s.body["error"]["code"], "PlannedFailoverTimedOut");
+    // As the spec's example answers: Location alone, no Azure-AsyncOperation.
+    assert!(r.header("azure-asyncoperation").is_none());
+    let s = t.poll_location(r.header("location").unwrap()).await;
+    assert_eq!(s.code(), "PlannedFailoverTimedOut");
     let l = t.get(r.header("location").unwrap()).await;
     assert_eq!(l.status, 500);
     assert_eq!(l.code(), "PlannedFailoverTimedOut");
@@ -1604,10 +1628,8 @@ async fn sql_planned_failover_fails_when_the_primary_is_down() {
     let r = t
         .post(&format!("{}/failover", fog("northeurope")), None)
         .await;
-    let s = t
-        .poll_status(r.header("azure-asyncoperation").unwrap())
-        .await;
-    assert_eq!(s.body["status"], "Succeeded");
+    let s = t.poll_location(r.header("location").unwrap()).await;
+    assert_eq!(s.status, 200, "{}", s.body);
     assert_eq!(
         t.get(&fog("westeurope")).await.body["properties"]["replicationRole"],
         "Secondary"
@@ -1629,10 +1651,9 @@ async fn storage_failover_swaps_primary_and_secondary() {
         t.get(&storage()).await.body["properties"]["failoverInProgress"],
         true
     );
-    let s = t
-        .poll_status(r.header("azure-asyncoperation").unwrap())
-        .await;
-    assert_eq!(s.body["status"], "Succeeded");
+    assert!(r.header("azure-asyncoperation").is_none());
+    let s = t.poll_location(r.header("location").unwrap()).await;
+    assert!(matches!(s.status, 200 | 204), "{} {}", s.status, s.body);
     let a = t
         .get(&format!("{}?$expand=geoReplicationStats", storage()))
         .await
@@ -1672,10 +1693,8 @@ async fn storage_unplanned_failover_when_the_primary_is_unavailable() {
     let again = t.post(&format!("{}/failover", storage()), None).await;
     assert_eq!(again.status, 409);
     assert_eq!(again.code(), "FailoverInProgress");
-    let s = t
-        .poll_status(r.header("azure-asyncoperation").unwrap())
-        .await;
-    assert_eq!(s.body["status"], "Succeeded");
+    let s = t.poll_location(r.header("location").unwrap()).await;
+    assert!(matches!(s.status, 200 | 204), "{} {}", s.status, s.body);
     let a = t
         .get(&format!("{}?$expand=geoReplicationStats", storage()))
         .await
@@ -3008,5 +3027,76 @@ async fn a_registry_is_managed_only_through_its_home_region() {
     // Replications_Update answers 200 or 201 (an asynchronous write, as its spec example shows).
     let st = t.send("PATCH", &replica, Some(off)).await.status;
     assert!(matches!(st, 200 | 201), "{st}");
+    t.sim.shutdown().await;
+}
+
+/// An operation's status lives in the region that took the operation: while that region is
+/// down, its URLs answer as the region does, and again once it is back.
+#[tokio::test]
+async fn an_operation_of_a_down_region_answers_as_the_region_does() {
+    let t = estate().await;
+    let r = t.post(&format!("{}/start", aks()), None).await;
+    assert_eq!(r.status, 202);
+    let loc = r.header("location").unwrap().to_string();
+    assert!(loc.contains("/locations/northeurope/"), "{loc}");
+    let status = loc.replace("/operationResults/", "/operationStatuses/");
+    t.sim.region_down("northeurope");
+    for url in [&loc, &status] {
+        let a = t.get(url).await;
+        assert_eq!(a.status, 503, "{url}: {}", a.body);
+        assert_eq!(a.code(), "ServiceUnavailable");
+    }
+    t.sim.region_outage(
+        "northeurope",
+        Outage {
+            arm: OutageArm::Status(504),
+            health_unknown: false,
+        },
+    );
+    assert_eq!(t.get(&status).await.status, 504);
+    t.sim.region_up("northeurope");
+    let done = t.poll_location(&loc).await;
+    assert_eq!(done.status, 204);
+    t.sim.shutdown().await;
+}
+
+/// Resource Graph's per-user quota: every answer says what is left and when it resets
+/// (`hh:mm:ss`), and once it is spent the next query gets 429 with Retry-After until the
+/// window resets.
+#[tokio::test]
+async fn resource_graph_answers_carry_the_user_quota_and_throttle_once_it_is_spent() {
+    let t = estate().await;
+    t.sim.set_faults(Faults {
+        graph_quota: 3,
+        graph_quota_window: "2s".into(),
+        ..Faults::default()
+    });
+    let q = json!({"subscriptions": [SUB], "query": "Resources | project id"});
+    let url = "/providers/Microsoft.ResourceGraph/resources?api-version=2022-10-01";
+    let mut left = Vec::new();
+    for _ in 0..3 {
+        let g = t.post(url, Some(q.clone())).await;
+        assert_eq!(g.status, 200, "{}", g.body);
+        let resets = g
+            .header("x-ms-user-quota-resets-after")
+            .unwrap()
+            .to_string();
+        assert!(
+            resets == "00:00:02" || resets == "00:00:01",
+            "resets after {resets}"
+        );
+        left.push(g.header("x-ms-user-quota-remaining").unwrap().to_string());
+    }
+    assert_eq!(left, ["2", "1", "0"]);
+    let g = t.post(url, Some(q.clone())).await;
+    assert_eq!(g.status, 429, "{}", g.body);
+    assert_eq!(g.code(), "RateLimiting");
+    let wait: u64 = g.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=2).contains(&wait), "Retry-After {wait}");
+    assert_eq!(g.header("x-ms-user-quota-remaining"), Some("0"));
+    tokio::time::sleep(Duration::from_secs(wait) + Duration::from_millis(100)).await;
+    let g = t.post(url, Some(q)).await;
+    assert_eq!(g.status, 200, "{}", g.body);
+    assert_eq!(g.header("x-ms-user-quota-remaining"), Some("2"));
     t.sim.shutdown().await;
 }

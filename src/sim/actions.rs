@@ -2,11 +2,14 @@
 //! (`202 Accepted` with `Azure-AsyncOperation` and `Location`) and what each does to the
 //! state when it finishes, `lro_delay` later.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::arm::{Req, down_check, not_found, op_urls, rfc3339};
 use super::armid::{self, ResourceId, normalize_region};
+use super::faults::{Doomed, doomed};
 use super::reply::{Reply, bad_body, region_unavailable};
 use super::state::{Effect, OpError, OpStatus, Operation, Res, SimState};
 
@@ -38,13 +41,14 @@ pub fn action(st: &mut SimState, req: &Req, rid: &ResourceId, action: &str) -> R
             let running = a == "start";
             let during = if running { "Starting" } else { "Stopping" };
             set_props(st, rid, &[("provisioningState", json!(during))]);
-            start_lro(st, req, rid, Effect::AksPower { running }, false)
+            start_lro(st, req, rid, Effect::AksPower { running }, false).only_location()
         }
         ("microsoft.documentdb/databaseaccounts", "failoverprioritychange") => {
             match cosmos_request(st, req, rid) {
                 Ok(list) => {
                     set_props(st, rid, &[("provisioningState", json!("Updating"))]);
-                    start_lro(st, req, rid, Effect::CosmosPriorities(list), false)
+                    let due = cosmos_change_due(st, req, rid);
+                    start_lro_due(st, req, rid, Effect::CosmosPriorities(list), false, due)
                 }
                 Err(r) => r,
             }
@@ -63,7 +67,7 @@ pub fn action(st: &mut SimState, req: &Req, rid: &ResourceId, action: &str) -> R
             if let Some(r) = sql_busy(st, rid, action) {
                 return r;
             }
-            start_lro(st, req, rid, Effect::SqlFailover { forced }, true)
+            start_lro(st, req, rid, Effect::SqlFailover { forced }, true).only_location()
         }
         ("microsoft.storage/storageaccounts", "failover") => {
             let planned = req
@@ -73,7 +77,7 @@ pub fn action(st: &mut SimState, req: &Req, rid: &ResourceId, action: &str) -> R
                 return r;
             }
             set_props(st, rid, &[("failoverInProgress", json!(true))]);
-            start_lro(st, req, rid, Effect::StorageFailover { planned }, false)
+            start_lro(st, req, rid, Effect::StorageFailover { planned }, false).only_location()
         }
         (
             "microsoft.servicebus/namespaces/disasterrecoveryconfigs"
@@ -135,17 +139,15 @@ fn run_trigger(st: &SimState, rid: &ResourceId) -> Reply {
         return Reply::error(
             409,
             "WorkflowDisabled",
-            format!(
-                "The workflow '{}' is disabled; enable it before running trigger '{}'.",
-                wf.name(),
-                rid.name()
-            ),
+            format!("The workflow '{}' is disabled.", wf.name()),
         );
     }
     Reply::empty(202)
 }
 
-/// Registers a long-running operation and answers `202 Accepted` with its URLs.
+/// Registers a long-running operation and answers `202 Accepted` with both its URLs; an
+/// operation whose spec example answers with `Location` alone drops the other
+/// (`Reply::only_location`), so polling goes the way it does in Azure.
 fn start_lro(
     st: &mut SimState,
     req: &Req,
@@ -153,7 +155,23 @@ fn start_lro(
     effect: Effect,
     result_body: bool,
 ) -> Reply {
+    start_lro_due(st, req, rid, effect, result_body, None)
+}
+
+/// `start_lro`, for an operation that ends `due` after the simulator's start rather than
+/// `lro_delay` from now.
+fn start_lro_due(
+    st: &mut SimState,
+    req: &Req,
+    rid: &ResourceId,
+    effect: Effect,
+    result_body: bool,
+    due: Option<Duration>,
+) -> Reply {
     let (opid, sub, loc) = register(st, req, rid, effect, result_body);
+    if let (Some(due), Some(op)) = (due, st.ops.get_mut(&opid)) {
+        op.due = due;
+    }
     let (async_op, location) = op_urls(req.base, &sub, &loc, &opid, req.api_version);
     Reply::empty(202)
         .header("Azure-AsyncOperation", async_op)
@@ -169,13 +187,20 @@ pub(super) fn register(
     result_body: bool,
 ) -> (String, String, String) {
     let opid = st.new_op_id();
-    let loc = st
-        .get(&rid.to_path())
+    let res = st.get(&rid.to_path());
+    let home = res
         .and_then(|r| r.body.get("location"))
         .and_then(Value::as_str)
         .map(normalize_region)
         .filter(|l| !l.is_empty())
         .unwrap_or_else(|| "global".into());
+    // The operation's status is served from a region that took the request: the resource's
+    // location, or, when that is down and the request was still accepted (a multi-region
+    // account's control plane), the region the resource answers from.
+    let loc = match res.map(|r| normalize_region(&r.region)) {
+        Some(serving) if st.is_down(&home) && !st.is_down(&serving) => serving,
+        _ => home,
+    };
     let op = Operation {
         id: opid.clone(),
         subscription: rid.subscription.clone(),
@@ -434,7 +459,7 @@ fn geo_dr_failover(st: &mut SimState, req: &Req, rid: &ResourceId, action: &str)
             "BadRequest",
             format!(
                 "Safe failover cannot complete: the primary namespace '{p}' does not answer, so \
-                 pending replication cannot drain. Use a forced failover (IsSafeFailover=false)."
+                 pending replication cannot drain."
             ),
         );
     }
@@ -503,12 +528,32 @@ fn aks_done(st: &mut SimState, target: &str, running: bool) -> Result<(), OpErro
     Ok(())
 }
 
+/// When a priority change asked for while the account's write region is down ends: Microsoft
+/// says such a change "will not succeed" and lists it among the operations to avoid during a
+/// region outage, not that it is refused. So it is accepted and, by the scenario's
+/// `faults.failover_in_outage`, stays `InProgress` (`hang`, the default: the caller's timeout
+/// decides) or ends `Failed` after a while (`fail after 30m`). `None`: the usual delay.
+fn cosmos_change_due(st: &SimState, req: &Req, rid: &ResourceId) -> Option<Duration> {
+    let write = st
+        .get(&rid.to_path())?
+        .body
+        .pointer("/properties/writeLocations/0/locationName")
+        .and_then(Value::as_str)?;
+    if !st.is_down(write) {
+        return None;
+    }
+    Some(match doomed(&st.faults.failover_in_outage) {
+        Ok(Doomed::FailAfter(d)) => req.elapsed.saturating_add(d),
+        // Validated with the scenario: anything else is the default.
+        Ok(Doomed::Hang) | Err(_) => Duration::MAX,
+    })
+}
+
 /// The new priorities take effect, unless the account's write region is down. Microsoft's
 /// Cosmos DB disaster-recovery guidance lists a manual failover (priority change) among the
-/// operations not to attempt while the write region is out, as it does not succeed. The
-/// simulator accepts the request (the spec's answer is `202` with the operation's URLs) and
-/// the operation ends `Failed` with the write region unchanged: a runbook that tries it in an
-/// outage loses the operation's time and learns why, as it would in Azure.
+/// operations not to attempt while the write region is out, as it does not succeed. Such an
+/// operation only gets here when the scenario makes it end (`cosmos_change_due`), or when the
+/// region went down while it ran: it ends `Failed` with the write region unchanged.
 fn cosmos_done(st: &mut SimState, target: &str, list: &[(String, i64)]) -> Result<(), OpError> {
     let res = st.resources.get(target).ok_or_else(|| gone(target))?;
     let write = res
@@ -532,8 +577,7 @@ fn cosmos_done(st: &mut SimState, target: &str, list: &[(String, i64)]) -> Resul
             "ServiceUnavailable",
             format!(
                 "The failover priority change did not complete: the current write region \
-                 '{write}' is unavailable. While the write region is down, take it offline \
-                 (offlineRegion) instead."
+                 '{write}' is unavailable."
             ),
         ))
     } else if st.is_down(&new_write)
@@ -544,10 +588,7 @@ fn cosmos_done(st: &mut SimState, target: &str, list: &[(String, i64)]) -> Resul
         Some(failed(
             400,
             "BadRequest",
-            format!(
-                "Region '{new_write}' cannot become the write region: it is not online. Bring \
-                 it online (onlineRegion) first."
-            ),
+            format!("Region '{new_write}' cannot become the write region: it is not online."),
         ))
     } else {
         None
@@ -783,7 +824,7 @@ fn sql_done(st: &mut SimState, target: &str, forced: bool) -> Result<(), OpError
                 code: "PlannedFailoverTimedOut".into(),
                 message: format!(
                     "The planned failover of failover group '{}' timed out: the primary server \
-                     in region '{region}' did not answer. Use forceFailoverAllowDataLoss.",
+                     in region '{region}' did not answer.",
                     rid.name()
                 ),
             });
@@ -855,13 +896,18 @@ fn storage_request(st: &SimState, rid: &ResourceId, planned: bool) -> Result<(),
     }
     let primary = text("primaryLocation");
     let status = text("statusOfPrimary");
+    // Microsoft's planned-failover documentation: "The storage account must be available in
+    // both the primary and secondary regions before a planned failover can be initiated", and
+    // the REST reference: "Planned failover is only available while the primary and secondary
+    // endpoints are available". So it is refused when asked, not accepted to fail later.
     if planned && (st.is_down(&primary) || (!status.is_empty() && status != "available")) {
         return Err(Reply::error(
             400,
             "FailoverFailed",
             format!(
-                "A planned failover needs the primary region '{primary}' to be available; it is \
-                 not. Use an unplanned failover (no failoverType)."
+                "A planned failover of storage account '{}' cannot be initiated: the primary \
+                 region '{primary}' is unavailable.",
+                rid.name()
             ),
         ));
     }

@@ -185,8 +185,7 @@ fn control_plane_check(st: &SimState, method: &str, rid: &ResourceId) -> Result<
             "ServiceUnavailable",
             format!(
                 "Resource group '{}' is located in '{}', which is unavailable: Azure Resource \
-                 Manager cannot update its resources ({} '{}') until that region recovers, \
-                 wherever they run. Reads still work.",
+                 Manager cannot update its resources ({} '{}').",
                 g.name,
                 g.location,
                 rid.type_name(),
@@ -214,8 +213,7 @@ fn control_plane_check(st: &SimState, method: &str, rid: &ResourceId) -> Result<
                 "ServiceUnavailable",
                 format!(
                     "The home region '{home}' of registry '{}' is unavailable: management \
-                     operations on the registry and its {} need it. Pushes and pulls go on \
-                     through the other replicas at the registry's login server.",
+                     operations on the registry and its {} cannot be served.",
                     registry.name(),
                     rid.types[1..].join("/")
                 ),
@@ -238,9 +236,17 @@ pub fn dispatch(st: &mut SimState, req: &Req) -> Reply {
         && is(2, "resources")
     {
         return match req.method {
-            "POST" => match req.json() {
-                Ok(body) => super::graph::query(st, body.as_ref()),
+            "POST" => match graph_quota(st, req.elapsed) {
                 Err(r) => r,
+                Ok((left, resets)) => {
+                    let reply = match req.json() {
+                        Ok(body) => super::graph::query(st, body.as_ref()),
+                        Err(r) => r,
+                    };
+                    reply
+                        .header("x-ms-user-quota-remaining", left.to_string())
+                        .header("x-ms-user-quota-resets-after", hms(resets))
+                }
             },
             m => method_not_allowed(m),
         };
@@ -1029,6 +1035,46 @@ pub fn health_json(st: &SimState, res: &Res) -> Value {
     })
 }
 
+/// Takes one query from Resource Graph's per-user quota (`faults.graph_quota` per
+/// `faults.graph_quota_window`, a fixed window opened by the first query after the last one
+/// ended): `Ok((left, resets_after))` for the headers every answer carries, or the 429 with
+/// `Retry-After` Resource Graph answers once the window's quota is spent.
+fn graph_quota(st: &mut SimState, now: Duration) -> Result<(u32, Duration), Reply> {
+    let window = super::scenario::Faults::duration(&st.faults.graph_quota_window);
+    let quota = st.faults.graph_quota.max(1);
+    let (mut start, mut used) = st.graph_window;
+    if now.saturating_sub(start) >= window || now < start {
+        (start, used) = (now, 0);
+    }
+    let resets = (start + window).saturating_sub(now);
+    if used >= quota {
+        st.graph_window = (start, used);
+        return Err(Reply::error(
+            429,
+            "RateLimiting",
+            "Client application has been throttled and should not repeat the request until an \
+             amount of time has elapsed.",
+        )
+        .header(
+            "Retry-After",
+            (resets.as_secs() + u64::from(resets.subsec_nanos() > 0))
+                .max(1)
+                .to_string(),
+        )
+        .header("x-ms-user-quota-remaining", "0")
+        .header("x-ms-user-quota-resets-after", hms(resets)));
+    }
+    used += 1;
+    st.graph_window = (start, used);
+    Ok((quota - used, resets))
+}
+
+/// `hh:mm:ss`, rounded up, as Resource Graph writes `x-ms-user-quota-resets-after`.
+fn hms(d: Duration) -> String {
+    let s = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+    format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
 /// The URLs of a long-running operation: (Azure-AsyncOperation, Location).
 pub fn op_urls(
     base: &str,
@@ -1056,6 +1102,11 @@ fn operation(st: &SimState, req: &Req, kind: &str, opid: &str) -> Reply {
             format!("The operation '{opid}' could not be found."),
         );
     };
+    // An operation's status lives in the region that took it: while that region is down, its
+    // status URL answers as the region does.
+    if st.is_down(&op.location) {
+        return outage_reply(st, &op.location, &format!("operation '{opid}'"));
+    }
     if kind.eq_ignore_ascii_case("operationStatuses") {
         let mut v = json!({
             "id": format!(

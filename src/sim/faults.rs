@@ -157,6 +157,30 @@ impl OutageDef {
     }
 }
 
+/// How an operation that Azure accepts but documents as not succeeding in an outage ends
+/// (`faults.failover_in_outage`): a Cosmos DB priority change with the write region down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Doomed {
+    /// Stays `InProgress`: the caller's own timeout ends the wait.
+    Hang,
+    /// Ends `Failed` this long after it was accepted.
+    FailAfter(Duration),
+}
+
+/// `hang` or `fail after DURATION`.
+pub fn doomed(s: &str) -> Result<Doomed, String> {
+    let t = s.trim();
+    if t.eq_ignore_ascii_case("hang") {
+        return Ok(Doomed::Hang);
+    }
+    let rest = t
+        .strip_prefix("fail after ")
+        .ok_or_else(|| format!("`{s}`: `hang` or `fail after DURATION`"))?;
+    crate::runbook::validate::parse_duration(rest.trim())
+        .map(Doomed::FailAfter)
+        .map_err(|e| format!("`{s}`: `{rest}` is not a duration ({e})"))
+}
+
 /// The ARM error code that goes with an HTTP status.
 pub fn default_code(status: u16) -> &'static str {
     match status {

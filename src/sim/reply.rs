@@ -64,6 +64,15 @@ impl Reply {
         self
     }
 
+    /// A `202 Accepted` whose operation Azure's spec answers with `Location` alone.
+    pub fn only_location(mut self) -> Reply {
+        if self.status == 202 {
+            self.headers
+                .retain(|(n, _)| !n.eq_ignore_ascii_case("Azure-AsyncOperation"));
+        }
+        self
+    }
+
     pub fn header_value(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -103,9 +112,6 @@ pub fn region_unavailable(region: &str, what: &str) -> Reply {
     Reply::error(
         503,
         "ServiceUnavailable",
-        format!(
-            "The service is unavailable in region '{region}' and cannot serve {what}. \
-             Retry the request later or use a resource in another region."
-        ),
+        format!("The service is unavailable in region '{region}' and cannot serve {what}."),
     )
 }

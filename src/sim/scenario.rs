@@ -65,6 +65,14 @@ pub struct Faults {
     pub token_lifetime: String,
     /// Seed for the random draws, so a run can be repeated.
     pub seed: u64,
+    /// How an operation Azure accepts but says will not succeed in an outage ends (a Cosmos
+    /// DB priority change while the write region is down): "hang" (stays InProgress) or
+    /// "fail after DURATION".
+    pub failover_in_outage: String,
+    /// Resource Graph queries a caller may send per `graph_quota_window` (Azure's documented
+    /// example: 15 per 5 seconds); answers carry what is left, and 429 once it is spent.
+    pub graph_quota: u32,
+    pub graph_quota_window: String,
 }
 
 impl Default for Faults {
@@ -81,6 +89,9 @@ impl Default for Faults {
             slow: "60s".into(),
             token_lifetime: "1h".into(),
             seed: 1,
+            failover_in_outage: "hang".into(),
+            graph_quota: 15,
+            graph_quota_window: "5s".into(),
         }
     }
 }
@@ -371,10 +382,19 @@ impl Faults {
             ("retry_after", &self.retry_after),
             ("slow", &self.slow),
             ("token_lifetime", &self.token_lifetime),
+            ("graph_quota_window", &self.graph_quota_window),
         ] {
             parse_duration(s)
                 .map_err(|e| format!("faults.{what}: `{s}` is not a duration ({e})"))?;
         }
+        if self.graph_quota == 0 {
+            return Err("faults.graph_quota: at least 1 query per window".into());
+        }
+        if Faults::duration(&self.graph_quota_window).is_zero() {
+            return Err("faults.graph_quota_window: longer than 0s".into());
+        }
+        super::faults::doomed(&self.failover_in_outage)
+            .map_err(|e| format!("faults.failover_in_outage: {e}"))?;
         for (what, r) in [
             ("throttle_rate", self.throttle_rate),
             ("error_rate", self.error_rate),

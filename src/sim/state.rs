@@ -129,6 +129,9 @@ pub struct SimState {
     pub events: Vec<(Duration, Event)>,
     pub next_event: usize,
     pub next_op: u64,
+    /// Resource Graph's quota: when the current window opened (time after start) and how many
+    /// queries it has taken.
+    pub graph_window: (Duration, u32),
 }
 
 pub const TENANT: &str = "0c0ffee0-5151-4a1b-9d2e-000000000001";
@@ -159,6 +162,7 @@ impl SimState {
             events: Vec::new(),
             next_event: 0,
             next_op: 1,
+            graph_window: (Duration::ZERO, 0),
         };
         // Declared first: a declared group keeps its location whatever its resources' are.
         for g in &sc.resource_groups {
