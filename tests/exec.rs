@@ -1158,10 +1158,21 @@ async fn a_failed_cosmos_priority_change_leads_to_the_offline_path_not_the_resto
     let (c, _dir) = sim_with(|s| {
         let degraded = "databaseAccounts/cosmos-shop\", state = \"Degraded\"";
         assert!(s.contains(degraded), "the scenario degrades cosmos-shop");
-        gateway_still_answers(s.replace(
-            degraded,
-            "databaseAccounts/cosmos-shop\", state = \"Available\"",
-        ))
+        // Azure's priority change with the write region down does not succeed: by default the
+        // simulator leaves it running (the step's 15m timeout would end it); here it fails
+        // after a moment, so the test sees where the runbook goes next.
+        assert!(s.contains("\n[faults]\n"), "the scenario has [faults]");
+        gateway_still_answers(
+            s.replace(
+                degraded,
+                "databaseAccounts/cosmos-shop\", state = \"Available\"",
+            )
+            .replacen(
+                "\n[faults]\n",
+                "\n[faults]\nfailover_in_outage = \"fail after 2s\"\n",
+                1,
+            ),
+        )
     })
     .await;
     let (ev, rb) = run_cosmos(&c).await;
