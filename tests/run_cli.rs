@@ -618,6 +618,67 @@ fn a_headless_run_takes_the_operator_and_role_from_the_config_file() {
 /// `${incident.id}`, `${incident.mode}`, `${incident.operator}` and `${incident.started}` have
 /// the incident's values in a run: a command receives them, and a step conditioned on the mode
 /// runs (they were empty, so every step that named them failed or was skipped).
+/// The headless table says "within RTO" only of a recovered runbook: one that stopped at a
+/// failed step (the step after it never ran) says NOT RECOVERED, however little time it took.
+#[test]
+fn a_runbook_stopped_by_a_failed_step_is_not_within_its_rto() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let rb = dir.path().join("stops.toml");
+    std::fs::write(
+        &rb,
+        r#"
+[runbook]
+id = "stops"
+title = "Stops at a decision"
+component = "web"
+rto = "1h"
+
+[[step]]
+id = "look"
+title = "Look"
+kind = "command"
+argv = ["true"]
+destructive = false
+
+[[step]]
+id = "decide"
+title = "A check that fails"
+kind = "command"
+argv = ["false"]
+destructive = false
+depends_on = ["look"]
+
+[[step]]
+id = "act"
+title = "Act"
+kind = "command"
+argv = ["true"]
+destructive = false
+depends_on = ["decide"]
+"#,
+    )
+    .expect("runbook");
+    let o = drbook(
+        &[
+            "rehearse",
+            rb.to_str().expect("utf-8 path"),
+            "--target",
+            "sim",
+            "--non-interactive",
+            "--run-commands",
+        ],
+        dir.path(),
+    );
+    let out = text(&o);
+    assert_ne!(o.status.code(), Some(0), "{out}");
+    let row = out
+        .lines()
+        .find(|l| l.starts_with("stops "))
+        .unwrap_or_else(|| panic!("no table row: {out}"));
+    assert!(row.contains("NOT RECOVERED: 1 failed"), "{row}");
+    assert!(!row.contains("within RTO"), "{row}");
+}
+
 /// The undo list printed after a rehearsal shows titles with their variables filled in, as
 /// every other screen does (not `${...}`).
 #[test]
