@@ -316,6 +316,23 @@ fn run_sim(args: &SimArgs) -> ExitCode {
     })
 }
 
+/// Refuses (exit 2) `--var` names that no loaded runbook or plan declares, with "did you mean".
+fn refuse_undeclared_vars(set: &LoadSet, vars: &[(String, String)]) -> Result<(), ExitCode> {
+    let plan_vars: Vec<_> = set.plans.iter().map(|p| &p.vars).collect();
+    let problems = runbook::vars::undeclared(
+        vars.iter().map(|(k, _)| k.as_str()),
+        &set.runbooks,
+        &plan_vars,
+    );
+    if problems.is_empty() {
+        return Ok(());
+    }
+    for p in &problems {
+        eprintln!("drbook: {p}");
+    }
+    Err(ExitCode::from(2))
+}
+
 fn load(paths: &[PathBuf]) -> Result<LoadSet, ExitCode> {
     runbook::load_paths(paths).map_err(|e| {
         eprintln!("drbook: {e}");
@@ -430,6 +447,9 @@ fn show_vars(args: &VarsArgs) -> ExitCode {
     };
     if report_load_errors(&set) {
         return ExitCode::from(1);
+    }
+    if let Err(code) = refuse_undeclared_vars(&set, &args.vars) {
+        return code;
     }
     let overrides: BTreeMap<String, String> = args.vars.iter().cloned().collect();
     let mut failed = false;

@@ -288,6 +288,39 @@ fn completions_are_generated_for_each_shell() {
     }
 }
 
+/// A `--var` that no runbook declares is a usage error naming the closest declared variable,
+/// for every command that takes `--var`: a typo must not leave the default in force silently.
+#[test]
+fn a_var_no_runbook_declares_is_refused_with_did_you_mean() {
+    for args in [
+        vec!["vars", "runbooks/web.toml"],
+        vec!["check", "runbooks/web.toml", "--target", "sim"],
+        vec![
+            "rehearse",
+            "runbooks/web.toml",
+            "--target",
+            "sim",
+            "--non-interactive",
+        ],
+    ] {
+        // Refused before anything is loaded into a session: no log is opened.
+        let out = Command::new(env!("CARGO_BIN_EXE_drbook"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(&args)
+            .args(["--var", "secundary=swedencentral"])
+            .output()
+            .expect("runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains(
+                "--var secundary: no runbook or plan here declares a variable `secundary` (did you mean `secondary`?)"
+            ),
+            "{args:?}: {err}"
+        );
+    }
+}
+
 #[test]
 fn vars_shows_origins_and_masks_secrets() {
     let dir = tempfile::tempdir().expect("temp dir");

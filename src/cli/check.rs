@@ -11,7 +11,9 @@ use std::time::Instant;
 use clap::{Args, ValueEnum};
 use comfy_table::{ContentArrangement, Table, presets};
 
-use super::{Format, load, parse_var, report_load_errors, runtime_or_report};
+use super::{
+    Format, load, parse_var, refuse_undeclared_vars, report_load_errors, runtime_or_report,
+};
 use crate::checks::run::{CheckOptions, CheckRow, Summary, check_all, summarize};
 use crate::checks::scope::Scope;
 use crate::incident::redact::{SecretMatcher, printable};
@@ -66,6 +68,9 @@ async fn check(args: CheckArgs) -> ExitCode {
     };
     if report_load_errors(&set) {
         return ExitCode::from(1);
+    }
+    if let Err(code) = refuse_undeclared_vars(&set, &args.vars) {
+        return code;
     }
     let mut overrides: BTreeMap<String, String> = args.vars.iter().cloned().collect();
     if let Some(s) = &args.target.subscription {

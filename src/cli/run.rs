@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::{load, parse_var, report_load_errors, runtime_or_report};
+use super::{load, parse_var, refuse_undeclared_vars, report_load_errors, runtime_or_report};
 use crate::checks::scope::Scope;
 use crate::exec::engine::{Engine, ExecEvent, Options, Restored, Update};
 use crate::exec::headless::{Answers, drive};
@@ -341,6 +341,7 @@ async fn open_session(
     if report_load_errors(&set) {
         return Err(ExitCode::from(1));
     }
+    refuse_undeclared_vars(&set, &args.vars)?;
     let plan = set.plans.first();
     let overrides: BTreeMap<String, String> = args.vars.iter().cloned().collect();
     let groups = {

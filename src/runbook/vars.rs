@@ -68,6 +68,31 @@ pub fn env_name(var: &str) -> String {
     format!("DRBOOK_VAR_{}", var.to_ascii_uppercase().replace('-', "_"))
 }
 
+/// The `--var` names that no runbook or plan of the set declares, each with its message: a
+/// misspelt override would otherwise be ignored silently while the default it meant to replace
+/// is used.
+pub fn undeclared<'a>(
+    names: impl IntoIterator<Item = &'a str>,
+    runbooks: &[Runbook],
+    plan_vars: &[&BTreeMap<String, toml::Spanned<toml::Value>>],
+) -> Vec<String> {
+    let declared: std::collections::BTreeSet<&str> = runbooks
+        .iter()
+        .flat_map(|rb| rb.vars.iter().map(|v| v.name.get_ref().as_str()))
+        .chain(plan_vars.iter().flat_map(|m| m.keys().map(String::as_str)))
+        .collect();
+    names
+        .into_iter()
+        .filter(|n| !declared.contains(n))
+        .map(|n| {
+            let hint = crate::diag::did_you_mean(n, declared.iter().copied())
+                .map(|c| format!(" (did you mean `{c}`?)"))
+                .unwrap_or_default();
+            format!("--var {n}: no runbook or plan here declares a variable `{n}`{hint}")
+        })
+        .collect()
+}
+
 /// Resolves every variable of `rb`. `env` reads the environment (a parameter so tests need
 /// not touch the process's own).
 pub fn resolve(
