@@ -75,6 +75,25 @@ fn me(now: DateTime<Utc>) -> LockHolder {
     }
 }
 
+/// The holder named by the note, given a moment to appear: the holder takes the lock first and
+/// writes its note just after, so a refusal in between would otherwise name nobody (or the
+/// note of a killed earlier holder). Only on the refusal path, at most about a second.
+fn live_holder(path: &Path) -> Option<LockHolder> {
+    let alive = |pid: u32| {
+        i32::try_from(pid)
+            .is_ok_and(|p| nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), None).is_ok())
+    };
+    let mut last = None;
+    for _ in 0..40 {
+        last = holder(path);
+        if last.as_ref().is_some_and(|h| alive(h.pid)) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    last
+}
+
 /// Takes the exclusive lock on `file` (the log at `path`) without waiting: another drbook
 /// holding it is an error naming it.
 pub fn lock(file: &File, path: &Path) -> Result<(), LogError> {
@@ -82,7 +101,7 @@ pub fn lock(file: &File, path: &Path) -> Result<(), LogError> {
         Ok(()) => Ok(()),
         Err(std::fs::TryLockError::WouldBlock) => Err(LogError::Locked {
             path: path.into(),
-            holder: holder(path),
+            holder: live_holder(path),
         }),
         Err(std::fs::TryLockError::Error(source)) => Err(LogError::Io {
             path: path.into(),
@@ -99,15 +118,24 @@ pub fn claim_note(path: &Path) -> Result<Option<LockHolder>, LogError> {
     let stale = holder(path);
     let note = note_path(path);
     let me = me(Utc::now());
+    // Written beside and renamed over: a reader never sees a half-written note.
+    let tmp = note.with_file_name(format!(
+        "{}.{}",
+        note.file_name()
+            .map_or_else(|| "note".into(), |n| n.to_string_lossy().into_owned()),
+        me.pid
+    ));
     let mut f = OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .mode(0o600)
-        .open(&note)
-        .map_err(LogError::io(&note, "write the lock note"))?;
+        .open(&tmp)
+        .map_err(LogError::io(&tmp, "write the lock note"))?;
     writeln!(f, "pid={}\nhost={}\nsince={}", me.pid, me.host, me.since)
-        .map_err(LogError::io(&note, "write the lock note"))?;
+        .map_err(LogError::io(&tmp, "write the lock note"))?;
+    drop(f);
+    std::fs::rename(&tmp, &note).map_err(LogError::io(&note, "write the lock note"))?;
     Ok(stale.filter(|s| *s != me))
 }
 
@@ -115,5 +143,34 @@ pub fn claim_note(path: &Path) -> Result<Option<LockHolder>, LogError> {
 pub fn release_note(path: &Path) {
     if holder(path).is_some_and(|h| h.pid == std::process::id()) {
         let _ = std::fs::remove_file(note_path(path));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A refusal that comes between the holder taking the lock and writing its note still
+    /// names the holder: the note is waited for (the race a loaded CI machine once hit).
+    #[test]
+    fn a_refusal_waits_for_the_holders_note() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let log = dir.path().join("incident.jsonl");
+        let writer = {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                claim_note(&log).map(|_| ())
+            })
+        };
+        let h = live_holder(&log);
+        assert!(matches!(writer.join(), Ok(Ok(()))));
+        assert_eq!(h.map(|h| h.pid), Some(std::process::id()));
+        // Written whole, under its own name only: no temporary file is left beside it.
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .expect("dir")
+            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+            .collect();
+        assert_eq!(names, [".incident.jsonl.lock"]);
     }
 }
