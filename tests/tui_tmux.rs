@@ -190,7 +190,13 @@ fn start(tmux: &Tmux, tmp: &Path, extra: &str, code_file: &Path, (w, h): (u16, u
         tmp.join("logs").display(),
         code_file.display(),
     );
-    let _ = tmux.cmd(&["kill-session", "-t", "e2e"]);
+    // A second start reuses the pane: killing the last session makes the tmux server exit, and a
+    // new-session sent while it exits fails ("server exited unexpectedly"; seen on CI).
+    if tmux.cmd(&["has-session", "-t", "e2e"]).status.success() {
+        let out = tmux.cmd(&["respawn-pane", "-k", "-t", "e2e", &command]);
+        assert!(out.status.success(), "tmux respawn-pane: {out:?}");
+        return;
+    }
     let out = tmux.cmd(&[
         "new-session",
         "-d",
