@@ -169,7 +169,7 @@ async fn a_whole_runbook_runs_headless_with_answers_and_auto_approval() {
     assert_eq!(o, Outcome::Failed);
     assert!(s.contains("503 ServiceUnavailable"), "{s}");
     // Manual steps carry who and the note.
-    assert!(ev.iter().any(|e| matches!(e, ExecEvent::StepFinished { key, by: Some(by), note: Some(n), .. } if key.step == "decide-failover" && by == "alice" && n == "done by hand")));
+    assert!(ev.iter().any(|e| matches!(e, ExecEvent::StepFinished { key, by: Some(by), note: Some(n), .. } if key.step == "decide-failover" && by == "alice (answers file)" && n == "done by hand")));
     // Check results are recorded with expected and actual.
     assert!(ev.iter().any(|e| matches!(e, ExecEvent::CheckResult { key, actual, .. } if key.step == "secondary-is-primary" && actual == "Primary")));
     // Every start has its end, in order.
@@ -331,8 +331,9 @@ async fn without_approval_a_destructive_step_is_declined_and_nothing_is_written(
     let _ = tokio::time::timeout(Duration::from_secs(20), drive(e, &answers, "bob", |_| {})).await;
     let ev = rec.events();
     assert!(ev.iter().any(|e| matches!(e, ExecEvent::ConfirmationRequested { key, what } if key.step == "failover" && what.contains("POST") && what.contains("tryPlannedBeforeForcedFailover"))), "{ev:#?}");
+    // Nobody answered it: drbook declined it, crediting neither bob nor the answers.
     let reason = skipped(&ev, "failover").expect("declined");
-    assert!(reason.contains("declined by bob"), "{reason}");
+    assert_eq!(reason, "declined by drbook (no answer in the answers)");
     // No write reached the simulator: the group is still Secondary.
     let fog = c.sim.as_ref().and_then(|s| s.resource("/subscriptions/6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f/resourceGroups/rg-shop-northeurope/providers/Microsoft.Sql/servers/sql-shop-northeurope/failoverGroups/fog-shop"));
     assert_eq!(
@@ -348,7 +349,7 @@ async fn without_approval_a_destructive_step_is_declined_and_nothing_is_written(
     let why = skipped(&ev, "secondary-is-primary").expect("the verifier is skipped");
     assert_eq!(
         why,
-        "verifies `failover`, which did not happen: declined by bob (answers file)"
+        "verifies `failover`, which did not happen: declined by drbook (no answer in the answers)"
     );
 }
 
@@ -381,10 +382,12 @@ async fn a_manual_step_without_an_answer_fails_and_says_why() {
     });
     let (step, note) = failed.expect("a manual step failed");
     assert_eq!(step, "decide-failover");
+    // No answers file was given: none is credited, the note says why it failed.
     assert!(
-        note.contains("no answer for this manual step in --answers"),
+        note.contains("no answer: no --answers file was given"),
         "{note}"
     );
+    assert!(!note.contains("in --answers"), "{note}");
     // The runbook stops there: nothing after it started.
     assert!(
         !ev.iter()

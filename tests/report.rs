@@ -148,7 +148,15 @@ fn markdown_of_a_good_run_has_every_section_and_an_intact_verdict() {
     assert!(md.contains("closed as **rehearsed**"), "{md}");
     assert!(md.contains("| `network-failover` | 18/18 |"), "{md}");
     assert!(md.contains("| 20m | within RTO"), "{md}");
-    assert!(md.contains("**gameday** on `network-failover/customer-journey`: done in the drill"));
+    // The note came with the answer from the answers file, which the report names.
+    let answers = r.dir.join("answers.toml");
+    assert!(
+        md.contains(&format!(
+            "**gameday (answers file {})** on `network-failover/customer-journey`: done in the drill",
+            answers.display()
+        )),
+        "{md}"
+    );
     // The runbook copy was edited after the runs: the report must say the file changed.
     assert!(md.contains("CHANGED since the run"), "{md}");
 }
@@ -234,6 +242,66 @@ fn a_tampered_log_says_altered_from_the_edited_event_and_exits_1() {
     assert_eq!(v["failed"].as_array().map(Vec::len), Some(0));
     let md = stdout(&report(&[&tampered], &[]));
     assert!(md.contains(&format!("❌ ALTERED from event {seq}")), "{md}");
+}
+
+/// Files that are not incident logs (empty, text, another tool's JSON, bytes) are called
+/// that by every reader, never "ALTERED" or "truncated"; a log with a broken chain still is
+/// ALTERED (above).
+#[test]
+fn a_file_that_is_no_incident_log_is_called_so_by_report_review_and_resume() {
+    let r = runs();
+    let dir = r.dir.join("strangers");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let files = [
+        ("empty.jsonl", Vec::new()),
+        ("text.jsonl", b"hello world\nsecond line\n".to_vec()),
+        (
+            "json.jsonl",
+            b"{\"level\":\"info\",\"msg\":\"started\"}\n".to_vec(),
+        ),
+        (
+            "binary.jsonl",
+            vec![0x7f, b'E', b'L', b'F', 0, 0xff, 0xfe, b'\n', 1, 2],
+        ),
+    ];
+    let said = "not a drbook incident log (first line is not an incident header";
+    for (name, bytes) in files {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).expect("write");
+        let o = report(&[&path], &[]);
+        assert_eq!(o.status.code(), Some(1), "{name}: {}", text(&o));
+        let all = text(&o);
+        assert!(all.contains(said), "{name}: {all}");
+        assert!(
+            !all.contains("ALTERED") && !all.contains("truncated"),
+            "{name}: {all}"
+        );
+        let v: serde_json::Value =
+            serde_json::from_slice(&report(&[&path], &["--format", "json"]).stdout).expect("json");
+        assert_eq!(v["integrity"]["verdict"], "not_a_log", "{name}");
+        // Without a terminal, review reads the log before it needs one.
+        let o = Command::new("timeout")
+            .arg("15")
+            .arg(env!("CARGO_BIN_EXE_drbook"))
+            .arg("review")
+            .arg(&path)
+            .output()
+            .expect("run drbook review");
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", text(&o));
+        assert!(text(&o).contains(said), "{name}: {}", text(&o));
+        let o = Command::new("timeout")
+            .arg("15")
+            .arg(env!("CARGO_BIN_EXE_drbook"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["rehearse", "runbooks/network.toml", "--target", "sim"])
+            .args(["--non-interactive", "--resume"])
+            .arg(&path)
+            .output()
+            .expect("run drbook rehearse");
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", text(&o));
+        assert!(text(&o).contains(said), "{name}: {}", text(&o));
+        assert!(!text(&o).contains("ALTERED"), "{name}: {}", text(&o));
+    }
 }
 
 #[test]

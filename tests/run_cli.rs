@@ -608,10 +608,13 @@ fn a_headless_run_takes_the_operator_and_role_from_the_config_file() {
         )),
         "{events:#?}"
     );
+    // zoe, through the answers file, which the log names.
+    let by_file = format!("zoe (answers file {})", answers.display());
     assert!(
         events
             .iter()
-            .any(|e| matches!(&e.kind, EventKind::StepFinished { .. }) && e.actor == "zoe")
+            .any(|e| matches!(&e.kind, EventKind::StepFinished { .. }) && e.actor == by_file),
+        "{events:#?}"
     );
 }
 
@@ -806,4 +809,274 @@ instructions = "Drill ${incident.id}."
         "the rehearsal-only step ran: {:#?}",
         events.iter().map(|e| e.kind.name()).collect::<Vec<_>>()
     );
+}
+
+/// Two changes, each with a clean-up; the newest one's clean-up (`undo-b`) fails until the
+/// file `flag` exists.
+fn cleanup_runbook(dir: &Path, flag: &Path) -> PathBuf {
+    let rb = dir.join("undo-all.toml");
+    std::fs::write(
+        &rb,
+        format!(
+            r#"
+[runbook]
+id = "undo-all"
+title = "Undo all"
+component = "web"
+
+[[step]]
+id = "a"
+title = "Change A"
+kind = "command"
+argv = ["true"]
+destructive = false
+cleanup = "undo-a"
+
+[[step]]
+id = "b"
+title = "Change B"
+kind = "command"
+argv = ["true"]
+destructive = false
+depends_on = ["a"]
+cleanup = "undo-b"
+
+[[rollback]]
+id = "undo-a"
+title = "Undo A"
+kind = "command"
+argv = ["true"]
+destructive = false
+
+[[rollback]]
+id = "undo-b"
+title = "Undo B"
+kind = "command"
+argv = ["test", "-e", "{}"]
+destructive = false
+"#,
+            flag.display()
+        ),
+    )
+    .expect("runbook");
+    rb
+}
+
+/// `--cleanup` tries every clean-up even after one fails, says how each ended, exits 1, and
+/// the command it prints to finish the job works: run as printed, it does the clean-up left
+/// (and not again what is done). The log says which steps were clean-up, and the report has
+/// a clean-up section.
+#[test]
+fn cleanup_tries_every_step_reports_each_and_its_printed_command_finishes_the_job() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let flag = dir.path().join("undo-b-can-run");
+    let rb = cleanup_runbook(dir.path(), &flag);
+    let o = drbook(
+        &[
+            "rehearse",
+            rb.to_str().expect("utf-8 path"),
+            "--target",
+            "sim",
+            "--non-interactive",
+            "--auto-approve",
+            "--run-commands",
+            "--cleanup",
+        ],
+        dir.path(),
+    );
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("clean-up undo-all/undo-b (undoes b): FAILED"),
+        "{out}"
+    );
+    // Tried after undo-b failed.
+    assert!(
+        out.contains("clean-up undo-all/undo-a (undoes a): done"),
+        "{out}"
+    );
+    assert!(!out.contains("finished: every runbook done\n"), "{out}");
+    let log = the_log(dir.path());
+    let (events, _) = read_log(&log).expect("readable");
+    let listed: Vec<(String, String)> = events
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::CleanupStarted { steps, .. } => Some(
+                steps
+                    .iter()
+                    .map(|s| (s.step.clone(), s.undoes.clone()))
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .expect("cleanup_started");
+    assert_eq!(
+        listed,
+        [
+            ("undo-b".to_string(), "b".to_string()),
+            ("undo-a".to_string(), "a".to_string())
+        ]
+    );
+    assert!(events.iter().any(|e| matches!(
+        &e.kind,
+        EventKind::CleanupFinished { outcome: Outcome::Failed, error: Some(why), .. }
+            if why.contains("undo-b failed")
+    )));
+    let md = report_of(&log);
+    assert!(md.contains("## Clean-up"), "{md}");
+    assert!(
+        md.contains("| `undo-all` | `undo-b` | `b` | ❌ FAILED |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| `undo-all` | `undo-a` | `a` | ✅ done |"),
+        "{md}"
+    );
+    assert!(md.contains("1 clean-up step(s) not done"), "{md}");
+
+    // The command it printed, run as printed once the cause is fixed.
+    let cmd = out
+        .lines()
+        .find_map(|l| l.split_once("run the rest of it with: ").map(|(_, c)| c))
+        .expect("a command to finish the clean-up");
+    assert!(
+        cmd.contains("--reopen") && cmd.contains("--cleanup"),
+        "{cmd}"
+    );
+    std::fs::write(&flag, "").expect("flag");
+    let cmd = cmd.replacen("drbook", env!("CARGO_BIN_EXE_drbook"), 1);
+    let again = Command::new("timeout")
+        .args(["60", "sh", "-c", &cmd])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run the printed command");
+    let out = text(&again);
+    assert_eq!(again.status.code(), Some(0), "{cmd}\n{out}");
+    assert!(
+        out.contains("clean-up undo-all/undo-b (undoes b): done"),
+        "{out}"
+    );
+    assert!(!out.contains("undo-all/undo-a (undoes a)"), "{out}");
+    let (events, _) = read_log(&log).expect("readable");
+    let ran = |step: &str| {
+        events
+            .iter()
+            .filter(|e| matches!(&e.kind, EventKind::StepFinished { step: s, .. } if s == step))
+            .count()
+    };
+    assert_eq!((ran("undo-a"), ran("undo-b")), (1, 2));
+    assert!(events.iter().any(|e| matches!(
+        &e.kind,
+        EventKind::IncidentResumed {
+            reopened: Some(_),
+            ..
+        }
+    )));
+    let md = report_of(&log);
+    assert!(
+        md.contains("| `undo-all` | `undo-b` | `b` | ✅ done |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| `undo-all` | `undo-a` | `a` | ✅ done |"),
+        "{md}"
+    );
+    assert!(!md.contains("not done"), "{md}");
+}
+
+fn report_of(log: &Path) -> String {
+    let o = Command::new("timeout")
+        .arg("15")
+        .arg(env!("CARGO_BIN_EXE_drbook"))
+        .arg("report")
+        .arg(log)
+        .output()
+        .expect("drbook report");
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A step that asks first, then a change with a clean-up.
+const ASKS: &str = r#"
+[runbook]
+id = "asks"
+title = "Asks first"
+component = "web"
+
+[[step]]
+id = "go"
+title = "Change something"
+kind = "command"
+argv = ["true"]
+destructive = false
+confirm = true
+"#;
+
+/// Who answered a confirmation is in the log and the report: --auto-approve, an answers
+/// file (by its path), or nobody (a headless run without answers declines, and credits no
+/// answers file).
+#[test]
+fn confirmations_say_who_or_what_answered_in_the_log_and_the_report() {
+    let run = |extra: &[&str], name: &str| -> (Vec<drbook::incident::Event>, String, String) {
+        let dir = tempfile::tempdir().expect("tmp");
+        let rb = dir.path().join("asks.toml");
+        std::fs::write(&rb, ASKS).expect("runbook");
+        let o = Command::new("timeout")
+            .arg("30")
+            .arg(env!("CARGO_BIN_EXE_drbook"))
+            .current_dir(dir.path())
+            .args([
+                "rehearse",
+                "asks.toml",
+                "--target",
+                "sim",
+                "--non-interactive",
+            ])
+            .args([
+                "--run-commands",
+                "--operator",
+                "gameday",
+                "--log-dir",
+                "logs",
+            ])
+            .args(extra)
+            .output()
+            .expect("run drbook");
+        let log = the_log(dir.path());
+        let (events, _) = read_log(&log).expect("readable");
+        let confirmed = events
+            .iter()
+            .find_map(|e| match &e.kind {
+                EventKind::Confirmed { by, .. } => Some(by.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("{name}: no confirmation: {}", text(&o)));
+        (events, confirmed, report_of(&log))
+    };
+
+    let (_, by, md) = run(&["--auto-approve"], "auto");
+    assert_eq!(by, "gameday (--auto-approve)");
+    assert!(md.contains("confirmed by gameday (--auto-approve)"), "{md}");
+    assert!(!md.contains("answers file"), "{md}");
+
+    let answers = tempfile::NamedTempFile::new().expect("tmp");
+    std::fs::write(answers.path(), "[confirm]\n\"asks/go\" = true\n").expect("answers");
+    let path = answers.path().display().to_string();
+    let (_, by, md) = run(&["--answers", &path], "answers");
+    assert_eq!(by, format!("gameday (answers file {path})"));
+    assert!(
+        md.contains(&format!("confirmed by gameday (answers file {path})")),
+        "{md}"
+    );
+
+    // No --answers: declined by default, and no answers file is credited.
+    let (events, by, md) = run(&[], "none");
+    assert_eq!(by, "drbook (no --answers file)");
+    assert!(events.iter().any(|e| matches!(&e.kind,
+        EventKind::StepSkipped { reason, .. } if reason == "declined by drbook (no --answers file)")));
+    assert!(
+        md.contains("declined by drbook (no --answers file)"),
+        "{md}"
+    );
+    assert!(!md.contains("(answers file"), "{md}");
+    assert!(!md.contains("confirmed by"), "{md}");
 }

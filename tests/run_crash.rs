@@ -492,7 +492,10 @@ fn a_resume_after_a_kill_at_any_event_decides_every_condition_as_an_uninterrupte
     for (step, d) in [
         ("broken", "Failed "),
         ("passed-over", "Skipped "),
-        ("declined", "Skipped declined by t (answers file)"),
+        (
+            "declined",
+            &*format!("Skipped declined by t (answers file {})", answers.display()),
+        ),
         ("not-needed", "Skipped its condition does not hold"),
         ("after-skip", "Done "),
         ("after-decline", "Done "),
@@ -596,6 +599,20 @@ fn a_resume_after_a_kill_at_any_event_decides_every_condition_as_an_uninterrupte
     reopen.arg("--reopen");
     let o = finish(reopen);
     assert_eq!(o.status.code(), Some(1), "{o:?}");
+    // The reopening is in the log: who, and what the incident had been closed as.
+    let (events, _) = read_log(&full).expect("readable");
+    assert!(
+        events.iter().any(|e| e.actor == "t"
+            && matches!(
+                &e.kind,
+                EventKind::IncidentResumed {
+                    by,
+                    reopened: Some(drbook::incident::IncidentOutcome::Failed),
+                    ..
+                } if by == "t"
+            )),
+        "no reopening in the log"
+    );
     assert_eq!(decisions(&full), want);
     assert!(endings(&full).values().all(|&c| c == 1));
 }

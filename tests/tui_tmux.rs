@@ -173,6 +173,20 @@ fn the_demo_carries_out_the_plan_with_confirmations_a_note_and_a_clean_quit() {
         events.last().map(|e| &e.kind),
         Some(EventKind::IncidentClosed { .. })
     ));
+    // The report credits the operator at the keyboard, and no answers file or --auto-approve.
+    let report = std::process::Command::new("timeout")
+        .arg("15")
+        .arg(env!("CARGO_BIN_EXE_drbook"))
+        .arg("report")
+        .arg(&path)
+        .output()
+        .expect("drbook report");
+    let md = String::from_utf8_lossy(&report.stdout);
+    assert!(md.contains("confirmed by tester"), "{md}");
+    assert!(
+        !md.contains("answers file") && !md.contains("--auto-approve"),
+        "{md}"
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -413,7 +427,7 @@ fn review_lists_incidents_and_says_whether_each_log_holds() {
     let listed = review(&[&strangers]);
     let out = String::from_utf8_lossy(&listed.stdout);
     assert_eq!(listed.status.code(), Some(1), "{listed:?}");
-    assert_eq!(out.matches("not an incident log").count(), 3, "{out}");
+    assert_eq!(out.matches("not a drbook incident log").count(), 3, "{out}");
     assert!(
         !out.contains("ALTERED") && !out.contains("truncated") && !out.contains("intact"),
         "{out}"

@@ -224,6 +224,23 @@ async fn carry_out(mut args: RunArgs, rehearsal: bool) -> ExitCode {
              allow_write_subscriptions"
         );
     }
+    // Said before anything runs: the TUI has no clean-up, and a flag that silently does
+    // nothing would leave the drill's changes in place while the operator thinks them undone.
+    if args.cleanup && !args.non_interactive {
+        eprintln!(
+            "drbook: --cleanup runs a rehearsal's clean-up with --non-interactive only (the TUI \
+             does not run it); add --non-interactive, with --answers or --auto-approve for the \
+             clean-up steps that ask first"
+        );
+        return ExitCode::from(2);
+    }
+    if args.cleanup && !rehearsal {
+        eprintln!(
+            "drbook: --cleanup undoes a rehearsal's changes; a live incident has none to undo \
+             (use `drbook rehearse`)"
+        );
+        return ExitCode::from(2);
+    }
     if args.non_interactive && args.role() == Role::Scribe {
         eprintln!(
             "drbook: --role scribe only writes notes, so it cannot carry out a --non-interactive run"
@@ -817,12 +834,14 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
         }
     })
     .await;
+    // `Some(false)`: a clean-up ran and something was not undone.
+    let mut cleaned = None;
     if ending.log_failed.is_none() && rehearsal && level == Some(RehearsalLevel::Full) {
         let undo = undo_list(&log_path, &kept);
         if undo.is_empty() {
             println!("nothing to undo: no step with a `cleanup` changed anything");
         } else if args.cleanup {
-            if let Err(e) = clean_up(
+            match clean_up(
                 undo,
                 &connected,
                 recorder.clone(),
@@ -832,15 +851,18 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
             )
             .await
             {
-                eprintln!("drbook: the incident log failed during clean-up: {e}");
-                return ExitCode::from(2);
+                Ok(all) => cleaned = Some(all),
+                Err(e) => {
+                    eprintln!("drbook: the incident log failed during clean-up: {e}");
+                    return ExitCode::from(2);
+                }
             }
         } else {
             println!(
-                "to undo this rehearsal, run again with --cleanup --resume {} --reopen (or by hand):",
-                log_path.display()
+                "to undo this rehearsal, run: {} (or by hand):",
+                cleanup_command(&log_path, &kept)
             );
-            for (rb, scope) in &undo {
+            for (rb, scope, _) in &undo {
                 for st in &rb.steps {
                     let raw = st.title.get_ref();
                     let title = crate::runbook::template::render(raw, |r| {
@@ -896,9 +918,19 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
         };
         println!("log head: {h} ({integrity}{keyed}); quote it in the incident ticket");
     }
-    if ending.finished {
+    if cleaned == Some(false) {
+        println!(
+            "CLEAN-UP INCOMPLETE: some of what the rehearsal changed is not undone (see above); \
+             fix the cause and run the rest of it with: {}",
+            cleanup_command(&log_path, &kept)
+        );
+    }
+    if ending.finished && cleaned != Some(false) {
         println!("finished: every runbook done");
         ExitCode::SUCCESS
+    } else if ending.finished {
+        println!("finished: every runbook done, but the clean-up is not");
+        ExitCode::from(1)
     } else {
         println!(
             "stopped: some runbook did not finish (see the failed steps above); resume with --resume {} --reopen",
@@ -961,12 +993,18 @@ pub async fn close_incident(
 }
 
 /// The cleanup steps owed by a rehearsal, per runbook, newest change first: for every step the
-/// log says succeeded and that names a `cleanup`. Each is a runbook of its own whose steps run
-/// one after the other, with the outputs of the steps they undo.
+/// log says succeeded and that names a `cleanup`, with the step it undoes. Each is a runbook
+/// of its own whose steps run one after the other, with the outputs of the steps they undo;
+/// one that fails does not stop the next (every change left behind is one more to undo by
+/// hand, so each is tried).
 fn undo_list(
     log: &std::path::Path,
     work: &[(crate::runbook::model::Runbook, Scope)],
-) -> Vec<(crate::runbook::model::Runbook, Scope)> {
+) -> Vec<(
+    crate::runbook::model::Runbook,
+    Scope,
+    Vec<incident::CleanupStep>,
+)> {
     let Ok((events, _)) = incident::read_log(log) else {
         return Vec::new();
     };
@@ -982,7 +1020,7 @@ fn undo_list(
             .filter(|s| s.status == StepStatus::Done)
             .collect();
         done.sort_by_key(|s| std::cmp::Reverse(s.finished));
-        let mut ids: Vec<String> = Vec::new();
+        let mut owed: Vec<incident::CleanupStep> = Vec::new();
         for st in done {
             let cleanup = rb
                 .steps
@@ -991,24 +1029,41 @@ fn undo_list(
                 .and_then(|s| s.cleanup.as_ref())
                 .map(|c| c.get_ref().clone());
             if let Some(c) = cleanup
-                && !ids.contains(&c)
+                && !owed.iter().any(|o| o.step == c)
                 && rs.step(&c).is_none_or(|s| s.status != StepStatus::Done)
             {
-                ids.push(c);
+                owed.push(incident::CleanupStep {
+                    step: c,
+                    undoes: st.id.clone(),
+                });
             }
         }
         let mut steps = Vec::new();
-        for (i, id) in ids.iter().enumerate() {
-            let Some(mut st) = rb.rollbacks.iter().find(|s| s.id.get_ref() == id).cloned() else {
+        let mut listed = Vec::new();
+        for o in owed {
+            let Some(mut st) = rb
+                .rollbacks
+                .iter()
+                .find(|s| s.id.get_ref() == &o.step)
+                .cloned()
+            else {
                 continue;
             };
-            st.depends_on = if i == 0 {
-                Vec::new()
-            } else {
-                vec![toml::Spanned::new(0..0, ids[i - 1].clone())]
-            };
+            st.depends_on = listed
+                .last()
+                .map(|prev: &incident::CleanupStep| {
+                    vec![toml::Spanned::new(0..0, prev.step.clone())]
+                })
+                .unwrap_or_default();
             st.when = None;
+            // One clean-up failing does not leave the others untried.
+            st.on_failure = Some(toml::Spanned::new(
+                0..0,
+                crate::runbook::model::OnFailure::Continue,
+            ));
+            st.rollback = None;
             steps.push(st);
+            listed.push(o);
         }
         if steps.is_empty() {
             continue;
@@ -1020,50 +1075,81 @@ fn undo_list(
         for st in &rs.steps {
             scope.outputs.insert(st.id.clone(), st.outputs.clone());
         }
-        out.push((undo, scope));
+        out.push((undo, scope, listed));
     }
     out
 }
 
+/// How one clean-up step ended: done, failed (why), or not done (why).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Undone {
+    Done,
+    Failed(String),
+    Skipped(String),
+    NotRun,
+}
+
+/// Runs every clean-up owed, each tried even when another failed, and says how each ended.
+/// `Ok(true)`: every clean-up is done.
 async fn clean_up(
-    undo: Vec<(crate::runbook::model::Runbook, Scope)>,
+    undo: Vec<(
+        crate::runbook::model::Runbook,
+        Scope,
+        Vec<incident::CleanupStep>,
+    )>,
     connected: &target::Connected,
     recorder: Arc<LogRecorder>,
     options: Options,
     answers: &Answers,
     operator: &str,
-) -> Result<(), String> {
-    let ids: Vec<String> = undo.iter().map(|(r, _)| r.id().to_string()).collect();
-    for id in &ids {
+) -> Result<bool, String> {
+    for (rb, _, steps) in &undo {
         recorder
             .handle()
             .append(
                 operator,
                 EventKind::CleanupStarted {
-                    runbook: id.clone(),
+                    runbook: rb.id().to_string(),
+                    steps: steps.clone(),
                 },
             )
             .await
             .map_err(|e| e.to_string())?;
     }
     println!("clean-up: undoing what the rehearsal changed");
-    let only: Vec<crate::runbook::model::Runbook> = undo.iter().map(|(r, _)| r.clone()).collect();
+    let owed: Vec<(String, Vec<incident::CleanupStep>)> = undo
+        .iter()
+        .map(|(r, _, s)| (r.id().to_string(), s.clone()))
+        .collect();
+    let only: Vec<crate::runbook::model::Runbook> =
+        undo.iter().map(|(r, _, _)| r.clone()).collect();
     let engine = Engine::new(
-        undo,
+        undo.into_iter().map(|(r, s, _)| (r, s)).collect(),
         plan::groups(None, &only),
         connected.reader.clone(),
         recorder.clone(),
         options,
     );
-    let mut failed: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    let mut ended: BTreeMap<plan::StepKey, Undone> = BTreeMap::new();
     let ending = drive(engine, answers, operator, |u| {
-        if let Update::Recorded(ExecEvent::StepFinished {
-            key,
-            outcome: crate::exec::steps::Outcome::Failed,
-            ..
-        }) = u
-        {
-            failed.insert(key.runbook.clone());
+        match u {
+            Update::Recorded(ExecEvent::StepFinished {
+                key,
+                outcome,
+                summary,
+                ..
+            }) => {
+                let how = match outcome {
+                    crate::exec::steps::Outcome::Ok => Undone::Done,
+                    crate::exec::steps::Outcome::Failed => Undone::Failed(summary.clone()),
+                    crate::exec::steps::Outcome::Skipped => Undone::Skipped(summary.clone()),
+                };
+                ended.insert(key.clone(), how);
+            }
+            Update::Recorded(ExecEvent::StepSkipped { key, reason, .. }) => {
+                ended.insert(key.clone(), Undone::Skipped(reason.clone()));
+            }
+            _ => {}
         }
         print_update(u);
     })
@@ -1071,15 +1157,49 @@ async fn clean_up(
     if let Some(e) = ending.log_failed {
         return Err(e);
     }
-    for id in ids {
-        let ok = !failed.contains(&id) && ending.finished;
-        let outcome = if ok {
-            incident::Outcome::Ok
-        } else {
-            incident::Outcome::Failed
-        };
-        let error =
-            (!ok).then(|| "a cleanup step did not succeed: check the resource by hand".to_string());
+    let mut all_done = true;
+    for (id, steps) in owed {
+        let mut problems = Vec::new();
+        let mut outcome = incident::Outcome::Ok;
+        for s in &steps {
+            let key = plan::StepKey::new(id.clone(), s.step.clone());
+            let how = ended.get(&key).cloned().unwrap_or(Undone::NotRun);
+            let said = match &how {
+                Undone::Done => "done".to_string(),
+                Undone::Failed(why) => {
+                    outcome = incident::Outcome::Failed;
+                    problems.push(format!("{} failed: {why}", s.step));
+                    format!("FAILED: {why}")
+                }
+                Undone::Skipped(why) => {
+                    if outcome == incident::Outcome::Ok {
+                        outcome = incident::Outcome::Skipped;
+                    }
+                    problems.push(format!("{} not done: {why}", s.step));
+                    format!("NOT DONE: skipped: {why}")
+                }
+                Undone::NotRun => {
+                    if outcome == incident::Outcome::Ok {
+                        outcome = incident::Outcome::Skipped;
+                    }
+                    problems.push(format!("{} did not run", s.step));
+                    "NOT DONE: did not run".to_string()
+                }
+            };
+            println!(
+                "clean-up {id}/{} (undoes {}): {}",
+                s.step,
+                s.undoes,
+                printable(&said.replace('\n', " | "))
+            );
+        }
+        all_done &= outcome == incident::Outcome::Ok;
+        let error = (!problems.is_empty()).then(|| {
+            format!(
+                "{}; check the resources by hand",
+                problems.join("; ").replace('\n', " ")
+            )
+        });
         recorder
             .handle()
             .append(
@@ -1092,16 +1212,52 @@ async fn clean_up(
             )
             .await
             .map_err(|e| e.to_string())?;
-        println!(
-            "clean-up of {id}: {}",
-            if ok {
-                "done"
-            } else {
-                "INCOMPLETE: check by hand"
-            }
-        );
     }
-    Ok(())
+    Ok(all_done)
+}
+
+/// The command that runs this rehearsal's clean-up again on its log: the command line as
+/// given, resuming `log` (reopened: by then the incident is closed) with `--cleanup`, and
+/// secrets masked.
+fn cleanup_command(log: &std::path::Path, work: &[(Runbook, Scope)]) -> String {
+    let mut args = std::env::args().skip(1);
+    let mut out = vec!["drbook".to_string()];
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--resume" | "--log-dir" => {
+                args.next();
+            }
+            "--cleanup" | "--reopen" => {}
+            _ if a.starts_with("--resume=") || a.starts_with("--log-dir=") => {}
+            _ => out.push(shell_quote(&a)),
+        }
+    }
+    if !out.iter().any(|a| a == "--non-interactive") {
+        out.push("--non-interactive".into());
+    }
+    out.extend([
+        "--resume".to_string(),
+        shell_quote(&log.display().to_string()),
+        "--reopen".into(),
+        "--cleanup".into(),
+    ]);
+    let mut cmd = out.join(" ");
+    for (_, scope) in work {
+        cmd = scope.vars.redact(&cmd);
+    }
+    cmd
+}
+
+/// `s` as one shell word.
+fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:@,+%".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
 }
 
 /// How long a run that ends waits for the share to take what it has not yet taken

@@ -29,6 +29,10 @@ pub struct Answers {
     pub manual: BTreeMap<String, ManualAnswer>,
     #[serde(default)]
     pub confirm: BTreeMap<String, bool>,
+    /// The file the answers came from (`--answers`), named with every answer taken from it;
+    /// `None` for answers built in code, or none at all.
+    #[serde(skip)]
+    pub source: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -44,10 +48,44 @@ pub enum ManualAnswer {
 impl Answers {
     pub fn load(path: &Path) -> Result<Answers, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        toml::from_str(&text).map_err(|e| {
+        let mut answers: Answers = toml::from_str(&text).map_err(|e| {
             let (line, col) = e.span().map_or((0, 0), |s| line_col(&text, s.start));
             format!("{}:{line}:{col}: {}", path.display(), e.message())
-        })
+        })?;
+        answers.source = Some(path.display().to_string());
+        Ok(answers)
+    }
+
+    /// Who answered, as the log records it: the operator through the answers file (named
+    /// when known). Only said of an answer that is in the file.
+    fn answered_by(&self, operator: &str) -> String {
+        match &self.source {
+            Some(path) => format!("{operator} (answers file {path})"),
+            None => format!("{operator} (answers file)"),
+        }
+    }
+
+    /// Who "answers" what nobody answered: drbook, saying why; never an answers file that
+    /// was not given or did not answer.
+    fn unanswered(&self) -> (String, String) {
+        match &self.source {
+            Some(path) => (
+                format!("{UNANSWERED_BY} (no answer in answers file {path})"),
+                format!(
+                    "no answer for this step in the answers file {path} (a non-interactive run cannot ask)"
+                ),
+            ),
+            None if self.manual.is_empty() && self.confirm.is_empty() => (
+                format!("{UNANSWERED_BY} (no --answers file)"),
+                "no answer: no --answers file was given (a non-interactive run cannot ask)"
+                    .to_string(),
+            ),
+            None => (
+                format!("{UNANSWERED_BY} (no answer in the answers)"),
+                "no answer for this step in the answers (a non-interactive run cannot ask)"
+                    .to_string(),
+            ),
+        }
     }
 
     fn lookup<'a, T>(map: &'a BTreeMap<String, T>, key: &StepKey) -> Option<&'a T> {
@@ -63,6 +101,10 @@ impl Answers {
         })
     }
 }
+
+/// The actor of an answer nobody gave (a confirmation declined, a manual step failed, by
+/// default in a headless run).
+pub const UNANSWERED_BY: &str = "drbook";
 
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
@@ -96,25 +138,29 @@ pub async fn drive(
         seen(&u);
         match &u {
             Update::Recorded(ExecEvent::WaitingForOperator { key }) => {
-                let (outcome, note) = answers.manual(key).unwrap_or((
-                    Outcome::Failed,
-                    Some("no answer for this manual step in --answers (a non-interactive run cannot ask)".into()),
-                ));
+                let (outcome, note, by) = match answers.manual(key) {
+                    Some((outcome, note)) => (outcome, note, answers.answered_by(operator)),
+                    None => {
+                        let (by, why) = answers.unanswered();
+                        (Outcome::Failed, Some(why), by)
+                    }
+                };
                 let _ = ctl_tx.send(Control::Manual {
                     key: key.clone(),
                     outcome,
                     note,
-                    by: operator.to_string(),
+                    by,
                 });
             }
             Update::Recorded(ExecEvent::ConfirmationRequested { key, .. }) => {
-                let yes = Answers::lookup(&answers.confirm, key)
-                    .copied()
-                    .unwrap_or(false);
+                let (yes, by) = match Answers::lookup(&answers.confirm, key) {
+                    Some(yes) => (*yes, answers.answered_by(operator)),
+                    None => (false, answers.unanswered().0),
+                };
                 let _ = ctl_tx.send(Control::Answer {
                     key: key.clone(),
                     yes,
-                    by: format!("{operator} (answers file)"),
+                    by,
                 });
             }
             Update::Recorded(ExecEvent::ApprovalRequested { key, .. }) => {

@@ -285,8 +285,11 @@ pub enum Integrity {
         line: usize,
         reason: String,
     },
-    /// Not a log at all (empty, no header, or the file could not be read).
+    /// The file could not be read.
     Unreadable { reason: String },
+    /// A file that is not an incident log at all (empty, random text, JSON or bytes whose
+    /// first line is not a drbook event): said as such, never as a damaged log.
+    NotALog { why: String },
     /// A keyed chain read without its key (or with another key): its links hold, but whether
     /// a line's content is what was written cannot be checked, so it is not called intact.
     /// Or (`keyed: false`) a plain chain read by someone who holds the key and so expects a
@@ -328,6 +331,7 @@ impl std::fmt::Display for Integrity {
                 "ALTERED from event {first_bad_seq} (line {line}): {reason}; events before it are intact, it and everything after cannot be trusted"
             ),
             Integrity::Unreadable { reason } => write!(f, "unreadable: {reason}"),
+            Integrity::NotALog { why } => write!(f, "not a drbook incident log ({why})"),
             Integrity::Unverified {
                 events,
                 keyed: true,
@@ -500,15 +504,19 @@ pub fn walk_with(bytes: &[u8], key: Option<&LogKey>) -> Walk {
 /// is (never "altered", and never "truncated", which would call it trusted). Every log
 /// starts whole: its header is on disk before it gets its name.
 fn without_header(integrity: Integrity, first: Option<&Event>) -> Integrity {
-    if matches!(integrity, Integrity::Unreadable { .. }) || first.is_some() {
+    if matches!(
+        integrity,
+        Integrity::Unreadable { .. } | Integrity::NotALog { .. }
+    ) || first.is_some()
+    {
         return integrity;
     }
     let why = match &integrity {
         Integrity::Altered { reason, .. } => reason.clone(),
         _ => "line 1 is not a whole event".to_string(),
     };
-    Integrity::Unreadable {
-        reason: format!("not an incident log (no valid header: {why})"),
+    Integrity::NotALog {
+        why: format!("first line is not an incident header: {why}"),
     }
 }
 
@@ -581,8 +589,8 @@ fn link(
         return (line_no - 1, offset as u64, integrity);
     }
     if lines.is_empty() {
-        let integrity = Integrity::Unreadable {
-            reason: "empty: no header".into(),
+        let integrity = Integrity::NotALog {
+            why: "first line is not an incident header: the file is empty".into(),
         };
         return (0, 0, integrity);
     }
@@ -823,15 +831,14 @@ mod tests {
             let start = ends.iter().rev().find(|e| **e <= cut).copied().unwrap_or(0);
             let got = verify(&bytes[..cut]);
             let want = if cut == 0 {
-                Integrity::Unreadable {
-                    reason: "empty: no header".into(),
+                Integrity::NotALog {
+                    why: "first line is not an incident header: the file is empty".into(),
                 }
             } else if whole == 0 && !ends.contains(&(cut + 1)) {
                 // A torn header: no drbook log is ever published so (it gets its name once
                 // the header is on disk), so this is something else.
-                Integrity::Unreadable {
-                    reason: "not an incident log (no valid header: line 1 is not a whole event)"
-                        .into(),
+                Integrity::NotALog {
+                    why: "first line is not an incident header: line 1 is not a whole event".into(),
                 }
             } else if ends.contains(&cut) {
                 Integrity::Intact { events: whole }
@@ -1013,8 +1020,8 @@ mod tests {
             return Walk {
                 events,
                 good_len: 0,
-                integrity: Integrity::Unreadable {
-                    reason: "empty: no header".into(),
+                integrity: Integrity::NotALog {
+                    why: "first line is not an incident header: the file is empty".into(),
                 },
             };
         }
@@ -1234,11 +1241,17 @@ mod tests {
                 "another tool's JSON",
                 b"{\"level\":\"info\"}\n{\"level\":\"warn\"}\n".to_vec(),
             ),
+            ("binary", vec![0x00, 0xff, 0xfe, 0x9c, b'\n', 0x01]),
         ] {
             let got = verify(&bytes);
             assert!(
-                matches!(&got, Integrity::Unreadable { reason } if reason.starts_with("not an incident log (no valid header")),
+                matches!(&got, Integrity::NotALog { why } if why.starts_with("first line is not an incident header")),
                 "{what}: {got:?}"
+            );
+            assert!(
+                got.to_string()
+                    .starts_with("not a drbook incident log (first line is not an incident header"),
+                "{what}: {got}"
             );
             assert!(!got.is_trustworthy(), "{what}");
         }

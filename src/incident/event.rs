@@ -173,8 +173,13 @@ pub enum EventKind {
         reason: Option<String>,
     },
     /// Rehearsal clean-up (undoing what a full rehearsal changed) begins for a runbook.
+    /// The step events of `steps` that follow are clean-up, not recovery (a report keeps
+    /// them out of the RTO and lists them on their own).
     CleanupStarted {
         runbook: String,
+        /// Each clean-up step and the step whose change it undoes (empty in older logs).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        steps: Vec<CleanupStep>,
     },
     CleanupFinished {
         runbook: String,
@@ -193,6 +198,10 @@ pub enum EventKind {
         /// Steps that had started and not finished: they are `interrupted` from here on.
         #[serde(default)]
         interrupted: Vec<StepRef>,
+        /// The incident had been closed, with this outcome, and `by` opened it again on
+        /// purpose (`--reopen`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reopened: Option<IncidentOutcome>,
     },
     /// Written by `open_for_resume` when it cut off a torn last line.
     LogRecovered {
@@ -263,6 +272,13 @@ pub struct RunbookRef {
     pub file: String,
     /// Lowercase hex SHA-256 of the file's bytes.
     pub sha256: String,
+}
+
+/// A clean-up step of a rehearsal, and the step whose change it undoes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CleanupStep {
+    pub step: String,
+    pub undoes: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -829,7 +845,13 @@ pub(crate) mod tests {
                 runbook: r(),
                 reason: Some("smoke failed".into()),
             },
-            CleanupStarted { runbook: r() },
+            CleanupStarted {
+                runbook: r(),
+                steps: vec![CleanupStep {
+                    step: "undo-shift".into(),
+                    undoes: s(),
+                }],
+            },
             CleanupFinished {
                 runbook: r(),
                 outcome: Outcome::Ok,
@@ -841,6 +863,7 @@ pub(crate) mod tests {
                     runbook: r(),
                     step: s(),
                 }],
+                reopened: Some(IncidentOutcome::Failed),
             },
             LogRecovered {
                 line: 9,

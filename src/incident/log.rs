@@ -251,7 +251,9 @@ impl IncidentLog {
                     reason,
                 });
             }
-            integrity @ (Integrity::Altered { .. } | Integrity::Unreadable { .. }) => {
+            integrity @ (Integrity::Altered { .. }
+            | Integrity::Unreadable { .. }
+            | Integrity::NotALog { .. }) => {
                 return Err(LogError::NotResumable {
                     path: path.into(),
                     integrity,
@@ -291,11 +293,13 @@ impl IncidentLog {
             });
         }
         let interrupted = state.unfinished_steps();
+        let reopened = state.closed.as_ref().map(|c| c.outcome);
         let appended = log.append(
             by,
             EventKind::IncidentResumed {
                 by: by.into(),
                 interrupted,
+                reopened,
             },
         )?;
         state.apply(&appended.event);
@@ -687,7 +691,7 @@ mod tests {
         assert!(matches!(
             IncidentLog::open_for_resume(&path, Redactor::default()),
             Err(LogError::NotResumable {
-                integrity: Integrity::Unreadable { .. },
+                integrity: Integrity::NotALog { .. },
                 ..
             })
         ));

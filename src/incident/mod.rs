@@ -16,8 +16,8 @@ pub mod state;
 pub use chain::{Head, Integrity, LogKey, verify, verify_file};
 pub use error::LogError;
 pub use event::{
-    Event, EventKind, Header, IncidentOutcome, Mode, Outcome, RehearsalLevel, RunbookRef, StepRef,
-    Stream, Verdict,
+    CleanupStep, Event, EventKind, Header, IncidentOutcome, Mode, Outcome, RehearsalLevel,
+    RunbookRef, StepRef, Stream, Verdict,
 };
 pub use handle::LogHandle;
 pub use lock::LockHolder;

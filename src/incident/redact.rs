@@ -483,7 +483,13 @@ impl EventKind {
             } => runbook.iter_mut().chain(step).chain([text]).for_each(f),
             Paused { reason } | AbortRequested { reason } => reason.iter_mut().for_each(f),
             RollbackStarted { runbook, reason } => [runbook].into_iter().chain(reason).for_each(f),
-            CleanupStarted { runbook } => f(runbook),
+            CleanupStarted { runbook, steps } => {
+                f(runbook);
+                for s in steps {
+                    f(&mut s.step);
+                    f(&mut s.undoes);
+                }
+            }
             StepClaimed {
                 runbook,
                 step,
@@ -502,7 +508,9 @@ impl EventKind {
             CleanupFinished { runbook, error, .. } => {
                 [runbook].into_iter().chain(error).for_each(f)
             }
-            IncidentResumed { by, interrupted } => {
+            IncidentResumed {
+                by, interrupted, ..
+            } => {
                 f(by);
                 for r in interrupted {
                     f(&mut r.runbook);

@@ -187,6 +187,9 @@ pub struct RunbookState {
     pub rollback_started: Option<DateTime<Utc>>,
     pub cleanup_started: Option<DateTime<Utc>>,
     pub cleanup_outcome: Option<Outcome>,
+    /// Steps run as a rehearsal's clean-up (listed by `cleanup_started`): they undo the
+    /// drill after the recovery, so they are not part of it (nor of its time).
+    pub cleanup_steps: Vec<String>,
 }
 
 impl RunbookState {
@@ -221,6 +224,8 @@ pub struct ResumeEntry {
     pub ts: DateTime<Utc>,
     pub by: String,
     pub interrupted: Vec<StepRef>,
+    /// What the incident had been closed as, when this resume reopened it.
+    pub reopened: Option<IncidentOutcome>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -377,7 +382,13 @@ impl IncidentState {
     }
 
     fn add_operator(&mut self, who: &str) {
-        if !who.is_empty() && who != "drbook" && !self.operators.iter().any(|o| o == who) {
+        // drbook itself is no operator, even when it records why it answered ("drbook (no
+        // --answers file)").
+        if !who.is_empty()
+            && who != "drbook"
+            && !who.starts_with("drbook (")
+            && !self.operators.iter().any(|o| o == who)
+        {
             self.operators.push(who.into());
         }
     }
@@ -654,10 +665,15 @@ impl IncidentState {
                     .rollback_started
                     .get_or_insert(ts);
             }
-            CleanupStarted { runbook } => {
+            CleanupStarted { runbook, steps } => {
                 let r = self.runbook_mut(runbook, index.as_deref_mut());
                 r.cleanup_started.get_or_insert(ts);
                 r.cleanup_outcome = None;
+                for s in steps {
+                    if !r.cleanup_steps.contains(&s.step) {
+                        r.cleanup_steps.push(s.step.clone());
+                    }
+                }
             }
             CleanupFinished {
                 runbook, outcome, ..
@@ -665,7 +681,11 @@ impl IncidentState {
                 self.runbook_mut(runbook, index.as_deref_mut())
                     .cleanup_outcome = Some(*outcome);
             }
-            IncidentResumed { by, interrupted } => {
+            IncidentResumed {
+                by,
+                interrupted,
+                reopened,
+            } => {
                 self.add_operator(by);
                 // Resuming a closed incident (`--reopen`) opens it again until it closes anew.
                 self.closed = None;
@@ -680,6 +700,7 @@ impl IncidentState {
                     ts,
                     by: by.clone(),
                     interrupted: interrupted.clone(),
+                    reopened: *reopened,
                 });
             }
             LogRecovered {
@@ -1040,6 +1061,7 @@ mod tests {
                 EventKind::IncidentResumed {
                     by: "bob".into(),
                     interrupted: unfinished,
+                    reopened: None,
                 },
             )])
             .pop(),
@@ -1126,7 +1148,16 @@ mod tests {
                     reason: None,
                 },
             ),
-            ("drbook", EventKind::CleanupStarted { runbook: RB.into() }),
+            (
+                "drbook",
+                EventKind::CleanupStarted {
+                    runbook: RB.into(),
+                    steps: vec![crate::incident::CleanupStep {
+                        step: "undo-a".into(),
+                        undoes: "a".into(),
+                    }],
+                },
+            ),
             (
                 "drbook",
                 EventKind::CleanupFinished {
@@ -1169,6 +1200,7 @@ mod tests {
         let rb = s.runbook(RB).unwrap();
         assert!(rb.rollback_started.is_some() && rb.cleanup_started.is_some());
         assert_eq!(rb.cleanup_outcome, Some(Outcome::Ok));
+        assert_eq!(rb.cleanup_steps, ["undo-a"]);
         assert_eq!(s.recoveries, [(9, 12)]);
         assert_eq!(s.unknown_events, 1);
         assert_eq!(s.operators, ["alice", "carol", "x"]);

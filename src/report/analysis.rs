@@ -51,12 +51,33 @@ pub struct Analysis {
     pub critical_path: Vec<StepRef>,
     /// The longest waits on a person (confirmations, manual steps), longest first.
     pub human_waits: Vec<HumanWait>,
+    /// A rehearsal's clean-up (`--cleanup`): one row per clean-up step, in the order they
+    /// were owed; empty when none ran.
+    pub cleanups: Vec<CleanupRow>,
+}
+
+/// One clean-up step of a rehearsal and how it ended (its last attempt).
+#[derive(Debug, Clone, Serialize)]
+pub struct CleanupRow {
+    pub runbook: String,
+    pub step: String,
+    /// The step whose change it undoes (`None` in logs from before it was recorded).
+    pub undoes: Option<String>,
+    /// `done`, `failed`, `skipped` or `not_run`.
+    pub outcome: &'static str,
+    /// Why it failed or was not done.
+    pub reason: Option<String>,
+    pub started: Option<DateTime<Utc>>,
+    pub finished: Option<DateTime<Utc>>,
+    /// Who confirmed or declined it (the operator, `--auto-approve`, an answers file), else
+    /// who carried it out (`drbook` for the engine).
+    pub by: Option<String>,
 }
 
 /// The hash-chain verdict on the file.
 #[derive(Debug, Clone, Serialize)]
 pub struct IntegrityReport {
-    /// `intact`, `truncated`, `altered` or `unreadable`.
+    /// `intact`, `truncated`, `altered`, `unreadable`, `unverified` or `not_a_log`.
     pub verdict: String,
     /// Intact or truncated: what the report says can be trusted.
     pub trustworthy: bool,
@@ -115,6 +136,7 @@ impl IntegrityReport {
                 ..
             } => ("altered", Some(*first_bad_seq), Some(*line)),
             Integrity::Unreadable { .. } => ("unreadable", None, None),
+            Integrity::NotALog { .. } => ("not_a_log", None, None),
             Integrity::Unverified { .. } => ("unverified", None, None),
         };
         let keyed = matches!(
@@ -234,6 +256,9 @@ pub struct StepRow {
     pub retries: Vec<RetryRow>,
     /// Who approved or declined it.
     pub confirmed_by: Option<String>,
+    /// The answer `confirmed_by` gave: `true` confirmed, `false` declined.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confirmed: Option<bool>,
     /// The two-person approval: "approved by bob (commander)", "declined by ...".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub approval: Option<String>,
@@ -422,6 +447,11 @@ pub fn analyze_events(events: &[Event], integrity: &Integrity, sources: &Sources
                     })
                     .collect(),
                 confirmed_by: s.confirmed_by().map(str::to_string),
+                confirmed: s
+                    .confirmation
+                    .as_ref()
+                    .and_then(|c| c.answer.as_ref())
+                    .map(|a| a.approved),
                 approval: s.approval_text(),
                 human_wait_ms: human_wait(s, kind.as_deref(), acted_by.is_some()),
                 acted_by,
@@ -452,6 +482,7 @@ pub fn analyze_events(events: &[Event], integrity: &Integrity, sources: &Sources
                     attempts: 0,
                     retries: Vec::new(),
                     confirmed_by: None,
+                    confirmed: None,
                     approval: None,
                     acted_by: None,
                     human_wait_ms: None,
@@ -536,7 +567,109 @@ pub fn analyze_events(events: &[Event], integrity: &Integrity, sources: &Sources
         notes: notes(&state),
         critical_path,
         human_waits,
+        cleanups: cleanups(events),
     }
+}
+
+/// The clean-up steps a rehearsal ran, from its `cleanup_started` events (which list them)
+/// and the step events that follow; in a log from before the list, every step of the runbook
+/// between `cleanup_started` and `cleanup_finished`.
+fn cleanups(events: &[Event]) -> Vec<CleanupRow> {
+    let mut rows: Vec<CleanupRow> = Vec::new();
+    // Runbooks whose clean-up is under way, and whether their steps were listed.
+    let mut open: BTreeMap<String, bool> = BTreeMap::new();
+    let row = |rows: &mut Vec<CleanupRow>, runbook: &str, step: &str| -> usize {
+        match rows
+            .iter()
+            .position(|r| r.runbook == runbook && r.step == step)
+        {
+            Some(i) => i,
+            None => {
+                rows.push(CleanupRow {
+                    runbook: runbook.to_string(),
+                    step: step.to_string(),
+                    undoes: None,
+                    outcome: "not_run",
+                    reason: None,
+                    started: None,
+                    finished: None,
+                    by: None,
+                });
+                rows.len() - 1
+            }
+        }
+    };
+    for e in events {
+        match &e.kind {
+            EventKind::CleanupStarted { runbook, steps } => {
+                open.insert(runbook.clone(), !steps.is_empty());
+                for s in steps {
+                    let i = row(&mut rows, runbook, &s.step);
+                    // A clean-up run again (after --reopen) is reported as it ended last.
+                    rows[i] = CleanupRow {
+                        undoes: Some(s.undoes.clone()),
+                        outcome: "not_run",
+                        reason: None,
+                        started: None,
+                        finished: None,
+                        by: None,
+                        ..rows[i].clone()
+                    };
+                }
+                continue;
+            }
+            EventKind::CleanupFinished { runbook, .. } => {
+                open.remove(runbook);
+                continue;
+            }
+            _ => {}
+        }
+        let Some((runbook, step)) = e.kind.step_ref() else {
+            continue;
+        };
+        let Some(listed) = open.get(runbook) else {
+            continue;
+        };
+        let i = match rows
+            .iter()
+            .position(|r| r.runbook == runbook && r.step == step)
+        {
+            Some(i) => i,
+            None if !listed => row(&mut rows, runbook, step),
+            None => continue,
+        };
+        let r = &mut rows[i];
+        match &e.kind {
+            EventKind::StepStarted { .. } => {
+                r.started.get_or_insert(e.ts);
+            }
+            EventKind::Confirmed { by, .. } => r.by = Some(by.clone()),
+            EventKind::StepFinished { outcome, error, .. } => {
+                r.finished = Some(e.ts);
+                r.outcome = match outcome {
+                    crate::incident::Outcome::Ok => "done",
+                    crate::incident::Outcome::Failed | crate::incident::Outcome::Interrupted => {
+                        "failed"
+                    }
+                    crate::incident::Outcome::Skipped => "skipped",
+                };
+                r.reason = error.clone();
+                if r.by.is_none() {
+                    r.by = Some(e.actor.clone());
+                }
+            }
+            EventKind::StepSkipped { reason, .. } => {
+                r.finished = Some(e.ts);
+                r.outcome = "skipped";
+                r.reason = Some(reason.clone());
+                if r.by.is_none() {
+                    r.by = Some(e.actor.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+    rows
 }
 
 impl Analysis {
@@ -617,12 +750,18 @@ fn runbook_recovered(
     }
 }
 
-/// The operators once each: `alice (--auto-approve)` (how an auto-approval is recorded) is
-/// alice.
+/// The operators once each: `alice (--auto-approve)` or `alice (answers file a.toml)` (how
+/// an answer is attributed) is alice; drbook answering what nobody answered is no operator.
 fn operators(all: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for o in all {
-        let name = o.strip_suffix(" (--auto-approve)").unwrap_or(o);
+        let name = match o.find(" (") {
+            Some(i) if o.ends_with(')') => &o[..i],
+            _ => o.as_str(),
+        };
+        if name == "drbook" {
+            continue;
+        }
         if !out.iter().any(|x| x == name) {
             out.push(name.to_string());
         }

@@ -57,6 +57,7 @@ pub fn render(a: &Analysis) -> String {
             reasons.join("; ")
         )
     });
+    cleanups(&mut o, a);
     notes(&mut o, a);
     critical(&mut o, a);
     waits(&mut o, a);
@@ -208,7 +209,14 @@ fn timeline(o: &mut String, a: &Analysis) {
         let by = s
             .confirmed_by
             .as_deref()
-            .map(|c| format!("confirmed by {c}"))
+            .map(|c| {
+                let said = if s.confirmed == Some(false) {
+                    "declined"
+                } else {
+                    "confirmed"
+                };
+                format!("{said} by {c}")
+            })
             .or_else(|| s.acted_by.clone());
         // The second person of a two-person step, beside whoever confirmed or did it.
         let by = match (by, &s.approval) {
@@ -268,6 +276,48 @@ fn step_list(
         }
     }
     o.push('\n');
+}
+
+/// A rehearsal's clean-up, when one ran: what each step undid and how it ended. Clean-up
+/// comes after the recovery, so its time is not the recovery's.
+fn cleanups(o: &mut String, a: &Analysis) {
+    if a.cleanups.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "## Clean-up\n\n| Runbook | Clean-up step | Undoes | Outcome | Finished (UTC) | By | Why |\n|---|---|---|---|---|---|---|"
+    );
+    for c in &a.cleanups {
+        let outcome = match c.outcome {
+            "done" => "✅ done",
+            "failed" => "❌ FAILED",
+            "skipped" => "⚠️ NOT DONE (skipped)",
+            _ => "⚠️ NOT DONE (did not run)",
+        };
+        let _ = writeln!(
+            o,
+            "| `{}` | `{}` | {} | {} | {} | {} | {} |",
+            c.runbook,
+            c.step,
+            c.undoes
+                .as_deref()
+                .map_or("-".to_string(), |u| format!("`{u}`")),
+            outcome,
+            c.finished.map_or("-".into(), time),
+            cell(c.by.as_deref().unwrap_or("-")),
+            cell(&c.reason.clone().unwrap_or_default().replace('\n', " ")),
+        );
+    }
+    let left = a.cleanups.iter().filter(|c| c.outcome != "done").count();
+    if left > 0 {
+        let _ = writeln!(
+            o,
+            "\n**{left} clean-up step(s) not done:** what they undo is still changed; check those resources by hand.\n"
+        );
+    } else {
+        o.push('\n');
+    }
 }
 
 fn notes(o: &mut String, a: &Analysis) {

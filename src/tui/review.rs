@@ -93,6 +93,7 @@ pub fn verdict(integrity: &Integrity) -> Replay {
         Integrity::Truncated { at_line, .. } => format!("truncated at line {at_line}"),
         Integrity::Altered { first_bad_seq, .. } => format!("ALTERED from event {first_bad_seq}"),
         Integrity::Unreadable { .. } => "unreadable".to_string(),
+        Integrity::NotALog { .. } => "not a drbook incident log".to_string(),
         Integrity::Unverified { keyed: true, .. } => "keyed: NOT VERIFIED".to_string(),
         Integrity::Unverified { keyed: false, .. } => "NOT KEYED".to_string(),
     };
@@ -329,6 +330,7 @@ fn row(events: &[Event], integrity: &Integrity, name: &str) -> Vec<String> {
     let log = match integrity {
         Integrity::Intact { .. } => "intact".to_string(),
         // "not an incident log (...)": said as it is, not as a broken log.
+        Integrity::NotALog { .. } => integrity.to_string(),
         Integrity::Unreadable { reason } => reason.clone(),
         other => other.to_string(),
     };

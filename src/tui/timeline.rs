@@ -308,7 +308,7 @@ pub fn describe(kind: &EventKind) -> (&'static str, String, Tone) {
             ),
             Tone::Warn,
         ),
-        EventKind::CleanupStarted { runbook } => {
+        EventKind::CleanupStarted { runbook, .. } => {
             ("⟲", format!("{runbook} clean-up started"), Tone::Plain)
         }
         EventKind::CleanupFinished {
@@ -320,7 +320,11 @@ pub fn describe(kind: &EventKind) -> (&'static str, String, Tone) {
             let why = error.as_ref().map(|e| format!(": {e}")).unwrap_or_default();
             (icon, format!("{runbook} clean-up {word}{why}"), tone)
         }
-        EventKind::IncidentResumed { by, interrupted } => {
+        EventKind::IncidentResumed {
+            by,
+            interrupted,
+            reopened,
+        } => {
             let what = if interrupted.is_empty() {
                 String::new()
             } else {
@@ -333,7 +337,17 @@ pub fn describe(kind: &EventKind) -> (&'static str, String, Tone) {
                         .join(", ")
                 )
             };
-            ("⟳", format!("incident resumed by {by}{what}"), Tone::Warn)
+            let how = match reopened {
+                Some(o) => format!(
+                    "closed incident ({}) reopened",
+                    serde_json::to_value(o)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default()
+                ),
+                None => "incident resumed".to_string(),
+            };
+            ("⟳", format!("{how} by {by}{what}"), Tone::Warn)
         }
         EventKind::LogRecovered {
             line,
