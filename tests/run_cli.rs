@@ -933,6 +933,29 @@ fn cleanup_tries_every_step_reports_each_and_its_printed_command_finishes_the_jo
         "{md}"
     );
     assert!(md.contains("1 clean-up step(s) not done"), "{md}");
+    let json = report_as(&log, "json");
+    let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+    let rows: Vec<(&str, &str, &str)> = v["cleanups"]
+        .as_array()
+        .expect("cleanups")
+        .iter()
+        .map(|c| {
+            (
+                c["step"].as_str().unwrap_or_default(),
+                c["undoes"].as_str().unwrap_or_default(),
+                c["outcome"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(rows, [("undo-b", "b", "failed"), ("undo-a", "a", "done")]);
+    assert!(
+        v["cleanups"][0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("exit 1")),
+        "{json}"
+    );
+    let html = report_as(&log, "html");
+    assert!(html.contains("<h2>Clean-up</h2>"), "{html}");
 
     // The command it printed, run as printed once the cause is fixed.
     let cmd = out
@@ -985,11 +1008,16 @@ fn cleanup_tries_every_step_reports_each_and_its_printed_command_finishes_the_jo
 }
 
 fn report_of(log: &Path) -> String {
+    report_as(log, "md")
+}
+
+fn report_as(log: &Path, format: &str) -> String {
     let o = Command::new("timeout")
         .arg("15")
         .arg(env!("CARGO_BIN_EXE_drbook"))
         .arg("report")
         .arg(log)
+        .args(["--format", format])
         .output()
         .expect("drbook report");
     String::from_utf8_lossy(&o.stdout).into_owned()
