@@ -1108,3 +1108,99 @@ fn confirmations_say_who_or_what_answered_in_the_log_and_the_report() {
     assert!(!md.contains("(answers file"), "{md}");
     assert!(!md.contains("confirmed by"), "{md}");
 }
+
+/// A clean-up check that fails holds the undo after it in its runbook (the gate a runbook puts
+/// before an undo that is only safe once the check holds, as in data-cosmos.toml), says so,
+/// and holds no other runbook's clean-up.
+#[test]
+fn a_failed_cleanup_check_gates_the_undo_after_it_and_no_other_runbook() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let gated = dir.path().join("gated.toml");
+    std::fs::write(
+        &gated,
+        r#"
+[runbook]
+id = "gated"
+title = "Gated"
+component = "web"
+
+[[step]]
+id = "x"
+title = "Change X"
+kind = "command"
+argv = ["true"]
+destructive = false
+cleanup = "undo-x"
+
+[[step]]
+id = "y"
+title = "After X"
+kind = "command"
+argv = ["true"]
+destructive = false
+depends_on = ["x"]
+cleanup = "x-safe-to-undo"
+
+[[rollback]]
+id = "x-safe-to-undo"
+title = "The profile is not what it is (so never safe)"
+kind = "check"
+resource = "/subscriptions/6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f/resourceGroups/rg-shop-global/providers/Microsoft.Network/trafficmanagerprofiles/tm-shop"
+api_version = "2022-04-01"
+expect = { path = "name", equals = "not-tm-shop" }
+
+[[rollback]]
+id = "undo-x"
+title = "Undo X"
+kind = "command"
+argv = ["true"]
+destructive = false
+"#,
+    )
+    .expect("runbook");
+    let other = cleanup_runbook(dir.path(), Path::new("/"));
+    let o = drbook(
+        &[
+            "rehearse",
+            gated.to_str().expect("utf-8 path"),
+            other.to_str().expect("utf-8 path"),
+            "--target",
+            "sim",
+            "--non-interactive",
+            "--auto-approve",
+            "--run-commands",
+            "--cleanup",
+        ],
+        dir.path(),
+    );
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("clean-up gated/x-safe-to-undo (undoes y): FAILED"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "clean-up gated/undo-x (undoes x): NOT DONE: did not run: the clean-up check `x-safe-to-undo` before it failed"
+        ),
+        "{out}"
+    );
+    // The other runbook's clean-up ran, whole.
+    assert!(
+        out.contains("clean-up undo-all/undo-b (undoes b): done")
+            && out.contains("clean-up undo-all/undo-a (undoes a): done"),
+        "{out}"
+    );
+    let (events, _) = read_log(&the_log(dir.path())).expect("readable");
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(&e.kind, EventKind::StepStarted { step, .. } if step == "undo-x")),
+        "the gated undo never started"
+    );
+    let md = report_of(&the_log(dir.path()));
+    assert!(
+        md.contains("| `gated` | `undo-x` | `x` | ⚠️ NOT DONE (did not run) |"),
+        "{md}"
+    );
+}

@@ -994,9 +994,10 @@ pub async fn close_incident(
 
 /// The cleanup steps owed by a rehearsal, per runbook, newest change first: for every step the
 /// log says succeeded and that names a `cleanup`, with the step it undoes. Each is a runbook
-/// of its own whose steps run one after the other, with the outputs of the steps they undo;
-/// one that fails does not stop the next (every change left behind is one more to undo by
-/// hand, so each is tried).
+/// of its own whose steps run one after the other, with the outputs of the steps they undo.
+/// A clean-up change that fails does not stop the next (every change left behind is one more
+/// to undo by hand, so each is tried); a clean-up check that fails does: it is the gate a
+/// runbook puts before an undo that is only safe once it holds (see `data-cosmos.toml`).
 fn undo_list(
     log: &std::path::Path,
     work: &[(crate::runbook::model::Runbook, Scope)],
@@ -1056,11 +1057,12 @@ fn undo_list(
                 })
                 .unwrap_or_default();
             st.when = None;
-            // One clean-up failing does not leave the others untried.
-            st.on_failure = Some(toml::Spanned::new(
-                0..0,
-                crate::runbook::model::OnFailure::Continue,
-            ));
+            if !st.kind.get_ref().is_read_only() {
+                st.on_failure = Some(toml::Spanned::new(
+                    0..0,
+                    crate::runbook::model::OnFailure::Continue,
+                ));
+            }
             st.rollback = None;
             steps.push(st);
             listed.push(o);
@@ -1121,49 +1123,69 @@ async fn clean_up(
         .iter()
         .map(|(r, _, s)| (r.id().to_string(), s.clone()))
         .collect();
-    let only: Vec<crate::runbook::model::Runbook> =
-        undo.iter().map(|(r, _, _)| r.clone()).collect();
-    let engine = Engine::new(
-        undo.into_iter().map(|(r, s, _)| (r, s)).collect(),
-        plan::groups(None, &only),
-        connected.reader.clone(),
-        recorder.clone(),
-        options,
-    );
+    // The clean-up checks: one that fails holds the clean-up after it.
+    let checks: std::collections::BTreeSet<plan::StepKey> = undo
+        .iter()
+        .flat_map(|(r, _, _)| {
+            r.steps
+                .iter()
+                .filter(|s| s.kind.get_ref().is_read_only())
+                .map(|s| plan::StepKey::new(r.id(), s.id.get_ref().clone()))
+        })
+        .collect();
     let mut ended: BTreeMap<plan::StepKey, Undone> = BTreeMap::new();
-    let ending = drive(engine, answers, operator, |u| {
-        match u {
-            Update::Recorded(ExecEvent::StepFinished {
-                key,
-                outcome,
-                summary,
-                ..
-            }) => {
-                let how = match outcome {
-                    crate::exec::steps::Outcome::Ok => Undone::Done,
-                    crate::exec::steps::Outcome::Failed => Undone::Failed(summary.clone()),
-                    crate::exec::steps::Outcome::Skipped => Undone::Skipped(summary.clone()),
-                };
-                ended.insert(key.clone(), how);
+    // One engine per runbook, one after the other: a gate that holds one runbook's clean-up
+    // (a failed check) holds no other's.
+    for (rb, scope, _) in undo {
+        let groups = plan::groups(None, std::slice::from_ref(&rb));
+        let engine = Engine::new(
+            vec![(rb, scope)],
+            groups,
+            connected.reader.clone(),
+            recorder.clone(),
+            options.clone(),
+        );
+        let ending = drive(engine, answers, operator, |u| {
+            match u {
+                Update::Recorded(ExecEvent::StepFinished {
+                    key,
+                    outcome,
+                    summary,
+                    ..
+                }) => {
+                    let how = match outcome {
+                        crate::exec::steps::Outcome::Ok => Undone::Done,
+                        crate::exec::steps::Outcome::Failed => Undone::Failed(summary.clone()),
+                        crate::exec::steps::Outcome::Skipped => Undone::Skipped(summary.clone()),
+                    };
+                    ended.insert(key.clone(), how);
+                }
+                Update::Recorded(ExecEvent::StepSkipped { key, reason, .. }) => {
+                    ended.insert(key.clone(), Undone::Skipped(reason.clone()));
+                }
+                _ => {}
             }
-            Update::Recorded(ExecEvent::StepSkipped { key, reason, .. }) => {
-                ended.insert(key.clone(), Undone::Skipped(reason.clone()));
-            }
-            _ => {}
+            print_update(u);
+        })
+        .await;
+        if let Some(e) = ending.log_failed {
+            return Err(e);
         }
-        print_update(u);
-    })
-    .await;
-    if let Some(e) = ending.log_failed {
-        return Err(e);
     }
     let mut all_done = true;
     for (id, steps) in owed {
         let mut problems = Vec::new();
         let mut outcome = incident::Outcome::Ok;
+        // The clean-up check that failed before a step, which held it.
+        let mut gate: Option<&str> = None;
         for s in &steps {
             let key = plan::StepKey::new(id.clone(), s.step.clone());
             let how = ended.get(&key).cloned().unwrap_or(Undone::NotRun);
+            let held =
+                gate.map(|g| format!("did not run: the clean-up check `{g}` before it failed"));
+            if matches!(how, Undone::Failed(_)) && gate.is_none() && checks.contains(&key) {
+                gate = Some(&s.step);
+            }
             let said = match &how {
                 Undone::Done => "done".to_string(),
                 Undone::Failed(why) => {
@@ -1182,8 +1204,9 @@ async fn clean_up(
                     if outcome == incident::Outcome::Ok {
                         outcome = incident::Outcome::Skipped;
                     }
-                    problems.push(format!("{} did not run", s.step));
-                    "NOT DONE: did not run".to_string()
+                    let why = held.unwrap_or_else(|| "did not run".to_string());
+                    problems.push(format!("{} {why}", s.step));
+                    format!("NOT DONE: {why}")
                 }
             };
             println!(

@@ -1096,6 +1096,140 @@ mod tests {
         }
     }
 
+    fn cleanup_started(steps: &[(&str, &str)]) -> EventKind {
+        EventKind::CleanupStarted {
+            runbook: RB.into(),
+            steps: steps
+                .iter()
+                .map(|(step, undoes)| crate::incident::CleanupStep {
+                    step: step.to_string(),
+                    undoes: undoes.to_string(),
+                })
+                .collect(),
+        }
+    }
+
+    fn cleanup_finished() -> EventKind {
+        EventKind::CleanupFinished {
+            runbook: RB.into(),
+            outcome: Outcome::Ok,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn the_cleanups_are_rows_of_their_own_with_how_each_last_ended() {
+        let failed = EventKind::StepFinished {
+            runbook: RB.into(),
+            step: "undo-b".into(),
+            outcome: Outcome::Failed,
+            duration_ms: 10,
+            outputs: BTreeMap::new(),
+            error: Some("HTTP 409".into()),
+        };
+        let declined = EventKind::StepSkipped {
+            runbook: RB.into(),
+            step: "undo-a".into(),
+            reason: "declined by drbook (no --answers file)".into(),
+        };
+        let a = analyze_events(
+            &events(vec![
+                (1, "drbook", start("a")),
+                (2, "drbook", finish("a", 1)),
+                (3, "drbook", start("b")),
+                (4, "drbook", finish("b", 1)),
+                (
+                    5,
+                    "drbook",
+                    cleanup_started(&[("undo-b", "b"), ("undo-a", "a")]),
+                ),
+                (6, "drbook", start("undo-b")),
+                (7, "drbook", failed),
+                (
+                    8,
+                    "drbook (no --answers file)",
+                    EventKind::Confirmed {
+                        runbook: RB.into(),
+                        step: "undo-a".into(),
+                        by: "drbook (no --answers file)".into(),
+                        approved: false,
+                    },
+                ),
+                (8, "drbook (no --answers file)", declined),
+                (9, "drbook", cleanup_finished()),
+            ]),
+            &Integrity::Intact { events: 11 },
+            &Sources::default(),
+        );
+        type Row<'a> = (
+            &'a str,
+            Option<&'a str>,
+            &'a str,
+            Option<&'a str>,
+            Option<&'a str>,
+        );
+        let rows: Vec<Row> = a
+            .cleanups
+            .iter()
+            .map(|c| {
+                (
+                    c.step.as_str(),
+                    c.undoes.as_deref(),
+                    c.outcome,
+                    c.reason.as_deref(),
+                    c.by.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                (
+                    "undo-b",
+                    Some("b"),
+                    "failed",
+                    Some("HTTP 409"),
+                    Some("drbook")
+                ),
+                (
+                    "undo-a",
+                    Some("a"),
+                    "skipped",
+                    Some("declined by drbook (no --answers file)"),
+                    Some("drbook (no --answers file)")
+                ),
+            ]
+        );
+        // Nobody but drbook answered: no operator is made up from its attribution.
+        assert_eq!(a.operators, ["alice"]);
+        assert_eq!(a.step(RB, "undo-a").unwrap().confirmed, Some(false));
+        // The steps of the recovery are no clean-up.
+        assert!(a.cleanups.iter().all(|c| c.step != "a" && c.step != "b"));
+    }
+
+    #[test]
+    fn an_older_log_s_cleanup_is_the_runbook_s_steps_between_start_and_finish() {
+        let a = analyze_events(
+            &events(vec![
+                (1, "drbook", start("a")),
+                (2, "drbook", finish("a", 1)),
+                (3, "drbook", cleanup_started(&[])),
+                (4, "drbook", start("undo-a")),
+                (5, "drbook", finish("undo-a", 1)),
+                (6, "drbook", cleanup_finished()),
+                (7, "drbook", start("after")),
+            ]),
+            &Integrity::Intact { events: 8 },
+            &Sources::default(),
+        );
+        let rows: Vec<(&str, Option<&str>, &str)> = a
+            .cleanups
+            .iter()
+            .map(|c| (c.step.as_str(), c.undoes.as_deref(), c.outcome))
+            .collect();
+        assert_eq!(rows, [("undo-a", None, "done")]);
+    }
+
     #[test]
     fn without_the_file_a_finished_incident_is_recovered_within_no_target() {
         let a = analyze_events(
