@@ -736,6 +736,26 @@ destructive = false
         "{out}"
     );
     assert!(!out.contains("${who}"), "{out}");
+    // The command it prints undoes it, as printed.
+    let cmd = out
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("to undo this rehearsal, run: ")
+                .and_then(|c| c.strip_suffix(" (or by hand):"))
+        })
+        .expect("the command that undoes the rehearsal");
+    let cmd = cmd.replacen("drbook", env!("CARGO_BIN_EXE_drbook"), 1);
+    let undo = Command::new("timeout")
+        .args(["60", "sh", "-c", &cmd])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run the printed command");
+    assert_eq!(undo.status.code(), Some(0), "{cmd}\n{}", text(&undo));
+    assert!(
+        text(&undo).contains("clean-up undo-titles/undo (undoes change): done"),
+        "{}",
+        text(&undo)
+    );
 }
 
 #[test]
