@@ -103,6 +103,9 @@ fn the_demo_carries_out_the_plan_with_confirmations_a_note_and_a_clean_quit() {
         } else if s.contains("Manual step: do it") {
             tmux.keys(&["y"]);
             manual += 1;
+        } else if s.contains("waiting: press w to answer") {
+            // Questions wait in a queue: the operator opens the next one.
+            tmux.keys(&["w"]);
         } else if s.contains("holds the plan") {
             tmux.keys(&["s"]);
             tmux.wait_for("Why skip", Duration::from_secs(5));
