@@ -158,6 +158,9 @@ fn block<'a>(app: &App, title: &'a str, pane: Pane) -> Block<'a> {
         .title(Span::styled(title, app.theme.title))
 }
 
+/// Draws one pane into its area.
+type PaneFn = fn(&mut Frame, &App, Rect);
+
 pub fn draw(f: &mut Frame, app: &App) {
     let size = f.area();
     f.render_widget(Block::default().style(app.theme.base), size);
@@ -175,7 +178,7 @@ pub fn draw(f: &mut Frame, app: &App) {
     }
     let a = areas_zoomed(size, app.zoomed());
     header(f, app, a.header);
-    let panes: [(Rect, fn(&mut Frame, &App, Rect)); 4] = [
+    let panes: [(Rect, PaneFn); 4] = [
         (a.runbooks, runbooks),
         (a.steps, steps),
         (a.detail, detail),
