@@ -777,6 +777,11 @@ fn hints_and_messages_name_the_keys_the_config_bound() {
         screen.contains("this step failed: R runs it again, S skips it"),
         "{screen}"
     );
+    go_to(&mut a, "backlog-continuity", "offline-tracking");
+    let screen = render(&mut a, 160, 48);
+    assert!(screen.contains(" space run"), "{screen}");
+    assert!(!screen.contains(" enter run"), "{screen}");
+    code(&mut a, KeyCode::Home);
     go_to(&mut a, "backlog-continuity", "boards-status");
     code(&mut a, KeyCode::Down);
     code(&mut a, KeyCode::Down);

@@ -929,6 +929,18 @@ impl App {
                 (i64::from(self.dialog_scroll).saturating_add(d)).clamp(0, max) as u16;
             return Vec::new();
         }
+        // The next question while one is open: this one goes back to the queue, unanswered.
+        if action == Some(Action::Answer)
+            && let Dialog::Confirm { key, .. }
+            | Dialog::Manual { key, .. }
+            | Dialog::Approve { key, .. } = &d
+        {
+            self.put_aside(key.clone());
+            if self.prompts.len() > 1 {
+                self.open_next_prompt();
+            }
+            return Vec::new();
+        }
         if action == Some(Action::Help) && d != Dialog::Help {
             self.help_over = Some(d);
             self.dialog = Some(Dialog::Help);
@@ -1565,6 +1577,29 @@ mod tests {
         )));
         assert!(a.dialog.is_none());
         assert!(!a.prompts.contains(&tm));
+    }
+
+    #[test]
+    fn the_answer_key_in_a_question_moves_on_to_the_next() {
+        let mut a = app();
+        assert!(
+            a.prompts.len() >= 2,
+            "the fixture has two questions waiting"
+        );
+        press(&mut a, Action::Answer);
+        let first = a.prompts.front().cloned();
+        press(&mut a, Action::Answer);
+        let open = match &a.dialog {
+            Some(Dialog::Confirm { key, .. } | Dialog::Manual { key, .. }) => Some(key.clone()),
+            _ => None,
+        };
+        assert!(open.is_some());
+        assert_ne!(open, first, "the next question opened");
+        assert_eq!(
+            a.prompts.back().cloned(),
+            first,
+            "the first went back, last"
+        );
     }
 
     #[test]
