@@ -145,6 +145,10 @@ fn a_commander_in_the_tui_approves_a_step_waiting_on_an_operators_drbook() {
         tmp.path().join("carol").display()
     );
     tmux.start(&cmd);
+    // The approval waits in the commander's queue until they open it.
+    tmux.wait_for("waiting: press w to answer", Duration::from_secs(60));
+    let out = tmux.cmd(&["send-keys", "-t", "ic", "w"]);
+    assert!(out.status.success());
     let asked = tmux.wait_for("run by: bob", Duration::from_secs(60));
     assert!(asked.contains("Two-person rule"), "{asked}");
     assert!(asked.contains("approver: carol"), "{asked}");

@@ -154,10 +154,8 @@ fn abort_dialog() {
             prev: String::new(),
             hash: String::new(),
         }));
-        // The questions waiting open by themselves: put them aside first.
-        while a.dialog.is_some() {
-            code(a, KeyCode::Esc);
-        }
+        // Questions wait in the queue: nothing opened over the screen.
+        assert!(a.dialog.is_none());
         go_to(a, "artifacts-continuity", "registry");
         key(a, 'x');
         assert!(matches!(a.dialog, Some(Dialog::Abort { .. })));
@@ -272,27 +270,78 @@ fn pause_toggles_and_run_all_ready_starts_what_can_start() {
     );
 }
 
-#[test]
-fn a_new_confirmation_opens_its_dialog_and_selects_the_step() {
-    let mut a = app();
+fn asked(a: &mut App, runbook: &str, step: &str, prompt: &str) {
     a.update(Msg::Logged(drbook::incident::Event {
         seq: 50,
         ts: fixture::start() + chrono::Duration::seconds(760),
         actor: "drbook".into(),
         kind: drbook::incident::EventKind::ConfirmationRequested {
-            runbook: "code-continuity".into(),
-            step: "push-to-github".into(),
-            prompt: "RUN git push --mirror".into(),
+            runbook: runbook.into(),
+            step: step.into(),
+            prompt: prompt.into(),
         },
         prev: String::new(),
         hash: String::new(),
     }));
-    // The older question (backlog) opens first; Esc puts it aside, then Enter on the new one.
-    assert!(
-        matches!(a.dialog, Some(Dialog::Confirm { ref key, .. }) if key.runbook == "backlog-continuity")
+}
+
+fn open_key(a: &App) -> Option<StepKey> {
+    match &a.dialog {
+        Some(Dialog::Confirm { key, .. } | Dialog::Manual { key, .. }) => Some(key.clone()),
+        _ => None,
+    }
+}
+
+#[test]
+fn a_new_confirmation_waits_in_the_queue_and_opens_on_the_answer_key() {
+    let mut a = app();
+    go_to(&mut a, "artifacts-continuity", "registry");
+    asked(
+        &mut a,
+        "code-continuity",
+        "push-to-github",
+        "RUN git push --mirror",
+    );
+    // Nothing pops up over what the operator reads, and the selection stays.
+    assert!(a.dialog.is_none());
+    assert_eq!(
+        a.selected_key(),
+        Some(StepKey::new("artifacts-continuity", "registry"))
+    );
+    let screen = render(&mut a, 80, 24);
+    assert!(screen.contains("3 waiting: press w to answer"), "{screen}");
+    // The oldest first; Esc sends it back to the end of the queue, unanswered.
+    assert!(key(&mut a, 'w').is_empty());
+    let first = open_key(&a).expect("w opens the oldest question");
+    assert_eq!(first.runbook, "backlog-continuity");
+    assert!(code(&mut a, KeyCode::Esc).is_empty(), "Esc answers nothing");
+    assert!(a.dialog.is_none());
+    assert_eq!(
+        a.prompts.back(),
+        Some(&first),
+        "put aside: last in the queue"
+    );
+    assert_eq!(a.prompts.len(), 3);
+    key(&mut a, 'w');
+    assert_ne!(open_key(&a), Some(first.clone()), "the next one opens");
+    code(&mut a, KeyCode::Esc);
+    key(&mut a, 'w');
+    assert_eq!(
+        open_key(&a),
+        Some(StepKey::new("code-continuity", "push-to-github"))
     );
     code(&mut a, KeyCode::Esc);
-    assert!(a.dialog.is_none());
+    // A question asked while the operator reads a dialog waits behind it.
+    key(&mut a, '?');
+    asked(
+        &mut a,
+        "network-failover",
+        "tm-disable-primary",
+        "PATCH ...",
+    );
+    assert_eq!(a.dialog, Some(Dialog::Help));
+    assert_eq!(a.prompts.len(), 4);
+    code(&mut a, KeyCode::Esc);
     go_to(&mut a, "code-continuity", "push-to-github");
     code(&mut a, KeyCode::Enter);
     assert!(
@@ -357,25 +406,12 @@ fn a_long_confirmation_never_hides_its_keys() {
         "PATCH /subscriptions/6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f/resourceGroups/rg-shop-global/providers/Microsoft.Network/trafficmanagerprofiles/tm-shop/azureEndpoints/ep-westeurope?api-version=2022-04-01 with body {}",
         "{\"properties\":{\"endpointStatus\":\"Disabled\"}} ".repeat(6)
     );
-    a.update(Msg::Logged(drbook::incident::Event {
-        seq: 50,
-        ts: fixture::start() + chrono::Duration::seconds(760),
-        actor: "drbook".into(),
-        kind: drbook::incident::EventKind::ConfirmationRequested {
-            runbook: "network-failover".into(),
-            step: "tm-disable-primary".into(),
-            prompt: long,
-        },
-        prev: String::new(),
-        hash: String::new(),
-    }));
-    while !matches!(&a.dialog, Some(Dialog::Confirm { key, .. }) if key.step == "tm-disable-primary")
-    {
-        assert!(a.dialog.is_some(), "the new confirmation opens in turn");
-        code(&mut a, KeyCode::Esc);
-        go_to(&mut a, "network-failover", "tm-disable-primary");
-        code(&mut a, KeyCode::Enter);
-    }
+    asked(&mut a, "network-failover", "tm-disable-primary", &long);
+    go_to(&mut a, "network-failover", "tm-disable-primary");
+    code(&mut a, KeyCode::Enter);
+    assert!(
+        matches!(&a.dialog, Some(Dialog::Confirm { key, .. }) if key.step == "tm-disable-primary")
+    );
     let screen = render(&mut a, 80, 24);
     assert!(screen.contains("yes, do it"), "{screen}");
     assert!(screen.contains("no, skip it"), "{screen}");
@@ -513,4 +549,280 @@ fn review_says_a_log_cut_short_after_it_was_shared_is_truncated() {
     // Without the share, the cut log's own chain holds.
     let app = drbook::tui::review::open(&path, ui(), None).expect("opens");
     assert!(app.replay.expect("a review").intact);
+}
+
+/// The manual step with the longest instructions among the shipped runbooks, as filled in.
+fn longest_manual(a: &App) -> (StepKey, String) {
+    a.board
+        .runbooks
+        .iter()
+        .flat_map(|r| &r.steps)
+        .filter(|s| s.kind == drbook::runbook::model::StepKind::Manual)
+        .filter_map(|s| {
+            a.board
+                .instructions(&s.key, &a.state)
+                .map(|i| (s.key.clone(), i))
+        })
+        .max_by_key(|(_, i)| i.len())
+        .expect("the shipped runbooks have manual steps")
+}
+
+/// Every screen of a dialog, from its top to where scrolling down stops.
+fn dialog_pages(a: &mut App) -> Vec<String> {
+    let mut pages = vec![render(a, 80, 24)];
+    for _ in 0..200 {
+        key(a, 'j');
+        let page = render(a, 80, 24);
+        if pages.last() == Some(&page) {
+            break;
+        }
+        pages.push(page);
+    }
+    pages
+}
+
+#[test]
+fn at_80x24_the_longest_dialog_scrolls_to_its_last_line() {
+    let mut a = app();
+    let (step, text) = longest_manual(&a);
+    a.dialog = Some(Dialog::Manual {
+        key: step.clone(),
+        note: None,
+    });
+    let top = render(&mut a, 80, 24);
+    assert!(
+        top.contains("more ↓"),
+        "{step} does not fit: says so\n{top}"
+    );
+    assert!(top.contains("done"), "the keys line stays\n{top}");
+    let pages = dialog_pages(&mut a);
+    let end = pages.last().cloned().unwrap_or_default();
+    assert!(!end.contains("more ↓"), "{end}");
+    assert!(end.contains("done"), "the keys line stays\n{end}");
+    // The last words of the text are on the last page, and every word was on some page.
+    let last: Vec<&str> = text.split_whitespace().rev().take(3).collect();
+    for w in &last {
+        assert!(
+            end.contains(w),
+            "`{w}` missing at the end of {step}:\n{end}"
+        );
+    }
+    let all = pages.concat();
+    for w in text.split_whitespace().filter(|w| w.chars().count() < 40) {
+        assert!(all.contains(w), "`{w}` of {step} never shown");
+    }
+    // G goes to the end at once; g back to the top.
+    a.dialog_scroll = 0;
+    key(&mut a, 'G');
+    assert_eq!(render(&mut a, 80, 24), end);
+    key(&mut a, 'g');
+    assert_eq!(render(&mut a, 80, 24), top);
+    insta::assert_snapshot!("longest_dialog_end_80x24", end);
+}
+
+#[test]
+fn the_seeding_stop_is_never_cut_off_at_80x24() {
+    let mut a = app();
+    let step = StepKey::new("data-sql-failover", "decide-failover");
+    a.dialog = Some(Dialog::Manual {
+        key: step.clone(),
+        note: None,
+    });
+    let pages = dialog_pages(&mut a).concat();
+    assert!(pages.contains("`SEEDING`, STOP"), "{pages}");
+    assert!(pages.contains("Mark this step done to continue"), "{pages}");
+}
+
+#[test]
+fn zoom_and_number_keys_drive_the_panes() {
+    let mut a = app();
+    key(&mut a, '4');
+    assert_eq!(a.focus, Pane::Timeline);
+    key(&mut a, 'z');
+    let zoomed = render(&mut a, 80, 24);
+    assert!(
+        zoomed.contains("Timeline · 21 events · z unzooms"),
+        "{zoomed}"
+    );
+    assert!(!zoomed.contains("Runbooks"), "{zoomed}");
+    // The zoomed timeline shows more of the log than its six rows.
+    assert!(zoomed.contains("03:00:20"), "{zoomed}");
+    insta::assert_snapshot!("zoom_timeline_80x24", zoomed);
+    // A number moves the zoom to that pane; z shows every pane again.
+    key(&mut a, '3');
+    let detail = render(&mut a, 80, 24);
+    assert!(detail.contains("Detail · z unzooms"), "{detail}");
+    key(&mut a, 'z');
+    let all = render(&mut a, 80, 24);
+    assert!(
+        all.contains("Runbooks") && all.contains("Timeline"),
+        "{all}"
+    );
+    key(&mut a, '1');
+    assert_eq!(a.focus, Pane::Runbooks);
+    key(&mut a, '2');
+    assert_eq!(a.focus, Pane::Steps);
+}
+
+#[test]
+fn copy_puts_the_steps_resource_id_or_command_on_the_clipboard() {
+    let mut a = app();
+    go_to(&mut a, "network-failover", "tm-disable-primary");
+    let effects = key(&mut a, 'c');
+    let [Effect::Clipboard(text)] = effects.as_slice() else {
+        panic!("one clipboard write: {effects:?}");
+    };
+    assert!(text.starts_with("/subscriptions/"), "{text}");
+    assert!(text.contains("/azureEndpoints/"), "{text}");
+    let screen = render(&mut a, 160, 48);
+    assert!(
+        screen.contains("copied resource id of network-failover/tm-disable-primary"),
+        "{screen}"
+    );
+    // A command's argv, with every secret masked as on the screen.
+    go_to(&mut a, "code-continuity", "ado-main");
+    let effects = key(&mut a, 'c');
+    let [Effect::Clipboard(cmd)] = effects.as_slice() else {
+        panic!("one clipboard write: {effects:?}");
+    };
+    assert!(cmd.starts_with("az "), "{cmd}");
+    assert!(!cmd.contains("fixture-ado_pat-secret"), "{cmd}");
+    // A manual step has nothing to copy, and says so.
+    go_to(&mut a, "code-continuity", "communicate");
+    assert!(key(&mut a, 'c').is_empty());
+    assert!(
+        a.message.as_deref().unwrap_or("").contains("nothing")
+            || a.message.as_deref().unwrap_or("").contains("no resource")
+    );
+}
+
+#[test]
+fn list_filters_show_failed_needs_me_and_running_in_the_title() {
+    let mut a = app();
+    key(&mut a, '1');
+    key(&mut a, 'F');
+    let failed = render(&mut a, 80, 24);
+    // No runbook of the fixture has failed as a whole: the list says so, and how to go on.
+    assert!(failed.contains("Runbooks · failed"), "{failed}");
+    assert!(failed.contains("none failed: F shows"), "{failed}");
+    assert!(!failed.contains("? backlog-co… needs"), "{failed}");
+    key(&mut a, 'F');
+    let needs = render(&mut a, 80, 24);
+    assert!(needs.contains("Runbooks · needs me"), "{needs}");
+    assert!(
+        needs.contains("backlog-co") && needs.contains("code-conti"),
+        "{needs}"
+    );
+    assert!(!needs.contains("▶ artifacts-co… running"), "{needs}");
+    insta::assert_snapshot!("runbooks_needs_me_80x24", needs);
+    // Moving goes over the rows shown only.
+    key(&mut a, 'j');
+    assert_eq!(
+        a.selected_runbook().map(|r| r.id.as_str()),
+        Some("code-continuity")
+    );
+    key(&mut a, 'F');
+    let running = render(&mut a, 80, 24);
+    assert!(running.contains("Runbooks · running"), "{running}");
+    assert!(running.contains("▶ artifacts-co… running"), "{running}");
+    assert!(!running.contains("? backlog-co… needs"), "{running}");
+    key(&mut a, 'F');
+    assert!(render(&mut a, 80, 24).contains("┏ ▸ Runbooks ━"));
+    // Steps: the failed one of artifacts-continuity; the one waiting for a person in backlog.
+    go_to(&mut a, "artifacts-continuity", "registry");
+    key(&mut a, 'F');
+    let steps = render(&mut a, 160, 48);
+    assert!(steps.contains("failed steps · "), "{steps}");
+    assert_eq!(a.visible_steps(), vec![a.step_sel]);
+    // The steps filter stays on from one runbook to the next: failed, then needs me.
+    go_to(&mut a, "backlog-continuity", "boards-status");
+    key(&mut a, 'F');
+    let steps = render(&mut a, 80, 24);
+    assert!(steps.contains("needs me steps · "), "{steps}");
+    assert!(steps.contains("3. Create the incident"), "{steps}");
+    assert!(!steps.contains("1. Azure DevOps status"), "{steps}");
+    assert_eq!(
+        a.selected_key().map(|k| k.step),
+        Some("incident-item".into())
+    );
+    key(&mut a, 'F');
+    let none = render(&mut a, 80, 24);
+    assert!(
+        none.contains("none running: F shows the next filter"),
+        "{none}"
+    );
+}
+
+#[test]
+fn hints_and_messages_name_the_keys_the_config_bound() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("config.toml");
+    std::fs::write(
+        &path,
+        "[keys]\nrun = [\"space\"]\nrecheck = [\"R\"]\nskip = [\"S\"]\nanswer = [\"A\"]\nyes = [\"Y\"]\nhelp = [\"h\"]\n",
+    )
+    .expect("config written");
+    let config = drbook::tui::config::load(&path).expect("the config loads");
+    let mut a = app();
+    a.keys = config.keymap().expect("the keys bind");
+    go_to(&mut a, "artifacts-continuity", "registry");
+    let screen = render(&mut a, 160, 48);
+    assert!(screen.contains("2 waiting: press A to answer"), "{screen}");
+    assert!(screen.contains(" R retry  S skip  h help"), "{screen}");
+    assert!(!screen.contains(" r retry"), "{screen}");
+    // The run key on a failed step: the message names the keys that help.
+    code(&mut a, KeyCode::Char(' '));
+    let screen = render(&mut a, 160, 48);
+    assert!(
+        screen.contains("this step failed: R runs it again, S skips it"),
+        "{screen}"
+    );
+    go_to(&mut a, "backlog-continuity", "offline-tracking");
+    let screen = render(&mut a, 160, 48);
+    assert!(screen.contains(" space run"), "{screen}");
+    assert!(!screen.contains(" enter run"), "{screen}");
+    code(&mut a, KeyCode::Home);
+    go_to(&mut a, "backlog-continuity", "boards-status");
+    code(&mut a, KeyCode::Down);
+    code(&mut a, KeyCode::Down);
+    code(&mut a, KeyCode::Char(' '));
+    let screen = render(&mut a, 80, 24);
+    assert!(screen.contains(" Y  yes, do it"), "{screen}");
+    assert!(!screen.contains(" y  yes"), "{screen}");
+}
+
+#[test]
+fn help_lists_the_keys_of_the_pane_or_dialog_first() {
+    let mut a = app();
+    key(&mut a, '4');
+    key(&mut a, '?');
+    let help = render(&mut a, 80, 24);
+    assert!(help.contains("Keys in the timeline pane"), "{help}");
+    code(&mut a, KeyCode::Esc);
+    // Over a confirmation: its keys, then Esc brings the confirmation back.
+    go_to(&mut a, "backlog-continuity", "incident-item");
+    code(&mut a, KeyCode::Enter);
+    let asked = a.dialog.clone();
+    assert!(matches!(asked, Some(Dialog::Confirm { .. })));
+    key(&mut a, '?');
+    let help = render(&mut a, 80, 24);
+    assert!(help.contains("Keys in this confirmation"), "{help}");
+    let first_keys: Vec<&str> = help.lines().skip(1).take(6).collect();
+    assert!(
+        first_keys.iter().any(|l| l.contains("answer yes")),
+        "{help}"
+    );
+    code(&mut a, KeyCode::Esc);
+    assert_eq!(a.dialog, asked);
+}
+
+#[test]
+fn a_terminal_too_small_says_so() {
+    let mut a = app();
+    let screen = render(&mut a, 60, 20);
+    assert!(
+        screen.contains("terminal too small: 60x20, need 80x24"),
+        "{screen}"
+    );
+    assert!(!screen.contains("Runbooks"), "{screen}");
 }

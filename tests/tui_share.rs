@@ -312,6 +312,8 @@ fn a_commander_is_asked_to_approve_a_step_waiting_on_another_drbook() {
     assert_eq!(a.shown(&StepKey::new(RB, STEP)), Shown::AwaitsApproval);
     // The question is put to this terminal (after the ones already waiting), naming who runs it.
     assert!(a.prompts.contains(&StepKey::new(RB, STEP)));
+    // It waits in the queue: no dialog opens over what the commander reads.
+    assert!(a.dialog.is_none(), "{:?}", a.dialog);
     select_step(&mut a);
     key(&mut a, 'v');
     let Some(Dialog::Approve { operator, by, .. }) = &a.dialog else {

@@ -103,6 +103,9 @@ fn the_demo_carries_out_the_plan_with_confirmations_a_note_and_a_clean_quit() {
         } else if s.contains("Manual step: do it") {
             tmux.keys(&["y"]);
             manual += 1;
+        } else if s.contains("waiting: press w to answer") {
+            // Questions wait in a queue: the operator opens the next one.
+            tmux.keys(&["w"]);
         } else if s.contains("holds the plan") {
             tmux.keys(&["s"]);
             tmux.wait_for("Why skip", Duration::from_secs(5));
@@ -477,6 +480,12 @@ fn review_replays_a_real_log_in_the_terminal() {
     tmux.keys(&["i"]);
     tmux.wait_for("RTO achieved", Duration::from_secs(5));
     tmux.keys(&["Escape"]);
+    // An Esc and a q read together are Alt-q: q goes once the summary has closed.
+    let until = Instant::now() + Duration::from_secs(5);
+    while tmux.screen().contains("RTO achieved") {
+        assert!(Instant::now() < until, "Esc did not close the summary");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     tmux.keys(&["q"]);
     assert_eq!(wait_file(&done, &tmux), "0");
     tmux.wait_for("hash chain verified", Duration::from_secs(5));

@@ -2,7 +2,7 @@
 //! mouse event, an event now on disk, an engine update, a tick) and returns what the runner
 //! must do (controls for the engine, quit). Drawing only reads this state.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -48,7 +48,67 @@ pub enum Pane {
     Timeline,
 }
 
-const PANES: [Pane; 4] = [Pane::Runbooks, Pane::Steps, Pane::Detail, Pane::Timeline];
+pub const PANES: [Pane; 4] = [Pane::Runbooks, Pane::Steps, Pane::Detail, Pane::Timeline];
+
+impl Pane {
+    pub fn name(self) -> &'static str {
+        match self {
+            Pane::Runbooks => "runbooks",
+            Pane::Steps => "steps",
+            Pane::Detail => "detail",
+            Pane::Timeline => "timeline",
+        }
+    }
+}
+
+/// Which rows the runbook and step lists show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ListFilter {
+    #[default]
+    All,
+    Failed,
+    /// Waiting for a person: a question, a manual step, an approval.
+    NeedsMe,
+    Running,
+}
+
+impl ListFilter {
+    fn next(self) -> ListFilter {
+        match self {
+            ListFilter::All => ListFilter::Failed,
+            ListFilter::Failed => ListFilter::NeedsMe,
+            ListFilter::NeedsMe => ListFilter::Running,
+            ListFilter::Running => ListFilter::All,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ListFilter::All => "all",
+            ListFilter::Failed => "failed",
+            ListFilter::NeedsMe => "needs me",
+            ListFilter::Running => "running",
+        }
+    }
+
+    fn step(self, s: Shown) -> bool {
+        match self {
+            ListFilter::All => true,
+            ListFilter::Failed => s == Shown::Failed,
+            ListFilter::NeedsMe => matches!(s, Shown::NeedsYou | Shown::AwaitsApproval),
+            ListFilter::Running => s == Shown::Running,
+        }
+    }
+
+    fn runbook(self, r: Rollup) -> bool {
+        match self {
+            ListFilter::All => true,
+            ListFilter::Failed => r == Rollup::Failed,
+            ListFilter::NeedsMe => matches!(r, Rollup::NeedsYou | Rollup::AwaitsApproval),
+            ListFilter::Running => r == Rollup::Running,
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Purpose {
@@ -135,6 +195,8 @@ pub enum Msg {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     Control(Control),
+    /// Put this text on the terminal's clipboard (OSC 52): written with the next frame.
+    Clipboard(String),
     Quit,
 }
 
@@ -156,10 +218,17 @@ pub struct App {
     pub timeline_back: usize,
     pub detail_scroll: u16,
     pub dialog: Option<Dialog>,
-    /// Steps waiting for an answer, oldest first.
+    /// Rows of the open dialog scrolled past (the view keeps it within the text).
+    pub dialog_scroll: u16,
+    /// The dialog the help was opened over: it comes back when the help closes.
+    help_over: Option<Dialog>,
+    /// Steps waiting for an answer, oldest first. Nothing opens by itself over what the
+    /// operator reads: the `answer` key opens the first; putting one aside sends it last.
     pub prompts: VecDeque<StepKey>,
-    /// Prompts the operator put aside (Esc): not opened again by themselves.
-    dismissed: HashSet<StepKey>,
+    /// The focused pane fills the screen.
+    pub zoom: bool,
+    pub rb_filter: ListFilter,
+    pub step_filter: ListFilter,
     pub message: Option<String>,
     /// The engine has nothing to do: `Some(true)` when every runbook is done.
     pub idle: Option<bool>,
@@ -218,8 +287,12 @@ impl App {
             timeline_back: 0,
             detail_scroll: 0,
             dialog: None,
+            dialog_scroll: 0,
+            help_over: None,
             prompts: VecDeque::new(),
-            dismissed: HashSet::new(),
+            zoom: false,
+            rb_filter: ListFilter::All,
+            step_filter: ListFilter::All,
             message: None,
             idle: None,
             log_failed: None,
@@ -343,6 +416,15 @@ impl App {
     }
 
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        let before = self.dialog.clone();
+        let effects = self.update_inner(msg);
+        if self.dialog != before {
+            self.dialog_scroll = 0;
+        }
+        effects
+    }
+
+    fn update_inner(&mut self, msg: Msg) -> Vec<Effect> {
         match msg {
             Msg::Key(k) => self.key(k),
             Msg::Mouse(m) => {
@@ -443,7 +525,6 @@ impl App {
         }
         self.ready = self.board.ready(&self.state);
         self.idle = None;
-        self.open_next_prompt();
     }
 
     /// Confirmations asked and manual steps started wait for the operator until answered.
@@ -475,21 +556,33 @@ impl App {
     /// The question about `key` was answered: it is no longer put, and its dialog closes.
     fn settle_prompt(&mut self, key: &StepKey) {
         self.prompts.retain(|k| k != key);
-        self.dismissed.remove(key);
-        let open = match &self.dialog {
-            Some(
-                Dialog::Confirm { key: k, .. }
-                | Dialog::Manual { key: k, .. }
-                | Dialog::Approve { key: k, .. },
-            ) => k == key,
-            Some(Dialog::Input {
+        if self
+            .help_over
+            .as_ref()
+            .is_some_and(|d| Self::asks_about(d, key))
+        {
+            self.help_over = None;
+        }
+        if self
+            .dialog
+            .as_ref()
+            .is_some_and(|d| Self::asks_about(d, key))
+        {
+            self.dialog = None;
+        }
+    }
+
+    /// The dialog puts a question about `key` (and closes once it is answered).
+    fn asks_about(d: &Dialog, key: &StepKey) -> bool {
+        match d {
+            Dialog::Confirm { key: k, .. }
+            | Dialog::Manual { key: k, .. }
+            | Dialog::Approve { key: k, .. } => k == key,
+            Dialog::Input {
                 purpose: Purpose::ManualNote(k) | Purpose::Skip(k) | Purpose::Approver(k),
                 ..
-            }) => k == key,
+            } => k == key,
             _ => false,
-        };
-        if open {
-            self.dialog = None;
         }
     }
 
@@ -499,20 +592,33 @@ impl App {
         }
     }
 
-    /// Opens the oldest question not put aside, when no dialog is open.
+    /// Opens the oldest question waiting (the operator asked for it with the `answer` key).
     fn open_next_prompt(&mut self) {
-        if self.dialog.is_some() || self.info.review {
-            return;
+        match self.prompts.front().cloned() {
+            Some(key) => self.open_prompt(key),
+            None => self.say("nothing waits for you"),
         }
-        let Some(key) = self
-            .prompts
-            .iter()
-            .find(|k| !self.dismissed.contains(*k))
-            .cloned()
-        else {
-            return;
+    }
+
+    /// The questions waiting that no open dialog shows.
+    pub fn queued(&self) -> usize {
+        let open = |k: &StepKey| {
+            self.dialog
+                .iter()
+                .chain(self.help_over.iter())
+                .any(|d| Self::asks_about(d, k))
         };
-        self.open_prompt(key);
+        self.prompts.iter().filter(|k| !open(k)).count()
+    }
+
+    /// The dialog the help was opened over, so the help lists its keys first.
+    pub fn help_context(&self) -> Option<&Dialog> {
+        self.help_over.as_ref()
+    }
+
+    /// The first key bound to `action`, for hints and messages.
+    pub fn key_of(&self, action: Action) -> String {
+        self.keys.first(action)
     }
 
     fn open_prompt(&mut self, key: StepKey) {
@@ -545,6 +651,13 @@ impl App {
             self.rb_sel = ri;
             self.step_sel = rb.steps.iter().position(|s| s.key == *key).unwrap_or(0);
             self.detail_scroll = 0;
+            // Going to a step shows it, whatever the lists' filters hid.
+            if !self.visible_runbooks().contains(&self.rb_sel) {
+                self.rb_filter = ListFilter::All;
+            }
+            if !self.visible_steps().contains(&self.step_sel) {
+                self.step_filter = ListFilter::All;
+            }
         }
     }
 
@@ -559,9 +672,7 @@ impl App {
                     if self.dialog.is_none() {
                         self.select(&key);
                     }
-                    self.say(format!(
-                        "{key} failed and holds the plan: r runs it again, s skips it"
-                    ));
+                    self.say(self.holds_text(&key));
                 }
             }
             Update::LogFailed(e) => {
@@ -594,6 +705,118 @@ impl App {
             .map(|s| s.key.clone())
     }
 
+    pub fn all_done_text(&self) -> String {
+        format!(
+            "✔ every runbook done: {} closes the incident",
+            self.key_of(Action::Quit)
+        )
+    }
+
+    fn holds_text(&self, key: &StepKey) -> String {
+        format!(
+            "{key} failed and holds the plan: {} runs it again, {} skips it",
+            self.key_of(Action::Recheck),
+            self.key_of(Action::Skip)
+        )
+    }
+
+    /// The selected step's resource id, URL or command, as the screen shows it: with every
+    /// secret already masked, so the clipboard never gets one.
+    fn copy(&mut self) -> Vec<Effect> {
+        let Some(s) = self.selected_step() else {
+            self.say("copy: select a step first");
+            return Vec::new();
+        };
+        let key = s.key.clone();
+        let target = s.target.trim();
+        let (what, text) = match s.kind {
+            StepKind::Action => (
+                "resource id",
+                // "PATCH /subscriptions/..." : the method is not part of the id.
+                target
+                    .split_once(' ')
+                    .map_or(target, |(_, rest)| rest.trim())
+                    .to_string(),
+            ),
+            StepKind::Command => ("command", target.to_string()),
+            StepKind::Graph => ("query", target.to_string()),
+            StepKind::Probe => ("URL", target.to_string()),
+            _ => ("resource id", target.to_string()),
+        };
+        if text.is_empty() || matches!(s.kind, StepKind::Manual | StepKind::Wait) {
+            self.say(format!("{key} has no resource id, URL or command to copy"));
+            return Vec::new();
+        }
+        self.say(format!(
+            "copied {what} of {key} to the clipboard: {}",
+            view::shorten(&text, 60)
+        ));
+        vec![Effect::Clipboard(text)]
+    }
+
+    /// The list in the focused pane shows the next subset: all, failed, needs me, running.
+    fn cycle_list_filter(&mut self) {
+        match self.focus {
+            Pane::Runbooks => {
+                self.rb_filter = self.rb_filter.next();
+                let shown = self.visible_runbooks();
+                if !shown.contains(&self.rb_sel)
+                    && let Some(&first) = shown.first()
+                {
+                    self.rb_sel = first;
+                    self.step_sel = 0;
+                    self.detail_scroll = 0;
+                }
+            }
+            Pane::Steps => {
+                self.step_filter = self.step_filter.next();
+                let shown = self.visible_steps();
+                if !shown.contains(&self.step_sel)
+                    && let Some(&first) = shown.first()
+                {
+                    self.step_sel = first;
+                    self.detail_scroll = 0;
+                }
+            }
+            Pane::Detail | Pane::Timeline => self.say(format!(
+                "{} filters the runbook and step lists; {} filters the timeline",
+                self.key_of(Action::ListFilter),
+                self.key_of(Action::Filter)
+            )),
+        }
+    }
+
+    /// The indices of the runbooks the list shows.
+    pub fn visible_runbooks(&self) -> Vec<usize> {
+        self.board
+            .runbooks
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| {
+                self.rb_filter
+                    .runbook(self.board.rollup(r, &self.state, &self.ready))
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// The indices of the selected runbook's steps the list shows.
+    pub fn visible_steps(&self) -> Vec<usize> {
+        self.selected_runbook().map_or_else(Vec::new, |r| {
+            r.steps
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| self.step_filter.step(self.shown(&s.key)))
+                .map(|(i, _)| i)
+                .collect()
+        })
+    }
+
+    /// The pane drawn alone, when zoomed.
+    pub fn zoomed(&self) -> Option<Pane> {
+        self.zoom.then_some(self.focus)
+    }
+
     fn say(&mut self, m: impl Into<String>) {
         self.message = Some(m.into());
     }
@@ -617,7 +840,10 @@ impl App {
         }
         match self.dialog.clone() {
             Some(Dialog::Input { purpose, text }) => return self.input(k, purpose, text),
-            Some(d) => return self.dialog_key(k, d),
+            Some(d) => {
+                let action = self.keys.action(&k);
+                return self.dialog_act(action, k.code == KeyCode::Esc, d);
+            }
             None => {}
         }
         let Some(action) = self.keys.action(&k) else {
@@ -684,14 +910,50 @@ impl App {
         }
     }
 
-    fn dialog_key(&mut self, k: KeyEvent, d: Dialog) -> Vec<Effect> {
-        let action = self.keys.action(&k);
-        let esc = k.code == KeyCode::Esc;
+    /// A key in an open dialog: moving keys scroll its text, `help` shows the keys that act
+    /// in it (and comes back to it), the rest answer it.
+    fn dialog_act(&mut self, action: Option<Action>, esc: bool, d: Dialog) -> Vec<Effect> {
         let by = self.info.operator.clone();
+        let scroll = match action {
+            Some(Action::Up) => Some(-1),
+            Some(Action::Down) => Some(1),
+            Some(Action::PageUp) => Some(-10),
+            Some(Action::PageDown) => Some(10),
+            Some(Action::Top) => Some(i64::MIN / 2),
+            Some(Action::Bottom) => Some(i64::MAX / 2),
+            _ => None,
+        };
+        if let Some(d) = scroll {
+            let max = i64::from(view::dialog_max_scroll(self));
+            self.dialog_scroll =
+                (i64::from(self.dialog_scroll).saturating_add(d)).clamp(0, max) as u16;
+            return Vec::new();
+        }
+        // The next question while one is open: this one goes back to the queue, unanswered.
+        if action == Some(Action::Answer)
+            && let Dialog::Confirm { key, .. }
+            | Dialog::Manual { key, .. }
+            | Dialog::Approve { key, .. } = &d
+        {
+            self.put_aside(key.clone());
+            if self.prompts.len() > 1 {
+                self.open_next_prompt();
+            }
+            return Vec::new();
+        }
+        if action == Some(Action::Help) && d != Dialog::Help {
+            self.help_over = Some(d);
+            self.dialog = Some(Dialog::Help);
+            return Vec::new();
+        }
         match d {
             Dialog::Help | Dialog::Summary => {
                 if esc || matches!(action, Some(Action::Help | Action::Quit | Action::Summary)) {
-                    self.dialog = None;
+                    self.dialog = if d == Dialog::Help {
+                        self.help_over.take()
+                    } else {
+                        None
+                    };
                 }
                 Vec::new()
             }
@@ -814,10 +1076,16 @@ impl App {
         }
     }
 
+    /// Esc on a question: it goes back to the queue, last, unanswered.
     fn put_aside(&mut self, key: StepKey) -> Vec<Effect> {
-        self.dismissed.insert(key);
+        let queued = self.prompts.contains(&key);
+        self.prompts.retain(|k| *k != key);
+        if queued {
+            self.prompts.push_back(key);
+        }
         self.dialog = None;
-        self.say("put aside: select the step and press Enter to answer");
+        // The queue count beside it says which key opens the next one.
+        self.say("put aside, not answered");
         Vec::new()
     }
 
@@ -897,6 +1165,19 @@ impl App {
                 };
                 self.focus = PANES[j];
             }
+            Action::Pane1 | Action::Pane2 | Action::Pane3 | Action::Pane4 => {
+                let i = match action {
+                    Action::Pane1 => 0,
+                    Action::Pane2 => 1,
+                    Action::Pane3 => 2,
+                    _ => 3,
+                };
+                self.focus = PANES[i];
+            }
+            Action::Zoom => self.zoom = !self.zoom,
+            Action::Answer => self.open_next_prompt(),
+            Action::Copy => return self.copy(),
+            Action::ListFilter => self.cycle_list_filter(),
             Action::Help => self.dialog = Some(Dialog::Help),
             Action::Quit => return self.quit(),
             Action::Filter => {
@@ -915,13 +1196,11 @@ impl App {
             Action::RunAllReady => {
                 if self.ready.is_empty() {
                     if self.all_done() {
-                        self.say("✔ every runbook done: q closes the incident");
+                        self.say(self.all_done_text());
                         return Vec::new();
                     }
                     match self.holder() {
-                        Some(k) => self.say(format!(
-                            "{k} failed and holds the plan: r runs it again, s skips it"
-                        )),
+                        Some(k) => self.say(self.holds_text(&k)),
                         None if self.busy() > 0 => self.say(format!(
                             "nothing new can start yet: {} step(s) running or waiting for you",
                             self.busy()
@@ -938,7 +1217,10 @@ impl App {
                 return if self.state.is_paused() {
                     self.control(Control::Resume { by })
                 } else {
-                    self.say("paused: running steps finish, nothing new starts (p resumes)");
+                    self.say(format!(
+                        "paused: running steps finish, nothing new starts ({} resumes)",
+                        self.key_of(Action::Pause)
+                    ));
                     self.control(Control::Pause { by })
                 };
             }
@@ -948,17 +1230,10 @@ impl App {
                 };
                 return match shown {
                     Some(Shown::NeedsYou) => {
-                        self.dismissed.remove(&key);
                         self.open_prompt(key);
                         match (action, self.dialog.clone()) {
                             (Action::Run, _) | (_, None) => Vec::new(),
-                            (_, Some(d)) => self.dialog_key(
-                                KeyEvent::new(
-                                    KeyCode::Char(if action == Action::Yes { 'y' } else { 'n' }),
-                                    KeyModifiers::NONE,
-                                ),
-                                d,
-                            ),
+                            (_, Some(d)) => self.dialog_act(Some(action), false, d),
                         }
                     }
                     Some(Shown::AwaitsApproval) if action == Action::Run => {
@@ -967,13 +1242,17 @@ impl App {
                     }
                     Some(Shown::Ready) if action == Action::Run => {
                         if self.state.is_paused() {
-                            self.say("paused: p resumes");
+                            self.say(format!("paused: {} resumes", self.key_of(Action::Pause)));
                             return Vec::new();
                         }
                         self.control(Control::Start(key))
                     }
                     Some(Shown::Failed) if action == Action::Run => {
-                        self.say("this step failed: r runs it again, s skips it");
+                        self.say(format!(
+                            "this step failed: {} runs it again, {} skips it",
+                            self.key_of(Action::Recheck),
+                            self.key_of(Action::Skip)
+                        ));
                         Vec::new()
                     }
                     _ if action == Action::No => {
@@ -997,7 +1276,10 @@ impl App {
                         Vec::new()
                     }
                     Some(Shown::Running) => {
-                        self.say("this step is running: x aborts it");
+                        self.say(format!(
+                            "this step is running: {} aborts it",
+                            self.key_of(Action::Abort)
+                        ));
                         Vec::new()
                     }
                     _ => {
@@ -1025,7 +1307,10 @@ impl App {
                         by,
                     });
                 }
-                self.say("only a manual step waiting for you can be marked failed (x aborts a running step)");
+                self.say(format!(
+                    "only a manual step waiting for you can be marked failed ({} aborts a running step)",
+                    self.key_of(Action::Abort)
+                ));
             }
             Action::Recheck => {
                 let Some(key) = key else {
@@ -1042,7 +1327,10 @@ impl App {
                         self.control(Control::Retry(key))
                     }
                     _ => {
-                        self.say("r runs a failed step again, or re-reads a finished check");
+                        self.say(format!(
+                            "{} runs a failed step again, or re-reads a finished check",
+                            self.key_of(Action::Recheck)
+                        ));
                         Vec::new()
                     }
                 };
@@ -1054,7 +1342,10 @@ impl App {
                 if shown == Some(Shown::Running) {
                     self.dialog = Some(Dialog::Abort { key });
                 } else {
-                    self.say("x aborts the selected step while it runs");
+                    self.say(format!(
+                        "{} aborts the selected step while it runs",
+                        self.key_of(Action::Abort)
+                    ));
                 }
             }
             Action::Takeover => {
@@ -1095,10 +1386,17 @@ impl App {
             }
             (cur as i64).saturating_add(d).clamp(0, len as i64 - 1) as usize
         };
+        // Lists move over the rows their filter shows.
+        let within = |rows: &[usize], cur: usize| -> Option<usize> {
+            let at = rows.iter().position(|i| *i == cur).unwrap_or(0);
+            rows.get(step(at, rows.len())).copied()
+        };
         match self.focus {
             Pane::Runbooks => {
-                let n = self.board.runbooks.len();
-                let next = step(self.rb_sel, n);
+                let rows = self.visible_runbooks();
+                let Some(next) = within(&rows, self.rb_sel) else {
+                    return;
+                };
                 if next != self.rb_sel {
                     self.rb_sel = next;
                     self.step_sel = 0;
@@ -1106,8 +1404,10 @@ impl App {
                 }
             }
             Pane::Steps => {
-                let n = self.selected_runbook().map_or(0, |r| r.steps.len());
-                self.step_sel = step(self.step_sel, n);
+                let rows = self.visible_steps();
+                if let Some(next) = within(&rows, self.step_sel) {
+                    self.step_sel = next;
+                }
                 self.detail_scroll = 0;
             }
             Pane::Detail => {
@@ -1122,7 +1422,7 @@ impl App {
     }
 
     fn mouse(&mut self, m: MouseEvent) {
-        let areas = view::areas(self.size);
+        let areas = view::areas_zoomed(self.size, self.zoomed());
         let at = Position::new(m.column, m.row);
         let pane = [
             (areas.runbooks, Pane::Runbooks),
@@ -1158,18 +1458,22 @@ impl App {
                 let visible = usize::from(rect.height.saturating_sub(2));
                 match pane {
                     Pane::Runbooks => {
-                        let n = self.board.runbooks.len();
-                        let i = view::list_offset(self.rb_sel, n, visible) + row;
-                        if i < n && i != self.rb_sel {
+                        let rows = self.visible_runbooks();
+                        let at = rows.iter().position(|i| *i == self.rb_sel).unwrap_or(0);
+                        let i = view::list_offset(at, rows.len(), visible) + row;
+                        if let Some(&i) = rows.get(i)
+                            && i != self.rb_sel
+                        {
                             self.rb_sel = i;
                             self.step_sel = 0;
                             self.detail_scroll = 0;
                         }
                     }
                     Pane::Steps => {
-                        let n = self.selected_runbook().map_or(0, |r| r.steps.len());
-                        let i = view::list_offset(self.step_sel, n, visible) + row;
-                        if i < n {
+                        let rows = self.visible_steps();
+                        let at = rows.iter().position(|i| *i == self.step_sel).unwrap_or(0);
+                        let i = view::list_offset(at, rows.len(), visible) + row;
+                        if let Some(&i) = rows.get(i) {
                             self.step_sel = i;
                             self.detail_scroll = 0;
                         }
@@ -1179,5 +1483,131 @@ impl App {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app() -> App {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("runbooks");
+        super::super::fixture::app(&dir, 0).expect("the fixture builds")
+    }
+
+    fn event(seq: u64, kind: EventKind) -> Event {
+        Event {
+            seq,
+            ts: super::super::fixture::start() + chrono::Duration::seconds(800),
+            actor: "drbook".into(),
+            kind,
+            prev: String::new(),
+            hash: String::new(),
+        }
+    }
+
+    fn ask(a: &mut App, runbook: &str, step: &str) {
+        a.update(Msg::Logged(event(
+            60,
+            EventKind::ConfirmationRequested {
+                runbook: runbook.into(),
+                step: step.into(),
+                prompt: "PATCH ...".into(),
+            },
+        )));
+    }
+
+    fn press(a: &mut App, action: Action) -> Vec<Effect> {
+        let k = a
+            .keys
+            .bindings(action)
+            .first()
+            .copied()
+            .expect("a default key");
+        a.update(Msg::Key(KeyEvent::new(k.code, k.modifiers)))
+    }
+
+    #[test]
+    fn questions_queue_in_order_and_never_open_by_themselves() {
+        let mut a = app();
+        let before = a.prompts.len();
+        ask(&mut a, "network-failover", "tm-disable-primary");
+        assert!(a.dialog.is_none());
+        assert_eq!(a.prompts.len(), before + 1);
+        assert_eq!(a.queued(), before + 1);
+        assert_eq!(
+            a.prompts.back(),
+            Some(&StepKey::new("network-failover", "tm-disable-primary"))
+        );
+        // Asked twice (a resumed log) is still one question.
+        ask(&mut a, "network-failover", "tm-disable-primary");
+        assert_eq!(a.prompts.len(), before + 1);
+        // Opening one leaves the others counted as waiting.
+        press(&mut a, Action::Answer);
+        assert!(a.dialog.is_some());
+        assert_eq!(a.queued(), before);
+    }
+
+    #[test]
+    fn dismissing_requeues_last_and_answering_settles() {
+        let mut a = app();
+        ask(&mut a, "network-failover", "tm-disable-primary");
+        let first = a.prompts.front().cloned().expect("a question waits");
+        press(&mut a, Action::Answer);
+        assert!(matches!(&a.dialog, Some(Dialog::Confirm { key, .. }) if *key == first));
+        assert!(
+            a.update(Msg::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)))
+                .is_empty()
+        );
+        assert_eq!(a.prompts.back(), Some(&first));
+        assert!(a.prompts.contains(&first), "dismissed, not answered");
+        // The answer, once logged, takes it off the queue and closes its dialog.
+        let tm = StepKey::new("network-failover", "tm-disable-primary");
+        a.select(&tm);
+        press(&mut a, Action::Run);
+        assert!(matches!(&a.dialog, Some(Dialog::Confirm { key, .. }) if *key == tm));
+        a.update(Msg::Logged(event(
+            61,
+            EventKind::Confirmed {
+                runbook: tm.runbook.clone(),
+                step: tm.step.clone(),
+                approved: true,
+                by: "alice".into(),
+            },
+        )));
+        assert!(a.dialog.is_none());
+        assert!(!a.prompts.contains(&tm));
+    }
+
+    #[test]
+    fn the_answer_key_in_a_question_moves_on_to_the_next() {
+        let mut a = app();
+        assert!(
+            a.prompts.len() >= 2,
+            "the fixture has two questions waiting"
+        );
+        press(&mut a, Action::Answer);
+        let first = a.prompts.front().cloned();
+        press(&mut a, Action::Answer);
+        let open = match &a.dialog {
+            Some(Dialog::Confirm { key, .. } | Dialog::Manual { key, .. }) => Some(key.clone()),
+            _ => None,
+        };
+        assert!(open.is_some());
+        assert_ne!(open, first, "the next question opened");
+        assert_eq!(
+            a.prompts.back().cloned(),
+            first,
+            "the first went back, last"
+        );
+    }
+
+    #[test]
+    fn the_answer_key_with_nothing_waiting_says_so() {
+        let mut a = app();
+        a.prompts.clear();
+        press(&mut a, Action::Answer);
+        assert!(a.dialog.is_none());
+        assert_eq!(a.message.as_deref(), Some("nothing waits for you"));
     }
 }

@@ -48,11 +48,28 @@ pub enum Action {
     Approve,
     /// Shared incidents: start a step someone else holds, taking their claim over.
     Takeover,
+    /// Open the oldest question waiting for the operator (they queue, never pop up).
+    Answer,
+    /// Show the focused pane alone, or all of them again.
+    Zoom,
+    /// Copy the selected step's resource id, URL or command to the clipboard (OSC 52).
+    Copy,
+    /// Show only some rows of the runbook or step list: all, failed, needs me, running.
+    ListFilter,
+    /// Focus a pane by its number: runbooks, steps, detail, timeline.
+    #[serde(rename = "pane-1")]
+    Pane1,
+    #[serde(rename = "pane-2")]
+    Pane2,
+    #[serde(rename = "pane-3")]
+    Pane3,
+    #[serde(rename = "pane-4")]
+    Pane4,
 }
 
 impl Action {
     /// Every action, in the order the help lists them.
-    pub const ALL: [Action; 28] = [
+    pub const ALL: [Action; 36] = [
         Action::Up,
         Action::Down,
         Action::PageUp,
@@ -61,6 +78,12 @@ impl Action {
         Action::Bottom,
         Action::NextPane,
         Action::PrevPane,
+        Action::Pane1,
+        Action::Pane2,
+        Action::Pane3,
+        Action::Pane4,
+        Action::Zoom,
+        Action::Answer,
         Action::Run,
         Action::Yes,
         Action::No,
@@ -74,6 +97,8 @@ impl Action {
         Action::Abort,
         Action::Note,
         Action::Filter,
+        Action::ListFilter,
+        Action::Copy,
         Action::Help,
         Action::Quit,
         Action::Earlier,
@@ -114,6 +139,14 @@ impl Action {
             Action::Summary => "summary",
             Action::Approve => "approve",
             Action::Takeover => "takeover",
+            Action::Answer => "answer",
+            Action::Zoom => "zoom",
+            Action::Copy => "copy",
+            Action::ListFilter => "list-filter",
+            Action::Pane1 => "pane-1",
+            Action::Pane2 => "pane-2",
+            Action::Pane3 => "pane-3",
+            Action::Pane4 => "pane-4",
         }
     }
 
@@ -329,6 +362,14 @@ impl Default for KeyMap {
             (Action::Summary, &["i"]),
             (Action::Approve, &["v"]),
             (Action::Takeover, &["T"]),
+            (Action::Answer, &["w"]),
+            (Action::Zoom, &["z"]),
+            (Action::Copy, &["c"]),
+            (Action::ListFilter, &["F"]),
+            (Action::Pane1, &["1"]),
+            (Action::Pane2, &["2"]),
+            (Action::Pane3, &["3"]),
+            (Action::Pane4, &["4"]),
         ];
         let by_action: BTreeMap<Action, Vec<KeyBinding>> = defaults
             .iter()
@@ -401,6 +442,14 @@ impl KeyMap {
             .collect()
     }
 
+    /// The key the screen names for an action (its first), so a hint never advertises a
+    /// default the config rebound; "unbound" when the config left it without a key.
+    pub fn first(&self, action: Action) -> String {
+        self.bindings(action)
+            .first()
+            .map_or_else(|| "unbound".to_string(), ToString::to_string)
+    }
+
     pub fn bindings(&self, action: Action) -> &[KeyBinding] {
         self.by_action.get(&action).map_or(&[], Vec::as_slice)
     }
@@ -436,6 +485,14 @@ impl KeyMap {
             Action::Summary => "review: RTO achieved, critical path, waits on people",
             Action::Approve => "commander: approve or decline a two-person step",
             Action::Takeover => "take over someone's step, or run it unclaimed (asks first)",
+            Action::Answer => "open the next question waiting for you",
+            Action::Zoom => "show the focused pane alone, or every pane again",
+            Action::Copy => "copy the step's resource id, URL or command (OSC 52)",
+            Action::ListFilter => "list: all, failed, needs me, running (runbooks, steps)",
+            Action::Pane1 => "focus the runbooks pane",
+            Action::Pane2 => "focus the steps pane",
+            Action::Pane3 => "focus the detail pane",
+            Action::Pane4 => "focus the timeline pane",
         }
     }
 }
@@ -485,7 +542,8 @@ mod tests {
             map.action(&press(KeyCode::Enter, KeyModifiers::NONE)),
             Some(Action::Run)
         );
-        assert_eq!(map.action(&ch('z')), None);
+        assert_eq!(map.action(&ch('z')), Some(Action::Zoom));
+        assert_eq!(map.action(&ch('Z')), None);
         assert_eq!(
             map.action(&press(KeyCode::Char('j'), KeyModifiers::CONTROL)),
             None

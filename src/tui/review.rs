@@ -248,8 +248,18 @@ async fn show(mut app: App) -> Result<(), String> {
             Some(Err(e)) => return Err(format!("cannot read the terminal: {e}")),
             None => return Ok(()),
         };
-        if app.update(msg).contains(&Effect::Quit) {
-            return Ok(());
+        for effect in app.update(msg) {
+            match effect {
+                Effect::Quit => return Ok(()),
+                // A resource id or URL copied from a past incident, as in a live one.
+                Effect::Clipboard(text) => {
+                    let _ = std::io::Write::write_all(
+                        term.screen.backend_mut(),
+                        crate::tui::term::osc52(&text).as_bytes(),
+                    );
+                }
+                Effect::Control(_) => {}
+            }
         }
     }
 }

@@ -131,7 +131,16 @@ pub async fn run(session: Session, ui: UiSetup) -> ExitCode {
         let mut sigterm = signal(SignalKind::terminate()).ok();
         let mut sighup = signal(SignalKind::hangup()).ok();
         let mut last_live: Option<(usize, Instant)> = None;
+        let mut clip: Vec<String> = Vec::new();
         loop {
+            for text in clip.drain(..) {
+                // Into the same buffered output as the frame, flushed with it: never a wait
+                // of its own. A terminal without OSC 52 ignores it.
+                let _ = std::io::Write::write_all(
+                    term.screen.backend_mut(),
+                    crate::tui::term::osc52(&text).as_bytes(),
+                );
+            }
             if let Err(e) = term.screen.draw(|f| view::draw(f, &app)) {
                 break Ended::Error(format!("cannot draw: {e}"));
             }
@@ -157,7 +166,7 @@ pub async fn run(session: Session, ui: UiSetup) -> ExitCode {
                 Some(m) = live_rx.recv() => m,
                 _ = tick.tick() => Msg::Tick(Utc::now()),
             };
-            if apply(&mut app, msg, &ctl_tx) {
+            if apply(&mut app, msg, &ctl_tx, &mut clip) {
                 break Ended::Quit;
             }
             // A burst (a command's output, a plan finishing) is drawn once.
@@ -173,7 +182,7 @@ pub async fn run(session: Session, ui: UiSetup) -> ExitCode {
                         },
                     },
                 };
-                if apply(&mut app, m, &ctl_tx) {
+                if apply(&mut app, m, &ctl_tx, &mut clip) {
                     quit = true;
                     break;
                 }
@@ -254,13 +263,20 @@ async fn recv(s: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
     }
 }
 
-/// Updates the app; sends its controls to the engine. True when the app asks to quit.
-fn apply(app: &mut App, msg: Msg, ctl: &mpsc::UnboundedSender<Control>) -> bool {
+/// Updates the app; sends its controls to the engine; keeps what goes to the clipboard for
+/// the next frame. True when the app asks to quit.
+fn apply(
+    app: &mut App,
+    msg: Msg,
+    ctl: &mpsc::UnboundedSender<Control>,
+    clip: &mut Vec<String>,
+) -> bool {
     for effect in app.update(msg) {
         match effect {
             Effect::Control(c) => {
                 let _ = ctl.send(c);
             }
+            Effect::Clipboard(text) => clip.push(text),
             Effect::Quit => return true,
         }
     }

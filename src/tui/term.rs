@@ -68,3 +68,24 @@ impl Drop for Term {
         restore();
     }
 }
+
+/// The OSC 52 sequence that puts `text` on the clipboard of the terminal (and through SSH
+/// and tmux with `set-clipboard on`, of the operator's machine).
+pub fn osc52(text: &str) -> String {
+    use base64::Engine;
+    format!(
+        "\x1b]52;c;{}\x07",
+        base64::engine::general_purpose::STANDARD.encode(text)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn osc52_carries_the_text_in_base64() {
+        assert_eq!(
+            super::osc52("az group show"),
+            "\x1b]52;c;YXogZ3JvdXAgc2hvdw==\x07"
+        );
+    }
+}

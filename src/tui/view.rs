@@ -7,7 +7,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, BorderType, Borders, Cell, Clear, Paragraph, Row, Table, Wrap};
 
-use super::app::{App, Dialog, Pane, Purpose};
+use super::app::{App, Dialog, ListFilter, Pane, Purpose};
 use super::keys::{Action, KeyMap};
 use super::model::{Rollup, Shown};
 use super::theme::Theme;
@@ -25,8 +25,41 @@ pub struct Areas {
     pub status: Rect,
 }
 
+/// The smallest terminal every pane and dialog is drawn for; below it the screen says so.
+pub const MIN_WIDTH: u16 = 80;
+pub const MIN_HEIGHT: u16 = 24;
+
 /// Where each pane goes for a terminal of `size`. At 80x24 every pane keeps a few rows.
 pub fn areas(size: Rect) -> Areas {
+    areas_zoomed(size, None)
+}
+
+/// The same, with `zoom`'s pane alone between the header and the status bar (the others
+/// get no room, so nothing is drawn or clicked there).
+pub fn areas_zoomed(size: Rect, zoom: Option<super::app::Pane>) -> Areas {
+    let a = areas_all(size);
+    let Some(p) = zoom else {
+        return a;
+    };
+    let body = Rect::new(
+        size.x,
+        a.header.bottom(),
+        size.width,
+        a.status.y.saturating_sub(a.header.bottom()),
+    );
+    let none = Rect::new(size.x, a.header.bottom(), 0, 0);
+    let at = |q: Pane| if q == p { body } else { none };
+    Areas {
+        header: a.header,
+        runbooks: at(Pane::Runbooks),
+        steps: at(Pane::Steps),
+        detail: at(Pane::Detail),
+        timeline: at(Pane::Timeline),
+        status: a.status,
+    }
+}
+
+fn areas_all(size: Rect) -> Areas {
     let timeline_rows = if size.height >= 40 {
         size.height / 3
     } else {
@@ -113,10 +146,10 @@ fn block<'a>(app: &App, title: &'a str, pane: Pane) -> Block<'a> {
     } else {
         (app.theme.border, BorderType::Plain)
     };
-    let title = if focused {
-        format!(" ▸ {title} ")
-    } else {
-        format!(" {title} ")
+    let title = match (focused, app.zoom) {
+        (true, true) => format!(" ▸ {title} · {} unzooms ", app.key_of(Action::Zoom)),
+        (true, false) => format!(" ▸ {title} "),
+        _ => format!(" {title} "),
     };
     Block::default()
         .borders(Borders::ALL)
@@ -125,15 +158,37 @@ fn block<'a>(app: &App, title: &'a str, pane: Pane) -> Block<'a> {
         .title(Span::styled(title, app.theme.title))
 }
 
+/// Draws one pane into its area.
+type PaneFn = fn(&mut Frame, &App, Rect);
+
 pub fn draw(f: &mut Frame, app: &App) {
     let size = f.area();
     f.render_widget(Block::default().style(app.theme.base), size);
-    let a = areas(size);
+    if size.width < MIN_WIDTH || size.height < MIN_HEIGHT {
+        // Panes squeezed below their minimum overlap and cut text mid-word: say so instead.
+        let text = format!(
+            "terminal too small: {}x{}, need {MIN_WIDTH}x{MIN_HEIGHT}",
+            size.width, size.height
+        );
+        let p = Paragraph::new(text)
+            .style(app.theme.warn)
+            .wrap(Wrap { trim: true });
+        f.render_widget(p, size);
+        return;
+    }
+    let a = areas_zoomed(size, app.zoomed());
     header(f, app, a.header);
-    runbooks(f, app, a.runbooks);
-    steps(f, app, a.steps);
-    detail(f, app, a.detail);
-    timeline_pane(f, app, a.timeline);
+    let panes: [(Rect, PaneFn); 4] = [
+        (a.runbooks, runbooks),
+        (a.steps, steps),
+        (a.detail, detail),
+        (a.timeline, timeline_pane),
+    ];
+    for (area, pane) in panes {
+        if !area.is_empty() {
+            pane(f, app, area);
+        }
+    }
     status(f, app, a.status);
     if let Some(d) = &app.dialog {
         dialog(f, app, d, size);
@@ -326,18 +381,25 @@ fn share_badge<'a>(app: &App, s: &crate::share::ShareView, wide: bool) -> Span<'
 
 fn runbooks(f: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
-    let b = block(app, "Runbooks", Pane::Runbooks);
+    let title = match app.rb_filter {
+        ListFilter::All => "Runbooks".to_string(),
+        f => format!("Runbooks · {}", f.label()),
+    };
+    let b = block(app, &title, Pane::Runbooks);
     let inner = b.inner(area);
     f.render_widget(b, area);
-    let n = app.board.runbooks.len();
+    let rows = app.visible_runbooks();
+    if rows.is_empty() {
+        f.render_widget(none_shown(app, app.rb_filter), inner);
+        return;
+    }
+    let at = rows.iter().position(|i| *i == app.rb_sel).unwrap_or(0);
     let visible = usize::from(inner.height);
-    let off = list_offset(app.rb_sel, n, visible);
+    let off = list_offset(at, rows.len(), visible);
     let width = usize::from(inner.width);
-    let lines: Vec<Line> = app
-        .board
-        .runbooks
+    let lines: Vec<Line> = rows
         .iter()
-        .enumerate()
+        .filter_map(|i| app.board.runbooks.get(*i).map(|rb| (*i, rb)))
         .skip(off)
         .take(visible)
         .map(|(i, rb)| {
@@ -363,6 +425,22 @@ fn runbooks(f: &mut Frame, app: &App, area: Rect) {
     f.render_widget(Paragraph::new(lines).style(t.base), inner);
 }
 
+/// What an empty filtered list says, and how to see everything again.
+fn none_shown(app: &App, f: ListFilter) -> Paragraph<'static> {
+    Paragraph::new(format!(
+        "none {}: {} shows the next filter",
+        f.label(),
+        app.key_of(Action::ListFilter)
+    ))
+    .style(app.theme.muted)
+    .wrap(Wrap { trim: true })
+}
+
+/// `s` cut to `w` characters, with an ellipsis when cut.
+pub fn shorten(s: &str, w: usize) -> String {
+    truncate(s, w)
+}
+
 fn truncate(s: &str, w: usize) -> String {
     if s.chars().count() <= w {
         return s.to_string();
@@ -382,20 +460,33 @@ fn steps(f: &mut Frame, app: &App, area: Rect) {
             .unwrap_or_default();
         format!("{} · {}{rto}", r.title, r.component)
     });
+    // The filter goes first: a long runbook title is cut at the right.
+    let title = match app.step_filter {
+        ListFilter::All => title,
+        f => format!("{} steps · {title}", f.label()),
+    };
     let b = block(app, &title, Pane::Steps);
     let inner = b.inner(area);
     f.render_widget(b, area);
     let Some(rb) = app.selected_runbook() else {
         return;
     };
+    let shown_rows = app.visible_steps();
+    if shown_rows.is_empty() {
+        f.render_widget(none_shown(app, app.step_filter), inner);
+        return;
+    }
+    let at = shown_rows
+        .iter()
+        .position(|i| *i == app.step_sel)
+        .unwrap_or(0);
     let visible = usize::from(inner.height);
-    let off = list_offset(app.step_sel, rb.steps.len(), visible);
+    let off = list_offset(at, shown_rows.len(), visible);
     // Who confirmed a step shows when there is room for it.
     let wide = inner.width >= 70;
-    let rows: Vec<Row> = rb
-        .steps
+    let rows: Vec<Row> = shown_rows
         .iter()
-        .enumerate()
+        .filter_map(|i| rb.steps.get(*i).map(|s| (*i, s)))
         .skip(off)
         .take(visible)
         .map(|(i, s)| {
@@ -537,9 +628,7 @@ fn detail(f: &mut Frame, app: &App, area: Rect) {
     }
     if let Some(i) = app.board.instructions(&s.key, &app.state) {
         lines.push(Line::default());
-        for l in i.lines() {
-            lines.push(Line::from(l.to_string()));
-        }
+        lines.extend(reflow(&i).into_iter().map(Line::from));
     }
     if let Some(st) = st {
         if !st.output.is_empty() {
@@ -690,8 +779,9 @@ fn status(f: &mut Frame, app: &App, area: Rect) {
             spans.push(Span::raw(" cancel "));
         }
         (Some(_), _) => {
-            spans.push(Span::styled(" Esc", t.key));
-            spans.push(Span::raw(" close "));
+            add(Action::Help, "keys");
+            spans.insert(0, Span::styled(" Esc", t.key));
+            spans.insert(1, Span::raw(" close "));
         }
         (None, true) => {
             add(Action::Earlier, "earlier");
@@ -754,13 +844,20 @@ fn status(f: &mut Frame, app: &App, area: Rect) {
             add(Action::Filter, "filter");
         }
     }
-    let waiting = app.prompts.len();
+    let waiting = app.queued();
     let mut line = Vec::new();
-    if app.all_done() && app.message.is_none() {
+    // The questions waiting always show: they never open by themselves.
+    if waiting > 0 {
         line.push(Span::styled(
-            " ✔ every runbook done: q closes the incident ",
-            t.ok,
+            format!(
+                " {waiting} waiting: press {} to answer ",
+                app.key_of(Action::Answer)
+            ),
+            t.waiting.add_modifier(Modifier::REVERSED),
         ));
+    }
+    if app.all_done() && app.message.is_none() {
+        line.push(Span::styled(format!(" {} ", app.all_done_text()), t.ok));
     } else if let Some(m) = &app.message {
         let style = if app.log_failed.is_some() {
             t.fail
@@ -769,10 +866,7 @@ fn status(f: &mut Frame, app: &App, area: Rect) {
         };
         line.push(Span::styled(format!(" {m} "), style));
     } else if waiting > 0 {
-        line.push(Span::styled(
-            format!(" {waiting} waiting for you "),
-            t.waiting.add_modifier(Modifier::REVERSED),
-        ));
+        // The count above is what matters now.
     } else if let Some(n) = awaiting_approval(app) {
         line.push(Span::styled(
             format!(" ⚖ {n} awaiting approval by a commander "),
@@ -785,13 +879,17 @@ fn status(f: &mut Frame, app: &App, area: Rect) {
             .iter()
             .any(|r| app.board.rollup(r, &app.state, &app.ready) == Rollup::Failed);
         let text = if done {
-            " ✔ every runbook done: q closes the incident "
+            format!(" {} ", app.all_done_text())
         } else if app.state.is_paused() {
-            " ⏸ paused: p resumes "
+            format!(" ⏸ paused: {} resumes ", app.key_of(Action::Pause))
         } else if failed {
-            " nothing can start: a failed step holds the plan (r retry, s skip) "
+            format!(
+                " nothing can start: a failed step holds the plan ({} retry, {} skip) ",
+                app.key_of(Action::Recheck),
+                app.key_of(Action::Skip)
+            )
         } else {
-            " nothing can start now "
+            " nothing can start now ".to_string()
         };
         line.push(Span::styled(text, if done { t.ok } else { t.warn }));
     }
@@ -822,10 +920,37 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
     )
 }
 
-fn dialog(f: &mut Frame, app: &App, d: &Dialog, size: Rect) {
+/// A dialog as drawn: its text, its keys line, where it goes, how far its text scrolls.
+struct DialogFrame {
+    title: String,
+    body: Vec<Line<'static>>,
+    footer: Option<Line<'static>>,
+    area: Rect,
+    /// Rows the body's text takes, wrapped, and rows it has on screen.
+    rows: u16,
+    body_rows: u16,
+}
+
+/// How far the open dialog's text can scroll (0 when it fits).
+pub fn dialog_max_scroll(app: &App) -> u16 {
+    app.dialog.as_ref().map_or(0, |d| {
+        let fr = dialog_frame(app, d, app.size);
+        fr.rows.saturating_sub(fr.body_rows)
+    })
+}
+
+/// A key shown in a dialog's keys line: the live keymap's, never a default.
+fn chip(app: &App, a: Action) -> Span<'static> {
+    Span::styled(
+        format!(" {} ", app.key_of(a)),
+        app.theme.key.add_modifier(Modifier::REVERSED),
+    )
+}
+
+fn dialog_content(app: &App, d: &Dialog) -> (String, Vec<Line<'static>>, u16, u16) {
     let t = &app.theme;
-    let (title, body, w, h): (String, Vec<Line>, u16, u16) = match d {
-        Dialog::Help => ("Help".into(), help_lines(app), 78, 22),
+    match d {
+        Dialog::Help => ("Help".into(), help_lines(app, app.help_context()), 78, 22),
         Dialog::Summary => ("Summary".into(), summary_lines(app), 100, 10),
         Dialog::Confirm { key, what } => {
             let s = app.board.step(key);
@@ -840,9 +965,9 @@ fn dialog(f: &mut Frame, app: &App, d: &Dialog, size: Rect) {
             body.extend(what.lines().map(|l| Line::from(l.to_string())));
             body.push(Line::default());
             body.push(Line::from(vec![
-                Span::styled(" y ", t.key.add_modifier(Modifier::REVERSED)),
+                chip(app, Action::Yes),
                 Span::raw(" yes, do it    "),
-                Span::styled(" n ", t.key.add_modifier(Modifier::REVERSED)),
+                chip(app, Action::No),
                 Span::raw(" no, skip it    "),
                 Span::styled(" Esc ", t.key.add_modifier(Modifier::REVERSED)),
                 Span::raw(" later"),
@@ -859,20 +984,20 @@ fn dialog(f: &mut Frame, app: &App, d: &Dialog, size: Rect) {
                 Line::default(),
             ];
             if let Some(i) = app.board.instructions(key, &app.state) {
-                body.extend(i.lines().map(|l| Line::from(l.to_string())));
+                body.extend(reflow(&i).into_iter().map(Line::from));
                 body.push(Line::default());
             }
             if let Some(n) = note {
                 body.push(kv(t, "note", n.clone()));
             }
             body.push(Line::from(vec![
-                Span::styled(" y ", t.key.add_modifier(Modifier::REVERSED)),
+                chip(app, Action::Yes),
                 Span::raw(" done  "),
-                Span::styled(" f ", t.key.add_modifier(Modifier::REVERSED)),
+                chip(app, Action::Fail),
                 Span::raw(" failed  "),
-                Span::styled(" s ", t.key.add_modifier(Modifier::REVERSED)),
+                chip(app, Action::Skip),
                 Span::raw(" skip  "),
-                Span::styled(" : ", t.key.add_modifier(Modifier::REVERSED)),
+                chip(app, Action::Note),
                 Span::raw(" note  "),
                 Span::styled(" Esc ", t.key.add_modifier(Modifier::REVERSED)),
                 Span::raw(" later"),
@@ -914,9 +1039,9 @@ fn dialog(f: &mut Frame, app: &App, d: &Dialog, size: Rect) {
                 Line::from(format!("and can be resumed from {}", app.info.log_path)),
                 Line::default(),
                 Line::from(vec![
-                    Span::styled(" y ", t.key.add_modifier(Modifier::REVERSED)),
+                    chip(app, Action::Yes),
                     Span::raw(" quit   "),
-                    Span::styled(" n ", t.key.add_modifier(Modifier::REVERSED)),
+                    chip(app, Action::No),
                     Span::raw(" stay"),
                 ]),
             ];
@@ -941,9 +1066,9 @@ fn dialog(f: &mut Frame, app: &App, d: &Dialog, size: Rect) {
                 Line::from("Taking it over is recorded on the shared timeline, with both names."),
                 Line::default(),
                 Line::from(vec![
-                    Span::styled(" y ", t.key.add_modifier(Modifier::REVERSED)),
+                    chip(app, Action::Yes),
                     Span::raw(" take it over and start it   "),
-                    Span::styled(" n ", t.key.add_modifier(Modifier::REVERSED)),
+                    chip(app, Action::No),
                     Span::raw(" leave it"),
                 ]),
             ];
@@ -959,9 +1084,9 @@ fn dialog(f: &mut Frame, app: &App, d: &Dialog, size: Rect) {
                 Line::from("recorded as such, and is claimed when the share is back."),
                 Line::default(),
                 Line::from(vec![
-                    Span::styled(" y ", t.key.add_modifier(Modifier::REVERSED)),
+                    chip(app, Action::Yes),
                     Span::raw(" run it without a claim   "),
-                    Span::styled(" n ", t.key.add_modifier(Modifier::REVERSED)),
+                    chip(app, Action::No),
                     Span::raw(" wait for the share"),
                 ]),
             ];
@@ -974,23 +1099,26 @@ fn dialog(f: &mut Frame, app: &App, d: &Dialog, size: Rect) {
                 Line::from("already accepted may still complete: check the resource after."),
                 Line::default(),
                 Line::from(vec![
-                    Span::styled(" y ", t.key.add_modifier(Modifier::REVERSED)),
+                    chip(app, Action::Yes),
                     Span::raw(" abort   "),
-                    Span::styled(" n ", t.key.add_modifier(Modifier::REVERSED)),
+                    chip(app, Action::No),
                     Span::raw(" let it run"),
                 ]),
             ];
             ("Abort?".into(), body, 70, 7)
         }
-    };
+    }
+}
+
+fn dialog_frame(app: &App, d: &Dialog, size: Rect) -> DialogFrame {
+    let (title, mut body, w, h) = dialog_content(app, d);
     // The keys line stays at the bottom, whatever the body's length: it must never be cut.
-    let mut body = body;
     let footer = match d {
         Dialog::Help | Dialog::Summary | Dialog::Input { .. } => None,
         _ => body.pop(),
     };
     let inner_w = w.min(size.width).saturating_sub(2).max(1);
-    let para = Paragraph::new(body).wrap(Wrap { trim: false });
+    let para = Paragraph::new(body.clone()).wrap(Wrap { trim: false });
     let rows = u16::try_from(para.line_count(inner_w)).unwrap_or(u16::MAX);
     let extra = u16::from(footer.is_some());
     // Sized to the content; help keeps its own height.
@@ -1000,21 +1128,64 @@ fn dialog(f: &mut Frame, app: &App, d: &Dialog, size: Rect) {
         rows.saturating_add(2 + extra)
     };
     let area = centered(size, w, h);
-    f.render_widget(Clear, area);
-    let b = Block::default()
+    let inner_h = area.height.saturating_sub(2);
+    DialogFrame {
+        title,
+        body,
+        footer,
+        area,
+        rows,
+        body_rows: inner_h.saturating_sub(extra),
+    }
+}
+
+fn dialog(f: &mut Frame, app: &App, d: &Dialog, size: Rect) {
+    let t = &app.theme;
+    let fr = dialog_frame(app, d, size);
+    let max = fr.rows.saturating_sub(fr.body_rows);
+    let scroll = app.dialog_scroll.min(max);
+    f.render_widget(Clear, fr.area);
+    let mut b = Block::default()
         .borders(Borders::ALL)
         .border_type(BorderType::Double)
         .border_style(t.dialog_border)
-        .title(Span::styled(format!(" {title} "), t.title))
+        .title(Span::styled(format!(" {} ", fr.title), t.title))
         .style(t.dialog);
-    let inner = b.inner(area);
-    f.render_widget(b, area);
-    let body_rows = inner.height.saturating_sub(extra);
-    f.render_widget(para, Rect::new(inner.x, inner.y, inner.width, body_rows));
-    if let Some(footer) = footer {
+    // Text below or above the window is announced, with the keys that reach it: safety
+    // text at the end of long instructions must never be silently cut off.
+    let (down, up) = (app.key_of(Action::Down), app.key_of(Action::Up));
+    if scroll < max {
+        b = b.title_bottom(
+            Line::from(Span::styled(
+                format!(" more ↓ {down}/{up} scroll "),
+                t.warn.add_modifier(Modifier::BOLD),
+            ))
+            .right_aligned(),
+        );
+    } else if scroll > 0 {
+        b = b.title_bottom(
+            Line::from(Span::styled(format!(" ↑ {up} scrolls back "), t.muted)).right_aligned(),
+        );
+    }
+    let inner = b.inner(fr.area);
+    f.render_widget(b, fr.area);
+    let extra = u16::from(fr.footer.is_some());
+    let para = Paragraph::new(fr.body)
+        .wrap(Wrap { trim: false })
+        .scroll((scroll, 0));
+    f.render_widget(
+        para,
+        Rect::new(
+            inner.x,
+            inner.y,
+            inner.width,
+            fr.body_rows.min(inner.height),
+        ),
+    );
+    if let Some(footer) = fr.footer {
         let at = Rect::new(
             inner.x,
-            inner.y + body_rows,
+            inner.y + fr.body_rows.min(inner.height),
             inner.width,
             extra.min(inner.height),
         );
@@ -1051,9 +1222,9 @@ fn approve_dialog(
     body.push(kv(t, "approver", approver));
     body.push(Line::default());
     body.push(Line::from(vec![
-        Span::styled(" y ", t.key.add_modifier(Modifier::REVERSED)),
+        chip(app, Action::Yes),
         Span::raw(" approve    "),
-        Span::styled(" n ", t.key.add_modifier(Modifier::REVERSED)),
+        chip(app, Action::No),
         Span::raw(" decline (skips it)    "),
         Span::styled(" Esc ", t.key.add_modifier(Modifier::REVERSED)),
         Span::raw(" later"),
@@ -1158,22 +1329,78 @@ fn summary_lines(app: &App) -> Vec<Line<'static>> {
     lines
 }
 
-fn help_lines(app: &App) -> Vec<Line<'static>> {
+/// The actions that do something where the operator is: the open dialog, else the
+/// focused pane.
+fn here(app: &App, over: Option<&Dialog>) -> (String, Vec<Action>) {
+    use Action as A;
+    let scroll = [A::Down, A::Up, A::PageDown, A::PageUp, A::Bottom, A::Top];
+    let (name, mut acts): (String, Vec<Action>) = match over {
+        Some(Dialog::Confirm { .. }) => ("this confirmation".into(), vec![A::Yes, A::No]),
+        Some(Dialog::Manual { .. }) => (
+            "this manual step".into(),
+            vec![A::Yes, A::Fail, A::Skip, A::Note],
+        ),
+        Some(Dialog::Approve { .. }) => ("this approval".into(), vec![A::Yes, A::No]),
+        Some(Dialog::Summary) => ("the summary".into(), vec![A::Summary]),
+        Some(_) => ("this dialog".into(), vec![A::Yes, A::No]),
+        None => {
+            let pane = app.focus;
+            let acts = match pane {
+                Pane::Runbooks => vec![A::Down, A::Up, A::ListFilter, A::RunAllReady, A::Zoom],
+                Pane::Steps => vec![
+                    A::Run,
+                    A::Skip,
+                    A::Recheck,
+                    A::Abort,
+                    A::Note,
+                    A::Copy,
+                    A::ListFilter,
+                    A::Zoom,
+                ],
+                Pane::Detail => vec![A::Down, A::Up, A::PageDown, A::Copy, A::Note, A::Zoom],
+                Pane::Timeline => vec![A::Up, A::Down, A::PageUp, A::Filter, A::Zoom],
+            };
+            (format!("the {} pane", pane.name()), acts)
+        }
+    };
+    if over.is_some() {
+        acts.extend(scroll);
+    }
+    if !app.prompts.is_empty() && over.is_none() {
+        acts.insert(0, A::Answer);
+    }
+    (name, acts)
+}
+
+fn key_line(app: &App, a: Action) -> Line<'static> {
+    Line::from(vec![
+        Span::styled(
+            format!("{:>12}  ", app.keys.keys_for(a).join(" ")),
+            app.theme.key,
+        ),
+        Span::raw(KeyMap::describe(a).to_string()),
+    ])
+}
+
+fn help_lines(app: &App, over: Option<&Dialog>) -> Vec<Line<'static>> {
     let t = &app.theme;
+    let (name, first) = here(app, over);
+    let mut lines = vec![Line::from(Span::styled(format!("Keys in {name}"), t.title))];
+    lines.extend(first.iter().map(|a| key_line(app, *a)));
+    if over.is_some() {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{:>12}  ", "Esc"), t.key),
+            Span::raw("put it back in the queue, unanswered (or close it)"),
+        ]));
+    }
+    lines.push(Line::default());
+    lines.push(Line::from(Span::styled("Every key", t.title)));
     // Every action but the one its opposite already explains.
     let actions: Vec<Action> = Action::ALL
         .into_iter()
         .filter(|a| *a != Action::PrevPane)
         .collect();
-    let mut lines: Vec<Line> = actions
-        .iter()
-        .map(|a| {
-            Line::from(vec![
-                Span::styled(format!("{:>12}  ", app.keys.keys_for(*a).join(" ")), t.key),
-                Span::raw(KeyMap::describe(*a).to_string()),
-            ])
-        })
-        .collect();
+    lines.extend(actions.iter().map(|a| key_line(app, *a)));
     lines.push(Line::default());
     lines.push(Line::from(Span::styled(
         "Every event is on disk before it shows. Mouse: wheel scrolls, click selects.",
@@ -1184,4 +1411,76 @@ fn help_lines(app: &App) -> Vec<Line<'static>> {
         t.muted,
     )));
     lines
+}
+
+/// Instructions as the runbook wrote them, re-flowed once: lines of a paragraph (wrapped by
+/// hand in the TOML) are joined, so wrapping them again at the pane's width does not leave
+/// ragged half-lines. Blank lines, list items (`- `, `* `, `1. `) and indented blocks (4
+/// spaces or more: commands, samples) keep their own lines.
+pub fn reflow(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    // Whether the last line may take the next one's words.
+    let mut open = false;
+    let mut fenced = false;
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        let indent = line.len() - trimmed.len();
+        if trimmed.starts_with("```") {
+            fenced = !fenced;
+            out.push(line.to_string());
+            open = false;
+            continue;
+        }
+        let blank = trimmed.is_empty();
+        let block = fenced || line.starts_with('\t') || (indent >= 4 && !open);
+        if blank || block {
+            out.push(line.trim_end().to_string());
+            open = false;
+            continue;
+        }
+        if open && !list_item(trimmed) {
+            if let Some(last) = out.last_mut() {
+                last.push(' ');
+                last.push_str(trimmed.trim_end());
+            }
+            continue;
+        }
+        out.push(line.trim_end().to_string());
+        open = true;
+    }
+    out
+}
+
+fn list_item(s: &str) -> bool {
+    if s.starts_with("- ") || s.starts_with("* ") || s.starts_with("+ ") {
+        return true;
+    }
+    let digits = s.chars().take_while(char::is_ascii_digit).count();
+    digits > 0 && (s[digits..].starts_with(". ") || s[digits..].starts_with(") "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reflow;
+
+    #[test]
+    fn reflow_joins_hand_wrapped_paragraphs_and_keeps_lists_and_blocks() {
+        let text = "Post the outcome in the incident log:\n\n- Repos: ok\n- Mirror: the\n  push ran\n\nIf both are down, ask engineers not to delete or re-clone their\nlocal copies; the freshest clone wins.\n3. If `SEEDING`, STOP and mark this step\n   failed.\n\n    az sql failover-group show\n    --name fog\nDone.";
+        assert_eq!(
+            reflow(text),
+            [
+                "Post the outcome in the incident log:",
+                "",
+                "- Repos: ok",
+                "- Mirror: the push ran",
+                "",
+                "If both are down, ask engineers not to delete or re-clone their local copies; the freshest clone wins.",
+                "3. If `SEEDING`, STOP and mark this step failed.",
+                "",
+                "    az sql failover-group show",
+                "    --name fog",
+                "Done.",
+            ]
+        );
+    }
 }

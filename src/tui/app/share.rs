@@ -28,7 +28,6 @@ impl App {
         if self.timeline_back > 0 {
             self.timeline_back += 1;
         }
-        self.open_next_prompt();
     }
 
     /// Puts to this terminal every approval waiting on another drbook that it may give.
