@@ -758,7 +758,6 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
         engine,
         work: kept,
         groups,
-        rtos,
         plan_rto,
         connected,
         options,
@@ -877,10 +876,18 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
     }
     // The scorecard comes from the log itself: what is on disk is what counts.
     let mut head = None;
+    let mut recovered = false;
     if let Ok((events, integrity)) = incident::read_log(&log_path) {
         let state = incident::IncidentState::fold(&events);
-        let cards = scorecard::scorecard(&state, &rtos, plan_rto.as_deref());
-        println!("\n{}", scorecard::render(&cards));
+        let plan_id = state.header.as_ref().and_then(|h| h.plan.clone());
+        let sources = crate::report::Sources::from_runbooks(
+            kept.iter().map(|(rb, _)| rb),
+            &groups,
+            plan_id.as_deref().map(|id| (id, plan_rto.as_deref())),
+        );
+        let verdict = crate::report::verdict(&state, &sources);
+        recovered = verdict.recovered;
+        println!("\n{}", scorecard::render(&verdict));
         let keyed = matches!(
             events.first().map(|e| &e.kind),
             Some(EventKind::IncidentStarted(h)) if h.keyed.is_some()
@@ -896,9 +903,15 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
         };
         println!("log head: {h} ({integrity}{keyed}); quote it in the incident ticket");
     }
-    if ending.finished {
+    if ending.finished && recovered {
         println!("finished: every runbook done");
         ExitCode::SUCCESS
+    } else if ending.finished {
+        println!(
+            "finished, NOT RECOVERED: see the verdict above; resume with --resume {} --reopen",
+            log_path.display()
+        );
+        ExitCode::from(1)
     } else {
         println!(
             "stopped: some runbook did not finish (see the failed steps above); resume with --resume {} --reopen",
@@ -1242,6 +1255,14 @@ fn runbook_ref(rb: &crate::runbook::model::Runbook) -> RunbookRef {
         id: rb.id().to_string(),
         file: rb.file.display().to_string(),
         sha256: incident::chain::sha256_hex(&bytes),
+        steps: rb.steps.iter().map(|s| s.id.get_ref().clone()).collect(),
+        rto: rb.meta.rto.as_ref().map(|r| r.get_ref().clone()),
+        cleanups: rb
+            .steps
+            .iter()
+            .filter(|s| s.cleanup.is_some())
+            .map(|s| s.id.get_ref().clone())
+            .collect(),
     }
 }
 

@@ -257,12 +257,24 @@ pub struct KeyedChain {
 }
 
 /// A runbook used in the incident, with the hash of the exact file content that ran.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunbookRef {
     pub id: String,
     pub file: String,
     /// Lowercase hex SHA-256 of the file's bytes.
     pub sha256: String,
+    /// Its steps (not its rollbacks), in file order: with them the log alone says how many
+    /// steps a runbook that never started had. Empty in logs from before they were written
+    /// (then the total is unknown).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<String>,
+    /// Its RTO as written (`30m`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rto: Option<String>,
+    /// The steps that name a `cleanup`: once one of them is done in a full rehearsal, a
+    /// clean-up is owed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cleanups: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -728,6 +740,7 @@ pub(crate) mod tests {
                 id: "web-failover".into(),
                 file: "runbooks/web.toml".into(),
                 sha256: "ab".repeat(32),
+                ..RunbookRef::default()
             }],
             auto_approve: false,
             share: None,

@@ -539,6 +539,8 @@ impl Header {
             f(&mut r.id);
             f(&mut r.file);
             f(&mut r.sha256);
+            r.steps.iter_mut().chain(&mut r.rto).for_each(&mut *f);
+            r.cleanups.iter_mut().for_each(&mut *f);
         }
     }
 }
