@@ -674,3 +674,49 @@ fn scorecard_review_and_report_agree_over_several_logs() {
         by("dry-run")
     );
 }
+
+/// History: a failed run and a dry run are shown but kept out of the trend, and the last
+/// successful drill is one that recovered with its clean-up done (a newer recovered run whose
+/// clean-up is owed is not).
+#[test]
+fn history_keeps_failed_and_dry_runs_out_of_the_trend_and_needs_the_clean_up_done() {
+    let r = runs();
+    let dir = r.dir.join("trend");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("h")).expect("mkdir");
+    let answers = dir.join("answers.toml");
+    std::fs::write(&answers, "[manual]\n\"*\" = { outcome = \"ok\" }\n").expect("answers");
+    let answers = answers.to_str().expect("utf-8");
+    let rb = "runbooks/network.toml";
+    let (dry, _) = rehearse_printing(&dir, "dry", &[rb, "--dry-run"]);
+    let (owed, _) = rehearse_printing(&dir, "owed", &[rb, "--auto-approve", "--answers", answers]);
+    for (from, to) in [
+        (&r.good, "1-good.jsonl"),
+        (&r.failing, "2-failing.jsonl"),
+        (&dry, "3-dry.jsonl"),
+        (&owed, "4-owed.jsonl"),
+    ] {
+        std::fs::copy(from, dir.join("h").join(to)).expect("copy");
+    }
+    let o = report(&[&dir.join("h")], &["--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let runs = v["runs"].as_array().expect("runs");
+    let left_out: Vec<Option<&str>> = runs.iter().map(|r| r["left_out"].as_str()).collect();
+    assert_eq!(
+        left_out,
+        [None, Some("not recovered"), Some("dry run"), None],
+        "{v}"
+    );
+    assert!(
+        runs[3]["verdict"]
+            .as_str()
+            .is_some_and(|s| s.contains("clean-up OWED")),
+        "{}",
+        runs[3]
+    );
+    let since = v["changes"]["since"]["log"].as_str().expect("a last drill");
+    assert!(since.ends_with("1-good.jsonl"), "{since}");
+    let md = stdout(&report(&[&dir.join("h")], &[]));
+    assert!(md.contains("(not in the trend: dry run)"), "{md}");
+    assert!(md.contains("2 run(s) left out"), "{md}");
+}
