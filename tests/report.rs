@@ -642,6 +642,18 @@ fn scorecard_review_and_report_agree_over_several_logs() {
         assert!(!path.is_empty(), "{name}: a critical path");
         // Not recovered: the run says so with its exit code, and never calls it recovered.
         let recovered = plan["recovered"].as_bool().expect("bool");
+        // Once a step failed, the running RTO clock no longer says it is on course.
+        let after_failure: Vec<&str> = out
+            .lines()
+            .skip_while(|l| !l.contains(" failed in "))
+            .filter(|l| l.starts_with("⏱ ") && l.contains("RTO"))
+            .collect();
+        assert!(
+            after_failure
+                .iter()
+                .all(|l| !l.contains("within") && l.contains("NOT RECOVERED as it stands")),
+            "{name}: {after_failure:?}"
+        );
         assert_eq!(o.status.success(), recovered, "{name}: {}", text(&o));
         plan_verdicts.push((
             name.to_string(),

@@ -1182,6 +1182,9 @@ struct RtoClock {
     started: std::time::Instant,
     total: usize,
     settled: usize,
+    /// Steps that failed: from the first, the run is not on course for the RTO whatever
+    /// the pace.
+    failed: usize,
     rto: Option<Duration>,
     last: Option<std::time::Instant>,
 }
@@ -1192,6 +1195,7 @@ impl RtoClock {
             started: std::time::Instant::now(),
             total,
             settled: 0,
+            failed: 0,
             rto,
             last: None,
         }
@@ -1205,6 +1209,13 @@ impl RtoClock {
             return None;
         }
         self.settled += 1;
+        if let Update::Recorded(ExecEvent::StepFinished {
+            outcome: crate::exec::steps::Outcome::Failed,
+            ..
+        }) = u
+        {
+            self.failed += 1;
+        }
         let due = self
             .last
             .is_none_or(|t| t.elapsed() >= Duration::from_secs(10))
@@ -1218,6 +1229,12 @@ impl RtoClock {
         let fmt =
             |d: Duration| humantime::format_duration(Duration::from_secs(d.as_secs())).to_string();
         let rto = match self.rto {
+            Some(r) if self.failed > 0 => format!(
+                ", RTO {}: {} left, {} failed: NOT RECOVERED as it stands",
+                fmt(r),
+                fmt(r.saturating_sub(elapsed)),
+                self.failed
+            ),
             Some(r) if projected <= r => format!(
                 ", RTO {}: {} left, projected within",
                 fmt(r),
