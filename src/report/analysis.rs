@@ -960,7 +960,10 @@ mod tests {
         assert_eq!(a.left_out_of_trend(), Some("dry run"));
         assert_eq!(a.plan.took_ms, Some(11_000));
         assert_eq!(a.runbooks[0].verdict, "recovered; no RTO set");
-        assert_eq!(a.plan.verdict, "dry run: RECOVERED; no plan RTO set");
+        assert_eq!(
+            a.plan.verdict,
+            "dry run: every step done or skipped, nothing changed"
+        );
         assert_eq!(a.plan.steps_total, None);
         assert_eq!(a.plan_key(), "westeurope-outage");
     }

@@ -161,12 +161,17 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    /// `RECOVERED within RTO (40% used)`, `NOT RECOVERED: 2 runbooks failed, 10 not started`.
+    /// `RECOVERED; within RTO (40% used)`, `NOT RECOVERED: 2 runbooks failed, 10 not started`;
+    /// a dry run says it changed nothing.
     pub fn words(&self) -> String {
         let dry = if self.dry_run { "dry run: " } else { "" };
+        if self.recovered && self.dry_run {
+            // Nothing was changed: a dry run shows the plan holds together, not a recovery.
+            return "dry run: every step done or skipped, nothing changed".into();
+        }
         if self.recovered {
             let t = against(self.took, self.plan_rto, "no plan RTO set");
-            return format!("{dry}RECOVERED; {t}");
+            return format!("RECOVERED; {t}");
         }
         format!("{dry}NOT RECOVERED: {}", self.reason())
     }
