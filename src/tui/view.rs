@@ -341,8 +341,19 @@ fn runbooks(f: &mut Frame, app: &App, area: Rect) {
         .skip(off)
         .take(visible)
         .map(|(i, rb)| {
-            let r = app.board.rollup(rb, &app.state, &app.ready);
-            let (icon, word) = r.label();
+            let mut r = app.board.rollup(rb, &app.state, &app.ready);
+            let (mut icon, mut word) = r.label();
+            // Done with a failed step (`on_failure = "continue"`): finished, not recovered,
+            // so never ✔ (the verdict says the same).
+            if r == Rollup::Done
+                && app.state.runbook(&rb.id).is_some_and(|s| {
+                    s.steps
+                        .iter()
+                        .any(|st| matches!(st.status, StepStatus::Failed | StepStatus::Interrupted))
+                })
+            {
+                (icon, word, r) = ("✘", "done, failed", Rollup::Failed);
+            }
             let name_w = width.saturating_sub(word.len() + 4).max(4);
             let name = truncate(&rb.id, name_w);
             let pad = width.saturating_sub(2 + name.chars().count() + word.len() + 1);
