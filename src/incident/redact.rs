@@ -751,6 +751,20 @@ mod tests {
         assert!(matches!(r.redact(plain), Cow::Borrowed(_)));
     }
 
+    /// The header's step lists and RTOs are text too: a secret pasted into one is masked.
+    #[test]
+    fn a_runbook_ref_is_redacted_whole() {
+        let secret = "s3cr3t-value";
+        let r = Redactor::new([secret]);
+        let mut h = crate::incident::event::tests::sample_header();
+        h.runbooks[0].steps = vec![format!("step-{secret}")];
+        h.runbooks[0].rto = Some(format!("30m {secret}"));
+        h.runbooks[0].cleanups = vec![format!("undo-{secret}")];
+        let json = serde_json::to_string(&r.redact_header(h)).unwrap();
+        assert!(!json.contains(secret), "{json}");
+        assert_eq!(json.matches(MASK).count(), 3, "{json}");
+    }
+
     #[test]
     fn every_text_of_every_kind_is_redacted() {
         let secret = "s3cr3t-value";
