@@ -567,13 +567,16 @@ impl Analysis {
     }
 
     /// Why this run's recovery time is no point of a trend: it failed, is still open, was a
-    /// dry run or ran part of the plan. `None`: it belongs in the trend.
+    /// dry run or a read-only rehearsal, or ran part of the plan. `None`: it belongs in the
+    /// trend.
     pub fn left_out_of_trend(&self) -> Option<&'static str> {
         let i = self.incident.as_ref()?;
         if i.closed.is_none() {
             Some("still open")
         } else if i.level == Some(RehearsalLevel::DryRun) {
             Some("dry run")
+        } else if i.level == Some(RehearsalLevel::ReadOnly) {
+            Some("read-only rehearsal")
         } else if i.scoped {
             Some("scoped to part of the plan")
         } else if !self.plan.recovered {

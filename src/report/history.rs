@@ -46,7 +46,8 @@ pub struct RunPoint {
     /// The plan's verdict, as every report says it.
     pub verdict: String,
     pub recovered: bool,
-    /// Why its time is kept out of the trend (failed, open, dry run, scoped); `None`: in it.
+    /// Why its time is kept out of the trend (failed, open, dry run, read-only, scoped);
+    /// `None`: in it.
     pub left_out: Option<String>,
 }
 
@@ -377,7 +378,7 @@ pub fn sparkline_text(runs: &[RunPoint]) -> String {
         format!("Trend (oldest → newest): `{line}`")
     } else {
         format!(
-            "Trend (oldest → newest): `{line}` ({out} run(s) left out: failed, open, dry-run or scoped)"
+            "Trend (oldest → newest): `{line}` ({out} run(s) left out: failed, open, dry-run, read-only or scoped)"
         )
     }
 }

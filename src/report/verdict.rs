@@ -153,6 +153,8 @@ pub struct Verdict {
     pub closed: Option<IncidentOutcome>,
     /// A dry run: nothing was changed, so nothing was recovered for real.
     pub dry_run: bool,
+    /// A read-only rehearsal: every change skipped, so nothing recovered for real either.
+    pub read_only: bool,
     /// Run for some regions or components only.
     pub scoped: bool,
     /// The steps that set the finish, first to last.
@@ -164,10 +166,14 @@ impl Verdict {
     /// `RECOVERED; within RTO (40% used)`, `NOT RECOVERED: 2 runbooks failed, 10 not started`;
     /// a dry run says it changed nothing.
     pub fn words(&self) -> String {
-        let dry = if self.dry_run { "dry run: " } else { "" };
-        if self.recovered && self.dry_run {
-            // Nothing was changed: a dry run shows the plan holds together, not a recovery.
-            return "dry run: every step done or skipped, nothing changed".into();
+        let dry = match (self.dry_run, self.read_only) {
+            (true, _) => "dry run: ",
+            (_, true) => "read-only: ",
+            _ => "",
+        };
+        if self.recovered && !dry.is_empty() {
+            // Nothing was changed: the rehearsal shows the plan holds together, not a recovery.
+            return format!("{dry}every step done or skipped, nothing changed");
         }
         if self.recovered {
             let t = against(self.took, self.plan_rto, "no plan RTO set");
@@ -328,6 +334,7 @@ pub fn verdict(state: &IncidentState, sources: &Sources) -> Verdict {
         recovered,
         closed,
         dry_run: state.level() == Some(RehearsalLevel::DryRun),
+        read_only: state.level() == Some(RehearsalLevel::ReadOnly),
         scoped: !(state.regions.is_empty() && state.components.is_empty()),
         critical_path: super::critical::critical_path(&recovery, sources),
         cleanup: cleanup_status(state, &refs),
@@ -585,6 +592,34 @@ mod tests {
         assert_eq!(v.took, Some(Duration::from_secs(20)));
         assert_eq!(v.cleanup, CleanupStatus::Done);
         assert!(v.critical_path.iter().all(|s| s.step != "undo-b"));
+    }
+
+    #[test]
+    fn a_recovered_runbook_is_held_against_its_rto() {
+        let rv = |took: u64, rto: Option<u64>, status| RunbookVerdict {
+            id: "x".into(),
+            rto_text: None,
+            rto: rto.map(Duration::from_secs),
+            started: None,
+            finished: None,
+            took: Some(Duration::from_secs(took)),
+            steps_done: 1,
+            steps_settled: 1,
+            steps_failed: 0,
+            steps_total: Some(1),
+            status,
+            other_steps: Vec::new(),
+        };
+        let ok = RunbookStatus::Recovered;
+        assert_eq!(rv(60, Some(600), ok).words(), "within RTO (10% used)");
+        assert_eq!(rv(900, Some(600), ok).words(), "OVER RTO by 5m");
+        assert_eq!(rv(900, Some(600), ok).within_rto(), Some(false));
+        assert_eq!(rv(1, None, ok).words(), "recovered; no RTO set");
+        let not = rv(1, Some(600), RunbookStatus::NotStarted);
+        assert_eq!(
+            (not.words().as_str(), not.within_rto()),
+            ("not started", None)
+        );
     }
 
     #[test]
