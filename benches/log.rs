@@ -77,6 +77,7 @@ fn header(runbooks: usize) -> Header {
                 id: rb_id(rb),
                 file: format!("runbooks/{}.toml", rb_id(rb)),
                 sha256: format!("{:064x}", rb * 7919 + 1),
+                ..RunbookRef::default()
             })
             .collect(),
         auto_approve: false,

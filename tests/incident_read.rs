@@ -23,6 +23,7 @@ fn header() -> Header {
             id: "rb".into(),
             file: "rb.toml".into(),
             sha256: "0".repeat(64),
+            ..RunbookRef::default()
         }],
         auto_approve: false,
         share: None,

@@ -82,6 +82,8 @@ fn rehearse(dir: &Path, runbook: &Path, delay: &str, name: &str) -> PathBuf {
         .arg("rehearse")
         .arg(runbook)
         .args(["--target", "sim", "--non-interactive", "--auto-approve"])
+        // Undone as a drill should be: a run whose clean-up is owed is no successful drill.
+        .arg("--cleanup")
         .args(["--max-delay", delay, "--operator", "gameday"])
         .arg("--answers")
         .arg(&answers)
@@ -499,4 +501,317 @@ fn a_fifo_or_a_device_is_no_incident_log_and_hangs_nothing() {
             "{args:?}: {all}"
         );
     }
+}
+
+/// A headless rehearsal in its own log folder: the log and what it printed.
+fn rehearse_printing(dir: &Path, name: &str, args: &[&str]) -> (PathBuf, Output) {
+    let logs = dir.join(format!("logs-{name}"));
+    let o = Command::new(env!("CARGO_BIN_EXE_drbook"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("rehearse")
+        .args(args)
+        .args(["--target", "sim", "--non-interactive"])
+        .args(["--max-delay", "200ms", "--operator", "gameday"])
+        .arg("--log-dir")
+        .arg(&logs)
+        .output()
+        .expect("run drbook");
+    let log = std::fs::read_dir(&logs)
+        .ok()
+        .and_then(|mut d| {
+            d.find_map(|e| {
+                e.ok()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+            })
+        })
+        .unwrap_or_else(|| panic!("no log from {name}: {}", text(&o)));
+    (log, o)
+}
+
+/// One scorecard row as printed: ✔ or not, `done/total`, the verdict in words.
+#[derive(Debug, PartialEq)]
+struct Row {
+    mark: String,
+    steps: String,
+    verdict: String,
+}
+
+/// The scorecard's rows by runbook (and `whole incident`), from the header line on.
+fn scorecard_rows(out: &str) -> std::collections::BTreeMap<String, Row> {
+    let mut rows = std::collections::BTreeMap::new();
+    let lines = out
+        .lines()
+        .skip_while(|l| !(l.contains("runbook") && l.contains("verdict") && l.contains("steps")))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty());
+    for l in lines {
+        let (mark, rest) = l.split_once(' ').expect("a mark");
+        let name = if rest.starts_with("whole incident") {
+            "whole incident".to_string()
+        } else {
+            rest.split_whitespace().next().expect("a name").to_string()
+        };
+        let steps_re = rest
+            .split_whitespace()
+            .find(|w| {
+                w.split_once('/').is_some_and(|(a, b)| {
+                    a.chars().all(|c| c.is_ascii_digit())
+                        && (b == "?" || b.chars().all(|c| c.is_ascii_digit()))
+                })
+            })
+            .expect("a steps column")
+            .to_string();
+        let at = rest
+            .find(&format!(" {steps_re}  "))
+            .expect("steps then verdict");
+        let verdict = rest[at + steps_re.len() + 3..].to_string();
+        rows.insert(
+            name,
+            Row {
+                mark: mark.to_string(),
+                steps: steps_re,
+                verdict,
+            },
+        );
+    }
+    rows
+}
+
+fn steps_of(done: &serde_json::Value, total: &serde_json::Value) -> String {
+    match total.as_u64() {
+        Some(t) => format!("{done}/{t}"),
+        None => format!("{done}/?"),
+    }
+}
+
+/// The headless scorecard, review's summary and `drbook report` (JSON and Markdown) say the
+/// same of the same log: recovered or not per runbook, step totals (never-started runbooks
+/// included), the plan's verdict and the critical path. Over a recovered run, a run stopped
+/// by a failed step, the demo plan with nobody to answer its manual steps (runbooks that
+/// never started) and a dry run.
+#[test]
+fn scorecard_review_and_report_agree_over_several_logs() {
+    let r = runs();
+    let dir = r.dir.join("agree");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let answers = dir.join("answers.toml");
+    std::fs::write(&answers, "[manual]\n\"*\" = { outcome = \"ok\" }\n").expect("answers");
+    let answers = answers.to_str().expect("utf-8");
+    let broken = r.dir.join("broken/network.toml");
+    let broken = broken.to_str().expect("utf-8");
+    let cases: Vec<(&str, Vec<&str>)> = vec![
+        (
+            "recovered",
+            vec![
+                "runbooks/network.toml",
+                "--auto-approve",
+                "--cleanup",
+                "--answers",
+                answers,
+            ],
+        ),
+        (
+            "failed",
+            vec![broken, "--auto-approve", "--answers", answers],
+        ),
+        ("unanswered", vec!["runbooks/"]),
+        ("dry-run", vec!["runbooks/network.toml", "--dry-run"]),
+    ];
+    let mut plan_verdicts = Vec::new();
+    let mut unanswered_exit_ok = true;
+    for (name, args) in &cases {
+        let (log, o) = rehearse_printing(&dir, name, args);
+        let out = String::from_utf8_lossy(&o.stdout).into_owned();
+        let card = scorecard_rows(&out);
+        let json = report(&[&log], &["--format", "json"]);
+        let v: serde_json::Value = serde_json::from_slice(&json.stdout)
+            .unwrap_or_else(|e| panic!("{name}: {e}: {}", text(&json)));
+        let md = stdout(&report(&[&log], &[]));
+        let ui = drbook::tui::runner::UiSetup {
+            theme: drbook::tui::theme::Theme::builtin("dark").expect("theme"),
+            keys: drbook::tui::keys::KeyMap::default(),
+            operator: None,
+            resume_cmd: String::new(),
+        };
+        let app = drbook::tui::review::open(&log, ui, None).expect("review opens");
+        let review = drbook::tui::view::incident_verdict(&app);
+
+        let runbooks = v["runbooks"].as_array().expect("runbooks");
+        assert_eq!(card.len(), runbooks.len() + 1, "{name}: {out}");
+        assert_eq!(review.runbooks.len(), runbooks.len(), "{name}");
+        for rb in runbooks {
+            let id = rb["id"].as_str().expect("id");
+            let recovered = rb["recovered"].as_bool().expect("recovered");
+            let steps = steps_of(&rb["steps_done"], &rb["steps_total"]);
+            let words = rb["verdict"].as_str().expect("verdict");
+            let row = card
+                .get(id)
+                .unwrap_or_else(|| panic!("{name}: no row {id}: {out}"));
+            assert_eq!(row.mark == "✔", recovered, "{name}/{id}: {row:?} vs {rb}");
+            assert_eq!(
+                (row.steps.as_str(), row.verdict.as_str()),
+                (steps.as_str(), words)
+            );
+            // "within RTO" is only said of a recovered runbook, anywhere.
+            assert!(recovered || !words.contains("within RTO"), "{name}/{id}");
+            let rv = review.runbook(id).expect("in review");
+            assert_eq!(
+                (rv.recovered(), rv.steps_text(), rv.words()),
+                (recovered, steps.clone(), words.to_string()),
+                "{name}/{id}"
+            );
+            let bold = if recovered {
+                words.to_string()
+            } else {
+                format!("**{words}**")
+            };
+            assert!(
+                md.contains(&format!("| `{id}` | {steps} |")) && md.contains(&bold),
+                "{name}/{id}: {steps} {bold} not in {md}"
+            );
+        }
+        let plan = &v["plan"];
+        let plan_words = plan["verdict"].as_str().expect("plan verdict");
+        let plan_steps = steps_of(&plan["steps_done"], &plan["steps_total"]);
+        let whole = card.get("whole incident").expect("whole incident row");
+        assert_eq!(
+            (whole.steps.as_str(), whole.verdict.as_str()),
+            (plan_steps.as_str(), plan_words),
+            "{name}"
+        );
+        assert_eq!(
+            whole.mark == "✔",
+            plan["recovered"].as_bool().expect("bool"),
+            "{name}"
+        );
+        assert_eq!(
+            (review.words(), review.steps_text()),
+            (plan_words.to_string(), plan_steps.clone()),
+            "{name}"
+        );
+        assert!(
+            md.contains(&format!("| **whole incident** | {plan_steps} |"))
+                && md.contains(&format!("— {plan_words}")),
+            "{name}: {md}"
+        );
+        let path: Vec<String> = v["critical_path"]
+            .as_array()
+            .expect("path")
+            .iter()
+            .map(|s| format!("{}/{}", s["runbook"], s["step"]).replace('"', ""))
+            .collect();
+        let review_path: Vec<String> = review
+            .critical_path
+            .iter()
+            .map(|s| format!("{}/{}", s.runbook, s.step))
+            .collect();
+        assert_eq!(review_path, path, "{name}: the critical path");
+        assert!(!path.is_empty(), "{name}: a critical path");
+        // Not recovered: the run says so with its exit code, and never calls it recovered.
+        let recovered = plan["recovered"].as_bool().expect("bool");
+        // Once a step failed, the running RTO clock no longer says it is on course.
+        let after_failure: Vec<&str> = out
+            .lines()
+            .skip_while(|l| !l.contains(" failed in "))
+            .filter(|l| l.starts_with("⏱ ") && l.contains("RTO"))
+            .collect();
+        assert!(
+            after_failure
+                .iter()
+                .all(|l| !l.contains("within") && l.contains("NOT RECOVERED as it stands")),
+            "{name}: {after_failure:?}"
+        );
+        // A run that stopped short exits 1 (one that went on from a failure it may go on
+        // from ends 0, and its verdict says NOT RECOVERED).
+        assert!(
+            recovered || !o.status.success() || out.contains("but NOT RECOVERED"),
+            "{name}: {}",
+            text(&o)
+        );
+        assert!(!recovered || o.status.success(), "{name}: {}", text(&o));
+        if *name == "unanswered" {
+            unanswered_exit_ok = o.status.success();
+        }
+        plan_verdicts.push((
+            name.to_string(),
+            recovered,
+            plan_steps,
+            plan_words.to_string(),
+        ));
+    }
+    let by = |n: &str| {
+        plan_verdicts
+            .iter()
+            .find(|p| p.0 == n)
+            .cloned()
+            .expect("case")
+    };
+    assert!(by("recovered").1, "{:?}", by("recovered"));
+    assert!(!by("failed").1 && by("failed").3.contains("1 runbook failed"));
+    // The demo plan with nobody to answer: runbooks that never started count in the totals.
+    let (_, ok, steps, words) = by("unanswered");
+    assert!(!ok && words.contains("not started"), "{words}");
+    assert!(
+        !unanswered_exit_ok,
+        "a run with unanswered manual steps exits non-zero"
+    );
+    let (done, total) = steps.split_once('/').expect("steps");
+    let (done, total): (usize, usize) = (
+        done.parse().expect("n"),
+        total.parse().expect("total known"),
+    );
+    assert!(total > 100 && done < total, "{steps}");
+    assert!(
+        by("dry-run").3.starts_with("dry run: "),
+        "{:?}",
+        by("dry-run")
+    );
+}
+
+/// History: a failed run and a dry run are shown but kept out of the trend, and the last
+/// successful drill is one that recovered with its clean-up done (a newer recovered run whose
+/// clean-up is owed is not).
+#[test]
+fn history_keeps_failed_and_dry_runs_out_of_the_trend_and_needs_the_clean_up_done() {
+    let r = runs();
+    let dir = r.dir.join("trend");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("h")).expect("mkdir");
+    let answers = dir.join("answers.toml");
+    std::fs::write(&answers, "[manual]\n\"*\" = { outcome = \"ok\" }\n").expect("answers");
+    let answers = answers.to_str().expect("utf-8");
+    let rb = "runbooks/network.toml";
+    let (dry, _) = rehearse_printing(&dir, "dry", &[rb, "--dry-run"]);
+    let (owed, _) = rehearse_printing(&dir, "owed", &[rb, "--auto-approve", "--answers", answers]);
+    for (from, to) in [
+        (&r.good, "1-good.jsonl"),
+        (&r.failing, "2-failing.jsonl"),
+        (&dry, "3-dry.jsonl"),
+        (&owed, "4-owed.jsonl"),
+    ] {
+        std::fs::copy(from, dir.join("h").join(to)).expect("copy");
+    }
+    let o = report(&[&dir.join("h")], &["--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let runs = v["runs"].as_array().expect("runs");
+    let left_out: Vec<Option<&str>> = runs.iter().map(|r| r["left_out"].as_str()).collect();
+    assert_eq!(
+        left_out,
+        [None, Some("not recovered"), Some("dry run"), None],
+        "{v}"
+    );
+    assert!(
+        runs[3]["verdict"]
+            .as_str()
+            .is_some_and(|s| s.contains("clean-up OWED")),
+        "{}",
+        runs[3]
+    );
+    let since = v["changes"]["since"]["log"].as_str().expect("a last drill");
+    assert!(since.ends_with("1-good.jsonl"), "{since}");
+    let md = stdout(&report(&[&dir.join("h")], &[]));
+    assert!(md.contains("(not in the trend: dry run)"), "{md}");
+    assert!(md.contains("2 run(s) left out"), "{md}");
 }

@@ -676,7 +676,7 @@ depends_on = ["decide"]
     assert_ne!(o.status.code(), Some(0), "{out}");
     let row = out
         .lines()
-        .find(|l| l.starts_with("stops "))
+        .find(|l| l.starts_with("✘ stops "))
         .unwrap_or_else(|| panic!("no table row: {out}"));
     assert!(row.contains("NOT RECOVERED: 1 failed"), "{row}");
     assert!(!row.contains("within RTO"), "{row}");

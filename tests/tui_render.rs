@@ -826,3 +826,62 @@ fn a_terminal_too_small_says_so() {
     );
     assert!(!screen.contains("Runbooks"), "{screen}");
 }
+
+/// A runbook that went to its end with a failed step it goes on from
+/// (`on_failure = "continue"`) is finished but not recovered: its row never shows ✔.
+#[test]
+fn a_runbook_done_with_a_failed_step_is_not_ticked() {
+    let mut a = app();
+    let rb = "backlog-continuity";
+    let steps: Vec<String> = a
+        .board
+        .runbooks
+        .iter()
+        .find(|r| r.id == rb)
+        .expect("backlog in the plan")
+        .steps
+        .iter()
+        .map(|s| s.key.step.clone())
+        .collect();
+    let mut seq = a.state.last_seq;
+    let mut log = |a: &mut App, kind: drbook::incident::EventKind| {
+        seq += 1;
+        a.update(Msg::Logged(drbook::incident::Event {
+            seq,
+            ts: fixture::start() + chrono::Duration::seconds(760),
+            actor: "drbook".into(),
+            kind,
+            prev: String::new(),
+            hash: String::new(),
+        }));
+    };
+    for (i, step) in steps.iter().enumerate() {
+        let kind = if i == 0 {
+            // boards-status: `on_failure = "continue"`.
+            drbook::incident::EventKind::StepFinished {
+                runbook: rb.into(),
+                step: step.clone(),
+                outcome: drbook::incident::Outcome::Failed,
+                duration_ms: 10,
+                outputs: Default::default(),
+                error: Some("HTTP 503".into()),
+            }
+        } else {
+            drbook::incident::EventKind::StepSkipped {
+                runbook: rb.into(),
+                step: step.clone(),
+                reason: "not needed".into(),
+            }
+        };
+        log(&mut a, kind);
+    }
+    let screen = render(&mut a, 160, 48);
+    let row = screen
+        .lines()
+        // The name may be cut short to leave room for its state.
+        .find(|l| l.contains("backlog-continu") && l.contains("done"))
+        .unwrap_or_else(|| panic!("no finished row for {rb}: {screen}"));
+    // The runbooks pane only (the steps pane beside it is another runbook's).
+    let row = row.split("││").next().unwrap_or(row);
+    assert!(!row.contains('✔') && row.contains('✘'), "{row}");
+}

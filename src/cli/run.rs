@@ -775,7 +775,6 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
         engine,
         work: kept,
         groups,
-        rtos,
         plan_rto,
         connected,
         options,
@@ -899,10 +898,18 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
     }
     // The scorecard comes from the log itself: what is on disk is what counts.
     let mut head = None;
+    let mut recovered = false;
     if let Ok((events, integrity)) = incident::read_log(&log_path) {
         let state = incident::IncidentState::fold(&events);
-        let cards = scorecard::scorecard(&state, &rtos, plan_rto.as_deref());
-        println!("\n{}", scorecard::render(&cards));
+        let plan_id = state.header.as_ref().and_then(|h| h.plan.clone());
+        let sources = crate::report::Sources::from_runbooks(
+            kept.iter().map(|(rb, _)| rb),
+            &groups,
+            plan_id.as_deref().map(|id| (id, plan_rto.as_deref())),
+        );
+        let verdict = crate::report::verdict(&state, &sources);
+        recovered = verdict.recovered;
+        println!("\n{}", scorecard::render(&verdict));
         let keyed = matches!(
             events.first().map(|e| &e.kind),
             Some(EventKind::IncidentStarted(h)) if h.keyed.is_some()
@@ -925,9 +932,20 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
             cleanup_command(&log_path, &kept)
         );
     }
-    if ending.finished && cleaned != Some(false) {
+    if ending.finished && recovered && cleaned != Some(false) {
         println!("finished: every runbook done");
         ExitCode::SUCCESS
+    } else if ending.finished && !recovered {
+        // Every runbook ran to its end, some through a failure it goes on from
+        // (`on_failure = "continue"`): the run did not stop, but it is no recovery.
+        println!(
+            "finished: every runbook ran to its end, but NOT RECOVERED (see the verdict above)"
+        );
+        if cleaned == Some(false) {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        }
     } else if ending.finished {
         println!("finished: every runbook done, but the clean-up is not");
         ExitCode::from(1)
@@ -1348,6 +1366,9 @@ struct RtoClock {
     started: std::time::Instant,
     total: usize,
     settled: usize,
+    /// Steps that failed: from the first, the run is not on course for the RTO whatever
+    /// the pace.
+    failed: usize,
     rto: Option<Duration>,
     last: Option<std::time::Instant>,
 }
@@ -1358,6 +1379,7 @@ impl RtoClock {
             started: std::time::Instant::now(),
             total,
             settled: 0,
+            failed: 0,
             rto,
             last: None,
         }
@@ -1371,6 +1393,13 @@ impl RtoClock {
             return None;
         }
         self.settled += 1;
+        if let Update::Recorded(ExecEvent::StepFinished {
+            outcome: crate::exec::steps::Outcome::Failed,
+            ..
+        }) = u
+        {
+            self.failed += 1;
+        }
         let due = self
             .last
             .is_none_or(|t| t.elapsed() >= Duration::from_secs(10))
@@ -1384,6 +1413,12 @@ impl RtoClock {
         let fmt =
             |d: Duration| humantime::format_duration(Duration::from_secs(d.as_secs())).to_string();
         let rto = match self.rto {
+            Some(r) if self.failed > 0 => format!(
+                ", RTO {}: {} left, {} failed: NOT RECOVERED as it stands",
+                fmt(r),
+                fmt(r.saturating_sub(elapsed)),
+                self.failed
+            ),
             Some(r) if projected <= r => format!(
                 ", RTO {}: {} left, projected within",
                 fmt(r),
@@ -1421,6 +1456,14 @@ fn runbook_ref(rb: &crate::runbook::model::Runbook) -> RunbookRef {
         id: rb.id().to_string(),
         file: rb.file.display().to_string(),
         sha256: incident::chain::sha256_hex(&bytes),
+        steps: rb.steps.iter().map(|s| s.id.get_ref().clone()).collect(),
+        rto: rb.meta.rto.as_ref().map(|r| r.get_ref().clone()),
+        cleanups: rb
+            .steps
+            .iter()
+            .filter(|s| s.cleanup.is_some())
+            .map(|s| s.id.get_ref().clone())
+            .collect(),
     }
 }
 

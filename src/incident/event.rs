@@ -266,12 +266,24 @@ pub struct KeyedChain {
 }
 
 /// A runbook used in the incident, with the hash of the exact file content that ran.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunbookRef {
     pub id: String,
     pub file: String,
     /// Lowercase hex SHA-256 of the file's bytes.
     pub sha256: String,
+    /// Its steps (not its rollbacks), in file order: with them the log alone says how many
+    /// steps a runbook that never started had. Empty in logs from before they were written
+    /// (then the total is unknown).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<String>,
+    /// Its RTO as written (`30m`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rto: Option<String>,
+    /// The steps that name a `cleanup`: once one of them is done in a full rehearsal, a
+    /// clean-up is owed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cleanups: Vec<String>,
 }
 
 /// A clean-up step of a rehearsal, and the step whose change it undoes.
@@ -744,6 +756,7 @@ pub(crate) mod tests {
                 id: "web-failover".into(),
                 file: "runbooks/web.toml".into(),
                 sha256: "ab".repeat(32),
+                ..RunbookRef::default()
             }],
             auto_approve: false,
             share: None,
@@ -874,6 +887,16 @@ pub(crate) mod tests {
                 summary: Some("back in westeurope".into()),
             },
         ]
+    }
+
+    /// A header from before the step lists still reads (the total is then unknown), and one
+    /// without them is written as before.
+    #[test]
+    fn a_runbook_ref_without_steps_reads_and_writes_as_before() {
+        let old = r#"{"id":"rb","file":"rb.toml","sha256":"ab"}"#;
+        let r: RunbookRef = serde_json::from_str(old).unwrap();
+        assert!(r.steps.is_empty() && r.rto.is_none() && r.cleanups.is_empty());
+        assert_eq!(serde_json::to_string(&r).unwrap(), old);
     }
 
     #[test]

@@ -547,6 +547,8 @@ impl Header {
             f(&mut r.id);
             f(&mut r.file);
             f(&mut r.sha256);
+            r.steps.iter_mut().chain(&mut r.rto).for_each(&mut *f);
+            r.cleanups.iter_mut().for_each(&mut *f);
         }
     }
 }
@@ -755,6 +757,20 @@ mod tests {
         // Ordinary prose passes untouched, and without a copy.
         let plain = "basic authentication is off; bearer of bad news";
         assert!(matches!(r.redact(plain), Cow::Borrowed(_)));
+    }
+
+    /// The header's step lists and RTOs are text too: a secret pasted into one is masked.
+    #[test]
+    fn a_runbook_ref_is_redacted_whole() {
+        let secret = "s3cr3t-value";
+        let r = Redactor::new([secret]);
+        let mut h = crate::incident::event::tests::sample_header();
+        h.runbooks[0].steps = vec![format!("step-{secret}")];
+        h.runbooks[0].rto = Some(format!("30m {secret}"));
+        h.runbooks[0].cleanups = vec![format!("undo-{secret}")];
+        let json = serde_json::to_string(&r.redact_header(h)).unwrap();
+        assert!(!json.contains(secret), "{json}");
+        assert_eq!(json.matches(MASK).count(), 3, "{json}");
     }
 
     #[test]

@@ -12,7 +12,6 @@ use serde::Serialize;
 
 use super::error::ReportError;
 use super::sources::{FileStatus, Sources};
-use crate::exec::scorecard;
 use crate::incident::{
     Event, EventKind, Head, IncidentOutcome, IncidentState, Integrity, Mode, RehearsalLevel,
     StepRef, StepStatus,
@@ -186,6 +185,8 @@ pub struct IncidentFacts {
     pub paused_ms: u64,
     /// How many times it was resumed after drbook stopped.
     pub resumes: usize,
+    /// Run for some regions or components only (`--region`, `--component`).
+    pub scoped: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -211,18 +212,22 @@ pub struct RunbookReport {
     pub finished: Option<DateTime<Utc>>,
     /// First step's start to last step's end.
     pub took_ms: Option<u64>,
-    /// Took no longer than the target; `None` when there is no target or it did not run.
+    /// Took no longer than the target; `None` when there is no target or it did not
+    /// recover (only a recovered runbook is within its RTO).
     pub within_rto: Option<bool>,
     /// Every step of the runbook done or skipped (a failed or unstarted step means the
     /// recovery was not achieved, however quick).
     pub recovered: bool,
+    /// `recovered`, `failed`, `not_started` or `not_finished` (see `report::verdict`).
+    pub status: super::verdict::RunbookStatus,
     /// As the scorecard says it (`within RTO (5% used)`, `OVER RTO by 2m`), or why it
-    /// did not finish.
+    /// did not recover.
     pub verdict: String,
-    /// Steps that finished in any way (done, failed, skipped).
+    /// Steps that finished in any way (done, failed, skipped); clean-up steps left out.
     pub steps_done: usize,
-    /// From the runbook file when known, else the steps the log mentions.
-    pub steps_total: usize,
+    pub steps_failed: usize,
+    /// Its steps, from the log header (else the unchanged file); `None`: unknown.
+    pub steps_total: Option<usize>,
 }
 
 /// The whole incident against the plan's RTO.
@@ -232,9 +237,20 @@ pub struct PlanReport {
     pub rto_target: Option<String>,
     pub took_ms: Option<u64>,
     pub within_rto: Option<bool>,
-    /// Every runbook recovered and the incident closed as recovered or rehearsed.
+    /// Every runbook in scope recovered (and the incident not closed as failed or aborted).
     pub recovered: bool,
+    /// `RECOVERED; within RTO (40% used)`, `NOT RECOVERED: 1 runbook failed, 10 not started`.
     pub verdict: String,
+    /// Over every runbook in scope, never-started ones included.
+    pub steps_done: usize,
+    /// `None` when some runbook's step list is unknown (an old log).
+    pub steps_total: Option<usize>,
+    pub runbooks_failed: usize,
+    pub runbooks_not_started: usize,
+    pub runbooks_not_finished: usize,
+    /// Whether what a full rehearsal changed is undone: `not_needed`, `done`, `owed`,
+    /// `failed`.
+    pub cleanup: super::verdict::CleanupStatus,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -272,6 +288,9 @@ pub struct StepRow {
     /// goes on from); `None` when the file is unknown.
     pub stops_on_failure: Option<bool>,
     pub on_critical_path: bool,
+    /// A clean-up or rollback step, not part of the recovery (nor of its time and totals).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub cleanup: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -333,85 +352,50 @@ pub fn analyze_anchored(path: &Path, share: Option<&[u8]>) -> Result<Analysis, R
 pub fn analyze_events(events: &[Event], integrity: &Integrity, sources: &Sources) -> Analysis {
     let state = IncidentState::fold(events);
     let acted = who_acted(events);
-    let rtos: BTreeMap<String, String> = sources
+    let v = super::verdict::verdict(&state, sources);
+    let runbooks: Vec<RunbookReport> = v
         .runbooks
         .iter()
-        .filter_map(|(id, r)| r.rto.clone().map(|rto| (id.clone(), rto)))
-        .collect();
-    let plan_rto = sources.plan.as_ref().and_then(|p| p.rto.clone());
-    let cards = scorecard::scorecard(&state, &rtos, plan_rto.as_deref());
-    let closed_ok = state.closed.as_ref().is_some_and(|c| {
-        matches!(
-            c.outcome,
-            IncidentOutcome::Recovered | IncidentOutcome::Rehearsed
-        )
-    });
-
-    let runbooks: Vec<RunbookReport> = state
-        .runbooks
-        .iter()
-        .zip(&cards)
-        .map(|(rb, card)| {
-            let info = sources.runbook(&rb.id);
-            let same_file = steps_trusted(sources, &rb.id);
-            let total = match same_file {
-                Some(i) => i.steps.len().max(card.steps_total),
-                None => card.steps_total,
-            };
-            let settled = rb
-                .steps
-                .iter()
-                .filter(|s| matches!(s.status, StepStatus::Done | StepStatus::Skipped))
-                .count();
-            let recovered = runbook_recovered(rb, same_file, closed_ok);
+        .map(|card| {
+            let rb = state.runbook(&card.id);
+            let info = sources.runbook(&card.id);
             RunbookReport {
-                id: rb.id.clone(),
+                id: card.id.clone(),
                 title: info.and_then(|i| i.title.clone()),
-                file: rb.file.clone(),
-                sha256: rb.sha256.clone(),
-                file_status: sources.file_status(&rb.id),
-                rto_target: info.and_then(|i| i.rto.clone()),
+                file: rb.and_then(|r| r.file.clone()),
+                sha256: rb.and_then(|r| r.sha256.clone()),
+                file_status: sources.file_status(&card.id),
+                rto_target: card.rto_text.clone(),
                 rpo_target: info.and_then(|i| i.rpo.clone()),
-                started: rb.steps.iter().filter_map(|s| s.started).min(),
-                finished: rb.steps.iter().filter_map(|s| s.finished).max(),
+                started: card.started,
+                finished: card.finished,
                 took_ms: card.took.map(|d| d.as_millis() as u64),
-                within_rto: within(card),
-                recovered,
-                verdict: if recovered {
-                    card.verdict()
-                } else {
-                    format!("NOT RECOVERED: {settled} of {total} steps done or skipped")
-                },
+                within_rto: card.within_rto(),
+                recovered: card.recovered(),
+                status: card.status,
+                verdict: card.words(),
                 steps_done: card.steps_done,
-                steps_total: total,
+                steps_failed: card.steps_failed,
+                steps_total: card.steps_total,
             }
         })
         .collect();
-    let whole = cards.last();
-    // The executor closes an incident as recovered (or rehearsed) only when every runbook
-    // of the plan finished: its judgement stands for the plan.
-    let recovered = closed_ok;
     let plan = PlanReport {
         id: state.header.as_ref().and_then(|h| h.plan.clone()),
-        rto_target: plan_rto,
-        took_ms: whole.and_then(|c| c.took).map(|d| d.as_millis() as u64),
-        within_rto: whole.and_then(within),
-        recovered,
-        verdict: match (whole, recovered) {
-            (None, _) => "not started".into(),
-            (Some(c), true) if c.rto.is_none() => "recovered; no plan RTO set".into(),
-            (Some(c), true) => c.verdict(),
-            (Some(_), false) => match &state.closed {
-                Some(c) => format!(
-                    "NOT RECOVERED: closed as {}",
-                    super::markdown::serde_plain(&c.outcome).replace('_', " ")
-                ),
-                None => "NOT RECOVERED: the log ends with the incident open".into(),
-            },
-        },
+        rto_target: v.plan_rto_text.clone(),
+        took_ms: v.took.map(|d| d.as_millis() as u64),
+        within_rto: v.within_rto(),
+        recovered: v.recovered,
+        verdict: v.words(),
+        steps_done: v.steps_done,
+        steps_total: v.steps_total,
+        runbooks_failed: v.failed,
+        runbooks_not_started: v.not_started,
+        runbooks_not_finished: v.not_finished,
+        cleanup: v.cleanup,
     };
 
-    let critical_path = super::critical::critical_path(&state, sources);
+    let critical_path = v.critical_path.clone();
     // A set, not a scan of the path per step: linear for a long chain.
     let on_path: std::collections::BTreeSet<&StepRef> = critical_path.iter().collect();
     let mut steps = Vec::new();
@@ -460,21 +444,32 @@ pub fn analyze_events(events: &[Event], integrity: &Integrity, sources: &Sources
                 skip_reason: s.skip_reason.clone(),
                 stops_on_failure: step_info.map(|i| i.stops_on_failure),
                 on_critical_path: on_path.contains(&key),
+                cleanup: v
+                    .runbook(&rb.id)
+                    .is_some_and(|c| c.other_steps.contains(&s.id)),
             });
         }
     }
-    // Steps of the runbook file the log never mentions: they never started.
+    // Steps of the runbook (as the header lists them, else its unchanged file) the log
+    // never mentions: they never started.
     for rb in &state.runbooks {
-        let Some(info) = steps_trusted(sources, &rb.id) else {
-            continue;
-        };
-        for (id, si) in &info.steps {
+        let trusted = steps_trusted(sources, &rb.id);
+        let listed: Vec<String> = state
+            .header
+            .as_ref()
+            .and_then(|h| h.runbooks.iter().find(|r| r.id == rb.id))
+            .map(|r| r.steps.clone())
+            .filter(|s| !s.is_empty())
+            .or_else(|| trusted.map(|i| i.steps.iter().map(|(id, _)| id.clone()).collect()))
+            .unwrap_or_default();
+        for id in &listed {
+            let si = sources.runbook(&rb.id).and_then(|i| i.step(id));
             if rb.step(id).is_none() {
                 steps.push(StepRow {
                     runbook: rb.id.clone(),
                     step: id.clone(),
-                    title: Some(si.title.clone()),
-                    kind: Some(si.kind.clone()),
+                    title: si.map(|si| si.title.clone()),
+                    kind: si.map(|si| si.kind.clone()),
                     status: status_name(StepStatus::NotStarted),
                     started: None,
                     finished: None,
@@ -488,8 +483,9 @@ pub fn analyze_events(events: &[Event], integrity: &Integrity, sources: &Sources
                     human_wait_ms: None,
                     error: None,
                     skip_reason: None,
-                    stops_on_failure: Some(si.stops_on_failure),
+                    stops_on_failure: si.map(|si| si.stops_on_failure),
                     on_critical_path: false,
+                    cleanup: false,
                 });
             }
         }
@@ -555,6 +551,7 @@ pub fn analyze_events(events: &[Event], integrity: &Integrity, sources: &Sources
             }),
             paused_ms: state.paused_ms,
             resumes: state.resumes.len(),
+            scoped: v.scoped,
         }),
         operators: operators(&state.operators),
         roles: state.roles.clone(),
@@ -692,18 +689,34 @@ impl Analysis {
         Some((start, end.max(start)))
     }
 
-    /// Closed as recovered or rehearsed: a drill that counts as a success.
+    /// A drill that counts as a success: closed, every runbook recovered, its clean-up
+    /// done, the whole plan run for real (not a dry run, not scoped), and a log to trust.
     pub fn succeeded(&self) -> bool {
-        self.incident
-            .as_ref()
-            .and_then(|i| i.closed.as_ref())
-            .is_some_and(|c| {
-                matches!(
-                    c.outcome,
-                    IncidentOutcome::Recovered | IncidentOutcome::Rehearsed
-                )
-            })
+        self.incident.as_ref().is_some_and(|i| i.closed.is_some())
+            && self.plan.recovered
+            && self.plan.cleanup.is_clear()
             && self.integrity.trustworthy
+            && self.left_out_of_trend().is_none()
+    }
+
+    /// Why this run's recovery time is no point of a trend: it failed, is still open, was a
+    /// dry run or a read-only rehearsal, or ran part of the plan. `None`: it belongs in the
+    /// trend.
+    pub fn left_out_of_trend(&self) -> Option<&'static str> {
+        let i = self.incident.as_ref()?;
+        if i.closed.is_none() {
+            Some("still open")
+        } else if i.level == Some(RehearsalLevel::DryRun) {
+            Some("dry run")
+        } else if i.level == Some(RehearsalLevel::ReadOnly) {
+            Some("read-only rehearsal")
+        } else if i.scoped {
+            Some("scoped to part of the plan")
+        } else if !self.plan.recovered {
+            Some("not recovered")
+        } else {
+            None
+        }
     }
 
     /// The key that says two logs ran the same plan: the plan id, else the runbook ids.
@@ -728,28 +741,6 @@ fn steps_trusted<'a>(sources: &'a Sources, id: &str) -> Option<&'a super::source
     }
 }
 
-/// Whether a runbook got where it should: with its file, every step done, skipped, or
-/// failed with `on_failure = "continue"`; without it, no failed step and every step the log
-/// mentions settled, or the incident closed as recovered (the executor's judgement).
-fn runbook_recovered(
-    rb: &crate::incident::state::RunbookState,
-    info: Option<&super::sources::RunbookInfo>,
-    closed_ok: bool,
-) -> bool {
-    let settled = |s: &crate::incident::StepState, stops: bool| match s.status {
-        StepStatus::Done | StepStatus::Skipped => true,
-        StepStatus::Failed => !stops,
-        _ => false,
-    };
-    match info {
-        Some(i) if !i.steps.is_empty() => i
-            .steps
-            .iter()
-            .all(|(id, si)| rb.step(id).is_some_and(|s| settled(s, si.stops_on_failure))),
-        _ => closed_ok || (!rb.steps.is_empty() && rb.steps.iter().all(|s| settled(s, true))),
-    }
-}
-
 /// The operators once each: `alice (--auto-approve)` or `alice (answers file a.toml)` (how
 /// an answer is attributed) is alice; drbook answering what nobody answered is no operator.
 fn operators(all: &[String]) -> Vec<String> {
@@ -767,10 +758,6 @@ fn operators(all: &[String]) -> Vec<String> {
         }
     }
     out
-}
-
-fn within(card: &scorecard::Row) -> Option<bool> {
-    Some(card.took? <= card.rto?)
 }
 
 fn between(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<u64> {
@@ -1040,9 +1027,15 @@ mod tests {
             (rb.rto_target.as_deref(), rb.rpo_target.as_deref()),
             (Some("30m"), Some("5m"))
         );
-        // `never` is in the file and never ran: the runbook did not recover (the plan's
-        // verdict is the executor's, who closed it as rehearsed).
-        assert!(!rb.recovered && a.plan.recovered);
+        // `never` is in the file and never ran: the runbook did not recover, so neither did
+        // the plan, however the incident was closed.
+        assert!(!rb.recovered && !a.plan.recovered);
+        assert_eq!(rb.verdict, "not finished: 4 of 5 done or skipped");
+        assert_eq!(
+            a.plan.verdict,
+            "dry run: NOT RECOVERED: 1 runbook not finished"
+        );
+        assert_eq!((a.plan.steps_done, a.plan.steps_total), (4, Some(5)));
         assert_eq!(a.step(RB, "never").unwrap().status, "not_started");
         assert_eq!(a.notes[0].text, "status page updated");
         assert_eq!(a.notes[0].step.as_deref(), Some("m"));
@@ -1237,10 +1230,17 @@ mod tests {
             &Integrity::Intact { events: 13 },
             &Sources::default(),
         );
-        assert!(a.plan.recovered && a.succeeded());
+        // Closed as rehearsed with every step the log names settled: recovered, but a dry
+        // run is no successful drill.
+        assert!(a.plan.recovered && !a.succeeded());
+        assert_eq!(a.left_out_of_trend(), Some("dry run"));
         assert_eq!(a.plan.took_ms, Some(11_000));
-        assert_eq!(a.runbooks[0].verdict, "no RTO set");
-        assert_eq!(a.plan.verdict, "recovered; no plan RTO set");
+        assert_eq!(a.runbooks[0].verdict, "recovered; no RTO set");
+        assert_eq!(
+            a.plan.verdict,
+            "dry run: every step done or skipped, nothing changed"
+        );
+        assert_eq!(a.plan.steps_total, None);
         assert_eq!(a.plan_key(), "westeurope-outage");
     }
 }

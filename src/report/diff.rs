@@ -1,5 +1,5 @@
-//! What changed in the runbooks since the last successful drill (closed as rehearsed or
-//! recovered): the log header holds each file's SHA-256, not its content, so the old content
+//! What changed in the runbooks since the last successful drill (recovered, clean-up done,
+//! see `Analysis::succeeded`): the log header holds each file's SHA-256, not its content, so the old content
 //! is looked for in the file's git history (a version whose SHA-256 matches); found, the
 //! change is shown as a unified diff, else by its hashes.
 

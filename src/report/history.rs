@@ -43,6 +43,19 @@ pub struct RunPoint {
     /// Total recovery time.
     pub took_ms: Option<u64>,
     pub failed_steps: usize,
+    /// The plan's verdict, as every report says it.
+    pub verdict: String,
+    pub recovered: bool,
+    /// Why its time is kept out of the trend (failed, open, dry run, read-only, scoped);
+    /// `None`: in it.
+    pub left_out: Option<String>,
+}
+
+impl RunPoint {
+    /// A point of the recovery-time trend.
+    pub fn in_trend(&self) -> bool {
+        self.left_out.is_none()
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -149,6 +162,12 @@ fn point(a: &Analysis) -> RunPoint {
             .map(|c| serde_plain(&c.outcome)),
         took_ms: a.plan.took_ms,
         failed_steps: a.failed.len(),
+        verdict: match a.plan.cleanup {
+            super::verdict::CleanupStatus::NotNeeded => a.plan.verdict.clone(),
+            c => format!("{}; clean-up {}", a.plan.verdict, c.words()),
+        },
+        recovered: a.plan.recovered,
+        left_out: a.left_out_of_trend().map(str::to_string),
     }
 }
 
@@ -238,8 +257,17 @@ fn regressions(runs: &[Analysis]) -> Vec<Regression> {
             });
         }
     }
-    let totals: Vec<u64> = before.iter().filter_map(|a| a.plan.took_ms).collect();
-    if let (Some(l), Some(p)) = (last.plan.took_ms, percentile(&totals, 95.0))
+    // Failed, open, dry-run and scoped runs took a time that is no recovery time.
+    let totals: Vec<u64> = before
+        .iter()
+        .filter(|a| a.left_out_of_trend().is_none())
+        .filter_map(|a| a.plan.took_ms)
+        .collect();
+    let last_total = last
+        .plan
+        .took_ms
+        .filter(|_| last.left_out_of_trend().is_none());
+    if let (Some(l), Some(p)) = (last_total, percentile(&totals, 95.0))
         && l > p + ABSOLUTE_THRESHOLD_MS
     {
         out.push(Regression {
@@ -281,19 +309,24 @@ pub fn render_markdown(h: &History) -> String {
     }
     let _ = writeln!(
         o,
-        "## Recovery time per run\n\n{}\n\n| Started | Incident | Outcome | Integrity | Failed steps | Recovery time |\n|---|---|---|---|---|---|",
+        "## Recovery time per run\n\n{}\n\n| Started | Incident | Outcome | Verdict | Integrity | Failed steps | Recovery time |\n|---|---|---|---|---|---|---|",
         sparkline_text(&h.runs)
     );
     for r in &h.runs {
+        let took = match &r.left_out {
+            Some(why) => format!("{} (not in the trend: {why})", opt_ms(r.took_ms)),
+            None => opt_ms(r.took_ms),
+        };
         let _ = writeln!(
             o,
-            "| {} | `{}` | {} | {} | {} | {} |",
+            "| {} | `{}` | {} | {} | {} | {} | {} |",
             r.started.map_or("-".into(), ts),
             r.incident_id.as_deref().unwrap_or("-"),
             r.outcome.as_deref().unwrap_or("still open"),
+            cell(&r.verdict),
             r.integrity,
             r.failed_steps,
-            opt_ms(r.took_ms)
+            took
         );
     }
     let _ = writeln!(
@@ -330,13 +363,24 @@ pub fn render_markdown(h: &History) -> String {
 /// The trend as block characters, oldest to newest: `▂▂▇`.
 pub fn sparkline_text(runs: &[RunPoint]) -> String {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-    let vals: Vec<u64> = runs.iter().filter_map(|r| r.took_ms).collect();
+    let vals: Vec<u64> = runs
+        .iter()
+        .filter(|r| r.in_trend())
+        .filter_map(|r| r.took_ms)
+        .collect();
     let max = vals.iter().copied().max().unwrap_or(0).max(1);
     let line: String = vals
         .iter()
         .map(|v| BARS[((*v as f64 / max as f64) * 7.0).round() as usize])
         .collect();
-    format!("Trend (oldest → newest): `{line}`")
+    let out = runs.iter().filter(|r| !r.in_trend()).count();
+    if out == 0 {
+        format!("Trend (oldest → newest): `{line}`")
+    } else {
+        format!(
+            "Trend (oldest → newest): `{line}` ({out} run(s) left out: failed, open, dry-run, read-only or scoped)"
+        )
+    }
 }
 
 /// Per-step durations of every run, for the HTML chart.
@@ -344,6 +388,7 @@ pub fn totals(h: &History) -> BTreeMap<usize, u64> {
     h.runs
         .iter()
         .enumerate()
+        .filter(|(_, r)| r.in_trend())
         .filter_map(|(i, r)| Some((i, r.took_ms?)))
         .collect()
 }

@@ -128,21 +128,23 @@ fn summary(o: &mut String, a: &Analysis) {
         "Recovery time",
         &format!("{} — {}", opt_ms(a.plan.took_ms), a.plan.verdict),
     );
-    let done = a.steps.iter().filter(|s| s.status == "done").count();
+    // The recovery's steps: clean-up steps are counted in their own section, not here.
+    let count = |f: &dyn Fn(&super::analysis::StepRow) -> bool| {
+        a.steps.iter().filter(|s| !s.cleanup && f(s)).count()
+    };
     row(
         o,
         "Steps",
         &format!(
             "{} done, {} failed, {} skipped, {} retried, of {}",
-            done,
-            a.failed.len(),
-            a.skipped.len(),
-            a.retried.len(),
-            a.runbooks
-                .iter()
-                .map(|r| r.steps_total)
-                .sum::<usize>()
-                .max(a.steps.len())
+            count(&|s| s.status == "done"),
+            count(&|s| s.status == "failed"),
+            count(&|s| s.status == "skipped"),
+            count(&|s| s.attempts > 1 || !s.retries.is_empty()),
+            a.plan.steps_total.map_or(
+                "an unknown number (the log does not list every runbook's steps)".into(),
+                |t| t.to_string()
+            )
         ),
     );
     let operators: Vec<String> = a
@@ -176,7 +178,7 @@ fn targets(o: &mut String, a: &Analysis) {
             "| `{}` | {}/{} | {} | {} | {} | {} |",
             r.id,
             r.steps_done,
-            r.steps_total,
+            r.steps_total.map_or("?".into(), |t| t.to_string()),
             opt_ms(r.took_ms),
             r.rto_target.as_deref().unwrap_or("-"),
             cell(&verdict),
@@ -185,7 +187,9 @@ fn targets(o: &mut String, a: &Analysis) {
     }
     let _ = writeln!(
         o,
-        "| **whole incident** | | {} | {} | {} | |\n",
+        "| **whole incident** | {}/{} | {} | {} | {} | |\n",
+        a.plan.steps_done,
+        a.plan.steps_total.map_or("?".into(), |t| t.to_string()),
         opt_ms(a.plan.took_ms),
         a.plan.rto_target.as_deref().unwrap_or("-"),
         cell(&a.plan.verdict)

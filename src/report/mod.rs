@@ -15,6 +15,7 @@ pub mod html;
 pub mod markdown;
 pub mod sources;
 mod stats;
+pub mod verdict;
 
 pub use analysis::{Analysis, analyze, analyze_anchored, analyze_events};
 pub use compare::{Comparison, compare};
@@ -22,3 +23,4 @@ pub use diff::{Changes, changes_since_last_success};
 pub use error::ReportError;
 pub use history::{History, history};
 pub use sources::{FileStatus, Sources};
+pub use verdict::{RunbookVerdict, Verdict, verdict};

@@ -163,6 +163,27 @@ impl Sources {
         out
     }
 
+    /// What the runbooks loaded for a run (and its plan's groups and RTO) say: the files are
+    /// the ones running, so nothing is changed or missing.
+    pub fn from_runbooks<'a>(
+        runbooks: impl IntoIterator<Item = &'a Runbook>,
+        groups: &[Group],
+        plan: Option<(&str, Option<&str>)>,
+    ) -> Sources {
+        Sources {
+            runbooks: runbooks
+                .into_iter()
+                .map(|rb| (rb.id().to_string(), RunbookInfo::from_runbook(rb)))
+                .collect(),
+            status: BTreeMap::new(),
+            plan: plan.map(|(id, rto)| PlanInfo {
+                id: id.into(),
+                rto: rto.map(str::to_string),
+                groups: groups.to_vec(),
+            }),
+        }
+    }
+
     pub fn runbook(&self, id: &str) -> Option<&RunbookInfo> {
         self.runbooks.get(id)
     }

@@ -333,6 +333,11 @@ impl Board {
         plan::critical_path(&self.groups, &map)
     }
 
+    /// What the runbooks on the board (and `plan`, its id and RTO) say, for the verdict.
+    pub fn sources(&self, plan: Option<(&str, Option<&str>)>) -> crate::report::Sources {
+        crate::report::Sources::from_runbooks(&self.models, &self.groups, plan)
+    }
+
     /// RTO as written, per runbook id.
     pub fn rtos(&self) -> BTreeMap<String, String> {
         self.runbooks

@@ -16,7 +16,7 @@ use super::term::Term;
 use super::view;
 use super::{UiSetup, runner};
 use crate::checks::scope::Scope;
-use crate::exec::{plan, scorecard};
+use crate::exec::plan;
 use crate::incident::{self, Event, EventKind, IncidentState, Integrity, Mode};
 use crate::runbook::{load_paths, vars};
 
@@ -288,6 +288,7 @@ fn list(dir: &Path) -> ExitCode {
         "title",
         "mode",
         "outcome",
+        "verdict",
         "took of RTO",
         "log",
         "file",
@@ -299,11 +300,20 @@ fn list(dir: &Path) -> ExitCode {
             .map_or(String::new(), |n| n.to_string_lossy().into_owned());
         let Ok((events, integrity)) = incident::read_log(path) else {
             all_intact = false;
-            table.add_row(["?", "(unreadable)", "", "", "", "unreadable", name.as_str()]);
+            table.add_row([
+                "?",
+                "(unreadable)",
+                "",
+                "",
+                "",
+                "",
+                "unreadable",
+                name.as_str(),
+            ]);
             continue;
         };
         all_intact &= integrity.is_trustworthy();
-        table.add_row(row(&events, &integrity, &name));
+        table.add_row(row(&events, &integrity, &name, path.parent()));
     }
     println!("{table}");
     if all_intact {
@@ -313,7 +323,7 @@ fn list(dir: &Path) -> ExitCode {
     }
 }
 
-fn row(events: &[Event], integrity: &Integrity, name: &str) -> Vec<String> {
+fn row(events: &[Event], integrity: &Integrity, name: &str, base: Option<&Path>) -> Vec<String> {
     let state = IncidentState::fold(events);
     let h = state.header.as_ref();
     let started = state
@@ -328,11 +338,14 @@ fn row(events: &[Event], integrity: &Integrity, name: &str) -> Vec<String> {
         Some(c) => format!("{:?}", c.outcome).to_lowercase(),
         None => "open".into(),
     };
-    let cards = scorecard::scorecard(&state, &BTreeMap::new(), None);
+    let src = h.map_or_else(crate::report::Sources::default, |h| {
+        crate::report::Sources::for_header(h, base)
+    });
+    let v = crate::report::verdict(&state, &src);
     let fmt = |d: std::time::Duration| {
         humantime::format_duration(std::time::Duration::from_secs(d.as_secs())).to_string()
     };
-    let took = match (cards.last().and_then(|r| r.took), sources(h).plan_rto) {
+    let took = match (v.took, v.plan_rto) {
         (Some(t), Some(rto)) => format!("{} of {}", fmt(t), fmt(rto)),
         (Some(t), None) => fmt(t),
         (None, _) => "-".into(),
@@ -353,6 +366,7 @@ fn row(events: &[Event], integrity: &Integrity, name: &str) -> Vec<String> {
         h.map_or("?".into(), |h| h.title.clone()),
         mode.into(),
         if closed_event { outcome } else { "open".into() },
+        v.words(),
         took,
         log,
         name.into(),

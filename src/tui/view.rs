@@ -403,8 +403,19 @@ fn runbooks(f: &mut Frame, app: &App, area: Rect) {
         .skip(off)
         .take(visible)
         .map(|(i, rb)| {
-            let r = app.board.rollup(rb, &app.state, &app.ready);
-            let (icon, word) = r.label();
+            let mut r = app.board.rollup(rb, &app.state, &app.ready);
+            let (mut icon, mut word) = r.label();
+            // Done with a failed step (`on_failure = "continue"`): finished, not recovered,
+            // so never ✔ (the verdict says the same).
+            if r == Rollup::Done
+                && app.state.runbook(&rb.id).is_some_and(|s| {
+                    s.steps
+                        .iter()
+                        .any(|st| matches!(st.status, StepStatus::Failed | StepStatus::Interrupted))
+                })
+            {
+                (icon, word, r) = ("✘", "done, failed", Rollup::Failed);
+            }
             let name_w = width.saturating_sub(word.len() + 4).max(4);
             let name = truncate(&rb.id, name_w);
             let pad = width.saturating_sub(2 + name.chars().count() + word.len() + 1);
@@ -1232,16 +1243,25 @@ fn approve_dialog(
     ("Two-person rule: a commander approves".into(), body, 72, 16)
 }
 
-/// RTO achieved per runbook and for the plan, the critical path with what each step took,
-/// and the steps that waited longest on a person (a confirmation, a manual step).
-fn summary_lines(app: &App) -> Vec<Line<'static>> {
-    let t = &app.theme;
+/// The incident's one verdict (`report::verdict`) as it stands, from the log's fold and the
+/// runbooks on the board: what the header, the `i` summary and every report say.
+pub fn incident_verdict(app: &App) -> crate::report::Verdict {
     let plan_rto = app
         .info
         .plan_rto
         .map(|d| humantime::format_duration(d).to_string());
-    let rows =
-        crate::exec::scorecard::scorecard(&app.state, &app.board.rtos(), plan_rto.as_deref());
+    let plan_id = app.state.header.as_ref().and_then(|h| h.plan.as_deref());
+    let sources = app
+        .board
+        .sources(plan_id.map(|id| (id, plan_rto.as_deref())));
+    crate::report::verdict(&app.state, &sources)
+}
+
+/// RTO achieved per runbook and for the plan, the critical path with what each step took,
+/// and the steps that waited longest on a person (a confirmation, a manual step).
+fn summary_lines(app: &App) -> Vec<Line<'static>> {
+    let t = &app.theme;
+    let verdict = incident_verdict(app);
     let mut lines = Vec::new();
     if let Some(r) = &app.replay {
         let style = if r.intact { t.ok } else { t.fail };
@@ -1261,11 +1281,12 @@ fn summary_lines(app: &App) -> Vec<Line<'static>> {
     }
     lines.push(Line::from(Span::styled("RTO achieved", t.title)));
     lines.extend(
-        crate::exec::scorecard::render(&rows)
+        crate::exec::scorecard::render(&verdict)
             .lines()
             .map(|l| Line::from(format!("  {l}"))),
     );
-    let path = app.board.critical_path();
+    // As it ran, the same chain the reports give.
+    let path = verdict.critical_path;
     lines.push(Line::default());
     lines.push(Line::from(Span::styled(
         format!("Critical path: {} steps", path.len()),
