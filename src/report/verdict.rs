@@ -565,6 +565,7 @@ mod tests {
             100,
             EventKind::CleanupStarted {
                 runbook: "web-failover".into(),
+                steps: vec![],
             },
         ));
         // The clean-up step (a rollback, not in the header's list) takes 10 minutes.
