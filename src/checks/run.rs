@@ -304,6 +304,10 @@ pub async fn check_all(
             let mut outputs = result.outputs.clone();
             if result.verdict == Verdict::Skipped {
                 outputs.insert("outcome".into(), "skipped".into());
+            } else if step.assesses()
+                && let Some(f) = crate::checks::read::finding(&result)
+            {
+                outputs.insert("finding".into(), f.as_str().into());
             }
             scopes[ri]
                 .outputs
@@ -404,6 +408,12 @@ pub fn condition(a: &Assertion, scope: &Scope) -> Option<bool> {
     }
     if let Some(n) = &a.not {
         return condition(n.get_ref(), scope).map(|v| !v);
+    }
+    if let (Some(step), Some(finding)) = (&a.step, &a.finding) {
+        // An assessment that could not be carried out, or a step skipped, found nothing: the
+        // condition does not hold (it is decided, not waiting for a run).
+        let outs = scope.outputs.get(step.get_ref())?;
+        return Some(outs.get("finding").map(String::as_str) == Some(finding.get_ref().as_str()));
     }
     if let (Some(step), Some(outcome)) = (&a.step, &a.outcome) {
         let got = scope.outputs.get(step.get_ref())?.get("outcome")?;

@@ -674,7 +674,7 @@ async fn open_session(
             for st in &rb.steps {
                 let p = match st.status {
                     StepStatus::NotStarted => continue,
-                    StepStatus::Done => plan::Progress::Done,
+                    StepStatus::Done | StepStatus::Assessed => plan::Progress::Done,
                     StepStatus::Failed => plan::Progress::Failed,
                     StepStatus::Skipped => plan::Progress::Skipped,
                     StepStatus::Running
@@ -1289,20 +1289,24 @@ fn print_update(u: &Update) {
                 summary,
                 duration_ms,
                 note,
+                outputs,
                 ..
             } => {
-                let mark = match outcome {
-                    crate::exec::steps::Outcome::Ok => "✔",
-                    crate::exec::steps::Outcome::Failed => "✘",
-                    crate::exec::steps::Outcome::Skipped => "↷",
+                // An assessment's finding is neither ok nor failed (see journal.rs).
+                let found =
+                    *outcome == crate::exec::steps::Outcome::Ok && outputs.contains_key("finding");
+                let (mark, word) = match outcome {
+                    _ if found => ("◆", "assessed"),
+                    crate::exec::steps::Outcome::Ok => ("✔", "ok"),
+                    crate::exec::steps::Outcome::Failed => ("✘", "failed"),
+                    crate::exec::steps::Outcome::Skipped => ("↷", "skipped"),
                 };
                 let note = note
                     .as_ref()
                     .map(|n| format!(" — note: {n}"))
                     .unwrap_or_default();
                 format!(
-                    "{mark} {key} {} in {:.1}s: {}{note}",
-                    outcome.as_str(),
+                    "{mark} {key} {word} in {:.1}s: {}{note}",
                     *duration_ms as f64 / 1000.0,
                     summary.replace('\n', " | ")
                 )

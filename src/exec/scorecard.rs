@@ -82,7 +82,13 @@ pub fn scorecard(
         let settled = rb
             .steps
             .iter()
-            .filter(|s| matches!(s.status, StepStatus::Done | StepStatus::Skipped))
+            // A finding (the failed region is down) is what the assessment was for: settled.
+            .filter(|s| {
+                matches!(
+                    s.status,
+                    StepStatus::Done | StepStatus::Skipped | StepStatus::Assessed
+                )
+            })
             .count();
         rows.push(Row {
             name: rb.id.clone(),

@@ -309,6 +309,9 @@ pub enum Outcome {
     Failed,
     Skipped,
     Interrupted,
+    /// An assessment (`assess = true`) was carried out: what it found (`up`, `down`) is its
+    /// `finding` output. Settled, like `ok`; never a failure.
+    Finding,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

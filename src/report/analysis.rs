@@ -42,6 +42,10 @@ pub struct Analysis {
     /// Every step the log mentions, by start time (not started last).
     pub steps: Vec<StepRow>,
     pub failed: Vec<StepRef>,
+    /// Assessments carried out, with what they found (the failed region is down): not
+    /// failures.
+    #[serde(default)]
+    pub findings: Vec<StepRef>,
     pub skipped: Vec<StepRef>,
     /// Steps that needed more than one attempt.
     pub retried: Vec<StepRef>,
@@ -242,6 +246,9 @@ pub struct StepRow {
     /// Confirmation asked → answered, or a manual step's start → finish.
     pub human_wait_ms: Option<u64>,
     pub error: Option<String>,
+    /// An assessment's finding, e.g. `down: expected ..., actual ...`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finding: Option<String>,
     pub skip_reason: Option<String>,
     /// From the runbook file: `false` when `on_failure = "continue"` (a failure the runbook
     /// goes on from); `None` when the file is unknown.
@@ -336,7 +343,12 @@ pub fn analyze_events(events: &[Event], integrity: &Integrity, sources: &Sources
             let settled = rb
                 .steps
                 .iter()
-                .filter(|s| matches!(s.status, StepStatus::Done | StepStatus::Skipped))
+                .filter(|s| {
+                    matches!(
+                        s.status,
+                        StepStatus::Done | StepStatus::Skipped | StepStatus::Assessed
+                    )
+                })
                 .count();
             let recovered = runbook_recovered(rb, same_file, closed_ok);
             RunbookReport {
@@ -427,6 +439,7 @@ pub fn analyze_events(events: &[Event], integrity: &Integrity, sources: &Sources
                 acted_by,
                 kind,
                 error: s.error.clone(),
+                finding: finding_text(s),
                 skip_reason: s.skip_reason.clone(),
                 stops_on_failure: step_info.map(|i| i.stops_on_failure),
                 on_critical_path: on_path.contains(&key),
@@ -456,6 +469,7 @@ pub fn analyze_events(events: &[Event], integrity: &Integrity, sources: &Sources
                     acted_by: None,
                     human_wait_ms: None,
                     error: None,
+                    finding: None,
                     skip_reason: None,
                     stops_on_failure: Some(si.stops_on_failure),
                     on_critical_path: false,
@@ -481,6 +495,7 @@ pub fn analyze_events(events: &[Event], integrity: &Integrity, sources: &Sources
             .collect()
     };
     let failed = pick(&|s| s.status == "failed");
+    let findings = pick(&|s| s.finding.is_some());
     let skipped = pick(&|s| s.status == "skipped");
     let retried = pick(&|s| s.attempts > 1 || !s.retries.is_empty());
 
@@ -531,6 +546,7 @@ pub fn analyze_events(events: &[Event], integrity: &Integrity, sources: &Sources
         plan,
         steps,
         failed,
+        findings,
         skipped,
         retried,
         notes: notes(&state),
@@ -595,6 +611,23 @@ fn steps_trusted<'a>(sources: &'a Sources, id: &str) -> Option<&'a super::source
     }
 }
 
+/// What an assessment found, with the read behind it (`down: expected ..., actual ...`).
+fn finding_text(s: &crate::incident::StepState) -> Option<String> {
+    if s.status != StepStatus::Assessed {
+        return None;
+    }
+    let found = s.outputs.get("finding")?;
+    let detail = s
+        .outputs
+        .get("summary")
+        .and_then(|t| t.strip_prefix(&format!("finding: {found}: ")))
+        .and_then(|t| t.lines().next());
+    Some(match detail {
+        Some(d) => format!("{found}: {d}"),
+        None => found.clone(),
+    })
+}
+
 /// Whether a runbook got where it should: with its file, every step done, skipped, or
 /// failed with `on_failure = "continue"`; without it, no failed step and every step the log
 /// mentions settled, or the incident closed as recovered (the executor's judgement).
@@ -604,7 +637,8 @@ fn runbook_recovered(
     closed_ok: bool,
 ) -> bool {
     let settled = |s: &crate::incident::StepState, stops: bool| match s.status {
-        StepStatus::Done | StepStatus::Skipped => true,
+        // An assessment's finding is settled, whatever it found.
+        StepStatus::Done | StepStatus::Skipped | StepStatus::Assessed => true,
         StepStatus::Failed => !stops,
         _ => false,
     };
@@ -648,6 +682,7 @@ pub fn status_name(s: StepStatus) -> &'static str {
         StepStatus::Failed => "failed",
         StepStatus::Skipped => "skipped",
         StepStatus::Interrupted => "interrupted",
+        StepStatus::Assessed => "assessed",
     }
 }
 

@@ -30,6 +30,11 @@ pub fn render(a: &Analysis) -> String {
         };
         format!("{}{went_on}", s.error.as_deref().unwrap_or("failed"))
     });
+    // What the assessments found (the failed region down) is the expected picture, not a
+    // failure: its own section, never under "Failed steps".
+    step_list(&mut o, a, "Findings", &a.findings, |s| {
+        format!("finding: {}", s.finding.as_deref().unwrap_or("assessed"))
+    });
     step_list(&mut o, a, "Skipped steps", &a.skipped, |s| {
         s.skip_reason.clone().unwrap_or_else(|| "skipped".into())
     });
@@ -132,8 +137,12 @@ fn summary(o: &mut String, a: &Analysis) {
         o,
         "Steps",
         &format!(
-            "{} done, {} failed, {} skipped, {} retried, of {}",
+            "{} done, {}{} failed, {} skipped, {} retried, of {}",
             done,
+            match a.findings.len() {
+                0 => String::new(),
+                n => format!("{n} findings, "),
+            },
             a.failed.len(),
             a.skipped.len(),
             a.retried.len(),
@@ -383,6 +392,7 @@ fn title(s: &StepRow) -> String {
 pub fn status(s: &str) -> String {
     let mark = match s {
         "done" => "✔",
+        "assessed" => "◆",
         "failed" => "✘",
         "skipped" => "↷",
         "interrupted" => "⚡",

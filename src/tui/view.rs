@@ -79,6 +79,7 @@ fn tone(t: &Theme, tone: Tone) -> Style {
         Tone::Note => t.base.add_modifier(Modifier::ITALIC),
         Tone::Plain => t.base,
         Tone::Muted => t.muted,
+        Tone::Finding => t.finding,
     }
 }
 
@@ -92,6 +93,7 @@ fn shown_style(t: &Theme, s: Shown) -> Style {
         Shown::Failed => t.fail,
         Shown::Skipped => t.skipped,
         Shown::Interrupted => t.interrupted,
+        Shown::Finding => t.finding,
     }
 }
 
@@ -616,6 +618,7 @@ fn history(t: &Theme, st: &crate::incident::StepState, lines: &mut Vec<Line>) {
     if let Some(fin) = st.finished {
         let w = match st.status {
             StepStatus::Done => "done",
+            StepStatus::Assessed => "assessed",
             StepStatus::Failed => "failed",
             StepStatus::Skipped => "skipped",
             _ => "finished",
