@@ -247,12 +247,12 @@ async fn a_rehearsal_of_the_data_runbooks_takes_the_cosmos_write_region_offline(
     let sim = c.sim.as_ref().expect("the simulator");
     let sub = "/subscriptions/6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f/resourceGroups";
 
-    // Cosmos DB: the write region's gateway does not answer, so the region goes offline.
+    // Cosmos DB: the write region's gateway does not answer (an assessment's finding, not a
+    // failure), so the region goes offline.
     let cosmos = "data-cosmos-failover";
-    assert_eq!(
-        finished_in(&ev, cosmos, "write-region-answers").map(|f| f.0),
-        Some(Outcome::Failed)
-    );
+    let (o, s) = finished_in(&ev, cosmos, "write-region-answers").expect("assessed");
+    assert_eq!(o, Outcome::Ok, "{s}");
+    assert!(s.starts_with("finding: down"), "{s}");
     let (o, s) = finished_in(&ev, cosmos, "offline-write-region").expect("offlineRegion ran");
     assert_eq!(o, Outcome::Ok, "{s}");
     assert!(s.contains("long-running operation Succeeded"), "{s}");
@@ -299,12 +299,12 @@ async fn a_rehearsal_of_the_data_runbooks_takes_the_cosmos_write_region_offline(
         .expect("fog");
     assert_eq!(fog["properties"]["replicationRole"], "Primary");
 
-    // Storage: Resource Health is not Available, so no planned attempt eats the RTO.
+    // Storage: Resource Health is not Available (found down), so no planned attempt eats the
+    // RTO.
     let st = "data-storage-failover";
-    assert_eq!(
-        finished_in(&ev, st, "account-health").map(|f| f.0),
-        Some(Outcome::Failed)
-    );
+    let (o, s) = finished_in(&ev, st, "account-health").expect("assessed");
+    assert_eq!(o, Outcome::Ok, "{s}");
+    assert!(s.starts_with("finding: down"), "{s}");
     assert!(skipped_in(&ev, st, "planned-failover").is_some());
     let (o, s) = finished_in(&ev, st, "unplanned-failover").expect("unplanned ran");
     assert_eq!(o, Outcome::Ok, "{s}");
@@ -1118,15 +1118,17 @@ async fn a_partial_cosmos_outage_takes_the_write_region_offline_not_a_priority_c
     let (c, _dir) = sim_with(gateway_still_answers).await;
     let (ev, rb) = run_cosmos(&c).await;
     let cosmos = "data-cosmos-failover";
-    assert_eq!(
-        finished_in(&ev, cosmos, "write-region-answers").map(|f| f.0),
-        Some(Outcome::Ok),
-        "the gateway still answers in this scenario"
+    let (o, s) = finished_in(&ev, cosmos, "write-region-answers").expect("assessed");
+    assert_eq!(o, Outcome::Ok, "{s}");
+    assert!(
+        s.starts_with("finding: up"),
+        "the gateway still answers in this scenario: {s}"
     );
-    assert_eq!(
-        finished_in(&ev, cosmos, "account-health").map(|f| f.0),
-        Some(Outcome::Failed),
-        "Resource Health is Degraded"
+    let (o, s) = finished_in(&ev, cosmos, "account-health").expect("assessed");
+    assert_eq!(o, Outcome::Ok, "{s}");
+    assert!(
+        s.starts_with("finding: down"),
+        "Resource Health is Degraded: {s}"
     );
     assert!(!started(&ev, "change-priority"), "{ev:#?}");
     let (o, s) = finished_in(&ev, cosmos, "offline-write-region").expect("offlineRegion ran");

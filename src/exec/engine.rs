@@ -1170,7 +1170,12 @@ impl Engine {
                     key: key.clone(),
                     expected: c.expected.clone(),
                     actual: c.actual.clone(),
-                    verdict: c.verdict.as_str().to_string(),
+                    // An assessment's read is a finding whatever it found (see journal.rs).
+                    verdict: if report.outputs.contains_key("finding") {
+                        "FINDING".to_string()
+                    } else {
+                        c.verdict.as_str().to_string()
+                    },
                     source: c.target.clone(),
                     latency_ms: c.latency.as_millis() as u64,
                 },

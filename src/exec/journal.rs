@@ -144,6 +144,7 @@ pub fn to_log(ev: &ExecEvent, engine: &str) -> Option<(String, Vec<EventKind>)> 
             let verdict = match verdict.as_str() {
                 "PASS" => LogVerdict::Pass,
                 "FAIL" => LogVerdict::Fail,
+                "FINDING" => LogVerdict::Finding,
                 _ => LogVerdict::Error,
             };
             (

@@ -293,6 +293,9 @@ pub enum Verdict {
     Fail,
     /// The value could not be read.
     Error,
+    /// The read of an assessment (`assess = true`): what it found is the step's `finding`,
+    /// not a failure.
+    Finding,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

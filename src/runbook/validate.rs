@@ -1162,7 +1162,7 @@ impl<'a> Rv<'a> {
                 "bad-assess",
                 a.span(),
                 format!(
-                    "a `{kind}` step cannot assess: only check, health, graph, probe and storage steps read without changing anything"
+                    "a step of kind `{kind}` cannot assess: only check, health, graph, probe and storage steps read without changing anything"
                 ),
             );
             Self::help(

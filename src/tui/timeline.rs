@@ -93,6 +93,7 @@ pub fn describe(kind: &EventKind) -> (&'static str, String, Tone) {
             let (icon, word, tone) = match verdict {
                 Verdict::Pass => ("✔", "PASS", Tone::Ok),
                 Verdict::Fail => ("✘", "FAIL", Tone::Fail),
+                Verdict::Finding => ("◆", "finding", Tone::Finding),
                 Verdict::Error => ("!", "ERROR", Tone::Fail),
             };
             (

@@ -496,11 +496,24 @@ fn detail(f: &mut Frame, app: &App, area: Rect) {
         lines.push(kv(t, "now", p.clone()));
     }
     if let Some(st) = st {
+        // An assessment's read is what it found, shown neutrally: its FAIL is no failure.
+        let found = (st.status == StepStatus::Assessed)
+            .then(|| st.outputs.get("finding"))
+            .flatten();
+        if let Some(f) = found {
+            lines.push(Line::from(vec![
+                Span::styled("finding: ", t.muted),
+                Span::styled(f.clone(), t.finding.add_modifier(Modifier::BOLD)),
+                Span::styled(" (what the assessment found, not a failure)", t.muted),
+            ]));
+        }
         if let Some(c) = &st.last_check {
             let v = match c.verdict {
+                _ if found.is_some() => "assessed",
                 Verdict::Pass => "PASS",
                 Verdict::Fail => "FAIL",
                 Verdict::Error => "ERROR",
+                Verdict::Finding => "assessed",
             };
             lines.push(kv(t, "expected", c.expected.clone()));
             lines.push(Line::from(vec![
@@ -508,7 +521,9 @@ fn detail(f: &mut Frame, app: &App, area: Rect) {
                 Span::raw(c.actual.clone()),
                 Span::styled(
                     format!("  {v} at {} ({} ms)", c.ts.format("%H:%M:%S"), c.latency_ms),
-                    if c.verdict == Verdict::Pass {
+                    if found.is_some() {
+                        t.finding
+                    } else if c.verdict == Verdict::Pass {
                         t.ok
                     } else {
                         t.fail
