@@ -507,9 +507,20 @@ async fn a_dry_run_touches_nothing_and_says_what_it_would_do() {
         .map(|s| s.request_count())
         .unwrap_or_default();
     assert_eq!(before, after, "a dry run sent requests");
-    let (_, s) = finished(&ev, "tm-disable-primary").expect("described");
-    assert!(s.starts_with("dry run: would PATCH /subscriptions/"), "{s}");
+    // Its condition reads what only a run knows: the call is described, as one that would run
+    // only if the condition held.
+    let s = skipped(&ev, "tm-disable-primary").expect("described");
+    assert!(
+        s.starts_with(
+            "dry run: would run if ${steps.tm-primary.status} = Enabled: would PATCH /subscriptions/"
+        ),
+        "{s}"
+    );
     assert!(s.contains("endpointStatus"), "{s}");
+    assert!(finished(&ev, "tm-disable-primary").is_none());
+    // What needs no earlier result is described as it would run.
+    let (_, s) = finished(&ev, "tm-secondary").expect("described");
+    assert!(s.starts_with("dry run: would read /subscriptions/"), "{s}");
 }
 
 #[test]

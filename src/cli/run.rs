@@ -804,11 +804,13 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
         tokio::spawn(print_share_changes(share.view.clone()));
     }
     let total_steps: usize = kept.iter().map(|(rb, _)| rb.steps.len()).sum();
+    // A dry run changes nothing and recovers nothing: its pace says nothing of the RTO.
     let mut clock = RtoClock::new(
         total_steps,
         plan_rto
             .as_deref()
-            .and_then(|r| crate::runbook::validate::parse_duration(r).ok()),
+            .and_then(|r| crate::runbook::validate::parse_duration(r).ok())
+            .filter(|_| !args.dry_run),
     );
     let ending = drive(engine, answers, &operator, |u| {
         print_update(u);
@@ -879,8 +881,12 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
     let mut head = None;
     if let Ok((events, integrity)) = incident::read_log(&log_path) {
         let state = incident::IncidentState::fold(&events);
-        let cards = scorecard::scorecard(&state, &rtos, plan_rto.as_deref());
-        println!("\n{}", scorecard::render(&cards));
+        if args.dry_run {
+            println!("\n{}", dry_run_summary(&state));
+        } else {
+            let cards = scorecard::scorecard(&state, &rtos, plan_rto.as_deref());
+            println!("\n{}", scorecard::render(&cards));
+        }
         let keyed = matches!(
             events.first().map(|e| &e.kind),
             Some(EventKind::IncidentStarted(h)) if h.keyed.is_some()
@@ -896,7 +902,10 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
         };
         println!("log head: {h} ({integrity}{keyed}); quote it in the incident ticket");
     }
-    if ending.finished {
+    if ending.finished && args.dry_run {
+        println!("dry run finished: every runbook walked through, nothing changed");
+        ExitCode::SUCCESS
+    } else if ending.finished {
         println!("finished: every runbook done");
         ExitCode::SUCCESS
     } else {
@@ -906,6 +915,35 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
         );
         ExitCode::from(1)
     }
+}
+
+/// What a dry run did, in place of the RTO scorecard: it changed nothing, so no runbook
+/// recovered and no time is held against an RTO.
+fn dry_run_summary(state: &incident::IncidentState) -> String {
+    let steps = state.runbooks.iter().flat_map(|r| &r.steps);
+    let (mut described, mut undecided, mut skipped, mut failed) = (0, 0, 0, 0);
+    for s in steps {
+        match s.status {
+            StepStatus::Skipped
+                if s.skip_reason
+                    .as_deref()
+                    .is_some_and(|r| r.starts_with("dry run: would run if")) =>
+            {
+                undecided += 1
+            }
+            StepStatus::Skipped => skipped += 1,
+            StepStatus::Failed | StepStatus::Interrupted => failed += 1,
+            StepStatus::NotStarted => {}
+            _ => described += 1,
+        }
+    }
+    let mut out = format!(
+        "dry run: nothing was changed; no RTO verdict\n  {described} steps described, {undecided} would run only if an earlier result allows (\"would run if\" above), {skipped} skipped"
+    );
+    if failed > 0 {
+        out.push_str(&format!(", {failed} could not be described (✘ above)"));
+    }
+    out
 }
 
 /// A headless run reached two-person steps nobody here can approve: the incident stays open
@@ -1297,6 +1335,10 @@ fn print_update(u: &Update) {
                     *outcome == crate::exec::steps::Outcome::Ok && outputs.contains_key("finding");
                 let (mark, word) = match outcome {
                     _ if found => ("◆", "assessed"),
+                    // Only described: nothing was read or changed, so nothing is "ok".
+                    crate::exec::steps::Outcome::Ok if summary.starts_with("dry run: ") => {
+                        ("·", "described")
+                    }
                     crate::exec::steps::Outcome::Ok => ("✔", "ok"),
                     crate::exec::steps::Outcome::Failed => ("✘", "failed"),
                     crate::exec::steps::Outcome::Skipped => ("↷", "skipped"),
