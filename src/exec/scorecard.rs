@@ -189,4 +189,58 @@ mod tests {
         assert!(done.recovered());
         assert_eq!(done.verdict(), "within RTO (2% used)");
     }
+
+    /// An assessment's finding (the failed region is down) settles its step: the runbook is
+    /// recovered, not "NOT RECOVERED: 1 failed".
+    #[test]
+    fn a_finding_counts_as_settled() {
+        use crate::incident::event::tests::sample_header;
+        use crate::incident::{Event, EventKind, Outcome};
+        let t0 = chrono::DateTime::parse_from_rfc3339("2026-11-25T01:00:00Z")
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .unwrap_or_default();
+        let mut header = sample_header();
+        header.runbooks.truncate(0);
+        let step = |id: &str, outcome: Outcome| {
+            vec![
+                EventKind::StepStarted {
+                    runbook: "web".into(),
+                    step: id.into(),
+                    title: None,
+                    attempt: 1,
+                },
+                EventKind::StepFinished {
+                    runbook: "web".into(),
+                    step: id.into(),
+                    outcome,
+                    duration_ms: 1000,
+                    outputs: BTreeMap::from([("finding".to_string(), "down".to_string())]),
+                    error: None,
+                },
+            ]
+        };
+        let kinds: Vec<EventKind> = std::iter::once(EventKind::IncidentStarted(header))
+            .chain(step("primary-health", Outcome::Finding))
+            .chain(step("failover", Outcome::Ok))
+            .collect();
+        let events: Vec<Event> = kinds
+            .into_iter()
+            .enumerate()
+            .map(|(i, kind)| Event {
+                seq: i as u64 + 1,
+                ts: t0 + chrono::TimeDelta::seconds(i as i64),
+                actor: "drbook".into(),
+                kind,
+                prev: String::new(),
+                hash: String::new(),
+            })
+            .collect();
+        let state = IncidentState::fold(&events);
+        let rtos = BTreeMap::from([("web".to_string(), "30m".to_string())]);
+        let rows = scorecard(&state, &rtos, None);
+        let web = &rows[0];
+        assert_eq!((web.steps_failed, web.steps_settled), (0, 2), "{web:?}");
+        assert!(web.recovered());
+        assert!(web.verdict().starts_with("within RTO"), "{}", web.verdict());
+    }
 }

@@ -1005,4 +1005,62 @@ mod tests {
         assert_eq!(a.plan.verdict, "recovered; no plan RTO set");
         assert_eq!(a.plan_key(), "westeurope-outage");
     }
+
+    /// An assessment that found the primary down is a finding: settled (the runbook
+    /// recovers), listed under findings with what it read, never under failed steps.
+    #[test]
+    fn a_finding_is_settled_and_reported_apart_from_failures() {
+        let found = EventKind::StepFinished {
+            runbook: RB.into(),
+            step: "a".into(),
+            outcome: Outcome::Finding,
+            duration_ms: 1000,
+            outputs: BTreeMap::from([
+                ("finding".to_string(), "down".to_string()),
+                (
+                    "summary".to_string(),
+                    "finding: down: expected properties.availabilityState = Available, actual Unavailable"
+                        .to_string(),
+                ),
+            ]),
+            error: None,
+        };
+        let evs = events(vec![
+            (1, "drbook", start("a")),
+            (2, "drbook", found),
+            (2, "drbook", start("b")),
+            (3, "drbook", finish("b", 1)),
+            (
+                4,
+                "alice",
+                EventKind::IncidentClosed {
+                    outcome: crate::incident::IncidentOutcome::Rehearsed,
+                    summary: None,
+                },
+            ),
+        ]);
+        let mut s = sources();
+        if let Some(rb) = s.runbooks.get_mut(RB) {
+            rb.steps.truncate(2);
+        }
+        let a = analyze_events(&evs, &Integrity::Intact { events: evs.len() }, &s);
+        assert!(a.failed.is_empty(), "{:?}", a.failed);
+        assert_eq!(a.findings.len(), 1);
+        let row = a.step(RB, "a").unwrap();
+        assert_eq!(row.status, "assessed");
+        assert_eq!(
+            row.finding.as_deref(),
+            Some("down: expected properties.availabilityState = Available, actual Unavailable")
+        );
+        assert!(a.runbooks[0].recovered, "{:?}", a.runbooks[0]);
+        let md = crate::report::markdown::render(&a);
+        let findings = md.split("## Findings").nth(1).unwrap_or_default();
+        assert!(
+            findings.contains("`web-failover/a` (t): finding: down: expected"),
+            "{md}"
+        );
+        let failed = md.split("## Failed steps").nth(1).unwrap_or_default();
+        let failed = failed.split("## ").next().unwrap_or_default();
+        assert!(failed.contains("None."), "{md}");
+    }
 }

@@ -31,10 +31,12 @@ pub fn render(a: &Analysis) -> String {
         format!("{}{went_on}", s.error.as_deref().unwrap_or("failed"))
     });
     // What the assessments found (the failed region down) is the expected picture, not a
-    // failure: its own section, never under "Failed steps".
-    step_list(&mut o, a, "Findings", &a.findings, |s| {
-        format!("finding: {}", s.finding.as_deref().unwrap_or("assessed"))
-    });
+    // failure: its own section, never under "Failed steps" (none without assessments).
+    if !a.findings.is_empty() {
+        step_list(&mut o, a, "Findings", &a.findings, |s| {
+            format!("finding: {}", s.finding.as_deref().unwrap_or("assessed"))
+        });
+    }
     step_list(&mut o, a, "Skipped steps", &a.skipped, |s| {
         s.skip_reason.clone().unwrap_or_else(|| "skipped".into())
     });
