@@ -585,4 +585,12 @@ fn a_finding_is_shown_neutrally_in_the_steps_and_the_detail() {
     let finding = a.theme.finding;
     assert_ne!(finding, a.theme.fail);
     assert_ne!(finding, a.theme.ok);
+    // A finding is settled, and can be assessed again.
+    assert_eq!(
+        key(&mut a, 'r'),
+        vec![Effect::Control(Control::Retry(StepKey::new(
+            "web-failover",
+            "primary-health"
+        )))]
+    );
 }

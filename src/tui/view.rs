@@ -754,7 +754,7 @@ fn status(f: &mut Frame, app: &App, area: Rect) {
                     add(Action::Skip, "skip");
                 }
                 Some(Shown::Running) => add(Action::Abort, "abort"),
-                Some(Shown::Done) => add(Action::Recheck, "re-check"),
+                Some(Shown::Done | Shown::Finding) => add(Action::Recheck, "re-check"),
                 _ => {}
             }
             add(Action::Help, "help");
