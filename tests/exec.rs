@@ -164,9 +164,10 @@ async fn a_whole_runbook_runs_headless_with_answers_and_auto_approval() {
     );
     // The fallback for a failover that did not go through is not needed.
     assert!(skipped(&ev, "geo-restore-fallback").is_some());
-    // A read of the down primary fails, and its runbook says that is fine.
+    // A read of the down primary is an assessment: finding it down is a finding, not a failure.
     let (o, s) = finished(&ev, "fog-primary").expect("ran");
-    assert_eq!(o, Outcome::Failed);
+    assert_eq!(o, Outcome::Ok, "{s}");
+    assert!(s.starts_with("finding: down"), "{s}");
     assert!(s.contains("503 ServiceUnavailable"), "{s}");
     // Manual steps carry who and the note.
     assert!(ev.iter().any(|e| matches!(e, ExecEvent::StepFinished { key, by: Some(by), note: Some(n), .. } if key.step == "decide-failover" && by == "alice (answers file)" && n == "done by hand")));
@@ -246,12 +247,12 @@ async fn a_rehearsal_of_the_data_runbooks_takes_the_cosmos_write_region_offline(
     let sim = c.sim.as_ref().expect("the simulator");
     let sub = "/subscriptions/6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f/resourceGroups";
 
-    // Cosmos DB: the write region's gateway does not answer, so the region goes offline.
+    // Cosmos DB: the write region's gateway does not answer (an assessment's finding, not a
+    // failure), so the region goes offline.
     let cosmos = "data-cosmos-failover";
-    assert_eq!(
-        finished_in(&ev, cosmos, "write-region-answers").map(|f| f.0),
-        Some(Outcome::Failed)
-    );
+    let (o, s) = finished_in(&ev, cosmos, "write-region-answers").expect("assessed");
+    assert_eq!(o, Outcome::Ok, "{s}");
+    assert!(s.starts_with("finding: down"), "{s}");
     let (o, s) = finished_in(&ev, cosmos, "offline-write-region").expect("offlineRegion ran");
     assert_eq!(o, Outcome::Ok, "{s}");
     assert!(s.contains("long-running operation Succeeded"), "{s}");
@@ -298,12 +299,12 @@ async fn a_rehearsal_of_the_data_runbooks_takes_the_cosmos_write_region_offline(
         .expect("fog");
     assert_eq!(fog["properties"]["replicationRole"], "Primary");
 
-    // Storage: Resource Health is not Available, so no planned attempt eats the RTO.
+    // Storage: Resource Health is not Available (found down), so no planned attempt eats the
+    // RTO.
     let st = "data-storage-failover";
-    assert_eq!(
-        finished_in(&ev, st, "account-health").map(|f| f.0),
-        Some(Outcome::Failed)
-    );
+    let (o, s) = finished_in(&ev, st, "account-health").expect("assessed");
+    assert_eq!(o, Outcome::Ok, "{s}");
+    assert!(s.starts_with("finding: down"), "{s}");
     assert!(skipped_in(&ev, st, "planned-failover").is_some());
     let (o, s) = finished_in(&ev, st, "unplanned-failover").expect("unplanned ran");
     assert_eq!(o, Outcome::Ok, "{s}");
@@ -509,9 +510,20 @@ async fn a_dry_run_touches_nothing_and_says_what_it_would_do() {
         .map(|s| s.request_count())
         .unwrap_or_default();
     assert_eq!(before, after, "a dry run sent requests");
-    let (_, s) = finished(&ev, "tm-disable-primary").expect("described");
-    assert!(s.starts_with("dry run: would PATCH /subscriptions/"), "{s}");
+    // Its condition reads what only a run knows: the call is described, as one that would run
+    // only if the condition held.
+    let s = skipped(&ev, "tm-disable-primary").expect("described");
+    assert!(
+        s.starts_with(
+            "dry run: would run if ${steps.tm-primary.status} = Enabled: would PATCH /subscriptions/"
+        ),
+        "{s}"
+    );
     assert!(s.contains("endpointStatus"), "{s}");
+    assert!(finished(&ev, "tm-disable-primary").is_none());
+    // What needs no earlier result is described as it would run.
+    let (_, s) = finished(&ev, "tm-secondary").expect("described");
+    assert!(s.starts_with("dry run: would read /subscriptions/"), "{s}");
 }
 
 #[test]
@@ -1120,15 +1132,17 @@ async fn a_partial_cosmos_outage_takes_the_write_region_offline_not_a_priority_c
     let (c, _dir) = sim_with(gateway_still_answers).await;
     let (ev, rb) = run_cosmos(&c).await;
     let cosmos = "data-cosmos-failover";
-    assert_eq!(
-        finished_in(&ev, cosmos, "write-region-answers").map(|f| f.0),
-        Some(Outcome::Ok),
-        "the gateway still answers in this scenario"
+    let (o, s) = finished_in(&ev, cosmos, "write-region-answers").expect("assessed");
+    assert_eq!(o, Outcome::Ok, "{s}");
+    assert!(
+        s.starts_with("finding: up"),
+        "the gateway still answers in this scenario: {s}"
     );
-    assert_eq!(
-        finished_in(&ev, cosmos, "account-health").map(|f| f.0),
-        Some(Outcome::Failed),
-        "Resource Health is Degraded"
+    let (o, s) = finished_in(&ev, cosmos, "account-health").expect("assessed");
+    assert_eq!(o, Outcome::Ok, "{s}");
+    assert!(
+        s.starts_with("finding: down"),
+        "Resource Health is Degraded: {s}"
     );
     assert!(!started(&ev, "change-priority"), "{ev:#?}");
     let (o, s) = finished_in(&ev, cosmos, "offline-write-region").expect("offlineRegion ran");
@@ -1239,4 +1253,145 @@ async fn with_both_regions_healthy_cosmos_moves_by_a_priority_change_with_a_gate
         owed_cleanups(&ev, &rb),
         ["restore-priority", "primary-back-online"]
     );
+}
+
+fn outputs_of(events: &[ExecEvent], step: &str) -> BTreeMap<String, String> {
+    events
+        .iter()
+        .find_map(|e| match e {
+            ExecEvent::StepFinished { key, outputs, .. } if key.step == step => {
+                Some(outputs.clone())
+            }
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+/// Reading the failed region and finding it down is the finding an assessment is for: the
+/// step is not failed, its `finding` decides the branches. An assessment that could not be
+/// carried out at all (403 on the reader) says nothing about the region: it stays a failure,
+/// with no finding, and neither finding's branch runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_assessment_finds_the_region_down_and_a_refused_read_stays_a_failure() {
+    let c = sim().await;
+    let sim = c.sim.as_ref().expect("a simulator");
+    sim.inject(drbook::sim::faults::Injection {
+        path_contains: Some("app-shop-northeurope".into()),
+        count: 10,
+        fault: drbook::sim::faults::InjectedFault::Status {
+            status: 403,
+            code: "AuthorizationFailed".into(),
+            retry_after: None,
+        },
+    });
+    let rec = Arc::new(Memory::default());
+    let rbs = inline(
+        r#"
+[runbook]
+id = "assess"
+title = "Assessments"
+component = "web"
+
+[vars]
+sub = "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f"
+
+[[step]]
+id = "primary-health"
+title = "Resource Health of the primary site"
+kind = "health"
+assess = true
+resource = "/subscriptions/${sub}/resourceGroups/rg-shop-westeurope/providers/Microsoft.Web/sites/app-shop-westeurope"
+on_failure = "continue"
+
+[[step]]
+id = "denied"
+title = "Resource Health of the secondary site, with a reader that may not read it"
+kind = "health"
+assess = true
+resource = "/subscriptions/${sub}/resourceGroups/rg-shop-northeurope/providers/Microsoft.Web/sites/app-shop-northeurope"
+on_failure = "continue"
+
+[[step]]
+id = "if-down"
+title = "The primary is down"
+kind = "wait"
+duration = "1s"
+depends_on = ["primary-health"]
+when = { step = "primary-health", finding = "down" }
+
+[[step]]
+id = "if-up"
+title = "The primary is up"
+kind = "wait"
+duration = "1s"
+depends_on = ["primary-health"]
+when = { step = "primary-health", finding = "up" }
+
+[[step]]
+id = "denied-down"
+title = "The secondary is down"
+kind = "wait"
+duration = "1s"
+depends_on = ["denied"]
+when = { step = "denied", finding = "down" }
+
+[[step]]
+id = "denied-failed"
+title = "The secondary could not be assessed"
+kind = "wait"
+duration = "1s"
+depends_on = ["denied"]
+when = { step = "denied", outcome = "failed" }
+"#,
+    );
+    let e = engine(&c, rbs, rec.clone(), options(true));
+    let ending = tokio::time::timeout(
+        Duration::from_secs(60),
+        drive(e, &Answers::default(), "alice", |_| {}),
+    )
+    .await;
+    let ev = rec.events();
+    ending.unwrap_or_else(|_| panic!("did not finish: {ev:#?}"));
+
+    let (o, s) = finished(&ev, "primary-health").expect("ran");
+    assert_eq!(o, Outcome::Ok, "{s}");
+    assert!(s.starts_with("finding: down:"), "{s}");
+    assert!(
+        !s.contains("FAIL"),
+        "a finding is not worded as a failure: {s}"
+    );
+    assert_eq!(
+        outputs_of(&ev, "primary-health")
+            .get("finding")
+            .map(String::as_str),
+        Some("down")
+    );
+    assert_eq!(finished(&ev, "if-down").map(|f| f.0), Some(Outcome::Ok));
+    assert!(skipped(&ev, "if-up").is_some());
+
+    let (o, s) = finished(&ev, "denied").expect("ran");
+    assert_eq!(o, Outcome::Failed, "{s}");
+    assert!(s.starts_with("could not assess:"), "{s}");
+    assert!(s.contains("403"), "{s}");
+    assert!(!outputs_of(&ev, "denied").contains_key("finding"));
+    assert!(skipped(&ev, "denied-down").is_some());
+    assert_eq!(
+        finished(&ev, "denied-failed").map(|f| f.0),
+        Some(Outcome::Ok)
+    );
+
+    // The log calls the one a finding and the other a failure.
+    let logged: Vec<_> = ev
+        .iter()
+        .filter_map(|e| drbook::exec::journal::to_log(e, "drbook"))
+        .flat_map(|(_, kinds)| kinds)
+        .filter_map(|k| match k {
+            drbook::incident::EventKind::StepFinished { step, outcome, .. } => {
+                Some((step, outcome))
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(logged.contains(&("primary-health".into(), drbook::incident::Outcome::Finding)));
+    assert!(logged.contains(&("denied".into(), drbook::incident::Outcome::Failed)));
 }

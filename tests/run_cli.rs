@@ -213,7 +213,8 @@ fn scoping_to_the_damage_trims_the_plan_and_is_logged() {
             "--target",
             "sim",
             "--non-interactive",
-            "--dry-run",
+            // Not a dry run: that one says nothing of the RTO (it changes nothing).
+            "--read-only",
             "--component",
             "network",
         ],
@@ -1222,5 +1223,225 @@ destructive = false
     assert!(
         md.contains("| `gated` | `undo-x` | `x` | ⚠️ NOT DONE (did not run) |"),
         "{md}"
+    );
+}
+
+/// The demo plan on the shipped outage scenario: every read of the failed region that finds it
+/// down is an assessment's finding, logged as such, never a failed step; the branches taken
+/// are those the runbooks took when those reads were failures (forced SQL failover, Cosmos DB
+/// region taken offline, unplanned storage failover, forced Service Bus failover).
+#[test]
+fn the_demo_rehearsal_logs_findings_where_it_used_to_fail_and_takes_the_same_branches() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let answers = dir.path().join("answers.toml");
+    std::fs::write(
+        &answers,
+        "[manual]\n\"*\" = { outcome = \"ok\", note = \"done in the drill\" }\n",
+    )
+    .expect("answers");
+    // `timeout`: a rehearsal that hangs fails the test instead of holding CI.
+    let o = Command::new("timeout")
+        .arg("180")
+        .arg(env!("CARGO_BIN_EXE_drbook"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "rehearse",
+            "runbooks/",
+            "--target",
+            "sim",
+            "--non-interactive",
+            "--auto-approve",
+            "--max-delay",
+            "200ms",
+            "--operator",
+            "gameday",
+        ])
+        .arg("--answers")
+        .arg(&answers)
+        .arg("--log-dir")
+        .arg(dir.path().join("logs"))
+        .output()
+        .expect("run drbook");
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    let (events, integrity) = read_log(&the_log(dir.path())).expect("readable");
+    assert!(matches!(integrity, Integrity::Intact { .. }), "{integrity}");
+    let mut findings = Vec::new();
+    let mut failed = Vec::new();
+    let mut ran = std::collections::BTreeSet::new();
+    let mut skipped = std::collections::BTreeSet::new();
+    for e in &events {
+        match &e.kind {
+            EventKind::StepFinished {
+                runbook,
+                step,
+                outcome,
+                outputs,
+                ..
+            } => {
+                let key = format!("{runbook}/{step}");
+                match outcome {
+                    Outcome::Finding => {
+                        findings.push((key.clone(), outputs.get("finding").cloned()));
+                    }
+                    Outcome::Failed => failed.push(key.clone()),
+                    _ => {}
+                }
+                ran.insert(key);
+            }
+            EventKind::StepSkipped { runbook, step, .. } => {
+                skipped.insert(format!("{runbook}/{step}"));
+            }
+            _ => {}
+        }
+    }
+    assert!(failed.is_empty(), "failed steps: {failed:?}\n{out}");
+    let assessed: Vec<&str> = findings.iter().map(|(k, _)| k.as_str()).collect();
+    for want in [
+        "data-sql-failover/fog-primary",
+        "data-sql-failover/primary-db-health",
+        "data-cosmos-failover/account-health",
+        "data-cosmos-failover/write-region-answers",
+        "data-storage-failover/account-health",
+        "artifacts-continuity/registry",
+        "web-failover/primary-health",
+        "web-failover/primary-probe",
+        "function-failover/primary-func-health",
+        "function-failover/sb-alias-primary",
+        "aks-failover/primary-health",
+        "logic-failover/primary-workflow",
+        "pipelines-failover/primary-agents-health",
+        "pipelines-failover/ado-status",
+    ] {
+        assert!(
+            assessed.contains(&want),
+            "{want} not logged as a finding: {findings:?}"
+        );
+    }
+    assert!(
+        findings.iter().all(|(_, f)| f.as_deref() == Some("down")),
+        "{findings:?}"
+    );
+    for step in [
+        "data-sql-failover/record-data-loss",
+        "data-cosmos-failover/offline-write-region",
+        "data-storage-failover/unplanned-failover",
+        "function-failover/sb-forced-failover",
+        "network-failover/afd-disable-primary",
+    ] {
+        assert!(ran.contains(step), "{step} did not run");
+    }
+    for step in [
+        "data-cosmos-failover/planned-move",
+        "data-cosmos-failover/change-priority",
+        "data-cosmos-failover/restore-fallback",
+        "data-sql-failover/geo-restore-fallback",
+        "data-storage-failover/try-planned",
+        "data-storage-failover/planned-failover",
+        "function-failover/sb-safe-failover",
+        "logic-failover/disable-primary",
+        "web-failover/start-site",
+    ] {
+        assert!(skipped.contains(step), "{step} was not skipped");
+    }
+    // On the screen too: a finding is `◆`, and no `✘`.
+    assert!(
+        out.contains("◆ web-failover/primary-health assessed"),
+        "{out}"
+    );
+    assert!(!out.contains('✘'), "{out}");
+}
+
+/// A dry run changes nothing, so it gives no RTO verdict; and it reads nothing, so branches
+/// that exclude each other are shown as "would run if ...", never both walked as if they ran.
+#[test]
+fn a_dry_run_gives_no_rto_verdict_and_walks_no_exclusive_branch() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let answers = dir.path().join("answers.toml");
+    std::fs::write(
+        &answers,
+        "[manual]\n\"*\" = { outcome = \"ok\", note = \"done in the drill\" }\n",
+    )
+    .expect("answers");
+    let o = Command::new("timeout")
+        .arg("120")
+        .arg(env!("CARGO_BIN_EXE_drbook"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "rehearse",
+            "runbooks/",
+            "--target",
+            "sim",
+            "--non-interactive",
+            "--auto-approve",
+            "--dry-run",
+            "--max-delay",
+            "200ms",
+        ])
+        .arg("--answers")
+        .arg(&answers)
+        .arg("--log-dir")
+        .arg(dir.path().join("logs"))
+        .output()
+        .expect("run drbook");
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("dry run: nothing was changed; no RTO verdict"),
+        "{out}"
+    );
+    for claim in ["within RTO", "RECOVERED", "OVER RTO", "projected within"] {
+        assert!(!out.contains(claim), "a dry run says `{claim}`:\n{out}");
+    }
+    assert!(!out.contains('✘'), "{out}");
+    let (events, _) = read_log(&the_log(dir.path())).expect("readable");
+    let EventKind::IncidentStarted(h) = &events[0].kind else {
+        panic!("no header")
+    };
+    assert_eq!(h.level, Some(RehearsalLevel::DryRun));
+    let undecided = |rb: &str, st: &str| {
+        events.iter().find_map(|e| match &e.kind {
+            EventKind::StepSkipped {
+                runbook,
+                step,
+                reason,
+            } if runbook == rb && step == st => Some(reason.clone()),
+            _ => None,
+        })
+    };
+    let ran = |rb: &str, st: &str| {
+        events.iter().any(|e| {
+            matches!(&e.kind, EventKind::StepStarted { runbook, step, .. } if runbook == rb && step == st)
+        })
+    };
+    // Planned or unplanned storage failover, safe or forced Service Bus failover: each pair
+    // excludes itself, and a dry run cannot know which one a run would take.
+    for (rb, st) in [
+        ("data-storage-failover", "planned-failover"),
+        ("data-storage-failover", "unplanned-failover"),
+        ("function-failover", "sb-safe-failover"),
+        ("function-failover", "sb-forced-failover"),
+    ] {
+        assert!(!ran(rb, st), "{rb}/{st} was walked as if it ran");
+        let why = undecided(rb, st).unwrap_or_default();
+        assert!(
+            why.starts_with("dry run: would run if "),
+            "{rb}/{st}: {why}"
+        );
+    }
+    // The condition in words, then the call it would make.
+    let why = undecided("function-failover", "sb-safe-failover").unwrap_or_default();
+    assert!(
+        why.starts_with(
+            "dry run: would run if (`decide-sb` is ok and `sb-alias-primary` finds up): would POST /subscriptions/"
+        ),
+        "{why}"
+    );
+    // Steps that need no earlier result are described, an earlier read's output shown as a
+    // placeholder rather than failing the step.
+    assert!(
+        out.contains("· web-failover/secondary-probe described in")
+            && out.contains("would read https://<steps.secondary-site.host>/healthz"),
+        "{out}"
     );
 }

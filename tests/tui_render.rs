@@ -885,3 +885,83 @@ fn a_runbook_done_with_a_failed_step_is_not_ticked() {
     let row = row.split("││").next().unwrap_or(row);
     assert!(!row.contains('✔') && row.contains('✘'), "{row}");
 }
+
+/// An assessment that found the primary down: `◆ finding` in the step list, the timeline and
+/// the detail pane, in the neutral colour, never `✘`.
+fn with_a_finding(a: &mut App) {
+    use drbook::incident::{Event, EventKind, event::Verdict};
+    let at = |s: i64| fixture::start() + chrono::Duration::seconds(s);
+    let (rb, st) = ("web-failover", "primary-health");
+    let events = [
+        EventKind::StepStarted {
+            runbook: rb.into(),
+            step: st.into(),
+            title: None,
+            attempt: 1,
+        },
+        EventKind::CheckResult {
+            runbook: rb.into(),
+            step: st.into(),
+            expected: "properties.availabilityState = Available".into(),
+            actual: "Unavailable".into(),
+            verdict: Verdict::Finding,
+            source: "resource-health".into(),
+            latency_ms: 40,
+        },
+        EventKind::StepFinished {
+            runbook: rb.into(),
+            step: st.into(),
+            outcome: drbook::incident::Outcome::Finding,
+            duration_ms: 120,
+            outputs: [
+                ("finding".to_string(), "down".to_string()),
+                ("outcome".to_string(), "ok".to_string()),
+                (
+                    "summary".to_string(),
+                    "finding: down: expected properties.availabilityState = Available, actual Unavailable".to_string(),
+                ),
+            ]
+            .into_iter()
+            .collect(),
+            error: None,
+        },
+    ];
+    for (i, kind) in events.into_iter().enumerate() {
+        a.update(Msg::Logged(Event {
+            seq: 60 + i as u64,
+            ts: at(740 + i as i64),
+            actor: "drbook".into(),
+            kind,
+            prev: String::new(),
+            hash: String::new(),
+        }));
+    }
+    a.dialog = None;
+    go_to(a, rb, st);
+}
+
+#[test]
+fn a_finding_is_shown_neutrally_in_the_steps_and_the_detail() {
+    both_sizes("finding", with_a_finding);
+    let mut a = app();
+    with_a_finding(&mut a);
+    let screen = render(&mut a, 160, 48);
+    assert!(screen.contains("◆ finding"), "{screen}");
+    assert!(
+        screen.contains("finding: down (what the assessment found, not a failure)"),
+        "{screen}"
+    );
+    assert!(!screen.contains("✘ failed"), "{screen}");
+    assert!(!screen.contains("primary-health check FAIL"), "{screen}");
+    let finding = a.theme.finding;
+    assert_ne!(finding, a.theme.fail);
+    assert_ne!(finding, a.theme.ok);
+    // A finding is settled, and can be assessed again.
+    assert_eq!(
+        key(&mut a, 'r'),
+        vec![Effect::Control(Control::Retry(StepKey::new(
+            "web-failover",
+            "primary-health"
+        )))]
+    );
+}

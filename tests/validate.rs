@@ -206,6 +206,7 @@ fn every_error_class_is_covered_by_the_corpus() {
         "unknown-runbook",
         "bad-url",
         "bad-already",
+        "bad-assess",
     ] {
         assert!(
             codes.iter().any(|c| c == class),

@@ -11,8 +11,8 @@ use serde_json::Value;
 use super::eval::{self, show};
 use super::probe::ProbeClient;
 use super::scope::Scope;
-use crate::azure::{ArmClient, AzureError};
-use crate::runbook::model::{Assertion, OneOrMany, Op, Step, StepKind};
+use crate::azure::{ArmClient, AzureError, ErrorKind};
+use crate::runbook::model::{Assertion, Finding, OneOrMany, Op, Step, StepKind};
 use crate::runbook::validate::parse_duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -72,6 +72,24 @@ impl ReadResult {
             latency: Duration::ZERO,
             source: "",
         }
+    }
+}
+
+/// What an assessment (`assess = true`) found in a read, or `None` when the read could not
+/// be carried out at all. Only an answer from the thing assessed counts: its expectations not
+/// holding, a probe getting no answer, or Azure saying the service is unavailable there (5xx)
+/// is "down"; our own sign-in failing, a 403 on the reader, a 404, a bad request or a
+/// reference that cannot be filled in say nothing about the region, so they stay failures.
+pub fn finding(r: &ReadResult) -> Option<Finding> {
+    match r.verdict {
+        Verdict::Pass => Some(Finding::Up),
+        Verdict::Fail => Some(Finding::Down),
+        Verdict::Error => r
+            .error
+            .as_ref()
+            .filter(|e| e.kind == ErrorKind::Unavailable)
+            .map(|_| Finding::Down),
+        Verdict::Skipped => None,
     }
 }
 

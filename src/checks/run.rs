@@ -304,6 +304,10 @@ pub async fn check_all(
             let mut outputs = result.outputs.clone();
             if result.verdict == Verdict::Skipped {
                 outputs.insert("outcome".into(), "skipped".into());
+            } else if step.assesses()
+                && let Some(f) = crate::checks::read::finding(&result)
+            {
+                outputs.insert("finding".into(), f.as_str().into());
             }
             scopes[ri]
                 .outputs
@@ -392,32 +396,93 @@ async fn prefetch(
 /// Evaluates a `when` with what `check` knows: `Some(true/false)`, or `None` when it depends on
 /// something only a run decides.
 pub fn condition(a: &Assertion, scope: &Scope) -> Option<bool> {
+    // Three-valued: one part known false decides an `all`, one known true an `any`, whatever
+    // the parts not yet known would say.
     if let Some(all) = &a.all {
-        return all.iter().try_fold(true, |acc, s| {
-            condition(s.get_ref(), scope).map(|v| acc && v)
-        });
+        let parts: Vec<Option<bool>> = all.iter().map(|s| condition(s.get_ref(), scope)).collect();
+        if parts.contains(&Some(false)) {
+            return Some(false);
+        }
+        return parts
+            .into_iter()
+            .collect::<Option<Vec<bool>>>()
+            .map(|_| true);
     }
     if let Some(any) = &a.any {
-        return any.iter().try_fold(false, |acc, s| {
-            condition(s.get_ref(), scope).map(|v| acc || v)
-        });
+        let parts: Vec<Option<bool>> = any.iter().map(|s| condition(s.get_ref(), scope)).collect();
+        if parts.contains(&Some(true)) {
+            return Some(true);
+        }
+        return parts
+            .into_iter()
+            .collect::<Option<Vec<bool>>>()
+            .map(|_| false);
     }
     if let Some(n) = &a.not {
         return condition(n.get_ref(), scope).map(|v| !v);
     }
+    if let (Some(step), Some(finding)) = (&a.step, &a.finding) {
+        // An assessment that could not be carried out, or a step skipped, found nothing: the
+        // condition does not hold (it is decided, not waiting for a run).
+        let outs = scope.outputs.get(step.get_ref())?;
+        return Some(outs.get("finding").map(String::as_str) == Some(finding.get_ref().as_str()));
+    }
     if let (Some(step), Some(outcome)) = (&a.step, &a.outcome) {
         let got = scope.outputs.get(step.get_ref())?.get("outcome")?;
-        let want = match outcome.get_ref() {
-            Outcome::Ok => "ok",
-            Outcome::Failed => "failed",
-            Outcome::Skipped => "skipped",
-        };
-        return Some(got == want);
+        return Some(got == outcome_word(*outcome.get_ref()));
     }
     let value = scope.render(a.value.as_ref()?.get_ref()).ok()?;
     let op = eval::the_op(a)?;
     let op = eval::render_op(&op, &|s: &str| scope.render(s).map_err(|e| e.to_string())).ok()?;
     Some(eval::evaluate("", &op, &Value::String(value), Utc::now()).holds)
+}
+
+fn outcome_word(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Ok => "ok",
+        Outcome::Failed => "failed",
+        Outcome::Skipped => "skipped",
+    }
+}
+
+/// A condition in words, for "would run if ..." (a dry run cannot decide it).
+pub fn condition_text(a: &Assertion) -> String {
+    let join = |parts: &[toml::Spanned<Assertion>], sep: &str| {
+        let texts: Vec<String> = parts.iter().map(|s| condition_text(s.get_ref())).collect();
+        if texts.len() == 1 {
+            texts.concat()
+        } else {
+            format!("({})", texts.join(sep))
+        }
+    };
+    if let Some(all) = &a.all {
+        return join(all, " and ");
+    }
+    if let Some(any) = &a.any {
+        return join(any, " or ");
+    }
+    if let Some(n) = &a.not {
+        let n = n.get_ref();
+        return match (&n.step, &n.outcome, &n.finding) {
+            (Some(s), Some(o), _) => {
+                format!("`{}` is not {}", s.get_ref(), outcome_word(*o.get_ref()))
+            }
+            (Some(s), _, Some(f)) => {
+                format!("`{}` does not find {}", s.get_ref(), f.get_ref().as_str())
+            }
+            _ => format!("not {}", condition_text(n)),
+        };
+    }
+    if let (Some(step), Some(f)) = (&a.step, &a.finding) {
+        return format!("`{}` finds {}", step.get_ref(), f.get_ref().as_str());
+    }
+    if let (Some(step), Some(o)) = (&a.step, &a.outcome) {
+        return format!("`{}` is {}", step.get_ref(), outcome_word(*o.get_ref()));
+    }
+    match (&a.value, eval::the_op(a)) {
+        (Some(v), Some(op)) => eval::evaluate(v.get_ref(), &op, &Value::Null, Utc::now()).expected,
+        _ => "its condition holds".into(),
+    }
 }
 
 /// Totals for the summary line and the exit code.
@@ -447,4 +512,62 @@ pub fn summarize(rows: &[CheckRow]) -> Summary {
         s.auth_error |= r.result.error.as_ref().is_some_and(|e| e.is_auth());
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn when(text: &str) -> Assertion {
+        #[derive(serde::Deserialize)]
+        struct W {
+            when: Assertion,
+        }
+        toml::from_str::<W>(text)
+            .map(|w| w.when)
+            .unwrap_or_default()
+    }
+
+    /// One part known false decides an `all`, one known true an `any`, however many parts
+    /// only a run could decide; otherwise the condition is undecided.
+    #[test]
+    fn a_condition_is_decided_by_what_is_known() {
+        let mut scope = Scope::default();
+        scope.outputs.insert(
+            "decide".into(),
+            BTreeMap::from([("outcome".to_string(), "failed".to_string())]),
+        );
+        scope.outputs.insert(
+            "health".into(),
+            BTreeMap::from([
+                ("outcome".to_string(), "ok".to_string()),
+                ("finding".to_string(), "down".to_string()),
+            ]),
+        );
+        let all = when(
+            r#"when = { all = [{ step = "decide", outcome = "ok" }, { step = "unknown", outcome = "ok" }] }"#,
+        );
+        assert_eq!(condition(&all, &scope), Some(false));
+        let any = when(
+            r#"when = { any = [{ step = "health", finding = "down" }, { step = "unknown", outcome = "ok" }] }"#,
+        );
+        assert_eq!(condition(&any, &scope), Some(true));
+        let open = when(
+            r#"when = { any = [{ step = "health", finding = "up" }, { step = "unknown", outcome = "ok" }] }"#,
+        );
+        assert_eq!(condition(&open, &scope), None);
+        // An assessment that could not be made found nothing: decided, and not "down".
+        scope.outputs.insert(
+            "denied".into(),
+            BTreeMap::from([("outcome".to_string(), "failed".to_string())]),
+        );
+        let down = when(r#"when = { step = "denied", finding = "down" }"#);
+        assert_eq!(condition(&down, &scope), Some(false));
+        assert_eq!(
+            condition_text(&when(
+                r#"when = { all = [{ step = "decide", outcome = "ok" }, { not = { step = "health", finding = "up" } }] }"#
+            )),
+            "(`decide` is ok and `health` does not find up)"
+        );
+    }
 }

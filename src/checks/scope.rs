@@ -16,6 +16,9 @@ pub struct Scope {
     pub outputs: BTreeMap<String, BTreeMap<String, String>>,
     /// Variables with no value, and how to give them one.
     pub missing: BTreeMap<String, String>,
+    /// A dry run: an output of an earlier step, which was only described and never read, is
+    /// shown as `<steps.x.y>` instead of failing to be filled in.
+    pub placeholders: bool,
 }
 
 impl Scope {
@@ -39,13 +42,19 @@ impl Scope {
             incident,
             outputs: BTreeMap::new(),
             missing: BTreeMap::new(),
+            placeholders: false,
         }
     }
 
     pub fn lookup(&self, r: &Ref) -> Option<String> {
         match r {
             Ref::Var(n) => self.vars.get(n).map(str::to_string),
-            Ref::Step { step, field } => self.outputs.get(step).and_then(|o| o.get(field)).cloned(),
+            Ref::Step { step, field } => self
+                .outputs
+                .get(step)
+                .and_then(|o| o.get(field))
+                .cloned()
+                .or_else(|| self.placeholders.then(|| format!("<steps.{step}.{field}>"))),
             Ref::Runbook(f) => self.runbook.get(f).cloned(),
             Ref::Incident(f) => self.incident.get(f).cloned(),
         }

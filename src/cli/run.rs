@@ -691,7 +691,7 @@ async fn open_session(
             for st in &rb.steps {
                 let p = match st.status {
                     StepStatus::NotStarted => continue,
-                    StepStatus::Done => plan::Progress::Done,
+                    StepStatus::Done | StepStatus::Assessed => plan::Progress::Done,
                     StepStatus::Failed => plan::Progress::Failed,
                     StepStatus::Skipped => plan::Progress::Skipped,
                     StepStatus::Running
@@ -820,11 +820,13 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
         tokio::spawn(print_share_changes(share.view.clone()));
     }
     let total_steps: usize = kept.iter().map(|(rb, _)| rb.steps.len()).sum();
+    // A dry run changes nothing and recovers nothing: its pace says nothing of the RTO.
     let mut clock = RtoClock::new(
         total_steps,
         plan_rto
             .as_deref()
-            .and_then(|r| crate::runbook::validate::parse_duration(r).ok()),
+            .and_then(|r| crate::runbook::validate::parse_duration(r).ok())
+            .filter(|_| !args.dry_run),
     );
     let ending = drive(engine, answers, &operator, |u| {
         print_update(u);
@@ -901,15 +903,19 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
     let mut recovered = false;
     if let Ok((events, integrity)) = incident::read_log(&log_path) {
         let state = incident::IncidentState::fold(&events);
-        let plan_id = state.header.as_ref().and_then(|h| h.plan.clone());
-        let sources = crate::report::Sources::from_runbooks(
-            kept.iter().map(|(rb, _)| rb),
-            &groups,
-            plan_id.as_deref().map(|id| (id, plan_rto.as_deref())),
-        );
-        let verdict = crate::report::verdict(&state, &sources);
-        recovered = verdict.recovered;
-        println!("\n{}", scorecard::render(&verdict));
+        if args.dry_run {
+            println!("\n{}", dry_run_summary(&state));
+        } else {
+            let plan_id = state.header.as_ref().and_then(|h| h.plan.clone());
+            let sources = crate::report::Sources::from_runbooks(
+                kept.iter().map(|(rb, _)| rb),
+                &groups,
+                plan_id.as_deref().map(|id| (id, plan_rto.as_deref())),
+            );
+            let verdict = crate::report::verdict(&state, &sources);
+            recovered = verdict.recovered;
+            println!("\n{}", scorecard::render(&verdict));
+        }
         let keyed = matches!(
             events.first().map(|e| &e.kind),
             Some(EventKind::IncidentStarted(h)) if h.keyed.is_some()
@@ -932,7 +938,10 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
             cleanup_command(&log_path, &kept)
         );
     }
-    if ending.finished && recovered && cleaned != Some(false) {
+    if ending.finished && args.dry_run {
+        println!("dry run finished: every runbook walked through, nothing changed");
+        ExitCode::SUCCESS
+    } else if ending.finished && recovered && cleaned != Some(false) {
         println!("finished: every runbook done");
         ExitCode::SUCCESS
     } else if ending.finished && !recovered {
@@ -941,11 +950,7 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
         println!(
             "finished: every runbook ran to its end, but NOT RECOVERED (see the verdict above)"
         );
-        if cleaned == Some(false) {
-            ExitCode::from(1)
-        } else {
-            ExitCode::SUCCESS
-        }
+        ExitCode::from(1)
     } else if ending.finished {
         println!("finished: every runbook done, but the clean-up is not");
         ExitCode::from(1)
@@ -956,6 +961,35 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
         );
         ExitCode::from(1)
     }
+}
+
+/// What a dry run did, in place of the RTO scorecard: it changed nothing, so no runbook
+/// recovered and no time is held against an RTO.
+fn dry_run_summary(state: &incident::IncidentState) -> String {
+    let steps = state.runbooks.iter().flat_map(|r| &r.steps);
+    let (mut described, mut undecided, mut skipped, mut failed) = (0, 0, 0, 0);
+    for s in steps {
+        match s.status {
+            StepStatus::Skipped
+                if s.skip_reason
+                    .as_deref()
+                    .is_some_and(|r| r.starts_with("dry run: would run if")) =>
+            {
+                undecided += 1
+            }
+            StepStatus::Skipped => skipped += 1,
+            StepStatus::Failed | StepStatus::Interrupted => failed += 1,
+            StepStatus::NotStarted => {}
+            _ => described += 1,
+        }
+    }
+    let mut out = format!(
+        "dry run: nothing was changed; no RTO verdict\n  {described} steps described, {undecided} would run only if an earlier result allows (\"would run if\" above), {skipped} skipped"
+    );
+    if failed > 0 {
+        out.push_str(&format!(", {failed} could not be described (✘ above)"));
+    }
+    out
 }
 
 /// A headless run reached two-person steps nobody here can approve: the incident stays open
@@ -1511,20 +1545,28 @@ fn print_update(u: &Update) {
                 summary,
                 duration_ms,
                 note,
+                outputs,
                 ..
             } => {
-                let mark = match outcome {
-                    crate::exec::steps::Outcome::Ok => "✔",
-                    crate::exec::steps::Outcome::Failed => "✘",
-                    crate::exec::steps::Outcome::Skipped => "↷",
+                // An assessment's finding is neither ok nor failed (see journal.rs).
+                let found =
+                    *outcome == crate::exec::steps::Outcome::Ok && outputs.contains_key("finding");
+                let (mark, word) = match outcome {
+                    _ if found => ("◆", "assessed"),
+                    // Only described: nothing was read or changed, so nothing is "ok".
+                    crate::exec::steps::Outcome::Ok if summary.starts_with("dry run: ") => {
+                        ("·", "described")
+                    }
+                    crate::exec::steps::Outcome::Ok => ("✔", "ok"),
+                    crate::exec::steps::Outcome::Failed => ("✘", "failed"),
+                    crate::exec::steps::Outcome::Skipped => ("↷", "skipped"),
                 };
                 let note = note
                     .as_ref()
                     .map(|n| format!(" — note: {n}"))
                     .unwrap_or_default();
                 format!(
-                    "{mark} {key} {} in {:.1}s: {}{note}",
-                    outcome.as_str(),
+                    "{mark} {key} {word} in {:.1}s: {}{note}",
                     *duration_ms as f64 / 1000.0,
                     summary.replace('\n', " | ")
                 )

@@ -15,7 +15,7 @@ use super::command::Stream;
 use super::plan::{self, Group, Progress, StepKey};
 use super::steps::{self, Outcome, StepContext, StepReport};
 use crate::checks::read::Reader;
-use crate::checks::run::condition;
+use crate::checks::run::{condition, condition_text};
 use crate::checks::scope::Scope;
 use crate::runbook::model::{OnFailure, Runbook, Step, StepKind};
 use crate::runbook::validate::parse_duration;
@@ -772,6 +772,55 @@ impl Engine {
         Ok(())
     }
 
+    /// What a dry run says a step would do (the call, the command), without running it;
+    /// `None` for a manual step, which the operator carries out.
+    async fn dry_run_text(&self, key: &StepKey, step: &Step) -> Option<String> {
+        if *step.kind.get_ref() == StepKind::Manual {
+            return None;
+        }
+        let mut scope = self.scopes.get(&key.runbook).cloned().unwrap_or_default();
+        scope.placeholders = true;
+        let (lines, _) = mpsc::unbounded_channel();
+        let (progress, _) = mpsc::unbounded_channel();
+        let ctx = StepContext {
+            reader: &self.reader,
+            scope: &scope,
+            cancel: CancellationToken::new(),
+            lines,
+            dry_run: true,
+            progress,
+            max_delay: self.options.max_delay,
+        };
+        let report = steps::run(step, &ctx).await;
+        report
+            .summary
+            .strip_prefix("dry run: ")
+            .map(|s| s.lines().next().unwrap_or_default().to_string())
+    }
+
+    /// A dry run's step whose condition depends on what only a run knows: settled as skipped
+    /// so the plan goes on, with nothing in its outputs, so that what depends on it is not
+    /// decided by it either.
+    async fn undecided(
+        &mut self,
+        key: StepKey,
+        reason: String,
+        updates: &mpsc::UnboundedSender<Update>,
+    ) -> Result<(), String> {
+        self.record(
+            ExecEvent::StepSkipped {
+                key: key.clone(),
+                reason: reason.clone(),
+                by: None,
+            },
+            updates,
+        )
+        .await?;
+        self.progress.insert(key.clone(), Progress::Skipped);
+        self.skip_reasons.insert(key, reason);
+        Ok(())
+    }
+
     /// Conditions, confirmations and manual steps, then the work itself.
     async fn start(
         &mut self,
@@ -785,10 +834,18 @@ impl Engine {
         if let Some(w) = &step.when {
             let scope = self.scopes.get(&key.runbook).cloned().unwrap_or_default();
             // An output a failed step never produced counts as "not met", not as an error; a
-            // dry run reads nothing, so it describes the step whatever its condition.
+            // dry run reads nothing, so what it cannot decide it says, rather than walking
+            // branches that exclude each other as if both ran.
             let go = match condition(w.get_ref(), &scope) {
                 Some(v) => v,
-                None => self.options.dry_run,
+                None if self.options.dry_run => {
+                    let mut why = format!("dry run: would run if {}", condition_text(w.get_ref()));
+                    if let Some(what) = self.dry_run_text(&key, &step).await {
+                        why = format!("{why}: {what}");
+                    }
+                    return self.undecided(key, why, updates).await;
+                }
+                None => false,
             };
             if !go {
                 return self
@@ -1109,8 +1166,9 @@ impl Engine {
         let cancel = self.reader.arm.cancel_token().child_token();
         self.cancels.insert(key.clone(), cancel.clone());
         let reader = self.reader.clone();
-        let scope = self.scopes.get(&key.runbook).cloned().unwrap_or_default();
+        let mut scope = self.scopes.get(&key.runbook).cloned().unwrap_or_default();
         let dry_run = self.options.dry_run;
+        scope.placeholders = dry_run;
         let max_delay = self.options.max_delay;
         let (ltx, mut lrx) = mpsc::unbounded_channel();
         let (ptx, mut prx) = mpsc::unbounded_channel();
@@ -1170,7 +1228,12 @@ impl Engine {
                     key: key.clone(),
                     expected: c.expected.clone(),
                     actual: c.actual.clone(),
-                    verdict: c.verdict.as_str().to_string(),
+                    // An assessment's read is a finding whatever it found (see journal.rs).
+                    verdict: if report.outputs.contains_key("finding") {
+                        "FINDING".to_string()
+                    } else {
+                        c.verdict.as_str().to_string()
+                    },
                     source: c.target.clone(),
                     latency_ms: c.latency.as_millis() as u64,
                 },
@@ -1426,7 +1489,13 @@ impl Engine {
                 Outcome::Skipped => Progress::Skipped,
             },
         );
-        if let Some(scope) = self.scopes.get_mut(&key.runbook) {
+        // A dry run only described the step: it has no outputs, and no outcome conditions
+        // could honestly read (a person's answer to a manual step is real, and kept).
+        let described = self.options.dry_run
+            && self
+                .step(&key)
+                .is_some_and(|(_, s)| *s.kind.get_ref() != StepKind::Manual);
+        if !described && let Some(scope) = self.scopes.get_mut(&key.runbook) {
             scope.outputs.insert(key.step.clone(), outputs);
         }
         Ok(())

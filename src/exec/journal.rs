@@ -144,6 +144,7 @@ pub fn to_log(ev: &ExecEvent, engine: &str) -> Option<(String, Vec<EventKind>)> 
             let verdict = match verdict.as_str() {
                 "PASS" => LogVerdict::Pass,
                 "FAIL" => LogVerdict::Fail,
+                "FINDING" => LogVerdict::Finding,
                 _ => LogVerdict::Error,
             };
             (
@@ -180,10 +181,17 @@ pub fn to_log(ev: &ExecEvent, engine: &str) -> Option<(String, Vec<EventKind>)> 
             if o != Outcome::Failed {
                 outputs.insert("summary".into(), summary);
             }
+            // Only an assessment has a `finding` output (`validate` reserves the name): it
+            // is logged as a finding, which no reader takes for a failure.
+            let logged = if o == Outcome::Ok && outputs.contains_key("finding") {
+                LogOutcome::Finding
+            } else {
+                outcome(o)
+            };
             kinds.push(EventKind::StepFinished {
                 runbook: key.runbook,
                 step: key.step,
-                outcome: outcome(o),
+                outcome: logged,
                 duration_ms,
                 outputs,
                 error,

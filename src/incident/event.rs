@@ -321,6 +321,9 @@ pub enum Verdict {
     Fail,
     /// The value could not be read.
     Error,
+    /// The read of an assessment (`assess = true`): what it found is the step's `finding`,
+    /// not a failure.
+    Finding,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -337,6 +340,9 @@ pub enum Outcome {
     Failed,
     Skipped,
     Interrupted,
+    /// An assessment (`assess = true`) was carried out: what it found (`up`, `down`) is its
+    /// `finding` output. Settled, like `ok`; never a failure.
+    Finding,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -910,6 +916,39 @@ pub(crate) mod tests {
             let back: EventKind = serde_json::from_str(&json).unwrap();
             assert_eq!(back, kind);
         }
+    }
+
+    /// An assessment's finding is written `"outcome":"finding"` (its check `"verdict":"finding"`)
+    /// and read back as such; a line from before assessments reads as it always did.
+    #[test]
+    fn a_finding_is_logged_as_such_and_old_lines_still_read() {
+        let line = br#"{"seq":5,"ts":"2026-11-25T01:52:03.412Z","actor":"drbook","event":"step_finished","runbook":"web-failover","step":"primary-health","outcome":"finding","duration_ms":120,"outputs":{"finding":"down"},"prev":"p","hash":"h"}"#;
+        let e = Event::decode(line).unwrap();
+        let EventKind::StepFinished {
+            outcome, outputs, ..
+        } = &e.kind
+        else {
+            panic!("{:?}", e.kind)
+        };
+        assert_eq!(*outcome, Outcome::Finding);
+        assert_eq!(outputs.get("finding").map(String::as_str), Some("down"));
+        assert!(e.kind.to_json().unwrap().contains(r#""outcome":"finding""#));
+        let line = br#"{"seq":4,"ts":"2026-11-25T01:52:03.400Z","actor":"drbook","event":"check_result","runbook":"web-failover","step":"primary-health","expected":"x","actual":"y","verdict":"finding","source":"arm","latency_ms":4,"prev":"p","hash":"h"}"#;
+        assert!(matches!(
+            Event::decode(line).unwrap().kind,
+            EventKind::CheckResult {
+                verdict: Verdict::Finding,
+                ..
+            }
+        ));
+        let old = br#"{"seq":5,"ts":"2026-11-25T01:52:03.412Z","actor":"drbook","event":"step_finished","runbook":"web-failover","step":"primary-health","outcome":"failed","duration_ms":120,"error":"FAIL","prev":"p","hash":"h"}"#;
+        assert!(matches!(
+            Event::decode(old).unwrap().kind,
+            EventKind::StepFinished {
+                outcome: Outcome::Failed,
+                ..
+            }
+        ));
     }
 
     #[test]

@@ -23,6 +23,8 @@ pub enum StepStatus {
     Done,
     Failed,
     Skipped,
+    /// An assessment carried out: what it found is its `finding` output. Settled, as done.
+    Assessed,
     /// Started and never finished: drbook stopped (crash, kill, power loss) or the incident
     /// was closed while it ran. What it did is unknown: look before running it again.
     Interrupted,
@@ -596,6 +598,7 @@ impl IncidentState {
                     Outcome::Failed => StepStatus::Failed,
                     Outcome::Skipped => StepStatus::Skipped,
                     Outcome::Interrupted => StepStatus::Interrupted,
+                    Outcome::Finding => StepStatus::Assessed,
                 };
                 s.finished = Some(ts);
                 s.duration_ms = Some(*duration_ms);

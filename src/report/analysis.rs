@@ -41,6 +41,10 @@ pub struct Analysis {
     /// Every step the log mentions, by start time (not started last).
     pub steps: Vec<StepRow>,
     pub failed: Vec<StepRef>,
+    /// Assessments carried out, with what they found (the failed region is down): not
+    /// failures.
+    #[serde(default)]
+    pub findings: Vec<StepRef>,
     pub skipped: Vec<StepRef>,
     /// Steps that needed more than one attempt.
     pub retried: Vec<StepRef>,
@@ -283,6 +287,9 @@ pub struct StepRow {
     /// Confirmation asked → answered, or a manual step's start → finish.
     pub human_wait_ms: Option<u64>,
     pub error: Option<String>,
+    /// An assessment's finding, e.g. `down: expected ..., actual ...`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finding: Option<String>,
     pub skip_reason: Option<String>,
     /// From the runbook file: `false` when `on_failure = "continue"` (a failure the runbook
     /// goes on from); `None` when the file is unknown.
@@ -441,6 +448,7 @@ pub fn analyze_events(events: &[Event], integrity: &Integrity, sources: &Sources
                 acted_by,
                 kind,
                 error: s.error.clone(),
+                finding: finding_text(s),
                 skip_reason: s.skip_reason.clone(),
                 stops_on_failure: step_info.map(|i| i.stops_on_failure),
                 on_critical_path: on_path.contains(&key),
@@ -482,6 +490,7 @@ pub fn analyze_events(events: &[Event], integrity: &Integrity, sources: &Sources
                     acted_by: None,
                     human_wait_ms: None,
                     error: None,
+                    finding: None,
                     skip_reason: None,
                     stops_on_failure: si.map(|si| si.stops_on_failure),
                     on_critical_path: false,
@@ -508,6 +517,7 @@ pub fn analyze_events(events: &[Event], integrity: &Integrity, sources: &Sources
             .collect()
     };
     let failed = pick(&|s| s.status == "failed");
+    let findings = pick(&|s| s.finding.is_some());
     let skipped = pick(&|s| s.status == "skipped");
     let retried = pick(&|s| s.attempts > 1 || !s.retries.is_empty());
 
@@ -559,6 +569,7 @@ pub fn analyze_events(events: &[Event], integrity: &Integrity, sources: &Sources
         plan,
         steps,
         failed,
+        findings,
         skipped,
         retried,
         notes: notes(&state),
@@ -644,7 +655,8 @@ fn cleanups(events: &[Event]) -> Vec<CleanupRow> {
             EventKind::StepFinished { outcome, error, .. } => {
                 r.finished = Some(e.ts);
                 r.outcome = match outcome {
-                    crate::incident::Outcome::Ok => "done",
+                    // A clean-up that assesses has read what it was for: done.
+                    crate::incident::Outcome::Ok | crate::incident::Outcome::Finding => "done",
                     crate::incident::Outcome::Failed | crate::incident::Outcome::Interrupted => {
                         "failed"
                     }
@@ -741,6 +753,23 @@ fn steps_trusted<'a>(sources: &'a Sources, id: &str) -> Option<&'a super::source
     }
 }
 
+/// What an assessment found, with the read behind it (`down: expected ..., actual ...`).
+fn finding_text(s: &crate::incident::StepState) -> Option<String> {
+    if s.status != StepStatus::Assessed {
+        return None;
+    }
+    let found = s.outputs.get("finding")?;
+    let detail = s
+        .outputs
+        .get("summary")
+        .and_then(|t| t.strip_prefix(&format!("finding: {found}: ")))
+        .and_then(|t| t.lines().next());
+    Some(match detail {
+        Some(d) => format!("{found}: {d}"),
+        None => found.clone(),
+    })
+}
+
 /// The operators once each: `alice (--auto-approve)` or `alice (answers file a.toml)` (how
 /// an answer is attributed) is alice; drbook answering what nobody answered is no operator.
 fn operators(all: &[String]) -> Vec<String> {
@@ -774,6 +803,7 @@ pub fn status_name(s: StepStatus) -> &'static str {
         StepStatus::Failed => "failed",
         StepStatus::Skipped => "skipped",
         StepStatus::Interrupted => "interrupted",
+        StepStatus::Assessed => "assessed",
     }
 }
 
@@ -1242,5 +1272,63 @@ mod tests {
         );
         assert_eq!(a.plan.steps_total, None);
         assert_eq!(a.plan_key(), "westeurope-outage");
+    }
+
+    /// An assessment that found the primary down is a finding: settled (the runbook
+    /// recovers), listed under findings with what it read, never under failed steps.
+    #[test]
+    fn a_finding_is_settled_and_reported_apart_from_failures() {
+        let found = EventKind::StepFinished {
+            runbook: RB.into(),
+            step: "a".into(),
+            outcome: Outcome::Finding,
+            duration_ms: 1000,
+            outputs: BTreeMap::from([
+                ("finding".to_string(), "down".to_string()),
+                (
+                    "summary".to_string(),
+                    "finding: down: expected properties.availabilityState = Available, actual Unavailable"
+                        .to_string(),
+                ),
+            ]),
+            error: None,
+        };
+        let evs = events(vec![
+            (1, "drbook", start("a")),
+            (2, "drbook", found),
+            (2, "drbook", start("b")),
+            (3, "drbook", finish("b", 1)),
+            (
+                4,
+                "alice",
+                EventKind::IncidentClosed {
+                    outcome: crate::incident::IncidentOutcome::Rehearsed,
+                    summary: None,
+                },
+            ),
+        ]);
+        let mut s = sources();
+        if let Some(rb) = s.runbooks.get_mut(RB) {
+            rb.steps.truncate(2);
+        }
+        let a = analyze_events(&evs, &Integrity::Intact { events: evs.len() }, &s);
+        assert!(a.failed.is_empty(), "{:?}", a.failed);
+        assert_eq!(a.findings.len(), 1);
+        let row = a.step(RB, "a").unwrap();
+        assert_eq!(row.status, "assessed");
+        assert_eq!(
+            row.finding.as_deref(),
+            Some("down: expected properties.availabilityState = Available, actual Unavailable")
+        );
+        assert!(a.runbooks[0].recovered, "{:?}", a.runbooks[0]);
+        let md = crate::report::markdown::render(&a);
+        let findings = md.split("## Findings").nth(1).unwrap_or_default();
+        assert!(
+            findings.contains("`web-failover/a` (t): finding: down: expected"),
+            "{md}"
+        );
+        let failed = md.split("## Failed steps").nth(1).unwrap_or_default();
+        let failed = failed.split("## ").next().unwrap_or_default();
+        assert!(failed.contains("None."), "{md}");
     }
 }

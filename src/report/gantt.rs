@@ -19,6 +19,7 @@ pub fn style(status: &str) -> (&'static str, &'static str) {
     match status {
         "done" => ("#2e7d32", "✔ done"),
         "failed" => ("#c62828", "✘ failed"),
+        "assessed" => ("#5c6bc0", "◆ finding"),
         "skipped" => ("#757575", "↷ skipped"),
         "interrupted" => ("#ef6c00", "⚡ interrupted"),
         "not_started" => ("#cfd8dc", "· not started"),

@@ -30,6 +30,13 @@ pub fn render(a: &Analysis) -> String {
         };
         format!("{}{went_on}", s.error.as_deref().unwrap_or("failed"))
     });
+    // What the assessments found (the failed region down) is the expected picture, not a
+    // failure: its own section, never under "Failed steps" (none without assessments).
+    if !a.findings.is_empty() {
+        step_list(&mut o, a, "Findings", &a.findings, |s| {
+            format!("finding: {}", s.finding.as_deref().unwrap_or("assessed"))
+        });
+    }
     step_list(&mut o, a, "Skipped steps", &a.skipped, |s| {
         s.skip_reason.clone().unwrap_or_else(|| "skipped".into())
     });
@@ -136,8 +143,12 @@ fn summary(o: &mut String, a: &Analysis) {
         o,
         "Steps",
         &format!(
-            "{} done, {} failed, {} skipped, {} retried, of {}",
+            "{} done, {}{} failed, {} skipped, {} retried, of {}",
             count(&|s| s.status == "done"),
+            match count(&|s| s.status == "assessed") {
+                0 => String::new(),
+                n => format!("{n} findings, "),
+            },
             count(&|s| s.status == "failed"),
             count(&|s| s.status == "skipped"),
             count(&|s| s.attempts > 1 || !s.retries.is_empty()),
@@ -437,6 +448,7 @@ fn title(s: &StepRow) -> String {
 pub fn status(s: &str) -> String {
     let mark = match s {
         "done" => "✔",
+        "assessed" => "◆",
         "failed" => "✘",
         "skipped" => "↷",
         "interrupted" => "⚡",

@@ -396,9 +396,15 @@ fn runbook_verdict(
     let started = steps.iter().filter_map(|s| s.started).min();
     let finished = steps.iter().filter_map(|s| s.finished).max();
     let done = steps.iter().filter(|s| s.finished.is_some()).count();
+    // An assessment's finding (the failed region is down) is what it was for: settled.
     let settled = steps
         .iter()
-        .filter(|s| matches!(s.status, StepStatus::Done | StepStatus::Skipped))
+        .filter(|s| {
+            matches!(
+                s.status,
+                StepStatus::Done | StepStatus::Skipped | StepStatus::Assessed
+            )
+        })
         .count();
     let failed = steps
         .iter()
@@ -553,6 +559,18 @@ mod tests {
         assert_eq!(v.words(), "NOT RECOVERED: 1 runbook not started");
         // b names a cleanup and is done in a full rehearsal: the clean-up is owed.
         assert_eq!(v.cleanup, CleanupStatus::Owed);
+    }
+
+    /// An assessment's finding (the failed region is down) settles its step: the runbook is
+    /// recovered, not "NOT RECOVERED: 1 failed".
+    #[test]
+    fn a_finding_counts_as_settled() {
+        let mut rest = ran("web-failover", "a", 1, Outcome::Finding);
+        rest.extend(ran("web-failover", "b", 11, Outcome::Ok));
+        let v = verdict(&log(rest), &Sources::default());
+        let web = v.runbook("web-failover").expect("web");
+        assert_eq!(web.status, RunbookStatus::Recovered, "{web:?}");
+        assert!(web.words().starts_with("within RTO"), "{}", web.words());
     }
 
     #[test]

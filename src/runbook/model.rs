@@ -122,6 +122,27 @@ pub enum Outcome {
     Skipped,
 }
 
+/// What an assessment step found. An assessment reads the state of something that may be
+/// down (the failed region): finding it down is the expected answer during an outage, not a
+/// failure of the step, and it decides which branch of the runbook follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Finding {
+    /// Every expectation holds.
+    Up,
+    /// An expectation does not hold, or the service answered that it is unavailable.
+    Down,
+}
+
+impl Finding {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Finding::Up => "up",
+            Finding::Down => "down",
+        }
+    }
+}
+
 /// `approval`: who else must agree before a step runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -180,6 +201,8 @@ pub struct Assertion {
     pub value: Option<Spanned<String>>,
     pub step: Option<Spanned<String>>,
     pub outcome: Option<Spanned<Outcome>>,
+    /// What an assessment step (`assess = true`) found: `up` or `down` (conditions only).
+    pub finding: Option<Spanned<Finding>>,
     // Combinators (conditions only).
     pub all: Option<Vec<Spanned<Assertion>>>,
     pub any: Option<Vec<Spanned<Assertion>>>,
@@ -330,6 +353,9 @@ pub struct Step {
     pub on_failure: Option<Spanned<OnFailure>>,
     pub rollback: Option<Spanned<String>>,
     pub cleanup: Option<Spanned<String>>,
+    /// `true`: the step assesses the damage (reads something that may be down); its result is
+    /// a finding (`up`/`down`), not a failure. Read-only kinds only.
+    pub assess: Option<Spanned<bool>>,
     #[serde(default)]
     pub outputs: BTreeMap<String, Spanned<String>>,
 
@@ -377,6 +403,12 @@ impl Step {
             .as_ref()
             .is_some_and(|a| *a.get_ref() == Approval::TwoPerson)
             && self.kind.get_ref().changes_things()
+    }
+
+    /// Does the step assess the damage (`assess = true` on a read-only kind)? Its result is
+    /// then a finding, not a failure.
+    pub fn assesses(&self) -> bool {
+        self.assess.as_ref().is_some_and(|a| *a.get_ref()) && self.kind.get_ref().is_read_only()
     }
 
     /// The expectations with their spans.

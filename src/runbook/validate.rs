@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use toml::Spanned;
 
 use super::load::LoadSet;
-use super::model::{Assertion, OnFailure, OneOrMany, ParseAs, Runbook, Step, StepKind};
+use super::model::{Assertion, OnFailure, OneOrMany, Outcome, ParseAs, Runbook, Step, StepKind};
 use super::path::JsonPath;
 use super::template::{self, INCIDENT_FIELDS, RUNBOOK_FIELDS, Ref};
 use crate::diag::{Diagnostic, SourceFile, did_you_mean};
@@ -628,6 +628,7 @@ impl<'a> Rv<'a> {
         }
         self.destructive(step, kind);
         self.approval(step, kind);
+        self.assess(step, kind);
         self.references(step, rollback);
         self.secret_in_argv(step);
     }
@@ -950,6 +951,7 @@ impl<'a> Rv<'a> {
             ("value", a.value.is_some()),
             ("step", a.step.is_some()),
             ("outcome", a.outcome.is_some()),
+            ("finding", a.finding.is_some()),
             ("all", a.all.is_some()),
             ("any", a.any.is_some()),
             ("not", a.not.is_some()),
@@ -1038,15 +1040,34 @@ impl<'a> Rv<'a> {
                 "`path` belongs in `expect`; a condition reads a `value`",
             );
         }
+        if let (Some(f), None) = (&c.finding, &c.step) {
+            self.err(
+                "bad-expectation",
+                f.span(),
+                "`finding` goes with `step`: `when = { step = \"<assessment>\", finding = \"down\" }`",
+            );
+        }
         if let Some(s) = &c.step {
-            if c.outcome.is_none() {
-                let d = self.err(
-                    "bad-expectation",
-                    span.clone(),
-                    "a `step` condition needs an `outcome`",
-                );
-                Self::help(d, "add `outcome = \"ok\"`, `\"failed\"` or `\"skipped\"`");
+            match (&c.outcome, &c.finding) {
+                (None, None) => {
+                    let d = self.err(
+                        "bad-expectation",
+                        span.clone(),
+                        "a `step` condition needs an `outcome` (or, for an assessment, a `finding`)",
+                    );
+                    Self::help(d, "add `outcome = \"ok\"`, `\"failed\"` or `\"skipped\"`");
+                }
+                (Some(_), Some(f)) => {
+                    let d = self.err(
+                        "bad-expectation",
+                        f.span(),
+                        "a `step` condition takes an `outcome` or a `finding`, not both",
+                    );
+                    Self::help(d, "write two conditions under `all` or `any`");
+                }
+                _ => {}
             }
+            self.assessment_condition(c, s);
             self.step_ref("when", s, rollback);
             if !rollback
                 && self.steps.contains_key(s.get_ref().as_str())
@@ -1081,6 +1102,81 @@ impl<'a> Rv<'a> {
             {
                 self.condition(step, sub.get_ref(), sub.span(), rollback);
             }
+        }
+    }
+
+    /// `finding` is only read of an assessment; the `outcome` of an assessment is `ok` whether
+    /// it found the resource up or down, so reading `ok` of it is almost surely a mistake.
+    fn assessment_condition(&mut self, c: &Assertion, s: &Spanned<String>) {
+        let Some(&t) = self.steps.get(s.get_ref().as_str()) else {
+            return; // an unknown step: reported by `step_ref`
+        };
+        if c.finding.is_some() && !t.assesses() {
+            self.not_an_assessment(t, s.span());
+        }
+        if t.assesses()
+            && let Some(o) = &c.outcome
+            && *o.get_ref() == Outcome::Ok
+        {
+            let d = self.warn(
+                "bad-assess",
+                o.span(),
+                format!(
+                    "`{}` is an assessment: its outcome is `ok` whether it found the resource up or down",
+                    s.get_ref()
+                ),
+            );
+            Self::help(
+                d,
+                "read what it found: `finding = \"up\"` or `finding = \"down\"` (`outcome = \"failed\"`: it could not assess)",
+            );
+        }
+    }
+
+    fn not_an_assessment(&mut self, t: &Step, at: Range<usize>) {
+        let d = self.err(
+            "bad-assess",
+            at,
+            format!(
+                "`{}` is not an assessment: it has no `finding`",
+                t.id.get_ref()
+            ),
+        );
+        Self::help(
+            d,
+            format!(
+                "add `assess = true` to `{}` (a read-only step), or read its `outcome`",
+                t.id.get_ref()
+            ),
+        );
+    }
+
+    /// `assess = true` says a read's answer is a finding, not a failure: only a step that
+    /// reads can assess. The output name `finding` is drbook's on an assessment.
+    fn assess(&mut self, step: &Step, kind: StepKind) {
+        if let Some(a) = &step.assess
+            && *a.get_ref()
+            && !kind.is_read_only()
+        {
+            let d = self.err(
+                "bad-assess",
+                a.span(),
+                format!(
+                    "a step of kind `{kind}` cannot assess: only check, health, graph, probe and storage steps read without changing anything"
+                ),
+            );
+            Self::help(
+                d,
+                "remove `assess`, or assess in a read step before this one",
+            );
+        }
+        if let Some(p) = step.outputs.get("finding") {
+            let d = self.err(
+                "bad-assess",
+                p.span(),
+                "`finding` is the output drbook gives an assessment (`assess = true`): name this output otherwise",
+            );
+            Self::help(d, "e.g. `outputs = { state = \"...\" }`");
         }
     }
 
@@ -1281,8 +1377,12 @@ impl<'a> Rv<'a> {
             return;
         };
         let kind = *t.kind.get_ref();
+        if field == "finding" && !t.assesses() {
+            self.not_an_assessment(t, at);
+            return;
+        }
         let builtin = builtin_outputs(kind);
-        if !builtin.contains(&field) && !t.outputs.contains_key(field) {
+        if field != "finding" && !builtin.contains(&field) && !t.outputs.contains_key(field) {
             let mut known: Vec<&str> = builtin.to_vec();
             known.extend(t.outputs.keys().map(String::as_str));
             let d = self.err(

@@ -1271,7 +1271,7 @@ impl App {
                     return Vec::new();
                 };
                 return match shown {
-                    Some(Shown::Done | Shown::Skipped) => {
+                    Some(Shown::Done | Shown::Skipped | Shown::Finding) => {
                         self.say("this step is already settled");
                         Vec::new()
                     }
@@ -1322,7 +1322,7 @@ impl App {
                         self.say(format!("running {key} again"));
                         self.control(Control::Retry(key))
                     }
-                    Some(Shown::Done) if read_only => {
+                    Some(Shown::Done | Shown::Finding) if read_only => {
                         self.say(format!("checking {key} again"));
                         self.control(Control::Retry(key))
                     }

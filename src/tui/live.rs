@@ -28,8 +28,12 @@ pub fn wanted(rb: &Runbook, scope: &Scope, state: &IncidentState) -> Vec<(StepKe
         .iter()
         .filter(|s| s.kind.get_ref().is_read_only())
         .filter(|s| {
-            rs.step(s.id.get_ref())
-                .is_some_and(|x| x.status == crate::incident::StepStatus::Done)
+            rs.step(s.id.get_ref()).is_some_and(|x| {
+                matches!(
+                    x.status,
+                    crate::incident::StepStatus::Done | crate::incident::StepStatus::Assessed
+                )
+            })
         })
         .map(|s| (StepKey::new(rb.id(), s.id.get_ref().clone()), scope.clone()))
         .collect()

@@ -69,6 +69,8 @@ pub enum Shown {
     Failed,
     Skipped,
     Interrupted,
+    /// An assessment carried out: its finding (the primary is down) is shown neutrally.
+    Finding,
 }
 
 impl Shown {
@@ -84,6 +86,7 @@ impl Shown {
             Shown::Failed => ("✘", "failed"),
             Shown::Skipped => ("↷", "skipped"),
             Shown::Interrupted => ("⚠", "interrupted"),
+            Shown::Finding => ("◆", "finding"),
         }
     }
 }
@@ -165,7 +168,7 @@ pub struct Board {
 fn progress(s: StepStatus) -> Progress {
     match s {
         StepStatus::NotStarted => Progress::NotStarted,
-        StepStatus::Done => Progress::Done,
+        StepStatus::Done | StepStatus::Assessed => Progress::Done,
         StepStatus::Failed => Progress::Failed,
         StepStatus::Skipped => Progress::Skipped,
         StepStatus::Running
@@ -235,6 +238,7 @@ impl Board {
             Some(StepStatus::WaitingForConfirmation) => Shown::NeedsYou,
             Some(StepStatus::WaitingForApproval) => Shown::AwaitsApproval,
             Some(StepStatus::Done) => Shown::Done,
+            Some(StepStatus::Assessed) => Shown::Finding,
             Some(StepStatus::Failed) => Shown::Failed,
             Some(StepStatus::Skipped) => Shown::Skipped,
             Some(StepStatus::Interrupted) => Shown::Interrupted,
@@ -359,9 +363,13 @@ impl Board {
                         .get(field)
                         .cloned()
                         .or_else(|| match (field.as_str(), s.status) {
-                            ("outcome", StepStatus::Done) => Some("ok".into()),
+                            ("outcome", StepStatus::Done | StepStatus::Assessed) => {
+                                Some("ok".into())
+                            }
                             ("outcome", StepStatus::Failed) => Some("failed".into()),
                             ("outcome", StepStatus::Skipped) => Some("skipped".into()),
+                            // An assessment that could not be made found nothing.
+                            ("finding", StepStatus::Failed) => Some("could not assess".into()),
                             _ => None,
                         })
                 }),

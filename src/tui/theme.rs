@@ -60,6 +60,8 @@ pub struct Theme {
     pub pending: Style,
     /// A step that was running when the run was aborted or the process died.
     pub interrupted: Style,
+    /// What an assessment found (the failed region is down): neutral, neither ok nor failed.
+    pub finding: Style,
     /// A step whose dependencies are done: it can be run now.
     pub ready: Style,
     pub warn: Style,
@@ -154,6 +156,7 @@ slots!(
     skipped,
     pending,
     interrupted,
+    finding,
     ready,
     warn,
     dialog,
@@ -345,6 +348,7 @@ impl Theme {
             skipped: dim,
             pending: dim,
             interrupted: bold.add_modifier(Modifier::ITALIC),
+            finding: plain,
             ready: bold,
             warn: bold,
             dialog: plain,

@@ -17,6 +17,8 @@ pub enum Tone {
     Note,
     Plain,
     Muted,
+    /// What an assessment found: neither success nor failure.
+    Finding,
 }
 
 pub struct Line {
@@ -37,6 +39,7 @@ fn outcome(o: &Outcome) -> (&'static str, &'static str, Tone) {
         Outcome::Failed => ("✘", "FAILED", Tone::Fail),
         Outcome::Skipped => ("↷", "skipped", Tone::Muted),
         Outcome::Interrupted => ("⚠", "interrupted", Tone::Warn),
+        Outcome::Finding => ("◆", "assessed", Tone::Finding),
     }
 }
 
@@ -90,6 +93,7 @@ pub fn describe(kind: &EventKind) -> (&'static str, String, Tone) {
             let (icon, word, tone) = match verdict {
                 Verdict::Pass => ("✔", "PASS", Tone::Ok),
                 Verdict::Fail => ("✘", "FAIL", Tone::Fail),
+                Verdict::Finding => ("◆", "finding", Tone::Finding),
                 Verdict::Error => ("!", "ERROR", Tone::Fail),
             };
             (
@@ -197,10 +201,14 @@ pub fn describe(kind: &EventKind) -> (&'static str, String, Tone) {
             outcome: o,
             duration_ms,
             error,
-            ..
+            outputs,
         } => {
             let (icon, word, tone) = outcome(o);
             let why = error.as_ref().map(|e| format!(": {e}")).unwrap_or_default();
+            let why = match outputs.get("finding") {
+                Some(f) if *o == Outcome::Finding => format!("{why}: finding: {f}"),
+                _ => why,
+            };
             (
                 icon,
                 format!(

@@ -112,6 +112,7 @@ fn tone(t: &Theme, tone: Tone) -> Style {
         Tone::Note => t.base.add_modifier(Modifier::ITALIC),
         Tone::Plain => t.base,
         Tone::Muted => t.muted,
+        Tone::Finding => t.finding,
     }
 }
 
@@ -125,6 +126,7 @@ fn shown_style(t: &Theme, s: Shown) -> Style {
         Shown::Failed => t.fail,
         Shown::Skipped => t.skipped,
         Shown::Interrupted => t.interrupted,
+        Shown::Finding => t.finding,
     }
 }
 
@@ -596,11 +598,24 @@ fn detail(f: &mut Frame, app: &App, area: Rect) {
         lines.push(kv(t, "now", p.clone()));
     }
     if let Some(st) = st {
+        // An assessment's read is what it found, shown neutrally: its FAIL is no failure.
+        let found = (st.status == StepStatus::Assessed)
+            .then(|| st.outputs.get("finding"))
+            .flatten();
+        if let Some(f) = found {
+            lines.push(Line::from(vec![
+                Span::styled("finding: ", t.muted),
+                Span::styled(f.clone(), t.finding.add_modifier(Modifier::BOLD)),
+                Span::styled(" (what the assessment found, not a failure)", t.muted),
+            ]));
+        }
         if let Some(c) = &st.last_check {
             let v = match c.verdict {
+                _ if found.is_some() => "assessed",
                 Verdict::Pass => "PASS",
                 Verdict::Fail => "FAIL",
                 Verdict::Error => "ERROR",
+                Verdict::Finding => "assessed",
             };
             lines.push(kv(t, "expected", c.expected.clone()));
             lines.push(Line::from(vec![
@@ -608,7 +623,9 @@ fn detail(f: &mut Frame, app: &App, area: Rect) {
                 Span::raw(c.actual.clone()),
                 Span::styled(
                     format!("  {v} at {} ({} ms)", c.ts.format("%H:%M:%S"), c.latency_ms),
-                    if c.verdict == Verdict::Pass {
+                    if found.is_some() {
+                        t.finding
+                    } else if c.verdict == Verdict::Pass {
                         t.ok
                     } else {
                         t.fail
@@ -716,6 +733,7 @@ fn history(t: &Theme, st: &crate::incident::StepState, lines: &mut Vec<Line>) {
     if let Some(fin) = st.finished {
         let w = match st.status {
             StepStatus::Done => "done",
+            StepStatus::Assessed => "assessed",
             StepStatus::Failed => "failed",
             StepStatus::Skipped => "skipped",
             _ => "finished",
@@ -837,7 +855,7 @@ fn status(f: &mut Frame, app: &App, area: Rect) {
                     add(Action::Skip, "skip");
                 }
                 Some(Shown::Running) => add(Action::Abort, "abort"),
-                Some(Shown::Done) => add(Action::Recheck, "re-check"),
+                Some(Shown::Done | Shown::Finding) => add(Action::Recheck, "re-check"),
                 _ => {}
             }
             add(Action::Help, "help");
