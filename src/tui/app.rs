@@ -24,7 +24,10 @@ use crate::incident::{Event, EventKind, IncidentState};
 use crate::runbook::model::StepKind;
 
 mod approve;
+mod autopilot;
 mod share;
+
+pub use autopilot::{Breach, Counts, Next, short};
 
 /// What the header says about the run.
 #[derive(Debug, Clone)]
@@ -177,6 +180,10 @@ pub struct App {
     /// The log's head as last written (live) or verified (review), for the header: taken
     /// from the events as they come, never from reading the file again.
     pub head: Option<crate::incident::Head>,
+    /// The autopilot starts every step as it becomes ready (`toggle_autopilot`).
+    pub autopilot: bool,
+    /// Ready steps the autopilot already asked the engine to start.
+    autopilot_asked: HashSet<StepKey>,
 }
 
 /// A past incident replayed: every event is in the timeline; the state is as it was after
@@ -230,6 +237,8 @@ impl App {
             share: None,
             others: IncidentState::default(),
             head: crate::incident::Head::of(&history),
+            autopilot: false,
+            autopilot_asked: HashSet::new(),
         };
         for e in &history {
             app.track_prompts(e);
@@ -359,11 +368,16 @@ impl App {
             }
             Msg::Logged(e) => {
                 self.logged(e);
-                Vec::new()
+                self.autopilot_tick()
             }
             Msg::Engine(u) => {
+                let idle = matches!(u, Update::Idle { .. });
                 self.engine(u);
-                Vec::new()
+                if idle {
+                    self.autopilot_tick()
+                } else {
+                    Vec::new()
+                }
             }
             Msg::Live(key, read) => {
                 self.live.insert(key, read);
@@ -399,6 +413,7 @@ impl App {
     fn logged(&mut self, e: Event) {
         self.head = Some(crate::incident::Head::at(&e));
         self.state.apply(&e);
+        self.autopilot_logged(&e.kind);
         self.role_logged(&e);
         if let Some((rb, st)) = e.kind.step_ref() {
             let key = StepKey::new(rb, st);
@@ -845,6 +860,7 @@ impl App {
                     | Action::Fail
                     | Action::Recheck
                     | Action::RunAllReady
+                    | Action::Autopilot
                     | Action::Pause
                     | Action::Abort
                     | Action::Note
@@ -934,6 +950,7 @@ impl App {
                 self.say(format!("starting {n} ready step(s)"));
                 return self.control(Control::StartAllReady);
             }
+            Action::Autopilot => return self.toggle_autopilot(),
             Action::Pause => {
                 return if self.state.is_paused() {
                     self.control(Control::Resume { by })
