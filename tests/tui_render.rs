@@ -696,3 +696,100 @@ fn review_says_a_log_cut_short_after_it_was_shared_is_truncated() {
     let app = drbook::tui::review::open(&path, ui(), None).expect("opens");
     assert!(app.replay.expect("a review").intact);
 }
+
+/// Settles every step not settled yet (skipped), with the autopilot on; `fix_failed` first
+/// runs the fixture's failed step again, successfully. Returns every effect asked for.
+fn settle_all(a: &mut App, fix_failed: bool) -> Vec<Effect> {
+    use drbook::incident::EventKind;
+    use drbook::tui::model::Shown;
+    let mut fx = key(a, 'a');
+    let mut t = 900;
+    let steps: Vec<StepKey> = a
+        .board
+        .runbooks
+        .iter()
+        .flat_map(|r| &r.steps)
+        .map(|s| s.key.clone())
+        .collect();
+    for k in steps {
+        t += 1;
+        let (runbook, step) = (k.runbook.clone(), k.step.clone());
+        match a.shown(&k) {
+            Shown::Done | Shown::Skipped => {}
+            Shown::Failed if !fix_failed => {}
+            Shown::Failed => {
+                fx.extend(logged(
+                    a,
+                    t,
+                    "drbook",
+                    EventKind::Retry {
+                        runbook: runbook.clone(),
+                        step: step.clone(),
+                        attempt: 2,
+                        reason: "retried by the operator".into(),
+                        delay_ms: 0,
+                    },
+                ));
+                fx.extend(logged(
+                    a,
+                    t,
+                    "drbook",
+                    EventKind::StepFinished {
+                        runbook,
+                        step,
+                        outcome: drbook::incident::Outcome::Ok,
+                        duration_ms: 100,
+                        outputs: Default::default(),
+                        error: None,
+                    },
+                ));
+            }
+            _ => fx.extend(logged(
+                a,
+                t,
+                "alice",
+                EventKind::StepSkipped {
+                    runbook,
+                    step,
+                    reason: "test".into(),
+                },
+            )),
+        }
+    }
+    fx
+}
+
+#[test]
+fn the_autopilot_stops_by_itself_at_the_end_and_the_screen_gives_the_verdict() {
+    use drbook::tui::app::Next;
+    for (fix_failed, recovered) in [(false, false), (true, true)] {
+        let mut a = app();
+        let fx = settle_all(&mut a, fix_failed);
+        assert!(a.plan_over());
+        assert!(!a.autopilot, "it stopped by itself");
+        assert_eq!(
+            fx.last(),
+            Some(&note("autopilot off: nothing left to run", "drbook")),
+            "drbook says it stopped it"
+        );
+        let Next::Over {
+            recovered: r,
+            verdict,
+        } = a.next_action()
+        else {
+            panic!("the plan is over: {:?}", a.next_action());
+        };
+        assert_eq!(r, recovered, "{verdict}");
+        let screen = render(&mut a, 80, 24);
+        if recovered {
+            assert!(verdict.starts_with("RECOVERED"), "{verdict}");
+            assert!(screen.contains("■ RECOVERED"), "{screen}");
+        } else {
+            // The fixture's failed registry step: never a recovery.
+            assert_eq!(verdict, "NOT RECOVERED: 1 failed");
+            assert!(screen.contains("■ NOT RECOVERED: 1 failed"), "{screen}");
+        }
+        assert!(!screen.contains("autopilot ON"), "{screen}");
+        assert!(!screen.contains("RTO breach"), "{screen}");
+    }
+}

@@ -946,6 +946,17 @@ impl App {
                     }
                     return Vec::new();
                 }
+                if self.state.is_paused() {
+                    // Nothing starts while paused: never say it does.
+                    let p = self
+                        .keys
+                        .keys_for(Action::Pause)
+                        .first()
+                        .cloned()
+                        .unwrap_or_default();
+                    self.say(format!("paused: nothing starts ({p} resumes)"));
+                    return Vec::new();
+                }
                 let n = self.ready.len();
                 self.say(format!("starting {n} ready step(s)"));
                 return self.control(Control::StartAllReady);

@@ -122,13 +122,28 @@ impl App {
         }
         self.autopilot = false;
         let (_, verdict) = self.verdict();
-        self.say(format!(
-            "autopilot stopped: nothing left to run · {verdict}"
-        ));
         // drbook stopped it, not the operator: the note says so by its actor.
+        let text = match self.holder() {
+            Some(k) => {
+                self.say(format!(
+                    "autopilot stopped: {k} failed and holds the plan ({} retries, {} skips, \
+                     then {} again) · so far {verdict}",
+                    self.first_key(Action::Recheck),
+                    self.first_key(Action::Skip),
+                    self.autopilot_key()
+                ));
+                format!("autopilot off: nothing can start, {k} failed and holds the plan")
+            }
+            None => {
+                self.say(format!(
+                    "autopilot stopped: nothing left to run · {verdict}"
+                ));
+                "autopilot off: nothing left to run".into()
+            }
+        };
         self.control(Control::Note {
             key: None,
-            text: "autopilot off: nothing left to run".into(),
+            text,
             by: "drbook".into(),
         })
     }
@@ -176,7 +191,14 @@ impl App {
             return (false, "NOT RECOVERED: nothing ran".into());
         };
         let v = whole.verdict();
-        if whole.recovered() {
+        if whole.recovered() && !self.all_done() {
+            // The log's steps all settled, yet a runbook of the plan is not done (never
+            // started, or held): never claim a recovery the screen contradicts.
+            (
+                false,
+                "NOT RECOVERED: not every runbook of the plan is done".into(),
+            )
+        } else if whole.recovered() {
             (true, format!("RECOVERED: {v}"))
         } else if v.starts_with("NOT RECOVERED") {
             (false, v)
