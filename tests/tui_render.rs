@@ -417,6 +417,13 @@ fn status_bar_and_next_line_show_the_autopilot_off_on_and_paused() {
         insta::assert_snapshot!(format!("autopilot_off_{w}x{h}"), bottom(&mut a, w, h));
         key(&mut a, 'a');
         insta::assert_snapshot!(format!("autopilot_on_{w}x{h}"), bottom(&mut a, w, h));
+        // A dialog open: the status bar still says the autopilot is on.
+        go_to(&mut a, "backlog-continuity", "incident-item");
+        code(&mut a, KeyCode::Enter);
+        assert!(matches!(a.dialog, Some(Dialog::Confirm { .. })));
+        let asking = bottom(&mut a, w, h);
+        assert!(asking.contains("autopilot ON"), "{asking}");
+        code(&mut a, KeyCode::Esc);
         logged(&mut a, 800, "alice", EventKind::Paused { reason: None });
         while a.dialog.is_some() {
             code(&mut a, KeyCode::Esc);

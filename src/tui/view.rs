@@ -684,7 +684,22 @@ fn hint(keys: &KeyMap, a: Action, what: &str) -> Vec<Span<'static>> {
 fn status(f: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
     let mut spans: Vec<Span> = Vec::new();
-    let mut badge: Option<Span> = None;
+    // The autopilot's state, dialog or not: it decides whether anything starts by itself.
+    let badge = if app.info.review || !app.role().acts() {
+        None
+    } else if app.state.is_paused() {
+        Some(Span::styled(
+            " ⏸ paused ",
+            t.warn.add_modifier(Modifier::REVERSED),
+        ))
+    } else if app.autopilot {
+        Some(Span::styled(
+            " autopilot ON ",
+            t.running.add_modifier(Modifier::REVERSED),
+        ))
+    } else {
+        None
+    };
     let mut add = |a: Action, what: &str| {
         let mut h = hint(&app.keys, a, what);
         h[0].style = t.key;
@@ -720,18 +735,9 @@ fn status(f: &mut Frame, app: &App, area: Rect) {
             add(Action::Quit, "quit");
         }
         (None, false) => {
-            // The autopilot's state first: it decides whether anything starts by itself.
             if app.state.is_paused() {
-                badge = Some(Span::styled(
-                    " ⏸ paused ",
-                    t.warn.add_modifier(Modifier::REVERSED),
-                ));
                 add(Action::Pause, "resume");
             } else if app.autopilot {
-                badge = Some(Span::styled(
-                    " autopilot ON ",
-                    t.running.add_modifier(Modifier::REVERSED),
-                ));
                 add(Action::Autopilot, "stop");
             } else {
                 add(Action::Autopilot, "autopilot");
@@ -828,11 +834,11 @@ fn next_line(f: &mut Frame, app: &App, area: Rect) {
     // "Running" is said only when something runs.
     let counts = match (wide, c.running) {
         (true, 0) => format!(
-            " ◌ {} ready · nothing runs · ? {} for you ",
+            " ◌ {} ready · nothing runs · ? {} need a person ",
             c.ready, c.waiting
         ),
         (true, n) => format!(
-            " ◌ {} ready · ▶ {n} running · ? {} for you ",
+            " ◌ {} ready · ▶ {n} running · ? {} need a person ",
             c.ready, c.waiting
         ),
         (false, n) => format!(" ◌{} ▶{n} ?{} ", c.ready, c.waiting),

@@ -229,12 +229,18 @@ impl App {
             let (recovered, verdict) = self.verdict();
             return Next::Over { recovered, verdict };
         }
-        if let Some(w) = self.what_holds() {
+        let n = self.ready.len();
+        // Something runs: what the plan waits on. Nothing does: what would start it.
+        if (n == 0 || self.counts().running > 0)
+            && let Some(w) = self.what_holds()
+        {
             return Next::Holds(w);
         }
-        let n = self.ready.len();
         Next::Idle(if self.autopilot {
             format!("starting {n} ready step(s)")
+        } else if self.info.review || !self.role().acts() {
+            // Nothing to offer where nothing can be started from this screen.
+            format!("{n} step(s) ready")
         } else {
             format!(
                 "{n} step(s) ready: {} runs the selected one, {} turns the autopilot on",
