@@ -800,3 +800,14 @@ fn the_autopilot_stops_by_itself_at_the_end_and_the_screen_gives_the_verdict() {
         assert!(!screen.contains("RTO breach"), "{screen}");
     }
 }
+
+#[test]
+fn the_autopilot_is_off_once_the_log_fails() {
+    use drbook::exec::engine::Update;
+    let mut a = app();
+    key(&mut a, 'a');
+    assert!(a.autopilot);
+    a.update(Msg::Engine(Update::LogFailed("disk full".into())));
+    assert!(!a.autopilot, "nothing is carried out any more");
+    assert!(!bottom(&mut a, 160, 48).contains("autopilot ON"));
+}

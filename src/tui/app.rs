@@ -371,7 +371,7 @@ impl App {
                 self.autopilot_tick()
             }
             Msg::Engine(u) => {
-                let idle = matches!(u, Update::Idle { .. });
+                let idle = matches!(u, Update::Idle { .. } | Update::LogFailed(_));
                 self.engine(u);
                 if idle {
                     self.autopilot_tick()

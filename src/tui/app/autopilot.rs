@@ -98,11 +98,11 @@ impl App {
     /// After each event and each time the engine goes idle: starts what became ready, or
     /// stops the autopilot when the plan has nothing left to run.
     pub(super) fn autopilot_tick(&mut self) -> Vec<Effect> {
-        if !self.autopilot
-            || self.info.review
-            || self.log_failed.is_some()
-            || self.state.is_paused()
-        {
+        if self.log_failed.is_some() {
+            // Nothing is carried out any more: the screen must not say the autopilot drives.
+            self.autopilot = false;
+        }
+        if !self.autopilot || self.info.review || self.state.is_paused() {
             return Vec::new();
         }
         // A step is asked for once: the events of a running command must not each send the
