@@ -559,6 +559,16 @@ fn review_replays_a_real_log_in_the_terminal() {
     tmux.keys(&["i"]);
     tmux.wait_for("RTO achieved", Duration::from_secs(5));
     tmux.keys(&["Escape"]);
+    // Esc then q at once reads as alt-q on a loaded machine: q only once the summary closed.
+    let until = Instant::now() + Duration::from_secs(5);
+    while tmux.screen().contains("RTO achieved") {
+        assert!(
+            Instant::now() < until,
+            "Esc closes the summary:\n{}",
+            tmux.screen()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     tmux.keys(&["q"]);
     assert_eq!(wait_file(&done, &tmux), "0");
     tmux.wait_for("hash chain verified", Duration::from_secs(5));
