@@ -265,8 +265,197 @@ fn pause_toggles_and_run_all_ready_starts_what_can_start() {
         vec![Effect::Control(Control::Pause { by: "alice".into() })]
     );
     assert_eq!(
-        key(&mut a, 'a'),
+        key(&mut a, 'A'),
         vec![Effect::Control(Control::StartAllReady)]
+    );
+}
+
+fn logged(a: &mut App, secs: i64, actor: &str, kind: drbook::incident::EventKind) -> Vec<Effect> {
+    let seq = a.timeline.events.len() as u64 + 1;
+    a.update(Msg::Logged(drbook::incident::Event {
+        seq,
+        ts: fixture::start() + chrono::Duration::seconds(secs),
+        actor: actor.into(),
+        kind,
+        prev: String::new(),
+        hash: String::new(),
+    }))
+}
+
+fn note(text: &str, by: &str) -> Effect {
+    Effect::Control(Control::Note {
+        key: None,
+        text: text.into(),
+        by: by.into(),
+    })
+}
+
+#[test]
+fn the_autopilot_starts_what_becomes_ready_and_nothing_while_paused() {
+    use drbook::incident::EventKind;
+    let mut a = app();
+    assert!(!a.ready.is_empty(), "the fixture has steps ready");
+    assert_eq!(
+        key(&mut a, 'a'),
+        vec![
+            note(
+                "autopilot on: every step starts as it becomes ready",
+                "alice"
+            ),
+            Effect::Control(Control::StartAllReady)
+        ],
+        "turned on: noted by the operator, then what is ready starts"
+    );
+    assert!(a.autopilot);
+    // The engine starts one: the others were asked for already, so nothing is sent again.
+    let first = a.ready[0].clone();
+    let fx = logged(
+        &mut a,
+        800,
+        "drbook",
+        EventKind::StepStarted {
+            runbook: first.runbook.clone(),
+            step: first.step.clone(),
+            title: None,
+            attempt: 1,
+        },
+    );
+    assert!(fx.is_empty(), "{fx:?}");
+    // Paused: nothing starts, whatever happens.
+    assert!(logged(&mut a, 801, "alice", EventKind::Paused { reason: None }).is_empty());
+    let fx = logged(
+        &mut a,
+        802,
+        "drbook",
+        EventKind::StepSkipped {
+            runbook: first.runbook.clone(),
+            step: first.step.clone(),
+            reason: "test".into(),
+        },
+    );
+    assert!(fx.is_empty(), "paused, yet {fx:?}");
+    // Resumed: what is ready is asked for again (a start sent during the pause was ignored).
+    assert_eq!(
+        logged(&mut a, 803, "alice", EventKind::Resumed {}),
+        vec![Effect::Control(Control::StartAllReady)]
+    );
+    while a.dialog.is_some() {
+        code(&mut a, KeyCode::Esc);
+    }
+    assert_eq!(key(&mut a, 'a'), vec![note("autopilot off", "alice")]);
+    assert!(!a.autopilot);
+    assert!(logged(&mut a, 804, "alice", EventKind::Resumed {}).is_empty());
+    // On again while paused: the pause is lifted; its `Resumed` will start what is ready.
+    logged(&mut a, 805, "alice", EventKind::Paused { reason: None });
+    while a.dialog.is_some() {
+        code(&mut a, KeyCode::Esc);
+    }
+    assert_eq!(
+        key(&mut a, 'a'),
+        vec![
+            note(
+                "autopilot on: every step starts as it becomes ready",
+                "alice"
+            ),
+            Effect::Control(Control::Resume { by: "alice".into() })
+        ]
+    );
+}
+
+#[test]
+fn the_next_action_line_names_the_oldest_question_and_the_next_breach() {
+    use drbook::tui::app::Next;
+    use drbook::tui::model::{Rollup, Shown};
+    let mut a = app();
+    let Next::Yours { what, more } = a.next_action() else {
+        panic!("two questions wait: {:?}", a.next_action());
+    };
+    assert!(
+        what.starts_with("confirm: ") && what.ends_with("(backlog-continuity)"),
+        "{what}"
+    );
+    assert_eq!(more, 1);
+    let c = a.counts();
+    assert_eq!(c.waiting, 2);
+    assert_eq!(c.ready, a.ready.len());
+    // "Running" only where something runs: artifacts-continuity is under way, its registry
+    // step failed and nothing of it runs.
+    for rb in &a.board.runbooks {
+        let r = a.board.rollup(rb, &a.state, &a.ready);
+        let runs = rb.steps.iter().any(|s| a.shown(&s.key) == Shown::Running);
+        assert_eq!(r == Rollup::Running, runs, "{}: {r:?}", rb.id);
+    }
+    let artifacts = a
+        .board
+        .runbooks
+        .iter()
+        .find(|r| r.id == "artifacts-continuity")
+        .expect("in the fixture");
+    assert_eq!(a.board.rollup(artifacts, &a.state, &a.ready), Rollup::Ready);
+    let b = a.next_breach().expect("the fixture's runbooks have RTOs");
+    let screen = render(&mut a, 160, 48);
+    assert!(
+        screen.contains(&format!("{} RTO breach in", b.who)),
+        "{screen}"
+    );
+}
+
+/// The next-action line and the status bar: the last two rows.
+fn bottom(a: &mut App, w: u16, h: u16) -> String {
+    let screen = render(a, w, h);
+    let rows: Vec<&str> = screen.lines().collect();
+    rows[rows.len().saturating_sub(2)..].join("\n")
+}
+
+#[test]
+fn status_bar_and_next_line_show_the_autopilot_off_on_and_paused() {
+    use drbook::incident::EventKind;
+    for (w, h) in [(80, 24), (160, 48)] {
+        let mut a = app();
+        insta::assert_snapshot!(format!("autopilot_off_{w}x{h}"), bottom(&mut a, w, h));
+        key(&mut a, 'a');
+        insta::assert_snapshot!(format!("autopilot_on_{w}x{h}"), bottom(&mut a, w, h));
+        // A dialog open: the status bar still says the autopilot is on.
+        go_to(&mut a, "backlog-continuity", "incident-item");
+        code(&mut a, KeyCode::Enter);
+        assert!(matches!(a.dialog, Some(Dialog::Confirm { .. })));
+        let asking = bottom(&mut a, w, h);
+        assert!(asking.contains("autopilot ON"), "{asking}");
+        code(&mut a, KeyCode::Esc);
+        logged(&mut a, 800, "alice", EventKind::Paused { reason: None });
+        while a.dialog.is_some() {
+            code(&mut a, KeyCode::Esc);
+        }
+        a.message = None;
+        let paused = bottom(&mut a, w, h);
+        assert!(!paused.contains("autopilot ON"), "{paused}");
+        insta::assert_snapshot!(format!("autopilot_paused_{w}x{h}"), paused);
+    }
+}
+
+#[test]
+fn the_autopilot_key_shown_is_the_live_one() {
+    use drbook::tui::keys::{Action, KeyMap};
+    let mut a = app();
+    a.keys = KeyMap::default()
+        .with_overrides(&std::collections::BTreeMap::from([(
+            Action::Autopilot,
+            vec!["ctrl-a".to_string()],
+        )]))
+        .expect("a free key");
+    let off = bottom(&mut a, 160, 48);
+    assert!(off.contains("ctrl-a autopilot"), "{off}");
+    assert!(!off.contains(" a autopilot"), "{off}");
+    assert!(key(&mut a, 'a').is_empty(), "a is no longer the autopilot");
+    a.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char('a'),
+        KeyModifiers::CONTROL,
+    )));
+    assert!(a.autopilot);
+    let on = bottom(&mut a, 160, 48);
+    assert!(
+        on.contains("autopilot ON") && on.contains("ctrl-a stop"),
+        "{on}"
     );
 }
 
@@ -724,7 +913,8 @@ fn list_filters_show_failed_needs_me_and_running_in_the_title() {
     key(&mut a, 'F');
     let running = render(&mut a, 80, 24);
     assert!(running.contains("Runbooks · running"), "{running}");
-    assert!(running.contains("▶ artifacts-co… running"), "{running}");
+    // Nothing of the fixture runs (the registry step failed): the list says so.
+    assert!(running.contains("none running: F shows"), "{running}");
     assert!(!running.contains("? backlog-co… needs"), "{running}");
     key(&mut a, 'F');
     assert!(render(&mut a, 80, 24).contains("┏ ▸ Runbooks ━"));
@@ -759,7 +949,7 @@ fn hints_and_messages_name_the_keys_the_config_bound() {
     let path = dir.path().join("config.toml");
     std::fs::write(
         &path,
-        "[keys]\nrun = [\"space\"]\nrecheck = [\"R\"]\nskip = [\"S\"]\nanswer = [\"A\"]\nyes = [\"Y\"]\nhelp = [\"h\"]\n",
+        "[keys]\nrun = [\"space\"]\nrecheck = [\"R\"]\nskip = [\"S\"]\nanswer = [\"W\"]\nyes = [\"Y\"]\nhelp = [\"h\"]\n",
     )
     .expect("config written");
     let config = drbook::tui::config::load(&path).expect("the config loads");
@@ -767,7 +957,7 @@ fn hints_and_messages_name_the_keys_the_config_bound() {
     a.keys = config.keymap().expect("the keys bind");
     go_to(&mut a, "artifacts-continuity", "registry");
     let screen = render(&mut a, 160, 48);
-    assert!(screen.contains("2 waiting: press A to answer"), "{screen}");
+    assert!(screen.contains("2 waiting: press W to answer"), "{screen}");
     assert!(screen.contains(" R retry  S skip  h help"), "{screen}");
     assert!(!screen.contains(" r retry"), "{screen}");
     // The run key on a failed step: the message names the keys that help.
@@ -964,4 +1154,115 @@ fn a_finding_is_shown_neutrally_in_the_steps_and_the_detail() {
             "primary-health"
         )))]
     );
+}
+
+/// Settles every step not settled yet (skipped), with the autopilot on; `fix_failed` first
+/// runs the fixture's failed step again, successfully. Returns every effect asked for.
+fn settle_all(a: &mut App, fix_failed: bool) -> Vec<Effect> {
+    use drbook::incident::EventKind;
+    use drbook::tui::model::Shown;
+    let mut fx = key(a, 'a');
+    let mut t = 900;
+    let steps: Vec<StepKey> = a
+        .board
+        .runbooks
+        .iter()
+        .flat_map(|r| &r.steps)
+        .map(|s| s.key.clone())
+        .collect();
+    for k in steps {
+        t += 1;
+        let (runbook, step) = (k.runbook.clone(), k.step.clone());
+        match a.shown(&k) {
+            Shown::Done | Shown::Skipped => {}
+            Shown::Failed if !fix_failed => {}
+            Shown::Failed => {
+                fx.extend(logged(
+                    a,
+                    t,
+                    "drbook",
+                    EventKind::Retry {
+                        runbook: runbook.clone(),
+                        step: step.clone(),
+                        attempt: 2,
+                        reason: "retried by the operator".into(),
+                        delay_ms: 0,
+                    },
+                ));
+                fx.extend(logged(
+                    a,
+                    t,
+                    "drbook",
+                    EventKind::StepFinished {
+                        runbook,
+                        step,
+                        outcome: drbook::incident::Outcome::Ok,
+                        duration_ms: 100,
+                        outputs: Default::default(),
+                        error: None,
+                    },
+                ));
+            }
+            _ => fx.extend(logged(
+                a,
+                t,
+                "alice",
+                EventKind::StepSkipped {
+                    runbook,
+                    step,
+                    reason: "test".into(),
+                },
+            )),
+        }
+    }
+    fx
+}
+
+#[test]
+fn the_autopilot_stops_by_itself_at_the_end_and_the_screen_gives_the_verdict() {
+    use drbook::tui::app::Next;
+    for (fix_failed, recovered) in [(false, false), (true, true)] {
+        let mut a = app();
+        let fx = settle_all(&mut a, fix_failed);
+        assert!(a.plan_over());
+        assert!(!a.autopilot, "it stopped by itself");
+        assert_eq!(
+            fx.last(),
+            Some(&note("autopilot off: nothing left to run", "drbook")),
+            "drbook says it stopped it"
+        );
+        let Next::Over {
+            recovered: r,
+            verdict,
+        } = a.next_action()
+        else {
+            panic!("the plan is over: {:?}", a.next_action());
+        };
+        assert_eq!(r, recovered, "{verdict}");
+        let screen = render(&mut a, 80, 24);
+        if recovered {
+            assert!(verdict.starts_with("RECOVERED"), "{verdict}");
+            assert!(screen.contains("■ RECOVERED"), "{screen}");
+        } else {
+            // The fixture's failed registry step: never a recovery.
+            assert_eq!(verdict, "NOT RECOVERED: 1 runbook failed");
+            assert!(
+                screen.contains("■ NOT RECOVERED: 1 runbook failed"),
+                "{screen}"
+            );
+        }
+        assert!(!screen.contains("autopilot ON"), "{screen}");
+        assert!(!screen.contains("RTO breach"), "{screen}");
+    }
+}
+
+#[test]
+fn the_autopilot_is_off_once_the_log_fails() {
+    use drbook::exec::engine::Update;
+    let mut a = app();
+    key(&mut a, 'a');
+    assert!(a.autopilot);
+    a.update(Msg::Engine(Update::LogFailed("disk full".into())));
+    assert!(!a.autopilot, "nothing is carried out any more");
+    assert!(!bottom(&mut a, 160, 48).contains("autopilot ON"));
 }

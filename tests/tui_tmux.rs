@@ -113,7 +113,8 @@ fn the_demo_carries_out_the_plan_with_confirmations_a_note_and_a_clean_quit() {
             tmux.keys(&["Enter"]);
             skipped += 1;
         } else {
-            tmux.keys(&["a"]);
+            // Shift-a: what is ready now, once (a is the autopilot, tested on its own).
+            tmux.keys(&["A"]);
         }
         std::thread::sleep(Duration::from_millis(250));
     }
@@ -196,6 +197,105 @@ fn the_demo_carries_out_the_plan_with_confirmations_a_note_and_a_clean_quit() {
         let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
     }
+}
+
+/// The "done when": one key starts the autopilot, the operator only answers the
+/// dialogs it reaches, and the plan runs to its end; the screen then gives the verdict in words.
+#[test]
+fn the_autopilot_runs_the_demo_to_its_verdict_with_the_operator_only_answering() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let logs = tmp.path().join("logs");
+    let done_file = tmp.path().join("exit-code");
+    let tmux = Tmux {
+        socket: format!("drbook-e2e-auto-{}", std::process::id()),
+    };
+    start(&tmux, tmp.path(), "", &done_file, (120, 40));
+    let first = tmux.wait_for("REHEARSAL", Duration::from_secs(20));
+    assert!(
+        first.contains("a autopilot"),
+        "the key is offered:\n{first}"
+    );
+    assert!(first.contains("nothing runs"), "{first}");
+    tmux.keys(&["a"]);
+    tmux.wait_for("autopilot ON", Duration::from_secs(10));
+
+    let mut confirmed = 0;
+    let mut manual = 0;
+    let until = Instant::now() + Duration::from_secs(300);
+    let end = loop {
+        let s = tmux.screen();
+        if s.contains("■ RECOVERED") || s.contains("■ NOT RECOVERED") {
+            break s;
+        }
+        assert!(
+            Instant::now() < until,
+            "the plan did not come to an end; the screen:\n{s}"
+        );
+        if s.contains("Confirm: this changes live state") {
+            tmux.keys(&["y"]);
+            confirmed += 1;
+            // Not the same dialog twice: wait for it to close (or the next to open).
+            std::thread::sleep(Duration::from_millis(300));
+        } else if s.contains("Manual step: do it") {
+            tmux.keys(&["y"]);
+            manual += 1;
+            std::thread::sleep(Duration::from_millis(300));
+        } else if s.contains("waiting: press w to answer") {
+            // Questions queue, never opening by themselves: the operator opens the next.
+            tmux.keys(&["w"]);
+            std::thread::sleep(Duration::from_millis(200));
+        } else {
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    };
+    assert!(confirmed > 0, "the plan has steps that ask first");
+    assert!(manual > 0, "the plan has manual steps");
+    assert!(
+        end.contains("autopilot stopped: nothing left to run"),
+        "the autopilot stops by itself:\n{end}"
+    );
+    assert!(!end.contains("autopilot ON"), "{end}");
+
+    tmux.keys(&["q"]);
+    assert_eq!(wait_file(&done_file, &tmux), "0", "{}", tmux.screen());
+    let path = log_in(&logs);
+    let (events, integrity) = read_log(&path).expect("the log reads");
+    assert!(
+        matches!(integrity, Integrity::Intact { .. }),
+        "{integrity:?}"
+    );
+    let answers: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Confirmed { by, .. } => Some(by.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(answers.len(), confirmed, "every y is in the log once");
+    assert!(
+        answers.iter().all(|by| *by == "tester"),
+        "every confirmation is the operator's: {answers:?}"
+    );
+    let notes: Vec<(&str, &str)> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Note { text, .. } if text.starts_with("autopilot") => {
+                Some((e.actor.as_str(), text.as_str()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        notes.first().map(|n| n.0),
+        Some("tester"),
+        "turned on by the operator: {notes:?}"
+    );
+    assert!(notes[0].1.starts_with("autopilot on"), "{notes:?}");
+    assert_eq!(
+        notes.last().copied(),
+        Some(("drbook", "autopilot off: nothing left to run")),
+        "turned off by drbook itself"
+    );
 }
 
 fn start(tmux: &Tmux, tmp: &Path, extra: &str, code_file: &Path, (w, h): (u16, u16)) {

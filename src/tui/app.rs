@@ -2,7 +2,7 @@
 //! mouse event, an event now on disk, an engine update, a tick) and returns what the runner
 //! must do (controls for the engine, quit). Drawing only reads this state.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -24,7 +24,10 @@ use crate::incident::{Event, EventKind, IncidentState};
 use crate::runbook::model::StepKind;
 
 mod approve;
+mod autopilot;
 mod share;
+
+pub use autopilot::{Breach, Counts, Next, short};
 
 /// What the header says about the run.
 #[derive(Debug, Clone)]
@@ -246,6 +249,10 @@ pub struct App {
     /// The log's head as last written (live) or verified (review), for the header: taken
     /// from the events as they come, never from reading the file again.
     pub head: Option<crate::incident::Head>,
+    /// The autopilot starts every step as it becomes ready (`toggle_autopilot`).
+    pub autopilot: bool,
+    /// Ready steps the autopilot already asked the engine to start.
+    autopilot_asked: HashSet<StepKey>,
 }
 
 /// A past incident replayed: every event is in the timeline; the state is as it was after
@@ -303,6 +310,8 @@ impl App {
             share: None,
             others: IncidentState::default(),
             head: crate::incident::Head::of(&history),
+            autopilot: false,
+            autopilot_asked: HashSet::new(),
         };
         for e in &history {
             app.track_prompts(e);
@@ -441,11 +450,16 @@ impl App {
             }
             Msg::Logged(e) => {
                 self.logged(e);
-                Vec::new()
+                self.autopilot_tick()
             }
             Msg::Engine(u) => {
+                let idle = matches!(u, Update::Idle { .. } | Update::LogFailed(_));
                 self.engine(u);
-                Vec::new()
+                if idle {
+                    self.autopilot_tick()
+                } else {
+                    Vec::new()
+                }
             }
             Msg::Live(key, read) => {
                 self.live.insert(key, read);
@@ -481,6 +495,7 @@ impl App {
     fn logged(&mut self, e: Event) {
         self.head = Some(crate::incident::Head::at(&e));
         self.state.apply(&e);
+        self.autopilot_logged(&e.kind);
         self.role_logged(&e);
         if let Some((rb, st)) = e.kind.step_ref() {
             let key = StepKey::new(rb, st);
@@ -1113,6 +1128,7 @@ impl App {
                     | Action::Fail
                     | Action::Recheck
                     | Action::RunAllReady
+                    | Action::Autopilot
                     | Action::Pause
                     | Action::Abort
                     | Action::Note
@@ -1209,10 +1225,22 @@ impl App {
                     }
                     return Vec::new();
                 }
+                if self.state.is_paused() {
+                    // Nothing starts while paused: never say it does.
+                    let p = self
+                        .keys
+                        .keys_for(Action::Pause)
+                        .first()
+                        .cloned()
+                        .unwrap_or_default();
+                    self.say(format!("paused: nothing starts ({p} resumes)"));
+                    return Vec::new();
+                }
                 let n = self.ready.len();
                 self.say(format!("starting {n} ready step(s)"));
                 return self.control(Control::StartAllReady);
             }
+            Action::Autopilot => return self.toggle_autopilot(),
             Action::Pause => {
                 return if self.state.is_paused() {
                     self.control(Control::Resume { by })

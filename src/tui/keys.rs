@@ -28,6 +28,8 @@ pub enum Action {
     Fail,
     Recheck,
     RunAllReady,
+    /// Keeps starting every step as it becomes ready, until pressed again (or paused).
+    Autopilot,
     Pause,
     Abort,
     Note,
@@ -69,7 +71,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order the help lists them.
-    pub const ALL: [Action; 36] = [
+    pub const ALL: [Action; 37] = [
         Action::Up,
         Action::Down,
         Action::PageUp,
@@ -90,6 +92,7 @@ impl Action {
         Action::Skip,
         Action::Fail,
         Action::Recheck,
+        Action::Autopilot,
         Action::RunAllReady,
         Action::Approve,
         Action::Takeover,
@@ -126,6 +129,7 @@ impl Action {
             Action::Fail => "fail",
             Action::Recheck => "recheck",
             Action::RunAllReady => "run-all-ready",
+            Action::Autopilot => "autopilot",
             Action::Pause => "pause",
             Action::Abort => "abort",
             Action::Note => "note",
@@ -348,7 +352,8 @@ impl Default for KeyMap {
             (Action::Skip, &["s"]),
             (Action::Fail, &["f"]),
             (Action::Recheck, &["r"]),
-            (Action::RunAllReady, &["a"]),
+            (Action::Autopilot, &["a"]),
+            (Action::RunAllReady, &["A"]),
             (Action::Pause, &["p"]),
             (Action::Abort, &["x"]),
             (Action::Note, &[":"]),
@@ -471,7 +476,8 @@ impl KeyMap {
             Action::Skip => "skip the selected step",
             Action::Fail => "mark the selected manual step failed",
             Action::Recheck => "run a failed step again, or re-read a finished check",
-            Action::RunAllReady => "run every step that is ready",
+            Action::RunAllReady => "run every step that is ready now, once",
+            Action::Autopilot => "autopilot on/off: start each step as it becomes ready",
             Action::Pause => "pause or resume starting new steps",
             Action::Abort => "abort the selected running step (asks first)",
             Action::Note => "add a note (on the selected step from its panes)",

@@ -46,7 +46,13 @@ pub enum Rollup {
     NotStarted,
     /// Waits for an earlier group of the plan.
     Blocked,
+    /// A step of it runs now.
     Running,
+    /// Under way, nothing of it runs, and a step of it could start.
+    Ready,
+    /// Under way, nothing of it runs, and none of its steps can start (an interrupted step, a
+    /// failed one its next steps need): "running" would be untrue.
+    Stalled,
     /// A step waits for an answer from the operator.
     NeedsYou,
     /// A two-person step waits for an incident commander's approval.
@@ -97,6 +103,8 @@ impl Rollup {
             Rollup::NotStarted => ("·", "to do"),
             Rollup::Blocked => ("⧗", "blocked"),
             Rollup::Running => ("▶", "running"),
+            Rollup::Ready => ("◌", "ready"),
+            Rollup::Stalled => ("⧗", "stalled"),
             Rollup::NeedsYou => ("?", "needs you"),
             Rollup::AwaitsApproval => ("⚖", "approval"),
             Rollup::Done => ("✔", "done"),
@@ -263,7 +271,9 @@ impl Board {
         match plan::runbook_state(model, &Board::progress_fn(state)) {
             plan::RunbookState::Failed => Rollup::Failed,
             plan::RunbookState::Done => Rollup::Done,
-            plan::RunbookState::Running => Rollup::Running,
+            plan::RunbookState::Running if shown.contains(&Shown::Running) => Rollup::Running,
+            plan::RunbookState::Running if shown.contains(&Shown::Ready) => Rollup::Ready,
+            plan::RunbookState::Running => Rollup::Stalled,
             plan::RunbookState::NotStarted if shown.contains(&Shown::Ready) => Rollup::NotStarted,
             plan::RunbookState::NotStarted => Rollup::Blocked,
         }

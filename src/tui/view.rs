@@ -7,7 +7,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, BorderType, Borders, Cell, Clear, Paragraph, Row, Table, Wrap};
 
-use super::app::{App, Dialog, ListFilter, Pane, Purpose};
+use super::app::{App, Dialog, ListFilter, Next, Pane, Purpose, short};
 use super::keys::{Action, KeyMap};
 use super::model::{Rollup, Shown};
 use super::theme::Theme;
@@ -22,6 +22,8 @@ pub struct Areas {
     pub steps: Rect,
     pub detail: Rect,
     pub timeline: Rect,
+    /// What waits for the operator, what holds the plan, the next RTO breach.
+    pub next: Rect,
     pub status: Rect,
 }
 
@@ -45,7 +47,7 @@ pub fn areas_zoomed(size: Rect, zoom: Option<super::app::Pane>) -> Areas {
         size.x,
         a.header.bottom(),
         size.width,
-        a.status.y.saturating_sub(a.header.bottom()),
+        a.next.y.saturating_sub(a.header.bottom()),
     );
     let none = Rect::new(size.x, a.header.bottom(), 0, 0);
     let at = |q: Pane| if q == p { body } else { none };
@@ -55,6 +57,7 @@ pub fn areas_zoomed(size: Rect, zoom: Option<super::app::Pane>) -> Areas {
         steps: at(Pane::Steps),
         detail: at(Pane::Detail),
         timeline: at(Pane::Timeline),
+        next: a.next,
         status: a.status,
     }
 }
@@ -71,6 +74,7 @@ fn areas_all(size: Rect) -> Areas {
             Constraint::Length(2),
             Constraint::Min(6),
             Constraint::Length(timeline_rows),
+            Constraint::Length(1),
             Constraint::Length(1),
         ])
         .split(size);
@@ -89,7 +93,8 @@ fn areas_all(size: Rect) -> Areas {
         steps: right[0],
         detail: right[1],
         timeline: rows[2],
-        status: rows[3],
+        next: rows[3],
+        status: rows[4],
     }
 }
 
@@ -135,6 +140,8 @@ fn rollup_style(t: &Theme, r: Rollup) -> Style {
         Rollup::NotStarted => t.pending,
         Rollup::Blocked => t.muted,
         Rollup::Running => t.running,
+        Rollup::Ready => t.ready,
+        Rollup::Stalled => t.warn,
         Rollup::NeedsYou | Rollup::AwaitsApproval => t.waiting,
         Rollup::Done => t.ok,
         Rollup::Failed => t.fail,
@@ -191,6 +198,7 @@ pub fn draw(f: &mut Frame, app: &App) {
             pane(f, app, area);
         }
     }
+    next_line(f, app, a.next);
     status(f, app, a.status);
     if let Some(d) = &app.dialog {
         dialog(f, app, d, size);
@@ -795,6 +803,22 @@ fn hint(keys: &KeyMap, a: Action, what: &str) -> Vec<Span<'static>> {
 fn status(f: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
     let mut spans: Vec<Span> = Vec::new();
+    // The autopilot's state, dialog or not: it decides whether anything starts by itself.
+    let badge = if app.info.review || !app.role().acts() {
+        None
+    } else if app.state.is_paused() {
+        Some(Span::styled(
+            " ⏸ paused ",
+            t.warn.add_modifier(Modifier::REVERSED),
+        ))
+    } else if app.autopilot {
+        Some(Span::styled(
+            " autopilot ON ",
+            t.running.add_modifier(Modifier::REVERSED),
+        ))
+    } else {
+        None
+    };
     let mut add = |a: Action, what: &str| {
         let mut h = hint(&app.keys, a, what);
         h[0].style = t.key;
@@ -831,6 +855,13 @@ fn status(f: &mut Frame, app: &App, area: Rect) {
             add(Action::Quit, "quit");
         }
         (None, false) => {
+            if app.state.is_paused() {
+                add(Action::Pause, "resume");
+            } else if app.autopilot {
+                add(Action::Autopilot, "stop");
+            } else {
+                add(Action::Autopilot, "autopilot");
+            }
             let sel = app.selected_key();
             match sel.as_ref().map(|k| app.shown(k)) {
                 Some(Shown::AwaitsApproval) => {
@@ -860,21 +891,16 @@ fn status(f: &mut Frame, app: &App, area: Rect) {
             }
             add(Action::Help, "help");
             add(Action::Quit, "quit");
-            add(Action::RunAllReady, "run ready");
-            add(
-                Action::Pause,
-                if app.state.is_paused() {
-                    "resume"
-                } else {
-                    "pause"
-                },
-            );
+            if !app.state.is_paused() {
+                add(Action::Pause, "pause");
+            }
             add(Action::Note, "note");
             add(Action::Filter, "filter");
         }
     }
     let waiting = app.queued();
-    let mut line = Vec::new();
+    // The autopilot's state leads: a message must never hide whether steps start by themselves.
+    let mut line: Vec<Span> = badge.into_iter().collect();
     // The questions waiting always show: they never open by themselves.
     if waiting > 0 {
         line.push(Span::styled(
@@ -924,6 +950,77 @@ fn status(f: &mut Frame, app: &App, area: Rect) {
     }
     line.extend(spans);
     f.render_widget(Paragraph::new(Line::from(line)).style(t.muted), area);
+}
+
+/// One line: how many steps are ready, running and waiting for a person; then the one thing
+/// to know next (a question, what holds the plan, or the verdict); then the next RTO breach.
+fn next_line(f: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let width = usize::from(area.width);
+    let c = app.counts();
+    let wide = width >= 120;
+    // "Running" is said only when something runs.
+    let counts = match (wide, c.running) {
+        (true, 0) => format!(
+            " ◌ {} ready · nothing runs · ? {} need a person ",
+            c.ready, c.waiting
+        ),
+        (true, n) => format!(
+            " ◌ {} ready · ▶ {n} running · ? {} need a person ",
+            c.ready, c.waiting
+        ),
+        (false, n) => format!(" ◌{} ▶{n} ?{} ", c.ready, c.waiting),
+    };
+    let next = app.next_action();
+    let over = matches!(next, Next::Over { .. });
+    let (text, style) = match next {
+        Next::Yours { what, more: 0 } => {
+            (format!("▸ {what}"), t.waiting.add_modifier(Modifier::BOLD))
+        }
+        Next::Yours { what, more } => (
+            format!("▸ {what} (+{more} more)"),
+            t.waiting.add_modifier(Modifier::BOLD),
+        ),
+        Next::Holds(w) => (w, t.warn),
+        Next::Idle(w) => (w, t.muted),
+        Next::Over {
+            recovered: true,
+            verdict,
+        } => (format!("■ {verdict}"), t.ok.add_modifier(Modifier::BOLD)),
+        Next::Over { verdict, .. } => (format!("■ {verdict}"), t.fail.add_modifier(Modifier::BOLD)),
+    };
+    let breach = if over { None } else { app.next_breach() };
+    let (btext, bstyle) = match &breach {
+        Some(b) if b.left_secs >= 0 => (
+            format!(
+                " {} RTO breach in {} ",
+                b.who,
+                short(std::time::Duration::from_secs(b.left_secs.unsigned_abs()))
+            ),
+            if b.left_secs < 300 { t.warn } else { t.muted },
+        ),
+        Some(b) => (
+            format!(
+                " {} RTO OVER by {} ",
+                b.who,
+                short(std::time::Duration::from_secs(b.left_secs.unsigned_abs()))
+            ),
+            t.fail,
+        ),
+        None => (String::new(), t.muted),
+    };
+    let used = counts.chars().count() + btext.chars().count() + 1;
+    let room = width.saturating_sub(used);
+    let text = truncate(&text, room);
+    let pad = room.saturating_sub(text.chars().count());
+    let line = Line::from(vec![
+        Span::styled(counts, t.header),
+        Span::raw(" "),
+        Span::styled(text, style),
+        Span::raw(" ".repeat(pad)),
+        Span::styled(btext, bstyle),
+    ]);
+    f.render_widget(Paragraph::new(line).style(t.base), area);
 }
 
 /// How many steps wait for a commander's approval, if any.

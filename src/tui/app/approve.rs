@@ -63,7 +63,7 @@ impl App {
     /// Why this terminal's role may not do `action`, if it may not.
     pub(super) fn role_refuses(&self, action: Action) -> Option<String> {
         let act = match action {
-            Action::Run | Action::RunAllReady => Act::Start,
+            Action::Run | Action::RunAllReady | Action::Autopilot => Act::Start,
             Action::Yes => Act::Answer,
             Action::Fail => Act::Manual,
             Action::Skip => Act::Skip,
