@@ -115,6 +115,11 @@ pub struct RunArgs {
     /// waiting --claim-wait and skipping them. A step someone else holds is still skipped
     #[arg(long)]
     pub run_unclaimed: bool,
+    /// When the outage began: the RTO counts from here, not from when drbook started (RFC
+    /// 3339, HH:MM today in UTC, or an age such as "25m ago"). On --resume it corrects the
+    /// time logged before. In the TUI, `O` sets it too
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
     /// How to resume, as shown when the TUI quits (the demo sets its own)
     #[arg(skip)]
     pub resume_cmd: Option<String>,
@@ -456,6 +461,19 @@ async fn open_session(
         (true, _, true) => Some(RehearsalLevel::ReadOnly),
         (true, false, false) => Some(RehearsalLevel::Full),
     };
+    // Read before the log is opened, so a slip does not leave an empty incident behind; a
+    // resumed incident is held to its own first event below.
+    let now = chrono::Utc::now();
+    let since = match &args.since {
+        Some(text) => match crate::exec::outage::parse_checked(text, now, now) {
+            Ok(at) => Some((text, at)),
+            Err(e) => {
+                eprintln!("drbook: --since: {e}");
+                return Err(ExitCode::from(2));
+            }
+        },
+        None => None,
+    };
     let share_store = match args.share.as_deref().map(crate::share::open_store) {
         Some(Ok(s)) => Some(s),
         Some(Err(e)) => {
@@ -496,13 +514,27 @@ async fn open_session(
             IncidentLog::create_keyed(&dir, header, redactor, log_key).map(|log| (log, None))
         }
     };
-    let (log, resumed) = match opened {
+    let (mut log, resumed) = match opened {
         Ok(x) => x,
         Err(e) => {
             eprintln!("drbook: cannot open the incident log: {e}");
             return Err(ExitCode::from(2));
         }
     };
+    if let Some((text, at)) = since {
+        let first = resumed.as_ref().and_then(|s| s.started).unwrap_or(now);
+        if let Err(e) = crate::exec::outage::check(text, at, now, first) {
+            eprintln!("drbook: --since: {e}");
+            return Err(ExitCode::from(2));
+        }
+        let previous = resumed.as_ref().and_then(|s| s.outage_since);
+        if previous != Some(at)
+            && let Err(e) = log.append(&operator, EventKind::OutageStart { at, previous })
+        {
+            eprintln!("drbook: cannot write the incident log: {e}");
+            return Err(ExitCode::from(2));
+        }
+    }
     let log_path = log.path().to_path_buf();
     if let Some(gone) = log.taken_over() {
         eprintln!(

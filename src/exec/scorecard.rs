@@ -11,7 +11,8 @@ use crate::runbook::validate::parse_duration;
 pub struct Row {
     pub name: String,
     pub rto: Option<Duration>,
-    /// From its first step's start to its last step's end.
+    /// From its first step's start (or from when the outage began, when the log says) to its
+    /// last step's end.
     pub took: Option<Duration>,
     pub steps_done: usize,
     pub steps_total: usize,
@@ -66,6 +67,8 @@ pub fn scorecard(
     let (mut first, mut last) = (None, None);
     for rb in &state.runbooks {
         let start = rb.steps.iter().filter_map(|s| s.started).min();
+        // The RTO counts from the outage, not from when drbook was started.
+        let start = start.map(|s| state.outage_since.unwrap_or(s));
         let end = rb.steps.iter().filter_map(|s| s.finished).max();
         if let Some(s) = start {
             first = Some(first.map_or(s, |f: chrono::DateTime<chrono::Utc>| f.min(s)));

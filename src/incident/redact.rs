@@ -518,7 +518,7 @@ impl EventKind {
                     *fields = m;
                 }
             }
-            Resumed {} | LogRecovered { .. } => {}
+            Resumed {} | LogRecovered { .. } | OutageStart { .. } => {}
         }
     }
 }
