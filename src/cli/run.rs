@@ -1353,6 +1353,10 @@ fn print_update(u: &Update) {
                 Some(k) => format!("✎ {by} on {k}: {text}"),
                 None => format!("✎ {by}: {text}"),
             },
+            ExecEvent::OutageStart { at, by, .. } => format!(
+                "⏱ {by}: the outage began {}",
+                at.format("%Y-%m-%d %H:%M:%SZ")
+            ),
             ExecEvent::Paused { by } => format!("⏸ paused by {by}"),
             ExecEvent::Resumed { by } => format!("⏵ resumed by {by}"),
             ExecEvent::Claimed {

@@ -48,11 +48,13 @@ pub enum Action {
     Approve,
     /// Shared incidents: start a step someone else holds, taking their claim over.
     Takeover,
+    /// Set or correct when the outage began (the RTO counts from there).
+    OutageStart,
 }
 
 impl Action {
     /// Every action, in the order the help lists them.
-    pub const ALL: [Action; 28] = [
+    pub const ALL: [Action; 29] = [
         Action::Up,
         Action::Down,
         Action::PageUp,
@@ -73,6 +75,7 @@ impl Action {
         Action::Pause,
         Action::Abort,
         Action::Note,
+        Action::OutageStart,
         Action::Filter,
         Action::Help,
         Action::Quit,
@@ -114,6 +117,7 @@ impl Action {
             Action::Summary => "summary",
             Action::Approve => "approve",
             Action::Takeover => "takeover",
+            Action::OutageStart => "outage-start",
         }
     }
 
@@ -329,6 +333,7 @@ impl Default for KeyMap {
             (Action::Summary, &["i"]),
             (Action::Approve, &["v"]),
             (Action::Takeover, &["T"]),
+            (Action::OutageStart, &["O"]),
         ];
         let by_action: BTreeMap<Action, Vec<KeyBinding>> = defaults
             .iter()
@@ -436,6 +441,7 @@ impl KeyMap {
             Action::Summary => "review: RTO achieved, critical path, waits on people",
             Action::Approve => "commander: approve or decline a two-person step",
             Action::Takeover => "take over someone's step, or run it unclaimed (asks first)",
+            Action::OutageStart => "set when the outage began: the RTO counts from there",
         }
     }
 }
