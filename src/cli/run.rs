@@ -797,6 +797,7 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
         restored,
         scoped,
         share,
+        history,
         ..
     } = session;
     let mode = if rehearsal { "REHEARSAL" } else { "LIVE" };
@@ -842,6 +843,10 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
             .as_deref()
             .and_then(|r| crate::runbook::validate::parse_duration(r).ok()),
     );
+    // The log has the outage start (`--since`, or set before a resume).
+    if let Some(since) = incident::IncidentState::fold(&history).outage_since {
+        clock.head_start = (chrono::Utc::now() - since).to_std().unwrap_or_default();
+    }
     let ending = drive(engine, answers, &operator, |u| {
         print_update(u);
         if let Some(line) = clock.tick(u) {
@@ -1199,6 +1204,8 @@ pub async fn report_share(share: &crate::share::ShareHandle, limit: Duration) {
 /// at the pace so far. Printed at most every 10 seconds, and when the last step settles.
 struct RtoClock {
     started: std::time::Instant,
+    /// How long the outage had lasted when this drbook started: the RTO counts from it.
+    head_start: Duration,
     total: usize,
     settled: usize,
     rto: Option<Duration>,
@@ -1209,6 +1216,7 @@ impl RtoClock {
     fn new(total: usize, rto: Option<Duration>) -> RtoClock {
         RtoClock {
             started: std::time::Instant::now(),
+            head_start: Duration::ZERO,
             total,
             settled: 0,
             rto,
@@ -1232,8 +1240,10 @@ impl RtoClock {
             return None;
         }
         self.last = Some(std::time::Instant::now());
-        let elapsed = self.started.elapsed();
-        let projected = elapsed.mul_f64(self.total as f64 / self.settled.max(1) as f64);
+        let ran = self.started.elapsed();
+        let elapsed = self.head_start + ran;
+        let projected =
+            self.head_start + ran.mul_f64(self.total as f64 / self.settled.max(1) as f64);
         let fmt =
             |d: Duration| humantime::format_duration(Duration::from_secs(d.as_secs())).to_string();
         let rto = match self.rto {

@@ -330,6 +330,9 @@ pub struct Step {
     pub on_failure: Option<Spanned<OnFailure>>,
     pub rollback: Option<Spanned<String>>,
     pub cleanup: Option<Spanned<String>>,
+    /// This step moves users' traffic to the healthy region: the report marks "traffic
+    /// restored" when it (the last such step) is done.
+    pub traffic: Option<Spanned<bool>>,
     #[serde(default)]
     pub outputs: BTreeMap<String, Spanned<String>>,
 
