@@ -612,3 +612,11 @@ fn the_header_stops_the_clock_and_says_the_verdict_when_the_plan_ends() {
         "{header}"
     );
 }
+
+#[test]
+fn outage_start_input() {
+    both_sizes("outage_input", |a| {
+        key(a, 'O');
+        typed(a, "25m ago");
+    });
+}
