@@ -53,6 +53,10 @@ pub struct DemoArgs {
     /// Demo: with --resume, resume a demo incident that was closed, opening it again
     #[arg(long, requires = "resume")]
     pub reopen: bool,
+    /// Demo: when the outage began (RFC 3339, HH:MM today in UTC, or "25m ago"): the RTO
+    /// counts from here
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -247,6 +251,7 @@ fn demo(args: DemoArgs) -> ExitCode {
         run_unclaimed: false,
         resume_cmd: Some("drbook".into()),
         incident: None,
+        since: args.since,
     };
     run::run(run, true)
 }

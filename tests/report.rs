@@ -829,3 +829,205 @@ fn history_keeps_failed_and_dry_runs_out_of_the_trend_and_needs_the_clean_up_don
     assert!(md.contains("(not in the trend: dry run)"), "{md}");
     assert!(md.contains("2 run(s) left out"), "{md}");
 }
+
+/// The data runbooks of the shipped plan, rehearsed on the shipped scenario with the outage
+/// begun 35 minutes ago: once, shared by the RPO and HTML layout tests.
+fn data_run() -> &'static PathBuf {
+    static RUN: OnceLock<PathBuf> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-data-run");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let answers = dir.join("answers.toml");
+        std::fs::write(
+            &answers,
+            "[manual]\n\"*\" = { outcome = \"ok\", note = \"done in the drill\" }\n",
+        )
+        .expect("answers");
+        let logs = dir.join("logs");
+        let o = Command::new("timeout")
+            .arg("120")
+            .arg(env!("CARGO_BIN_EXE_drbook"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["rehearse", "runbooks/", "--component", "data"])
+            .args(["--target", "sim", "--non-interactive", "--auto-approve"])
+            .args(["--max-delay", "200ms", "--operator", "gameday"])
+            .args(["--since", "35m ago"])
+            .arg("--answers")
+            .arg(&answers)
+            .arg("--log-dir")
+            .arg(&logs)
+            .output()
+            .expect("run drbook");
+        std::fs::read_dir(&logs)
+            .ok()
+            .and_then(|mut d| {
+                d.find_map(|e| {
+                    e.ok()
+                        .map(|e| e.path())
+                        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+                })
+            })
+            .unwrap_or_else(|| panic!("no log from the data rehearsal: {}", text(&o)))
+    })
+}
+
+/// The storage runbook reads `geoReplicationStats.lastSyncTime` before it fails over: the
+/// window is in the log as the step's `rpo_achieved`, and every report format holds it
+/// against the runbook's RPO.
+#[test]
+fn the_rpo_a_data_runbook_measures_is_logged_and_reported_against_its_target() {
+    let log = data_run();
+    let (events, _) = drbook::incident::read_log(log).expect("log");
+    let measured = events
+        .iter()
+        .find_map(|e| match &e.kind {
+            drbook::incident::EventKind::StepFinished {
+                runbook, outputs, ..
+            } if runbook == "data-storage-failover" => outputs.get("rpo_achieved").cloned(),
+            _ => None,
+        })
+        .expect("the storage runbook logged rpo_achieved");
+    assert!(
+        humantime::parse_duration(&measured).is_ok(),
+        "{measured} is a duration"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&report(&[log], &["--format", "json"]))).expect("json");
+    let storage = json["runbooks"]
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["id"] == "data-storage-failover"))
+        .expect("the storage runbook");
+    let ms = storage["rpo_achieved_ms"]
+        .as_u64()
+        .expect("rpo_achieved_ms");
+    let target =
+        humantime::parse_duration(storage["rpo_target"].as_str().expect("rpo")).expect("target");
+    assert_eq!(
+        storage["within_rpo"].as_bool(),
+        Some(u128::from(ms) <= target.as_millis())
+    );
+    assert!(
+        json["incident"]["outage_since"].is_string(),
+        "{}",
+        json["incident"]
+    );
+    let md = stdout(&report(&[log], &[]));
+    let row = md
+        .lines()
+        .find(|l| l.starts_with("| `data-storage-failover`"))
+        .unwrap_or_else(|| panic!("no row: {md}"));
+    assert!(
+        row.contains("RPO") && row.contains("sync-within-rpo"),
+        "{row}"
+    );
+    // The table comes first: before the integrity line and the summary.
+    let (t, i, s) = (
+        md.find("## RTO and RPO").expect("table"),
+        md.find("**Log integrity:**").expect("integrity"),
+        md.find("## Summary").expect("summary"),
+    );
+    assert!(
+        md.find("**Verdict:**").is_some_and(|v| v < t) && t < i && i < s,
+        "{md}"
+    );
+}
+
+/// Every x coordinate of the SVG, with the text it places (if a text).
+fn svg_xs(svg: &str) -> Vec<(f64, Option<(String, bool)>)> {
+    let mut out = Vec::new();
+    for (tag, rest) in svg.split('<').filter_map(|t| t.split_once(' ')) {
+        for attr in ["x=\"", "x1=\"", "x2=\""] {
+            if let Some(v) = rest
+                .split_once(&format!(" {attr}"))
+                .map(|(_, v)| v)
+                .or_else(|| rest.strip_prefix(attr))
+                .and_then(|v| v.split('"').next())
+                .and_then(|v| v.parse::<f64>().ok())
+            {
+                let text = (tag == "text" && attr == "x=\"").then(|| {
+                    let body = rest.split_once('>').map_or("", |(_, b)| b).to_string();
+                    (body, rest.contains("text-anchor=\"end\""))
+                });
+                out.push((v, text));
+            }
+        }
+    }
+    out
+}
+
+/// The HTML report: the verdict and the RTO/RPO table first (NOT RECOVERED in red), then
+/// the Gantt in the plan's group order with its boundaries, the outage start and the RTO
+/// deadlines marked, ticks on round durations, and nothing past the right edge.
+#[test]
+fn html_puts_the_verdict_first_and_charts_in_plan_order_inside_its_width() {
+    let r = runs();
+    let failing = stdout(&report(&[&r.failing], &["--format", "html"]));
+    let verdict = failing
+        .find("class=\"verdict bad\"")
+        .expect("a red verdict");
+    let table = failing.find("<h2>RTO and RPO</h2>").expect("table");
+    let chart = failing.find("<svg").expect("chart");
+    let summary = failing.find("<h2>Summary</h2>").expect("summary");
+    assert!(verdict < table && table < chart && chart < summary);
+    assert!(failing.contains("<span class=\"bad\">NOT RECOVERED</span>"));
+    assert!(failing.contains(".bad{color:#c62828"), "red");
+    let good = stdout(&report(&[&r.good], &["--format", "html"]));
+    assert!(
+        good.contains("traffic restored"),
+        "the traffic step is marked"
+    );
+
+    let html = stdout(&report(&[data_run()], &["--format", "html"]));
+    let svg = &html[html.find("<svg").expect("svg")..html.find("</svg>").expect("end")];
+    let width: f64 = svg
+        .split_once("viewBox=\"0 0 ")
+        .and_then(|(_, v)| v.split(' ').next())
+        .and_then(|w| w.parse().ok())
+        .expect("viewBox width");
+    for (x, text) in svg_xs(svg) {
+        assert!((0.0..=width).contains(&x), "x {x} outside 0..{width}");
+        if let Some((t, end)) = text {
+            let w = drbook::report::gantt::text_width(&t);
+            if end {
+                assert!(x - w >= -1.0, "`{t}` ends at {x}, starts before 0");
+            } else {
+                assert!(x + w <= width, "`{t}` at {x} runs past {width}");
+            }
+        }
+    }
+    // Round ticks: every one a whole multiple of one round step.
+    let ticks: Vec<u64> = svg
+        .split("class=\"tick\">+")
+        .skip(1)
+        .filter_map(|t| t.split('<').next())
+        .map(|t| humantime::parse_duration(t).expect("a tick").as_secs())
+        .collect();
+    assert!(ticks.len() >= 3, "{ticks:?}");
+    let step = ticks[1];
+    assert!(
+        [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600].contains(&step),
+        "{ticks:?}"
+    );
+    assert!(ticks.iter().enumerate().all(|(i, t)| *t == i as u64 * step));
+    // Plan order: each group's name, then its runbooks, as the plan lists them.
+    let groups = svg.matches("class=\"grp\"").count();
+    assert!(groups >= 1, "group boundaries");
+    let at = |id: &str| svg.find(&format!(">{id}</text>")).expect(id);
+    let plan = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("runbooks/plan-westeurope-outage.toml"),
+    )
+    .expect("plan");
+    let mut ids = [
+        "data-sql-failover",
+        "data-cosmos-failover",
+        "data-storage-failover",
+    ];
+    ids.sort_by_key(|id| plan.find(&format!("\"{id}\"")).unwrap_or(usize::MAX));
+    assert!(
+        at(ids[0]) < at(ids[1]) && at(ids[1]) < at(ids[2]),
+        "{ids:?}"
+    );
+    assert!(svg.contains("outage began"), "the outage start is marked");
+    assert!(svg.contains("RTO 30m: data-sql-failover"), "an RTO marker");
+}

@@ -1445,3 +1445,105 @@ fn a_dry_run_gives_no_rto_verdict_and_walks_no_exclusive_branch() {
         "{out}"
     );
 }
+
+/// A runbook of two quick commands, RTO 1h.
+fn quick_runbook(dir: &Path) -> PathBuf {
+    let rb = dir.join("quick.toml");
+    std::fs::write(
+        &rb,
+        r#"
+[runbook]
+id = "quick"
+title = "Quick"
+component = "web"
+rto = "1h"
+
+[[step]]
+id = "look"
+title = "Look"
+kind = "command"
+argv = ["true"]
+destructive = false
+"#,
+    )
+    .expect("runbook");
+    rb
+}
+
+/// `--since "30m ago"`: the outage start is logged, and the scorecard's recovery time counts
+/// from it, not from when drbook started.
+#[test]
+fn the_rto_counts_from_the_outage_start_given_with_since() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let rb = quick_runbook(dir.path());
+    let o = drbook(
+        &[
+            "rehearse",
+            rb.to_str().expect("utf-8 path"),
+            "--target",
+            "sim",
+            "--non-interactive",
+            "--run-commands",
+            "--since",
+            "30m ago",
+        ],
+        dir.path(),
+    );
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    let row = out
+        .lines()
+        .find(|l| l.starts_with("quick "))
+        .unwrap_or_else(|| panic!("no table row: {out}"));
+    let took: f64 = row
+        .split_whitespace()
+        .find_map(|w| w.strip_suffix('s').and_then(|n| n.parse().ok()))
+        .unwrap_or_else(|| panic!("no time taken in {row}"));
+    assert!((1800.0..1900.0).contains(&took), "{row}");
+    assert!(row.contains("within RTO (50% used)"), "{row}");
+    let (events, _) = read_log(&the_log(dir.path())).expect("log");
+    let at = events
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::OutageStart { at, previous: None } => Some(*at),
+            _ => None,
+        })
+        .expect("an outage_start event");
+    let before = events[0].ts - at;
+    assert!(
+        (1799..1805).contains(&before.num_seconds()),
+        "{before:?} before the header"
+    );
+}
+
+/// An outage start in the future, or unreadable, is refused before any incident is opened.
+#[test]
+fn since_in_the_future_or_unreadable_is_refused_before_a_log_is_opened() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let rb = quick_runbook(dir.path());
+    for (since, says) in [
+        ("2999-01-01T00:00:00Z", "in the future"),
+        ("half past two", "is not a time"),
+    ] {
+        let o = drbook(
+            &[
+                "rehearse",
+                rb.to_str().expect("utf-8 path"),
+                "--target",
+                "sim",
+                "--non-interactive",
+                "--since",
+                since,
+            ],
+            dir.path(),
+        );
+        let out = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{out}");
+        assert!(out.contains("--since") && out.contains(says), "{out}");
+        assert!(!out.contains("panicked"), "{out}");
+    }
+    assert!(
+        !dir.path().join("logs").exists()
+            || std::fs::read_dir(dir.path().join("logs")).is_ok_and(|mut d| d.next().is_none())
+    );
+}

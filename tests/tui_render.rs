@@ -1266,3 +1266,109 @@ fn the_autopilot_is_off_once_the_log_fails() {
     assert!(!a.autopilot, "nothing is carried out any more");
     assert!(!bottom(&mut a, 160, 48).contains("autopilot ON"));
 }
+
+/// `O` asks when the outage began, and the answer goes to the engine to be logged, with who
+/// said it; a time in the future is refused with a message, nothing sent.
+#[test]
+fn the_outage_start_key_sets_the_start_and_refuses_the_future() {
+    let mut a = app();
+    key(&mut a, 'O');
+    assert!(matches!(
+        a.dialog,
+        Some(Dialog::Input {
+            purpose: Purpose::OutageStart,
+            ..
+        })
+    ));
+    typed(&mut a, "30m ago");
+    let effects = code(&mut a, KeyCode::Enter);
+    let want = a.now - chrono::Duration::minutes(30);
+    assert!(
+        effects.iter().any(|e| matches!(
+            e,
+            Effect::Control(Control::SetOutageStart { at, previous: None, by })
+                if *at == want && by == "alice"
+        )),
+        "{effects:?}"
+    );
+    key(&mut a, 'O');
+    typed(&mut a, "2999-01-01T00:00:00Z");
+    let effects = code(&mut a, KeyCode::Enter);
+    assert!(effects.is_empty(), "{effects:?}");
+    assert!(
+        a.message
+            .as_deref()
+            .is_some_and(|m| m.contains("in the future")),
+        "{:?}",
+        a.message
+    );
+}
+
+/// With the outage start logged 30 minutes before the incident, the header's clock counts
+/// from it and says so, with the tightest RTO, the worst-case finish and the wait left.
+#[test]
+fn header_counts_from_the_outage_start() {
+    both_sizes("outage_since", |a| {
+        a.update(Msg::Logged(drbook::incident::Event {
+            seq: 99,
+            ts: fixture::start() + chrono::Duration::seconds(700),
+            actor: "alice".into(),
+            kind: drbook::incident::EventKind::OutageStart {
+                at: fixture::start() - chrono::Duration::minutes(30),
+                previous: None,
+            },
+            prev: String::new(),
+            hash: String::new(),
+        }));
+        while a.dialog.is_some() {
+            code(a, KeyCode::Esc);
+        }
+        // 12:34 into the incident, 42:34 into the outage.
+        assert_eq!(a.elapsed().as_secs(), 42 * 60 + 34);
+    });
+}
+
+/// Once the incident is closed the clock stops and the header says the scorecard's verdict
+/// in words: an incident closed with steps not done is NOT RECOVERED.
+#[test]
+fn the_header_stops_the_clock_and_says_the_verdict_when_the_plan_ends() {
+    let mut a = app();
+    let before = render(&mut a, 160, 48);
+    assert!(!before.contains("RECOVERED"), "{before}");
+    a.update(Msg::Logged(drbook::incident::Event {
+        seq: 99,
+        ts: fixture::start() + chrono::Duration::seconds(750),
+        actor: "alice".into(),
+        kind: drbook::incident::EventKind::IncidentClosed {
+            outcome: drbook::incident::IncidentOutcome::Failed,
+            summary: None,
+        },
+        prev: String::new(),
+        hash: String::new(),
+    }));
+    while a.dialog.is_some() {
+        code(&mut a, KeyCode::Esc);
+    }
+    let later = fixture::start() + chrono::Duration::seconds(3000);
+    a.update(Msg::Tick(later));
+    let screen = render(&mut a, 160, 48);
+    let header = screen.lines().nth(1).unwrap_or_default();
+    assert!(
+        header.contains("⏹") && header.contains("NOT RECOVERED"),
+        "{header}"
+    );
+    // Stopped: the scorecard's time, not the 50 minutes the clock now reads.
+    assert!(!header.contains("50:00"), "{header}");
+    assert!(
+        !header.contains("RTO") && !header.contains("done ≤"),
+        "{header}"
+    );
+}
+
+#[test]
+fn outage_start_input() {
+    both_sizes("outage_input", |a| {
+        key(a, 'O');
+        typed(a, "25m ago");
+    });
+}

@@ -138,7 +138,14 @@ pub(crate) async fn read(
             if let Some(t) = stats.get("lastSyncTime").and_then(Value::as_str) {
                 outputs.insert("last_sync_time".into(), t.to_string());
                 if let Some(when) = parse_time(t) {
-                    outputs.insert("sync_age_s".into(), age_s(when).to_string());
+                    let age = age_s(when);
+                    outputs.insert("sync_age_s".into(), age.to_string());
+                    // What a failover now would lose: the report holds it against the RPO.
+                    outputs.insert(
+                        crate::report::analysis::RPO_OUTPUT.into(),
+                        humantime::format_duration(Duration::from_secs(age.max(0) as u64))
+                            .to_string(),
+                    );
                 }
             }
             if let Some(s) = stats.get("status").and_then(Value::as_str) {

@@ -115,6 +115,11 @@ pub struct RunArgs {
     /// waiting --claim-wait and skipping them. A step someone else holds is still skipped
     #[arg(long)]
     pub run_unclaimed: bool,
+    /// When the outage began: the RTO counts from here, not from when drbook started (RFC
+    /// 3339, HH:MM today in UTC, or an age such as "25m ago"). On --resume it corrects the
+    /// time logged before. In the TUI, `O` sets it too
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
     /// How to resume, as shown when the TUI quits (the demo sets its own)
     #[arg(skip)]
     pub resume_cmd: Option<String>,
@@ -473,6 +478,19 @@ async fn open_session(
         (true, _, true) => Some(RehearsalLevel::ReadOnly),
         (true, false, false) => Some(RehearsalLevel::Full),
     };
+    // Read before the log is opened, so a slip does not leave an empty incident behind; a
+    // resumed incident is held to its own first event below.
+    let now = chrono::Utc::now();
+    let since = match &args.since {
+        Some(text) => match crate::exec::outage::parse_checked(text, now, now) {
+            Ok(at) => Some((text, at)),
+            Err(e) => {
+                eprintln!("drbook: --since: {e}");
+                return Err(ExitCode::from(2));
+            }
+        },
+        None => None,
+    };
     let share_store = match args.share.as_deref().map(crate::share::open_store) {
         Some(Ok(s)) => Some(s),
         Some(Err(e)) => {
@@ -513,13 +531,27 @@ async fn open_session(
             IncidentLog::create_keyed(&dir, header, redactor, log_key).map(|log| (log, None))
         }
     };
-    let (log, resumed) = match opened {
+    let (mut log, resumed) = match opened {
         Ok(x) => x,
         Err(e) => {
             eprintln!("drbook: cannot open the incident log: {e}");
             return Err(ExitCode::from(2));
         }
     };
+    if let Some((text, at)) = since {
+        let first = resumed.as_ref().and_then(|s| s.started).unwrap_or(now);
+        if let Err(e) = crate::exec::outage::check(text, at, now, first) {
+            eprintln!("drbook: --since: {e}");
+            return Err(ExitCode::from(2));
+        }
+        let previous = resumed.as_ref().and_then(|s| s.outage_since);
+        if previous != Some(at)
+            && let Err(e) = log.append(&operator, EventKind::OutageStart { at, previous })
+        {
+            eprintln!("drbook: cannot write the incident log: {e}");
+            return Err(ExitCode::from(2));
+        }
+    }
     let log_path = log.path().to_path_buf();
     if let Some(gone) = log.taken_over() {
         eprintln!(
@@ -781,6 +813,7 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
         restored,
         scoped,
         share,
+        history,
         ..
     } = session;
     let mode = if rehearsal { "REHEARSAL" } else { "LIVE" };
@@ -828,6 +861,10 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
             .and_then(|r| crate::runbook::validate::parse_duration(r).ok())
             .filter(|_| !args.dry_run),
     );
+    // The log has the outage start (`--since`, or set before a resume).
+    if let Some(since) = incident::IncidentState::fold(&history).outage_since {
+        clock.head_start = (chrono::Utc::now() - since).to_std().unwrap_or_default();
+    }
     let ending = drive(engine, answers, &operator, |u| {
         print_update(u);
         if let Some(line) = clock.tick(u) {
@@ -1398,6 +1435,8 @@ pub async fn report_share(share: &crate::share::ShareHandle, limit: Duration) {
 /// at the pace so far. Printed at most every 10 seconds, and when the last step settles.
 struct RtoClock {
     started: std::time::Instant,
+    /// How long the outage had lasted when this drbook started: the RTO counts from it.
+    head_start: Duration,
     total: usize,
     settled: usize,
     /// Steps that failed: from the first, the run is not on course for the RTO whatever
@@ -1411,6 +1450,7 @@ impl RtoClock {
     fn new(total: usize, rto: Option<Duration>) -> RtoClock {
         RtoClock {
             started: std::time::Instant::now(),
+            head_start: Duration::ZERO,
             total,
             settled: 0,
             failed: 0,
@@ -1442,8 +1482,10 @@ impl RtoClock {
             return None;
         }
         self.last = Some(std::time::Instant::now());
-        let elapsed = self.started.elapsed();
-        let projected = elapsed.mul_f64(self.total as f64 / self.settled.max(1) as f64);
+        let ran = self.started.elapsed();
+        let elapsed = self.head_start + ran;
+        let projected =
+            self.head_start + ran.mul_f64(self.total as f64 / self.settled.max(1) as f64);
         let fmt =
             |d: Duration| humantime::format_duration(Duration::from_secs(d.as_secs())).to_string();
         let rto = match self.rto {
@@ -1585,6 +1627,10 @@ fn print_update(u: &Update) {
                 Some(k) => format!("✎ {by} on {k}: {text}"),
                 None => format!("✎ {by}: {text}"),
             },
+            ExecEvent::OutageStart { at, by, .. } => format!(
+                "⏱ {by}: the outage began {}",
+                at.format("%Y-%m-%d %H:%M:%SZ")
+            ),
             ExecEvent::Paused { by } => format!("⏸ paused by {by}"),
             ExecEvent::Resumed { by } => format!("⏵ resumed by {by}"),
             ExecEvent::Claimed {

@@ -130,6 +130,12 @@ pub enum ExecEvent {
         text: String,
         by: String,
     },
+    /// `by` set when the outage began (`previous`: the time it corrects).
+    OutageStart {
+        at: chrono::DateTime<chrono::Utc>,
+        previous: Option<chrono::DateTime<chrono::Utc>>,
+        by: String,
+    },
     Paused {
         by: String,
     },
@@ -193,6 +199,12 @@ pub enum Control {
     Note {
         key: Option<StepKey>,
         text: String,
+        by: String,
+    },
+    /// Sets (or corrects) when the outage began: the RTO counts from there.
+    SetOutageStart {
+        at: chrono::DateTime<chrono::Utc>,
+        previous: Option<chrono::DateTime<chrono::Utc>>,
         by: String,
     },
     Pause {
@@ -713,6 +725,10 @@ impl Engine {
             Control::Note { key, text, by } => {
                 let text = self.redact_any(&text);
                 self.record(ExecEvent::Note { key, text, by }, updates)
+                    .await
+            }
+            Control::SetOutageStart { at, previous, by } => {
+                self.record(ExecEvent::OutageStart { at, previous, by }, updates)
                     .await
             }
             Control::Pause { by } => {

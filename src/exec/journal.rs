@@ -244,6 +244,9 @@ pub fn to_log(ev: &ExecEvent, engine: &str) -> Option<(String, Vec<EventKind>)> 
                 }],
             )
         }
+        ExecEvent::OutageStart { at, previous, by } => {
+            (by, vec![EventKind::OutageStart { at, previous }])
+        }
         ExecEvent::Paused { by } => (by, vec![EventKind::Paused { reason: None }]),
         ExecEvent::Resumed { by } => (by, vec![EventKind::Resumed {}]),
         ExecEvent::Claimed {

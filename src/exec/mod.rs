@@ -5,6 +5,7 @@ pub mod command;
 pub mod engine;
 pub mod headless;
 pub mod journal;
+pub mod outage;
 pub mod plan;
 pub mod scorecard;
 pub mod steps;

@@ -187,6 +187,14 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
+    /// When the outage began (`--since`, or set or corrected in the TUI by the actor): the
+    /// RTO counts from here, not from when drbook started. The last one in the log stands.
+    OutageStart {
+        at: DateTime<Utc>,
+        /// The time it replaces, when corrected.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        previous: Option<DateTime<Utc>>,
+    },
     /// Someone joined the incident, or took another role: what they may do from here on.
     RoleTaken {
         operator: String,
@@ -371,6 +379,7 @@ impl EventKind {
             ApprovalRequested { .. } => "approval_requested",
             Approved { .. } => "approved",
             RoleTaken { .. } => "role_taken",
+            OutageStart { .. } => "outage_start",
             StepFinished { .. } => "step_finished",
             StepSkipped { .. } => "step_skipped",
             Retry { .. } => "retry",

@@ -526,7 +526,7 @@ impl EventKind {
                     *fields = m;
                 }
             }
-            Resumed {} | LogRecovered { .. } => {}
+            Resumed {} | LogRecovered { .. } | OutageStart { .. } => {}
         }
     }
 }

@@ -249,6 +249,8 @@ pub struct IncidentState {
     /// Time spent paused before `paused_since`.
     pub paused_ms: u64,
     pub abort_requested: Option<DateTime<Utc>>,
+    /// When the outage began, as last set (`outage_start`): the RTO counts from here.
+    pub outage_since: Option<DateTime<Utc>>,
     pub closed: Option<Closed>,
     pub resumes: Vec<ResumeEntry>,
     /// (line, dropped bytes) for each torn line cut off on resume.
@@ -663,6 +665,7 @@ impl IncidentState {
             AbortRequested { .. } => {
                 self.abort_requested.get_or_insert(ts);
             }
+            OutageStart { at, .. } => self.outage_since = Some(*at),
             RollbackStarted { runbook, .. } => {
                 self.runbook_mut(runbook, index.as_deref_mut())
                     .rollback_started

@@ -17,6 +17,12 @@ use crate::incident::{
     StepRef, StepStatus,
 };
 
+/// The step output that measures a data runbook's data-loss window: a duration (`3m 12s`,
+/// what a failover at that moment loses) or the RFC 3339 time of the last write known safe
+/// (`lastSyncTime`, a replica's last replicated time). The `storage` step writes it from
+/// `geoReplicationStats.lastSyncTime`; any step may declare it as an output.
+pub const RPO_OUTPUT: &str = "rpo_achieved";
+
 /// How many of the longest waits on a person the analysis keeps.
 pub const TOP_HUMAN_WAITS: usize = 5;
 
@@ -54,6 +60,9 @@ pub struct Analysis {
     pub critical_path: Vec<StepRef>,
     /// The longest waits on a person (confirmations, manual steps), longest first.
     pub human_waits: Vec<HumanWait>,
+    /// The plan's groups in order (name, runbook ids), when the plan file is found.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<(String, Vec<String>)>,
     /// A rehearsal's clean-up (`--cleanup`): one row per clean-up step, in the order they
     /// were owed; empty when none ran.
     pub cleanups: Vec<CleanupRow>,
@@ -182,6 +191,9 @@ pub struct IncidentFacts {
     pub drbook_version: String,
     pub auto_approve: bool,
     pub started: Option<DateTime<Utc>>,
+    /// When the outage began (`outage_start`): the RTO counts from here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outage_since: Option<DateTime<Utc>>,
     /// The last trusted event.
     pub last_event: Option<DateTime<Utc>>,
     /// `None`: the log ends with the incident still open (a crash, or still running).
@@ -212,6 +224,16 @@ pub struct RunbookReport {
     /// As written in the runbook (`20m`); `None` when unset or the file is unknown.
     pub rto_target: Option<String>,
     pub rpo_target: Option<String>,
+    /// The data-loss window measured (`rpo_achieved`, the last step to write it), counted to
+    /// the outage start when the log has one and the measure was taken after it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rpo_achieved_ms: Option<u64>,
+    /// The step that measured it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rpo_measured_by: Option<String>,
+    /// The window no longer than the RPO target; `None` without both.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub within_rpo: Option<bool>,
     pub started: Option<DateTime<Utc>>,
     pub finished: Option<DateTime<Utc>>,
     /// First step's start to last step's end.
@@ -298,6 +320,9 @@ pub struct StepRow {
     /// A clean-up or rollback step, not part of the recovery (nor of its time and totals).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub cleanup: bool,
+    /// `traffic = true` in the runbook file: it moves users' traffic.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub traffic: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -366,6 +391,13 @@ pub fn analyze_events(events: &[Event], integrity: &Integrity, sources: &Sources
         .map(|card| {
             let rb = state.runbook(&card.id);
             let info = sources.runbook(&card.id);
+            let rpo_target = info.and_then(|i| i.rpo.clone());
+            let rpo = rb.and_then(|rb| rpo_achieved(rb, state.outage_since));
+            let within_rpo = rpo_target
+                .as_deref()
+                .and_then(scorecard_duration)
+                .zip(rpo.as_ref())
+                .map(|(t, (ms, _))| *ms <= t.as_millis() as u64);
             RunbookReport {
                 id: card.id.clone(),
                 title: info.and_then(|i| i.title.clone()),
@@ -373,7 +405,10 @@ pub fn analyze_events(events: &[Event], integrity: &Integrity, sources: &Sources
                 sha256: rb.and_then(|r| r.sha256.clone()),
                 file_status: sources.file_status(&card.id),
                 rto_target: card.rto_text.clone(),
-                rpo_target: info.and_then(|i| i.rpo.clone()),
+                rpo_target,
+                rpo_achieved_ms: rpo.as_ref().map(|(ms, _)| *ms),
+                rpo_measured_by: rpo.map(|(_, by)| by),
+                within_rpo,
                 started: card.started,
                 finished: card.finished,
                 took_ms: card.took.map(|d| d.as_millis() as u64),
@@ -455,6 +490,7 @@ pub fn analyze_events(events: &[Event], integrity: &Integrity, sources: &Sources
                 cleanup: v
                     .runbook(&rb.id)
                     .is_some_and(|c| c.other_steps.contains(&s.id)),
+                traffic: step_info.is_some_and(|i| i.traffic),
             });
         }
     }
@@ -495,6 +531,7 @@ pub fn analyze_events(events: &[Event], integrity: &Integrity, sources: &Sources
                     stops_on_failure: si.map(|si| si.stops_on_failure),
                     on_critical_path: false,
                     cleanup: false,
+                    traffic: si.is_some_and(|si| si.traffic),
                 });
             }
         }
@@ -553,6 +590,7 @@ pub fn analyze_events(events: &[Event], integrity: &Integrity, sources: &Sources
             drbook_version: h.drbook_version.clone(),
             auto_approve: h.auto_approve,
             started: state.started,
+            outage_since: state.outage_since,
             last_event: state.last_ts,
             closed: state.closed.as_ref().map(|c| ClosedFacts {
                 ts: c.ts,
@@ -576,6 +614,16 @@ pub fn analyze_events(events: &[Event], integrity: &Integrity, sources: &Sources
         critical_path,
         human_waits,
         cleanups: cleanups(events),
+        groups: sources
+            .plan
+            .as_ref()
+            .map(|p| {
+                p.groups
+                    .iter()
+                    .map(|g| (g.name.clone(), g.runbooks.clone()))
+                    .collect()
+            })
+            .unwrap_or_default(),
     }
 }
 
@@ -892,6 +940,38 @@ fn notes(state: &IncidentState) -> Vec<NoteRow> {
     out
 }
 
+/// A runbook's measured data-loss window in milliseconds, and the step that measured it: the
+/// last finished step with an `rpo_achieved` output. A duration is the window at the time it
+/// was read; from then back to the outage start nothing more was written to the failed
+/// region, so that part is taken off when the log says when the outage began.
+fn rpo_achieved(
+    rb: &crate::incident::state::RunbookState,
+    outage: Option<DateTime<Utc>>,
+) -> Option<(u64, String)> {
+    let (st, raw) = rb
+        .steps
+        .iter()
+        .filter_map(|s| s.outputs.get(RPO_OUTPUT).map(|v| (s, v)))
+        .max_by_key(|(s, _)| s.finished)?;
+    let measured = st.finished.or(st.started)?;
+    let safe_until = match DateTime::parse_from_rfc3339(raw.trim()) {
+        Ok(t) => t.with_timezone(&Utc),
+        Err(_) => {
+            let window = scorecard_duration(raw)?;
+            measured - chrono::Duration::from_std(window).ok()?
+        }
+    };
+    let lost_until = outage
+        .filter(|o| *o > safe_until && *o < measured)
+        .unwrap_or(measured);
+    let ms = (lost_until - safe_until).num_milliseconds().max(0) as u64;
+    Some((ms, format!("{}/{}", rb.id, st.id)))
+}
+
+fn scorecard_duration(s: &str) -> Option<std::time::Duration> {
+    crate::runbook::validate::parse_duration(s).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -999,6 +1079,7 @@ mod tests {
             kind: kind.into(),
             depends_on: deps.iter().map(|d| d.to_string()).collect(),
             stops_on_failure: true,
+            traffic: false,
         };
         let mut s = Sources::default();
         s.runbooks.insert(
@@ -1104,6 +1185,7 @@ mod tests {
                                 kind: "manual".into(),
                                 depends_on: deps,
                                 stops_on_failure: true,
+                                traffic: false,
                             },
                         )
                     })

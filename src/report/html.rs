@@ -14,7 +14,9 @@ const CSS: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:24px 32px;col
 h1{font-size:22px}h2{font-size:18px;margin-top:28px;border-bottom:1px solid #ddd}h3{font-size:15px}\
 table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}\
 th{background:#f5f5f5}code{background:#f3f3f3;padding:0 3px;border-radius:3px}\
-pre{background:#f7f7f7;padding:8px;overflow:auto}.chart{overflow-x:auto}";
+pre{background:#f7f7f7;padding:8px;overflow:auto}.chart{overflow-x:auto}\
+.verdict{font-size:17px;padding:6px 10px;border-left:6px solid #2e7d32;background:#f1f8e9}\
+.verdict.bad{border-color:#c62828;background:#ffebee}.bad{color:#c62828;font-weight:bold}";
 
 pub fn render(a: &Analysis) -> String {
     let md = markdown::render(a);
@@ -26,9 +28,23 @@ pub fn render(a: &Analysis) -> String {
         .incident
         .as_ref()
         .map_or("Postmortem", |i| i.title.as_str());
+    let body = from_markdown(&md);
+    // The verdict first, in red when the plan did not recover, wherever it is said.
+    let class = if a.plan.recovered && !a.plan.verdict.starts_with("NOT RECOVERED") {
+        "verdict"
+    } else {
+        "verdict bad"
+    };
+    let body = body
+        .replacen(
+            "<p><strong>Verdict:</strong>",
+            &format!("<p class=\"{class}\"><strong>Verdict:</strong>"),
+            1,
+        )
+        .replace("NOT RECOVERED", "<span class=\"bad\">NOT RECOVERED</span>");
     page(
         title,
-        &insert_before(&from_markdown(&md), "<h2>RTO and RPO</h2>", &chart),
+        &insert_before(&body, "<p><strong>Log integrity:</strong>", &chart),
     )
 }
 

@@ -18,9 +18,22 @@ pub fn render(a: &Analysis) -> String {
         .as_ref()
         .map_or("(no header)", |i| i.title.as_str());
     let _ = writeln!(o, "# Postmortem: {}\n", cell(title));
+    // What a reader of a postmortem asks first: did it recover, and against which targets.
+    // Never "RECOVERED" beside a verdict that says otherwise.
+    let word = if a.plan.recovered && !a.plan.verdict.starts_with("NOT RECOVERED") {
+        "RECOVERED"
+    } else {
+        "NOT RECOVERED"
+    };
+    let why = a
+        .plan
+        .verdict
+        .strip_prefix("NOT RECOVERED: ")
+        .unwrap_or(&a.plan.verdict);
+    let _ = writeln!(o, "**Verdict:** **{word}** — {}\n", cell(why));
+    targets(&mut o, a);
     let _ = writeln!(o, "**Log integrity:** {}\n", verdict_line(a));
     summary(&mut o, a);
-    targets(&mut o, a);
     timeline(&mut o, a);
     step_list(&mut o, a, "Failed steps", &a.failed, |s| {
         let went_on = if s.stops_on_failure == Some(false) {
@@ -104,6 +117,13 @@ fn summary(o: &mut String, a: &Analysis) {
             "Plan",
             i.plan.as_deref().unwrap_or("(runbooks without a plan)"),
         );
+        if let Some(at) = i.outage_since {
+            row(
+                o,
+                "Outage began",
+                &format!("{} (the RTO counts from here)", ts(at)),
+            );
+        }
         row(o, "Started", &i.started.map_or("-".into(), ts));
         let ended = match &i.closed {
             Some(c) => format!("{} — closed as **{}**", ts(c.ts), serde_plain(&c.outcome)),
@@ -176,7 +196,7 @@ fn summary(o: &mut String, a: &Analysis) {
 fn targets(o: &mut String, a: &Analysis) {
     let _ = writeln!(
         o,
-        "## RTO and RPO\n\n| Runbook | Steps | Took | RTO target | Verdict | RPO target |\n|---|---|---|---|---|---|"
+        "## RTO and RPO\n\n| Runbook | Steps | Took | RTO target | Verdict | RPO target | RPO achieved |\n|---|---|---|---|---|---|---|"
     );
     for r in &a.runbooks {
         let verdict = if r.within_rto == Some(false) || !r.recovered {
@@ -184,9 +204,24 @@ fn targets(o: &mut String, a: &Analysis) {
         } else {
             r.verdict.clone()
         };
+        let rpo = match (r.rpo_achieved_ms, r.within_rpo, &r.rpo_measured_by) {
+            (Some(got), within, by) => {
+                let by = by
+                    .as_deref()
+                    .map(|b| format!(" (`{b}`)"))
+                    .unwrap_or_default();
+                match within {
+                    Some(false) => format!("**{} — OVER RPO**{by}", ms(got)),
+                    Some(true) => format!("{} — within RPO{by}", ms(got)),
+                    None => format!("{}{by}", ms(got)),
+                }
+            }
+            (None, ..) if r.rpo_target.is_some() => "not measured".into(),
+            (None, ..) => "-".into(),
+        };
         let _ = writeln!(
             o,
-            "| `{}` | {}/{} | {} | {} | {} | {} |",
+            "| `{}` | {}/{} | {} | {} | {} | {} | {} |",
             r.id,
             r.steps_done,
             r.steps_total.map_or("?".into(), |t| t.to_string()),
@@ -194,24 +229,28 @@ fn targets(o: &mut String, a: &Analysis) {
             r.rto_target.as_deref().unwrap_or("-"),
             cell(&verdict),
             r.rpo_target.as_deref().unwrap_or("-"),
+            cell(&rpo),
         );
     }
     let _ = writeln!(
         o,
-        "| **whole incident** | {}/{} | {} | {} | {} | |\n",
+        "| **whole incident** | {}/{} | {} | {} | {} | | |\n",
         a.plan.steps_done,
         a.plan.steps_total.map_or("?".into(), |t| t.to_string()),
         opt_ms(a.plan.took_ms),
         a.plan.rto_target.as_deref().unwrap_or("-"),
         cell(&a.plan.verdict)
     );
-    let rpo_known = a.runbooks.iter().any(|r| r.rpo_target.is_some());
-    if rpo_known {
-        let _ = writeln!(
-            o,
-            "RPO achieved is not in the log: compare the targets with the data-loss window the data runbooks' checks report.\n"
-        );
-    }
+    let from = match a.incident.as_ref().and_then(|i| i.outage_since) {
+        Some(at) => format!("from the outage start ({})", ts(at)),
+        None => {
+            "from each runbook's first step (no outage start was logged; `--since` sets one)".into()
+        }
+    };
+    let _ = writeln!(
+        o,
+        "Times count {from}. RPO achieved: the data-loss window a data runbook measured (`rpo_achieved`), up to the outage start.\n"
+    );
 }
 
 fn timeline(o: &mut String, a: &Analysis) {

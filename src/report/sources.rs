@@ -50,6 +50,8 @@ pub struct StepInfo {
     pub depends_on: Vec<String>,
     /// `on_failure` is not `continue`: its failure stops the runbook.
     pub stops_on_failure: bool,
+    /// `traffic = true`: it moves users' traffic to the healthy region.
+    pub traffic: bool,
 }
 
 /// What a report knows of one runbook from its file.
@@ -86,6 +88,7 @@ impl RunbookInfo {
                                 .on_failure
                                 .as_ref()
                                 .is_none_or(|o| *o.get_ref() != OnFailure::Continue),
+                            traffic: s.traffic.as_ref().is_some_and(|t| *t.get_ref()),
                         },
                     )
                 })

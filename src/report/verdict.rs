@@ -290,7 +290,13 @@ pub fn verdict(state: &IncidentState, sources: &Sources) -> Verdict {
         let rto_text = r
             .and_then(|r| r.rto.clone())
             .or_else(|| sources.runbook(&rb.id).and_then(|i| i.rto.clone()));
-        let mut card = runbook_verdict(rb, planned.as_deref(), rto_text, closed_ok);
+        let mut card = runbook_verdict(
+            rb,
+            planned.as_deref(),
+            rto_text,
+            closed_ok,
+            state.outage_since,
+        );
         card.other_steps = state
             .runbook(&card.id)
             .map(|all| {
@@ -391,9 +397,15 @@ fn runbook_verdict(
     planned: Option<&[String]>,
     rto_text: Option<String>,
     closed_ok: bool,
+    outage_since: Option<DateTime<Utc>>,
 ) -> RunbookVerdict {
     let steps = &rb.steps;
-    let started = steps.iter().filter_map(|s| s.started).min();
+    // The RTO counts from the outage (`--since`), not from when drbook was started.
+    let started = steps
+        .iter()
+        .filter_map(|s| s.started)
+        .min()
+        .map(|s| outage_since.unwrap_or(s));
     let finished = steps.iter().filter_map(|s| s.finished).max();
     let done = steps.iter().filter(|s| s.finished.is_some()).count();
     // An assessment's finding (the failed region is down) is what it was for: settled.

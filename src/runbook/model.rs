@@ -356,6 +356,9 @@ pub struct Step {
     /// `true`: the step assesses the damage (reads something that may be down); its result is
     /// a finding (`up`/`down`), not a failure. Read-only kinds only.
     pub assess: Option<Spanned<bool>>,
+    /// This step moves users' traffic to the healthy region: the report marks "traffic
+    /// restored" when it (the last such step) is done.
+    pub traffic: Option<Spanned<bool>>,
     #[serde(default)]
     pub outputs: BTreeMap<String, Spanned<String>>,
 

@@ -96,6 +96,7 @@ pub fn builtin_outputs(kind: StepKind) -> &'static [&'static str] {
             "last_sync_time",
             "sync_age_s",
             "geo_status",
+            "rpo_achieved",
         ],
     }
 }

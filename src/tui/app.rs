@@ -121,6 +121,8 @@ pub enum Purpose {
     ManualNote(StepKey),
     /// The name of the commander approving a two-person step at this keyboard.
     Approver(StepKey),
+    /// When the outage began (`--since`'s forms).
+    OutageStart,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -416,10 +418,11 @@ impl App {
             .count()
     }
 
-    /// Elapsed since the incident started.
+    /// Elapsed since the outage began, when the log says, else since the incident started.
     pub fn elapsed(&self) -> Duration {
         self.state
-            .started
+            .outage_since
+            .or(self.state.started)
             .and_then(|s| (self.now - s).to_std().ok())
             .unwrap_or_default()
     }
@@ -922,6 +925,20 @@ impl App {
                 self.approver_named(key, &text);
                 Vec::new()
             }
+            Purpose::OutageStart => {
+                let first = self.state.started.unwrap_or(self.now);
+                match crate::exec::outage::parse_checked(&text, self.now, first) {
+                    Ok(at) if Some(at) == self.state.outage_since => Vec::new(),
+                    Ok(at) => {
+                        let previous = self.state.outage_since;
+                        self.control(Control::SetOutageStart { at, previous, by })
+                    }
+                    Err(e) => {
+                        self.say(format!("outage start not changed: {e}"));
+                        Vec::new()
+                    }
+                }
+            }
         }
     }
 
@@ -1133,6 +1150,7 @@ impl App {
                     | Action::Abort
                     | Action::Note
                     | Action::Approve
+                    | Action::OutageStart
             );
         if review_refuses {
             self.say("a past incident is read-only");
@@ -1201,6 +1219,17 @@ impl App {
                     purpose: Purpose::Filter,
                     text: self.timeline.filter().to_string(),
                 })
+            }
+            Action::OutageStart => {
+                let text = self
+                    .state
+                    .outage_since
+                    .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+                    .unwrap_or_default();
+                self.dialog = Some(Dialog::Input {
+                    purpose: Purpose::OutageStart,
+                    text,
+                });
             }
             Action::Note => {
                 let on = key.filter(|_| matches!(self.focus, Pane::Steps | Pane::Detail));

@@ -67,11 +67,13 @@ pub enum Action {
     Pane3,
     #[serde(rename = "pane-4")]
     Pane4,
+    /// Set or correct when the outage began (the RTO counts from there).
+    OutageStart,
 }
 
 impl Action {
     /// Every action, in the order the help lists them.
-    pub const ALL: [Action; 37] = [
+    pub const ALL: [Action; 38] = [
         Action::Up,
         Action::Down,
         Action::PageUp,
@@ -99,6 +101,7 @@ impl Action {
         Action::Pause,
         Action::Abort,
         Action::Note,
+        Action::OutageStart,
         Action::Filter,
         Action::ListFilter,
         Action::Copy,
@@ -151,6 +154,7 @@ impl Action {
             Action::Pane2 => "pane-2",
             Action::Pane3 => "pane-3",
             Action::Pane4 => "pane-4",
+            Action::OutageStart => "outage-start",
         }
     }
 
@@ -375,6 +379,7 @@ impl Default for KeyMap {
             (Action::Pane2, &["2"]),
             (Action::Pane3, &["3"]),
             (Action::Pane4, &["4"]),
+            (Action::OutageStart, &["O"]),
         ];
         let by_action: BTreeMap<Action, Vec<KeyBinding>> = defaults
             .iter()
@@ -499,6 +504,7 @@ impl KeyMap {
             Action::Pane2 => "focus the steps pane",
             Action::Pane3 => "focus the detail pane",
             Action::Pane4 => "focus the timeline pane",
+            Action::OutageStart => "set when the outage began: the RTO counts from there",
         }
     }
 }

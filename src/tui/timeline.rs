@@ -357,6 +357,21 @@ pub fn describe(kind: &EventKind) -> (&'static str, String, Tone) {
             };
             ("⟳", format!("{how} by {by}{what}"), Tone::Warn)
         }
+        EventKind::OutageStart { at, previous } => (
+            "⏱",
+            match previous {
+                Some(p) => format!(
+                    "outage start corrected to {} (was {})",
+                    at.format("%Y-%m-%d %H:%M:%SZ"),
+                    p.format("%H:%M:%SZ")
+                ),
+                None => format!(
+                    "outage began {}: the RTO counts from here",
+                    at.format("%Y-%m-%d %H:%M:%SZ")
+                ),
+            },
+            Tone::Plain,
+        ),
         EventKind::LogRecovered {
             line,
             dropped_bytes,

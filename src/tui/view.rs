@@ -256,7 +256,6 @@ fn header(f: &mut Frame, app: &App, area: Rect) {
         first.push(Span::styled(head, t.muted));
     }
     let first = Line::from(first);
-    let elapsed = app.elapsed();
     let wide = area.width >= 120;
     let mut second = Vec::new();
     if let Some(r) = &app.replay {
@@ -295,44 +294,49 @@ fn header(f: &mut Frame, app: &App, area: Rect) {
             },
         ));
     }
+    let c = super::clock::of(app);
+    let elapsed = c.elapsed;
+    let since = match (c.from_outage, wide) {
+        (true, true) => " since the outage",
+        (true, false) => " outage",
+        (false, _) => "",
+    };
+    let stopped = if c.verdict.is_some() { "⏹" } else { "⏱" };
     second.push(Span::styled(
-        format!("│ ⏱ {} ", clock(elapsed.as_secs())),
+        format!("│ {stopped} {}{since} ", clock(elapsed.as_secs())),
         t.header,
     ));
-    if let Some(g) = app.board.current_group(&app.state, &app.ready) {
-        let rto = app
-            .board
-            .runbooks
-            .iter()
-            .filter(|r| r.group == g)
-            .filter_map(|r| r.rto)
-            .max();
-        let name = match app.board.groups.get(g) {
-            Some(x) if wide => format!("{} ({}/{})", x.name, g + 1, app.board.groups.len()),
-            _ => format!("{}/{}", g + 1, app.board.groups.len()),
-        };
-        let text = match rto {
-            Some(r) if wide => format!(
-                "│ group {name}: RTO {} {} ",
+    match c.verdict {
+        // The scorecard's verdict, in words: the clock has stopped.
+        Some(true) => second.push(Span::styled(
+            " RECOVERED ",
+            t.ok.add_modifier(Modifier::BOLD | Modifier::REVERSED),
+        )),
+        Some(false) => second.push(Span::styled(
+            " NOT RECOVERED ",
+            t.fail.add_modifier(Modifier::BOLD | Modifier::REVERSED),
+        )),
+        None => {}
+    }
+    if let Some((rb, r)) = &c.tightest {
+        let text = if wide {
+            format!(
+                "│ next RTO {rb} {} {} ",
                 clock(r.as_secs()),
-                left_of(r, elapsed)
-            ),
-            Some(r) => format!("│ group {name} RTO {} ", left_of(r, elapsed)),
-            None => format!("│ group {name} "),
-        };
-        let style = if rto.is_some_and(|r| elapsed > r) {
-            t.fail
+                left_of(*r, elapsed)
+            )
         } else {
-            t.header
+            format!("│ RTO {} ", left_of(*r, elapsed))
         };
+        let style = if elapsed > *r { t.fail } else { t.header };
         second.push(Span::styled(text, style));
     }
-    if let Some(r) = app.info.plan_rto {
+    if let Some(r) = app.info.plan_rto.filter(|_| c.verdict.is_none()) {
         let style = if elapsed > r { t.fail } else { t.header };
         let text = if wide {
             format!("│ plan RTO {} {} ", clock(r.as_secs()), left_of(r, elapsed))
         } else {
-            format!("│ plan RTO {} ", left_of(r, elapsed))
+            format!("│ plan {} ", left_of(r, elapsed))
         };
         second.push(Span::styled(text, style));
     }
@@ -351,6 +355,30 @@ fn header(f: &mut Frame, app: &App, area: Rect) {
             t.muted.add_modifier(Modifier::REVERSED),
         ));
     }
+    // Estimates last: the share, a pause and a closed incident keep their room.
+    let mut later = Vec::new();
+    if let Some((key, left)) = &c.wait {
+        let text = if wide {
+            format!("│ ⧗ {key} {} left ", clock(left.as_secs()))
+        } else {
+            format!("│ ⧗{} ", clock(left.as_secs()))
+        };
+        later.push(Span::styled(text, t.header));
+    }
+    if let Some(f) = &c.finish {
+        // An upper bound, and said to be one: timeouts, not history.
+        let untimed = match f.untimed {
+            0 => String::new(),
+            n => format!("; {n} manual"),
+        };
+        let text = if wide {
+            format!("│ done ≤{} (by timeouts{untimed}) ", f.at.format("%H:%M"))
+        } else {
+            format!("│ done ≤{} ", f.at.format("%H:%M"))
+        };
+        later.push(Span::styled(text, t.muted));
+    }
+    second.extend(later);
     let p = Paragraph::new(vec![first, Line::from(second)]).style(t.header);
     f.render_widget(p, area);
 }
@@ -1142,6 +1170,9 @@ fn dialog_content(app: &App, d: &Dialog) -> (String, Vec<Line<'static>>, u16, u1
                 Purpose::Skip(k) => format!("Why skip {k}?"),
                 Purpose::Filter => "Filter the timeline (text, operator or event kind):".into(),
                 Purpose::ManualNote(k) => format!("Note for {k}:"),
+                Purpose::OutageStart => {
+                    "When did the outage begin? (UTC: 01:40, 2026-11-25T01:40:00Z, 25m ago)".into()
+                }
                 Purpose::Approver(k) => format!(
                     "{k} needs a second person. Approver's name (an incident commander, not {}):",
                     app.info.operator

@@ -79,8 +79,10 @@ impl Engine {
             Control::Skip { key, by, .. } => (by.as_str(), Act::Skip, Some(key)),
             Control::Abort { key, by } => (by.as_str(), Act::Abort, Some(key)),
             Control::Pause { by } | Control::Resume { by } => (by.as_str(), Act::Pause, None),
-            // Approvals carry their role and have their own rule (`approve`).
+            // Approvals carry their role and have their own rule (`approve`); when the outage
+            // began is a fact anyone at the incident may record, as a note.
             Control::Note { .. }
+            | Control::SetOutageStart { .. }
             | Control::Approve { .. }
             | Control::TakeRole { .. }
             | Control::Shutdown => return None,
