@@ -807,3 +807,62 @@ instructions = "Drill ${incident.id}."
         events.iter().map(|e| e.kind.name()).collect::<Vec<_>>()
     );
 }
+
+/// `drbook rehearse ... | head`: the reader going away mid-incident neither panics drbook
+/// (exit 101, the incident left open) nor stops the run: it ends as it would have, the log
+/// closed and whole.
+#[test]
+fn a_rehearsal_whose_reader_goes_away_still_finishes_its_log() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().expect("tmp");
+    let answers = dir.path().join("answers.toml");
+    std::fs::write(&answers, "[manual]\n\"*\" = { outcome = \"ok\" }\n").expect("answers");
+    let (reader, writer) = nix::unistd::pipe().expect("a pipe");
+    drop(reader);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_drbook"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["rehearse", "runbooks/network.toml", "--target", "sim"])
+        .args([
+            "--non-interactive",
+            "--auto-approve",
+            "--max-delay",
+            "100ms",
+        ])
+        .arg("--answers")
+        .arg(&answers)
+        .arg("--log-dir")
+        .arg(dir.path().join("logs"))
+        .env("DRBOOK_CONFIG", "/nonexistent")
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(writer))
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run drbook");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the rehearsal did not finish within 15 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut e, &mut err);
+    }
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(status.code(), Some(0), "{err}");
+    let (events, integrity) = read_log(&the_log(dir.path())).expect("readable");
+    assert!(matches!(integrity, Integrity::Intact { .. }), "{integrity}");
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::IncidentClosed { .. })),
+        "the incident was closed"
+    );
+}

@@ -768,20 +768,20 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
         ..
     } = session;
     let mode = if rehearsal { "REHEARSAL" } else { "LIVE" };
-    println!("drbook {mode}: {title} on {}", connected.description);
-    println!("incident log: {}", log_path.display());
+    outln!("drbook {mode}: {title} on {}", connected.description);
+    outln!("incident log: {}", log_path.display());
     if let Some(s) = scoped {
-        println!("scope: {s}");
+        outln!("scope: {s}");
     }
     for (key, status) in &restored {
-        println!("resumed: {key} was {status:?}");
+        outln!("resumed: {key} was {status:?}");
     }
     {
         let map: BTreeMap<&str, &Runbook> = kept.iter().map(|(r, _)| (r.id(), r)).collect();
         // From where the incident stands: on resume, what is done is not offered again.
         let ready = engine.ready();
         let path = plan::critical_path(&groups, &map);
-        println!(
+        outln!(
             "can start now: {}",
             ready
                 .iter()
@@ -790,7 +790,7 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
                 .join(", ")
         );
         let rto = plan_rto.clone().unwrap_or_else(|| "none set".to_string());
-        println!(
+        outln!(
             "critical path: {} steps, plan RTO {rto}: {}",
             path.len(),
             path.iter()
@@ -800,7 +800,7 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
         );
     }
     if let Some(share) = &share {
-        println!("shared timeline: {}", share.view.borrow().url);
+        outln!("shared timeline: {}", share.view.borrow().url);
         tokio::spawn(print_share_changes(share.view.clone()));
     }
     let total_steps: usize = kept.iter().map(|(rb, _)| rb.steps.len()).sum();
@@ -813,14 +813,14 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
     let ending = drive(engine, answers, &operator, |u| {
         print_update(u);
         if let Some(line) = clock.tick(u) {
-            println!("{line}");
+            outln!("{line}");
         }
     })
     .await;
     if ending.log_failed.is_none() && rehearsal && level == Some(RehearsalLevel::Full) {
         let undo = undo_list(&log_path, &kept);
         if undo.is_empty() {
-            println!("nothing to undo: no step with a `cleanup` changed anything");
+            outln!("nothing to undo: no step with a `cleanup` changed anything");
         } else if args.cleanup {
             if let Err(e) = clean_up(
                 undo,
@@ -836,7 +836,7 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
                 return ExitCode::from(2);
             }
         } else {
-            println!(
+            outln!(
                 "to undo this rehearsal, run again with --cleanup --resume {} --reopen (or by hand):",
                 log_path.display()
             );
@@ -847,7 +847,7 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
                         Some(scope.lookup(r).unwrap_or_else(|| "…".into()))
                     })
                     .unwrap_or_else(|_| raw.clone());
-                    println!(
+                    outln!(
                         "  {}/{}: {}",
                         rb.id(),
                         st.id.get_ref(),
@@ -880,27 +880,27 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
     if let Ok((events, integrity)) = incident::read_log(&log_path) {
         let state = incident::IncidentState::fold(&events);
         let cards = scorecard::scorecard(&state, &rtos, plan_rto.as_deref());
-        println!("\n{}", scorecard::render(&cards));
+        outln!("\n{}", scorecard::render(&cards));
         let keyed = matches!(
             events.first().map(|e| &e.kind),
             Some(EventKind::IncidentStarted(h)) if h.keyed.is_some()
         );
         head = incident::Head::of(&events).map(|h| (h, integrity, keyed));
     }
-    println!("incident log: {}", log_path.display());
+    outln!("incident log: {}", log_path.display());
     if let Some((h, integrity, keyed)) = head {
         let keyed = if keyed {
             format!(", keyed with {}", incident::chain::KEY_ENV)
         } else {
             String::new()
         };
-        println!("log head: {h} ({integrity}{keyed}); quote it in the incident ticket");
+        outln!("log head: {h} ({integrity}{keyed}); quote it in the incident ticket");
     }
     if ending.finished {
-        println!("finished: every runbook done");
+        outln!("finished: every runbook done");
         ExitCode::SUCCESS
     } else {
-        println!(
+        outln!(
             "stopped: some runbook did not finish (see the failed steps above); resume with --resume {} --reopen",
             log_path.display()
         );
@@ -916,12 +916,12 @@ fn stopped_for_approval(
     rehearsal: bool,
 ) -> ExitCode {
     for key in keys {
-        println!(
+        outln!(
             "stopped: {key} awaits approval by an incident commander other than its operator \
              (two-person rule); a --non-interactive run cannot give it, and --auto-approve does not cover it"
         );
     }
-    println!(
+    outln!(
         "the incident stays open: resume it in the TUI with a commander at hand (drbook {} ... --resume {} --role commander, or a second person at the keyboard)",
         if rehearsal { "rehearse" } else { "run" },
         log_path.display()
@@ -929,7 +929,7 @@ fn stopped_for_approval(
     if let Ok((events, integrity)) = incident::read_log(log_path)
         && let Some(h) = incident::Head::of(&events)
     {
-        println!("log head: {h} ({integrity}); quote it in the incident ticket");
+        outln!("log head: {h} ({integrity}); quote it in the incident ticket");
     }
     ExitCode::from(1)
 }
@@ -1046,7 +1046,7 @@ async fn clean_up(
             .await
             .map_err(|e| e.to_string())?;
     }
-    println!("clean-up: undoing what the rehearsal changed");
+    outln!("clean-up: undoing what the rehearsal changed");
     let only: Vec<crate::runbook::model::Runbook> = undo.iter().map(|(r, _)| r.clone()).collect();
     let engine = Engine::new(
         undo,
@@ -1092,7 +1092,7 @@ async fn clean_up(
             )
             .await
             .map_err(|e| e.to_string())?;
-        println!(
+        outln!(
             "clean-up of {id}: {}",
             if ok {
                 "done"
@@ -1129,9 +1129,9 @@ async fn print_share_changes(mut view: tokio::sync::watch::Receiver<crate::share
         online = Some(v.online);
         let now = chrono::Utc::now().format("%H:%M:%S%.3f");
         if v.online {
-            println!("{now} share back online: queued events are being shared");
+            outln!("{now} share back online: queued events are being shared");
         } else {
-            println!(
+            outln!(
                 "{now} share OFFLINE ({}): events queue here and are shared when it is back",
                 printable(v.problem.as_deref().unwrap_or("no answer"))
             );
@@ -1144,17 +1144,18 @@ pub async fn report_share(share: &crate::share::ShareHandle, limit: Duration) {
     let left = share.flush(true, limit).await;
     let view = share.view.borrow().clone();
     match left {
-        Some(0) => println!(
+        Some(0) => outln!(
             "shared timeline: {} ({} records, every event of this log shared)",
-            view.url, view.records
+            view.url,
+            view.records
         ),
-        Some(left) => println!(
+        Some(left) => outln!(
             "shared timeline: {} is OFFLINE ({}): {left} event(s) of this log not shared yet; \
              they are shared when the incident is resumed (--resume)",
             view.url,
             printable(view.problem.as_deref().unwrap_or("no answer"))
         ),
-        None => println!(
+        None => outln!(
             "shared timeline: {} did not answer within {}s: events of this log may not be \
              shared yet; they are shared when the incident is resumed (--resume)",
             view.url,
@@ -1340,5 +1341,5 @@ fn print_update(u: &Update) {
         Update::Idle { .. } | Update::LogFailed(_) => return,
     };
     // Command output and notes are shown as text: their escapes must not drive the terminal.
-    println!("{now} {}", printable(&line));
+    outln!("{now} {}", printable(&line));
 }

@@ -1603,7 +1603,7 @@ fn validate_plans(set: &LoadSet, sources: &Sources<'_>, diags: &mut Vec<Diagnost
                         );
                         d = match did_you_mean(id, ids) {
                             Some(h) => d.with_help(format!("did you mean `{h}`?")),
-                            None => d.with_help("validate the plan together with its runbooks: `drbook validate runbooks/`"),
+                            None => d.with_help("no runbook given, nor any in the plan's own folder, has this id: give the folder that holds it too (`drbook validate PLAN RUNBOOK-FOLDER`)"),
                         };
                         diags.push(d);
                     }

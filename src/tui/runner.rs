@@ -201,14 +201,14 @@ pub async fn run(session: Session, ui: UiSetup) -> ExitCode {
     if let Some(sim) = connected.sim {
         sim.shutdown().await;
     }
-    println!("incident log: {}", log_path.display());
+    outln!("incident log: {}", log_path.display());
     if let Some(e) = &app.log_failed {
         eprintln!("drbook: the incident log failed, so the run stopped: {e}");
     }
     if closed {
-        println!("the incident is closed: every runbook done");
+        outln!("the incident is closed: every runbook done");
     } else {
-        println!(
+        outln!(
             "the incident is still open: resume with `{} --resume {}`",
             ui.resume_cmd,
             log_path.display()
