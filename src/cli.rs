@@ -182,8 +182,10 @@ fn parse_var(s: &str) -> Result<(String, String), String> {
 }
 
 pub fn main() -> ExitCode {
+    crate::startup::begin();
     sigpipe(true);
     let cli = parse_with_config_defaults();
+    crate::startup::mark("command line parsed");
     if !only_prints(&cli) {
         sigpipe(false);
     }
@@ -255,6 +257,7 @@ fn demo(args: DemoArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    crate::startup::mark("demo runbooks written");
     let run = run::RunArgs {
         paths: vec![dir],
         target: crate::target::TargetArgs::simulator(None, "end"),

@@ -27,5 +27,6 @@ pub mod roles;
 pub mod runbook;
 pub mod share;
 pub mod sim;
+pub mod startup;
 pub mod target;
 pub mod tui;

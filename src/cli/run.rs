@@ -270,6 +270,7 @@ async fn carry_out(mut args: RunArgs, rehearsal: bool) -> ExitCode {
             }
         }
     };
+    crate::startup::mark("config and theme loaded");
     let operator = args
         .operator
         .clone()
@@ -338,6 +339,7 @@ async fn open_session(
     interactive: bool,
 ) -> Result<Session, ExitCode> {
     let set = load(&args.paths)?;
+    crate::startup::mark("runbooks loaded");
     if report_load_errors(&set) {
         return Err(ExitCode::from(1));
     }
@@ -404,6 +406,7 @@ async fn open_session(
     if unset {
         return Err(ExitCode::from(2));
     }
+    crate::startup::mark("variables resolved");
     let connected = match target::connect(&args.target, |k| std::env::var(k).ok()).await {
         Ok(c) => c,
         Err(e) => {
@@ -411,6 +414,7 @@ async fn open_session(
             return Err(ExitCode::from(2));
         }
     };
+    crate::startup::mark("target connected");
     let rtos: BTreeMap<String, String> = work
         .iter()
         .filter_map(|(rb, _)| {
@@ -504,6 +508,7 @@ async fn open_session(
         }
     };
     let log_path = log.path().to_path_buf();
+    crate::startup::mark("log created");
     if let Some(gone) = log.taken_over() {
         eprintln!(
             "drbook: {gone} had this incident log and is gone (its lock went with it): this drbook holds it now"
@@ -520,6 +525,7 @@ async fn open_session(
             }
         }
     }
+    crate::startup::mark("simulated estate kept beside the log");
     // Read before the writer starts: from here on the tap delivers every new event.
     let history = match incident::read_log(&log_path) {
         Ok((events, _)) => events,
@@ -657,6 +663,7 @@ async fn open_session(
         claim_wait: args.claim_wait,
         run_unclaimed: args.run_unclaimed,
     };
+    crate::startup::mark("log writer started, role logged");
     let recorder = Arc::new(LogRecorder::new(handle, "drbook"));
     let mut engine = Engine::new(
         work.clone(),
@@ -1250,7 +1257,9 @@ fn print_update(u: &Update) {
     let now = chrono::Utc::now().format("%H:%M:%S%.3f");
     let line = match u {
         Update::Recorded(ev) => match ev {
-            ExecEvent::StepStarted { key, kind, attempt } => {
+            ExecEvent::StepStarted {
+                key, kind, attempt, ..
+            } => {
                 let again = if *attempt > 1 {
                     format!(" (attempt {attempt})")
                 } else {

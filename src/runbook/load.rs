@@ -274,25 +274,32 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<LoadSet, LoadError> {
     Ok(set)
 }
 
-/// Reads and parses files in parallel.
+/// Below this many files, they are parsed on the calling thread: starting rayon's pool
+/// costs more than parsing a plan's dozen runbooks (milliseconds before the TUI's first
+/// frame, tens of them on a loaded machine), and folders of hundreds still go in parallel.
+pub(super) const PARALLEL_FROM: usize = 64;
+
+/// Reads and parses files, in parallel when there are many.
 fn read_and_parse(files: &[PathBuf]) -> Vec<(Arc<SourceFile>, FileOutcome)> {
-    files
-        .par_iter()
-        .map(|path| {
-            let (mut src, read_error) = read_source(path);
-            let outcome = match read_error {
-                Some(d) => FileOutcome {
-                    diagnostics: vec![d],
-                    ..FileOutcome::default()
-                },
-                None => parse_source(&src),
-            };
-            if outcome.foreign {
-                src.quotable = false;
-            }
-            (Arc::new(src), outcome)
-        })
-        .collect()
+    let one = |path: &PathBuf| {
+        let (mut src, read_error) = read_source(path);
+        let outcome = match read_error {
+            Some(d) => FileOutcome {
+                diagnostics: vec![d],
+                ..FileOutcome::default()
+            },
+            None => parse_source(&src),
+        };
+        if outcome.foreign {
+            src.quotable = false;
+        }
+        (Arc::new(src), outcome)
+    };
+    if files.len() < PARALLEL_FROM {
+        files.iter().map(one).collect()
+    } else {
+        files.par_iter().map(one).collect()
+    }
 }
 
 /// A plan given without its runbooks (`drbook validate runbooks/plan.toml`) takes the ones it

@@ -98,8 +98,10 @@ pub async fn run(session: Session, ui: UiSetup) -> ExitCode {
             .and_then(|r| crate::runbook::validate::parse_duration(r).ok()),
         review: false,
     };
+    crate::startup::mark("session open");
     let board = Board::new(&work, groups);
     let mut app = App::new(info, board, history, ui.keys, ui.theme, Utc::now());
+    crate::startup::mark("board and app built");
     let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
     let (up_tx, mut up_rx) = mpsc::unbounded_channel();
     let engine_task = tokio::spawn(engine.run(ctl_rx, up_tx));
@@ -126,6 +128,7 @@ pub async fn run(session: Session, ui: UiSetup) -> ExitCode {
         if let Ok(s) = term.screen.size() {
             app.update(Msg::Resize(s.width, s.height));
         }
+        crate::startup::mark("terminal entered");
         let mut keys = EventStream::new();
         let mut tick = tokio::time::interval(Duration::from_millis(500));
         let mut sigterm = signal(SignalKind::terminate()).ok();
@@ -135,6 +138,7 @@ pub async fn run(session: Session, ui: UiSetup) -> ExitCode {
             if let Err(e) = term.screen.draw(|f| view::draw(f, &app)) {
                 break Ended::Error(format!("cannot draw: {e}"));
             }
+            crate::startup::mark("frame drawn");
             refresh_live(&app, &work, &connected, &live_tx, &mut last_live);
             let msg = tokio::select! {
                 // The operator first: a key is never queued behind a flood of events (keys
