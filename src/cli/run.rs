@@ -183,6 +183,49 @@ pub fn join(args: JoinArgs) -> ExitCode {
     })
 }
 
+/// What the session says while it opens behind the first frame: held, as on the alternate
+/// screen it would be lost, and said once the terminal is back (`release_stderr`).
+static HELD: std::sync::Mutex<Option<Vec<String>>> = std::sync::Mutex::new(None);
+
+fn say_err(line: String) {
+    if let Ok(mut held) = HELD.lock()
+        && let Some(lines) = held.as_mut()
+    {
+        lines.push(line);
+        return;
+    }
+    eprintln!("{line}");
+}
+
+/// `eprintln!` for what opening a session says: held while the first frame is up.
+macro_rules! errln {
+    ($($arg:tt)*) => {
+        say_err(format!($($arg)*))
+    };
+}
+
+fn hold_stderr() {
+    if let Ok(mut held) = HELD.lock() {
+        held.get_or_insert_with(Vec::new);
+    }
+}
+
+fn release_stderr() {
+    let lines = HELD.lock().ok().and_then(|mut h| h.take());
+    for line in lines.unwrap_or_default() {
+        eprintln!("{line}");
+    }
+}
+
+/// What the first frame needs, known before anything is started or opened.
+pub struct Opening<'a> {
+    pub work: &'a [(Runbook, Scope)],
+    pub groups: &'a [plan::Group],
+    pub title: &'a str,
+    pub level: Option<RehearsalLevel>,
+    pub plan_rto: Option<&'a str>,
+}
+
 pub fn run(args: RunArgs, rehearsal: bool) -> ExitCode {
     let Some(rt) = runtime_or_report() else {
         return ExitCode::from(2);
@@ -290,12 +333,57 @@ async fn carry_out(mut args: RunArgs, rehearsal: bool) -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    let session = match open_session(&args, rehearsal, operator, ui.is_some()).await {
+    // The TUI's first frame is drawn as soon as the runbooks are loaded; starting the
+    // simulator, creating and fsyncing the log and the rest come after it (issue 16).
+    let mut early = None;
+    let opened = {
+        let mut first_frame = |o: Opening<'_>| {
+            let Some(ui) = &ui else { return };
+            let info = crate::tui::app::Info {
+                title: o.title.to_string(),
+                rehearsal,
+                level: o.level,
+                target: if args.target.is_simulated() {
+                    "the simulator (starting)".into()
+                } else {
+                    "Azure (connecting)".into()
+                },
+                operator: operator.clone(),
+                log_path: "(opening)".into(),
+                plan_rto: o
+                    .plan_rto
+                    .and_then(|r| crate::runbook::validate::parse_duration(r).ok()),
+                review: false,
+            };
+            early = crate::tui::runner::first_frame(o.work, o.groups, info, ui);
+            if early.is_some() {
+                hold_stderr();
+            }
+        };
+        open_session(
+            &args,
+            rehearsal,
+            operator.clone(),
+            ui.is_some(),
+            &mut first_frame,
+        )
+        .await
+    };
+    let session = match opened {
         Ok(s) => s,
-        Err(code) => return code,
+        Err(code) => {
+            // The terminal is restored first, so what went wrong is read on the screen.
+            drop(early);
+            release_stderr();
+            return code;
+        }
     };
     match ui {
-        Some(ui) => crate::tui::run(session, ui).await,
+        Some(ui) => {
+            let code = crate::tui::run(session, ui, early).await;
+            release_stderr();
+            code
+        }
         None => headless(session, &args, &answers).await,
     }
 }
@@ -337,6 +425,7 @@ async fn open_session(
     rehearsal: bool,
     operator: String,
     interactive: bool,
+    first_frame: &mut dyn FnMut(Opening<'_>),
 ) -> Result<Session, ExitCode> {
     let set = load(&args.paths)?;
     crate::startup::mark("runbooks loaded");
@@ -372,9 +461,10 @@ async fn open_session(
         plan::scope(&all, &values, &args.regions, &args.components)
     };
     if groups.is_empty() {
-        eprintln!(
+        errln!(
             "drbook: no runbook involves {:?} {:?}",
-            args.regions, args.components
+            args.regions,
+            args.components
         );
         return Err(ExitCode::from(2));
     }
@@ -397,7 +487,7 @@ async fn open_session(
                 v.stand_in(&m);
                 stand_ins.push(m);
             } else {
-                eprintln!("drbook: {m}");
+                errln!("drbook: {m}");
                 unset = true;
             }
         }
@@ -407,10 +497,28 @@ async fn open_session(
         return Err(ExitCode::from(2));
     }
     crate::startup::mark("variables resolved");
+    let level = match (rehearsal, args.dry_run, args.read_only) {
+        (false, _, _) => None,
+        (true, true, _) => Some(RehearsalLevel::DryRun),
+        (true, _, true) => Some(RehearsalLevel::ReadOnly),
+        (true, false, false) => Some(RehearsalLevel::Full),
+    };
+    let plan_rto = plan.and_then(|p| p.meta.rto.as_ref().map(|r| r.get_ref().clone()));
+    let title = args
+        .title
+        .clone()
+        .unwrap_or_else(|| plan.map_or("Runbooks".to_string(), |p| p.meta.title.get_ref().clone()));
+    first_frame(Opening {
+        work: &work,
+        groups: &groups,
+        title: &title,
+        level,
+        plan_rto: plan_rto.as_deref(),
+    });
     let connected = match target::connect(&args.target, |k| std::env::var(k).ok()).await {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("drbook: {e}");
+            errln!("drbook: {e}");
             return Err(ExitCode::from(2));
         }
     };
@@ -424,11 +532,6 @@ async fn open_session(
                 .map(|r| (rb.id().to_string(), r.get_ref().clone()))
         })
         .collect();
-    let plan_rto = plan.and_then(|p| p.meta.rto.as_ref().map(|r| r.get_ref().clone()));
-    let title = args
-        .title
-        .clone()
-        .unwrap_or_else(|| plan.map_or("Runbooks".to_string(), |p| p.meta.title.get_ref().clone()));
     let mut redactor = Redactor::new(Vec::<String>::new());
     for (_, scope) in &work {
         for v in scope
@@ -445,7 +548,7 @@ async fn open_session(
     let log_key = match incident::LogKey::from_env() {
         Ok(k) => k,
         Err(e) => {
-            eprintln!("drbook: {e}");
+            errln!("drbook: {e}");
             return Err(ExitCode::from(2));
         }
     };
@@ -454,16 +557,10 @@ async fn open_session(
     {
         redactor.add_secret(raw.trim().to_string());
     }
-    let level = match (rehearsal, args.dry_run, args.read_only) {
-        (false, _, _) => None,
-        (true, true, _) => Some(RehearsalLevel::DryRun),
-        (true, _, true) => Some(RehearsalLevel::ReadOnly),
-        (true, false, false) => Some(RehearsalLevel::Full),
-    };
     let share_store = match args.share.as_deref().map(crate::share::open_store) {
         Some(Ok(s)) => Some(s),
         Some(Err(e)) => {
-            eprintln!("drbook: --share: {e}");
+            errln!("drbook: --share: {e}");
             return Err(ExitCode::from(2));
         }
         None => None,
@@ -493,7 +590,7 @@ async fn open_session(
             let dir = match args.log_dir.clone().map_or_else(incident::default_dir, Ok) {
                 Ok(d) => d,
                 Err(e) => {
-                    eprintln!("drbook: {e}; pass --log-dir");
+                    errln!("drbook: {e}; pass --log-dir");
                     return Err(ExitCode::from(2));
                 }
             };
@@ -503,24 +600,24 @@ async fn open_session(
     let (log, resumed) = match opened {
         Ok(x) => x,
         Err(e) => {
-            eprintln!("drbook: cannot open the incident log: {e}");
+            errln!("drbook: cannot open the incident log: {e}");
             return Err(ExitCode::from(2));
         }
     };
     let log_path = log.path().to_path_buf();
     crate::startup::mark("log created");
     if let Some(gone) = log.taken_over() {
-        eprintln!(
+        errln!(
             "drbook: {gone} had this incident log and is gone (its lock went with it): this drbook holds it now"
         );
     }
     // The simulated estate lives beside the log, so a resumed rehearsal meets the Azure it left.
     if let Some(sim) = &connected.sim {
         match sim.keep_beside(&log_path).await {
-            Ok(crate::sim::persist::Kept::Replaced(why)) => eprintln!("drbook: {why}"),
+            Ok(crate::sim::persist::Kept::Replaced(why)) => errln!("drbook: {why}"),
             Ok(_) => {}
             Err(e) => {
-                eprintln!("drbook: {e}");
+                errln!("drbook: {e}");
                 return Err(ExitCode::from(2));
             }
         }
@@ -530,7 +627,7 @@ async fn open_session(
     let history = match incident::read_log(&log_path) {
         Ok((events, _)) => events,
         Err(e) => {
-            eprintln!("drbook: cannot read back the incident log: {e}");
+            errln!("drbook: cannot read back the incident log: {e}");
             return Err(ExitCode::from(2));
         }
     };
@@ -548,7 +645,7 @@ async fn open_session(
                 match crate::share::open_store(h.share.as_deref().unwrap_or_default()) {
                     Ok(s) => Some(s),
                     Err(e) => {
-                        eprintln!("drbook: the incident's share: {e}");
+                        errln!("drbook: the incident's share: {e}");
                         return Err(ExitCode::from(2));
                     }
                 }
@@ -588,7 +685,7 @@ async fn open_session(
     let handle = match LogHandle::spawn_tapped(log, tap_tx) {
         Ok(h) => h,
         Err(e) => {
-            eprintln!("drbook: cannot start the incident log writer: {e}");
+            errln!("drbook: cannot start the incident log writer: {e}");
             return Err(ExitCode::from(2));
         }
     };
@@ -602,7 +699,7 @@ async fn open_session(
             components: args.components.clone(),
         };
         if let Err(e) = handle.append(operator.clone(), ev).await {
-            eprintln!("drbook: cannot write the incident log: {e}");
+            errln!("drbook: cannot write the incident log: {e}");
             return Err(ExitCode::from(2));
         }
         scoped = Some(format!(
@@ -636,7 +733,7 @@ async fn open_session(
             ),
         };
         if let Err(e) = handle.append(operator.clone(), note).await {
-            eprintln!("drbook: cannot write the incident log: {e}");
+            errln!("drbook: cannot write the incident log: {e}");
             return Err(ExitCode::from(2));
         }
     }
@@ -646,7 +743,7 @@ async fn open_session(
         role: args.role(),
     };
     if let Err(e) = handle.append(operator.clone(), role).await {
-        eprintln!("drbook: cannot write the incident log: {e}");
+        errln!("drbook: cannot write the incident log: {e}");
         return Err(ExitCode::from(2));
     }
     let options = Options {

@@ -59,7 +59,36 @@ pub fn is_terminal() -> bool {
     std::io::stdout().is_terminal() && std::io::stdin().is_terminal()
 }
 
-pub async fn run(session: Session, ui: UiSetup) -> ExitCode {
+/// The first frame, drawn from the runbooks alone while the session still opens (the
+/// simulator starts, the log is created and fsynced): the plan and its steps, no event, as
+/// nothing has happened yet. `None` when the terminal cannot be set up: `run` tries again
+/// and says why.
+pub fn first_frame(
+    work: &[(crate::runbook::Runbook, crate::checks::scope::Scope)],
+    groups: &[crate::exec::plan::Group],
+    info: Info,
+    ui: &UiSetup,
+) -> Option<Term> {
+    let mut term = Term::enter().ok()?;
+    let board = Board::new(work, groups.to_vec());
+    let mut app = App::new(
+        info,
+        board,
+        Vec::new(),
+        ui.keys.clone(),
+        ui.theme.clone(),
+        Utc::now(),
+    );
+    if let Ok(s) = term.screen.size() {
+        app.update(Msg::Resize(s.width, s.height));
+    }
+    term.screen.draw(|f| view::draw(f, &app)).ok()?;
+    crate::startup::mark("first frame drawn, the session still opening");
+    Some(term)
+}
+
+/// `early`: the terminal of the first frame, when `first_frame` drew it.
+pub async fn run(session: Session, ui: UiSetup, early: Option<Term>) -> ExitCode {
     if !is_terminal() {
         eprintln!(
             "drbook: the TUI needs a terminal; use --non-interactive (with --answers) in scripts. \
@@ -116,7 +145,11 @@ pub async fn run(session: Session, ui: UiSetup) -> ExitCode {
     }
 
     let ended = {
-        let mut term = match Term::enter() {
+        let entered = match early {
+            Some(t) => Ok(t),
+            None => Term::enter(),
+        };
+        let mut term = match entered {
             Ok(t) => t,
             Err(e) => {
                 eprintln!("drbook: cannot set up the terminal: {e}");
