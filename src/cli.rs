@@ -186,7 +186,13 @@ fn parse_var(s: &str) -> Result<(String, String), String> {
 }
 
 pub fn main() -> ExitCode {
+    crate::startup::begin();
+    sigpipe(true);
     let cli = parse_with_config_defaults();
+    crate::startup::mark("command line parsed");
+    if !only_prints(&cli) {
+        sigpipe(false);
+    }
     match cli.command {
         None => demo(cli.demo),
         Some(Command::Validate(args)) => validate(&args),
@@ -213,6 +219,38 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Whether the command only prints (and reads local files): such a command may die of
+/// SIGPIPE when its reader goes away, as `cat` and `grep` do.
+fn only_prints(cli: &Cli) -> bool {
+    match &cli.command {
+        Some(Command::Validate(_) | Command::Vars(_) | Command::Completions { .. }) => true,
+        Some(Command::Report(args)) => args.share.is_none(),
+        _ => false,
+    }
+}
+
+/// What a write to a closed pipe does. `true`: the default, the process ends quietly
+/// (`drbook validate runbooks/ | head -1`), as for every Unix filter; Rust ignores SIGPIPE
+/// instead, so `println!` panics (exit 101). `false`: ignored, for the commands that carry
+/// out an incident, talk to the network or run commands: a socket or pipe closed under them
+/// must be an error they handle, never their death mid-step; they print with `outln!`,
+/// which drops output nobody reads. Only parsing the command line runs between the two.
+fn sigpipe(default: bool) {
+    #[cfg(unix)]
+    {
+        use nix::sys::signal::{SigHandler, Signal, signal};
+        let handler = if default {
+            SigHandler::SigDfl
+        } else {
+            SigHandler::SigIgn
+        };
+        // SAFETY: SIG_DFL and SIG_IGN are no Rust handlers; nothing else sets SIGPIPE.
+        let _ = unsafe { signal(Signal::SIGPIPE, handler) };
+    }
+    #[cfg(not(unix))]
+    let _ = default;
+}
+
 /// The TUI on the built-in demo: a rehearsal of the shipped plan against the simulator,
 /// waits capped at two seconds so the demo moves at the pace of a reader.
 fn demo(args: DemoArgs) -> ExitCode {
@@ -223,6 +261,7 @@ fn demo(args: DemoArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    crate::startup::mark("demo runbooks written");
     let run = run::RunArgs {
         paths: vec![dir],
         target: crate::target::TargetArgs::simulator(None, "end"),

@@ -3,6 +3,16 @@
 //! The engine (`runbook`, and later `azure`, `exec`, `incident`, `sim`) knows nothing of the
 //! screen; `cli` wires commands to it.
 
+/// `println!` that never panics: when the reader of stdout goes away (`| head`), a command
+/// that carries out an incident keeps going (the log is its record) instead of panicking
+/// mid-step; see `cli::sigpipe`.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 pub mod azure;
 pub mod blob;
 pub mod checks;
@@ -17,5 +27,6 @@ pub mod roles;
 pub mod runbook;
 pub mod share;
 pub mod sim;
+pub mod startup;
 pub mod target;
 pub mod tui;

@@ -1547,3 +1547,167 @@ fn since_in_the_future_or_unreadable_is_refused_before_a_log_is_opened() {
             || std::fs::read_dir(dir.path().join("logs")).is_ok_and(|mut d| d.next().is_none())
     );
 }
+
+/// `drbook rehearse ... | head`: the reader going away mid-incident neither panics drbook
+/// (exit 101, the incident left open) nor stops the run: it ends as it would have, the log
+/// closed and whole.
+#[test]
+fn a_rehearsal_whose_reader_goes_away_still_finishes_its_log() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().expect("tmp");
+    let answers = dir.path().join("answers.toml");
+    std::fs::write(&answers, "[manual]\n\"*\" = { outcome = \"ok\" }\n").expect("answers");
+    let (reader, writer) = nix::unistd::pipe().expect("a pipe");
+    drop(reader);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_drbook"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["rehearse", "runbooks/network.toml", "--target", "sim"])
+        .args([
+            "--non-interactive",
+            "--auto-approve",
+            "--max-delay",
+            "100ms",
+        ])
+        .arg("--answers")
+        .arg(&answers)
+        .arg("--log-dir")
+        .arg(dir.path().join("logs"))
+        .env("DRBOOK_CONFIG", "/nonexistent")
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(writer))
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run drbook");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the rehearsal did not finish within 15 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut e, &mut err);
+    }
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(status.code(), Some(0), "{err}");
+    let (events, integrity) = read_log(&the_log(dir.path())).expect("readable");
+    assert!(matches!(integrity, Integrity::Intact { .. }), "{integrity}");
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::IncidentClosed { .. })),
+        "the incident was closed"
+    );
+}
+
+/// A finished rehearsal of the shipped plan (given alone) leaves no unfilled `${...}` in its
+/// log or in any postmortem format: step titles, confirmations and reports show the values
+/// (the data-loss confirmation says "Make North Europe the write region").
+#[test]
+fn a_rehearsed_plan_and_its_postmortem_have_no_unfilled_references() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().expect("tmp");
+    let answers = dir.path().join("answers.toml");
+    std::fs::write(&answers, "[manual]\n\"*\" = { outcome = \"ok\" }\n").expect("answers");
+    let timed = |args: &[&str]| -> Output {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_drbook"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(args)
+            .env("DRBOOK_CONFIG", "/nonexistent")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run drbook");
+        let out = child.stdout.take();
+        let err = child.stderr.take();
+        let read = |p: Option<Box<dyn std::io::Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                if let Some(mut p) = p {
+                    let _ = p.read_to_end(&mut buf);
+                }
+                buf
+            })
+        };
+        let (out, err) = (
+            read(out.map(|p| Box::new(p) as Box<dyn std::io::Read + Send>)),
+            read(err.map(|p| Box::new(p) as Box<dyn std::io::Read + Send>)),
+        );
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let status = loop {
+            if let Some(s) = child.try_wait().expect("wait") {
+                break s;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("drbook {args:?} did not finish within 60 s");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        Output {
+            status,
+            stdout: out.join().unwrap_or_default(),
+            stderr: err.join().unwrap_or_default(),
+        }
+    };
+    let logs = dir.path().join("logs");
+    let o = timed(&[
+        "rehearse",
+        "runbooks/plan-westeurope-outage.toml",
+        "--target",
+        "sim",
+        "--non-interactive",
+        "--auto-approve",
+        "--answers",
+        answers.to_str().expect("utf-8"),
+        "--log-dir",
+        logs.to_str().expect("utf-8"),
+        "--max-delay",
+        "20ms",
+        "--operator",
+        "gameday",
+    ]);
+    let out = text(&o);
+    assert!(out.contains("finished"), "the plan alone ran: {out}");
+    assert!(!out.contains("${"), "{out}");
+    let log = the_log(dir.path());
+    let (events, _) = read_log(&log).expect("readable");
+    let titled = events
+        .iter()
+        .filter(|e| matches!(&e.kind, EventKind::StepStarted { title: Some(_), .. }))
+        .count();
+    assert!(titled > 100, "the log keeps each started step's title");
+    let raw = std::fs::read_to_string(&log).expect("log text");
+    assert!(!raw.contains("${"), "the log has an unfilled reference");
+    assert!(
+        raw.contains("The write region is North Europe"),
+        "a started step is logged with its title filled in"
+    );
+    for format in ["md", "html", "json"] {
+        let r = timed(&["report", log.to_str().expect("utf-8"), "--format", format]);
+        let report = String::from_utf8_lossy(&r.stdout);
+        assert!(report.len() > 1000, "{format}: {}", text(&r));
+        // A step that never ran is named from its file, filled in as well.
+        assert!(
+            report.contains("Make North Europe the write region"),
+            "{format}: the data-loss step is named with its region"
+        );
+        let at = report.find("${");
+        assert!(
+            at.is_none(),
+            "{format} report has an unfilled reference: {}",
+            at.map(|i| &report[i.saturating_sub(80)..(i + 80).min(report.len())])
+                .unwrap_or_default()
+        );
+    }
+}

@@ -1372,3 +1372,24 @@ fn outage_start_input() {
         typed(a, "25m ago");
     });
 }
+
+/// The step list and detail show titles with their variables filled in: the data-loss step
+/// reads "Make North Europe the write region", not `${secondary_display}`.
+#[test]
+fn step_titles_and_details_have_their_variables_filled_in() {
+    let mut a = app();
+    go_to(&mut a, "data-cosmos-failover", "change-priority");
+    let screen = render(&mut a, 160, 48);
+    assert!(
+        screen.contains("Make North Europe the write region"),
+        "{screen}"
+    );
+    assert!(!screen.contains("${"), "{screen}");
+    for rb in &a.board.runbooks {
+        assert!(!rb.title.contains("${"), "{}", rb.title);
+        for s in &rb.steps {
+            assert!(!s.title.contains("${"), "{}: {}", s.key, s.title);
+            assert!(!s.target.contains("${"), "{}: {}", s.key, s.target);
+        }
+    }
+}

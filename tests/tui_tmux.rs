@@ -590,3 +590,55 @@ fn review_replays_a_real_log_in_the_terminal() {
     assert_eq!(wait_file(&done, &tmux), "0");
     tmux.wait_for("hash chain verified", Duration::from_secs(5));
 }
+
+/// The first frame comes before the simulator starts and the log is created (issue 16), and
+/// what goes wrong after it is still read on the screen once the terminal is restored.
+#[test]
+fn the_first_frame_comes_before_the_log_and_a_later_error_is_still_read() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let tmux = Tmux {
+        socket: format!("drbook-first-{}", std::process::id()),
+    };
+    // A log folder that cannot be made: a file is in its way.
+    std::fs::write(tmp.path().join("logs"), "not a folder").expect("file");
+    let trace = tmp.path().join("trace.txt");
+    let code_file = tmp.path().join("code");
+    let command = format!(
+        "env DRBOOK_TRACE_START={} XDG_DATA_HOME={} DRBOOK_CONFIG={} {} --log-dir {} --operator tester; echo $? > {}; sleep 60",
+        trace.display(),
+        tmp.path().join("data").display(),
+        tmp.path().join("no-config.toml").display(),
+        env!("CARGO_BIN_EXE_drbook"),
+        tmp.path().join("logs").display(),
+        code_file.display(),
+    );
+    let out = tmux.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "e2e",
+        "-x",
+        "120",
+        "-y",
+        "40",
+        &command,
+    ]);
+    assert!(out.status.success(), "tmux new-session: {out:?}");
+    assert_eq!(wait_file(&code_file, &tmux), "2");
+    let screen = tmux.wait_for("cannot open the incident log", Duration::from_secs(10));
+    assert!(
+        !screen.contains("REHEARSAL"),
+        "the terminal is restored:\n{screen}"
+    );
+    let stages = std::fs::read_to_string(&trace).expect("the launch trace");
+    let at = |what: &str| {
+        stages
+            .lines()
+            .position(|l| l.contains(what))
+            .unwrap_or_else(|| panic!("no `{what}` in the trace:\n{stages}"))
+    };
+    assert!(
+        at("first frame drawn") < at("target connected"),
+        "the first frame waits for nothing but the runbooks:\n{stages}"
+    );
+}

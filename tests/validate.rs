@@ -228,6 +228,72 @@ fn shipped_runbooks_are_valid_without_warnings() {
     assert!(report["plans"].as_u64() >= Some(1), "{report:#}");
 }
 
+/// A plan given alone takes the runbooks it names from its own folder: the shipped plan
+/// validates as the whole folder does, with every runbook it names.
+#[test]
+fn a_plan_given_alone_loads_its_runbooks_from_its_folder() {
+    let (code, alone) = json_report(&["runbooks/plan-westeurope-outage.toml"]);
+    assert_eq!(code, Some(0), "{alone:#}");
+    assert_eq!(alone["errors"], 0, "{alone:#}");
+    assert_eq!(alone["plans"], 1, "{alone:#}");
+    let (_, folder) = json_report(&["runbooks/"]);
+    assert_eq!(
+        alone["runbooks"], folder["runbooks"],
+        "{alone:#}\n{folder:#}"
+    );
+    assert_eq!(alone["steps"], folder["steps"], "{alone:#}\n{folder:#}");
+}
+
+/// Only the runbooks the plan names are taken from its folder (a broken file beside it that
+/// the plan does not name is not reported), one given on the command line is not loaded
+/// twice, and a name found nowhere stays an error.
+#[test]
+fn a_plan_alone_takes_only_the_runbooks_it_names() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let runbook = |id: &str| {
+        format!(
+            "[runbook]\nid = \"{id}\"\ntitle = \"{id}\"\ncomponent = \"web\"\nrto = \"1h\"\n\n\
+             [[step]]\nid = \"look\"\ntitle = \"Look\"\nkind = \"manual\"\ninstructions = \"Look.\"\n"
+        )
+    };
+    std::fs::write(dir.path().join("a.toml"), runbook("a")).expect("a");
+    std::fs::create_dir(dir.path().join("sub")).expect("sub");
+    std::fs::write(dir.path().join("sub/b.toml"), runbook("b")).expect("b");
+    std::fs::write(dir.path().join("other.toml"), runbook("other")).expect("other");
+    std::fs::write(dir.path().join("junk.toml"), "[runbook]\nid = \n").expect("junk");
+    let plan = |names: &str| {
+        format!(
+            "[plan]\nid = \"p\"\ntitle = \"P\"\nrto = \"4h\"\n\n[[group]]\nname = \"All\"\nrunbooks = [{names}]\n"
+        )
+    };
+    let plans = dir.path().join("plans");
+    std::fs::create_dir(&plans).expect("plans dir");
+    std::fs::write(dir.path().join("plan.toml"), plan("\"a\", \"b\"")).expect("plan");
+    let p = dir.path().join("plan.toml");
+    let (code, report) = json_report(&[p.to_str().expect("utf-8")]);
+    assert_eq!(code, Some(0), "{report:#}");
+    assert_eq!(report["runbooks"], 2, "{report:#}");
+    assert_eq!(report["files"], 3, "{report:#}");
+    let a = dir.path().join("a.toml");
+    let (code, report) = json_report(&[p.to_str().expect("utf-8"), a.to_str().expect("utf-8")]);
+    assert_eq!(code, Some(0), "{report:#}");
+    assert_eq!(
+        report["runbooks"], 2,
+        "given and found are one runbook: {report:#}"
+    );
+
+    std::fs::write(plans.join("plan.toml"), plan("\"a\", \"missing\"")).expect("plan");
+    let (code, report) = json_report(&[plans.join("plan.toml").to_str().expect("utf-8")]);
+    assert_eq!(code, Some(1), "{report:#}");
+    let codes: Vec<&str> = report["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .filter_map(|d| d["code"].as_str())
+        .collect();
+    assert_eq!(codes, ["unknown-runbook", "unknown-runbook"], "{report:#}");
+}
+
 #[test]
 fn human_output_shows_location_excerpt_caret_and_hint() {
     let out = drbook(&["validate", "tests/broken/unknown-field.toml"]);
@@ -855,6 +921,76 @@ fn the_shipped_plan_starts_the_data_runbooks_in_its_first_group() {
         assert!(
             first.runbooks.iter().any(|r| r.get_ref() == id),
             "{id} waits behind another group of the plan"
+        );
+    }
+}
+
+/// Runs the real binary with its stdout a pipe whose reader is already gone (`| head` after
+/// its first line), under a 15 s deadline; the output holds stderr only.
+pub fn drbook_into_closed_pipe(dir: &Path, args: &[&str]) -> Output {
+    use std::io::Read;
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let (reader, writer) = nix::unistd::pipe().expect("a pipe");
+    drop(reader);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_drbook"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("DRBOOK_CONFIG", "/nonexistent")
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(writer))
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the drbook binary runs");
+    let mut stderr = child.stderr.take();
+    let err = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(p) = stderr.as_mut() {
+            let _ = p.read_to_end(&mut buf);
+        }
+        buf
+    });
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("drbook {args:?} did not finish within 15 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: Vec::new(),
+        stderr: err.join().unwrap_or_default(),
+    }
+}
+
+/// `drbook validate runbooks/ | head -1`: a reader that goes away ends a printing command
+/// quietly, as it ends `cat` (SIGPIPE), never with a panic (exit 101) or an error message.
+#[test]
+fn printing_commands_end_quietly_when_the_reader_goes_away() {
+    use std::os::unix::process::ExitStatusExt;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for args in [
+        vec!["validate", "runbooks/"],
+        vec!["validate", "tests/broken"],
+        vec!["validate", "--format", "json", "runbooks/"],
+        vec!["vars", "runbooks/"],
+        vec!["completions", "bash"],
+        vec!["--help"],
+    ] {
+        let out = drbook_into_closed_pipe(root, &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.is_empty(), "drbook {args:?} said: {err}");
+        assert!(
+            out.status.signal() == Some(13) || out.status.code().is_some_and(|c| c < 100),
+            "drbook {args:?}: {:?}",
+            out.status
         );
     }
 }

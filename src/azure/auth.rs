@@ -98,7 +98,7 @@ pub fn credential(
 /// above it is the code real Azure runs.
 #[derive(Debug)]
 pub struct SimCredential {
-    http: reqwest::Client,
+    http: super::http::LazyHttp,
     url: Url,
 }
 
@@ -107,12 +107,9 @@ impl SimCredential {
         let url = arm.join("/sim/token").map_err(|e| {
             AzureError::new("sign in", arm.as_str(), ErrorKind::Client, e.to_string())
         })?;
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .map_err(|e| {
-                AzureError::new("sign in", arm.as_str(), ErrorKind::Client, e.to_string())
-            })?;
+        let http = super::http::LazyHttp::new(|| {
+            reqwest::Client::builder().timeout(Duration::from_secs(10))
+        });
         Ok(SimCredential { http, url })
     }
 }
@@ -136,6 +133,8 @@ impl TokenCredential for SimCredential {
         let scope = scopes.first().copied().unwrap_or_default();
         let resp = self
             .http
+            .get()
+            .map_err(err)?
             .post(self.url.clone())
             .json(&serde_json::json!({ "scope": scope }))
             .send()

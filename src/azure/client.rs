@@ -291,7 +291,7 @@ pub struct ArmClient {
 
 #[derive(Debug)]
 struct Inner {
-    http: reqwest::Client,
+    http: super::http::LazyHttp,
     cloud: Cloud,
     tokens: TokenCache,
     permits: Semaphore,
@@ -307,19 +307,16 @@ impl ArmClient {
         tokens: TokenCache,
         options: ClientOptions,
     ) -> Result<ArmClient, AzureError> {
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("drbook/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(options.timeout.min(Duration::from_secs(10)))
-            .pool_max_idle_per_host(options.concurrency.max(1))
-            .build()
-            .map_err(|e| {
-                AzureError::new(
-                    "start the HTTP client",
-                    cloud.arm.as_str(),
-                    ErrorKind::Client,
-                    e.to_string(),
-                )
-            })?;
+        let (connect_timeout, idle) = (
+            options.timeout.min(Duration::from_secs(10)),
+            options.concurrency.max(1),
+        );
+        let http = super::http::LazyHttp::new(move || {
+            reqwest::Client::builder()
+                .user_agent(concat!("drbook/", env!("CARGO_PKG_VERSION")))
+                .connect_timeout(connect_timeout)
+                .pool_max_idle_per_host(idle)
+        });
         Ok(ArmClient {
             inner: Arc::new(Inner {
                 http,
@@ -563,9 +560,16 @@ impl ArmClient {
                 };
             }
         };
-        let mut rb = self
-            .inner
-            .http
+        let http = match self.inner.http.get() {
+            Ok(h) => h,
+            Err(message) => {
+                return Attempt::Failed {
+                    kind: ErrorKind::Client,
+                    message,
+                };
+            }
+        };
+        let mut rb = http
             .request(req.method.clone(), url.clone())
             .header(AUTHORIZATION, format!("Bearer {}", token.secret()))
             .header("x-ms-client-request-id", client_request_id)

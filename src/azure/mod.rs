@@ -10,6 +10,7 @@ pub mod auth;
 pub mod client;
 pub mod cloud;
 pub mod error;
+pub mod http;
 pub mod lro;
 pub mod reads;
 

@@ -10,7 +10,7 @@ use url::Url;
 
 #[derive(Debug, Clone)]
 pub struct ProbeClient {
-    http: reqwest::Client,
+    http: crate::azure::http::LazyHttp,
     via: Option<SocketAddr>,
 }
 
@@ -24,11 +24,11 @@ pub struct ProbeAnswer {
 impl ProbeClient {
     /// `via`: send every probe to this address (the simulator) instead of the URL's host.
     pub fn new(via: Option<SocketAddr>) -> Result<ProbeClient, String> {
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("drbook-probe/", env!("CARGO_PKG_VERSION")))
-            .redirect(reqwest::redirect::Policy::limited(5))
-            .build()
-            .map_err(|e| e.to_string())?;
+        let http = crate::azure::http::LazyHttp::new(|| {
+            reqwest::Client::builder()
+                .user_agent(concat!("drbook-probe/", env!("CARGO_PKG_VERSION")))
+                .redirect(reqwest::redirect::Policy::limited(5))
+        });
         Ok(ProbeClient { http, via })
     }
 
@@ -56,7 +56,7 @@ impl ProbeClient {
                 (t, Some(host))
             }
         };
-        let mut rb = self.http.request(method, target).timeout(timeout);
+        let mut rb = self.http.get()?.request(method, target).timeout(timeout);
         if let Some(h) = host {
             rb = rb.header(reqwest::header::HOST, h);
         }

@@ -479,7 +479,8 @@ pub fn target_text(step: &Step, scope: &Scope) -> String {
         _ => step.resource.as_ref().map(|r| r.get_ref().clone()),
     }
     .unwrap_or_default();
-    scope.render(&raw).unwrap_or(raw)
+    // What cannot be filled yet shows as `…`, never as `${...}`.
+    scope.render(&raw).unwrap_or_else(|_| scope.shown(&raw))
 }
 
 /// A storage step's container (never its query, which may be a SAS) and the account whose
@@ -489,7 +490,7 @@ fn storage_target(step: &Step, scope: &Scope) -> String {
         s.as_ref().map(|x| {
             scope
                 .render(x.get_ref())
-                .unwrap_or_else(|_| x.get_ref().clone())
+                .unwrap_or_else(|_| scope.shown(x.get_ref()))
         })
     };
     let mut parts = Vec::new();

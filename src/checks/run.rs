@@ -325,7 +325,15 @@ pub async fn check_all(
 
     let mut keys: Vec<(usize, usize)> = rows.keys().copied().collect();
     keys.sort_unstable();
-    keys.into_iter().filter_map(|k| rows.remove(&k)).collect()
+    keys.into_iter()
+        .filter_map(|k| {
+            let mut row = rows.remove(&k)?;
+            if let Some(scope) = scopes.get(k.0) {
+                row.title = scope.shown(&row.title);
+            }
+            Some(row)
+        })
+        .collect()
 }
 
 fn p_key(p: &Pending) -> (usize, usize) {

@@ -60,6 +60,21 @@ impl Scope {
         }
     }
 
+    /// `s` as a person sees it (titles, instructions, dialogs, the log's step titles, reports):
+    /// every value known filled in, secrets masked (`••••`, never their value), what is not
+    /// known yet `…`; text that is no valid template is shown as written.
+    pub fn shown(&self, s: &str) -> String {
+        let filled = template::render(s, |r| {
+            let known = match r {
+                Ref::Var(n) => self.vars.display(n).map(str::to_string),
+                other => self.lookup(other),
+            };
+            Some(known.unwrap_or_else(|| "…".into()))
+        })
+        .unwrap_or_else(|_| s.to_string());
+        self.vars.redact(&filled)
+    }
+
     pub fn render(&self, s: &str) -> Result<String, RenderError> {
         template::render(s, |r| self.lookup(r))
     }
@@ -112,5 +127,47 @@ impl Scope {
                     .collect()
             })
             .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod shown_tests {
+    use super::*;
+    use crate::runbook::vars::{MASK, Origin, Value};
+
+    fn scope() -> Scope {
+        let mut s = Scope::default();
+        for (name, value, secret) in [
+            ("secondary_display", "North Europe", false),
+            ("token", "s3cr3t-value", true),
+        ] {
+            s.vars.values.insert(
+                name.into(),
+                Value {
+                    value: value.into(),
+                    secret,
+                    origin: Origin::Default,
+                },
+            );
+        }
+        s
+    }
+
+    /// Shown text has every known value, never a secret's, and `…` for what is not known yet.
+    #[test]
+    fn shown_text_fills_values_masks_secrets_and_marks_the_unknown() {
+        let s = scope();
+        assert_eq!(
+            s.shown("Make ${secondary_display} the write region"),
+            "Make North Europe the write region"
+        );
+        let with_secret = s.shown("Use ${token} (or s3cr3t-value typed out)");
+        assert!(!with_secret.contains("s3cr3t"), "{with_secret}");
+        assert_eq!(with_secret.matches(MASK).count(), 2, "{with_secret}");
+        assert_eq!(
+            s.shown("Lag was ${steps.read.lag}s on ${incident.id}"),
+            "Lag was …s on …"
+        );
+        assert_eq!(s.shown("broken ${unclosed"), "broken ${unclosed");
     }
 }

@@ -75,9 +75,14 @@ pub fn run(args: &ReportArgs) -> ExitCode {
             .map_err(|e| format!("cannot write {}: {e}", path.display())),
         None => {
             let mut out = std::io::stdout().lock();
-            out.write_all(made.text.as_bytes())
+            match out
+                .write_all(made.text.as_bytes())
                 .and_then(|_| out.flush())
-                .map_err(|e| format!("cannot write the report: {e}"))
+            {
+                // The reader went away (`| head`): what it read was the report.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                r => r.map_err(|e| format!("cannot write the report: {e}")),
+            }
         }
     };
     if let Err(e) = written {

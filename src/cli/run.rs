@@ -188,6 +188,49 @@ pub fn join(args: JoinArgs) -> ExitCode {
     })
 }
 
+/// What the session says while it opens behind the first frame: held, as on the alternate
+/// screen it would be lost, and said once the terminal is back (`release_stderr`).
+static HELD: std::sync::Mutex<Option<Vec<String>>> = std::sync::Mutex::new(None);
+
+fn say_err(line: String) {
+    if let Ok(mut held) = HELD.lock()
+        && let Some(lines) = held.as_mut()
+    {
+        lines.push(line);
+        return;
+    }
+    eprintln!("{line}");
+}
+
+/// `eprintln!` for what opening a session says: held while the first frame is up.
+macro_rules! errln {
+    ($($arg:tt)*) => {
+        say_err(format!($($arg)*))
+    };
+}
+
+fn hold_stderr() {
+    if let Ok(mut held) = HELD.lock() {
+        held.get_or_insert_with(Vec::new);
+    }
+}
+
+fn release_stderr() {
+    let lines = HELD.lock().ok().and_then(|mut h| h.take());
+    for line in lines.unwrap_or_default() {
+        eprintln!("{line}");
+    }
+}
+
+/// What the first frame needs, known before anything is started or opened.
+pub struct Opening<'a> {
+    pub work: &'a [(Runbook, Scope)],
+    pub groups: &'a [plan::Group],
+    pub title: &'a str,
+    pub level: Option<RehearsalLevel>,
+    pub plan_rto: Option<&'a str>,
+}
+
 pub fn run(args: RunArgs, rehearsal: bool) -> ExitCode {
     let Some(rt) = runtime_or_report() else {
         return ExitCode::from(2);
@@ -292,6 +335,7 @@ async fn carry_out(mut args: RunArgs, rehearsal: bool) -> ExitCode {
             }
         }
     };
+    crate::startup::mark("config and theme loaded");
     let operator = args
         .operator
         .clone()
@@ -311,12 +355,57 @@ async fn carry_out(mut args: RunArgs, rehearsal: bool) -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    let session = match open_session(&args, rehearsal, operator, ui.is_some()).await {
+    // The TUI's first frame is drawn as soon as the runbooks are loaded; starting the
+    // simulator, creating and fsyncing the log and the rest come after it (issue 16).
+    let mut early = None;
+    let opened = {
+        let mut first_frame = |o: Opening<'_>| {
+            let Some(ui) = &ui else { return };
+            let info = crate::tui::app::Info {
+                title: o.title.to_string(),
+                rehearsal,
+                level: o.level,
+                target: if args.target.is_simulated() {
+                    "the simulator (starting)".into()
+                } else {
+                    "Azure (connecting)".into()
+                },
+                operator: operator.clone(),
+                log_path: "(opening)".into(),
+                plan_rto: o
+                    .plan_rto
+                    .and_then(|r| crate::runbook::validate::parse_duration(r).ok()),
+                review: false,
+            };
+            early = crate::tui::runner::first_frame(o.work, o.groups, info, ui);
+            if early.is_some() {
+                hold_stderr();
+            }
+        };
+        open_session(
+            &args,
+            rehearsal,
+            operator.clone(),
+            ui.is_some(),
+            &mut first_frame,
+        )
+        .await
+    };
+    let session = match opened {
         Ok(s) => s,
-        Err(code) => return code,
+        Err(code) => {
+            // The terminal is restored first, so what went wrong is read on the screen.
+            drop(early);
+            release_stderr();
+            return code;
+        }
     };
     match ui {
-        Some(ui) => crate::tui::run(session, ui).await,
+        Some(ui) => {
+            let code = crate::tui::run(session, ui, early).await;
+            release_stderr();
+            code
+        }
         None => headless(session, &args, &answers).await,
     }
 }
@@ -358,8 +447,10 @@ async fn open_session(
     rehearsal: bool,
     operator: String,
     interactive: bool,
+    first_frame: &mut dyn FnMut(Opening<'_>),
 ) -> Result<Session, ExitCode> {
     let set = load(&args.paths)?;
+    crate::startup::mark("runbooks loaded");
     if report_load_errors(&set) {
         return Err(ExitCode::from(1));
     }
@@ -392,9 +483,10 @@ async fn open_session(
         plan::scope(&all, &values, &args.regions, &args.components)
     };
     if groups.is_empty() {
-        eprintln!(
+        errln!(
             "drbook: no runbook involves {:?} {:?}",
-            args.regions, args.components
+            args.regions,
+            args.components
         );
         return Err(ExitCode::from(2));
     }
@@ -417,7 +509,7 @@ async fn open_session(
                 v.stand_in(&m);
                 stand_ins.push(m);
             } else {
-                eprintln!("drbook: {m}");
+                errln!("drbook: {m}");
                 unset = true;
             }
         }
@@ -426,13 +518,33 @@ async fn open_session(
     if unset {
         return Err(ExitCode::from(2));
     }
+    crate::startup::mark("variables resolved");
+    let level = match (rehearsal, args.dry_run, args.read_only) {
+        (false, _, _) => None,
+        (true, true, _) => Some(RehearsalLevel::DryRun),
+        (true, _, true) => Some(RehearsalLevel::ReadOnly),
+        (true, false, false) => Some(RehearsalLevel::Full),
+    };
+    let plan_rto = plan.and_then(|p| p.meta.rto.as_ref().map(|r| r.get_ref().clone()));
+    let title = args
+        .title
+        .clone()
+        .unwrap_or_else(|| plan.map_or("Runbooks".to_string(), |p| p.meta.title.get_ref().clone()));
+    first_frame(Opening {
+        work: &work,
+        groups: &groups,
+        title: &title,
+        level,
+        plan_rto: plan_rto.as_deref(),
+    });
     let connected = match target::connect(&args.target, |k| std::env::var(k).ok()).await {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("drbook: {e}");
+            errln!("drbook: {e}");
             return Err(ExitCode::from(2));
         }
     };
+    crate::startup::mark("target connected");
     let rtos: BTreeMap<String, String> = work
         .iter()
         .filter_map(|(rb, _)| {
@@ -442,11 +554,6 @@ async fn open_session(
                 .map(|r| (rb.id().to_string(), r.get_ref().clone()))
         })
         .collect();
-    let plan_rto = plan.and_then(|p| p.meta.rto.as_ref().map(|r| r.get_ref().clone()));
-    let title = args
-        .title
-        .clone()
-        .unwrap_or_else(|| plan.map_or("Runbooks".to_string(), |p| p.meta.title.get_ref().clone()));
     let mut redactor = Redactor::new(Vec::<String>::new());
     for (_, scope) in &work {
         for v in scope
@@ -463,7 +570,7 @@ async fn open_session(
     let log_key = match incident::LogKey::from_env() {
         Ok(k) => k,
         Err(e) => {
-            eprintln!("drbook: {e}");
+            errln!("drbook: {e}");
             return Err(ExitCode::from(2));
         }
     };
@@ -472,12 +579,6 @@ async fn open_session(
     {
         redactor.add_secret(raw.trim().to_string());
     }
-    let level = match (rehearsal, args.dry_run, args.read_only) {
-        (false, _, _) => None,
-        (true, true, _) => Some(RehearsalLevel::DryRun),
-        (true, _, true) => Some(RehearsalLevel::ReadOnly),
-        (true, false, false) => Some(RehearsalLevel::Full),
-    };
     // Read before the log is opened, so a slip does not leave an empty incident behind; a
     // resumed incident is held to its own first event below.
     let now = chrono::Utc::now();
@@ -494,7 +595,7 @@ async fn open_session(
     let share_store = match args.share.as_deref().map(crate::share::open_store) {
         Some(Ok(s)) => Some(s),
         Some(Err(e)) => {
-            eprintln!("drbook: --share: {e}");
+            errln!("drbook: --share: {e}");
             return Err(ExitCode::from(2));
         }
         None => None,
@@ -524,7 +625,7 @@ async fn open_session(
             let dir = match args.log_dir.clone().map_or_else(incident::default_dir, Ok) {
                 Ok(d) => d,
                 Err(e) => {
-                    eprintln!("drbook: {e}; pass --log-dir");
+                    errln!("drbook: {e}; pass --log-dir");
                     return Err(ExitCode::from(2));
                 }
             };
@@ -534,7 +635,7 @@ async fn open_session(
     let (mut log, resumed) = match opened {
         Ok(x) => x,
         Err(e) => {
-            eprintln!("drbook: cannot open the incident log: {e}");
+            errln!("drbook: cannot open the incident log: {e}");
             return Err(ExitCode::from(2));
         }
     };
@@ -553,27 +654,29 @@ async fn open_session(
         }
     }
     let log_path = log.path().to_path_buf();
+    crate::startup::mark("log created");
     if let Some(gone) = log.taken_over() {
-        eprintln!(
+        errln!(
             "drbook: {gone} had this incident log and is gone (its lock went with it): this drbook holds it now"
         );
     }
     // The simulated estate lives beside the log, so a resumed rehearsal meets the Azure it left.
     if let Some(sim) = &connected.sim {
         match sim.keep_beside(&log_path).await {
-            Ok(crate::sim::persist::Kept::Replaced(why)) => eprintln!("drbook: {why}"),
+            Ok(crate::sim::persist::Kept::Replaced(why)) => errln!("drbook: {why}"),
             Ok(_) => {}
             Err(e) => {
-                eprintln!("drbook: {e}");
+                errln!("drbook: {e}");
                 return Err(ExitCode::from(2));
             }
         }
     }
+    crate::startup::mark("simulated estate kept beside the log");
     // Read before the writer starts: from here on the tap delivers every new event.
     let history = match incident::read_log(&log_path) {
         Ok((events, _)) => events,
         Err(e) => {
-            eprintln!("drbook: cannot read back the incident log: {e}");
+            errln!("drbook: cannot read back the incident log: {e}");
             return Err(ExitCode::from(2));
         }
     };
@@ -591,7 +694,7 @@ async fn open_session(
                 match crate::share::open_store(h.share.as_deref().unwrap_or_default()) {
                     Ok(s) => Some(s),
                     Err(e) => {
-                        eprintln!("drbook: the incident's share: {e}");
+                        errln!("drbook: the incident's share: {e}");
                         return Err(ExitCode::from(2));
                     }
                 }
@@ -631,7 +734,7 @@ async fn open_session(
     let handle = match LogHandle::spawn_tapped(log, tap_tx) {
         Ok(h) => h,
         Err(e) => {
-            eprintln!("drbook: cannot start the incident log writer: {e}");
+            errln!("drbook: cannot start the incident log writer: {e}");
             return Err(ExitCode::from(2));
         }
     };
@@ -645,7 +748,7 @@ async fn open_session(
             components: args.components.clone(),
         };
         if let Err(e) = handle.append(operator.clone(), ev).await {
-            eprintln!("drbook: cannot write the incident log: {e}");
+            errln!("drbook: cannot write the incident log: {e}");
             return Err(ExitCode::from(2));
         }
         scoped = Some(format!(
@@ -679,7 +782,7 @@ async fn open_session(
             ),
         };
         if let Err(e) = handle.append(operator.clone(), note).await {
-            eprintln!("drbook: cannot write the incident log: {e}");
+            errln!("drbook: cannot write the incident log: {e}");
             return Err(ExitCode::from(2));
         }
     }
@@ -689,7 +792,7 @@ async fn open_session(
         role: args.role(),
     };
     if let Err(e) = handle.append(operator.clone(), role).await {
-        eprintln!("drbook: cannot write the incident log: {e}");
+        errln!("drbook: cannot write the incident log: {e}");
         return Err(ExitCode::from(2));
     }
     let options = Options {
@@ -706,6 +809,7 @@ async fn open_session(
         claim_wait: args.claim_wait,
         run_unclaimed: args.run_unclaimed,
     };
+    crate::startup::mark("log writer started, role logged");
     let recorder = Arc::new(LogRecorder::new(handle, "drbook"));
     let mut engine = Engine::new(
         work.clone(),
@@ -817,20 +921,20 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
         ..
     } = session;
     let mode = if rehearsal { "REHEARSAL" } else { "LIVE" };
-    println!("drbook {mode}: {title} on {}", connected.description);
-    println!("incident log: {}", log_path.display());
+    outln!("drbook {mode}: {title} on {}", connected.description);
+    outln!("incident log: {}", log_path.display());
     if let Some(s) = scoped {
-        println!("scope: {s}");
+        outln!("scope: {s}");
     }
     for (key, status) in &restored {
-        println!("resumed: {key} was {status:?}");
+        outln!("resumed: {key} was {status:?}");
     }
     {
         let map: BTreeMap<&str, &Runbook> = kept.iter().map(|(r, _)| (r.id(), r)).collect();
         // From where the incident stands: on resume, what is done is not offered again.
         let ready = engine.ready();
         let path = plan::critical_path(&groups, &map);
-        println!(
+        outln!(
             "can start now: {}",
             ready
                 .iter()
@@ -839,7 +943,7 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
                 .join(", ")
         );
         let rto = plan_rto.clone().unwrap_or_else(|| "none set".to_string());
-        println!(
+        outln!(
             "critical path: {} steps, plan RTO {rto}: {}",
             path.len(),
             path.iter()
@@ -849,7 +953,7 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
         );
     }
     if let Some(share) = &share {
-        println!("shared timeline: {}", share.view.borrow().url);
+        outln!("shared timeline: {}", share.view.borrow().url);
         tokio::spawn(print_share_changes(share.view.clone()));
     }
     let total_steps: usize = kept.iter().map(|(rb, _)| rb.steps.len()).sum();
@@ -868,7 +972,7 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
     let ending = drive(engine, answers, &operator, |u| {
         print_update(u);
         if let Some(line) = clock.tick(u) {
-            println!("{line}");
+            outln!("{line}");
         }
     })
     .await;
@@ -877,7 +981,7 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
     if ending.log_failed.is_none() && rehearsal && level == Some(RehearsalLevel::Full) {
         let undo = undo_list(&log_path, &kept);
         if undo.is_empty() {
-            println!("nothing to undo: no step with a `cleanup` changed anything");
+            outln!("nothing to undo: no step with a `cleanup` changed anything");
         } else if args.cleanup {
             match clean_up(
                 undo,
@@ -896,7 +1000,7 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
                 }
             }
         } else {
-            println!(
+            outln!(
                 "to undo this rehearsal, run: {} (or by hand):",
                 cleanup_command(&log_path, &kept)
             );
@@ -907,7 +1011,7 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
                         Some(scope.lookup(r).unwrap_or_else(|| "…".into()))
                     })
                     .unwrap_or_else(|_| raw.clone());
-                    println!(
+                    outln!(
                         "  {}/{}: {}",
                         rb.id(),
                         st.id.get_ref(),
@@ -941,7 +1045,7 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
     if let Ok((events, integrity)) = incident::read_log(&log_path) {
         let state = incident::IncidentState::fold(&events);
         if args.dry_run {
-            println!("\n{}", dry_run_summary(&state));
+            outln!("\n{}", dry_run_summary(&state));
         } else {
             let plan_id = state.header.as_ref().and_then(|h| h.plan.clone());
             let sources = crate::report::Sources::from_runbooks(
@@ -951,7 +1055,7 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
             );
             let verdict = crate::report::verdict(&state, &sources);
             recovered = verdict.recovered;
-            println!("\n{}", scorecard::render(&verdict));
+            outln!("\n{}", scorecard::render(&verdict));
         }
         let keyed = matches!(
             events.first().map(|e| &e.kind),
@@ -959,40 +1063,38 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
         );
         head = incident::Head::of(&events).map(|h| (h, integrity, keyed));
     }
-    println!("incident log: {}", log_path.display());
+    outln!("incident log: {}", log_path.display());
     if let Some((h, integrity, keyed)) = head {
         let keyed = if keyed {
             format!(", keyed with {}", incident::chain::KEY_ENV)
         } else {
             String::new()
         };
-        println!("log head: {h} ({integrity}{keyed}); quote it in the incident ticket");
+        outln!("log head: {h} ({integrity}{keyed}); quote it in the incident ticket");
     }
     if cleaned == Some(false) {
-        println!(
+        outln!(
             "CLEAN-UP INCOMPLETE: some of what the rehearsal changed is not undone (see above); \
              fix the cause and run the rest of it with: {}",
             cleanup_command(&log_path, &kept)
         );
     }
     if ending.finished && args.dry_run {
-        println!("dry run finished: every runbook walked through, nothing changed");
+        outln!("dry run finished: every runbook walked through, nothing changed");
         ExitCode::SUCCESS
     } else if ending.finished && recovered && cleaned != Some(false) {
-        println!("finished: every runbook done");
+        outln!("finished: every runbook done");
         ExitCode::SUCCESS
     } else if ending.finished && !recovered {
         // Every runbook ran to its end, some through a failure it goes on from
         // (`on_failure = "continue"`): the run did not stop, but it is no recovery.
-        println!(
-            "finished: every runbook ran to its end, but NOT RECOVERED (see the verdict above)"
-        );
+        outln!("finished: every runbook ran to its end, but NOT RECOVERED (see the verdict above)");
         ExitCode::from(1)
     } else if ending.finished {
-        println!("finished: every runbook done, but the clean-up is not");
+        outln!("finished: every runbook done, but the clean-up is not");
         ExitCode::from(1)
     } else {
-        println!(
+        outln!(
             "stopped: some runbook did not finish (see the failed steps above); resume with --resume {} --reopen",
             log_path.display()
         );
@@ -1037,12 +1139,12 @@ fn stopped_for_approval(
     rehearsal: bool,
 ) -> ExitCode {
     for key in keys {
-        println!(
+        outln!(
             "stopped: {key} awaits approval by an incident commander other than its operator \
              (two-person rule); a --non-interactive run cannot give it, and --auto-approve does not cover it"
         );
     }
-    println!(
+    outln!(
         "the incident stays open: resume it in the TUI with a commander at hand (drbook {} ... --resume {} --role commander, or a second person at the keyboard)",
         if rehearsal { "rehearse" } else { "run" },
         log_path.display()
@@ -1050,7 +1152,7 @@ fn stopped_for_approval(
     if let Ok((events, integrity)) = incident::read_log(log_path)
         && let Some(h) = incident::Head::of(&events)
     {
-        println!("log head: {h} ({integrity}); quote it in the incident ticket");
+        outln!("log head: {h} ({integrity}); quote it in the incident ticket");
     }
     ExitCode::from(1)
 }
@@ -1207,7 +1309,7 @@ async fn clean_up(
             .await
             .map_err(|e| e.to_string())?;
     }
-    println!("clean-up: undoing what the rehearsal changed");
+    outln!("clean-up: undoing what the rehearsal changed");
     let owed: Vec<(String, Vec<incident::CleanupStep>)> = undo
         .iter()
         .map(|(r, _, s)| (r.id().to_string(), s.clone()))
@@ -1298,7 +1400,7 @@ async fn clean_up(
                     format!("NOT DONE: {why}")
                 }
             };
-            println!(
+            outln!(
                 "clean-up {id}/{} (undoes {}): {}",
                 s.step,
                 s.undoes,
@@ -1397,9 +1499,9 @@ async fn print_share_changes(mut view: tokio::sync::watch::Receiver<crate::share
         online = Some(v.online);
         let now = chrono::Utc::now().format("%H:%M:%S%.3f");
         if v.online {
-            println!("{now} share back online: queued events are being shared");
+            outln!("{now} share back online: queued events are being shared");
         } else {
-            println!(
+            outln!(
                 "{now} share OFFLINE ({}): events queue here and are shared when it is back",
                 printable(v.problem.as_deref().unwrap_or("no answer"))
             );
@@ -1412,17 +1514,18 @@ pub async fn report_share(share: &crate::share::ShareHandle, limit: Duration) {
     let left = share.flush(true, limit).await;
     let view = share.view.borrow().clone();
     match left {
-        Some(0) => println!(
+        Some(0) => outln!(
             "shared timeline: {} ({} records, every event of this log shared)",
-            view.url, view.records
+            view.url,
+            view.records
         ),
-        Some(left) => println!(
+        Some(left) => outln!(
             "shared timeline: {} is OFFLINE ({}): {left} event(s) of this log not shared yet; \
              they are shared when the incident is resumed (--resume)",
             view.url,
             printable(view.problem.as_deref().unwrap_or("no answer"))
         ),
-        None => println!(
+        None => outln!(
             "shared timeline: {} did not answer within {}s: events of this log may not be \
              shared yet; they are shared when the incident is resumed (--resume)",
             view.url,
@@ -1547,7 +1650,9 @@ fn print_update(u: &Update) {
     let now = chrono::Utc::now().format("%H:%M:%S%.3f");
     let line = match u {
         Update::Recorded(ev) => match ev {
-            ExecEvent::StepStarted { key, kind, attempt } => {
+            ExecEvent::StepStarted {
+                key, kind, attempt, ..
+            } => {
                 let again = if *attempt > 1 {
                     format!(" (attempt {attempt})")
                 } else {
@@ -1650,5 +1755,5 @@ fn print_update(u: &Update) {
         Update::Idle { .. } | Update::LogFailed(_) => return,
     };
     // Command output and notes are shown as text: their escapes must not drive the terminal.
-    println!("{now} {}", printable(&line));
+    outln!("{now} {}", printable(&line));
 }

@@ -51,6 +51,8 @@ pub enum ExecEvent {
         key: StepKey,
         kind: StepKind,
         attempt: u32,
+        /// The title as shown: variables filled in, secrets masked.
+        title: String,
     },
     ConfirmationRequested {
         key: StepKey,
@@ -973,11 +975,13 @@ impl Engine {
         updates: &mpsc::UnboundedSender<Update>,
     ) -> Result<(), String> {
         self.started.insert(key.clone(), Instant::now());
+        let title = self.shown_title(&key);
         self.record(
             ExecEvent::StepStarted {
                 key: key.clone(),
                 kind: StepKind::Manual,
                 attempt: 1,
+                title,
             },
             updates,
         )
@@ -1116,12 +1120,23 @@ impl Engine {
         Ok(())
     }
 
+    /// A step's title as shown (variables filled in, secrets masked), for the log.
+    fn shown_title(&self, key: &StepKey) -> String {
+        let Some((_, step)) = self.step(key) else {
+            return key.step.clone();
+        };
+        match self.scopes.get(&key.runbook) {
+            Some(scope) => scope.shown(step.title.get_ref()),
+            None => step.title.get_ref().clone(),
+        }
+    }
+
     /// Exactly what a confirmable step will do, for the confirmation dialog.
     pub fn describe(&self, step: &Step, key: &StepKey) -> String {
         let scope = self.scopes.get(&key.runbook).cloned().unwrap_or_default();
         let r = |s: Option<&String>| {
             scope.vars.redact(
-                &s.map(|x| scope.render(x).unwrap_or_else(|_| x.clone()))
+                &s.map(|x| scope.render(x).unwrap_or_else(|_| scope.shown(x)))
                     .unwrap_or_default(),
             )
         };
@@ -1150,7 +1165,7 @@ impl Engine {
                     .unwrap_or_default();
                 format!("run {}", argv.join(" "))
             }
-            _ => step.title.get_ref().clone(),
+            _ => scope.shown(step.title.get_ref()),
         }
     }
 
@@ -1170,11 +1185,16 @@ impl Engine {
         };
         self.progress.insert(key.clone(), Progress::Active);
         self.started.entry(key.clone()).or_insert_with(Instant::now);
+        let title = self.scopes.get(&key.runbook).map_or_else(
+            || step.title.get_ref().clone(),
+            |s| s.shown(step.title.get_ref()),
+        );
         self.record(
             ExecEvent::StepStarted {
                 key: key.clone(),
                 kind: *step.kind.get_ref(),
                 attempt,
+                title,
             },
             updates,
         )

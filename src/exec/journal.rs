@@ -47,12 +47,17 @@ fn outcome(o: Outcome) -> LogOutcome {
 pub fn to_log(ev: &ExecEvent, engine: &str) -> Option<(String, Vec<EventKind>)> {
     let me = engine.to_string();
     let (actor, kinds) = match ev.clone() {
-        ExecEvent::StepStarted { key, attempt, .. } => (
+        ExecEvent::StepStarted {
+            key,
+            attempt,
+            title,
+            ..
+        } => (
             me,
             vec![EventKind::StepStarted {
                 runbook: key.runbook,
                 step: key.step,
-                title: None,
+                title: Some(title),
                 attempt,
             }],
         ),

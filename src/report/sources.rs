@@ -7,11 +7,12 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::checks::scope::Scope;
 use crate::exec::plan::{self, Group};
 use crate::incident::Header;
 use crate::incident::chain::sha256_hex;
 use crate::runbook::model::OnFailure;
-use crate::runbook::{self, Runbook};
+use crate::runbook::{self, Runbook, vars};
 
 /// Whether a runbook file is still what the log says ran.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -69,9 +70,9 @@ impl RunbookInfo {
         self.steps.iter().find(|(s, _)| s == id).map(|(_, i)| i)
     }
 
-    fn from_runbook(rb: &Runbook) -> RunbookInfo {
+    fn from_runbook(rb: &Runbook, scope: &Scope) -> RunbookInfo {
         RunbookInfo {
-            title: Some(rb.meta.title.get_ref().clone()),
+            title: Some(scope.shown(rb.meta.title.get_ref())),
             rto: rb.meta.rto.as_ref().map(|r| r.get_ref().clone()),
             rpo: rb.meta.rpo.as_ref().map(|r| r.get_ref().clone()),
             steps: rb
@@ -81,7 +82,7 @@ impl RunbookInfo {
                     (
                         s.id.get_ref().clone(),
                         StepInfo {
-                            title: s.title.get_ref().clone(),
+                            title: scope.shown(s.title.get_ref()),
                             kind: s.kind.get_ref().as_str().into(),
                             depends_on: s.depends_on.iter().map(|d| d.get_ref().clone()).collect(),
                             stops_on_failure: s
@@ -120,6 +121,7 @@ impl Sources {
     pub fn for_header(header: &Header, base: Option<&Path>) -> Sources {
         let mut out = Sources::default();
         let mut dirs: Vec<PathBuf> = Vec::new();
+        let mut models: Vec<Runbook> = Vec::new();
         for r in &header.runbooks {
             let Some(path) = locate(&r.file, base) else {
                 out.status.insert(
@@ -154,14 +156,29 @@ impl Sources {
             }
             // A runbook that no longer parses tells nothing about its steps; the log still does.
             if let Ok(set) = runbook::load_paths(&[path])
-                && let Some(rb) = set.runbooks.iter().find(|rb| rb.id() == r.id)
+                && let Some(rb) = set.runbooks.into_iter().find(|rb| rb.id() == r.id)
             {
-                out.runbooks
-                    .insert(r.id.clone(), RunbookInfo::from_runbook(rb));
+                models.push(rb);
             }
         }
-        if let Some(id) = &header.plan {
-            out.plan = find_plan(id, &dirs);
+        let mut plan_vars = None;
+        if let Some(id) = &header.plan
+            && let Some((info, vars)) = find_plan(id, &dirs)
+        {
+            out.plan = Some(info);
+            plan_vars = Some(vars);
+        }
+        // Titles as the run showed them. The log keeps the title of every step that started;
+        // a step that never did is named from its file, with the values the files give (its
+        // defaults, the plan's): `--var` and the environment of the run are not in the log.
+        let mut incident = BTreeMap::new();
+        incident.insert("id".to_string(), header.incident_id.clone());
+        for rb in &models {
+            let (values, _) =
+                vars::resolve_partial(rb, plan_vars.as_ref(), &BTreeMap::new(), |_| None);
+            let scope = Scope::new(rb, values, incident.clone());
+            out.runbooks
+                .insert(rb.id().to_string(), RunbookInfo::from_runbook(rb, &scope));
         }
         out
     }
@@ -176,7 +193,13 @@ impl Sources {
         Sources {
             runbooks: runbooks
                 .into_iter()
-                .map(|rb| (rb.id().to_string(), RunbookInfo::from_runbook(rb)))
+                .map(|rb| {
+                    // Titles with the runbook's own defaults filled in (the verdict reads
+                    // only ids, RTOs and step lists from here).
+                    let (values, _) = vars::resolve_partial(rb, None, &BTreeMap::new(), |_| None);
+                    let scope = Scope::new(rb, values, BTreeMap::new());
+                    (rb.id().to_string(), RunbookInfo::from_runbook(rb, &scope))
+                })
                 .collect(),
             status: BTreeMap::new(),
             plan: plan.map(|(id, rto)| PlanInfo {
@@ -206,13 +229,17 @@ pub fn locate(file: &str, base: Option<&Path>) -> Option<PathBuf> {
     b.is_file().then_some(b)
 }
 
-/// The plan `id` among the files of `dirs` (a plan sits beside its runbooks).
-fn find_plan(id: &str, dirs: &[PathBuf]) -> Option<PlanInfo> {
+/// The plan `id` among the files of `dirs` (a plan sits beside its runbooks), and its
+/// variables.
+fn find_plan(id: &str, dirs: &[PathBuf]) -> Option<(PlanInfo, PlanVars)> {
     let set = runbook::load_paths(dirs).ok()?;
     let p = set.plans.iter().find(|p| p.id() == id)?;
-    Some(PlanInfo {
+    let info = PlanInfo {
         id: id.into(),
         rto: p.meta.rto.as_ref().map(|r| r.get_ref().clone()),
         groups: plan::groups(Some(p), &set.runbooks),
-    })
+    };
+    Some((info, p.vars.clone()))
 }
+
+type PlanVars = BTreeMap<String, toml::Spanned<toml::Value>>;

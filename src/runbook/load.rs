@@ -249,24 +249,7 @@ pub fn read_regular(path: &Path) -> Result<Vec<u8>, ReadError> {
 /// Loads every file under `paths`, in parallel; per-file problems become diagnostics.
 pub fn load_paths(paths: &[PathBuf]) -> Result<LoadSet, LoadError> {
     let found = discover(paths)?;
-    let loaded: Vec<(Arc<SourceFile>, FileOutcome)> = found
-        .files
-        .par_iter()
-        .map(|path| {
-            let (mut src, read_error) = read_source(path);
-            let outcome = match read_error {
-                Some(d) => FileOutcome {
-                    diagnostics: vec![d],
-                    ..FileOutcome::default()
-                },
-                None => parse_source(&src),
-            };
-            if outcome.foreign {
-                src.quotable = false;
-            }
-            (Arc::new(src), outcome)
-        })
-        .collect();
+    let loaded = read_and_parse(&found.files);
     let mut set = LoadSet::default();
     for (path, why) in found.refused {
         let file = SourceFile::unread(&path);
@@ -286,8 +269,91 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<LoadSet, LoadError> {
         set.diagnostics.extend(outcome.diagnostics);
         set.sources.push(src);
     }
+    add_plan_siblings(&mut set);
     super::validate::validate_set(&mut set);
     Ok(set)
+}
+
+/// Below this many files, they are parsed on the calling thread: starting rayon's pool
+/// costs more than parsing a plan's dozen runbooks (milliseconds before the TUI's first
+/// frame, tens of them on a loaded machine), and folders of hundreds still go in parallel.
+pub(super) const PARALLEL_FROM: usize = 64;
+
+/// Reads and parses files, in parallel when there are many.
+fn read_and_parse(files: &[PathBuf]) -> Vec<(Arc<SourceFile>, FileOutcome)> {
+    let one = |path: &PathBuf| {
+        let (mut src, read_error) = read_source(path);
+        let outcome = match read_error {
+            Some(d) => FileOutcome {
+                diagnostics: vec![d],
+                ..FileOutcome::default()
+            },
+            None => parse_source(&src),
+        };
+        if outcome.foreign {
+            src.quotable = false;
+        }
+        (Arc::new(src), outcome)
+    };
+    if files.len() < PARALLEL_FROM {
+        files.iter().map(one).collect()
+    } else {
+        files.par_iter().map(one).collect()
+    }
+}
+
+/// A plan given without its runbooks (`drbook validate runbooks/plan.toml`) takes the ones it
+/// names, and only those, from its own folder (walked as `drbook validate <folder>` would
+/// walk it): the plan is written next to its runbooks, and asking the operator to list them
+/// again at 3 a.m. only invites a plan run with half its runbooks. Runbooks given on the
+/// command line win; other files of the folder are not loaded, so their problems are not
+/// reported. A name found nowhere stays an `unknown-runbook` error.
+fn add_plan_siblings(set: &mut LoadSet) {
+    let loaded: HashSet<String> = set.runbooks.iter().map(|r| r.id().to_string()).collect();
+    let mut wanted: BTreeMap<PathBuf, HashSet<String>> = BTreeMap::new();
+    for plan in &set.plans {
+        let missing: HashSet<String> = plan
+            .groups
+            .iter()
+            .flat_map(|g| g.runbooks.iter().map(|r| r.get_ref()))
+            .filter(|id| !loaded.contains(*id))
+            .cloned()
+            .collect();
+        if missing.is_empty() {
+            continue;
+        }
+        let dir = match plan.file.parent() {
+            Some(d) if d.as_os_str().is_empty() => Path::new("."),
+            Some(d) => d,
+            None => continue,
+        };
+        wanted.entry(dir.to_path_buf()).or_default().extend(missing);
+    }
+    let known: HashSet<PathBuf> = set
+        .sources
+        .iter()
+        .filter_map(|s| std::fs::canonicalize(&s.path).ok())
+        .collect();
+    for (dir, mut missing) in wanted {
+        // A folder that cannot be walked adds nothing: the names stay unknown and say so.
+        let Ok(found) = discover(std::slice::from_ref(&dir)) else {
+            continue;
+        };
+        let files: Vec<PathBuf> = found
+            .files
+            .into_iter()
+            .filter(|f| std::fs::canonicalize(f).is_ok_and(|c| !known.contains(&c)))
+            .collect();
+        for (src, outcome) in read_and_parse(&files) {
+            let Some(rb) = outcome.runbook else { continue };
+            if !missing.remove(rb.id()) {
+                continue;
+            }
+            set.runbooks.push(rb);
+            set.diagnostics.extend(outcome.diagnostics);
+            set.sources.push(src);
+        }
+    }
 }
 
 /// Reads a file; a file that cannot be read or is not UTF-8 still yields a source (for the

@@ -20,14 +20,16 @@ use crate::diag::{Diagnostic, SourceFile, did_you_mean};
 pub fn validate_set(set: &mut LoadSet) {
     let sources: HashMap<&std::path::Path, &SourceFile> =
         set.sources.iter().map(|s| (&*s.path, &**s)).collect();
-    let per_runbook: Vec<Vec<Diagnostic>> = set
-        .runbooks
-        .par_iter()
-        .map(|rb| match sources.get(&*rb.file) {
-            Some(src) => validate_runbook(rb, src),
-            None => Vec::new(),
-        })
-        .collect();
+    let one = |rb: &Runbook| match sources.get(&*rb.file) {
+        Some(src) => validate_runbook(rb, src),
+        None => Vec::new(),
+    };
+    // A plan's dozen runbooks are validated faster than rayon's pool starts (see `load`).
+    let per_runbook: Vec<Vec<Diagnostic>> = if set.runbooks.len() < super::load::PARALLEL_FROM {
+        set.runbooks.iter().map(one).collect()
+    } else {
+        set.runbooks.par_iter().map(one).collect()
+    };
     let mut diags: Vec<Diagnostic> = per_runbook.into_iter().flatten().collect();
     validate_ids_across_files(set, &sources, &mut diags);
     validate_plans(set, &sources, &mut diags);
@@ -1704,7 +1706,7 @@ fn validate_plans(set: &LoadSet, sources: &Sources<'_>, diags: &mut Vec<Diagnost
                         );
                         d = match did_you_mean(id, ids) {
                             Some(h) => d.with_help(format!("did you mean `{h}`?")),
-                            None => d.with_help("validate the plan together with its runbooks: `drbook validate runbooks/`"),
+                            None => d.with_help("no runbook given, nor any in the plan's own folder, has this id: give the folder that holds it too (`drbook validate PLAN RUNBOOK-FOLDER`)"),
                         };
                         diags.push(d);
                     }

@@ -131,7 +131,7 @@ fn step_target(step: &Step, scope: &Scope) -> String {
                     .map(|x| {
                         scope
                             .render(x.get_ref())
-                            .unwrap_or_else(|_| x.get_ref().clone())
+                            .unwrap_or_else(|_| scope.shown(x.get_ref()))
                     })
                     .collect::<Vec<_>>()
                     .join(" ")
@@ -151,7 +151,7 @@ fn step_target(step: &Step, scope: &Scope) -> String {
 fn step_view(rb: &Runbook, step: &Step, scope: &Scope) -> StepView {
     StepView {
         key: StepKey::new(rb.id(), step.id.get_ref().clone()),
-        title: scope.vars.redact(step.title.get_ref()),
+        title: scope.shown(step.title.get_ref()),
         kind: *step.kind.get_ref(),
         confirm: step.confirm.as_ref().is_some_and(|c| *c.get_ref()),
         two_person: step.two_person(),
@@ -197,7 +197,7 @@ impl Board {
                 let rto_text = rb.meta.rto.as_ref().map(|r| r.get_ref().clone());
                 runbooks.push(RunbookView {
                     id: rb.id().to_string(),
-                    title: rb.meta.title.get_ref().clone(),
+                    title: scope.shown(rb.meta.title.get_ref()),
                     component: rb.meta.component.get_ref().as_str(),
                     rto: rto_text.as_deref().and_then(|r| parse_duration(r).ok()),
                     rto_text,

@@ -222,7 +222,7 @@ pub async fn review(path: &Path, theme: Option<&str>, share: Option<&str>) -> Ex
         eprintln!("drbook review: {e}");
         return ExitCode::from(2);
     }
-    println!("{}: {verdict}", path.display());
+    outln!("{}: {verdict}", path.display());
     if trusted {
         ExitCode::SUCCESS
     } else {
@@ -278,7 +278,7 @@ fn list(dir: &Path) -> ExitCode {
     };
     logs.sort();
     if logs.is_empty() {
-        println!("no incident logs (*.jsonl) in {}", dir.display());
+        outln!("no incident logs (*.jsonl) in {}", dir.display());
         return ExitCode::SUCCESS;
     }
     let mut table = comfy_table::Table::new();
@@ -315,7 +315,7 @@ fn list(dir: &Path) -> ExitCode {
         all_intact &= integrity.is_trustworthy();
         table.add_row(row(&events, &integrity, &name, path.parent()));
     }
-    println!("{table}");
+    outln!("{table}");
     if all_intact {
         ExitCode::SUCCESS
     } else {

@@ -59,7 +59,36 @@ pub fn is_terminal() -> bool {
     std::io::stdout().is_terminal() && std::io::stdin().is_terminal()
 }
 
-pub async fn run(session: Session, ui: UiSetup) -> ExitCode {
+/// The first frame, drawn from the runbooks alone while the session still opens (the
+/// simulator starts, the log is created and fsynced): the plan and its steps, no event, as
+/// nothing has happened yet. `None` when the terminal cannot be set up: `run` tries again
+/// and says why.
+pub fn first_frame(
+    work: &[(crate::runbook::Runbook, crate::checks::scope::Scope)],
+    groups: &[crate::exec::plan::Group],
+    info: Info,
+    ui: &UiSetup,
+) -> Option<Term> {
+    let mut term = Term::enter().ok()?;
+    let board = Board::new(work, groups.to_vec());
+    let mut app = App::new(
+        info,
+        board,
+        Vec::new(),
+        ui.keys.clone(),
+        ui.theme.clone(),
+        Utc::now(),
+    );
+    if let Ok(s) = term.screen.size() {
+        app.update(Msg::Resize(s.width, s.height));
+    }
+    term.screen.draw(|f| view::draw(f, &app)).ok()?;
+    crate::startup::mark("first frame drawn, the session still opening");
+    Some(term)
+}
+
+/// `early`: the terminal of the first frame, when `first_frame` drew it.
+pub async fn run(session: Session, ui: UiSetup, early: Option<Term>) -> ExitCode {
     if !is_terminal() {
         eprintln!(
             "drbook: the TUI needs a terminal; use --non-interactive (with --answers) in scripts. \
@@ -98,8 +127,10 @@ pub async fn run(session: Session, ui: UiSetup) -> ExitCode {
             .and_then(|r| crate::runbook::validate::parse_duration(r).ok()),
         review: false,
     };
+    crate::startup::mark("session open");
     let board = Board::new(&work, groups);
     let mut app = App::new(info, board, history, ui.keys, ui.theme, Utc::now());
+    crate::startup::mark("board and app built");
     let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
     let (up_tx, mut up_rx) = mpsc::unbounded_channel();
     let engine_task = tokio::spawn(engine.run(ctl_rx, up_tx));
@@ -114,7 +145,11 @@ pub async fn run(session: Session, ui: UiSetup) -> ExitCode {
     }
 
     let ended = {
-        let mut term = match Term::enter() {
+        let entered = match early {
+            Some(t) => Ok(t),
+            None => Term::enter(),
+        };
+        let mut term = match entered {
             Ok(t) => t,
             Err(e) => {
                 eprintln!("drbook: cannot set up the terminal: {e}");
@@ -126,6 +161,7 @@ pub async fn run(session: Session, ui: UiSetup) -> ExitCode {
         if let Ok(s) = term.screen.size() {
             app.update(Msg::Resize(s.width, s.height));
         }
+        crate::startup::mark("terminal entered");
         let mut keys = EventStream::new();
         let mut tick = tokio::time::interval(Duration::from_millis(500));
         let mut sigterm = signal(SignalKind::terminate()).ok();
@@ -144,6 +180,7 @@ pub async fn run(session: Session, ui: UiSetup) -> ExitCode {
             if let Err(e) = term.screen.draw(|f| view::draw(f, &app)) {
                 break Ended::Error(format!("cannot draw: {e}"));
             }
+            crate::startup::mark("frame drawn");
             refresh_live(&app, &work, &connected, &live_tx, &mut last_live);
             let msg = tokio::select! {
                 // The operator first: a key is never queued behind a flood of events (keys
@@ -210,14 +247,14 @@ pub async fn run(session: Session, ui: UiSetup) -> ExitCode {
     if let Some(sim) = connected.sim {
         sim.shutdown().await;
     }
-    println!("incident log: {}", log_path.display());
+    outln!("incident log: {}", log_path.display());
     if let Some(e) = &app.log_failed {
         eprintln!("drbook: the incident log failed, so the run stopped: {e}");
     }
     if closed {
-        println!("the incident is closed: every runbook done");
+        outln!("the incident is closed: every runbook done");
     } else {
-        println!(
+        outln!(
             "the incident is still open: resume with `{} --resume {}`",
             ui.resume_cmd,
             log_path.display()
