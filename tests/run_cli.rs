@@ -1493,7 +1493,7 @@ fn the_rto_counts_from_the_outage_start_given_with_since() {
     assert_eq!(o.status.code(), Some(0), "{out}");
     let row = out
         .lines()
-        .find(|l| l.starts_with("quick "))
+        .find(|l| l.starts_with("✔ quick "))
         .unwrap_or_else(|| panic!("no table row: {out}"));
     let took: f64 = row
         .split_whitespace()
