@@ -1711,3 +1711,41 @@ fn a_rehearsed_plan_and_its_postmortem_have_no_unfilled_references() {
         );
     }
 }
+
+/// Changes declined at their confirmation (here by drbook: the answers file answers only the
+/// manual steps, and there is no `--auto-approve`) are no recovery: traffic never moved. The
+/// scorecard says NOT RECOVERED with the declines, the run exits 1, and the report agrees.
+#[test]
+fn a_rehearsal_whose_changes_were_declined_is_not_recovered() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let o = drbook(
+        &[
+            "rehearse",
+            "runbooks/network.toml",
+            "--target",
+            "sim",
+            "--non-interactive",
+        ],
+        dir.path(),
+    );
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains(" declined by drbook (no answer in answers file"),
+        "{out}"
+    );
+    let row = out
+        .lines()
+        .find(|l| l.contains("network-failover") && l.contains("NOT RECOVERED"))
+        .unwrap_or_else(|| panic!("no NOT RECOVERED row: {out}"));
+    assert!(row.starts_with('✘') && row.contains("declined"), "{row}");
+    assert!(!out.contains("within RTO"), "{out}");
+    let md = Command::new(env!("CARGO_BIN_EXE_drbook"))
+        .args(["report"])
+        .arg(the_log(dir.path()))
+        .output()
+        .expect("report runs");
+    let md = String::from_utf8_lossy(&md.stdout);
+    assert!(md.contains("**Verdict:** **NOT RECOVERED**"), "{md}");
+    assert!(md.contains("change") && md.contains("declined"), "{md}");
+}

@@ -1304,6 +1304,33 @@ fn the_outage_start_key_sets_the_start_and_refuses_the_future() {
     );
 }
 
+/// Correcting the outage start: the field opens empty (what is typed never runs on from the
+/// time logged before), and the prompt says the current value.
+#[test]
+fn correcting_the_outage_start_opens_an_empty_field_and_shows_the_current_one() {
+    let mut a = app();
+    a.update(Msg::Logged(drbook::incident::Event {
+        seq: 99,
+        ts: fixture::start() + chrono::Duration::seconds(700),
+        actor: "alice".into(),
+        kind: drbook::incident::EventKind::OutageStart {
+            at: fixture::start() - chrono::Duration::minutes(30),
+            previous: None,
+        },
+        prev: String::new(),
+        hash: String::new(),
+    }));
+    key(&mut a, 'O');
+    assert!(
+        matches!(&a.dialog, Some(Dialog::Input { purpose: Purpose::OutageStart, text }) if text.is_empty()),
+        "{:?}",
+        a.dialog
+    );
+    let screen = render(&mut a, 160, 48);
+    let was = (fixture::start() - chrono::Duration::minutes(30)).format("%Y-%m-%dT%H:%M:%SZ");
+    assert!(screen.contains(&format!("Now {was}")), "{screen}");
+}
+
 /// With the outage start logged 30 minutes before the incident, the header's clock counts
 /// from it and says so, with the tightest RTO, the worst-case finish and the wait left.
 #[test]

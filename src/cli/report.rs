@@ -114,6 +114,10 @@ fn one_log(log: &Path, format: ReportFormat, share: Option<&str>) -> Result<Made
         None => None,
     };
     let a = report::analyze_anchored(log, shared.as_deref()).map_err(|e| e.to_string())?;
+    // Not an incident log at all: there is nothing to report on, not even an empty postmortem.
+    if a.integrity.verdict == "not_a_log" {
+        return Err(format!("{}: {}", log.display(), a.integrity.message));
+    }
     if !a.integrity.is_intact() {
         eprintln!("drbook report: {}: {}", log.display(), a.integrity.message);
     }

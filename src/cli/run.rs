@@ -1002,7 +1002,7 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
         } else {
             outln!(
                 "to undo this rehearsal, run: {} (or by hand):",
-                cleanup_command(&log_path, &kept)
+                resume_command(&log_path, &kept, true)
             );
             for (rb, scope, _) in &undo {
                 for st in &rb.steps {
@@ -1076,7 +1076,7 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
         outln!(
             "CLEAN-UP INCOMPLETE: some of what the rehearsal changed is not undone (see above); \
              fix the cause and run the rest of it with: {}",
-            cleanup_command(&log_path, &kept)
+            resume_command(&log_path, &kept, true)
         );
     }
     if ending.finished && args.dry_run {
@@ -1095,8 +1095,8 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
         ExitCode::from(1)
     } else {
         outln!(
-            "stopped: some runbook did not finish (see the failed steps above); resume with --resume {} --reopen",
-            log_path.display()
+            "stopped: some runbook did not finish (see the failed steps above); fix the cause and resume with: {}",
+            resume_command(&log_path, &kept, false)
         );
         ExitCode::from(1)
     }
@@ -1107,14 +1107,13 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
 fn dry_run_summary(state: &incident::IncidentState) -> String {
     let steps = state.runbooks.iter().flat_map(|r| &r.steps);
     let (mut described, mut undecided, mut skipped, mut failed) = (0, 0, 0, 0);
+    let mut manual = 0;
     for s in steps {
+        let reason = s.skip_reason.as_deref().unwrap_or_default();
         match s.status {
-            StepStatus::Skipped
-                if s.skip_reason
-                    .as_deref()
-                    .is_some_and(|r| r.starts_with("dry run: would run if")) =>
-            {
-                undecided += 1
+            StepStatus::Skipped if reason.starts_with("dry run: would run if") => undecided += 1,
+            StepStatus::Skipped if reason.starts_with("dry run: would ask the operator") => {
+                manual += 1
             }
             StepStatus::Skipped => skipped += 1,
             StepStatus::Failed | StepStatus::Interrupted => failed += 1,
@@ -1123,7 +1122,7 @@ fn dry_run_summary(state: &incident::IncidentState) -> String {
         }
     }
     let mut out = format!(
-        "dry run: nothing was changed; no RTO verdict\n  {described} steps described, {undecided} would run only if an earlier result allows (\"would run if\" above), {skipped} skipped"
+        "dry run: nothing was changed; no RTO verdict\n  {described} steps described, {manual} manual steps the operator would be asked to do, {undecided} would run only if an earlier result allows (\"would run if\" above), {skipped} skipped"
     );
     if failed > 0 {
         out.push_str(&format!(", {failed} could not be described (✘ above)"));
@@ -1433,16 +1432,21 @@ async fn clean_up(
 /// The command that runs this rehearsal's clean-up again on its log: the command line as
 /// given, resuming `log` (reopened: by then the incident is closed) with `--cleanup`, and
 /// secrets masked.
-fn cleanup_command(log: &std::path::Path, work: &[(Runbook, Scope)]) -> String {
+/// The command line that goes on with this incident: the one given, less what a resume must
+/// not repeat (the log's place, `--since`: the outage start is in the log, and "25m ago" would
+/// move it), plus `--resume LOG --reopen` (and `--cleanup` for what is left to undo).
+fn resume_command(log: &std::path::Path, work: &[(Runbook, Scope)], cleanup: bool) -> String {
     let mut args = std::env::args().skip(1);
     let mut out = vec!["drbook".to_string()];
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--resume" | "--log-dir" => {
+            "--resume" | "--log-dir" | "--since" => {
                 args.next();
             }
             "--cleanup" | "--reopen" => {}
-            _ if a.starts_with("--resume=") || a.starts_with("--log-dir=") => {}
+            _ if a.starts_with("--resume=")
+                || a.starts_with("--log-dir=")
+                || a.starts_with("--since=") => {}
             _ => out.push(shell_quote(&a)),
         }
     }
@@ -1453,8 +1457,10 @@ fn cleanup_command(log: &std::path::Path, work: &[(Runbook, Scope)]) -> String {
         "--resume".to_string(),
         shell_quote(&log.display().to_string()),
         "--reopen".into(),
-        "--cleanup".into(),
     ]);
+    if cleanup {
+        out.push("--cleanup".into());
+    }
     let mut cmd = out.join(" ");
     for (_, scope) in work {
         cmd = scope.vars.redact(&cmd);

@@ -883,6 +883,19 @@ impl Engine {
             self.request_claim(key, mode, work);
             return Ok(());
         }
+        if *step.kind.get_ref() == StepKind::Manual && self.options.dry_run {
+            // A dry run asks nobody (and fails nothing for want of an answer): it says what the
+            // operator would be asked to do, and walks on through the plan.
+            let scope = self.scopes.get(&key.runbook).cloned().unwrap_or_default();
+            let what = scope.shown(step.title.get_ref());
+            return self
+                .undecided(
+                    key,
+                    format!("dry run: would ask the operator to do by hand: {what}"),
+                    updates,
+                )
+                .await;
+        }
         self.progress.insert(key.clone(), Progress::Active);
         if *step.kind.get_ref() == StepKind::Manual {
             let operator = self.options.operator.clone();

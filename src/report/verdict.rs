@@ -27,6 +27,9 @@ pub enum RunbookStatus {
     NotStarted,
     /// Some steps ran, none failed, but not all of them are done or skipped.
     NotFinished,
+    /// None failed, but a change was declined at its confirmation (by a person, or by drbook
+    /// for want of an answer): what it would have changed did not happen.
+    Declined,
 }
 
 /// One runbook's verdict.
@@ -46,6 +49,8 @@ pub struct RunbookVerdict {
     pub steps_settled: usize,
     /// Steps failed or interrupted.
     pub steps_failed: usize,
+    /// Changes declined at their confirmation (skipped, but no recovery).
+    pub steps_declined: usize,
     /// Its steps, from the log header (or the unchanged file); `None`: unknown (an old log
     /// whose runbook file changed or is gone).
     pub steps_total: Option<usize>,
@@ -79,6 +84,7 @@ impl RunbookVerdict {
             RunbookStatus::Recovered => "✔",
             RunbookStatus::Failed => "✘",
             RunbookStatus::NotFinished => "…",
+            RunbookStatus::Declined => "✘",
             RunbookStatus::NotStarted => "·",
         }
     }
@@ -95,6 +101,15 @@ impl RunbookVerdict {
                 self.steps_total.map_or("?".into(), |t| t.to_string())
             ),
             RunbookStatus::NotStarted => "not started".into(),
+            RunbookStatus::Declined => format!(
+                "NOT RECOVERED: {} {} declined",
+                self.steps_declined,
+                if self.steps_declined == 1 {
+                    "change"
+                } else {
+                    "changes"
+                }
+            ),
         }
     }
 }
@@ -145,6 +160,8 @@ pub struct Verdict {
     pub steps_total: Option<usize>,
     /// Runbooks by status.
     pub failed: usize,
+    /// Runbooks none of whose steps failed, with a change declined.
+    pub declined: usize,
     pub not_started: usize,
     pub not_finished: usize,
     /// Every runbook in scope recovered (and the incident not closed as failed or aborted).
@@ -177,7 +194,41 @@ impl Verdict {
         }
         if self.recovered {
             let t = against(self.took, self.plan_rto, "no plan RTO set");
-            return format!("RECOVERED; {t}");
+            let mut words = format!("RECOVERED; {t}");
+            // The plan within its RTO says nothing of a runbook that broke its own.
+            let over: Vec<String> = self
+                .runbooks
+                .iter()
+                .filter(|r| r.within_rto() == Some(false))
+                .filter_map(|r| {
+                    let by = r.took?.checked_sub(r.rto?)?;
+                    Some(format!(
+                        "{} by {}",
+                        r.id,
+                        humantime::format_duration(round(by))
+                    ))
+                })
+                .collect();
+            if !over.is_empty() {
+                words.push_str(&format!(
+                    "; {} over {} RTO: {}",
+                    if over.len() == 1 {
+                        "1 runbook".to_string()
+                    } else {
+                        format!("{} runbooks", over.len())
+                    },
+                    if over.len() == 1 { "its" } else { "their" },
+                    over.join(", ")
+                ));
+            }
+            match self.cleanup {
+                CleanupStatus::Failed => words.push_str("; clean-up FAILED: check by hand"),
+                CleanupStatus::Owed if self.closed.is_some() => {
+                    words.push_str("; clean-up OWED: what the rehearsal changed is not undone")
+                }
+                _ => {}
+            }
+            return words;
         }
         format!("{dry}NOT RECOVERED: {}", self.reason())
     }
@@ -187,6 +238,7 @@ impl Verdict {
         let mut why = Vec::new();
         for (n, what) in [
             (self.failed, "failed"),
+            (self.declined, "with a change declined"),
             (self.not_started, "not started"),
             (self.not_finished, "not finished"),
         ] {
@@ -257,8 +309,9 @@ fn against(took: Option<Duration>, rto: Option<Duration>, none: &str) -> String 
     }
 }
 
+/// To the second: `OVER RTO by 6m 12s`, not `6m 12s 500ms`; under a second, `1s`.
 fn round(d: Duration) -> Duration {
-    Duration::from_millis(d.as_millis() as u64 / 100 * 100)
+    Duration::from_secs(d.as_secs().max(1))
 }
 
 /// The verdict of `state` (the fold of a log), with what `sources` knows of the runbook and
@@ -313,6 +366,7 @@ pub fn verdict(state: &IncidentState, sources: &Sources) -> Verdict {
     let first = runbooks.iter().filter_map(|r| r.started).min();
     let last = runbooks.iter().filter_map(|r| r.finished).max();
     let count = |s: RunbookStatus| runbooks.iter().filter(|r| r.status == s).count();
+    let declined = count(RunbookStatus::Declined);
     let (failed, not_started, not_finished) = (
         count(RunbookStatus::Failed),
         count(RunbookStatus::NotStarted),
@@ -335,6 +389,7 @@ pub fn verdict(state: &IncidentState, sources: &Sources) -> Verdict {
         steps_failed: runbooks.iter().map(|r| r.steps_failed).sum(),
         steps_total: runbooks.iter().map(|r| r.steps_total).sum(),
         failed,
+        declined,
         not_started,
         not_finished,
         recovered,
@@ -382,6 +437,8 @@ fn recovery_steps(rb: &RunbookState, planned: Option<&[String]>) -> RunbookState
             finished: s.finished,
             duration_ms: s.duration_ms,
             attempts: s.attempts,
+            // Whether it was declined: no recovery.
+            confirmation: s.confirmation.clone(),
             ..StepState::default()
         })
         .collect();
@@ -390,6 +447,15 @@ fn recovery_steps(rb: &RunbookState, planned: Option<&[String]>) -> RunbookState
         steps,
         ..RunbookState::default()
     }
+}
+
+/// Skipped because its confirmation was answered no.
+fn declined(s: &StepState) -> bool {
+    s.status == StepStatus::Skipped
+        && s.confirmation
+            .as_ref()
+            .and_then(|c| c.answer.as_ref())
+            .is_some_and(|a| !a.approved)
 }
 
 fn runbook_verdict(
@@ -422,10 +488,17 @@ fn runbook_verdict(
         .iter()
         .filter(|s| matches!(s.status, StepStatus::Failed | StepStatus::Interrupted))
         .count();
+    // A change declined at its confirmation is skipped, but no recovery: what it would have
+    // changed (traffic, the write region) did not happen, and the steps that verify it are
+    // skipped as moot. Not settled, however deliberate.
+    let declined = steps.iter().filter(|s| declined(s)).count();
+    let settled = settled - declined;
     let total = planned.map(<[String]>::len);
     let touched = steps.iter().any(|s| s.status != StepStatus::NotStarted);
     let status = if failed > 0 {
         RunbookStatus::Failed
+    } else if declined > 0 {
+        RunbookStatus::Declined
     } else if !touched {
         RunbookStatus::NotStarted
     } else {
@@ -450,6 +523,7 @@ fn runbook_verdict(
         steps_done: done,
         steps_settled: settled,
         steps_failed: failed,
+        steps_declined: declined,
         steps_total: total,
         status,
         other_steps: Vec::new(),
@@ -573,6 +647,70 @@ mod tests {
         assert_eq!(v.cleanup, CleanupStatus::Owed);
     }
 
+    /// A change declined at its confirmation (here by drbook, for want of an answer) is no
+    /// recovery: the runbook is NOT RECOVERED, never ✔, and the plan with it.
+    #[test]
+    fn a_declined_change_is_no_recovery() {
+        let mut rest = ran("web-failover", "a", 1, Outcome::Ok);
+        rest.push((
+            11,
+            EventKind::Confirmed {
+                runbook: "web-failover".into(),
+                step: "b".into(),
+                by: "drbook (no --answers file)".into(),
+                approved: false,
+            },
+        ));
+        rest.push((
+            12,
+            EventKind::StepSkipped {
+                runbook: "web-failover".into(),
+                step: "b".into(),
+                reason: "declined".into(),
+            },
+        ));
+        let v = verdict(&log(rest), &Sources::default());
+        let web = v.runbook("web-failover").expect("web");
+        assert_eq!(web.status, RunbookStatus::Declined, "{web:?}");
+        assert_eq!(web.mark(), "✘");
+        assert_eq!(web.words(), "NOT RECOVERED: 1 change declined");
+        assert!(!v.recovered);
+        assert!(
+            v.words().contains("1 runbook with a change declined"),
+            "{}",
+            v.words()
+        );
+    }
+
+    /// The plan within its RTO names a runbook that broke its own.
+    #[test]
+    fn a_recovered_plan_names_the_runbooks_over_their_rto() {
+        let mut rest = ran("web-failover", "a", 1, Outcome::Ok);
+        // 1m 59s against web-failover's 1m RTO.
+        rest.extend(ran("web-failover", "b", 110, Outcome::Ok));
+        for (i, step) in ["x", "y", "z"].into_iter().enumerate() {
+            rest.extend(ran("db", step, 1 + i as i64, Outcome::Ok));
+        }
+        let state = log(rest);
+        let sources = Sources {
+            plan: Some(super::super::sources::PlanInfo {
+                id: "p".into(),
+                rto: Some("1h".into()),
+                groups: Vec::new(),
+            }),
+            ..Sources::default()
+        };
+        let v = verdict(&state, &sources);
+        assert!(v.recovered, "{v:?}");
+        assert!(
+            v.words().starts_with("RECOVERED; within RTO")
+                && v.words()
+                    .contains("1 runbook over its RTO: web-failover by 59s"),
+            "{}",
+            v.words()
+        );
+    }
+
     /// An assessment's finding (the failed region is down) settles its step: the runbook is
     /// recovered, not "NOT RECOVERED: 1 failed".
     #[test]
@@ -637,6 +775,7 @@ mod tests {
             steps_done: 1,
             steps_settled: 1,
             steps_failed: 0,
+            steps_declined: 0,
             steps_total: Some(1),
             status,
             other_steps: Vec::new(),

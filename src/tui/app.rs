@@ -1221,14 +1221,11 @@ impl App {
                 })
             }
             Action::OutageStart => {
-                let text = self
-                    .state
-                    .outage_since
-                    .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-                    .unwrap_or_default();
+                // Empty, not the time logged before: what is typed must not run on from it
+                // (the prompt shows the current value).
                 self.dialog = Some(Dialog::Input {
                     purpose: Purpose::OutageStart,
-                    text,
+                    text: String::new(),
                 });
             }
             Action::Note => {

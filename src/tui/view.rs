@@ -1170,9 +1170,17 @@ fn dialog_content(app: &App, d: &Dialog) -> (String, Vec<Line<'static>>, u16, u1
                 Purpose::Skip(k) => format!("Why skip {k}?"),
                 Purpose::Filter => "Filter the timeline (text, operator or event kind):".into(),
                 Purpose::ManualNote(k) => format!("Note for {k}:"),
-                Purpose::OutageStart => {
-                    "When did the outage begin? (UTC: 01:40, 2026-11-25T01:40:00Z, 25m ago)".into()
-                }
+                Purpose::OutageStart => match app.state.outage_since {
+                    // The field starts empty (typing never runs into the old value): say it.
+                    Some(t) => format!(
+                        "When did the outage begin? Now {} (UTC: 01:40, 2026-11-25T01:40:00Z, 25m ago)",
+                        t.format("%Y-%m-%dT%H:%M:%SZ")
+                    ),
+                    None => {
+                        "When did the outage begin? (UTC: 01:40, 2026-11-25T01:40:00Z, 25m ago)"
+                            .into()
+                    }
+                },
                 Purpose::Approver(k) => format!(
                     "{k} needs a second person. Approver's name (an incident commander, not {}):",
                     app.info.operator
