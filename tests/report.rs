@@ -787,9 +787,9 @@ fn scorecard_review_and_report_agree_over_several_logs() {
     );
 }
 
-/// History: a failed run and a dry run are shown but kept out of the trend, and the last
-/// successful drill is one that recovered with its clean-up done (a newer recovered run whose
-/// clean-up is owed is not).
+/// History: a failed run, a dry run and a run whose clean-up is owed are shown but kept out
+/// of the trend, and the last successful drill is one that recovered with its clean-up done
+/// (a newer recovered run whose clean-up is owed is not).
 #[test]
 fn history_keeps_failed_and_dry_runs_out_of_the_trend_and_needs_the_clean_up_done() {
     let r = runs();
@@ -816,7 +816,12 @@ fn history_keeps_failed_and_dry_runs_out_of_the_trend_and_needs_the_clean_up_don
     let left_out: Vec<Option<&str>> = runs.iter().map(|r| r["left_out"].as_str()).collect();
     assert_eq!(
         left_out,
-        [None, Some("not recovered"), Some("dry run"), None],
+        [
+            None,
+            Some("not recovered"),
+            Some("dry run"),
+            Some("clean-up not done")
+        ],
         "{v}"
     );
     assert!(
@@ -830,7 +835,8 @@ fn history_keeps_failed_and_dry_runs_out_of_the_trend_and_needs_the_clean_up_don
     assert!(since.ends_with("1-good.jsonl"), "{since}");
     let md = stdout(&report(&[&dir.join("h")], &[]));
     assert!(md.contains("(not in the trend: dry run)"), "{md}");
-    assert!(md.contains("2 run(s) left out"), "{md}");
+    assert!(md.contains("3 run(s) left out"), "{md}");
+    assert_eq!(md.matches("clean-up OWED").count(), 1, "said once: {md}");
 }
 
 /// The data runbooks of the shipped plan, rehearsed on the shipped scenario with the outage

@@ -774,6 +774,9 @@ impl Analysis {
             Some("scoped to part of the plan")
         } else if !self.plan.recovered {
             Some("not recovered")
+        } else if !self.plan.cleanup.is_clear() {
+            // What the drill changed is not undone: its times are not a clean drill's.
+            Some("clean-up not done")
         } else {
             None
         }

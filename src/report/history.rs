@@ -15,6 +15,7 @@ use super::diff::{self, Changes};
 use super::error::ReportError;
 use super::markdown::{cell, serde_plain, ts};
 use super::stats::{ms, opt_ms, percentile};
+use crate::incident::RehearsalLevel;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct History {
@@ -164,6 +165,8 @@ fn point(a: &Analysis) -> RunPoint {
         failed_steps: a.failed.len(),
         verdict: match a.plan.cleanup {
             super::verdict::CleanupStatus::NotNeeded => a.plan.verdict.clone(),
+            // The verdict names a clean-up that failed or is owed itself.
+            _ if a.plan.verdict.contains("clean-up") => a.plan.verdict.clone(),
             c => format!("{}; clean-up {}", a.plan.verdict, c.words()),
         },
         recovered: a.plan.recovered,
@@ -171,10 +174,15 @@ fn point(a: &Analysis) -> RunPoint {
     }
 }
 
-/// A step's duration in a run, when it finished.
+/// A step's duration in a run, when it finished: not in a dry run, where a step is only
+/// described (milliseconds that say nothing of how long it takes).
 fn timed(a: &Analysis, rb: &str, st: &str) -> Option<u64> {
+    let dry = a.incident.as_ref().and_then(|i| i.level) == Some(RehearsalLevel::DryRun);
+    if dry {
+        return None;
+    }
     a.step(rb, st)
-        .filter(|s| s.status == "done")
+        .filter(|s| matches!(s.status, "done" | "assessed"))
         .and_then(|s| s.duration_ms)
 }
 
@@ -378,7 +386,7 @@ pub fn sparkline_text(runs: &[RunPoint]) -> String {
         format!("Trend (oldest → newest): `{line}`")
     } else {
         format!(
-            "Trend (oldest → newest): `{line}` ({out} run(s) left out: failed, open, dry-run, read-only or scoped)"
+            "Trend (oldest → newest): `{line}` ({out} run(s) left out: failed, open, dry-run, read-only, scoped or with its clean-up not done)"
         )
     }
 }

@@ -29,6 +29,7 @@ pub fn render(a: &Analysis) -> String {
         .plan
         .verdict
         .strip_prefix("NOT RECOVERED: ")
+        .or_else(|| a.plan.verdict.strip_prefix("RECOVERED; "))
         .unwrap_or(&a.plan.verdict);
     let _ = writeln!(o, "**Verdict:** **{word}** — {}\n", cell(why));
     targets(&mut o, a);

@@ -362,7 +362,13 @@ pub fn verdict(state: &IncidentState, sources: &Sources) -> Verdict {
             .unwrap_or_default();
         runbooks.push(card);
     }
-    let plan_rto_text = sources.plan.as_ref().and_then(|p| p.rto.clone());
+    // Without a plan, one runbook's RTO is the incident's: "no plan RTO set" would hide a
+    // target the run has.
+    let plan_rto_text = match (&sources.plan, runbooks.as_slice()) {
+        (Some(p), _) => p.rto.clone(),
+        (None, [only]) => only.rto_text.clone(),
+        (None, _) => None,
+    };
     let first = runbooks.iter().filter_map(|r| r.started).min();
     let last = runbooks.iter().filter_map(|r| r.finished).max();
     let count = |s: RunbookStatus| runbooks.iter().filter(|r| r.status == s).count();

@@ -931,9 +931,16 @@ fn status(f: &mut Frame, app: &App, area: Rect) {
     let mut line: Vec<Span> = badge.into_iter().collect();
     // The questions waiting always show: they never open by themselves.
     if waiting > 0 {
+        // With a question open, the count is of the others: "more", so it agrees with the
+        // next-action line's count of everything that needs a person.
+        let more = if app.prompts.len() > waiting {
+            " more"
+        } else {
+            ""
+        };
         line.push(Span::styled(
             format!(
-                " {waiting} waiting: press {} to answer ",
+                " {waiting}{more} waiting: press {} to answer ",
                 app.key_of(Action::Answer)
             ),
             t.waiting.add_modifier(Modifier::REVERSED),
@@ -1443,7 +1450,11 @@ fn summary_lines(app: &App) -> Vec<Line<'static>> {
     let path = verdict.critical_path;
     lines.push(Line::default());
     lines.push(Line::from(Span::styled(
-        format!("Critical path: {} steps", path.len()),
+        format!(
+            "Critical path: {} step{}",
+            path.len(),
+            if path.len() == 1 { "" } else { "s" }
+        ),
         t.title,
     )));
     // By runbook: the steps of each and the time they took, in the order they ran.

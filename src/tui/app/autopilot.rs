@@ -305,6 +305,10 @@ impl App {
     /// The RTO that breaches first among the runbooks not done (and the plan's), counted as
     /// the header counts it.
     pub fn next_breach(&self) -> Option<Breach> {
+        // A past incident (review) or a closed one has no deadline left to count down to.
+        if self.replay.is_some() || self.state.closed.is_some() {
+            return None;
+        }
         let elapsed = self.elapsed().as_secs() as i64;
         let left = |rto: Duration| rto.as_secs() as i64 - elapsed;
         let mut best: Option<Breach> = self
