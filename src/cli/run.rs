@@ -1049,7 +1049,7 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
         } else {
             let plan_id = state.header.as_ref().and_then(|h| h.plan.clone());
             let sources = crate::report::Sources::from_runbooks(
-                kept.iter().map(|(rb, _)| rb),
+                kept.iter().map(|(rb, scope)| (rb, scope)),
                 &groups,
                 plan_id.as_deref().map(|id| (id, plan_rto.as_deref())),
             );

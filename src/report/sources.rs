@@ -184,22 +184,17 @@ impl Sources {
     }
 
     /// What the runbooks loaded for a run (and its plan's groups and RTO) say: the files are
-    /// the ones running, so nothing is changed or missing.
+    /// the ones running, so nothing is changed or missing. Titles are filled from each
+    /// runbook's scope as the run resolved it (no second resolution of its variables).
     pub fn from_runbooks<'a>(
-        runbooks: impl IntoIterator<Item = &'a Runbook>,
+        runbooks: impl IntoIterator<Item = (&'a Runbook, &'a Scope)>,
         groups: &[Group],
         plan: Option<(&str, Option<&str>)>,
     ) -> Sources {
         Sources {
             runbooks: runbooks
                 .into_iter()
-                .map(|rb| {
-                    // Titles with the runbook's own defaults filled in (the verdict reads
-                    // only ids, RTOs and step lists from here).
-                    let (values, _) = vars::resolve_partial(rb, None, &BTreeMap::new(), |_| None);
-                    let scope = Scope::new(rb, values, BTreeMap::new());
-                    (rb.id().to_string(), RunbookInfo::from_runbook(rb, &scope))
-                })
+                .map(|(rb, scope)| (rb.id().to_string(), RunbookInfo::from_runbook(rb, scope)))
                 .collect(),
             status: BTreeMap::new(),
             plan: plan.map(|(id, rto)| PlanInfo {

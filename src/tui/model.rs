@@ -349,7 +349,11 @@ impl Board {
 
     /// What the runbooks on the board (and `plan`, its id and RTO) say, for the verdict.
     pub fn sources(&self, plan: Option<(&str, Option<&str>)>) -> crate::report::Sources {
-        crate::report::Sources::from_runbooks(&self.models, &self.groups, plan)
+        let work = self
+            .models
+            .iter()
+            .filter_map(|r| self.scopes.get(r.id()).map(|s| (r, s)));
+        crate::report::Sources::from_runbooks(work, &self.groups, plan)
     }
 
     /// RTO as written, per runbook id.
