@@ -44,8 +44,13 @@ impl Tmux {
         let until = Instant::now() + within;
         loop {
             let s = self.screen();
+            // A capture can land between two writes of one frame: what is sought is
+            // returned only from a screen that stays the same for a moment.
             if s.contains(what) {
-                return s;
+                std::thread::sleep(Duration::from_millis(60));
+                if self.screen() == s {
+                    return s;
+                }
             }
             assert!(
                 Instant::now() < until,
