@@ -262,12 +262,7 @@ impl Latencies {
 
     /// Nearest rank.
     fn pct(&self, p: f64) -> Duration {
-        let n = self.sorted.len();
-        if n == 0 {
-            return Duration::ZERO;
-        }
-        let rank = ((p / 100.0) * n as f64).ceil() as usize;
-        self.sorted[rank.clamp(1, n) - 1]
+        drbook::time::percentile_sorted(&self.sorted, p).unwrap_or(Duration::ZERO)
     }
 
     fn per_sec(&self) -> f64 {

@@ -58,7 +58,7 @@ pub struct TargetArgs {
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
     /// Timeout of each Azure request
-    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "30s", value_parser = crate::time::parse_duration)]
     pub timeout: Duration,
     /// Retries of a failed Azure request (5xx, throttling, timeouts)
     #[arg(long, default_value_t = 4)]
@@ -182,7 +182,7 @@ pub async fn connect(
             let description = format!(
                 "simulator {} ({name}, at +{})",
                 handle.base_url(),
-                humantime::format_duration(at)
+                crate::time::exact(at)
             );
             Ok(Connected {
                 reader,
@@ -256,7 +256,7 @@ pub fn parse_at(s: &str, scenario: &Scenario) -> Result<Duration, ConnectError> 
     match s {
         "start" => Ok(Duration::ZERO),
         "end" => Ok(scenario.timeline_end()),
-        other => humantime::parse_duration(other).map_err(|e| {
+        other => crate::time::parse_duration(other).map_err(|e| {
             ConnectError::Usage(format!(
                 "--at `{other}`: {e} (use e.g. 10s, 2m, start or end)"
             ))

@@ -1317,7 +1317,7 @@ api_version = "2023-12-01"
         |_| None,
     );
     let scope = Scope::new(&rb, v, std::collections::BTreeMap::new());
-    let groups = drbook::exec::plan::groups(None, std::slice::from_ref(&rb));
+    let groups = drbook::runbook::plan::groups(None, std::slice::from_ref(&rb));
     let rec = Arc::new(Memory::default());
     let options = Options {
         operator: "alice".into(),

@@ -367,6 +367,67 @@ fn a_folder_of_runs_is_a_history_with_the_regression_and_the_changed_runbook() {
     assert_eq!(v["regressions"][0]["kind"], "slower");
 }
 
+/// Titles are the runbook author's text: in the HTML page (text, attributes, the chart's
+/// labels and tooltips) a quote or a tag is shown, never read as markup.
+#[test]
+fn html_escapes_quotes_and_tags_in_titles() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-html-escape");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let rb = dir.join("quote.toml");
+    std::fs::write(
+        &rb,
+        r#"
+[runbook]
+id = "quote"
+title = "O'Brien's <script>alert(1)</script> failover"
+component = "web"
+rto = "1h"
+
+[[step]]
+id = "look"
+title = "Look at O'Brien's <script>x</script> app"
+kind = "manual"
+instructions = "Look."
+"#,
+    )
+    .expect("runbook");
+    let answers = dir.join("answers.toml");
+    std::fs::write(&answers, "[manual]\n\"*\" = \"ok\"\n").expect("answers");
+    let logs = dir.join("logs");
+    let o = Command::new("timeout")
+        .arg("60")
+        .arg(env!("CARGO_BIN_EXE_drbook"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("rehearse")
+        .arg(&rb)
+        .args(["--target", "sim", "--non-interactive", "--auto-approve"])
+        .args(["--max-delay", "200ms", "--operator", "gameday"])
+        .arg("--answers")
+        .arg(&answers)
+        .arg("--log-dir")
+        .arg(&logs)
+        .output()
+        .expect("run drbook");
+    let log = std::fs::read_dir(&logs)
+        .ok()
+        .and_then(|mut d| {
+            d.find_map(|e| {
+                e.ok()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+            })
+        })
+        .unwrap_or_else(|| panic!("no log: {}", text(&o)));
+    let html = stdout(&report(&[&log], &["--format", "html"]));
+    assert!(
+        html.contains("Look at O&#39;Brien&#39;s &lt;script&gt;x&lt;/script&gt; app"),
+        "{html}"
+    );
+    assert!(!html.contains("<script"), "{html}");
+    assert!(!html.contains("O'Brien"), "a raw quote: {html}");
+}
+
 #[test]
 fn html_is_one_self_contained_page_with_the_chart() {
     let r = runs();
@@ -731,7 +792,7 @@ fn scorecard_review_and_report_agree_over_several_logs() {
         // Once a step failed, the running RTO clock no longer says it is on course.
         let after_failure: Vec<&str> = out
             .lines()
-            .skip_while(|l| !l.contains(" failed in "))
+            .skip_while(|l| !l.contains(" FAILED in "))
             .filter(|l| l.starts_with("⏱ ") && l.contains("RTO"))
             .collect();
         assert!(
@@ -898,7 +959,7 @@ fn the_rpo_a_data_runbook_measures_is_logged_and_reported_against_its_target() {
         })
         .expect("the storage runbook logged rpo_achieved");
     assert!(
-        humantime::parse_duration(&measured).is_ok(),
+        drbook::time::parse_duration(&measured).is_ok(),
         "{measured} is a duration"
     );
     let json: serde_json::Value =
@@ -911,7 +972,7 @@ fn the_rpo_a_data_runbook_measures_is_logged_and_reported_against_its_target() {
         .as_u64()
         .expect("rpo_achieved_ms");
     let target =
-        humantime::parse_duration(storage["rpo_target"].as_str().expect("rpo")).expect("target");
+        drbook::time::parse_duration(storage["rpo_target"].as_str().expect("rpo")).expect("target");
     assert_eq!(
         storage["within_rpo"].as_bool(),
         Some(u128::from(ms) <= target.as_millis())
@@ -1010,7 +1071,7 @@ fn html_puts_the_verdict_first_and_charts_in_plan_order_inside_its_width() {
         .split("class=\"tick\">+")
         .skip(1)
         .filter_map(|t| t.split('<').next())
-        .map(|t| humantime::parse_duration(t).expect("a tick").as_secs())
+        .map(|t| drbook::time::parse_duration(t).expect("a tick").as_secs())
         .collect();
     assert!(ticks.len() >= 3, "{ticks:?}");
     let step = ticks[1];

@@ -1470,6 +1470,44 @@ destructive = false
     rb
 }
 
+/// Headless output words each event as the TUI's timeline does (`incident::wording`): the
+/// line for a step's start and finish says what the timeline says of the logged event.
+#[test]
+fn headless_lines_say_what_the_timeline_says() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let rb = quick_runbook(dir.path());
+    let o = drbook(
+        &[
+            "rehearse",
+            rb.to_str().expect("utf-8 path"),
+            "--target",
+            "sim",
+            "--non-interactive",
+            "--run-commands",
+        ],
+        dir.path(),
+    );
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    let (events, _) = read_log(&the_log(dir.path())).expect("log");
+    let mut seen = 0;
+    for e in &events {
+        if matches!(
+            e.kind,
+            EventKind::StepStarted { .. } | EventKind::StepFinished { .. }
+        ) {
+            let (icon, words, _) = drbook::incident::wording::describe(&e.kind);
+            let said = format!("{icon} {words}");
+            assert!(
+                out.lines().any(|l| l.contains(&said)),
+                "no headless line says `{said}`:\n{out}"
+            );
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 2, "{out}");
+}
+
 /// `--since "30m ago"`: the outage start is logged, and the scorecard's recovery time counts
 /// from it, not from when drbook started.
 #[test]
@@ -1495,11 +1533,17 @@ fn the_rto_counts_from_the_outage_start_given_with_since() {
         .lines()
         .find(|l| l.starts_with("✔ quick "))
         .unwrap_or_else(|| panic!("no table row: {out}"));
-    let took: f64 = row
-        .split_whitespace()
-        .find_map(|w| w.strip_suffix('s').and_then(|n| n.parse().ok()))
+    // Taken as the report prints durations: `30m 09s`.
+    let words: Vec<&str> = row.split_whitespace().collect();
+    let took: u64 = words
+        .windows(2)
+        .find_map(|w| {
+            let m: u64 = w[0].strip_suffix('m')?.parse().ok()?;
+            let s: u64 = w[1].strip_suffix('s')?.parse().ok()?;
+            Some(m * 60 + s)
+        })
         .unwrap_or_else(|| panic!("no time taken in {row}"));
-    assert!((1800.0..1900.0).contains(&took), "{row}");
+    assert!((1800..1900).contains(&took), "{row}");
     assert!(row.contains("within RTO (50% used)"), "{row}");
     let (events, _) = read_log(&the_log(dir.path())).expect("log");
     let at = events

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use common::azurite::Azurite;
 use drbook::blob::Store;
-use drbook::exec::plan::StepKey;
 use drbook::incident::{Event, EventKind, read_log};
+use drbook::runbook::plan::StepKey;
 use drbook::share::record::{Body, Record};
 use drbook::share::sync::{self, Setup};
 use drbook::share::{ClaimOutcome, Me, remote};

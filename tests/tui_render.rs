@@ -6,8 +6,8 @@ use std::path::Path;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use drbook::exec::engine::Control;
-use drbook::exec::plan::StepKey;
 use drbook::exec::steps::Outcome;
+use drbook::runbook::plan::StepKey;
 use drbook::tui::app::{App, Dialog, Effect, Msg, Pane, Purpose};
 use drbook::tui::fixture;
 use drbook::tui::view;

@@ -7,9 +7,9 @@ use std::path::Path;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use drbook::exec::engine::{Control, Update};
-use drbook::exec::plan::StepKey;
 use drbook::incident::{Event, EventKind};
 use drbook::roles::Role;
+use drbook::runbook::plan::StepKey;
 use drbook::tui::app::{App, Dialog, Effect, Msg, Pane, Purpose};
 use drbook::tui::fixture;
 use drbook::tui::model::Shown;

@@ -822,8 +822,7 @@ fn write_region_changes_of_the_shipped_runbooks_are_never_retried() {
     ];
     let mut seen = std::collections::BTreeSet::new();
     let duration = |d: Option<&toml::Spanned<String>>, default: &str| {
-        drbook::runbook::validate::parse_duration(d.map_or(default, |d| d.get_ref()))
-            .expect("a duration")
+        drbook::time::parse_duration(d.map_or(default, |d| d.get_ref())).expect("a duration")
     };
     for rb in &set.runbooks {
         // Worst case of the changes a runbook may send one after another (a planned attempt,

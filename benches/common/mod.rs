@@ -16,12 +16,7 @@ impl Timings {
     }
 
     pub fn pct(&self, p: f64) -> Duration {
-        let n = self.0.len();
-        if n == 0 {
-            return Duration::ZERO;
-        }
-        let rank = ((p / 100.0) * n as f64).ceil() as usize;
-        self.0[rank.clamp(1, n) - 1]
+        drbook::time::percentile_sorted(&self.0, p).unwrap_or(Duration::ZERO)
     }
 
     pub fn median(&self) -> Duration {

@@ -12,6 +12,7 @@ pub mod cloud;
 pub mod error;
 pub mod http;
 pub mod lro;
+pub mod path;
 pub mod reads;
 
 pub use auth::{AuthMethod, TokenCache};

@@ -3,6 +3,7 @@
 //! the environment, else Entra ID), and clients from the official `azure_storage_blob` crate.
 //! Nothing secret leaves this module: `Display` and errors show the URL without its query.
 
+pub mod location;
 mod newest;
 mod sas;
 
@@ -16,6 +17,7 @@ use azure_storage_blob::{
 };
 use url::Url;
 
+pub use location::{Location, is_loopback, strip_query};
 pub use newest::{ListError, Newest, newest_blob};
 pub use sas::{LIFETIME_MINUTES, container_sas, create_container_sas};
 
@@ -38,143 +40,6 @@ pub enum BlobError {
         url: String,
         reason: String,
     },
-}
-
-/// A container (and a folder in it) in an account.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Location {
-    /// The account's blob endpoint: `https://acct.blob.core.windows.net/`, or for a path-style
-    /// (emulator) endpoint `http://127.0.0.1:10000/devstoreaccount1/`.
-    pub service: Url,
-    pub account: String,
-    pub container: String,
-    /// A folder inside the container, without leading or trailing `/` (may be empty).
-    pub prefix: String,
-}
-
-impl Location {
-    /// Reads `https://acct.blob.core.windows.net/container/some/prefix` or the emulator's
-    /// `http://127.0.0.1:10000/devstoreaccount1/container/prefix`. A query (a SAS) is ignored
-    /// here: see `Credentials::from_env`.
-    pub fn parse(url: &str) -> Result<(Location, Option<String>), BlobError> {
-        let bad = |reason: &str| BlobError::Url {
-            url: strip_query(url),
-            reason: reason.into(),
-        };
-        let parsed = Url::parse(url).map_err(|e| bad(&e.to_string()))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(bad("a blob URL must be http(s)"));
-        }
-        let host = parsed.host_str().ok_or_else(|| bad("no host"))?.to_string();
-        let segments: Vec<String> = parsed
-            .path_segments()
-            .map(|s| s.filter(|x| !x.is_empty()).map(str::to_string).collect())
-            .unwrap_or_default();
-        let path_style = host.parse::<std::net::IpAddr>().is_ok() || host == "localhost";
-        let (account, rest) = if path_style {
-            let (first, rest) = segments.split_first().ok_or_else(|| {
-                bad("an emulator URL names the account first: /devstoreaccount1/container")
-            })?;
-            (first.clone(), rest.to_vec())
-        } else {
-            let account = host.split('.').next().unwrap_or_default().to_string();
-            (account, segments)
-        };
-        let (container, prefix) = rest
-            .split_first()
-            .ok_or_else(|| bad("no container in the URL"))?;
-        let mut service = parsed.clone();
-        service.set_query(None);
-        service.set_fragment(None);
-        service.set_path(&if path_style {
-            format!("/{account}/")
-        } else {
-            "/".into()
-        });
-        let sas = parsed
-            .query()
-            .filter(|q| q.contains("sig="))
-            .map(str::to_string);
-        Ok((
-            Location {
-                service,
-                account,
-                container: container.clone(),
-                prefix: prefix.join("/"),
-            },
-            sas,
-        ))
-    }
-
-    /// `prefix/name`, or `name` when there is no prefix.
-    pub fn blob_name(&self, name: &str) -> String {
-        if self.prefix.is_empty() {
-            name.to_string()
-        } else {
-            format!("{}/{name}", self.prefix)
-        }
-    }
-
-    /// Whether the endpoint is on this machine (127.0.0.0/8, ::1, `localhost`): the only place
-    /// plain http may carry a credential, as an emulator there cannot be listened to.
-    pub fn is_loopback(&self) -> bool {
-        is_loopback(&self.service)
-    }
-
-    /// Refuses plain http to anywhere but loopback: a key, a SAS or a token sent there can be
-    /// read (and replayed) by anyone on the path.
-    fn check_transport(&self) -> Result<(), BlobError> {
-        if self.service.scheme() == "https" || self.is_loopback() {
-            return Ok(());
-        }
-        Err(BlobError::Url {
-            url: self.to_string(),
-            reason: "refusing to send a credential over plain http to a host that is not this \
-                     machine: use https (plain http is only for an emulator on loopback)"
-                .into(),
-        })
-    }
-
-    /// The container's URL, for messages (it never holds a query).
-    pub fn container_shown(&self) -> String {
-        self.container_url().to_string()
-    }
-
-    fn container_url(&self) -> Url {
-        let mut u = self.service.clone();
-        u.path_segments_mut()
-            .map(|mut p| {
-                p.pop_if_empty().push(&self.container);
-            })
-            .ok();
-        u
-    }
-
-    fn blob_url(&self, name: &str) -> Url {
-        let mut u = self.container_url();
-        u.path_segments_mut()
-            .map(|mut p| {
-                p.extend(name.split('/'));
-            })
-            .ok();
-        u
-    }
-}
-
-impl fmt::Display for Location {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.container_url())?;
-        if !self.prefix.is_empty() {
-            write!(f, "/{}", self.prefix)?;
-        }
-        Ok(())
-    }
-}
-
-impl fmt::Debug for Location {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Location({self})")
-    }
 }
 
 /// How requests are signed. `Debug` shows the kind, never the secret.
@@ -430,27 +295,11 @@ impl Store {
     }
 }
 
-/// Whether `url` names this machine (127.0.0.0/8, ::1, `localhost`): the only host plain http
-/// may carry a credential to.
-pub fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
-    }
-}
-
 /// What a client is for: a service SAS cannot create its own container.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Op {
     InContainer,
     CreateContainer,
-}
-
-/// `url` without its query string (which may hold a SAS).
-pub fn strip_query(url: &str) -> String {
-    url.split(['?', '#']).next().unwrap_or_default().to_string()
 }
 
 static URL_QUERY: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {

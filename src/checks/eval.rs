@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::runbook::model::{Assertion, Op};
 use crate::runbook::path::JsonPath;
-use crate::runbook::validate::parse_duration;
+use crate::time::parse_duration;
 
 /// The outcome of one expectation.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -13,7 +13,7 @@ use super::probe::ProbeClient;
 use super::scope::Scope;
 use crate::azure::{ArmClient, AzureError, ErrorKind};
 use crate::runbook::model::{Assertion, Finding, OneOrMany, Op, Step, StepKind};
-use crate::runbook::validate::parse_duration;
+use crate::time::parse_duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -133,7 +133,8 @@ impl Scope {
 #[cfg(test)]
 mod shown_tests {
     use super::*;
-    use crate::runbook::vars::{MASK, Origin, Value};
+    use crate::runbook::vars::{Origin, Value};
+    use crate::secrets::MASK;
 
     fn scope() -> Scope {
         let mut s = Scope::default();

@@ -16,7 +16,7 @@ use super::scope::Scope;
 use crate::azure::{AzureError, ErrorKind};
 use crate::blob::{self, BlobError, ListError, Store};
 use crate::runbook::model::Step;
-use crate::runbook::validate::parse_duration;
+use crate::time::{parse_duration, rfc3339_secs};
 
 /// The api-version of `Microsoft.Storage/storageAccounts` reads when the step gives none.
 pub const GEO_API_VERSION: &str = "2023-05-01";
@@ -116,12 +116,12 @@ pub(crate) async fn read(
         if let Some(n) = newest {
             let age = age_s(n.last_modified);
             outputs.insert("newest".to_string(), n.name.clone());
-            outputs.insert("newest_modified".into(), rfc3339(n.last_modified));
+            outputs.insert("newest_modified".into(), rfc3339_secs(n.last_modified));
             outputs.insert("age_s".into(), age.to_string());
             outputs.insert("blobs".into(), n.count.to_string());
             doc["newest"] = json!({
                 "name": n.name,
-                "last_modified": rfc3339(n.last_modified),
+                "last_modified": rfc3339_secs(n.last_modified),
                 "size": n.size,
                 "age_s": age,
             });
@@ -142,9 +142,8 @@ pub(crate) async fn read(
                     outputs.insert("sync_age_s".into(), age.to_string());
                     // What a failover now would lose: the report holds it against the RPO.
                     outputs.insert(
-                        crate::report::analysis::RPO_OUTPUT.into(),
-                        humantime::format_duration(Duration::from_secs(age.max(0) as u64))
-                            .to_string(),
+                        crate::incident::event::RPO_OUTPUT.into(),
+                        crate::time::exact(Duration::from_secs(age.max(0) as u64)).to_string(),
                     );
                 }
             }
@@ -253,7 +252,7 @@ async fn freshness(
                 "list the blobs in",
                 &container,
                 ErrorKind::Timeout,
-                format!("no answer within {}", humantime::format_duration(timeout)),
+                format!("no answer within {}", crate::time::exact(timeout)),
             )),
         },
     };
@@ -336,7 +335,7 @@ async fn geo_replication(reader: &Reader, id: &str, plan: &Plan) -> (Part, Optio
                 if fresh { Verdict::Pass } else { Verdict::Fail },
                 format!(
                     "last sync {}, {} ago (status {status})",
-                    rfc3339(when),
+                    rfc3339_secs(when),
                     human_age(age)
                 ),
             )
@@ -402,10 +401,6 @@ fn parse_time(s: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
 fn age_s(t: DateTime<Utc>) -> i64 {
     Utc::now().signed_duration_since(t).num_seconds()
 }
@@ -413,9 +408,7 @@ fn age_s(t: DateTime<Utc>) -> i64 {
 /// `4m12s`; a time in the future (clock skew) reads `0s`.
 fn human_age(age: chrono::TimeDelta) -> String {
     let secs = u64::try_from(age.num_seconds()).unwrap_or(0);
-    humantime::format_duration(Duration::from_secs(secs))
-        .to_string()
-        .replace(' ', "")
+    crate::time::exact(Duration::from_secs(secs)).replace(' ', "")
 }
 
 #[cfg(test)]

@@ -16,8 +16,9 @@ use super::{
 };
 use crate::checks::run::{CheckOptions, CheckRow, Summary, check_all, summarize};
 use crate::checks::scope::Scope;
-use crate::incident::redact::{SecretMatcher, printable};
+use crate::incident::redact::printable;
 use crate::runbook::vars;
+use crate::secrets::SecretMatcher;
 use crate::target::{self, TargetArgs};
 
 #[derive(Debug, Args)]
@@ -94,13 +95,13 @@ async fn check(args: CheckArgs) -> ExitCode {
             ("operator".to_string(), whoami()),
             (
                 "started".to_string(),
-                chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                crate::time::rfc3339_millis(chrono::Utc::now()),
             ),
         ]);
         secrets.extend(
             v.values
                 .values()
-                .filter(|x| x.secret && x.value.chars().count() >= vars::MIN_SECRET)
+                .filter(|x| x.secret && x.value.chars().count() >= crate::secrets::MIN_SECRET)
                 .map(|x| x.value.clone()),
         );
         let mut scope = Scope::new(rb, v, incident);

@@ -15,7 +15,7 @@ use crate::checks::scope::Scope;
 use crate::exec::engine::{Engine, ExecEvent, Options, Restored, Update};
 use crate::exec::headless::{Answers, drive};
 use crate::exec::journal::LogRecorder;
-use crate::exec::{plan, scorecard};
+use crate::exec::scorecard;
 use crate::incident::redact::printable;
 use crate::incident::{
     self, EventKind, Header, IncidentLog, IncidentOutcome, LogHandle, Mode, Redactor,
@@ -23,6 +23,7 @@ use crate::incident::{
 };
 use crate::roles::Role;
 use crate::runbook::model::Runbook;
+use crate::runbook::plan;
 use crate::runbook::vars;
 use crate::target::{self, TargetArgs, TargetKind};
 
@@ -60,7 +61,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// Cap waits, poll intervals and retry delays at this (rehearsals on the simulator)
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = crate::time::parse_duration)]
     pub max_delay: Option<Duration>,
     /// Rehearsal: run the checks against the target, skip every action and command
     #[arg(long, conflicts_with = "dry_run")]
@@ -108,7 +109,7 @@ pub struct RunArgs {
     pub share: Option<String>,
     /// Shared incidents, --non-interactive: how long to wait for a share that cannot be
     /// reached to claim a step before skipping it (in the TUI, T runs it without a claim)
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, default_value = "2m")]
+    #[arg(long, value_name = "DURATION", value_parser = crate::time::parse_duration, default_value = "2m")]
     pub claim_wait: Duration,
     /// Shared incidents, --non-interactive: when the share cannot be reached, run steps
     /// without a claim at once (recorded as such; claimed when the share is back) instead of
@@ -372,9 +373,7 @@ async fn carry_out(mut args: RunArgs, rehearsal: bool) -> ExitCode {
                 },
                 operator: operator.clone(),
                 log_path: "(opening)".into(),
-                plan_rto: o
-                    .plan_rto
-                    .and_then(|r| crate::runbook::validate::parse_duration(r).ok()),
+                plan_rto: o.plan_rto.and_then(|r| crate::time::parse_duration(r).ok()),
                 review: false,
             };
             early = crate::tui::runner::first_frame(o.work, o.groups, info, ui);
@@ -888,12 +887,7 @@ fn incident_refs(history: &[incident::Event], operator: &str) -> BTreeMap<String
         };
         out.insert("id".to_string(), h.incident_id.clone());
         out.insert("mode".to_string(), mode.to_string());
-        out.insert(
-            "started".to_string(),
-            first
-                .ts
-                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        );
+        out.insert("started".to_string(), crate::time::rfc3339_millis(first.ts));
     }
     out
 }
@@ -962,7 +956,7 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
         total_steps,
         plan_rto
             .as_deref()
-            .and_then(|r| crate::runbook::validate::parse_duration(r).ok())
+            .and_then(|r| crate::time::parse_duration(r).ok())
             .filter(|_| !args.dry_run),
     );
     // The log has the outage start (`--since`, or set before a resume).
@@ -1485,7 +1479,7 @@ fn shell_quote(s: &str) -> String {
 fn share_flush_limit() -> Duration {
     std::env::var("DRBOOK_SHARE_FLUSH")
         .ok()
-        .and_then(|v| humantime::parse_duration(&v).ok())
+        .and_then(|v| crate::time::parse_duration(&v).ok())
         .unwrap_or(Duration::from_secs(30))
 }
 
@@ -1595,8 +1589,7 @@ impl RtoClock {
         let elapsed = self.head_start + ran;
         let projected =
             self.head_start + ran.mul_f64(self.total as f64 / self.settled.max(1) as f64);
-        let fmt =
-            |d: Duration| humantime::format_duration(Duration::from_secs(d.as_secs())).to_string();
+        let fmt = |d: Duration| crate::time::exact(Duration::from_secs(d.as_secs()));
         let rto = match self.rto {
             Some(r) if self.failed > 0 => format!(
                 ", RTO {}: {} left, {} failed: NOT RECOVERED as it stands",
@@ -1653,44 +1646,47 @@ fn runbook_ref(rb: &crate::runbook::model::Runbook) -> RunbookRef {
 }
 
 fn print_update(u: &Update) {
+    use crate::incident::event::{Outcome as Said, Stream as LogStream};
+    use crate::incident::wording as say;
     let now = chrono::Utc::now().format("%H:%M:%S%.3f");
+    // The words are the timeline's (`incident::wording`); what only a terminal shows beside
+    // them (the step kind, the summary, who did it) is added here.
     let line = match u {
         Update::Recorded(ev) => match ev {
             ExecEvent::StepStarted {
                 key, kind, attempt, ..
-            } => {
-                let again = if *attempt > 1 {
-                    format!(" (attempt {attempt})")
-                } else {
-                    String::new()
-                };
-                format!("▶ {key} [{kind}]{again}")
-            }
+            } => format!("▶ {} [{kind}]", say::started(&key.to_string(), *attempt)),
             ExecEvent::ConfirmationRequested { key, what } => {
-                format!("? {key} asks to confirm: {what}")
+                format!("? {}", say::confirm_asked(&key.to_string(), what))
             }
             ExecEvent::Confirmed { key, by, yes, auto } => {
-                format!(
-                    "{} {key} {} by {by}{}",
-                    if *yes { "✓" } else { "✗" },
-                    if *yes { "confirmed" } else { "declined" },
-                    if *auto { " (--auto-approve)" } else { "" }
-                )
+                let (icon, text, _) = say::confirmed(&key.to_string(), by, *yes);
+                let auto = if *auto { " (--auto-approve)" } else { "" };
+                format!("{icon} {text}{auto}")
             }
             ExecEvent::WaitingForOperator { key } => format!("… {key} waits for the operator"),
-            ExecEvent::ApprovalRequested { key, operator, .. } => format!(
-                "? {key} awaits approval by an incident commander other than {operator} (two-person rule)"
-            ),
+            ExecEvent::ApprovalRequested { key, operator, .. } => {
+                format!("? {}", say::approval_asked(&key.to_string(), operator))
+            }
             ExecEvent::Approved {
-                key, by, role, yes, ..
-            } => format!(
-                "{} {key} two-person {} by {by} ({})",
-                if *yes { "✓" } else { "✗" },
-                if *yes { "approved" } else { "declined" },
-                role.title()
-            ),
-            ExecEvent::RoleTaken { who, role } => format!("☺ {who} is the {}", role.title()),
-            ExecEvent::OutputLine { key, stream, line } => format!("  {key} {stream:?}: {line}"),
+                key,
+                by,
+                role,
+                yes,
+                keyboard,
+            } => {
+                let (icon, text, _) =
+                    say::approved(&key.to_string(), by, *role, *yes, keyboard.as_deref());
+                format!("{icon} {text}")
+            }
+            ExecEvent::RoleTaken { who, role } => format!("☺ {}", say::role_taken(who, *role)),
+            ExecEvent::OutputLine { key, stream, line } => {
+                let stream = match stream {
+                    crate::exec::command::Stream::Stdout => LogStream::Stdout,
+                    crate::exec::command::Stream::Stderr => LogStream::Stderr,
+                };
+                format!("  {}", say::output_line(&key.to_string(), stream, line))
+            }
             ExecEvent::CheckResult { .. } => return,
             ExecEvent::StepFinished {
                 key,
@@ -1704,57 +1700,61 @@ fn print_update(u: &Update) {
                 // An assessment's finding is neither ok nor failed (see journal.rs).
                 let found =
                     *outcome == crate::exec::steps::Outcome::Ok && outputs.contains_key("finding");
-                let (mark, word) = match outcome {
-                    _ if found => ("◆", "assessed"),
-                    // Only described: nothing was read or changed, so nothing is "ok".
+                let (mark, word, _) = match outcome {
+                    _ if found => say::outcome(&Said::Finding),
+                    // Only described: nothing was read or changed, so nothing is "done".
                     crate::exec::steps::Outcome::Ok if summary.starts_with("dry run: ") => {
-                        ("·", "described")
+                        ("·", "described", say::Tone::Muted)
                     }
-                    crate::exec::steps::Outcome::Ok => ("✔", "ok"),
-                    crate::exec::steps::Outcome::Failed => ("✘", "failed"),
-                    crate::exec::steps::Outcome::Skipped => ("↷", "skipped"),
+                    crate::exec::steps::Outcome::Ok => say::outcome(&Said::Ok),
+                    crate::exec::steps::Outcome::Failed => say::outcome(&Said::Failed),
+                    crate::exec::steps::Outcome::Skipped => say::outcome(&Said::Skipped),
                 };
                 let note = note
                     .as_ref()
                     .map(|n| format!(" — note: {n}"))
                     .unwrap_or_default();
                 format!(
-                    "{mark} {key} {word} in {:.1}s: {}{note}",
-                    *duration_ms as f64 / 1000.0,
+                    "{mark} {}: {}{note}",
+                    say::finished(&key.to_string(), word, *duration_ms),
                     summary.replace('\n', " | ")
                 )
             }
-            ExecEvent::StepSkipped { key, reason, .. } => format!("↷ {key} skipped: {reason}"),
+            ExecEvent::StepSkipped { key, reason, .. } => {
+                format!("↷ {}", say::skipped(&key.to_string(), reason))
+            }
             ExecEvent::Retry {
                 key,
                 attempt,
                 reason,
-            } => format!("↻ {key} retry {attempt}: {reason}"),
+            } => format!("↻ {}", say::retry(&key.to_string(), *attempt, reason)),
             ExecEvent::RollbackStarted { key, rollback } => {
                 format!("⟲ {key} failed: rolling back with `{rollback}`")
             }
-            ExecEvent::AbortRequested { key, by } => format!("■ {key} abort requested by {by}"),
-            ExecEvent::Note { key, text, by } => match key {
-                Some(k) => format!("✎ {by} on {k}: {text}"),
-                None => format!("✎ {by}: {text}"),
-            },
-            ExecEvent::OutageStart { at, by, .. } => format!(
-                "⏱ {by}: the outage began {}",
-                at.format("%Y-%m-%d %H:%M:%SZ")
-            ),
-            ExecEvent::Paused { by } => format!("⏸ paused by {by}"),
+            ExecEvent::AbortRequested { key, by } => {
+                format!("■ {key} {} by {by}", say::abort_requested(None))
+            }
+            ExecEvent::Note { key, text, by } => {
+                let on = key.as_ref().map(ToString::to_string);
+                format!("✎ {by}: {}", say::note(on.as_deref(), text))
+            }
+            ExecEvent::OutageStart { at, by, previous } => {
+                format!("⏱ {by}: {}", say::outage(at, previous.as_ref()))
+            }
+            ExecEvent::Paused { by } => format!("⏸ {} by {by}", say::paused(None)),
             ExecEvent::Resumed { by } => format!("⏵ resumed by {by}"),
             ExecEvent::Claimed {
                 key,
                 from,
                 by,
                 offline,
-            } => match (from, offline) {
-                (_, true) => format!("⚑ {key} run by {by} WITHOUT A CLAIM: the share is offline"),
-                (Some(f), false) => format!("⚑ {key} claimed by {by}, taken over from {f}"),
-                (None, false) => format!("⚑ {key} claimed by {by}"),
-            },
-            ExecEvent::ClaimRefused { key, reason, .. } => format!("⚑ {key} not started: {reason}"),
+            } => {
+                let (text, _) = say::claimed(&key.to_string(), from.as_deref(), *offline);
+                format!("⚑ {by}: {text}")
+            }
+            ExecEvent::ClaimRefused { key, reason, .. } => {
+                format!("⚑ {}", say::claim_refused(&key.to_string(), reason))
+            }
         },
         Update::Progress { key, text } => format!("  {key}: {text}"),
         Update::Refused { reason, .. } => format!("⊘ refused: {reason}"),

@@ -12,13 +12,13 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::command::Stream;
-use super::plan::{self, Group, Progress, StepKey};
 use super::steps::{self, Outcome, StepContext, StepReport};
 use crate::checks::read::Reader;
 use crate::checks::run::{condition, condition_text};
 use crate::checks::scope::Scope;
 use crate::runbook::model::{OnFailure, Runbook, Step, StepKind};
-use crate::runbook::validate::parse_duration;
+use crate::runbook::plan::{self, Group, Progress, StepKey};
+use crate::time::parse_duration;
 
 mod approval;
 use crate::roles::Role;

@@ -11,8 +11,8 @@ use serde::Deserialize;
 use tokio::sync::mpsc;
 
 use super::engine::{Control, Engine, ExecEvent, Update};
-use super::plan::StepKey;
 use super::steps::Outcome;
+use crate::runbook::plan::StepKey;
 
 /// `--answers FILE`:
 /// ```toml

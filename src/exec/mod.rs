@@ -6,6 +6,5 @@ pub mod engine;
 pub mod headless;
 pub mod journal;
 pub mod outage;
-pub mod plan;
 pub mod scorecard;
 pub mod steps;

@@ -44,7 +44,7 @@ pub fn parse(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, SinceError
     let t = text.trim();
     let unreadable = || SinceError::Unreadable(text.to_string());
     if let Some(age) = t.strip_suffix("ago") {
-        let d = humantime::parse_duration(age.trim()).map_err(|_| unreadable())?;
+        let d = crate::time::parse_duration(age).map_err(|_| unreadable())?;
         let d = Duration::from_std(d).map_err(|_| unreadable())?;
         // Milliseconds, as every time in the log.
         return now

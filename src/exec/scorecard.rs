@@ -41,9 +41,9 @@ pub fn render(v: &Verdict) -> String {
 }
 
 fn fmt_rto(d: Option<std::time::Duration>) -> String {
-    d.map_or("-".into(), |d| humantime::format_duration(d).to_string())
+    d.map_or("-".into(), crate::time::exact)
 }
 
 fn fmt_took(d: Option<std::time::Duration>) -> String {
-    d.map_or("-".into(), |d| format!("{:.1}s", d.as_secs_f64()))
+    d.map_or("-".into(), crate::time::compact)
 }

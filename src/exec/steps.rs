@@ -14,7 +14,7 @@ use crate::checks::eval;
 use crate::checks::read::{ReadResult, Reader, Verdict};
 use crate::checks::scope::Scope;
 use crate::runbook::model::{ParseAs, Step, StepKind};
-use crate::runbook::validate::parse_duration;
+use crate::time::parse_duration;
 
 /// A step's default timeout (the format's documented default).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
@@ -490,11 +490,11 @@ async fn wait(step: &Step, ctx: &StepContext<'_>) -> StepReport {
     if ctx.dry_run {
         return StepReport::new(
             Outcome::Ok,
-            format!("dry run: would wait {}", humantime::format_duration(d)),
+            format!("dry run: would wait {}", crate::time::exact(d)),
         );
     }
     tokio::select! {
         () = ctx.cancel.cancelled() => StepReport::new(Outcome::Failed, "wait aborted by the operator"),
-        () = tokio::time::sleep(d) => StepReport::new(Outcome::Ok, format!("waited {}", humantime::format_duration(d))),
+        () = tokio::time::sleep(d) => StepReport::new(Outcome::Ok, format!("waited {}", crate::time::exact(d))),
     }
 }

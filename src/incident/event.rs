@@ -6,13 +6,19 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::de::value::{BorrowedStrDeserializer, MapAccessDeserializer, StringDeserializer};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Unexpected, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use crate::roles::Role;
+
+/// The step output that measures a data runbook's data-loss window: a duration (`3m 12s`,
+/// what a failover at that moment loses) or the RFC 3339 time of the last write known safe
+/// (`lastSyncTime`, a replica's last replicated time). The `storage` step writes it from
+/// `geoReplicationStats.lastSyncTime`; any step may declare it as an output.
+pub const RPO_OUTPUT: &str = "rpo_achieved";
 
 /// One event as read back from a log, or as written by `append`.
 #[derive(Debug, Clone, PartialEq)]
@@ -452,7 +458,7 @@ pub(crate) const ENVELOPE: &[&str] = &["seq", "ts", "actor", "prev", "hash"];
 
 /// `2026-11-25T01:52:03.412Z`.
 pub fn format_ts(ts: &DateTime<Utc>) -> String {
-    ts.to_rfc3339_opts(SecondsFormat::Millis, true)
+    crate::time::rfc3339_millis(*ts)
 }
 
 /// Drops sub-millisecond precision, so what is written is exactly what is read back.

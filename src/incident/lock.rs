@@ -10,7 +10,7 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 
 use super::error::LogError;
 
@@ -71,7 +71,7 @@ fn me(now: DateTime<Utc>) -> LockHolder {
             .and_then(|h| h.into_string().ok())
             .filter(|h| !h.is_empty())
             .unwrap_or_else(|| "an unknown host".into()),
-        since: now.to_rfc3339_opts(SecondsFormat::Secs, true),
+        since: crate::time::rfc3339_secs(now),
     }
 }
 

@@ -596,7 +596,7 @@ mod tests {
             !text.contains(secret) && !text.contains("eyJ0eXAi") && !text.contains("very-secret"),
             "{text}"
         );
-        assert!(text.contains(crate::runbook::vars::MASK));
+        assert!(text.contains(crate::secrets::MASK));
         assert_eq!(
             read_log(log.path()).unwrap().1,
             Integrity::Intact { events: 4 }

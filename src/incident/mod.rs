@@ -12,6 +12,7 @@ pub mod log;
 pub mod read;
 pub mod redact;
 pub mod state;
+pub mod wording;
 
 pub use chain::{Head, Integrity, LogKey, verify, verify_file};
 pub use error::LogError;

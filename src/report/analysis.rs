@@ -12,16 +12,11 @@ use serde::Serialize;
 
 use super::error::ReportError;
 use super::sources::{FileStatus, Sources};
+use crate::incident::event::RPO_OUTPUT;
 use crate::incident::{
     Event, EventKind, Head, IncidentOutcome, IncidentState, Integrity, Mode, RehearsalLevel,
     StepRef, StepStatus,
 };
-
-/// The step output that measures a data runbook's data-loss window: a duration (`3m 12s`,
-/// what a failover at that moment loses) or the RFC 3339 time of the last write known safe
-/// (`lastSyncTime`, a replica's last replicated time). The `storage` step writes it from
-/// `geoReplicationStats.lastSyncTime`; any step may declare it as an output.
-pub const RPO_OUTPUT: &str = "rpo_achieved";
 
 /// How many of the longest waits on a person the analysis keeps.
 pub const TOP_HUMAN_WAITS: usize = 5;
@@ -972,7 +967,7 @@ fn rpo_achieved(
 }
 
 fn scorecard_duration(s: &str) -> Option<std::time::Duration> {
-    crate::runbook::validate::parse_duration(s).ok()
+    crate::time::parse_duration(s).ok()
 }
 
 #[cfg(test)]

@@ -2,9 +2,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::exec::plan::Group;
 use crate::incident::state::{RunbookState, StepState};
 use crate::incident::{IncidentState, StepRef};
+use crate::runbook::plan::Group;
 
 use super::sources::{RunbookInfo, Sources, StepInfo};
 

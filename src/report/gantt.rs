@@ -5,7 +5,8 @@
 use std::fmt::Write;
 
 use super::analysis::Analysis;
-use super::stats::ms;
+use super::html::escape;
+use crate::time::compact_ms as ms;
 
 const LABEL_W: f64 = 330.0;
 const CHART_W: f64 = 900.0;
@@ -48,7 +49,7 @@ fn label(x: f64, y: f64, class: &str, fill: &str, text: &str) -> String {
     };
     format!(
         r#"<text x="{x:.1}" y="{y:.1}" class="{class}" fill="{fill}" text-anchor="{anchor}">{}</text>"#,
-        esc(text)
+        escape(text)
     )
 }
 
@@ -146,7 +147,7 @@ pub fn gantt(a: &Analysis) -> String {
                     y + 3.0,
                     x1 - x0,
                     ROW_H - 6.0,
-                    esc(&tip)
+                    escape(&tip)
                 );
                 let text = format!("{word} {}", s.duration_ms.map_or(String::new(), ms));
                 rows.push_str(&label(x1 + 4.0, y + 14.0, "out", fill, text.trim_end()));
@@ -175,14 +176,14 @@ pub fn gantt(a: &Analysis) -> String {
         let tx = LABEL_W + CHART_W * ((k * step_s * 1000) as f64 / total_ms);
         let text = format!(
             "+{}",
-            humantime::format_duration(std::time::Duration::from_secs(k * step_s))
+            crate::time::exact(std::time::Duration::from_secs(k * step_s))
         );
         let _ = write!(
             axis,
             r#"<line x1="{tx:.1}" x2="{tx:.1}" y1="{:.1}" y2="{y:.1}" class="grid"/><text x="{tx:.1}" y="{:.1}" class="tick">{}</text>"#,
             AXIS_H - 6.0,
             MARK_H + 24.0,
-            esc(&text)
+            escape(&text)
         );
         k += 1;
     }
@@ -249,7 +250,7 @@ fn markers(
     // One marker per deadline, naming every runbook that shares it.
     let mut deadlines: Vec<(chrono::DateTime<chrono::Utc>, String, Vec<String>)> = Vec::new();
     for (who, rto) in rtos {
-        let Some(d) = crate::runbook::validate::parse_duration(&rto)
+        let Some(d) = crate::time::parse_duration(&rto)
             .ok()
             .and_then(|d| chrono::Duration::from_std(d).ok())
         else {
@@ -311,11 +312,4 @@ pub fn sparkline(values: &[u64]) -> String {
         r##"<svg xmlns="http://www.w3.org/2000/svg" class="spark" width="{w}" height="{h}" role="img" aria-label="Recovery time per run"><polyline points="{}" fill="none" stroke="#1565c0" stroke-width="2"/>{last}</svg>"##,
         line.join(" ")
     )
-}
-
-pub fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }

@@ -14,8 +14,9 @@ use super::compare::ABSOLUTE_THRESHOLD_MS;
 use super::diff::{self, Changes};
 use super::error::ReportError;
 use super::markdown::{cell, serde_plain, ts};
-use super::stats::{ms, opt_ms, percentile};
+use super::stats::opt_ms;
 use crate::incident::RehearsalLevel;
+use crate::time::{compact_ms as ms, percentile};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct History {

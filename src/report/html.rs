@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use super::analysis::Analysis;
 use super::compare::{self, Comparison};
-use super::gantt::{self, esc};
+use super::gantt;
 use super::history::{self, History};
 use super::markdown;
 
@@ -69,10 +69,27 @@ fn insert_before(body: &str, marker: &str, what: &str) -> String {
     }
 }
 
+/// `s` safe as HTML text and inside an attribute of either quote: every writer of the HTML
+/// report and its SVG charts escapes through this one function.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 fn page(title: &str, body: &str) -> String {
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{CSS}</style></head>\n<body>\n{body}</body></html>\n",
-        esc(title)
+        escape(title)
     )
 }
 
@@ -85,12 +102,12 @@ pub fn from_markdown(md: &str) -> String {
     let mut lines = md.lines().peekable();
     while let Some(line) = lines.next() {
         if let Some(rest) = line.strip_prefix("```") {
-            let _ = write!(o, "<pre class=\"{}\">", esc(rest));
+            let _ = write!(o, "<pre class=\"{}\">", escape(rest));
             for l in lines.by_ref() {
                 if l.starts_with("```") {
                     break;
                 }
-                let _ = writeln!(o, "{}", esc(l));
+                let _ = writeln!(o, "{}", escape(l));
             }
             o.push_str("</pre>\n");
         } else if line.starts_with('#') {
@@ -172,7 +189,7 @@ fn split_row(r: &str) -> Vec<String> {
 
 /// `code` and **bold**, after escaping.
 fn inline(s: &str) -> String {
-    let s = esc(s);
+    let s = escape(s);
     let mut out = String::new();
     for (i, part) in s.split('`').enumerate() {
         if i % 2 == 1 {
@@ -215,5 +232,9 @@ mod tests {
     #[test]
     fn text_is_escaped() {
         assert!(from_markdown("<script>").contains("&lt;script&gt;"));
+        assert_eq!(
+            escape(r#"a & <b> "c" 'd'"#),
+            "a &amp; &lt;b&gt; &quot;c&quot; &#39;d&#39;"
+        );
     }
 }

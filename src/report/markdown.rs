@@ -7,8 +7,9 @@ use std::fmt::Write;
 use chrono::{DateTime, Utc};
 
 use super::analysis::{Analysis, StepRow};
-use super::stats::{ms, opt_ms};
+use super::stats::opt_ms;
 use crate::incident::StepRef;
+use crate::time::compact_ms as ms;
 
 /// The postmortem document for one log.
 pub fn render(a: &Analysis) -> String {

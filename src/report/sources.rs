@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::checks::scope::Scope;
-use crate::exec::plan::{self, Group};
 use crate::incident::Header;
 use crate::incident::chain::sha256_hex;
 use crate::runbook::model::OnFailure;
+use crate::runbook::plan::{self, Group};
 use crate::runbook::{self, Runbook, vars};
 
 /// Whether a runbook file is still what the log says ran.

@@ -13,7 +13,7 @@ use crate::incident::state::{RunbookState, StepState};
 use crate::incident::{
     IncidentOutcome, IncidentState, Outcome, RehearsalLevel, RunbookRef, StepRef, StepStatus,
 };
-use crate::runbook::validate::parse_duration;
+use crate::time::parse_duration;
 
 /// Where a runbook got to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -202,11 +202,7 @@ impl Verdict {
                 .filter(|r| r.within_rto() == Some(false))
                 .filter_map(|r| {
                     let by = r.took?.checked_sub(r.rto?)?;
-                    Some(format!(
-                        "{} by {}",
-                        r.id,
-                        humantime::format_duration(round(by))
-                    ))
+                    Some(format!("{} by {}", r.id, crate::time::exact(round(by))))
                 })
                 .collect();
             if !over.is_empty() {
@@ -303,7 +299,7 @@ fn against(took: Option<Duration>, rto: Option<Duration>, none: &str) -> String 
             "within RTO ({:.0}% used)",
             100.0 * t.as_secs_f64() / r.as_secs_f64().max(0.001)
         ),
-        (Some(t), Some(r)) => format!("OVER RTO by {}", humantime::format_duration(round(t - r))),
+        (Some(t), Some(r)) => format!("OVER RTO by {}", crate::time::exact(round(t - r))),
         (None, Some(_)) => "took no time".into(),
         (_, None) => none.into(),
     }

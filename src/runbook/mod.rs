@@ -4,6 +4,7 @@
 pub mod load;
 pub mod model;
 pub mod path;
+pub mod plan;
 pub mod template;
 pub mod validate;
 pub mod vars;

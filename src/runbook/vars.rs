@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use super::model::Runbook;
+use crate::secrets::{MASK, MIN_SECRET, SecretMatcher};
 
 /// Where a variable's value came from (shown to the operator, never the secret itself).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,12 +173,6 @@ pub fn resolve_partial(
     (Vars { values }, missing)
 }
 
-/// Secrets shorter than this are not masked (see `Vars::weak_secrets`).
-pub const MIN_SECRET: usize = 4;
-
-/// What is shown in place of a secret.
-pub const MASK: &str = "••••••";
-
 impl Vars {
     /// Gives the missing secret `m` a stand-in value, for a run whose commands do not run
     /// (the simulator): the value is no one's secret, and is masked like one all the same.
@@ -216,7 +211,7 @@ impl Vars {
     }
 
     /// Replaces every secret value inside `text` with the mask, in every form drbook's own
-    /// output gives it (see `incident::redact::SecretMatcher`).
+    /// output gives it (see `secrets::SecretMatcher`).
     pub fn redact(&self, text: &str) -> String {
         let secrets: Vec<&str> = self
             .values
@@ -227,9 +222,7 @@ impl Vars {
         if secrets.is_empty() {
             return text.to_string();
         }
-        crate::incident::redact::SecretMatcher::cached(&secrets)
-            .mask(text)
-            .into_owned()
+        SecretMatcher::cached(&secrets).mask(text).into_owned()
     }
 }
 

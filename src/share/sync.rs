@@ -27,8 +27,8 @@ use super::record::{Body, Record};
 use super::remote::{self, Appended, End};
 use crate::blob::{BlobError, Store};
 use crate::exec::engine::Control;
-use crate::exec::plan::StepKey;
 use crate::incident::Event;
+use crate::runbook::plan::StepKey;
 
 /// The timeline's blob under the share's prefix.
 pub const TIMELINE: &str = "timeline.jsonl";

@@ -5,7 +5,8 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+pub use crate::time::rfc3339_millis as rfc3339;
+use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use super::armid::{self, ResourceId, normalize_region, segments};
@@ -46,10 +47,6 @@ impl Req<'_> {
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
-}
-
-pub fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 fn method_not_allowed(method: &str) -> Reply {

@@ -55,7 +55,7 @@ fn one() -> u32 {
 impl InjectionRequest {
     pub fn into_injection(self) -> Result<Injection, String> {
         let dur = |what: &str, s: &str| {
-            crate::runbook::validate::parse_duration(s)
+            crate::time::parse_duration(s)
                 .map_err(|e| format!("{what}: `{s}` is not a duration ({e})"))
         };
         let fault = match self.fault.to_ascii_lowercase().as_str() {
@@ -176,7 +176,7 @@ pub fn doomed(s: &str) -> Result<Doomed, String> {
     let rest = t
         .strip_prefix("fail after ")
         .ok_or_else(|| format!("`{s}`: `hang` or `fail after DURATION`"))?;
-    crate::runbook::validate::parse_duration(rest.trim())
+    crate::time::parse_duration(rest.trim())
         .map(Doomed::FailAfter)
         .map_err(|e| format!("`{s}`: `{rest}` is not a duration ({e})"))
 }

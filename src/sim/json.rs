@@ -1,7 +1,7 @@
 //! Pure JSON helpers for the simulator: `${now-2m}` time templates rendered at serve time,
 //! JSON merge patch (RFC 7386) for `PATCH`, setting a value at a dotted path, and TOML to JSON.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 /// Replaces `${now}`, `${now-2m}`, `${now+1h}` (units ms, s, m, h, d) in every string of `v`
@@ -30,7 +30,7 @@ fn render_str(s: &str, now: DateTime<Utc>) -> String {
             .and_then(|end| time_of(&after[2..end], now).map(|t| (t, end)))
         {
             Some((t, end)) => {
-                out.push_str(&t.to_rfc3339_opts(SecondsFormat::Secs, true));
+                out.push_str(&crate::time::rfc3339_secs(t));
                 rest = &after[end + 1..];
             }
             None => {

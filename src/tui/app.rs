@@ -17,11 +17,11 @@ use super::theme::Theme;
 use super::timeline::Timeline;
 use super::view;
 use crate::exec::engine::{Control, Update};
-use crate::exec::plan::StepKey;
 use crate::exec::steps::Outcome;
 use crate::incident::event::RehearsalLevel;
 use crate::incident::{Event, EventKind, IncidentState};
 use crate::runbook::model::StepKind;
+use crate::runbook::plan::StepKey;
 
 mod approve;
 mod autopilot;

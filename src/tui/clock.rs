@@ -7,10 +7,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::app::App;
-use crate::exec::plan::StepKey;
 use crate::incident::StepStatus;
 use crate::runbook::model::StepKind;
-use crate::runbook::validate::parse_duration;
+use crate::runbook::plan::StepKey;
+use crate::time::parse_duration;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Clock {

@@ -11,9 +11,9 @@ use super::keys::KeyMap;
 use super::model::Board;
 use super::theme::Theme;
 use crate::checks::scope::Scope;
-use crate::exec::plan;
 use crate::incident::event::{Header, Mode, Outcome, RehearsalLevel, Stream, Verdict};
 use crate::incident::{Event, EventKind};
+use crate::runbook::plan;
 use crate::runbook::{load_paths, vars};
 
 pub fn start() -> DateTime<Utc> {
@@ -280,7 +280,7 @@ pub fn app(dir: &Path, filler: usize) -> Result<App, String> {
         log_path: "/var/lib/drbook/incidents/2026-11-25T03-00-00Z-westeurope-outage.jsonl".into(),
         plan_rto: plan
             .and_then(|p| p.meta.rto.as_ref())
-            .and_then(|r| crate::runbook::validate::parse_duration(r.get_ref()).ok()),
+            .and_then(|r| crate::time::parse_duration(r.get_ref()).ok()),
         review: false,
     };
     let theme = Theme::builtin("dark").ok_or("the dark theme is built in")?;

@@ -10,9 +10,9 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::app::{LiveRead, Msg};
 use crate::checks::read::{Reader, Verdict};
 use crate::checks::scope::Scope;
-use crate::exec::plan::StepKey;
 use crate::incident::IncidentState;
 use crate::runbook::model::Runbook;
+use crate::runbook::plan::StepKey;
 
 /// The steps of `rb` worth reading again: read-only kinds that finished, with the outputs the
 /// log holds for the steps before them.

@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use crate::checks::read::target_text;
 use crate::checks::scope::Scope;
-use crate::exec::plan::{self, Group, Progress, StepKey};
 use crate::incident::{IncidentState, StepStatus};
 use crate::runbook::model::{Runbook, Step, StepKind};
+use crate::runbook::plan::{self, Group, Progress, StepKey};
 use crate::runbook::template::{self, Ref};
-use crate::runbook::validate::parse_duration;
+use crate::time::parse_duration;
 
 #[derive(Debug, Clone)]
 pub struct StepView {

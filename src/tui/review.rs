@@ -16,8 +16,8 @@ use super::term::Term;
 use super::view;
 use super::{UiSetup, runner};
 use crate::checks::scope::Scope;
-use crate::exec::plan;
 use crate::incident::{self, Event, EventKind, IncidentState, Integrity, Mode};
+use crate::runbook::plan;
 use crate::runbook::{load_paths, vars};
 
 /// The runbooks an incident ran, as their files are now: those whose content hash still
@@ -82,7 +82,7 @@ fn sources(header: Option<&incident::event::Header>) -> Sources {
         .collect();
     out.plan_rto = plan
         .and_then(|p| p.meta.rto.as_ref())
-        .and_then(|r| crate::runbook::validate::parse_duration(r.get_ref()).ok());
+        .and_then(|r| crate::time::parse_duration(r.get_ref()).ok());
     out
 }
 
@@ -342,9 +342,8 @@ fn row(events: &[Event], integrity: &Integrity, name: &str, base: Option<&Path>)
         crate::report::Sources::for_header(h, base)
     });
     let v = crate::report::verdict(&state, &src);
-    let fmt = |d: std::time::Duration| {
-        humantime::format_duration(std::time::Duration::from_secs(d.as_secs())).to_string()
-    };
+    let fmt =
+        |d: std::time::Duration| crate::time::exact(std::time::Duration::from_secs(d.as_secs()));
     let took = match (v.took, v.plan_rto) {
         (Some(t), Some(rto)) => format!("{} of {}", fmt(t), fmt(rto)),
         (Some(t), None) => fmt(t),

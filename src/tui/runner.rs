@@ -65,7 +65,7 @@ pub fn is_terminal() -> bool {
 /// and says why.
 pub fn first_frame(
     work: &[(crate::runbook::Runbook, crate::checks::scope::Scope)],
-    groups: &[crate::exec::plan::Group],
+    groups: &[crate::runbook::plan::Group],
     info: Info,
     ui: &UiSetup,
 ) -> Option<Term> {
@@ -124,7 +124,7 @@ pub async fn run(session: Session, ui: UiSetup, early: Option<Term>) -> ExitCode
         log_path: log_path.display().to_string(),
         plan_rto: plan_rto
             .as_deref()
-            .and_then(|r| crate::runbook::validate::parse_duration(r).ok()),
+            .and_then(|r| crate::time::parse_duration(r).ok()),
         review: false,
     };
     crate::startup::mark("session open");

@@ -1368,7 +1368,7 @@ fn dialog(f: &mut Frame, app: &App, d: &Dialog, size: Rect) {
 /// The two-person approval: the step, exactly what it will do, who runs it and who approves.
 fn approve_dialog(
     app: &App,
-    key: &crate::exec::plan::StepKey,
+    key: &crate::runbook::plan::StepKey,
     what: &str,
     operator: &str,
     by: &str,
@@ -1407,10 +1407,7 @@ fn approve_dialog(
 /// The incident's one verdict (`report::verdict`) as it stands, from the log's fold and the
 /// runbooks on the board: what the header, the `i` summary and every report say.
 pub fn incident_verdict(app: &App) -> crate::report::Verdict {
-    let plan_rto = app
-        .info
-        .plan_rto
-        .map(|d| humantime::format_duration(d).to_string());
+    let plan_rto = app.info.plan_rto.map(crate::time::exact);
     let plan_id = app.state.header.as_ref().and_then(|h| h.plan.as_deref());
     let sources = app
         .board
@@ -1481,7 +1478,7 @@ fn summary_lines(app: &App) -> Vec<Line<'static>> {
     let mut waits: Vec<(u64, String)> = Vec::new();
     for rb in &app.state.runbooks {
         for st in &rb.steps {
-            let key = crate::exec::plan::StepKey::new(rb.id.clone(), st.id.clone());
+            let key = crate::runbook::plan::StepKey::new(rb.id.clone(), st.id.clone());
             if let Some(c) = &st.confirmation {
                 let end = c.answer.as_ref().map_or(app.now, |a| a.ts);
                 let ms = u64::try_from((end - c.requested).num_milliseconds()).unwrap_or(0);

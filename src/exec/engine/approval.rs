@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 use tokio::sync::mpsc;
 
 use super::{Control, Engine, ExecEvent, Update, Waiting, Work};
-use crate::exec::plan::StepKey;
 use crate::roles::{self, Act, Role};
 use crate::runbook::model::StepKind;
+use crate::runbook::plan::StepKey;
 
 /// Who holds which role, as far as this engine knows: the local operator's from the command
 /// line, others' from `Control::TakeRole`. Someone it has never heard of is an operator.

@@ -4,8 +4,8 @@
 //! The engine checks the same rules again, whatever sends the approval.
 
 use super::{App, Dialog, Purpose};
-use crate::exec::plan::StepKey;
 use crate::roles::{self, Act, Role};
+use crate::runbook::plan::StepKey;
 use crate::tui::keys::Action;
 
 impl App {

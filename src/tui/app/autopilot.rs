@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use super::{App, Effect};
 use crate::exec::engine::Control;
-use crate::exec::plan::StepKey;
 use crate::incident::EventKind;
 use crate::runbook::model::StepKind;
+use crate::runbook::plan::StepKey;
 use crate::tui::keys::Action;
 use crate::tui::model::{Rollup, Shown};
 

@@ -3,8 +3,8 @@
 //! claim over.
 
 use super::App;
-use crate::exec::plan::StepKey;
 use crate::incident::{Event, EventKind};
+use crate::runbook::plan::StepKey;
 use crate::share::Holder;
 
 impl App {
