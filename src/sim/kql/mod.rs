@@ -24,6 +24,12 @@
 //! comparisons with null are false (string operators read null as `""`); a string meeting a
 //! datetime is read as a datetime. Operator keywords are accepted in any case. Parsing never
 //! panics: nesting is capped at [`MAX_DEPTH`] and every error names a byte offset.
+//!
+//! A query passes through the submodules in turn: `lexer` (tokens), `parser` (the `ast`, using
+//! the words of `vocab`), `check` (columns), then `eval` (operators; `eval/expr` for expressions
+//! and functions) under the `value` rules. They were one file and still share one namespace
+//! (`use super::*`), each item `pub(super)`: private to the query engine, which only [`run`]
+//! and [`run_tables`] (the fuzz target's entry) enter.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
