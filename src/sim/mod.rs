@@ -39,6 +39,12 @@ use conn::{ConnInfo, SimListener};
 use server::Shared;
 use state::SimState;
 
+/// The scenario `--demo` and `drbook sim` serve when given none: compiled in, so the demo runs
+/// from any directory.
+pub const DEMO_SCENARIO: &str = include_str!("../../runbooks/scenarios/westeurope-outage.toml");
+/// How errors and the timeline name [`DEMO_SCENARIO`].
+pub const DEMO_SCENARIO_NAME: &str = "runbooks/scenarios/westeurope-outage.toml (built in)";
+
 #[derive(Debug, Clone, Default)]
 pub struct SimOptions {
     /// 0: any free port.
