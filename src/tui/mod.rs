@@ -3,6 +3,7 @@
 //! turns keys, engine updates and logged events into messages. Theme, keys and config are data.
 
 pub mod app;
+pub mod bindings;
 pub mod clock;
 pub mod config;
 pub mod fixture;
