@@ -44,6 +44,24 @@ pub enum Component {
     Help,
 }
 
+/// What changes the incident: a past incident's review refuses these (and so does not offer
+/// them).
+pub const CHANGES: &[Action] = &[
+    Action::Run,
+    Action::Yes,
+    Action::No,
+    Action::Skip,
+    Action::Fail,
+    Action::Recheck,
+    Action::RunAllReady,
+    Action::Autopilot,
+    Action::Pause,
+    Action::Abort,
+    Action::Note,
+    Action::Approve,
+    Action::OutageStart,
+];
+
 /// Every dialog scrolls its text and opens the help over itself.
 const DIALOG: &[Binding] = &[
     alias(Action::Up),

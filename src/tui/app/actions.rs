@@ -1,29 +1,14 @@
 //! What each action does outside a dialog.
 
 use super::*;
+use crate::tui::bindings;
 
 impl App {
     pub(super) fn act(&mut self, action: Action) -> Vec<Effect> {
         let by = self.info.operator.clone();
         let key = self.selected_key();
         let shown = key.as_ref().map(|k| self.shown(k));
-        let review_refuses = self.info.review
-            && matches!(
-                action,
-                Action::Run
-                    | Action::Yes
-                    | Action::No
-                    | Action::Skip
-                    | Action::Fail
-                    | Action::Recheck
-                    | Action::RunAllReady
-                    | Action::Autopilot
-                    | Action::Pause
-                    | Action::Abort
-                    | Action::Note
-                    | Action::Approve
-                    | Action::OutageStart
-            );
+        let review_refuses = self.info.review && bindings::CHANGES.contains(&action);
         if review_refuses {
             self.say("a past incident is read-only");
             return Vec::new();

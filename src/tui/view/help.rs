@@ -13,7 +13,15 @@ pub(super) fn here(app: &App, over: Option<&Dialog>) -> (String, Vec<Action>) {
         None => Some(Component::of_pane(app.focus)),
     };
     let (name, mut acts): (String, Vec<Action>) = match component {
-        Some(c) => (c.name().into(), c.hints().map(|(a, _)| a).collect()),
+        // A pane offers only what acts here: in a review, or for a scribe, the step actions
+        // are refused, so the help does not list them.
+        Some(c) => (
+            c.name().into(),
+            c.hints()
+                .map(|(a, _)| a)
+                .filter(|a| over.is_some() || app.offers(*a))
+                .collect(),
+        ),
         // A text input takes keys as text and is never under the help.
         None => ("this dialog".into(), vec![A::Yes, A::No]),
     };

@@ -294,6 +294,34 @@ fn list_item(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::reflow;
+    use crate::tui::app::Pane;
+    use crate::tui::keys::Action;
+
+    #[test]
+    fn the_help_in_a_review_offers_only_keys_that_act() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("runbooks");
+        let mut live = crate::tui::fixture::app(&dir, 0).unwrap();
+        live.focus = Pane::Steps;
+        let (_, acts) = super::here(&live, None);
+        assert!(acts.contains(&Action::Run) && acts.contains(&Action::Skip));
+        let mut review = crate::tui::fixture::review_app(&dir).unwrap();
+        review.focus = Pane::Steps;
+        let (name, acts) = super::here(&review, None);
+        assert_eq!(name, "the steps pane");
+        assert_eq!(acts, [Action::Copy, Action::ListFilter, Action::Zoom]);
+        // What is offered acts: pressing it is not refused as read-only.
+        for a in acts {
+            review.update(crate::tui::app::Msg::Key(crossterm::event::KeyEvent::new(
+                review.keys.bindings(a)[0].code,
+                review.keys.bindings(a)[0].modifiers,
+            )));
+            assert_ne!(
+                review.message.as_deref(),
+                Some("a past incident is read-only"),
+                "{a}"
+            );
+        }
+    }
 
     #[test]
     fn reflow_joins_hand_wrapped_paragraphs_and_keeps_lists_and_blocks() {
