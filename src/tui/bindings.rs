@@ -62,6 +62,37 @@ pub const CHANGES: &[Action] = &[
     Action::OutageStart,
 ];
 
+/// The status bar's hints with no dialog open, while reviewing a past incident.
+pub const REVIEW_BAR: &[Binding] = &[
+    shown(Action::Earlier, "earlier"),
+    shown(Action::Later, "later"),
+    shown(Action::EarlierMore, "-1 min"),
+    shown(Action::LaterMore, "+1 min"),
+    shown(Action::Summary, "summary"),
+    shown(Action::NextPane, "pane"),
+    shown(Action::Filter, "filter"),
+    shown(Action::Help, "help"),
+    shown(Action::Quit, "quit"),
+];
+
+/// The status bar for a scribe, who writes notes: the keys that change things are not offered.
+pub const SCRIBE_BAR: &[Binding] = &[
+    shown(Action::Note, "note"),
+    shown(Action::Filter, "filter"),
+    shown(Action::Help, "help"),
+    shown(Action::Quit, "quit"),
+];
+
+/// The status bar of a live incident, after the selected step's own hints (pause is left out
+/// while paused: the bar then leads with "resume").
+pub const LIVE_BAR: &[Binding] = &[
+    shown(Action::Help, "help"),
+    shown(Action::Quit, "quit"),
+    shown(Action::Pause, "pause"),
+    shown(Action::Note, "note"),
+    shown(Action::Filter, "filter"),
+];
+
 /// Every dialog scrolls its text and opens the help over itself.
 const DIALOG: &[Binding] = &[
     alias(Action::Up),

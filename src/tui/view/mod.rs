@@ -298,6 +298,28 @@ mod tests {
     use crate::tui::keys::Action;
 
     #[test]
+    fn the_review_status_bar_offers_only_keys_that_act() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("runbooks");
+        let mut review = crate::tui::fixture::review_app(&dir).unwrap();
+        for b in crate::tui::bindings::REVIEW_BAR {
+            let k = review.keys.bindings(b.action)[0];
+            review.message = None;
+            review.dialog = None;
+            review.update(crate::tui::app::Msg::Key(crossterm::event::KeyEvent::new(
+                k.code,
+                k.modifiers,
+            )));
+            assert_ne!(
+                review.message.as_deref(),
+                Some("a past incident is read-only"),
+                "{}",
+                b.action
+            );
+            assert!(review.offers(b.action), "{}", b.action);
+        }
+    }
+
+    #[test]
     fn the_help_in_a_review_offers_only_keys_that_act() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("runbooks");
         let mut live = crate::tui::fixture::app(&dir, 0).unwrap();

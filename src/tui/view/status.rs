@@ -1,10 +1,20 @@
 //! The bottom lines: what waits next, and the status bar with its key hints.
 
 use super::*;
+use crate::tui::bindings;
 
 pub(super) fn hint(keys: &KeyMap, a: Action, what: &str) -> Vec<Span<'static>> {
     let k = keys.keys_for(a).into_iter().next().unwrap_or_default();
     vec![Span::raw(format!(" {k}")), Span::raw(format!(" {what} "))]
+}
+
+/// A status bar table's hints, in order.
+fn bar(add: &mut impl FnMut(Action, &str), table: &[bindings::Binding]) {
+    for b in table {
+        if let Some(what) = b.hint {
+            add(b.action, what);
+        }
+    }
 }
 
 pub(super) fn status(f: &mut Frame, app: &App, area: Rect) {
@@ -43,24 +53,8 @@ pub(super) fn status(f: &mut Frame, app: &App, area: Rect) {
             spans.insert(0, Span::styled(" Esc", t.key));
             spans.insert(1, Span::raw(" close "));
         }
-        (None, true) => {
-            add(Action::Earlier, "earlier");
-            add(Action::Later, "later");
-            add(Action::EarlierMore, "-1 min");
-            add(Action::LaterMore, "+1 min");
-            add(Action::Summary, "summary");
-            add(Action::NextPane, "pane");
-            add(Action::Filter, "filter");
-            add(Action::Help, "help");
-            add(Action::Quit, "quit");
-        }
-        (None, false) if !app.role().acts() => {
-            // A scribe writes notes: the keys that change things are not offered.
-            add(Action::Note, "note");
-            add(Action::Filter, "filter");
-            add(Action::Help, "help");
-            add(Action::Quit, "quit");
-        }
+        (None, true) => bar(&mut add, bindings::REVIEW_BAR),
+        (None, false) if !app.role().acts() => bar(&mut add, bindings::SCRIBE_BAR),
         (None, false) => {
             if app.state.is_paused() {
                 add(Action::Pause, "resume");
@@ -96,13 +90,14 @@ pub(super) fn status(f: &mut Frame, app: &App, area: Rect) {
                 Some(Shown::Done | Shown::Finding) => add(Action::Recheck, "re-check"),
                 _ => {}
             }
-            add(Action::Help, "help");
-            add(Action::Quit, "quit");
-            if !app.state.is_paused() {
-                add(Action::Pause, "pause");
+            let paused = app.state.is_paused();
+            for b in bindings::LIVE_BAR {
+                if let Some(what) = b.hint
+                    && !(paused && b.action == Action::Pause)
+                {
+                    add(b.action, what);
+                }
             }
-            add(Action::Note, "note");
-            add(Action::Filter, "filter");
         }
     }
     let waiting = app.queued();
