@@ -150,7 +150,9 @@ fn parse(text: &str, base: Config) -> Result<Config, ConfigError> {
 /// serde says "unknown variant"; the user wrote an action name.
 fn unknown_action_message(msg: &str) -> String {
     let got = msg.split('`').nth(1).unwrap_or_default();
-    let names: Vec<&str> = Action::ALL.iter().map(|a| a.name()).collect();
+    let names: Vec<&str> = <Action as strum::IntoEnumIterator>::iter()
+        .map(Action::name)
+        .collect();
     format!(
         "unknown action `{got}`: the actions are {}",
         names.join(", ")

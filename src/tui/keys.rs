@@ -8,10 +8,26 @@ use std::fmt;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use thiserror::Error;
 
+/// Every action; the order of declaration is the order the help lists them. The names (serde's
+/// and strum's, which must agree: the config's `[keys]` table and its error messages use them)
+/// are kebab-case.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Deserialize, serde::Serialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Deserialize,
+    serde::Serialize,
+    strum::EnumIter,
+    strum::IntoStaticStr,
+    strum::EnumString,
 )]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum Action {
     Up,
     Down,
@@ -21,19 +37,46 @@ pub enum Action {
     Bottom,
     NextPane,
     PrevPane,
+    /// Focus a pane by its number: runbooks, steps, detail, timeline.
+    #[serde(rename = "pane-1")]
+    #[strum(serialize = "pane-1")]
+    Pane1,
+    #[serde(rename = "pane-2")]
+    #[strum(serialize = "pane-2")]
+    Pane2,
+    #[serde(rename = "pane-3")]
+    #[strum(serialize = "pane-3")]
+    Pane3,
+    #[serde(rename = "pane-4")]
+    #[strum(serialize = "pane-4")]
+    Pane4,
+    /// Show the focused pane alone, or all of them again.
+    Zoom,
+    /// Open the oldest question waiting for the operator (they queue, never pop up).
+    Answer,
     Run,
     Yes,
     No,
     Skip,
     Fail,
     Recheck,
-    RunAllReady,
     /// Keeps starting every step as it becomes ready, until pressed again (or paused).
     Autopilot,
+    RunAllReady,
+    /// Approve (or decline) a two-person step, as an incident commander.
+    Approve,
+    /// Shared incidents: start a step someone else holds, taking their claim over.
+    Takeover,
     Pause,
     Abort,
     Note,
+    /// Set or correct when the outage began (the RTO counts from there).
+    OutageStart,
     Filter,
+    /// Show only some rows of the runbook or step list: all, failed, needs me, running.
+    ListFilter,
+    /// Copy the selected step's resource id, URL or command to the clipboard (OSC 52).
+    Copy,
     Help,
     Quit,
     /// Review: one event back in time.
@@ -46,116 +89,12 @@ pub enum Action {
     LaterMore,
     /// Review: the summary (RTO achieved, the critical path, waits on people).
     Summary,
-    /// Approve (or decline) a two-person step, as an incident commander.
-    Approve,
-    /// Shared incidents: start a step someone else holds, taking their claim over.
-    Takeover,
-    /// Open the oldest question waiting for the operator (they queue, never pop up).
-    Answer,
-    /// Show the focused pane alone, or all of them again.
-    Zoom,
-    /// Copy the selected step's resource id, URL or command to the clipboard (OSC 52).
-    Copy,
-    /// Show only some rows of the runbook or step list: all, failed, needs me, running.
-    ListFilter,
-    /// Focus a pane by its number: runbooks, steps, detail, timeline.
-    #[serde(rename = "pane-1")]
-    Pane1,
-    #[serde(rename = "pane-2")]
-    Pane2,
-    #[serde(rename = "pane-3")]
-    Pane3,
-    #[serde(rename = "pane-4")]
-    Pane4,
-    /// Set or correct when the outage began (the RTO counts from there).
-    OutageStart,
 }
 
 impl Action {
-    /// Every action, in the order the help lists them.
-    pub const ALL: [Action; 38] = [
-        Action::Up,
-        Action::Down,
-        Action::PageUp,
-        Action::PageDown,
-        Action::Top,
-        Action::Bottom,
-        Action::NextPane,
-        Action::PrevPane,
-        Action::Pane1,
-        Action::Pane2,
-        Action::Pane3,
-        Action::Pane4,
-        Action::Zoom,
-        Action::Answer,
-        Action::Run,
-        Action::Yes,
-        Action::No,
-        Action::Skip,
-        Action::Fail,
-        Action::Recheck,
-        Action::Autopilot,
-        Action::RunAllReady,
-        Action::Approve,
-        Action::Takeover,
-        Action::Pause,
-        Action::Abort,
-        Action::Note,
-        Action::OutageStart,
-        Action::Filter,
-        Action::ListFilter,
-        Action::Copy,
-        Action::Help,
-        Action::Quit,
-        Action::Earlier,
-        Action::Later,
-        Action::EarlierMore,
-        Action::LaterMore,
-        Action::Summary,
-    ];
-
     /// The name used in the config's `[keys]` table.
     pub fn name(self) -> &'static str {
-        match self {
-            Action::Up => "up",
-            Action::Down => "down",
-            Action::PageUp => "page-up",
-            Action::PageDown => "page-down",
-            Action::Top => "top",
-            Action::Bottom => "bottom",
-            Action::NextPane => "next-pane",
-            Action::PrevPane => "prev-pane",
-            Action::Run => "run",
-            Action::Yes => "yes",
-            Action::No => "no",
-            Action::Skip => "skip",
-            Action::Fail => "fail",
-            Action::Recheck => "recheck",
-            Action::RunAllReady => "run-all-ready",
-            Action::Autopilot => "autopilot",
-            Action::Pause => "pause",
-            Action::Abort => "abort",
-            Action::Note => "note",
-            Action::Filter => "filter",
-            Action::Help => "help",
-            Action::Quit => "quit",
-            Action::Earlier => "earlier",
-            Action::Later => "later",
-            Action::EarlierMore => "earlier-more",
-            Action::LaterMore => "later-more",
-            Action::Summary => "summary",
-            Action::Approve => "approve",
-            Action::Takeover => "takeover",
-            Action::Answer => "answer",
-            Action::Zoom => "zoom",
-            Action::Copy => "copy",
-            Action::ListFilter => "list-filter",
-            Action::Pane1 => "pane-1",
-            Action::Pane2 => "pane-2",
-            Action::Pane3 => "pane-3",
-            Action::Pane4 => "pane-4",
-            Action::OutageStart => "outage-start",
-        }
+        self.into()
     }
 
     /// Moving around: these may fire again while the key is held (`Repeat` events).
@@ -339,63 +278,28 @@ pub struct KeyMap {
     by_action: BTreeMap<Action, Vec<KeyBinding>>,
 }
 
+/// The default keymap as data, compiled in like the themes: the same `[keys]` table a config
+/// overrides.
+const DEFAULT_KEYMAP: &str = include_str!("../../keymaps/default.toml");
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeymapFile {
+    keys: BTreeMap<Action, Vec<String>>,
+}
+
 impl Default for KeyMap {
     fn default() -> KeyMap {
-        let defaults: &[(Action, &[&str])] = &[
-            (Action::Up, &["up", "k"]),
-            (Action::Down, &["down", "j"]),
-            (Action::PageUp, &["pgup"]),
-            (Action::PageDown, &["pgdn"]),
-            (Action::Top, &["home", "g"]),
-            (Action::Bottom, &["end", "G"]),
-            (Action::NextPane, &["tab"]),
-            (Action::PrevPane, &["backtab"]),
-            (Action::Run, &["enter"]),
-            (Action::Yes, &["y"]),
-            (Action::No, &["n"]),
-            (Action::Skip, &["s"]),
-            (Action::Fail, &["f"]),
-            (Action::Recheck, &["r"]),
-            (Action::Autopilot, &["a"]),
-            (Action::RunAllReady, &["A"]),
-            (Action::Pause, &["p"]),
-            (Action::Abort, &["x"]),
-            (Action::Note, &[":"]),
-            (Action::Filter, &["/"]),
-            (Action::Help, &["?", "f1"]),
-            (Action::Quit, &["q"]),
-            (Action::Earlier, &["left", "["]),
-            (Action::Later, &["right", "]"]),
-            (Action::EarlierMore, &["{"]),
-            (Action::LaterMore, &["}"]),
-            (Action::Summary, &["i"]),
-            (Action::Approve, &["v"]),
-            (Action::Takeover, &["T"]),
-            (Action::Answer, &["w"]),
-            (Action::Zoom, &["z"]),
-            (Action::Copy, &["c"]),
-            (Action::ListFilter, &["F"]),
-            (Action::Pane1, &["1"]),
-            (Action::Pane2, &["2"]),
-            (Action::Pane3, &["3"]),
-            (Action::Pane4, &["4"]),
-            (Action::OutageStart, &["O"]),
-        ];
-        let by_action: BTreeMap<Action, Vec<KeyBinding>> = defaults
-            .iter()
-            .map(|(action, keys)| {
-                // The default spellings are fixed above and covered by a test.
-                (
-                    *action,
-                    keys.iter().filter_map(|k| parse_key(k).ok()).collect(),
-                )
-            })
-            .collect();
-        let by_key = by_action
-            .iter()
-            .flat_map(|(a, keys)| keys.iter().map(move |k| (*k, *a)))
-            .collect();
-        KeyMap { by_key, by_action }
+        let empty = KeyMap {
+            by_key: HashMap::new(),
+            by_action: BTreeMap::new(),
+        };
+        // The file is compiled in and a test proves it parses and binds every action; should it
+        // ever not, the screen still starts (keys unbound) rather than panicking.
+        toml::from_str::<KeymapFile>(DEFAULT_KEYMAP)
+            .ok()
+            .and_then(|file| empty.clone().with_overrides(&file.keys).ok())
+            .unwrap_or(empty)
     }
 }
 
@@ -512,6 +416,7 @@ impl KeyMap {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use strum::IntoEnumIterator;
 
     fn press(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
         KeyEvent::new(code, modifiers)
@@ -566,10 +471,81 @@ mod tests {
         );
     }
 
+    /// The hard-coded table keymaps/default.toml replaced, kept to prove the file binds the same.
+    const OLD_DEFAULTS: &[(Action, &[&str])] = &[
+        (Action::Up, &["up", "k"]),
+        (Action::Down, &["down", "j"]),
+        (Action::PageUp, &["pgup"]),
+        (Action::PageDown, &["pgdn"]),
+        (Action::Top, &["home", "g"]),
+        (Action::Bottom, &["end", "G"]),
+        (Action::NextPane, &["tab"]),
+        (Action::PrevPane, &["backtab"]),
+        (Action::Run, &["enter"]),
+        (Action::Yes, &["y"]),
+        (Action::No, &["n"]),
+        (Action::Skip, &["s"]),
+        (Action::Fail, &["f"]),
+        (Action::Recheck, &["r"]),
+        (Action::Autopilot, &["a"]),
+        (Action::RunAllReady, &["A"]),
+        (Action::Pause, &["p"]),
+        (Action::Abort, &["x"]),
+        (Action::Note, &[":"]),
+        (Action::Filter, &["/"]),
+        (Action::Help, &["?", "f1"]),
+        (Action::Quit, &["q"]),
+        (Action::Earlier, &["left", "["]),
+        (Action::Later, &["right", "]"]),
+        (Action::EarlierMore, &["{"]),
+        (Action::LaterMore, &["}"]),
+        (Action::Summary, &["i"]),
+        (Action::Approve, &["v"]),
+        (Action::Takeover, &["T"]),
+        (Action::Answer, &["w"]),
+        (Action::Zoom, &["z"]),
+        (Action::Copy, &["c"]),
+        (Action::ListFilter, &["F"]),
+        (Action::Pane1, &["1"]),
+        (Action::Pane2, &["2"]),
+        (Action::Pane3, &["3"]),
+        (Action::Pane4, &["4"]),
+        (Action::OutageStart, &["O"]),
+    ];
+
+    #[test]
+    fn the_default_keymap_file_binds_every_action_as_the_old_table_did() {
+        let file: KeymapFile = toml::from_str(DEFAULT_KEYMAP).unwrap();
+        assert_eq!(file.keys.len(), Action::iter().count());
+        let map = KeyMap::default();
+        assert_eq!(OLD_DEFAULTS.len(), Action::iter().count());
+        for (action, keys) in OLD_DEFAULTS {
+            let want: Vec<String> = keys
+                .iter()
+                .map(|k| parse_key(k).unwrap().to_string())
+                .collect();
+            assert_eq!(map.keys_for(*action), want, "{action}");
+            for k in *keys {
+                let b = parse_key(k).unwrap();
+                assert_eq!(
+                    map.action(&press(b.code, b.modifiers)),
+                    Some(*action),
+                    "{k}"
+                );
+            }
+        }
+        // A user's override still wins over the file.
+        let mine = BTreeMap::from([(Action::Quit, vec!["Q".to_string()])]);
+        let map = KeyMap::default().with_overrides(&mine).unwrap();
+        assert_eq!(map.action(&ch('Q')), Some(Action::Quit));
+        assert_eq!(map.action(&ch('q')), None);
+        assert_eq!(map.first(Action::Quit), "Q");
+    }
+
     #[test]
     fn every_action_has_a_default_key_and_help() {
         let map = KeyMap::default();
-        for action in Action::ALL {
+        for action in Action::iter() {
             assert!(!map.keys_for(action).is_empty(), "{action}");
             assert!(!KeyMap::describe(action).is_empty());
         }
@@ -581,8 +557,70 @@ mod tests {
     }
 
     #[test]
+    fn every_old_action_name_still_parses() {
+        // The names as the hand-written table had them: user configs are written with these.
+        let old = [
+            (Action::Up, "up"),
+            (Action::Down, "down"),
+            (Action::PageUp, "page-up"),
+            (Action::PageDown, "page-down"),
+            (Action::Top, "top"),
+            (Action::Bottom, "bottom"),
+            (Action::NextPane, "next-pane"),
+            (Action::PrevPane, "prev-pane"),
+            (Action::Run, "run"),
+            (Action::Yes, "yes"),
+            (Action::No, "no"),
+            (Action::Skip, "skip"),
+            (Action::Fail, "fail"),
+            (Action::Recheck, "recheck"),
+            (Action::RunAllReady, "run-all-ready"),
+            (Action::Autopilot, "autopilot"),
+            (Action::Pause, "pause"),
+            (Action::Abort, "abort"),
+            (Action::Note, "note"),
+            (Action::Filter, "filter"),
+            (Action::Help, "help"),
+            (Action::Quit, "quit"),
+            (Action::Earlier, "earlier"),
+            (Action::Later, "later"),
+            (Action::EarlierMore, "earlier-more"),
+            (Action::LaterMore, "later-more"),
+            (Action::Summary, "summary"),
+            (Action::Approve, "approve"),
+            (Action::Takeover, "takeover"),
+            (Action::Answer, "answer"),
+            (Action::Zoom, "zoom"),
+            (Action::Copy, "copy"),
+            (Action::ListFilter, "list-filter"),
+            (Action::Pane1, "pane-1"),
+            (Action::Pane2, "pane-2"),
+            (Action::Pane3, "pane-3"),
+            (Action::Pane4, "pane-4"),
+            (Action::OutageStart, "outage-start"),
+        ];
+        assert_eq!(old.len(), Action::iter().count());
+        for (action, name) in old {
+            assert_eq!(action.name(), name);
+            assert_eq!(action.to_string(), name);
+            assert_eq!(name.parse::<Action>(), Ok(action));
+            let toml: BTreeMap<Action, u8> = toml::from_str(&format!("{name} = 1")).unwrap();
+            assert_eq!(toml.keys().next(), Some(&action));
+        }
+        // The help lists them in the order the hand-written `ALL` did.
+        let help_order: Vec<&str> = Action::iter().map(Action::name).collect();
+        assert_eq!(
+            help_order.join(" "),
+            "up down page-up page-down top bottom next-pane prev-pane pane-1 pane-2 pane-3 \
+             pane-4 zoom answer run yes no skip fail recheck autopilot run-all-ready approve \
+             takeover pause abort note outage-start filter list-filter copy help quit earlier \
+             later earlier-more later-more summary"
+        );
+    }
+
+    #[test]
     fn action_names_match_serde() {
-        for action in Action::ALL {
+        for action in Action::iter() {
             let json = serde_json::to_string(&action).unwrap();
             assert_eq!(json, format!("\"{}\"", action.name()));
         }

@@ -1,8 +1,10 @@
 //! The operator's cockpit: a ratatui screen over the same engine the headless run drives.
 //! `app` holds the state and its one `update`; `view` draws it; `runner` owns the terminal and
-//! turns keys, engine updates and logged events into messages. Theme, keys and config are data.
+//! turns keys, engine updates and logged events into messages. Theme, keys and config are data;
+//! `bindings` is each component's one table of the keys it takes, read by handler, hints and help.
 
 pub mod app;
+pub mod bindings;
 pub mod clock;
 pub mod config;
 pub mod fixture;

@@ -61,6 +61,13 @@ impl App {
     }
 
     /// Why this terminal's role may not do `action`, if it may not.
+    /// Whether pressing `action` does what the help says, rather than being refused: a review
+    /// changes nothing, and a role refuses what it may not do.
+    pub fn offers(&self, action: Action) -> bool {
+        !(self.info.review && crate::tui::bindings::CHANGES.contains(&action))
+            && self.role_refuses(action).is_none()
+    }
+
     pub(super) fn role_refuses(&self, action: Action) -> Option<String> {
         let act = match action {
             Action::Run | Action::RunAllReady | Action::Autopilot => Act::Start,
