@@ -1347,7 +1347,7 @@ api_version = "2023-12-01"
 }
 
 async fn standin_target(s: &standin::Standin) -> drbook::target::Connected {
-    use drbook::target::{TargetArgs, TargetKind, connect};
+    use drbook::cli::target::{TargetArgs, TargetKind, connect};
     let args = TargetArgs {
         target: TargetKind::Azure,
         auth: Some(drbook::azure::AuthMethod::Sim),

@@ -11,6 +11,7 @@ use std::time::Instant;
 use clap::{Args, ValueEnum};
 use comfy_table::{ContentArrangement, Table, presets};
 
+use super::target::{self, TargetArgs};
 use super::{
     Format, load, parse_var, refuse_undeclared_vars, report_load_errors, runtime_or_report,
 };
@@ -18,7 +19,6 @@ use crate::checks::run::{CheckOptions, CheckRow, Summary, check_all, summarize};
 use crate::checks::scope::Scope;
 use crate::incident::redact::{SecretMatcher, printable};
 use crate::runbook::vars;
-use crate::target::{self, TargetArgs};
 
 #[derive(Debug, Args)]
 #[command(

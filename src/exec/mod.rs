@@ -7,5 +7,5 @@ pub mod headless;
 pub mod journal;
 pub mod outage;
 pub mod plan;
-pub mod scorecard;
+pub mod session;
 pub mod steps;

@@ -22,6 +22,10 @@ pub mod server;
 pub mod state;
 pub mod timeline;
 
+/// The scenario of the built-in demo, compiled in so `drbook` works from anywhere.
+pub const DEMO_SCENARIO: &str = include_str!("../../runbooks/scenarios/westeurope-outage.toml");
+pub const DEMO_SCENARIO_NAME: &str = "runbooks/scenarios/westeurope-outage.toml (built in)";
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;

@@ -178,7 +178,7 @@ mod tests {
     use crate::sim::scenario::Scenario;
 
     fn scenario() -> Scenario {
-        Scenario::parse("demo", crate::target::DEMO_SCENARIO).expect("demo scenario")
+        Scenario::parse("demo", crate::sim::DEMO_SCENARIO).expect("demo scenario")
     }
 
     #[test]

@@ -4,7 +4,6 @@
 
 pub mod app;
 pub mod clock;
-pub mod config;
 pub mod fixture;
 pub mod keys;
 pub mod live;
