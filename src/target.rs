@@ -2,6 +2,7 @@
 //! reached like Azure), built from a plain `Endpoint` the command line fills in.
 
 use std::net::SocketAddr;
+use std::path::Path;
 
 use crate::azure::{
     ArmClient, AuthMethod, AzureError, ClientOptions, Cloud, ErrorKind, TokenCache, auth,
@@ -9,13 +10,25 @@ use crate::azure::{
 use crate::checks::probe::ProbeClient;
 use crate::checks::read::Reader;
 use crate::checks::storage::BlobAccess;
-use crate::sim;
 
-/// A connected target. Holds the in-process simulator, if any, for as long as it lives.
+/// A connected target. Holds the estate started for it (the in-process simulator), if any,
+/// for as long as it lives.
 pub struct Connected {
     pub reader: Reader,
     pub description: String,
-    pub sim: Option<sim::SimHandle>,
+    pub estate: Option<Box<dyn Estate>>,
+}
+
+/// An estate drbook started for this run (the simulator): kept beside the incident log, so a
+/// resumed rehearsal meets the Azure it left, and stopped when the run ends. The engine knows
+/// it only through this trait; the command line starts it.
+#[async_trait::async_trait]
+pub trait Estate: Send + Sync {
+    /// Keeps the estate beside `log` from now on, restoring what was saved there. `Ok(Some)`:
+    /// a saved estate could not be used (why) and was replaced.
+    async fn keep_beside(&self, log: &Path) -> Result<Option<String>, String>;
+    /// Stops it.
+    async fn shutdown(self: Box<Self>);
 }
 
 /// Where Azure is and how to sign in to it.

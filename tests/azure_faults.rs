@@ -1346,7 +1346,7 @@ api_version = "2023-12-01"
         .collect()
 }
 
-async fn standin_target(s: &standin::Standin) -> drbook::target::Connected {
+async fn standin_target(s: &standin::Standin) -> drbook::cli::target::Connected {
     use drbook::cli::target::{TargetArgs, TargetKind, connect};
     let args = TargetArgs {
         target: TargetKind::Azure,

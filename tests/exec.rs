@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use drbook::checks::scope::Scope;
+use drbook::cli::target::Connected;
 use drbook::cli::target::{TargetArgs, connect};
 use drbook::diag::SourceFile;
 use drbook::exec::engine::{Control, Engine, ExecEvent, Options, Recorder, Restored, Update};
@@ -15,7 +16,6 @@ use drbook::exec::steps::Outcome;
 use drbook::runbook::load::parse_source;
 use drbook::runbook::model::Runbook;
 use drbook::runbook::{load_paths, vars};
-use drbook::target::Connected;
 use tokio::sync::mpsc;
 
 #[derive(Default)]

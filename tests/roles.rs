@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use drbook::checks::scope::Scope;
+use drbook::cli::target::Connected;
 use drbook::cli::target::{TargetArgs, connect};
 use drbook::diag::SourceFile;
 use drbook::exec::engine::{Control, Engine, ExecEvent, Options, Recorder, Update};
@@ -21,7 +22,6 @@ use drbook::roles::Role;
 use drbook::runbook::load::parse_source;
 use drbook::runbook::model::Runbook;
 use drbook::runbook::vars;
-use drbook::target::Connected;
 use tokio::sync::mpsc;
 
 #[derive(Default)]

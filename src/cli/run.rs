@@ -439,7 +439,11 @@ async fn open_session(
         incident: args.incident.clone(),
         log_dir: args.log_dir.clone(),
     };
-    let connect = target::connect(&args.target, |k| std::env::var(k).ok());
+    let connect = async {
+        target::connect(&args.target, |k| std::env::var(k).ok())
+            .await
+            .map(target::Connected::into_engine)
+    };
     let mut warn = |line: String| errln!("drbook: {line}");
     session::open(&cfg, &set, connect, first_frame, &mut warn)
         .await
@@ -574,8 +578,8 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
             }
         }
     }
-    if let Some(sim) = connected.sim {
-        sim.shutdown().await;
+    if let Some(estate) = connected.estate {
+        estate.shutdown().await;
     }
     if let Some(e) = ending.log_failed {
         eprintln!("drbook: the incident log failed, so the run stopped: {e}");

@@ -12,7 +12,7 @@ use url::Url;
 use crate::azure::{AuthMethod, AzureError, ClientOptions, Cloud};
 use crate::sim::scenario::Scenario;
 use crate::sim::{self, DEMO_SCENARIO, DEMO_SCENARIO_NAME};
-use crate::target::{Connected, Endpoint};
+use crate::target::{Endpoint, Estate};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -61,6 +61,43 @@ pub struct TargetArgs {
     /// never are. The simulator needs none.
     #[arg(long = "allow-write-subscription", value_name = "SUB")]
     pub allow_write_subscription: Vec<String>,
+}
+
+/// A connected target, with the in-process simulator, if any, for as long as it lives (tests
+/// and the demo reach into it).
+pub struct Connected {
+    pub reader: crate::checks::read::Reader,
+    pub description: String,
+    pub sim: Option<sim::SimHandle>,
+}
+
+impl Connected {
+    /// The target as the engine sees it: the simulator only as an `Estate`.
+    pub fn into_engine(self) -> crate::target::Connected {
+        crate::target::Connected {
+            reader: self.reader,
+            description: self.description,
+            estate: self.sim.map(|h| Box::new(SimEstate(h)) as Box<dyn Estate>),
+        }
+    }
+}
+
+/// The in-process simulator as an estate kept beside the incident log.
+struct SimEstate(sim::SimHandle);
+
+#[async_trait::async_trait]
+impl Estate for SimEstate {
+    async fn keep_beside(&self, log: &std::path::Path) -> Result<Option<String>, String> {
+        match self.0.keep_beside(log).await {
+            Ok(sim::persist::Kept::Replaced(why)) => Ok(Some(why)),
+            Ok(_) => Ok(None),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    async fn shutdown(self: Box<Self>) {
+        self.0.shutdown().await;
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -346,11 +346,11 @@ where
         ));
     }
     // The simulated estate lives beside the log, so a resumed rehearsal meets the Azure it left.
-    if let Some(sim) = &connected.sim {
-        match sim.keep_beside(&log_path).await {
-            Ok(crate::sim::persist::Kept::Replaced(why)) => warn(why),
-            Ok(_) => {}
-            Err(e) => return Err(SessionError::Estate(e.to_string())),
+    if let Some(estate) = &connected.estate {
+        match estate.keep_beside(&log_path).await {
+            Ok(Some(why)) => warn(why),
+            Ok(None) => {}
+            Err(e) => return Err(SessionError::Estate(e)),
         }
     }
     crate::startup::mark("simulated estate kept beside the log");

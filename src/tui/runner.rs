@@ -229,8 +229,8 @@ pub async fn run(session: Session, ui: UiSetup, early: Option<Term>) -> ExitCode
             crate::exec::session::report_share(share, Duration::from_secs(5)).await
         );
     }
-    if let Some(sim) = connected.sim {
-        sim.shutdown().await;
+    if let Some(estate) = connected.estate {
+        estate.shutdown().await;
     }
     outln!("incident log: {}", log_path.display());
     if let Some(e) = &app.log_failed {
