@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 use drbook::checks::read::{Reader, Verdict};
 use drbook::checks::run::{CheckOptions, check_all};
 use drbook::checks::scope::Scope;
+use drbook::cli::target::{TargetArgs, connect};
 use drbook::runbook::vars;
 use drbook::sim::scenario::Scenario;
-use drbook::target::{TargetArgs, connect};
 
 const CHECKS: usize = 500;
 const LATENCY_MS: u64 = 50;

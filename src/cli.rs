@@ -13,8 +13,11 @@ use crate::diag::{self, Diagnostic};
 use crate::runbook::{self, LoadSet, vars};
 
 mod check;
+pub mod config;
 pub mod report;
 pub mod run;
+pub mod target;
+pub mod values;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -155,7 +158,7 @@ pub struct SimArgs {
 /// `role` when it has them (a config that does not load is reported by the TUI, not here).
 fn parse_with_config_defaults() -> Cli {
     let mut cmd = Cli::command();
-    let cfg = crate::tui::config::load_default(|k| std::env::var(k).ok()).ok();
+    let cfg = crate::cli::config::load_default(|k| std::env::var(k).ok()).ok();
     if let Some(role) = cfg.as_ref().and_then(|c| c.role) {
         for sub in ["run", "rehearse"] {
             cmd = cmd.mut_subcommand(sub, |c| {
@@ -165,8 +168,8 @@ fn parse_with_config_defaults() -> Cli {
     }
     if let Some(t) = cfg.and_then(|c| c.target) {
         let v = match t {
-            crate::target::TargetKind::Sim => "sim",
-            crate::target::TargetKind::Azure => "azure",
+            crate::cli::target::TargetKind::Sim => "sim",
+            crate::cli::target::TargetKind::Azure => "azure",
         };
         for sub in ["run", "rehearse", "check"] {
             cmd = cmd.mut_subcommand(sub, |c| {
@@ -205,7 +208,7 @@ pub fn main() -> ExitCode {
         Some(Command::Review(args)) => match runtime_or_report() {
             Some(rt) => rt.block_on(crate::tui::review::review(
                 &args.path,
-                args.theme.as_deref(),
+                || config::ui_setup(args.theme.as_deref()),
                 args.share.as_deref(),
             )),
             None => ExitCode::from(2),
@@ -264,7 +267,7 @@ fn demo(args: DemoArgs) -> ExitCode {
     crate::startup::mark("demo runbooks written");
     let run = run::RunArgs {
         paths: vec![dir],
-        target: crate::target::TargetArgs::simulator(None, "end"),
+        target: crate::cli::target::TargetArgs::simulator(None, "end"),
         non_interactive: false,
         answers: None,
         auto_approve: false,
@@ -311,7 +314,7 @@ fn runtime_or_report() -> Option<tokio::runtime::Runtime> {
 }
 
 fn run_sim(args: &SimArgs) -> ExitCode {
-    let scenario = match crate::target::load_scenario(args.scenario.as_ref()) {
+    let scenario = match crate::cli::target::load_scenario(args.scenario.as_ref()) {
         Ok((s, _)) => s,
         Err(e) => {
             eprintln!("drbook sim: {e}");

@@ -1346,8 +1346,8 @@ api_version = "2023-12-01"
         .collect()
 }
 
-async fn standin_target(s: &standin::Standin) -> drbook::target::Connected {
-    use drbook::target::{TargetArgs, TargetKind, connect};
+async fn standin_target(s: &standin::Standin) -> drbook::cli::target::Connected {
+    use drbook::cli::target::{TargetArgs, TargetKind, connect};
     let args = TargetArgs {
         target: TargetKind::Azure,
         auth: Some(drbook::azure::AuthMethod::Sim),

@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 use drbook::checks::read::Verdict;
 use drbook::checks::run::condition;
 use drbook::checks::scope::Scope;
+use drbook::cli::target::{TargetArgs, connect};
 use drbook::runbook::model::{OnFailure, Runbook, Step, StepKind};
 use drbook::runbook::{load_paths, vars};
-use drbook::target::{TargetArgs, connect};
 use reqwest::Method;
 
 /// Steps in dependency order, file order among equals.

@@ -9,6 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use drbook::checks::scope::Scope;
+use drbook::cli::target::Connected;
+use drbook::cli::target::{TargetArgs, connect};
 use drbook::diag::SourceFile;
 use drbook::exec::engine::{Control, Engine, ExecEvent, Options, Recorder, Update};
 use drbook::exec::headless::{Answers, drive};
@@ -20,7 +22,6 @@ use drbook::runbook::load::parse_source;
 use drbook::runbook::model::Runbook;
 use drbook::runbook::plan::{self, StepKey};
 use drbook::runbook::vars;
-use drbook::target::{Connected, TargetArgs, connect};
 use tokio::sync::mpsc;
 
 #[derive(Default)]

@@ -952,7 +952,7 @@ fn hints_and_messages_name_the_keys_the_config_bound() {
         "[keys]\nrun = [\"space\"]\nrecheck = [\"R\"]\nskip = [\"S\"]\nanswer = [\"W\"]\nyes = [\"Y\"]\nhelp = [\"h\"]\n",
     )
     .expect("config written");
-    let config = drbook::tui::config::load(&path).expect("the config loads");
+    let config = drbook::cli::config::load(&path).expect("the config loads");
     let mut a = app();
     a.keys = config.keymap().expect("the keys bind");
     go_to(&mut a, "artifacts-continuity", "registry");

@@ -19,7 +19,7 @@ use super::cloud::Cloud;
 use super::error::{AzureError, ErrorKind};
 
 /// How drbook signs in (`--auth`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthMethod {
     /// Developer tools: the Azure CLI login (`az login`), then the Azure Developer CLI.
     Cli,

@@ -11,6 +11,7 @@ use std::time::Instant;
 use clap::{Args, ValueEnum};
 use comfy_table::{ContentArrangement, Table, presets};
 
+use super::target::{self, TargetArgs};
 use super::{
     Format, load, parse_var, refuse_undeclared_vars, report_load_errors, runtime_or_report,
 };
@@ -19,7 +20,6 @@ use crate::checks::scope::Scope;
 use crate::incident::redact::printable;
 use crate::runbook::vars;
 use crate::secrets::SecretMatcher;
-use crate::target::{self, TargetArgs};
 
 #[derive(Debug, Args)]
 #[command(

@@ -47,9 +47,6 @@ pub struct ReportArgs {
     pub share: Option<String>,
 }
 
-/// How long `--share` waits for the shared timeline.
-pub const SHARE_LIMIT: std::time::Duration = std::time::Duration::from_secs(30);
-
 /// What was produced, and whether it found a problem.
 struct Made {
     text: String,
@@ -109,7 +106,11 @@ fn one_log(log: &Path, format: ReportFormat, share: Option<&str>) -> Result<Made
                 .enable_all()
                 .build()
                 .map_err(|e| format!("cannot start: {e}"))?
-                .block_on(crate::share::timeline_for(log, url, SHARE_LIMIT))?,
+                .block_on(crate::share::timeline_for(
+                    log,
+                    url,
+                    crate::share::SHARE_LIMIT,
+                ))?,
         ),
         None => None,
     };

@@ -10,22 +10,21 @@ use std::time::Duration;
 
 use clap::Args;
 
+use super::target::{self, TargetArgs, TargetKind};
 use super::{load, parse_var, refuse_undeclared_vars, report_load_errors, runtime_or_report};
 use crate::checks::scope::Scope;
-use crate::exec::engine::{Engine, ExecEvent, Options, Restored, Update};
+use crate::exec::engine::{Engine, ExecEvent, Options, Update};
 use crate::exec::headless::{Answers, drive};
 use crate::exec::journal::LogRecorder;
-use crate::exec::scorecard;
-use crate::incident::redact::printable;
-use crate::incident::{
-    self, EventKind, Header, IncidentLog, IncidentOutcome, LogHandle, Mode, Redactor,
-    RehearsalLevel, RunbookRef, StepStatus,
+use crate::exec::session::{
+    self, Opening, Session, SessionConfig, close_incident, report_share, share_flush_limit,
 };
+use crate::incident::redact::printable;
+use crate::incident::{self, EventKind, Mode, RehearsalLevel, StepStatus};
+use crate::report::scorecard;
 use crate::roles::Role;
 use crate::runbook::model::Runbook;
 use crate::runbook::plan;
-use crate::runbook::vars;
-use crate::target::{self, TargetArgs, TargetKind};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -52,7 +51,7 @@ pub struct RunArgs {
     /// Your role in the incident (recorded in the log; default: the config file's, then
     /// operator): a commander may also approve two-person steps run by someone else; a
     /// scribe only writes notes
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = super::values::role())]
     pub role: Option<Role>,
     /// Set a variable, overriding the environment, the plan and the default
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
@@ -223,15 +222,6 @@ fn release_stderr() {
     }
 }
 
-/// What the first frame needs, known before anything is started or opened.
-pub struct Opening<'a> {
-    pub work: &'a [(Runbook, Scope)],
-    pub groups: &'a [plan::Group],
-    pub title: &'a str,
-    pub level: Option<RehearsalLevel>,
-    pub plan_rto: Option<&'a str>,
-}
-
 pub fn run(args: RunArgs, rehearsal: bool) -> ExitCode {
     let Some(rt) = runtime_or_report() else {
         return ExitCode::from(2);
@@ -246,7 +236,7 @@ async fn carry_out(mut args: RunArgs, rehearsal: bool) -> ExitCode {
     }
     // The config file names who is at the keyboard and their role, with or without the TUI;
     // the command line wins.
-    let config = match crate::tui::config::load_default(|k| std::env::var(k).ok()) {
+    let config = match crate::cli::config::load_default(|k| std::env::var(k).ok()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("drbook: {e}");
@@ -309,7 +299,7 @@ async fn carry_out(mut args: RunArgs, rehearsal: bool) -> ExitCode {
     let ui = if args.non_interactive {
         None
     } else {
-        match crate::tui::UiSetup::from_config(args.theme.as_deref()) {
+        match crate::cli::config::ui_setup(args.theme.as_deref()) {
             Ok(mut ui) => {
                 ui.resume_cmd = args.resume_cmd.clone().unwrap_or_else(|| {
                     let mut cmd = vec![
@@ -409,38 +399,7 @@ async fn carry_out(mut args: RunArgs, rehearsal: bool) -> ExitCode {
     }
 }
 
-/// Everything a run needs, opened and ready: the runbooks in scope, the target, the incident
-/// log (header written) and the engine. The headless driver and the TUI both start from here.
-pub struct Session {
-    pub rehearsal: bool,
-    pub level: Option<RehearsalLevel>,
-    pub title: String,
-    pub operator: String,
-    pub log_path: PathBuf,
-    pub recorder: Arc<LogRecorder>,
-    pub engine: Engine,
-    /// The runbooks in scope, each with its variables.
-    pub work: Vec<(Runbook, Scope)>,
-    pub groups: Vec<plan::Group>,
-    /// Runbook id → its RTO as written ("30m").
-    pub rtos: BTreeMap<String, String>,
-    pub plan_rto: Option<String>,
-    pub connected: target::Connected,
-    pub options: Options,
-    /// The log as it was when opened: the header, and on resume everything before.
-    pub history: Vec<incident::Event>,
-    /// Every event appended from now on, once it is on disk (interactive runs).
-    pub tap: Option<tokio::sync::mpsc::UnboundedReceiver<incident::Event>>,
-    /// Steps restored from the log on resume, with what they were.
-    pub restored: Vec<(plan::StepKey, StepStatus)>,
-    /// What the operator said is hit, when the plan was trimmed to it.
-    pub scoped: Option<String>,
-    /// The shared timeline, with `--share`.
-    pub share: Option<crate::share::ShareHandle>,
-    /// Other operators' records from the share, for the screen.
-    pub remote: Option<tokio::sync::mpsc::UnboundedReceiver<crate::share::RemoteRecord>>,
-}
-
+/// Loads the runbooks and opens the session over them, with this command line's flags.
 async fn open_session(
     args: &RunArgs,
     rehearsal: bool,
@@ -454,442 +413,44 @@ async fn open_session(
         return Err(ExitCode::from(1));
     }
     refuse_undeclared_vars(&set, &args.vars)?;
-    let plan = set.plans.first();
-    let overrides: BTreeMap<String, String> = args.vars.iter().cloned().collect();
-    let groups = {
-        let all = plan::groups(plan, &set.runbooks);
-        // Scope to the damage: each runbook with the values its variables take.
-        let values: BTreeMap<&str, (&Runbook, Vec<String>)> = set
-            .runbooks
-            .iter()
-            .map(|rb| {
-                let (v, _) = vars::resolve_partial(rb, plan.map(|p| &p.vars), &overrides, |k| {
-                    std::env::var(k).ok()
-                });
-                (
-                    rb.id(),
-                    (
-                        rb,
-                        v.values
-                            .into_values()
-                            .filter(|x| !x.secret)
-                            .map(|x| x.value)
-                            .collect(),
-                    ),
-                )
-            })
-            .collect();
-        plan::scope(&all, &values, &args.regions, &args.components)
-    };
-    if groups.is_empty() {
-        errln!(
-            "drbook: no runbook involves {:?} {:?}",
-            args.regions,
-            args.components
-        );
-        return Err(ExitCode::from(2));
-    }
-    let wanted: std::collections::BTreeSet<&str> = groups
-        .iter()
-        .flat_map(|g| g.runbooks.iter().map(String::as_str))
-        .collect();
-    // On the simulator no command runs, so a secret only commands would use may be unset: it
-    // stands in, and the log says so (a real incident will need it).
-    let commands_run = !args.target.is_simulated() || args.run_commands;
-    let mut work = Vec::new();
-    let mut stand_ins = Vec::new();
-    let mut unset = false;
-    for rb in set.runbooks.iter().filter(|r| wanted.contains(r.id())) {
-        let (mut v, missing) = vars::resolve_partial(rb, plan.map(|p| &p.vars), &overrides, |k| {
-            std::env::var(k).ok()
-        });
-        for m in missing {
-            if m.secret && !commands_run {
-                v.stand_in(&m);
-                stand_ins.push(m);
-            } else {
-                errln!("drbook: {m}");
-                unset = true;
-            }
-        }
-        work.push((rb.clone(), Scope::new(rb, v, BTreeMap::new())));
-    }
-    if unset {
-        return Err(ExitCode::from(2));
-    }
-    crate::startup::mark("variables resolved");
-    let level = match (rehearsal, args.dry_run, args.read_only) {
-        (false, _, _) => None,
-        (true, true, _) => Some(RehearsalLevel::DryRun),
-        (true, _, true) => Some(RehearsalLevel::ReadOnly),
-        (true, false, false) => Some(RehearsalLevel::Full),
-    };
-    let plan_rto = plan.and_then(|p| p.meta.rto.as_ref().map(|r| r.get_ref().clone()));
-    let title = args
-        .title
-        .clone()
-        .unwrap_or_else(|| plan.map_or("Runbooks".to_string(), |p| p.meta.title.get_ref().clone()));
-    first_frame(Opening {
-        work: &work,
-        groups: &groups,
-        title: &title,
-        level,
-        plan_rto: plan_rto.as_deref(),
-    });
-    let connected = match target::connect(&args.target, |k| std::env::var(k).ok()).await {
-        Ok(c) => c,
-        Err(e) => {
-            errln!("drbook: {e}");
-            return Err(ExitCode::from(2));
-        }
-    };
-    crate::startup::mark("target connected");
-    let rtos: BTreeMap<String, String> = work
-        .iter()
-        .filter_map(|(rb, _)| {
-            rb.meta
-                .rto
-                .as_ref()
-                .map(|r| (rb.id().to_string(), r.get_ref().clone()))
-        })
-        .collect();
-    let mut redactor = Redactor::new(Vec::<String>::new());
-    for (_, scope) in &work {
-        for v in scope
-            .vars
-            .values
-            .values()
-            .filter(|v| v.secret && !v.value.is_empty())
-        {
-            redactor.add_secret(v.value.clone());
-        }
-    }
-    // A keyed chain: the key signs every line and must never be written, even when a
-    // command prints it.
-    let log_key = match incident::LogKey::from_env() {
-        Ok(k) => k,
-        Err(e) => {
-            errln!("drbook: {e}");
-            return Err(ExitCode::from(2));
-        }
-    };
-    if let Ok(raw) = std::env::var(incident::chain::KEY_ENV)
-        && log_key.is_some()
-    {
-        redactor.add_secret(raw.trim().to_string());
-    }
-    // Read before the log is opened, so a slip does not leave an empty incident behind; a
-    // resumed incident is held to its own first event below.
-    let now = chrono::Utc::now();
-    let since = match &args.since {
-        Some(text) => match crate::exec::outage::parse_checked(text, now, now) {
-            Ok(at) => Some((text, at)),
-            Err(e) => {
-                eprintln!("drbook: --since: {e}");
-                return Err(ExitCode::from(2));
-            }
-        },
-        None => None,
-    };
-    let share_store = match args.share.as_deref().map(crate::share::open_store) {
-        Some(Ok(s)) => Some(s),
-        Some(Err(e)) => {
-            errln!("drbook: --share: {e}");
-            return Err(ExitCode::from(2));
-        }
-        None => None,
-    };
-    let opened = match &args.resume {
-        Some(path) => IncidentLog::resume_keyed(path, &operator, redactor, log_key, args.reopen)
-            .map(|(log, state)| (log, Some(state))),
-        None => {
-            let header = Header {
-                incident_id: args.incident.clone().unwrap_or_else(incident_id),
-                title: title.clone(),
-                mode: if rehearsal {
-                    Mode::Rehearsal
-                } else {
-                    Mode::Live
-                },
-                level,
-                operators: vec![operator.clone()],
-                drbook_version: env!("CARGO_PKG_VERSION").to_string(),
-                target: connected.description.clone(),
-                plan: plan.map(|p| p.id().to_string()),
-                runbooks: work.iter().map(|(rb, _)| runbook_ref(rb)).collect(),
-                auto_approve: args.auto_approve,
-                share: share_store.as_ref().map(|s| s.loc.to_string()),
-                keyed: None,
-            };
-            let dir = match args.log_dir.clone().map_or_else(incident::default_dir, Ok) {
-                Ok(d) => d,
-                Err(e) => {
-                    errln!("drbook: {e}; pass --log-dir");
-                    return Err(ExitCode::from(2));
-                }
-            };
-            IncidentLog::create_keyed(&dir, header, redactor, log_key).map(|log| (log, None))
-        }
-    };
-    let (mut log, resumed) = match opened {
-        Ok(x) => x,
-        Err(e) => {
-            errln!("drbook: cannot open the incident log: {e}");
-            return Err(ExitCode::from(2));
-        }
-    };
-    if let Some((text, at)) = since {
-        let first = resumed.as_ref().and_then(|s| s.started).unwrap_or(now);
-        if let Err(e) = crate::exec::outage::check(text, at, now, first) {
-            eprintln!("drbook: --since: {e}");
-            return Err(ExitCode::from(2));
-        }
-        let previous = resumed.as_ref().and_then(|s| s.outage_since);
-        if previous != Some(at)
-            && let Err(e) = log.append(&operator, EventKind::OutageStart { at, previous })
-        {
-            eprintln!("drbook: cannot write the incident log: {e}");
-            return Err(ExitCode::from(2));
-        }
-    }
-    let log_path = log.path().to_path_buf();
-    crate::startup::mark("log created");
-    if let Some(gone) = log.taken_over() {
-        errln!(
-            "drbook: {gone} had this incident log and is gone (its lock went with it): this drbook holds it now"
-        );
-    }
-    // The simulated estate lives beside the log, so a resumed rehearsal meets the Azure it left.
-    if let Some(sim) = &connected.sim {
-        match sim.keep_beside(&log_path).await {
-            Ok(crate::sim::persist::Kept::Replaced(why)) => errln!("drbook: {why}"),
-            Ok(_) => {}
-            Err(e) => {
-                errln!("drbook: {e}");
-                return Err(ExitCode::from(2));
-            }
-        }
-    }
-    crate::startup::mark("simulated estate kept beside the log");
-    // Read before the writer starts: from here on the tap delivers every new event.
-    let history = match incident::read_log(&log_path) {
-        Ok((events, _)) => events,
-        Err(e) => {
-            errln!("drbook: cannot read back the incident log: {e}");
-            return Err(ExitCode::from(2));
-        }
-    };
-    // `${incident.*}` take the incident's own values, from its header: a resumed incident keeps
-    // its id and start, so a step names the same scratch folder or work item after a resume.
-    let incident_vars = incident_refs(&history, &operator);
-    for (_, scope) in &mut work {
-        scope.incident = incident_vars.clone();
-    }
-    // A resumed shared incident keeps its share unless told otherwise.
-    let share_store = match share_store {
-        Some(s) => Some(s),
-        None => match history.first().map(|e| &e.kind) {
-            Some(EventKind::IncidentStarted(h)) if h.share.is_some() => {
-                match crate::share::open_store(h.share.as_deref().unwrap_or_default()) {
-                    Ok(s) => Some(s),
-                    Err(e) => {
-                        errln!("drbook: the incident's share: {e}");
-                        return Err(ExitCode::from(2));
-                    }
-                }
-            }
-            _ => None,
-        },
-    };
-    let (tap_tx, tap) = if interactive || share_store.is_some() {
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        (Some(tx), Some(rx))
-    } else {
-        (None, None)
-    };
-    // With a share, the syncer sees each event first and hands it on to the screen.
-    let (tap, share, remote) = match (share_store, tap) {
-        (Some(store), Some(local)) => {
-            let (fwd_tx, fwd_rx) = tokio::sync::mpsc::unbounded_channel();
-            let (rem_tx, rem_rx) = tokio::sync::mpsc::unbounded_channel();
-            let handle = crate::share::start(
-                store,
-                &operator,
-                args.role().as_str(),
-                &log_path,
-                &history,
-                local,
-                interactive.then_some(fwd_tx),
-                interactive.then_some(rem_tx),
-            );
-            (
-                interactive.then_some(fwd_rx),
-                Some(handle),
-                interactive.then_some(rem_rx),
-            )
-        }
-        (_, tap) => (tap, None, None),
-    };
-    let handle = match LogHandle::spawn_tapped(log, tap_tx) {
-        Ok(h) => h,
-        Err(e) => {
-            errln!("drbook: cannot start the incident log writer: {e}");
-            return Err(ExitCode::from(2));
-        }
-    };
-    if let Some(s) = &share {
-        s.attach_log(handle.clone());
-    }
-    let mut scoped = None;
-    if resumed.is_none() && !(args.regions.is_empty() && args.components.is_empty()) {
-        let ev = EventKind::ScopeSet {
-            regions: args.regions.clone(),
-            components: args.components.clone(),
-        };
-        if let Err(e) = handle.append(operator.clone(), ev).await {
-            errln!("drbook: cannot write the incident log: {e}");
-            return Err(ExitCode::from(2));
-        }
-        scoped = Some(format!(
-            "{} runbook(s) involve {}",
-            work.len(),
-            [args.regions.clone(), args.components.clone()]
-                .concat()
-                .join(", ")
-        ));
-    }
-    if resumed.is_none() && !stand_ins.is_empty() {
-        // One note: each secret, what would set it, and the runbooks that have it.
-        let mut by_name: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
-        for m in &stand_ins {
-            by_name
-                .entry((m.name.as_str(), m.env.as_str()))
-                .or_default()
-                .push(m.runbook.as_str());
-        }
-        let list: Vec<String> = by_name
-            .iter()
-            .map(|((name, env), rbs)| format!("{name} (${env}) of {}", rbs.join(", ")))
-            .collect();
-        let note = EventKind::Note {
-            runbook: None,
-            step: None,
-            text: format!(
-                "unset secrets stand in, as no command runs against the simulator; a real \
-                 incident needs them: {}",
-                list.join("; ")
-            ),
-        };
-        if let Err(e) = handle.append(operator.clone(), note).await {
-            errln!("drbook: cannot write the incident log: {e}");
-            return Err(ExitCode::from(2));
-        }
-    }
-    // Who holds which role is in the log: the screen, a review and the report read it there.
-    let role = EventKind::RoleTaken {
-        operator: operator.clone(),
+    let cfg = SessionConfig {
+        rehearsal,
+        operator,
         role: args.role(),
-    };
-    if let Err(e) = handle.append(operator.clone(), role).await {
-        errln!("drbook: cannot write the incident log: {e}");
-        return Err(ExitCode::from(2));
-    }
-    let options = Options {
-        operator: operator.clone(),
-        auto_approve: args.auto_approve,
+        interactive,
+        vars: args.vars.clone(),
+        regions: args.regions.clone(),
+        components: args.components.clone(),
+        simulated: args.target.is_simulated(),
+        run_commands: args.run_commands,
         dry_run: args.dry_run,
-        autopilot: !interactive,
-        max_delay: args.max_delay,
         read_only: args.read_only,
-        skip_commands: (args.target.is_simulated() && !args.run_commands).then(|| {
-            "not run against the simulator: commands reach real systems (--run-commands runs them)".to_string()
-        }),
-        share: share.clone(),
+        auto_approve: args.auto_approve,
+        max_delay: args.max_delay,
+        title: args.title.clone(),
+        since: args.since.clone(),
+        share: args.share.clone(),
         claim_wait: args.claim_wait,
         run_unclaimed: args.run_unclaimed,
+        resume: args.resume.clone(),
+        reopen: args.reopen,
+        incident: args.incident.clone(),
+        log_dir: args.log_dir.clone(),
     };
-    crate::startup::mark("log writer started, role logged");
-    let recorder = Arc::new(LogRecorder::new(handle, "drbook"));
-    let mut engine = Engine::new(
-        work.clone(),
-        groups.clone(),
-        connected.reader.clone(),
-        recorder.clone(),
-        options.clone(),
-    )
-    .with_role(args.role())
-    // On a shared incident a commander elsewhere can approve a two-person step.
-    .approvals_from_elsewhere(options.share.is_some());
-    let mut restored = Vec::new();
-    if let Some(state) = resumed {
-        for rb in &state.runbooks {
-            for st in &rb.steps {
-                let p = match st.status {
-                    StepStatus::NotStarted => continue,
-                    StepStatus::Done | StepStatus::Assessed => plan::Progress::Done,
-                    StepStatus::Failed => plan::Progress::Failed,
-                    StepStatus::Skipped => plan::Progress::Skipped,
-                    StepStatus::Running
-                    | StepStatus::WaitingForConfirmation
-                    | StepStatus::WaitingForApproval
-                    | StepStatus::Interrupted => plan::Progress::Active,
-                };
-                let key = plan::StepKey::new(rb.id.clone(), st.id.clone());
-                restored.push((key.clone(), st.status));
-                engine.restore(
-                    key,
-                    Restored {
-                        progress: p,
-                        outputs: st.outputs.clone(),
-                        skip_reason: st.skip_reason.clone(),
-                        interrupted: st.started.is_some() && p == plan::Progress::Active,
-                    },
-                );
+    let connect = async {
+        target::connect(&args.target, |k| std::env::var(k).ok())
+            .await
+            .map(target::Connected::into_engine)
+    };
+    let mut warn = |line: String| errln!("drbook: {line}");
+    session::open(&cfg, &set, connect, first_frame, &mut warn)
+        .await
+        .map_err(|e| {
+            for line in e.lines() {
+                errln!("drbook: {line}");
             }
-        }
-    }
-    Ok(Session {
-        rehearsal,
-        level,
-        title,
-        operator,
-        log_path,
-        recorder,
-        engine,
-        work,
-        groups,
-        rtos,
-        plan_rto,
-        connected,
-        options,
-        history,
-        tap,
-        restored,
-        scoped,
-        share,
-        remote,
-    })
-}
-
-/// The values of `${incident.id}`, `${incident.mode}`, `${incident.operator}` and
-/// `${incident.started}`: the header's id and mode (`dry-run` for a dry-run rehearsal), the
-/// time the header was written, and the operator running this drbook.
-fn incident_refs(history: &[incident::Event], operator: &str) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    out.insert("operator".to_string(), operator.to_string());
-    if let Some(first) = history.first()
-        && let EventKind::IncidentStarted(h) = &first.kind
-    {
-        let mode = match (h.mode, h.level) {
-            (Mode::Live, _) => "live",
-            (Mode::Rehearsal, Some(RehearsalLevel::DryRun)) => "dry-run",
-            (Mode::Rehearsal, _) => "rehearsal",
-        };
-        out.insert("id".to_string(), h.incident_id.clone());
-        out.insert("mode".to_string(), mode.to_string());
-        out.insert("started".to_string(), crate::time::rfc3339_millis(first.ts));
-    }
-    out
+            ExitCode::from(2)
+        })
 }
 
 /// `--non-interactive`: the autopilot starts every ready step; `answers` stands in for the
@@ -1015,8 +576,8 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
             }
         }
     }
-    if let Some(sim) = connected.sim {
-        sim.shutdown().await;
+    if let Some(estate) = connected.estate {
+        estate.shutdown().await;
     }
     if let Some(e) = ending.log_failed {
         eprintln!("drbook: the incident log failed, so the run stopped: {e}");
@@ -1031,7 +592,7 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
     }
     drop(recorder);
     if let Some(share) = &share {
-        report_share(share, share_flush_limit()).await;
+        outln!("{}", report_share(share, share_flush_limit()).await);
     }
     // The scorecard comes from the log itself: what is on disk is what counts.
     let mut head = None;
@@ -1150,32 +711,6 @@ fn stopped_for_approval(
     ExitCode::from(1)
 }
 
-/// The last event of a run: recovered (or rehearsed) when every runbook finished.
-pub async fn close_incident(
-    recorder: &LogRecorder,
-    operator: &str,
-    finished: bool,
-    rehearsal: bool,
-) -> Result<(), String> {
-    let outcome = match (finished, rehearsal) {
-        (true, true) => IncidentOutcome::Rehearsed,
-        (true, false) => IncidentOutcome::Recovered,
-        (false, _) => IncidentOutcome::Failed,
-    };
-    recorder
-        .handle()
-        .append(
-            operator,
-            EventKind::IncidentClosed {
-                outcome,
-                summary: None,
-            },
-        )
-        .await
-        .map(|_| ())
-        .map_err(|e| e.to_string())
-}
-
 /// The cleanup steps owed by a rehearsal, per runbook, newest change first: for every step the
 /// log says succeeded and that names a `cleanup`, with the step it undoes. Each is a runbook
 /// of its own whose steps run one after the other, with the outputs of the steps they undo.
@@ -1283,7 +818,7 @@ async fn clean_up(
         Scope,
         Vec<incident::CleanupStep>,
     )>,
-    connected: &target::Connected,
+    connected: &crate::target::Connected,
     recorder: Arc<LogRecorder>,
     options: Options,
     answers: &Answers,
@@ -1474,15 +1009,6 @@ fn shell_quote(s: &str) -> String {
     }
 }
 
-/// How long a run that ends waits for the share to take what it has not yet taken
-/// (`DRBOOK_SHARE_FLUSH`, e.g. `5s`, changes it).
-fn share_flush_limit() -> Duration {
-    std::env::var("DRBOOK_SHARE_FLUSH")
-        .ok()
-        .and_then(|v| crate::time::parse_duration(&v).ok())
-        .unwrap_or(Duration::from_secs(30))
-}
-
 /// Headless runs say when the share goes offline and when it is back.
 async fn print_share_changes(mut view: tokio::sync::watch::Receiver<crate::share::ShareView>) {
     let mut online = None;
@@ -1506,31 +1032,6 @@ async fn print_share_changes(mut view: tokio::sync::watch::Receiver<crate::share
                 printable(v.problem.as_deref().unwrap_or("no answer"))
             );
         }
-    }
-}
-
-/// Shares what is left, says goodbye on the shared timeline, and tells what happened.
-pub async fn report_share(share: &crate::share::ShareHandle, limit: Duration) {
-    let left = share.flush(true, limit).await;
-    let view = share.view.borrow().clone();
-    match left {
-        Some(0) => outln!(
-            "shared timeline: {} ({} records, every event of this log shared)",
-            view.url,
-            view.records
-        ),
-        Some(left) => outln!(
-            "shared timeline: {} is OFFLINE ({}): {left} event(s) of this log not shared yet; \
-             they are shared when the incident is resumed (--resume)",
-            view.url,
-            printable(view.problem.as_deref().unwrap_or("no answer"))
-        ),
-        None => outln!(
-            "shared timeline: {} did not answer within {}s: events of this log may not be \
-             shared yet; they are shared when the incident is resumed (--resume)",
-            view.url,
-            limit.as_secs()
-        ),
     }
 }
 
@@ -1617,31 +1118,6 @@ impl RtoClock {
             self.total,
             fmt(projected)
         ))
-    }
-}
-
-fn incident_id() -> String {
-    format!(
-        "{}-{:04x}",
-        chrono::Utc::now().format("%Y%m%dT%H%M%SZ"),
-        rand::random::<u16>()
-    )
-}
-
-fn runbook_ref(rb: &crate::runbook::model::Runbook) -> RunbookRef {
-    let bytes = std::fs::read(&*rb.file).unwrap_or_default();
-    RunbookRef {
-        id: rb.id().to_string(),
-        file: rb.file.display().to_string(),
-        sha256: incident::chain::sha256_hex(&bytes),
-        steps: rb.steps.iter().map(|s| s.id.get_ref().clone()).collect(),
-        rto: rb.meta.rto.as_ref().map(|r| r.get_ref().clone()),
-        cleanups: rb
-            .steps
-            .iter()
-            .filter(|s| s.cleanup.is_some())
-            .map(|s| s.id.get_ref().clone())
-            .collect(),
     }
 }
 

@@ -21,16 +21,10 @@ use crate::runbook::plan::{self, Group, Progress, StepKey};
 use crate::time::parse_duration;
 
 mod approval;
+mod claims;
+mod rollback;
 use crate::roles::Role;
 pub use approval::Roles;
-
-/// A headless run whose share is offline tries a claim again this often, until its
-/// `claim_wait` is over; then it skips the step.
-const CLAIM_RETRY: Duration = Duration::from_secs(3);
-
-/// The longest a verifier's single read on resume may take before the interrupted change it
-/// verifies is confirmed again instead.
-const VERIFY_ON_RESUME: Duration = Duration::from_secs(60);
 
 /// How a step is to be claimed on the shared timeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -234,6 +228,23 @@ pub enum Control {
     Shutdown,
 }
 
+impl From<crate::share::Request> for Control {
+    fn from(r: crate::share::Request) -> Control {
+        use crate::share::Request;
+        match r {
+            Request::TakeRole { who, role } => Control::TakeRole { who, role },
+            // Given at the approver's own drbook: no other keyboard typed it.
+            Request::Approve { key, by, role, yes } => Control::Approve {
+                key,
+                by,
+                role,
+                yes,
+                keyboard: None,
+            },
+        }
+    }
+}
+
 /// Sent to the screen after an event is durable, or as transient progress.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Update {
@@ -272,7 +283,7 @@ pub struct Options {
     /// `kubectl` would reach real systems, not the simulated ones).
     pub skip_commands: Option<String>,
     /// A shared incident: steps that change things are claimed on the shared timeline first.
-    pub share: Option<crate::share::ShareHandle>,
+    pub share: Option<Arc<dyn crate::share::Claims>>,
     /// How long an autopilot run waits for an offline share to claim a step before it skips
     /// the step.
     pub claim_wait: Duration,
@@ -481,7 +492,7 @@ impl Engine {
         let (prog_tx, mut prog_rx) = mpsc::unbounded_channel::<(StepKey, String)>();
         // What others on a shared incident ask of this engine (their roles, approvals).
         let (_none, quiet) = mpsc::unbounded_channel();
-        let mut shared = self.options.share.as_ref().map_or(quiet, |s| s.controls());
+        let mut shared = self.options.share.as_ref().map_or(quiet, |s| s.requests());
         let mut work = Work {
             tasks: JoinSet::new(),
             timers: JoinSet::new(),
@@ -516,7 +527,7 @@ impl Engine {
                     None | Some(Control::Shutdown) => break,
                     Some(c) => self.handle(c, &mut work, &updates).await,
                 },
-                Some(c) = shared.recv() => self.handle(c, &mut work, &updates).await,
+                Some(r) = shared.recv() => self.handle(r.into(), &mut work, &updates).await,
                 Some(joined) = work.tasks.join_next(), if !work.tasks.is_empty() => match joined {
                     Ok((key, report)) => {
                         // A step's output, all sent before its task ended, goes in the log
@@ -1019,120 +1030,6 @@ impl Engine {
         }
     }
 
-    /// The operator asked for an explicit claim (a takeover, or a run without the share).
-    fn claim_on_request(&mut self, key: StepKey, mode: ClaimMode, work: &mut Work) {
-        if self.progress_of(&key) == Progress::NotStarted
-            && self.ready().contains(&key)
-            && self.options.share.is_some()
-        {
-            self.request_claim(key, mode, work);
-        }
-    }
-
-    /// Asks the share for the step; the answer comes back in the run loop, so the engine
-    /// keeps running other steps while the share is slow or down.
-    fn request_claim(&mut self, key: StepKey, mode: ClaimMode, work: &mut Work) {
-        self.claim_after(key, mode, Duration::ZERO, work);
-    }
-
-    fn claim_after(&mut self, key: StepKey, mode: ClaimMode, wait: Duration, work: &mut Work) {
-        let Some(share) = self.options.share.clone() else {
-            return;
-        };
-        self.progress.insert(key.clone(), Progress::Active);
-        work.claims.spawn(async move {
-            tokio::time::sleep(wait).await;
-            let outcome = share.claim(key.clone(), mode == ClaimMode::Takeover).await;
-            (key, mode, outcome)
-        });
-    }
-
-    async fn claim_answered(
-        &mut self,
-        key: StepKey,
-        mode: ClaimMode,
-        outcome: crate::share::ClaimOutcome,
-        work: &mut Work,
-        updates: &mpsc::UnboundedSender<Update>,
-    ) -> Result<(), String> {
-        use crate::share::ClaimOutcome;
-        // With nobody at the keyboard, a share that is briefly down is waited for (the step
-        // stays unclaimed and unstarted meanwhile), for `claim_wait`; then the step is skipped.
-        if self.options.autopilot
-            && mode == ClaimMode::Normal
-            && let ClaimOutcome::Offline(why) = &outcome
-        {
-            let since = *self
-                .claim_since
-                .entry(key.clone())
-                .or_insert_with(Instant::now);
-            let left = self.options.claim_wait.saturating_sub(since.elapsed());
-            if !left.is_zero() {
-                let _ = updates.send(Update::Progress {
-                    key: key.clone(),
-                    text: format!(
-                        "waiting up to {}s more for the share to claim it: {why}",
-                        left.as_secs()
-                    ),
-                });
-                self.claim_after(key, mode, CLAIM_RETRY.min(left), work);
-                return Ok(());
-            }
-        }
-        self.claim_since.remove(&key);
-        self.progress.insert(key.clone(), Progress::NotStarted);
-        let by = self.options.operator.clone();
-        let granted = match outcome {
-            ClaimOutcome::Granted { from } => Ok((from, false)),
-            ClaimOutcome::Offline(_) if mode == ClaimMode::OrOffline => Ok((None, true)),
-            ClaimOutcome::HeldBy(h) => Err((
-                Some(h.op.clone()),
-                format!(
-                    "{} holds it since {} UTC; taking it over must be explicit",
-                    h.op,
-                    h.since.format("%H:%M:%S")
-                ),
-            )),
-            ClaimOutcome::Offline(why) => Err((
-                None,
-                format!("the share is offline, so the step cannot be claimed: {why}"),
-            )),
-        };
-        let (holder, reason) = match granted {
-            Ok((from, offline)) => {
-                self.claimed.insert(key.clone());
-                self.record(
-                    ExecEvent::Claimed {
-                        key: key.clone(),
-                        from,
-                        by,
-                        offline,
-                    },
-                    updates,
-                )
-                .await?;
-                return self.start(key, work, updates).await;
-            }
-            Err(refused) => refused,
-        };
-        self.record(
-            ExecEvent::ClaimRefused {
-                key: key.clone(),
-                holder,
-                reason: reason.clone(),
-                by,
-            },
-            updates,
-        )
-        .await?;
-        if self.options.autopilot {
-            // Nobody is there to take it over: leave it to whoever holds it.
-            self.skip(key, format!("not claimed: {reason}"), None, updates)
-                .await?;
-        }
-        Ok(())
-    }
-
     /// A step's title as shown (variables filled in, secrets masked), for the log.
     fn shown_title(&self, key: &StepKey) -> String {
         let Some((_, step)) = self.step(key) else {
@@ -1334,173 +1231,6 @@ impl Engine {
             .await
     }
 
-    /// A failed step with `on_failure = "rollback"` starts its rollback, once per incident.
-    async fn roll_back_if_asked(
-        &mut self,
-        key: &StepKey,
-        outcome: Outcome,
-        work: &mut Work,
-        updates: &mpsc::UnboundedSender<Update>,
-    ) -> Result<(), String> {
-        let Some((rb, step)) = self.step(key) else {
-            return Ok(());
-        };
-        let Some(rollback) = step.rollback.as_ref().map(|r| r.get_ref().clone()) else {
-            return Ok(());
-        };
-        if outcome != Outcome::Failed
-            || step.on_failure.as_ref().map(|o| *o.get_ref()) != Some(OnFailure::Rollback)
-            || !rb.rollbacks.iter().any(|r| r.id.get_ref() == &rollback)
-        {
-            return Ok(());
-        }
-        let rk = StepKey::new(key.runbook.clone(), rollback.clone());
-        if !self.rollbacks_run.insert(rk.clone()) {
-            return self
-                .record(
-                    ExecEvent::Note {
-                        key: Some(key.clone()),
-                        text: format!(
-                            "rollback `{rollback}` has already run in this incident: it is not run again"
-                        ),
-                        by: "drbook".into(),
-                    },
-                    updates,
-                )
-                .await;
-        }
-        self.record(
-            ExecEvent::RollbackStarted {
-                key: key.clone(),
-                rollback,
-            },
-            updates,
-        )
-        .await?;
-        self.start(rk, work, updates).await
-    }
-
-    /// On resume: a rollback that a failed step asked for and that had not begun, or had not
-    /// finished, when drbook stopped is started now (an interrupted one is confirmed again),
-    /// as the uninterrupted run would have. Nothing to do on a fresh run.
-    async fn resume_rollbacks(
-        &mut self,
-        work: &mut Work,
-        updates: &mpsc::UnboundedSender<Update>,
-    ) -> Result<(), String> {
-        let mut failed: Vec<StepKey> = self
-            .progress
-            .iter()
-            .filter(|(_, p)| **p == Progress::Failed)
-            .map(|(k, _)| k.clone())
-            .collect();
-        failed.sort();
-        for key in failed {
-            let Some(rollback) = self
-                .step(&key)
-                .filter(|(_, s)| {
-                    s.on_failure.as_ref().map(|o| *o.get_ref()) == Some(OnFailure::Rollback)
-                })
-                .and_then(|(_, s)| s.rollback.map(|r| r.into_inner()))
-            else {
-                continue;
-            };
-            let rk = StepKey::new(key.runbook.clone(), rollback);
-            if !self.rollbacks_run.contains(&rk) {
-                self.roll_back_if_asked(&key, Outcome::Failed, work, updates)
-                    .await?;
-            } else if self.progress_of(&rk) == Progress::NotStarted && self.is_rollback(&rk) {
-                // Restored as begun and unfinished (see `restore`).
-                self.start(rk, work, updates).await?;
-            }
-        }
-        Ok(())
-    }
-
-    /// On resume, before an interrupted change is confirmed again and re-sent: reads its
-    /// verifiers once each (no polling), each read logged against the change. When every one
-    /// holds, the change happened before the interruption (a failover Azure finished while
-    /// drbook was down): their ids, and the change is not sent again. None when there is no
-    /// verifier or one does not hold (or cannot be read): the change is confirmed again, as
-    /// before. The engine waits for these few reads, once per interrupted step.
-    async fn verified_on_resume(
-        &self,
-        rb: &Runbook,
-        key: &StepKey,
-        updates: &mpsc::UnboundedSender<Update>,
-    ) -> Result<Option<String>, String> {
-        let scope = self.scopes.get(&key.runbook).cloned().unwrap_or_default();
-        let Some((_, change)) = self.step(key) else {
-            return Ok(None);
-        };
-        // Only reads of what the change wrote say whether it happened: a probe after it (the
-        // registry answers) holds whether the change was made or refused.
-        let verifiers: Vec<&Step> = crate::checks::run::verifiers_of(rb, &key.step)
-            .into_iter()
-            .filter(|v| reads_what_it_changed(&change, v, &scope))
-            .collect();
-        if verifiers.is_empty() {
-            return Ok(None);
-        }
-        let mut ids = Vec::new();
-        for v in verifiers {
-            let vid = v.id.get_ref().clone();
-            let limit = steps::timeout_of(v).min(VERIFY_ON_RESUME);
-            let Ok(r) = tokio::time::timeout(limit, self.reader.read(v, &scope, None)).await else {
-                self.record(
-                    ExecEvent::Note {
-                        key: Some(key.clone()),
-                        text: format!(
-                            "resume: verifier `{vid}` did not answer within {}s; the change is confirmed again",
-                            limit.as_secs()
-                        ),
-                        by: "drbook".into(),
-                    },
-                    updates,
-                )
-                .await?;
-                return Ok(None);
-            };
-            self.record(
-                ExecEvent::CheckResult {
-                    key: key.clone(),
-                    expected: r.expected.clone(),
-                    actual: r.actual.clone(),
-                    verdict: r.verdict.as_str().to_string(),
-                    source: format!("verifier `{vid}` read once on resume: {}", r.target),
-                    latency_ms: r.latency.as_millis() as u64,
-                },
-                updates,
-            )
-            .await?;
-            if r.verdict != crate::checks::read::Verdict::Pass {
-                return Ok(None);
-            }
-            ids.push(vid);
-        }
-        Ok(Some(ids.join("`, `")))
-    }
-
-    /// Why a check, probe or wait after a change has nothing to verify: the change it
-    /// verifies was declined or could not be claimed, so polling for its effect would only
-    /// run into the step's own timeout. (A change skipped by its condition may have nothing
-    /// left to do: what follows it still verifies the state.)
-    fn verifies_what_did_not_happen(
-        &self,
-        rb: &Runbook,
-        step: &Step,
-        key: &StepKey,
-    ) -> Option<String> {
-        let (id, _) = crate::checks::run::change_before(rb, step)?;
-        let ck = StepKey::new(key.runbook.clone(), id.clone());
-        if self.progress_of(&ck) != Progress::Skipped {
-            return None;
-        }
-        let why = self.skip_reasons.get(&ck)?;
-        (why.starts_with("declined by") || why.starts_with("not claimed"))
-            .then(|| format!("verifies `{id}`, which did not happen: {why}"))
-    }
-
     #[allow(clippy::too_many_arguments)]
     async fn finish(
         &mut self,
@@ -1549,31 +1279,6 @@ impl Engine {
         }
         Ok(())
     }
-}
-
-/// Does `verifier` read the ARM resource `change` wrote: the same id, or the resource an
-/// action such as `.../storageAccounts/x/failover` acts on (ids compared without case, queries
-/// ignored)? Commands, probes and graph queries never qualify: nothing ties them to the write.
-fn reads_what_it_changed(change: &Step, verifier: &Step, scope: &Scope) -> bool {
-    if *change.kind.get_ref() != StepKind::Action
-        || !matches!(verifier.kind.get_ref(), StepKind::Check | StepKind::Storage)
-    {
-        return false;
-    }
-    let id = |s: &Step| {
-        let raw = s.resource.as_ref()?.get_ref();
-        let text = scope.render(raw).ok()?;
-        let path = text.split('?').next().unwrap_or_default();
-        Some(path.trim_end_matches('/').to_ascii_lowercase())
-    };
-    let (Some(wrote), Some(read)) = (id(change), id(verifier)) else {
-        return false;
-    };
-    wrote == read
-        || wrote
-            .strip_prefix(&read)
-            .and_then(|rest| rest.strip_prefix('/'))
-            .is_some_and(|action| !action.is_empty() && !action.contains('/'))
 }
 
 fn first_line(s: &str) -> String {

@@ -13,6 +13,7 @@ pub mod gantt;
 pub mod history;
 pub mod html;
 pub mod markdown;
+pub mod scorecard;
 pub mod sources;
 mod stats;
 pub mod verdict;

@@ -2,12 +2,14 @@
 //! Each drbook keeps its own local log (the source of truth, which works offline) and copies
 //! every event to the share; claims on steps are compare-and-append records on the same blob.
 
+pub mod claims;
 pub mod record;
 pub mod remote;
 pub mod sync;
 pub mod timeline;
 
-pub use sync::{ClaimOutcome, Holder, Me, Peer, RemoteRecord, ShareHandle, ShareView};
+pub use claims::{ClaimOutcome, Claims, Request};
+pub use sync::{Holder, Me, Peer, RemoteRecord, ShareHandle, ShareView};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,6 +19,9 @@ use tokio::sync::mpsc;
 
 use crate::blob::{BlobError, Store};
 use crate::incident::Event;
+
+/// How long a report or a review waits for the shared timeline.
+pub const SHARE_LIMIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Opens the share at `url` (credentials from the environment, else the Azure CLI's Entra
 /// sign-in for https accounts). Only a malformed URL or a missing credential fails here: a

@@ -23,10 +23,10 @@ use chrono::{DateTime, Utc};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, oneshot, watch};
 
+use super::claims::{ClaimOutcome, Request};
 use super::record::{Body, Record};
 use super::remote::{self, Appended, End};
 use crate::blob::{BlobError, Store};
-use crate::exec::engine::Control;
 use crate::incident::Event;
 use crate::runbook::plan::StepKey;
 
@@ -115,17 +115,6 @@ impl ShareView {
     }
 }
 
-/// The answer to a claim.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ClaimOutcome {
-    /// This drbook holds the step (`from`: whose claim it took over).
-    Granted { from: Option<String> },
-    /// Someone else does; taking it over must be explicit.
-    HeldBy(Holder),
-    /// The share cannot be reached, so no claim can be made or checked.
-    Offline(String),
-}
-
 /// Someone else's record, for the screen's timeline.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RemoteRecord {
@@ -141,7 +130,7 @@ enum Command {
         reply: oneshot::Sender<ClaimOutcome>,
     },
     /// Where to send what others' records ask of this drbook's engine.
-    Attach(mpsc::UnboundedSender<Control>),
+    Attach(mpsc::UnboundedSender<Request>),
     /// The local log, for the notes the syncer writes itself.
     AttachLog(crate::incident::LogHandle),
     /// Share everything queued and read to the end, then answer how many are still queued.
@@ -189,7 +178,7 @@ impl ShareHandle {
 
     /// What others' records ask of this drbook's engine: roles taken, a commander's approval
     /// of a step this drbook waits on.
-    pub fn controls(&self) -> mpsc::UnboundedReceiver<Control> {
+    pub fn requests(&self) -> mpsc::UnboundedReceiver<Request> {
         let (tx, rx) = mpsc::unbounded_channel();
         let _ = self.commands.send(Command::Attach(tx));
         rx
@@ -324,9 +313,9 @@ struct Syncer {
     last_ours: Instant,
     local_open: bool,
     /// This drbook's engine, for what others' records ask of it.
-    engine: Option<mpsc::UnboundedSender<Control>>,
+    engine: Option<mpsc::UnboundedSender<Request>>,
     /// Roles others took, for an engine that attaches later.
-    roles_seen: Vec<Control>,
+    roles_seen: Vec<Request>,
     /// Steps this drbook ran without a claim while the share was down, and when: claimed on
     /// the share once our events before them are there.
     late_claims: VecDeque<(StepKey, DateTime<Utc>)>,
@@ -834,8 +823,8 @@ impl Syncer {
             return;
         }
         let event = rec.event();
-        if let Some(c) = event.as_ref().and_then(|ev| control_for(&rec, ev)) {
-            if matches!(c, Control::TakeRole { .. }) {
+        if let Some(c) = event.as_ref().and_then(|ev| request_for(&rec, ev)) {
+            if matches!(c, Request::TakeRole { .. }) {
                 self.roles_seen.push(c.clone());
             }
             if let Some(tx) = &self.engine {
@@ -958,11 +947,11 @@ impl Syncer {
 /// What someone else's event asks of this drbook's engine: the role they took, and an
 /// approval a commander gave, each only as written by that person's own drbook (another
 /// drbook records what it received, and passing that on would echo it back and forth).
-fn control_for(rec: &Record, ev: &Event) -> Option<Control> {
+fn request_for(rec: &Record, ev: &Event) -> Option<Request> {
     use crate::incident::EventKind;
     match &ev.kind {
         EventKind::RoleTaken { operator, role } if crate::roles::same_person(operator, &rec.op) => {
-            Some(Control::TakeRole {
+            Some(Request::TakeRole {
                 who: operator.clone(),
                 role: *role,
             })
@@ -974,12 +963,11 @@ fn control_for(rec: &Record, ev: &Event) -> Option<Control> {
             role,
             approved,
             keyboard: None,
-        } if crate::roles::same_person(by, &rec.op) => Some(Control::Approve {
+        } if crate::roles::same_person(by, &rec.op) => Some(Request::Approve {
             key: StepKey::new(runbook.clone(), step.clone()),
             by: by.clone(),
             role: *role,
             yes: *approved,
-            keyboard: None,
         }),
         _ => None,
     }

@@ -6,7 +6,6 @@
 pub mod app;
 pub mod bindings;
 pub mod clock;
-pub mod config;
 pub mod fixture;
 pub mod keys;
 pub mod live;

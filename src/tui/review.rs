@@ -174,24 +174,27 @@ pub fn open(path: &Path, ui: UiSetup, share: Option<&[u8]>) -> Result<App, Strin
     Ok(app)
 }
 
-/// `drbook review PATH`: a folder lists its incidents; a log opens in the TUI.
-pub async fn review(path: &Path, theme: Option<&str>, share: Option<&str>) -> ExitCode {
+/// `drbook review PATH`: a folder lists its incidents; a log opens in the TUI, looking as
+/// `ui_setup` says (the CLI reads the user's config).
+pub async fn review(
+    path: &Path,
+    ui_setup: impl FnOnce() -> Result<UiSetup, String>,
+    share: Option<&str>,
+) -> ExitCode {
     if path.is_dir() {
         return list(path);
     }
     let shared = match share {
-        Some(url) => {
-            match crate::share::timeline_for(path, url, crate::cli::report::SHARE_LIMIT).await {
-                Ok(b) => Some(b),
-                Err(e) => {
-                    eprintln!("drbook review: {e}");
-                    return ExitCode::from(2);
-                }
+        Some(url) => match crate::share::timeline_for(path, url, crate::share::SHARE_LIMIT).await {
+            Ok(b) => Some(b),
+            Err(e) => {
+                eprintln!("drbook review: {e}");
+                return ExitCode::from(2);
             }
-        }
+        },
         None => None,
     };
-    let ui = match UiSetup::from_config(theme) {
+    let ui = match ui_setup() {
         Ok(u) => u,
         Err(e) => {
             eprintln!("drbook: {e}");

@@ -17,9 +17,9 @@ use super::keys::KeyMap;
 use super::model::Board;
 use super::term::Term;
 use super::theme::Theme;
-use super::{config, live, view};
-use crate::cli::run::{Session, close_incident};
+use super::{live, view};
 use crate::exec::engine::Control;
+use crate::exec::session::{Session, close_incident};
 
 /// How often live values of the runbook on screen are read again.
 const LIVE_EVERY: Duration = Duration::from_secs(15);
@@ -34,24 +34,6 @@ pub struct UiSetup {
     pub operator: Option<String>,
     /// The command that resumes this incident, without `--resume LOG`.
     pub resume_cmd: String,
-}
-
-impl UiSetup {
-    pub fn from_config(theme: Option<&str>) -> Result<UiSetup, String> {
-        let env = |k: &str| std::env::var(k).ok();
-        let cfg = config::load_default(env).map_err(|e| e.to_string())?;
-        let no_color = std::env::var("NO_COLOR").ok();
-        let theme = cfg
-            .theme(theme, no_color.as_deref())
-            .map_err(|e| e.to_string())?;
-        let keys = cfg.keymap().map_err(|e| e.to_string())?;
-        Ok(UiSetup {
-            theme,
-            keys,
-            operator: cfg.operator.clone(),
-            resume_cmd: "drbook run".into(),
-        })
-    }
 }
 
 /// Both ends of the terminal are a terminal (not a pipe or a file).
@@ -242,10 +224,13 @@ pub async fn run(session: Session, ui: UiSetup, early: Option<Term>) -> ExitCode
     }
     if let Some(share) = &share {
         // Quitting never waits long on a share that is down: what is left goes on resume.
-        crate::cli::run::report_share(share, Duration::from_secs(5)).await;
+        outln!(
+            "{}",
+            crate::exec::session::report_share(share, Duration::from_secs(5)).await
+        );
     }
-    if let Some(sim) = connected.sim {
-        sim.shutdown().await;
+    if let Some(estate) = connected.estate {
+        estate.shutdown().await;
     }
     outln!("incident log: {}", log_path.display());
     if let Some(e) = &app.log_failed {

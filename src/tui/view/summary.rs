@@ -37,7 +37,7 @@ pub(super) fn summary_lines(app: &App) -> Vec<Line<'static>> {
     }
     lines.push(Line::from(Span::styled("RTO achieved", t.title)));
     lines.extend(
-        crate::exec::scorecard::render(&verdict)
+        crate::report::scorecard::render(&verdict)
             .lines()
             .map(|l| Line::from(format!("  {l}"))),
     );

@@ -9,11 +9,11 @@ use serde::Deserialize;
 use thiserror::Error;
 use toml::Spanned;
 
-use super::keys::{Action, KeyError, KeyMap, parse_key};
-use super::theme::{Theme, ThemeError, is_path};
+use crate::cli::target::TargetKind;
 use crate::diag::TomlError;
 use crate::roles::Role;
-use crate::target::TargetKind;
+use crate::tui::keys::{Action, KeyError, KeyMap, parse_key};
+use crate::tui::theme::{Theme, ThemeError, is_path};
 
 /// The variable that points at another config file.
 pub const CONFIG_ENV: &str = "DRBOOK_CONFIG";
@@ -246,6 +246,24 @@ impl Config {
             .as_ref()
             .map_or_else(|| "config".to_string(), |p| p.display().to_string())
     }
+}
+
+/// What the screen looks like and answers to: the config file's theme and keys, `--theme`
+/// and `$NO_COLOR`, handed to the TUI as plain values.
+pub fn ui_setup(theme: Option<&str>) -> Result<crate::tui::UiSetup, String> {
+    let env = |k: &str| std::env::var(k).ok();
+    let cfg = load_default(env).map_err(|e| e.to_string())?;
+    let no_color = std::env::var("NO_COLOR").ok();
+    let theme = cfg
+        .theme(theme, no_color.as_deref())
+        .map_err(|e| e.to_string())?;
+    let keys = cfg.keymap().map_err(|e| e.to_string())?;
+    Ok(crate::tui::UiSetup {
+        theme,
+        keys,
+        operator: cfg.operator.clone(),
+        resume_cmd: "drbook run".into(),
+    })
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! then the whole incident, so a live run, a resumed one, a replayed one and every report
 //! say the same.
 
-use crate::report::verdict::Verdict;
+use super::verdict::Verdict;
 
 /// The scorecard as text.
 pub fn render(v: &Verdict) -> String {
