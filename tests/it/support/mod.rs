@@ -1,2 +1,4 @@
 pub mod azurite;
+pub mod cli;
 pub mod proxy;
+pub mod tmux;
