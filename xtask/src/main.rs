@@ -47,7 +47,8 @@ fn test(args: Vec<String>) -> Result<ExitCode, String> {
     install_system_packages()?;
     install_azurite(&root)?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    eprintln!("xtask: running cargo test --locked {}", args.join(" "));
+    let shown: String = args.iter().map(|a| format!(" {a}")).collect();
+    eprintln!("xtask: running cargo test --locked{shown}");
     let status = Command::new(&cargo)
         .args(["test", "--locked"])
         .args(&args)
