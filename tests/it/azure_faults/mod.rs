@@ -8,6 +8,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::support::recorder::Memory;
 use drbook::azure::auth::SimCredential;
 use drbook::azure::{ArmClient, ClientOptions, Cloud, ErrorKind, TokenCache};
 use drbook::sim::scenario::Scenario;
@@ -1266,17 +1267,6 @@ async fn writes_go_only_to_allowed_subscriptions_and_reads_are_never_blocked() {
 }
 
 /// What the executor would write to the incident log, kept in memory.
-#[derive(Default)]
-struct Memory(std::sync::Mutex<Vec<drbook::exec::engine::ExecEvent>>);
-
-#[async_trait::async_trait]
-impl drbook::exec::engine::Recorder for Memory {
-    async fn record(&self, ev: &drbook::exec::engine::ExecEvent) -> Result<(), String> {
-        self.0.lock().map_err(|e| e.to_string())?.push(ev.clone());
-        Ok(())
-    }
-}
-
 /// Runs a one-step runbook (`extra` added to its step) on `reader` and returns what the log
 /// gets.
 async fn run_restart(
