@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DRBOOK_CRASH_TRIALS="${1:-${DRBOOK_CRASH_TRIALS:-1000}}"
-exec cargo test --test incident_crash -- --nocapture sigkill_at_random_moments
+exec cargo test --test it -- --nocapture incident_crash::sigkill_at_random_moments

@@ -3,4 +3,4 @@
 # rehearsal, many more times than the suite does. Usage: scripts/run-soak.sh [TRIALS] (default 500)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DRBOOK_CRASH_TRIALS="${1:-500}" cargo test --release --test run_crash -- --nocapture
+DRBOOK_CRASH_TRIALS="${1:-500}" cargo test --release --test it -- --nocapture run_crash::

@@ -2,14 +2,15 @@
 //! manual answers, retries and abort, with a recorder that keeps what would go to the log.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::recorder::Memory;
 use drbook::checks::scope::Scope;
 use drbook::cli::target::Connected;
 use drbook::cli::target::{TargetArgs, connect};
 use drbook::diag::SourceFile;
-use drbook::exec::engine::{Control, Engine, ExecEvent, Options, Recorder, Restored, Update};
+use drbook::exec::engine::{Control, Engine, ExecEvent, Options, Restored, Update};
 use drbook::exec::headless::{Answers, drive};
 use drbook::exec::steps::Outcome;
 use drbook::runbook::load::parse_source;
@@ -17,23 +18,6 @@ use drbook::runbook::model::Runbook;
 use drbook::runbook::plan::{self, StepKey};
 use drbook::runbook::{load_paths, vars};
 use tokio::sync::mpsc;
-
-#[derive(Default)]
-struct Memory(Mutex<Vec<ExecEvent>>);
-
-#[async_trait::async_trait]
-impl Recorder for Memory {
-    async fn record(&self, ev: &ExecEvent) -> Result<(), String> {
-        self.0.lock().map_err(|e| e.to_string())?.push(ev.clone());
-        Ok(())
-    }
-}
-
-impl Memory {
-    fn events(&self) -> Vec<ExecEvent> {
-        self.0.lock().map(|v| v.clone()).unwrap_or_default()
-    }
-}
 
 async fn sim() -> Connected {
     let scenario = concat!(

@@ -147,10 +147,15 @@ struct Figures {
 fn run_child(dir: &Path, asynchronous: bool, kill_after: Duration) -> Vec<(u64, usize, usize)> {
     let exe = std::env::current_exe().expect("the test binary knows its path");
     let mut cmd = Command::new(exe);
-    cmd.args(["crash_child", "--exact", "--nocapture", "--test-threads=1"])
-        .env(CHILD_DIR, dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
+    cmd.args([
+        "incident_crash::crash_child",
+        "--exact",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env(CHILD_DIR, dir)
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null());
     if asynchronous {
         cmd.env(CHILD_ASYNC, "1");
     }

@@ -3,6 +3,7 @@
 //! two runs compared, and a folder of runs as a history with a regression and a changed
 //! runbook.
 
+use crate::support::cli::{self, text};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -104,21 +105,12 @@ fn rehearse(dir: &Path, runbook: &Path, delay: &str, name: &str) -> PathBuf {
 }
 
 fn report(args: &[&Path], extra: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_drbook"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+    cli::drbook()
         .arg("report")
         .args(args)
         .args(extra)
         .output()
         .expect("run drbook report")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 fn stdout(o: &Output) -> String {

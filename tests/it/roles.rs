@@ -5,14 +5,15 @@
 //! `drbook report` and through the real binary.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::recorder::Memory;
 use drbook::checks::scope::Scope;
 use drbook::cli::target::Connected;
 use drbook::cli::target::{TargetArgs, connect};
 use drbook::diag::SourceFile;
-use drbook::exec::engine::{Control, Engine, ExecEvent, Options, Recorder, Update};
+use drbook::exec::engine::{Control, Engine, ExecEvent, Options, Update};
 use drbook::exec::headless::{Answers, drive};
 use drbook::exec::journal::to_log;
 use drbook::exec::steps::Outcome;
@@ -23,23 +24,6 @@ use drbook::runbook::model::Runbook;
 use drbook::runbook::plan::{self, StepKey};
 use drbook::runbook::vars;
 use tokio::sync::mpsc;
-
-#[derive(Default)]
-struct Memory(Mutex<Vec<ExecEvent>>);
-
-#[async_trait::async_trait]
-impl Recorder for Memory {
-    async fn record(&self, ev: &ExecEvent) -> Result<(), String> {
-        self.0.lock().map_err(|e| e.to_string())?.push(ev.clone());
-        Ok(())
-    }
-}
-
-impl Memory {
-    fn events(&self) -> Vec<ExecEvent> {
-        self.0.lock().map(|v| v.clone()).unwrap_or_default()
-    }
-}
 
 async fn sim() -> Connected {
     let scenario = concat!(

@@ -1,10 +1,8 @@
 //! The blob layer against Azurite: signing in with the account key (as a SAS), the append
 //! position and ETag conditions, ranged reads of the tail.
 
-mod common;
-
+use crate::support::azurite::Azurite;
 use bytes::Bytes;
-use common::azurite::Azurite;
 use drbook::blob::{DEV_KEY, SERVICE_VERSION, Store};
 use drbook::share::remote::{self, Appended, End};
 

@@ -2,14 +2,12 @@
 //! writing to one append blob at once, the share stopped and started mid-incident, and
 //! claims on the same step racing.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
-use common::azurite::Azurite;
+use crate::support::azurite::Azurite;
 use drbook::blob::Store;
 use drbook::incident::{Event, EventKind, read_log};
 use drbook::runbook::plan::StepKey;

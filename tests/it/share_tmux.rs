@@ -4,13 +4,11 @@
 //! And with the share down, an operator in the TUI runs a step without a claim, which is
 //! claimed on the share once it is back.
 
-mod common;
-
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::azurite::Azurite;
+use crate::support::azurite::Azurite;
+use crate::support::tmux::{Tmux, log_in};
 use drbook::incident::{EventKind, read_log};
 use drbook::roles::Role;
 
@@ -28,75 +26,6 @@ argv = ["echo", "flipped"]
 approval = "two-person"
 confirm = false
 "#;
-
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn cmd(&self, args: &[&str]) -> std::process::Output {
-        Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("tmux runs (install it: apt-get install tmux)")
-    }
-
-    /// Runs `cmd` in a 140x40 terminal, the session `ic`.
-    fn start(&self, cmd: &str) {
-        let out = self.cmd(&[
-            "new-session",
-            "-d",
-            "-s",
-            "ic",
-            "-x",
-            "140",
-            "-y",
-            "40",
-            "sh",
-            "-c",
-            cmd,
-        ]);
-        assert!(out.status.success(), "{out:?}");
-    }
-
-    fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-J", "-t", "ic"]).stdout)
-            .into_owned()
-    }
-
-    fn wait_for(&self, what: &str, within: Duration) -> String {
-        let until = Instant::now() + within;
-        loop {
-            let s = self.screen();
-            // A capture can land between two writes of one frame: what is sought is
-            // returned only from a screen that stays the same for a moment.
-            if s.contains(what) {
-                std::thread::sleep(Duration::from_millis(60));
-                if self.screen() == s {
-                    return s;
-                }
-            }
-            assert!(Instant::now() < until, "`{what}` did not appear:\n{s}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.cmd(&["kill-server"]);
-    }
-}
-
-fn log_in(dir: &Path) -> PathBuf {
-    std::fs::read_dir(dir)
-        .expect("log dir")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| p.extension().is_some_and(|x| x == "jsonl"))
-        .expect("an incident log was written")
-}
 
 #[test]
 fn a_commander_in_the_tui_approves_a_step_waiting_on_an_operators_drbook() {
@@ -141,9 +70,7 @@ fn a_commander_in_the_tui_approves_a_step_waiting_on_an_operators_drbook() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    let tmux = Tmux {
-        socket: format!("drbook-share-{}-ic", std::process::id()),
-    };
+    let tmux = Tmux::new("drbook-share-ic", "ic");
     let cmd = format!(
         "{bin} join '{share}' '{}' --target sim --role commander --operator carol --log-dir '{}'; sleep 60",
         rb.display(),
@@ -231,9 +158,7 @@ fn with_the_share_down_t_runs_a_step_without_a_claim_and_it_is_claimed_once_back
     let tmp = tempfile::tempdir().unwrap();
     let rb = tmp.path().join("solo.toml");
     std::fs::write(&rb, SOLO).unwrap();
-    let tmux = Tmux {
-        socket: format!("drbook-share-{}-solo", std::process::id()),
-    };
+    let tmux = Tmux::new("drbook-share-solo", "ic");
     let cmd = format!(
         "{} rehearse '{}' --target sim --run-commands --operator dora --share '{share}' --log-dir '{}'; sleep 60",
         env!("CARGO_BIN_EXE_drbook"),

@@ -7,12 +7,12 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use crate::support::cli;
 use serde_json::Value;
 
 fn drbook(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_drbook"))
+    cli::drbook()
         .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("NO_COLOR", "1")
         .output()
         .expect("the drbook binary runs")

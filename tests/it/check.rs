@@ -4,12 +4,12 @@
 
 use std::process::{Command, Output};
 
+use crate::support::cli;
 use serde_json::Value;
 
 fn drbook(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_drbook"))
+    cli::drbook()
         .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env_remove("AZURE_SUBSCRIPTION_ID")
         .output()
         .expect("run drbook")

@@ -2,13 +2,11 @@
 //! answers an append after drbook stopped waiting, a foreign writer left half a line, and
 //! events trickle in one by one for hours (the append blob's 50,000-block budget).
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use common::azurite::Azurite;
-use common::proxy::Proxy;
+use crate::support::azurite::Azurite;
+use crate::support::proxy::Proxy;
 use drbook::blob::Store;
 use drbook::incident::{Event, EventKind, Header, IncidentLog, Mode, Redactor, read_log};
 use drbook::share::record::{Body, Record};

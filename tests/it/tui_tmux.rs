@@ -7,82 +7,15 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::support::tmux::{Tmux, log_in};
 use drbook::incident::{EventKind, Integrity, read_log};
-
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn cmd(&self, args: &[&str]) -> std::process::Output {
-        Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("tmux runs (install it: apt-get install tmux)")
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "e2e"];
-        args.extend_from_slice(keys);
-        let out = self.cmd(&args);
-        assert!(out.status.success(), "send-keys {keys:?}: {out:?}");
-    }
-
-    fn text(&self, text: &str) {
-        let out = self.cmd(&["send-keys", "-t", "e2e", "-l", text]);
-        assert!(out.status.success());
-    }
-
-    fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-J", "-t", "e2e"]).stdout)
-            .into_owned()
-    }
-
-    fn wait_for(&self, what: &str, within: Duration) -> String {
-        let until = Instant::now() + within;
-        loop {
-            let s = self.screen();
-            // A capture can land between two writes of one frame: what is sought is
-            // returned only from a screen that stays the same for a moment.
-            if s.contains(what) {
-                std::thread::sleep(Duration::from_millis(60));
-                if self.screen() == s {
-                    return s;
-                }
-            }
-            assert!(
-                Instant::now() < until,
-                "`{what}` did not appear; the screen:\n{s}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.cmd(&["kill-server"]);
-    }
-}
-
-fn log_in(dir: &Path) -> PathBuf {
-    std::fs::read_dir(dir)
-        .expect("log dir")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| p.extension().is_some_and(|x| x == "jsonl"))
-        .expect("an incident log was written")
-}
 
 #[test]
 fn the_demo_carries_out_the_plan_with_confirmations_a_note_and_a_clean_quit() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let logs = tmp.path().join("logs");
     let done_file = tmp.path().join("exit-code");
-    let tmux = Tmux {
-        socket: format!("drbook-e2e-{}", std::process::id()),
-    };
+    let tmux = Tmux::new("drbook-e2e", "e2e");
     start(&tmux, tmp.path(), "", &done_file, (120, 40));
     let first = tmux.wait_for("REHEARSAL", Duration::from_secs(20));
     assert!(first.contains("Runbooks"), "{first}");
@@ -211,9 +144,7 @@ fn the_autopilot_runs_the_demo_to_its_verdict_with_the_operator_only_answering()
     let tmp = tempfile::tempdir().expect("tempdir");
     let logs = tmp.path().join("logs");
     let done_file = tmp.path().join("exit-code");
-    let tmux = Tmux {
-        socket: format!("drbook-e2e-auto-{}", std::process::id()),
-    };
+    let tmux = Tmux::new("drbook-e2e-auto", "e2e");
     start(&tmux, tmp.path(), "", &done_file, (120, 40));
     let first = tmux.wait_for("REHEARSAL", Duration::from_secs(20));
     assert!(
@@ -353,9 +284,7 @@ fn wait_file(path: &Path, tmux: &Tmux) -> String {
 #[test]
 fn sigterm_restores_the_terminal_keeps_the_log_and_the_incident_resumes() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let tmux = Tmux {
-        socket: format!("drbook-e2e-term-{}", std::process::id()),
-    };
+    let tmux = Tmux::new("drbook-e2e-term", "e2e");
     let first = tmp.path().join("first-exit");
     start(&tmux, tmp.path(), "", &first, (100, 30));
     tmux.wait_for("REHEARSAL", Duration::from_secs(20));
@@ -552,9 +481,7 @@ fn review_replays_a_real_log_in_the_terminal() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let log = rehearsal_log(tmp.path());
     let total = read_log(&log).expect("reads").0.len();
-    let tmux = Tmux {
-        socket: format!("drbook-e2e-review-{}", std::process::id()),
-    };
+    let tmux = Tmux::new("drbook-e2e-review", "e2e");
     let done = tmp.path().join("review-exit");
     let command = format!(
         "env DRBOOK_CONFIG=/nonexistent/drbook.toml {} review {}; echo $? > {}; sleep 60",
@@ -601,9 +528,7 @@ fn review_replays_a_real_log_in_the_terminal() {
 #[test]
 fn the_first_frame_comes_before_the_log_and_a_later_error_is_still_read() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let tmux = Tmux {
-        socket: format!("drbook-first-{}", std::process::id()),
-    };
+    let tmux = Tmux::new("drbook-first", "e2e");
     // A log folder that cannot be made: a file is in its way.
     std::fs::write(tmp.path().join("logs"), "not a folder").expect("file");
     let trace = tmp.path().join("trace.txt");

@@ -3,15 +3,14 @@
 //! check`, and a headless rehearsal whose incident log records the result), plus the paged
 //! listing through the library.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
+use crate::support::azurite::Azurite;
+use crate::support::cli;
 use azure_core::http::RequestContent;
 use azure_storage_blob::models::{BlobClientUploadOptions, BlobContainerClientCreateOptions};
-use common::azurite::Azurite;
 use drbook::blob::{Store, newest_blob};
 use drbook::incident::{EventKind, read_log};
 use serde_json::Value;
@@ -27,9 +26,8 @@ fn account(name: &str) -> String {
 /// drbook with no storage credentials from the environment (Azurite's well-known account
 /// needs none).
 fn drbook(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_drbook"))
+    cli::drbook()
         .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env_remove("AZURE_STORAGE_SAS_TOKEN")
         .env_remove("AZURE_STORAGE_KEY")
         .env_remove("AZURE_SUBSCRIPTION_ID")

@@ -1,2 +1,0 @@
-pub mod azurite;
-pub mod proxy;

@@ -1,0 +1,5 @@
+pub mod azurite;
+pub mod cli;
+pub mod proxy;
+pub mod recorder;
+pub mod tmux;
