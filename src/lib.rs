@@ -1,34 +1,19 @@
 //! drbook: a terminal runbook assistant for disaster recovery of Azure applications.
 //!
-//! The engine (`runbook`, and later `azure`, `exec`, `incident`, `sim`) knows nothing of the
-//! screen; `cli` wires commands to it.
+//! The binary's library: the command line (`cli`) and the demo. The layers below are their own
+//! crates (see ARCHITECTURE.md), re-exported here under their old paths so tests and benches
+//! read `drbook::runbook::...`.
 
-/// `println!` that never panics: when the reader of stdout goes away (`| head`), a command
-/// that carries out an incident keeps going (the log is its record) instead of panicking
-/// mid-step; see `cli::sigpipe`.
-macro_rules! outln {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stdout(), $($arg)*);
-    }};
-}
+#[macro_use]
+extern crate drbook_core;
 
-pub mod azure;
-pub mod blob;
-pub mod checks;
+pub use drbook_azure as azure;
+pub use drbook_azure::blob;
+pub use drbook_core::{diag, files, incident, roles, runbook, secrets, startup, time};
+pub use drbook_engine::{checks, exec, share, target};
+pub use drbook_report as report;
+pub use drbook_sim as sim;
+pub use drbook_tui as tui;
+
 pub mod cli;
 pub mod demo;
-pub mod diag;
-pub mod exec;
-pub mod files;
-pub mod incident;
-pub mod report;
-pub mod roles;
-pub mod runbook;
-pub mod secrets;
-pub mod share;
-pub mod sim;
-pub mod startup;
-pub mod target;
-pub mod time;
-pub mod tui;

@@ -11,6 +11,7 @@ mod check;
 mod exec;
 mod incident_crash;
 mod incident_read;
+mod layering;
 mod report;
 mod robustness;
 mod roles;

@@ -1,7 +1,8 @@
 //! `cargo xtask test [ARGS...]`: the README's test command. The tests drive the real binary
 //! in tmux and run the shared log against Azurite (from npm), so on a machine that has only
 //! the Rust toolchain this installs tmux and Node.js with the system's package manager, runs
-//! `npm ci` for Azurite, then runs `cargo test --locked ARGS...` and returns its exit code.
+//! `npm ci` for Azurite, then runs `cargo test --locked --workspace ARGS...` (every crate's
+//! tests) and returns its exit code.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -9,7 +10,7 @@ use std::process::{Command, ExitCode};
 const USAGE: &str = "usage: cargo xtask test [ARGS...]
 
   test [ARGS...]  install tmux and Node.js/npm when missing (apt-get), Azurite with `npm ci`
-                  when node_modules lacks it, then run `cargo test --locked ARGS...`";
+                  when node_modules lacks it, then run `cargo test --locked --workspace ARGS...`";
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -48,9 +49,9 @@ fn test(args: Vec<String>) -> Result<ExitCode, String> {
     install_azurite(&root)?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let shown: String = args.iter().map(|a| format!(" {a}")).collect();
-    eprintln!("xtask: running cargo test --locked{shown}");
+    eprintln!("xtask: running cargo test --locked --workspace{shown}");
     let status = Command::new(&cargo)
-        .args(["test", "--locked"])
+        .args(["test", "--locked", "--workspace"])
         .args(&args)
         .current_dir(&root)
         .status()
