@@ -120,7 +120,7 @@ pub(super) fn dialog_content(app: &App, d: &Dialog) -> (String, Vec<Line<'static
                     // The field starts empty (typing never runs into the old value): say it.
                     Some(t) => format!(
                         "When did the outage begin? Now {} (UTC: 01:40, 2026-11-25T01:40:00Z, 25m ago)",
-                        t.format("%Y-%m-%dT%H:%M:%SZ")
+                        drbook_core::time::rfc3339_secs(t)
                     ),
                     None => {
                         "When did the outage begin? (UTC: 01:40, 2026-11-25T01:40:00Z, 25m ago)"
