@@ -112,12 +112,7 @@ pub fn list_offset(sel: usize, len: usize, visible: usize) -> usize {
     sel.saturating_sub(visible - 1).min(len - visible)
 }
 
-/// `s` cut to `w` characters, with an ellipsis when cut.
-pub fn shorten(s: &str, w: usize) -> String {
-    truncate(s, w)
-}
-
-/// The same, for drawing: `shorten` is its name where the app shortens a message.
+/// `s` cut to `w` characters, with an ellipsis when cut: pane text and the app's messages.
 pub fn truncate(s: &str, w: usize) -> String {
     if s.chars().count() <= w {
         return s.to_string();

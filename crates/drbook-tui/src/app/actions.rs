@@ -319,7 +319,7 @@ impl App {
         }
         self.say(format!(
             "copied {what} of {key} to the clipboard: {}",
-            crate::layout::shorten(&text, 60)
+            crate::layout::truncate(&text, 60)
         ));
         vec![Effect::Clipboard(text)]
     }

@@ -1,5 +1,6 @@
-//! Drawing: reads the `App` and changes nothing. One layout function serves drawing and mouse
-//! hit-testing, so a click lands on what is drawn.
+//! Drawing: reads the `App` and changes nothing. The layout it draws into is `crate::layout`,
+//! the same the app's mouse hit-testing reads, so a click lands on what is drawn; a dialog's
+//! text comes laid out from `app::dialog_text`. Nothing on the app side imports this module.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -186,6 +187,37 @@ mod tests {
                 "{a}"
             );
         }
+    }
+
+    /// The app's test holds the dialog's text; this one, that the screen draws it: a rebound
+    /// key is what the drawn keys line offers.
+    #[test]
+    fn a_rebound_key_is_drawn_in_the_dialog() {
+        let dir =
+            std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).join("runbooks");
+        let mut a = crate::fixture::app(&dir, 0).unwrap();
+        a.keys = crate::keys::KeyMap::default()
+            .with_overrides(&std::collections::BTreeMap::from([(
+                Action::Yes,
+                vec!["Y".to_string()],
+            )]))
+            .unwrap();
+        let key = a.board.runbooks[0].steps[0].key.clone();
+        a.dialog = Some(crate::app::Dialog::Confirm {
+            key,
+            what: "PATCH ...".into(),
+        });
+        let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(100, 30)).unwrap();
+        term.draw(|f| super::draw(f, &a)).unwrap();
+        let screen: String = term
+            .backend()
+            .buffer()
+            .content()
+            .iter()
+            .map(|c| c.symbol())
+            .collect();
+        assert!(screen.contains(" Y  yes, do it"), "{screen}");
+        assert!(!screen.contains(" y  yes, do it"));
     }
 
     #[test]

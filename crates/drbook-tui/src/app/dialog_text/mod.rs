@@ -20,7 +20,7 @@ mod summary;
 use help::help_lines;
 use summary::summary_lines;
 
-pub(crate) fn centered(area: Rect, w: u16, h: u16) -> Rect {
+fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
     let h = h.min(area.height);
     Rect::new(
@@ -52,7 +52,7 @@ pub fn dialog_max_scroll(app: &App) -> u16 {
 
 /// A dialog's keys line, from its component's table (so it offers only what the handler takes)
 /// with the live keymap's keys; `later` adds Esc, which puts a question back in the queue.
-pub(crate) fn keys_line(app: &App, c: Component, gap: &str, later: bool) -> Line<'static> {
+fn keys_line(app: &App, c: Component, gap: &str, later: bool) -> Line<'static> {
     let hints: Vec<(Action, &str)> = c.hints().collect();
     let mut spans = Vec::new();
     for (i, (a, hint)) in hints.iter().enumerate() {
@@ -75,14 +75,14 @@ pub(crate) fn keys_line(app: &App, c: Component, gap: &str, later: bool) -> Line
 }
 
 /// A key shown in a dialog's keys line: the live keymap's, never a default.
-pub(crate) fn chip(app: &App, a: Action) -> Span<'static> {
+fn chip(app: &App, a: Action) -> Span<'static> {
     Span::styled(
         format!(" {} ", app.key_of(a)),
         app.theme.key.add_modifier(Modifier::REVERSED),
     )
 }
 
-pub(crate) fn dialog_content(app: &App, d: &Dialog) -> (String, Vec<Line<'static>>, u16, u16) {
+fn dialog_content(app: &App, d: &Dialog) -> (String, Vec<Line<'static>>, u16, u16) {
     let t = &app.theme;
     match d {
         Dialog::Help => ("Help".into(), help_lines(app, app.help_context()), 78, 22),
@@ -248,7 +248,7 @@ pub(crate) fn dialog_frame(app: &App, d: &Dialog, size: Rect) -> DialogFrame {
 }
 
 /// The two-person approval: the step, exactly what it will do, who runs it and who approves.
-pub(crate) fn approve_dialog(
+fn approve_dialog(
     app: &App,
     key: &drbook_core::runbook::plan::StepKey,
     what: &str,
