@@ -692,7 +692,7 @@ fn scorecard_review_and_report_agree_over_several_logs() {
             resume_cmd: String::new(),
         };
         let app = drbook::tui::review::open(&log, ui, None).expect("review opens");
-        let review = drbook::tui::view::incident_verdict(&app);
+        let review = app.incident_verdict();
 
         let runbooks = v["runbooks"].as_array().expect("runbooks");
         // A dry run changed nothing: it prints no scorecard and no RTO verdict at all.

@@ -542,7 +542,7 @@ fn a_new_confirmation_waits_in_the_queue_and_opens_on_the_answer_key() {
 fn the_mouse_selects_what_it_clicks_and_scrolls_what_it_is_over() {
     let mut a = app();
     a.update(Msg::Resize(80, 24));
-    let areas = view::areas(ratatui::layout::Rect::new(0, 0, 80, 24));
+    let areas = drbook::tui::layout::areas(ratatui::layout::Rect::new(0, 0, 80, 24));
     // The third runbook row (inside the border).
     a.update(Msg::Mouse(MouseEvent {
         kind: MouseEventKind::Down(MouseButton::Left),

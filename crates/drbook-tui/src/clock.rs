@@ -39,7 +39,7 @@ pub struct Finish {
 pub fn of(app: &App) -> Clock {
     let state = &app.state;
     let from = state.outage_since.or(state.started);
-    let v = super::view::incident_verdict(app);
+    let v = app.incident_verdict();
     let done = state.closed.is_some() || app.idle == Some(true);
     // The one verdict (`report::verdict`): RECOVERED only when every runbook is.
     let verdict = done.then_some(v.recovered);

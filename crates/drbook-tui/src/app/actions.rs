@@ -1,7 +1,7 @@
 //! What each action does outside a dialog.
 
+use super::bindings;
 use super::*;
-use crate::bindings;
 
 impl App {
     pub(super) fn act(&mut self, action: Action) -> Vec<Effect> {
@@ -319,7 +319,7 @@ impl App {
         }
         self.say(format!(
             "copied {what} of {key} to the clipboard: {}",
-            view::shorten(&text, 60)
+            crate::layout::truncate(&text, 60)
         ));
         vec![Effect::Clipboard(text)]
     }

@@ -64,7 +64,7 @@ impl App {
     /// Whether pressing `action` does what the help says, rather than being refused: a review
     /// changes nothing, and a role refuses what it may not do.
     pub fn offers(&self, action: Action) -> bool {
-        !(self.info.review && crate::bindings::CHANGES.contains(&action))
+        !(self.info.review && super::bindings::CHANGES.contains(&action))
             && self.role_refuses(action).is_none()
     }
 

@@ -181,7 +181,7 @@ impl App {
     /// The plan's verdict in words, from the incident's one verdict (`report::verdict`):
     /// RECOVERED only when every runbook's steps are done or deliberately skipped.
     pub fn verdict(&self) -> (bool, String) {
-        let v = crate::view::incident_verdict(self);
+        let v = self.incident_verdict();
         if v.recovered && !self.all_done() {
             // The log's steps all settled, yet a runbook of the plan is not done (never
             // started, or held): never claim a recovery the screen contradicts.

@@ -93,7 +93,7 @@ impl App {
             _ => None,
         };
         if let Some(d) = scroll {
-            let max = i64::from(view::dialog_max_scroll(self));
+            let max = i64::from(dialog_text::dialog_max_scroll(self));
             self.dialog_scroll =
                 (i64::from(self.dialog_scroll).saturating_add(d)).clamp(0, max) as u16;
             return Vec::new();

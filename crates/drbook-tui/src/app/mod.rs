@@ -11,12 +11,11 @@ use crossterm::event::{
 };
 use ratatui::layout::{Position, Rect};
 
-use super::bindings::Component;
 use super::keys::{Action, KeyMap};
 use super::model::{Board, Rollup, Shown};
 use super::theme::Theme;
 use super::timeline::Timeline;
-use super::view;
+use bindings::Component;
 use drbook_core::incident::event::RehearsalLevel;
 use drbook_core::incident::{Event, EventKind, IncidentState};
 use drbook_core::runbook::model::StepKind;
@@ -27,12 +26,16 @@ use drbook_engine::exec::steps::Outcome;
 mod actions;
 mod approve;
 mod autopilot;
+pub mod bindings;
+pub mod dialog_text;
 mod dialogs;
 mod filters;
 mod navigation;
 mod prompts;
 mod share;
+mod verdict;
 
+pub use crate::layout::{PANES, Pane};
 pub use autopilot::{Breach, Counts, Next, short};
 
 /// What the header says about the run.
@@ -47,23 +50,6 @@ pub struct Info {
     pub plan_rto: Option<Duration>,
     /// Reviewing a past incident: nothing can be changed.
     pub review: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
-#[strum(serialize_all = "lowercase")]
-pub enum Pane {
-    Runbooks,
-    Steps,
-    Detail,
-    Timeline,
-}
-
-pub const PANES: [Pane; 4] = [Pane::Runbooks, Pane::Steps, Pane::Detail, Pane::Timeline];
-
-impl Pane {
-    pub fn name(self) -> &'static str {
-        self.into()
-    }
 }
 
 /// Which rows the runbook and step lists show.

@@ -68,7 +68,7 @@ impl App {
     }
 
     pub(super) fn mouse(&mut self, m: MouseEvent) {
-        let areas = view::areas_zoomed(self.size, self.zoomed());
+        let areas = crate::layout::areas_zoomed(self.size, self.zoomed());
         let at = Position::new(m.column, m.row);
         let pane = [
             (areas.runbooks, Pane::Runbooks),
@@ -106,7 +106,7 @@ impl App {
                     Pane::Runbooks => {
                         let rows = self.visible_runbooks();
                         let at = rows.iter().position(|i| *i == self.rb_sel).unwrap_or(0);
-                        let i = view::list_offset(at, rows.len(), visible) + row;
+                        let i = crate::layout::list_offset(at, rows.len(), visible) + row;
                         if let Some(&i) = rows.get(i)
                             && i != self.rb_sel
                         {
@@ -118,7 +118,7 @@ impl App {
                     Pane::Steps => {
                         let rows = self.visible_steps();
                         let at = rows.iter().position(|i| *i == self.step_sel).unwrap_or(0);
-                        let i = view::list_offset(at, rows.len(), visible) + row;
+                        let i = crate::layout::list_offset(at, rows.len(), visible) + row;
                         if let Some(&i) = rows.get(i) {
                             self.step_sel = i;
                             self.detail_scroll = 0;

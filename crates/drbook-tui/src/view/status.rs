@@ -1,7 +1,7 @@
 //! The bottom lines: what waits next, and the status bar with its key hints.
 
 use super::*;
-use crate::bindings;
+use crate::app::bindings;
 
 pub(super) fn hint(keys: &KeyMap, a: Action, what: &str) -> Vec<Span<'static>> {
     let k = keys.keys_for(a).into_iter().next().unwrap_or_default();

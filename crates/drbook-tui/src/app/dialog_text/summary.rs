@@ -2,22 +2,11 @@
 
 use super::*;
 
-/// The incident's one verdict (`report::verdict`) as it stands, from the log's fold and the
-/// runbooks on the board: what the header, the `i` summary and every report say.
-pub fn incident_verdict(app: &App) -> drbook_report::Verdict {
-    let plan_rto = app.info.plan_rto.map(drbook_core::time::exact);
-    let plan_id = app.state.header.as_ref().and_then(|h| h.plan.as_deref());
-    let sources = app
-        .board
-        .sources(plan_id.map(|id| (id, plan_rto.as_deref())));
-    drbook_report::verdict(&app.state, &sources)
-}
-
 /// RTO achieved per runbook and for the plan, the critical path with what each step took,
 /// and the steps that waited longest on a person (a confirmation, a manual step).
 pub(super) fn summary_lines(app: &App) -> Vec<Line<'static>> {
     let t = &app.theme;
-    let verdict = incident_verdict(app);
+    let verdict = app.incident_verdict();
     let mut lines = Vec::new();
     if let Some(r) = &app.replay {
         let style = if r.intact { t.ok } else { t.fail };

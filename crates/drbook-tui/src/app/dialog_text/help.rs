@@ -1,11 +1,11 @@
 //! The `?` help: the keys that act here, then every key.
 
 use super::*;
-use crate::bindings::Component;
+use crate::keys::KeyMap;
 
 /// The actions that do something where the operator is: the open dialog, else the
 /// focused pane, as that component's table declares them.
-pub(super) fn here(app: &App, over: Option<&Dialog>) -> (String, Vec<Action>) {
+pub(crate) fn here(app: &App, over: Option<&Dialog>) -> (String, Vec<Action>) {
     use Action as A;
     let scroll = [A::Down, A::Up, A::PageDown, A::PageUp, A::Bottom, A::Top];
     let component = match over {

@@ -4,8 +4,8 @@
 //! from the same table with the live keymap's keys, so a hint cannot name an action the
 //! handler ignores, nor a key the config rebound.
 
-use super::app::{Dialog, Pane};
-use super::keys::Action;
+use super::{Dialog, Pane};
+use crate::keys::Action;
 
 /// One action a component handles. `hint` is what its keys line says; `None` is an alias the
 /// component accepts without advertising it (Enter for "done" in a manual step).
