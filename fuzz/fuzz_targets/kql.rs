@@ -3,7 +3,7 @@
 //! `RUSTC_BOOTSTRAP=1 cargo fuzz run kql fuzz/seeds-kql` (see README).
 #![no_main]
 
-use drbook::sim::kql;
+use drbook_sim::kql;
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Value, json};
 

@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use drbook::diag::{SourceFile, render};
-use drbook::runbook::{parse_source, validate::validate_runbook};
+use drbook_core::diag::{SourceFile, render};
+use drbook_core::runbook::{parse_source, validate::validate_runbook};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

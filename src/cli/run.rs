@@ -497,9 +497,18 @@ async fn headless(session: Session, args: &RunArgs, answers: &Answers) -> ExitCo
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        let rto = plan_rto.clone().unwrap_or_else(|| "none set".to_string());
+        // The verdict's rule (report::verdict): without a plan, one runbook's RTO is the
+        // incident's, so this line names the target the scorecard will judge against.
+        let rto = match (&plan_rto, kept.as_slice()) {
+            (Some(r), _) => format!("plan RTO {r}"),
+            (None, [(only, _)]) => only.meta.rto.as_ref().map_or_else(
+                || "no RTO set".to_string(),
+                |r| format!("RTO {} ({}, no plan)", r.get_ref(), only.id()),
+            ),
+            (None, _) => "no plan RTO set".to_string(),
+        };
         outln!(
-            "critical path: {} steps, plan RTO {rto}: {}",
+            "critical path: {} steps, {rto}: {}",
             path.len(),
             path.iter()
                 .map(ToString::to_string)

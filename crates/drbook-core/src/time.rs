@@ -34,6 +34,15 @@ pub fn exact(d: Duration) -> String {
     humantime::format_duration(d).to_string()
 }
 
+/// How long a step took, as the timeline says it: `8.1s` under a minute, then a clock (`1:01`).
+pub fn took(ms: u64) -> String {
+    if ms < 60_000 {
+        format!("{:.1}s", ms as f64 / 1000.0)
+    } else {
+        clock(ms / 1000)
+    }
+}
+
 /// A clock for the screen: `4:07`, `1:02:09`.
 pub fn clock(secs: u64) -> String {
     let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);

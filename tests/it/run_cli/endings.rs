@@ -46,6 +46,9 @@ fn headless_lines_say_what_the_timeline_says() {
     );
     let out = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}");
+    // Without a plan, the one runbook's RTO is the incident's: the start says the target the
+    // scorecard judges against, not "none set".
+    assert!(out.contains("RTO 1h (quick, no plan)"), "{out}");
     let (events, _) = read_log(&the_log(dir.path())).expect("log");
     let mut seen = 0;
     for e in &events {

@@ -173,7 +173,7 @@ pub fn seal(body: &str) -> (String, String) {
 }
 
 /// `seal`, keyed when `key` is given.
-pub fn seal_with(body: &str, key: Option<&LogKey>) -> (String, String) {
+pub(crate) fn seal_with(body: &str, key: Option<&LogKey>) -> (String, String) {
     let hash = line_hash(body.as_bytes(), key);
     (with_hash(body, &hash), hash)
 }

@@ -61,7 +61,7 @@ fn outcome_name(o: super::event::IncidentOutcome) -> String {
 }
 
 impl LogError {
-    pub fn io(
+    pub(crate) fn io(
         path: impl Into<PathBuf>,
         op: &'static str,
     ) -> impl FnOnce(std::io::Error) -> LogError {

@@ -431,7 +431,7 @@ impl EventKind {
     }
 
     /// The kind as a JSON object text beginning with its `event` member.
-    pub fn to_json(&self) -> Result<String, serde_json::Error> {
+    pub(crate) fn to_json(&self) -> Result<String, serde_json::Error> {
         match self {
             EventKind::Unknown { event, fields } => {
                 let mut out = String::from("{\"event\":");
@@ -454,7 +454,7 @@ impl EventKind {
 }
 
 /// The envelope's members; everything else on a line belongs to the kind.
-pub const ENVELOPE: &[&str] = &["seq", "ts", "actor", "prev", "hash"];
+pub(crate) const ENVELOPE: &[&str] = &["seq", "ts", "actor", "prev", "hash"];
 
 /// `2026-11-25T01:52:03.412Z`.
 pub fn format_ts(ts: &DateTime<Utc>) -> String {
@@ -493,7 +493,7 @@ impl Event {
     /// does not know or cannot read, a line that is not JSON): `decode_value` then decides,
     /// so what it returns, and every error, are exactly what `decode_value` gives. When this
     /// returns `Some`, the line is proven to be one whole JSON object.
-    pub fn decode_typed(line: &[u8]) -> Option<Event> {
+    pub(crate) fn decode_typed(line: &[u8]) -> Option<Event> {
         let text = std::str::from_utf8(line).ok()?;
         let mut de = serde_json::Deserializer::from_str(text);
         let event = serde::Deserializer::deserialize_map(&mut de, LineVisitor).ok()?;
@@ -503,7 +503,7 @@ impl Event {
 
     /// `decode` through a `serde_json::Value`: the reference reading of a line, and the only
     /// one for unknown kinds and for lines that are not events.
-    pub fn decode_value(line: &[u8]) -> Result<Event, DecodeError> {
+    pub(crate) fn decode_value(line: &[u8]) -> Result<Event, DecodeError> {
         let text = std::str::from_utf8(line).map_err(|_| DecodeError::NotText)?;
         let value: Value =
             serde_json::from_str(text).map_err(|e| DecodeError::NotJson(e.to_string()))?;

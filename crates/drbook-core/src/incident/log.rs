@@ -336,7 +336,7 @@ impl IncidentLog {
     }
 
     /// Writes one line without fsync; the caller must `sync` before acknowledging it.
-    pub fn write(&mut self, actor: &str, kind: EventKind) -> Result<Appended, LogError> {
+    pub(crate) fn write(&mut self, actor: &str, kind: EventKind) -> Result<Appended, LogError> {
         if let Some(cause) = &self.poisoned {
             return Err(LogError::Poisoned {
                 path: self.path.clone(),
@@ -376,7 +376,7 @@ impl IncidentLog {
     }
 
     /// Makes everything written so far durable.
-    pub fn sync(&mut self) -> Result<(), LogError> {
+    pub(crate) fn sync(&mut self) -> Result<(), LogError> {
         if let Some(cause) = &self.poisoned {
             return Err(LogError::Poisoned {
                 path: self.path.clone(),

@@ -182,7 +182,7 @@ impl Redactor {
 
 impl EventKind {
     /// Calls `f` on every free text the event holds, map keys included.
-    pub fn for_each_text(&mut self, f: &mut dyn FnMut(&mut String)) {
+    pub(crate) fn for_each_text(&mut self, f: &mut dyn FnMut(&mut String)) {
         use EventKind::*;
         match self {
             IncidentStarted(h) => h.for_each_text(f),

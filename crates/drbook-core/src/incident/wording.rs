@@ -6,7 +6,6 @@ use chrono::{DateTime, Utc};
 
 use super::event::{EventKind, IncidentOutcome, Outcome, Stream, Verdict};
 use crate::roles::Role;
-use crate::time::clock;
 
 /// What kind of news an event is; the icon carries the meaning without colour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,14 +38,8 @@ pub fn outcome(o: &Outcome) -> (&'static str, &'static str, Tone) {
     }
 }
 
-/// How long a step took: `8.1s` under a minute, then a clock (`1:01`).
-pub fn seconds(ms: u64) -> String {
-    if ms < 60_000 {
-        format!("{:.1}s", ms as f64 / 1000.0)
-    } else {
-        clock(ms / 1000)
-    }
-}
+/// How long a step took (`time::took`): the timeline's and the headless printer's words.
+pub use crate::time::took as seconds;
 
 /// `net/dns started`, `net/dns started (attempt 2)`.
 pub fn started(step: &str, attempt: u32) -> String {
@@ -64,7 +57,7 @@ pub fn confirm_asked(step: &str, prompt: &str) -> String {
 /// The operator's yes or no to a confirmation.
 pub fn confirmed(step: &str, by: &str, yes: bool) -> (&'static str, String, Tone) {
     if yes {
-        ("✓", format!("{step} approved by {by}"), Tone::Ok)
+        ("✓", format!("{step} confirmed by {by}"), Tone::Ok)
     } else {
         ("✗", format!("{step} declined by {by}"), Tone::Warn)
     }

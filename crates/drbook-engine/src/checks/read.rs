@@ -389,7 +389,7 @@ fn expected_text(step: &Step, scope: &Scope) -> String {
     parts.join("; ")
 }
 
-pub enum Failure {
+pub(crate) enum Failure {
     Render(String),
     Azure(AzureError),
 }
@@ -451,7 +451,7 @@ fn join_parts(parts: Vec<(String, String)>, empty: impl Fn() -> String) -> (Stri
 }
 
 /// `outputs = { name = "path" }`.
-pub fn extract_outputs(
+pub(crate) fn extract_outputs(
     step: &Step,
     scope: &Scope,
     doc: &Value,

@@ -88,7 +88,7 @@ struct Part {
 }
 
 /// Runs a storage step once.
-pub async fn read(
+pub(crate) async fn read(
     reader: &Reader,
     step: &Step,
     scope: &Scope,
