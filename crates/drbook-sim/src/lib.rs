@@ -11,6 +11,7 @@ pub mod armid;
 pub mod conn;
 pub mod control;
 pub mod faults;
+pub mod generate;
 pub mod graph;
 pub mod json;
 pub mod kql;

@@ -27,6 +27,10 @@ pub struct Scenario {
     pub endpoints: Vec<Endpoint>,
     #[serde(default, rename = "event")]
     pub events: Vec<Event>,
+    /// Many copies of resource templates (a large estate); expanded into `resources` and
+    /// `resource_groups` when the file is parsed. See generate.rs.
+    #[serde(default, rename = "generate")]
+    pub generate: Vec<toml::Spanned<super::generate::Generate>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -257,8 +261,24 @@ impl Scenario {
                 message,
             }
         };
-        let sc: Scenario =
+        let mut sc: Scenario =
             toml::from_str(text).map_err(|e| invalid(e.span(), e.message().to_string()))?;
+        if !sc.generate.is_empty() {
+            let taken: std::collections::HashSet<String> = sc
+                .resources
+                .iter()
+                .map(|r| r.id.to_ascii_lowercase())
+                .chain(sc.resource_groups.iter().map(|g| g.id.to_ascii_lowercase()))
+                .collect();
+            let gens: Vec<super::generate::Generate> =
+                sc.generate.iter().map(|g| g.get_ref().clone()).collect();
+            let out = super::generate::expand(&gens, &taken).map_err(|e| {
+                let span = sc.generate.get(e.index).map(|g| g.span());
+                invalid(span, format!("generate #{}: {}", e.index + 1, e.message))
+            })?;
+            sc.resource_groups.extend(out.resource_groups);
+            sc.resources.extend(out.resources);
+        }
         sc.check().map_err(|m| invalid(None, m))?;
         Ok(sc)
     }
@@ -469,5 +489,38 @@ mod tests {
             let err = with_groups(groups).expect_err(groups).to_string();
             assert!(err.contains(says), "{err}");
         }
+    }
+
+    #[test]
+    fn generated_resources_join_the_written_ones_and_errors_point_at_their_block() {
+        let text = "[[resource]]\nid = \"/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Web/sites/hand\"\nlocation = \"eastus\"\n\
+                    [[generate]]\ncount = 3\nsubscriptions = [\"s1\", \"s2\"]\n\
+                    [[generate.resource_group]]\nid = \"/subscriptions/{sub}/resourceGroups/rg-{i}\"\nlocation = \"eastus\"\n\
+                    [[generate.resource]]\nid = \"/subscriptions/{sub}/resourceGroups/rg-{i}/providers/Microsoft.Web/sites/app-{i}\"\nlocation = \"eastus\"\n";
+        let sc = with_groups(text).expect("valid");
+        assert_eq!(sc.resources.len(), 4);
+        assert_eq!(sc.resource_groups.len(), 3);
+        assert_eq!(
+            sc.resources[3].id,
+            "/subscriptions/s1/resourceGroups/rg-2/providers/Microsoft.Web/sites/app-2"
+        );
+        // A copy the checks refuse (here: an id that is not an ARM id) is refused as if written.
+        let bad = with_groups(
+            "[[generate]]\ncount = 2\n[[generate.resource]]\nid = \"sites/app-{i}\"\nlocation = \"eastus\"\n",
+        )
+        .expect_err("not an ARM id")
+        .to_string();
+        assert!(bad.contains("ids start with /subscriptions/"), "{bad}");
+        // An error of the generator itself names the file, the block's line and the reason.
+        let err = with_groups(
+            "[[subscription]]\nid = \"s1\"\nname = \"one\"\n\n[[generate]]\ncount = 2\n[[generate.resource]]\nid = \"/subscriptions/s1/r{i}\"\n",
+        )
+        .expect_err("no location")
+        .to_string();
+        assert!(err.starts_with("t.toml:8:"), "{err}");
+        assert!(
+            err.contains("generate #1: resource #1 (copy 0): missing field `location`"),
+            "{err}"
+        );
     }
 }
