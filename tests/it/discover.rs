@@ -676,3 +676,106 @@ fn usage_errors_exit_2() {
     assert_eq!(o.status.code(), Some(2), "--subscription is required");
     drop(tmp);
 }
+
+/// What TEMPLATES fills runbooks with: on the shop, each component's `vars` agree with the
+/// `[vars]` of the shipped runbook for it, under the same names.
+#[tokio::test]
+async fn component_vars_use_the_shipped_runbooks_names_and_values() {
+    use drbook::cli::target::{TargetArgs, connect};
+    use drbook::discover::{Options, Scope, discover};
+    let scenario = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/runbooks/scenarios/westeurope-outage.toml"
+    );
+    let connected = connect(
+        &TargetArgs::simulator(Some(scenario.into()), "start"),
+        |_| None,
+    )
+    .await
+    .expect("simulator");
+    let opts = Options {
+        scope: Scope {
+            subscriptions: vec![SHOP_SUB.into()],
+            ..Scope::default()
+        },
+        primary: "westeurope".into(),
+        secondary: None,
+    };
+    let d = discover(&connected.reader.arm, &opts)
+        .await
+        .expect("discover");
+    if let Some(sim) = connected.sim {
+        sim.shutdown().await;
+    }
+    let expected: &[(&str, &str, &[&str])] = &[
+        (
+            "web",
+            "web.toml",
+            &["subscription", "primary", "secondary", "site", "plan"],
+        ),
+        (
+            "function",
+            "function.toml",
+            &["func", "secondary_short", "subscription"],
+        ),
+        ("logic", "logic.toml", &["workflow"]),
+        ("aks", "aks.toml", &["cluster"]),
+        ("data-sql", "data-sql.toml", &["failover_group", "database"]),
+        (
+            "data-cosmos",
+            "data-cosmos.toml",
+            &["account", "primary_display", "secondary_display"],
+        ),
+        ("data-storage", "data-storage.toml", &[]),
+        (
+            "network",
+            "network.toml",
+            &["tm_profile", "afd_profile", "origin_group", "zone"],
+        ),
+        ("acr", "artifacts.toml", &["registry"]),
+    ];
+    for (component, file, must) in expected {
+        let c = d
+            .components
+            .iter()
+            .find(|c| c.component == *component)
+            .unwrap_or_else(|| panic!("no {component} component"));
+        let text =
+            std::fs::read_to_string(format!("{}/runbooks/{file}", env!("CARGO_MANIFEST_DIR")))
+                .unwrap();
+        let doc: toml::Table = toml::from_str(&text).unwrap();
+        let shipped = doc["vars"].as_table().unwrap();
+        assert_eq!(
+            c.runbook,
+            doc["runbook"]["id"].as_str().unwrap(),
+            "{component}"
+        );
+        let mut agreed = Vec::new();
+        for (k, v) in shipped {
+            let (Some(v), Some(ours)) = (v.as_str(), c.vars.get(k)) else {
+                continue;
+            };
+            assert_eq!(ours, v, "{component}: var {k}");
+            agreed.push(k.as_str());
+        }
+        for k in *must {
+            assert!(
+                agreed.contains(k),
+                "{component}: {k} not given (vars {:?})",
+                c.vars
+            );
+        }
+    }
+    // The full names beside the stems, for runbooks that want them.
+    let web = d.components.iter().find(|c| c.component == "web").unwrap();
+    assert_eq!(web.vars["web_app_primary"], "app-shop-westeurope");
+    assert_eq!(web.vars["web_app_secondary"], "app-shop-northeurope");
+    assert_eq!(web.vars["resource_group_primary"], "rg-shop-westeurope");
+    assert_eq!(web.vars["resource_group_secondary"], "rg-shop-northeurope");
+    let net = d
+        .components
+        .iter()
+        .find(|c| c.component == "network")
+        .unwrap();
+    assert_eq!(net.vars["resource_group_global"], "rg-shop-global");
+}

@@ -176,3 +176,158 @@ pub fn analyse(
         readiness,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    fn row(id: &str, location: &str, properties: Value) -> Value {
+        let type_ = {
+            let after = id.rsplit_once("/providers/").map_or("", |(_, a)| a);
+            let parts: Vec<&str> = after.split('/').collect();
+            let mut t = vec![parts[0]];
+            t.extend(parts.iter().skip(1).step_by(2));
+            t.join("/").to_ascii_lowercase()
+        };
+        json!({
+            "id": id, "name": id.rsplit('/').next(), "type": type_, "location": location,
+            "resourceGroup": id.split('/').nth(4), "subscriptionId": "s", "properties": properties,
+        })
+    }
+
+    const P: &str = "/subscriptions/s/resourceGroups/rg-a/providers";
+    const S: &str = "/subscriptions/s/resourceGroups/rg-b/providers";
+
+    fn run(rows: Vec<Value>) -> Discovery {
+        let inv = Inventory::from_rows(&rows, &[], &Scope::default()).expect("rows");
+        analyse(&inv, &[], "uksouth", "ukwest")
+    }
+
+    #[test]
+    fn a_geo_replica_pairs_a_database_and_its_server() {
+        let d = run(vec![
+            row(
+                &format!("{P}/Microsoft.Sql/servers/orders-a"),
+                "uksouth",
+                json!({}),
+            ),
+            row(
+                &format!("{P}/Microsoft.Sql/servers/orders-a/databases/db"),
+                "uksouth",
+                json!({}),
+            ),
+            row(
+                &format!("{S}/Microsoft.Sql/servers/orders-b"),
+                "ukwest",
+                json!({}),
+            ),
+            row(
+                &format!("{S}/Microsoft.Sql/servers/orders-b/databases/db"),
+                "ukwest",
+                json!({ "secondaryType": "Geo" }),
+            ),
+        ]);
+        let sql = d
+            .components
+            .iter()
+            .find(|c| c.component == "data-sql")
+            .expect("sql");
+        assert_eq!(
+            sql.rule_of(&format!("{P}/Microsoft.Sql/servers/orders-a/databases/db")),
+            Some("geo-replica")
+        );
+        assert_eq!(
+            sql.rule_of(&format!("{P}/Microsoft.Sql/servers/orders-a")),
+            Some("geo-replica")
+        );
+        assert!(d.findings.is_empty(), "{:?}", d.findings);
+        // Without the replica: the database is the gap, not the server.
+        let d = run(vec![
+            row(
+                &format!("{P}/Microsoft.Sql/servers/orders-a"),
+                "uksouth",
+                json!({}),
+            ),
+            row(
+                &format!("{P}/Microsoft.Sql/servers/orders-a/databases/db"),
+                "uksouth",
+                json!({}),
+            ),
+        ]);
+        let codes: Vec<(&str, &str)> = d
+            .findings
+            .iter()
+            .map(|f| (f.code.as_str(), f.resource.rsplit('/').next().unwrap_or("")))
+            .collect();
+        assert_eq!(codes, [("sql-no-geo-replication", "db")]);
+        assert!(d.has_critical());
+    }
+
+    #[test]
+    fn traffic_manager_endpoints_pair_sites_whose_names_share_nothing() {
+        let a = format!("{P}/Microsoft.Web/sites/blue");
+        let b = format!("{S}/Microsoft.Web/sites/green");
+        let d = run(vec![
+            row(
+                &a,
+                "uksouth",
+                json!({ "defaultHostName": "blue.azurewebsites.net" }),
+            ),
+            row(
+                &b,
+                "ukwest",
+                json!({ "defaultHostName": "green.azurewebsites.net" }),
+            ),
+            row(
+                "/subscriptions/s/resourceGroups/rg-g/providers/Microsoft.Network/trafficManagerProfiles/tm",
+                "global",
+                json!({ "endpoints": [
+                    { "properties": { "targetResourceId": a } },
+                    { "properties": { "target": "green.azurewebsites.net" } },
+                ]}),
+            ),
+        ]);
+        let web = d
+            .components
+            .iter()
+            .find(|c| c.component == "web")
+            .expect("web");
+        assert_eq!(web.pairs, [(a.clone(), b)]);
+        assert_eq!(web.rule_of(&a), Some("trafficmanager-endpoints"));
+        assert!(
+            d.findings.is_empty(),
+            "paired and two endpoints: {:?}",
+            d.findings
+        );
+        let json = serde_json::to_value(&d).unwrap();
+        assert_eq!(json["components"][1]["pairs"][0][0], a.as_str());
+        assert!(json["components"][1].get("vars").is_none() && json.get("readiness").is_none());
+    }
+
+    #[test]
+    fn regions_are_checked_before_anything_is_read() {
+        let opts = |p: &str, s: Option<&str>| Options {
+            primary: p.into(),
+            secondary: s.map(str::to_string),
+            ..Options::default()
+        };
+        assert_eq!(
+            regions_of(&opts("West Europe", None)).unwrap(),
+            ("westeurope".into(), "northeurope".into())
+        );
+        assert!(
+            regions_of(&opts("italynorth", None))
+                .unwrap_err()
+                .to_string()
+                .contains("--secondary")
+        );
+        assert_eq!(
+            regions_of(&opts("italynorth", Some("westeurope")))
+                .unwrap()
+                .1,
+            "westeurope"
+        );
+        assert!(regions_of(&opts("eastus", Some("East US"))).is_err());
+    }
+}

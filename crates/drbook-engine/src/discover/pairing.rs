@@ -729,3 +729,26 @@ fn vars(ctx: &Ctx, c: &Component, rs: &[&Resource]) -> BTreeMap<String, String> 
     v.retain(|_, val| !val.is_empty());
     v
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stems_and_swaps() {
+        assert_eq!(stem("app-shop-westeurope", "westeurope"), "app-shop");
+        assert_eq!(stem("stfuncshopweu", "westeurope"), "stfuncshop");
+        assert_eq!(stem("sql-weu-orders", "westeurope"), "sql-orders");
+        assert_eq!(stem("fog-shop", "westeurope"), "fog-shop");
+        assert_eq!(
+            replace_ci("/RG-Shop-WestEurope/x", "westeurope", "northeurope"),
+            "/RG-Shop-northeurope/x"
+        );
+        assert!(geo_redundant_sku("Standard_RAGZRS") && geo_redundant_sku("Standard_GRS"));
+        assert!(!geo_redundant_sku("Standard_ZRS") && !geo_redundant_sku("Premium_LRS"));
+        assert_eq!(
+            top_type("microsoft.sql/servers/databases"),
+            "microsoft.sql/servers"
+        );
+    }
+}
