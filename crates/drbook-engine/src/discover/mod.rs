@@ -178,11 +178,11 @@ pub fn analyse(
 }
 
 #[cfg(test)]
-mod tests {
+mod tests_support {
     use super::*;
     use serde_json::{Value, json};
 
-    fn row(id: &str, location: &str, properties: Value) -> Value {
+    pub fn row(id: &str, location: &str, properties: Value) -> Value {
         let type_ = {
             let after = id.rsplit_once("/providers/").map_or("", |(_, a)| a);
             let parts: Vec<&str> = after.split('/').collect();
@@ -196,13 +196,20 @@ mod tests {
         })
     }
 
-    const P: &str = "/subscriptions/s/resourceGroups/rg-a/providers";
-    const S: &str = "/subscriptions/s/resourceGroups/rg-b/providers";
+    pub const P: &str = "/subscriptions/s/resourceGroups/rg-a/providers";
+    pub const S: &str = "/subscriptions/s/resourceGroups/rg-b/providers";
 
-    fn run(rows: Vec<Value>) -> Discovery {
+    pub fn run(rows: Vec<Value>) -> Discovery {
         let inv = Inventory::from_rows(&rows, &[], &Scope::default()).expect("rows");
         analyse(&inv, &[], "uksouth", "ukwest")
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tests_support::*;
+    use super::*;
+    use serde_json::json;
 
     #[test]
     fn a_geo_replica_pairs_a_database_and_its_server() {
@@ -329,5 +336,51 @@ mod tests {
             "westeurope"
         );
         assert!(regions_of(&opts("eastus", Some("East US"))).is_err());
+    }
+}
+
+#[cfg(test)]
+mod fog_tests {
+    use super::tests_support::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_database_in_a_failover_group_pairs_even_when_the_group_is_not_listed() {
+        let fog = |s: &str| format!("{s}/Microsoft.Sql/servers/x/failoverGroups/fog-orders");
+        let d = run(vec![
+            row(
+                &format!("{P}/Microsoft.Sql/servers/sql-one"),
+                "uksouth",
+                json!({}),
+            ),
+            row(
+                &format!("{P}/Microsoft.Sql/servers/sql-one/databases/orders"),
+                "uksouth",
+                json!({ "failoverGroupId": fog(P) }),
+            ),
+            row(
+                &format!("{S}/Microsoft.Sql/servers/sql-two/databases/orders"),
+                "ukwest",
+                json!({ "failoverGroupId": fog(S) }),
+            ),
+        ]);
+        let sql = d
+            .components
+            .iter()
+            .find(|c| c.component == "data-sql")
+            .expect("sql");
+        assert_eq!(
+            sql.rule_of(&format!(
+                "{P}/Microsoft.Sql/servers/sql-one/databases/orders"
+            )),
+            Some("failover-group-partner")
+        );
+        assert!(
+            !d.findings
+                .iter()
+                .any(|f| f.code == "sql-no-geo-replication"),
+            "{:?}",
+            d.findings
+        );
     }
 }

@@ -310,12 +310,27 @@ fn failover_group_partner(ctx: &Ctx, r: &Resource) -> Option<String> {
                 })
                 .collect();
             let partners = fog_partners(ctx, server);
-            fogs.iter().find_map(|f| {
-                let (_, partner) = partners.iter().find(|(n, _)| same(n, &f.name))?;
-                ctx.inv
-                    .get(&format!("{partner}/databases/{}", r.name))
-                    .map(|d| d.id.clone())
-            })
+            fogs.iter()
+                .find_map(|f| {
+                    let (_, partner) = partners.iter().find(|(n, _)| same(n, &f.name))?;
+                    ctx.inv
+                        .get(&format!("{partner}/databases/{}", r.name))
+                        .map(|d| d.id.clone())
+                })
+                .or_else(|| {
+                    // Where the groups themselves are not listed: the database's own
+                    // `failoverGroupId`, and a database of the same name in the secondary in a
+                    // group of the same name.
+                    let group = r.prop_str("failoverGroupId")?.rsplit('/').next()?;
+                    ctx.secondaries("microsoft.sql/servers/databases")
+                        .find(|d| {
+                            same(&d.name, &r.name)
+                                && d.prop_str("failoverGroupId")
+                                    .and_then(|g| g.rsplit('/').next())
+                                    .is_some_and(|g| same(g, group))
+                        })
+                        .map(|d| d.id.clone())
+                })
         }
         _ => None,
     }
