@@ -80,19 +80,21 @@ fn finding(r: &str, severity: Severity, code: &str, message: String, fix: &str) 
     }
 }
 
-/// Whether `r` (or, for a top-level resource, the resource itself) has a pair.
-fn is_paired(components: &[Component], id: &str) -> bool {
+/// The lower-case ids of every paired primary resource.
+fn paired_ids(components: &[Component]) -> std::collections::HashSet<String> {
     components
         .iter()
-        .any(|c| c.pairs.iter().any(|(p, _)| p.eq_ignore_ascii_case(id)))
+        .flat_map(|c| c.pairs.iter().map(|(p, _)| p.to_ascii_lowercase()))
+        .collect()
 }
 
 /// The gaps, most severe first.
 pub fn findings(ctx: &Ctx, components: &[Component]) -> Vec<Finding> {
     let mut out = Vec::new();
     let sec = &ctx.secondary;
+    let paired = paired_ids(components);
     for r in ctx.inv.resources.iter().filter(|r| pairable(ctx, r)) {
-        if is_paired(components, &r.id) {
+        if paired.contains(&r.id.to_ascii_lowercase()) {
             continue;
         }
         if let Some(f) = unpaired(ctx, r, sec) {

@@ -2,7 +2,7 @@
 //! `ResourceContainers` (subscriptions and resource groups, which Resource Graph keeps there and
 //! not in `Resources`). Never one GET per resource.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
@@ -95,13 +95,83 @@ pub struct Inventory {
     pub groups: Vec<Group>,
     /// Subscription id → display name.
     pub subscriptions: BTreeMap<String, String>,
+    /// Lower-case id → index in `resources`.
+    by_id: HashMap<String, usize>,
+    /// Lower-case parent id → indexes of its children.
+    by_parent: HashMap<String, Vec<usize>>,
+    /// Type → indexes of the resources of that type.
+    by_type: HashMap<String, Vec<usize>>,
+    /// (type, lower-case name) → indexes.
+    by_name: HashMap<(String, String), Vec<usize>>,
+    /// Lower-case host name of a site → its index.
+    by_host: HashMap<String, usize>,
 }
 
 impl Inventory {
     pub fn get(&self, id: &str) -> Option<&Resource> {
-        self.resources
-            .iter()
-            .find(|r| r.id.eq_ignore_ascii_case(id))
+        self.by_id
+            .get(&id.to_ascii_lowercase())
+            .and_then(|&i| self.resources.get(i))
+    }
+
+    /// The resources of `type_` (lower case).
+    pub fn of_type<'a>(&'a self, type_: &str) -> impl Iterator<Item = &'a Resource> {
+        self.by_type
+            .get(type_)
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.resources.get(i))
+    }
+
+    /// The resources of `type_` named `name` (any case).
+    pub fn named<'a>(&'a self, type_: &str, name: &str) -> impl Iterator<Item = &'a Resource> {
+        self.by_name
+            .get(&(type_.to_string(), name.to_ascii_lowercase()))
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.resources.get(i))
+    }
+
+    /// The site that answers on `host`.
+    pub fn site_by_host(&self, host: &str) -> Option<&Resource> {
+        self.by_host
+            .get(&host.to_ascii_lowercase())
+            .and_then(|&i| self.resources.get(i))
+    }
+
+    /// Builds the look-up indexes; called once the resources are final.
+    fn index(&mut self) {
+        self.by_id.clear();
+        self.by_parent.clear();
+        self.by_type.clear();
+        self.by_name.clear();
+        self.by_host.clear();
+        for (i, r) in self.resources.iter().enumerate() {
+            self.by_id.insert(r.id.to_ascii_lowercase(), i);
+            if let Some(p) = r.parent() {
+                self.by_parent
+                    .entry(p.to_ascii_lowercase())
+                    .or_default()
+                    .push(i);
+            }
+            self.by_type.entry(r.type_.clone()).or_default().push(i);
+            self.by_name
+                .entry((r.type_.clone(), r.name.to_ascii_lowercase()))
+                .or_default()
+                .push(i);
+            if r.type_ == "microsoft.web/sites" {
+                let hosts = r.prop_str("defaultHostName").into_iter().chain(
+                    r.prop("hostNames")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str),
+                );
+                for h in hosts {
+                    self.by_host.entry(h.to_ascii_lowercase()).or_insert(i);
+                }
+            }
+        }
     }
 
     pub fn group(&self, subscription: &str, name: &str) -> Option<&Group> {
@@ -116,9 +186,12 @@ impl Inventory {
         id: &'a str,
         type_: &'a str,
     ) -> impl Iterator<Item = &'a Resource> {
-        self.resources.iter().filter(move |r| {
-            r.type_ == type_ && r.parent().is_some_and(|p| p.eq_ignore_ascii_case(id))
-        })
+        self.by_parent
+            .get(&id.to_ascii_lowercase())
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.resources.get(i))
+            .filter(move |r| r.type_ == type_)
     }
 
     /// Builds an inventory from Resource Graph rows (`Resources`, then `ResourceContainers`),
@@ -190,6 +263,7 @@ impl Inventory {
             });
         }
         inv.resources.sort_by(|a, b| a.id.cmp(&b.id));
+        inv.index();
         Ok(inv)
     }
 }

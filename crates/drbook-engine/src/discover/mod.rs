@@ -384,3 +384,43 @@ mod fog_tests {
         );
     }
 }
+
+#[cfg(test)]
+mod scale_tests {
+    use super::tests_support::*;
+    use serde_json::json;
+
+    /// Ten thousand resources are analysed through the indexes, not by scanning the inventory
+    /// for each resource: well within the time of reading them.
+    #[test]
+    fn ten_thousand_resources_pair_in_one_pass() {
+        let mut rows = Vec::new();
+        for i in 0..5000 {
+            rows.push(row(
+                &format!("{P}/Microsoft.Web/sites/app-{i}-uksouth"),
+                "uksouth",
+                json!({ "defaultHostName": format!("app-{i}-uksouth.azurewebsites.net") }),
+            ));
+            rows.push(row(
+                &format!("{S}/Microsoft.Web/sites/app-{i}-ukwest"),
+                "ukwest",
+                json!({}),
+            ));
+        }
+        let started = std::time::Instant::now();
+        let d = run(rows);
+        let took = started.elapsed();
+        let web = d
+            .components
+            .iter()
+            .find(|c| c.component == "web")
+            .expect("web");
+        assert_eq!(web.pairs.len(), 5000);
+        assert!(web.rules.iter().all(|r| r == "name-pattern"));
+        assert!(d.findings.is_empty());
+        assert!(
+            took < std::time::Duration::from_secs(20),
+            "analysis took {took:?}"
+        );
+    }
+}

@@ -76,12 +76,10 @@ impl<'a> Ctx<'a> {
             }
             "microsoft.web/serverfarms" => Some(
                 self.inv
-                    .resources
-                    .iter()
+                    .of_type("microsoft.web/sites")
                     .find(|s| {
-                        s.type_ == "microsoft.web/sites"
-                            && s.prop_str("serverFarmId")
-                                .is_some_and(|p| p.eq_ignore_ascii_case(&r.id))
+                        s.prop_str("serverFarmId")
+                            .is_some_and(|p| p.eq_ignore_ascii_case(&r.id))
                     })
                     .map_or("web", site_component),
             ),
@@ -105,9 +103,8 @@ impl<'a> Ctx<'a> {
     /// The resources of the secondary region of `type_`.
     fn secondaries<'b>(&'b self, type_: &'b str) -> impl Iterator<Item = &'b Resource> {
         self.inv
-            .resources
-            .iter()
-            .filter(move |r| r.type_ == type_ && self.in_secondary(r))
+            .of_type(type_)
+            .filter(move |r| self.in_secondary(r))
     }
 }
 
@@ -212,10 +209,11 @@ pub fn counterpart(
     }
     if r.type_ == "microsoft.web/serverfarms" {
         // The plan of a paired site's counterpart.
-        for site in ctx.inv.resources.iter().filter(|s| {
-            s.type_ == "microsoft.web/sites"
-                && s.prop_str("serverFarmId").is_some_and(|p| same(p, &r.id))
-        }) {
+        for site in ctx
+            .inv
+            .of_type("microsoft.web/sites")
+            .filter(|s| s.prop_str("serverFarmId").is_some_and(|p| same(p, &r.id)))
+        {
             if let Some((other, _)) = paired.get(&site.id.to_ascii_lowercase())
                 && let Some(plan) = ctx.inv.get(other).and_then(|o| o.prop_str("serverFarmId"))
                 && ctx.inv.get(plan).is_some()
@@ -387,35 +385,12 @@ fn servicebus_geo_dr(ctx: &Ctx, r: &Resource) -> Option<String> {
     }
 }
 
-/// The host names a site answers on.
-fn site_hosts(site: &Resource) -> Vec<String> {
-    let mut hosts: Vec<String> = site
-        .prop_str("defaultHostName")
-        .map(str::to_string)
-        .into_iter()
-        .collect();
-    for h in site
-        .prop("hostNames")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-    {
-        hosts.push(h.to_string());
-    }
-    hosts
-}
-
 /// The site an origin or endpoint points at (by resource id, or host name).
 fn target_site<'b>(ctx: &'b Ctx, id: Option<&str>, host: Option<&str>) -> Option<&'b Resource> {
     if let Some(r) = id.and_then(|i| ctx.inv.get(i)) {
         return Some(r);
     }
-    let host = host?;
-    ctx.inv
-        .resources
-        .iter()
-        .find(|s| s.type_ == "microsoft.web/sites" && site_hosts(s).iter().any(|h| same(h, host)))
+    ctx.inv.site_by_host(host?)
 }
 
 fn frontdoor_origins(ctx: &Ctx, r: &Resource) -> Option<String> {
@@ -424,9 +399,7 @@ fn frontdoor_origins(ctx: &Ctx, r: &Resource) -> Option<String> {
     }
     let origins: Vec<&Resource> = ctx
         .inv
-        .resources
-        .iter()
-        .filter(|o| o.type_ == "microsoft.cdn/profiles/origingroups/origins")
+        .of_type("microsoft.cdn/profiles/origingroups/origins")
         .collect();
     let targets = |o: &Resource| {
         target_site(
@@ -458,12 +431,7 @@ fn frontdoor_origins(ctx: &Ctx, r: &Resource) -> Option<String> {
 }
 
 fn trafficmanager_endpoints(ctx: &Ctx, r: &Resource) -> Option<String> {
-    for profile in ctx
-        .inv
-        .resources
-        .iter()
-        .filter(|p| p.type_ == "microsoft.network/trafficmanagerprofiles")
-    {
+    for profile in ctx.inv.of_type("microsoft.network/trafficmanagerprofiles") {
         let endpoints: Vec<&Value> = profile
             .prop("endpoints")
             .and_then(Value::as_array)
@@ -551,8 +519,9 @@ fn name_pattern(ctx: &Ctx, r: &Resource) -> Option<String> {
         // The same name swapped, in any resource group of the secondary.
         let name = replace_ci(&r.name, f, t);
         if let Some(c) = ctx
-            .secondaries(&r.type_)
-            .find(|c| same(&c.name, &name) && r.parent().is_none())
+            .inv
+            .named(&r.type_, &name)
+            .find(|c| ctx.in_secondary(c) && r.parent().is_none())
         {
             return Some(c.id.clone());
         }
