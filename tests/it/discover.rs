@@ -779,3 +779,29 @@ async fn component_vars_use_the_shipped_runbooks_names_and_values() {
         .unwrap();
     assert_eq!(net.vars["resource_group_global"], "rg-shop-global");
 }
+
+#[test]
+fn an_azure_that_cannot_be_read_exits_2_and_says_why() {
+    // Nothing listens on port 9 of this machine: the Resource Graph query cannot be sent.
+    let o = drbook(&[
+        "discover",
+        "--target",
+        "azure",
+        "--arm-endpoint",
+        "http://127.0.0.1:9",
+        "--auth",
+        "sim",
+        "--retries",
+        "0",
+        "--timeout",
+        "2s",
+        "--subscription",
+        TRAVEL_SUB,
+        "--primary",
+        "eastus2",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("Resource Graph"), "{err}");
+    assert!(o.stdout.is_empty(), "no verdict without an estate");
+}
