@@ -805,3 +805,48 @@ fn an_azure_that_cannot_be_read_exits_2_and_says_why() {
     assert!(err.contains("Resource Graph"), "{err}");
     assert!(o.stdout.is_empty(), "no verdict without an estate");
 }
+
+#[test]
+fn several_subscriptions_are_read_in_one_query() {
+    let other = "99999999-8888-4777-8666-555555555555";
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("two.toml");
+    let extra = format!(
+        r#"
+[[subscription]]
+id = "{other}"
+name = "travel-data"
+
+[[resource_group]]
+id = "/subscriptions/{other}/resourceGroups/rg-data-eastus2"
+location = "eastus2"
+
+[[resource]]
+id = "/subscriptions/{other}/resourceGroups/rg-data-eastus2/providers/Microsoft.KeyVault/vaults/kv-data-eastus2"
+location = "eastus2"
+[resource.properties]
+vaultUri = "https://kv-data-eastus2.vault.azure.net/"
+"#
+    );
+    std::fs::write(&path, travel() + &extra).unwrap();
+    let path = path.display().to_string();
+    let (one, _) = discover_json(&path, TRAVEL_SUB, &["--primary", "eastus2"]);
+    let (both, _) = discover_json(
+        &path,
+        TRAVEL_SUB,
+        &["--subscription", other, "--primary", "eastus2"],
+    );
+    assert_eq!(
+        both["resources"].as_u64().unwrap(),
+        one["resources"].as_u64().unwrap() + 1
+    );
+    assert_eq!(both["subscription"], format!("{TRAVEL_SUB},{other}"));
+    assert!(
+        findings_on(&both, "/kv-data-eastus2")
+            .iter()
+            .any(|f| f["code"] == "keyvault-no-secondary" && f["severity"] == "low"),
+        "{:#}",
+        both["findings"]
+    );
+    assert!(findings_on(&one, "/kv-data-eastus2").is_empty());
+}
