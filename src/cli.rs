@@ -14,6 +14,7 @@ use crate::runbook::{self, LoadSet, vars};
 
 mod check;
 pub mod config;
+pub mod discover;
 pub mod report;
 pub mod run;
 pub mod target;
@@ -85,6 +86,9 @@ with its file, line and column.\n\nExit status: 0 valid, 1 invalid, 2 usage erro
     Review(ReviewArgs),
     /// Postmortem report (Markdown, JSON, HTML) from incident logs
     Report(report::ReportArgs),
+    /// Read an estate through Resource Graph: components, pairs across the region pair,
+    /// findings and a readiness verdict (exit 1 on a critical finding)
+    Discover(Box<discover::DiscoverArgs>),
     /// Run the Azure simulator on its own
     Sim(SimArgs),
     /// Print shell completions
@@ -171,7 +175,7 @@ fn parse_with_config_defaults() -> Cli {
             crate::cli::target::TargetKind::Sim => "sim",
             crate::cli::target::TargetKind::Azure => "azure",
         };
-        for sub in ["run", "rehearse", "check"] {
+        for sub in ["run", "rehearse", "check", "discover"] {
             cmd = cmd.mut_subcommand(sub, |c| {
                 c.mut_arg("target", |a| a.required(false).default_value(v))
             });
@@ -201,6 +205,7 @@ pub fn main() -> ExitCode {
         Some(Command::Validate(args)) => validate(&args),
         Some(Command::Vars(args)) => show_vars(&args),
         Some(Command::Check(args)) => check::run(*args),
+        Some(Command::Discover(args)) => discover::run(*args),
         Some(Command::Run(args)) => run::run(*args, false),
         Some(Command::Rehearse(args)) => run::run(*args, true),
         Some(Command::Join(args)) => run::join(*args),

@@ -8,6 +8,7 @@ mod azure_faults;
 mod blob;
 mod carry_out;
 mod check;
+mod discover;
 mod exec;
 mod incident_crash;
 mod incident_read;

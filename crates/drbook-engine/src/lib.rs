@@ -5,6 +5,7 @@
 //! screen, and no simulator (reached over HTTP like Azure).
 
 pub mod checks;
+pub mod discover;
 pub mod exec;
 pub mod share;
 pub mod target;

@@ -1,0 +1,404 @@
+//! The estate as Resource Graph lists it: one paged query on `Resources` and one on
+//! `ResourceContainers` (subscriptions and resource groups, which Resource Graph keeps there and
+//! not in `Resources`). Never one GET per resource.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::Value;
+
+use drbook_azure::{ArmClient, AzureError};
+
+use super::regions::normalize;
+
+/// One row of `Resources`, the fields discovery reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resource {
+    pub id: String,
+    pub name: String,
+    /// Lower case, as Resource Graph gives it: `microsoft.web/sites`.
+    pub type_: String,
+    pub kind: String,
+    /// Normalised (`westeurope`); `global` for global services; empty when none.
+    pub location: String,
+    pub resource_group: String,
+    pub subscription: String,
+    pub sku: Value,
+    pub tags: BTreeMap<String, String>,
+    pub properties: Value,
+}
+
+impl Resource {
+    /// A property by dotted path (`geoReplicationStats.status`).
+    pub fn prop(&self, path: &str) -> Option<&Value> {
+        path.split('.')
+            .try_fold(&self.properties, |v, k| v.get(k))
+            .filter(|v| !v.is_null())
+    }
+
+    pub fn prop_str(&self, path: &str) -> Option<&str> {
+        self.prop(path).and_then(Value::as_str)
+    }
+
+    pub fn sku_name(&self) -> &str {
+        self.sku.get("name").and_then(Value::as_str).unwrap_or("")
+    }
+
+    /// The resource's parent id (`…/servers/x` for `…/servers/x/databases/y`), if it is a
+    /// child resource.
+    pub fn parent(&self) -> Option<&str> {
+        parent_id(&self.id)
+    }
+
+    /// The resource group's id.
+    pub fn group_id(&self) -> String {
+        format!(
+            "/subscriptions/{}/resourceGroups/{}",
+            self.subscription, self.resource_group
+        )
+    }
+}
+
+/// `…/providers/NS/a/x/b/y` → `…/providers/NS/a/x`; `None` for a top-level resource.
+pub fn parent_id(id: &str) -> Option<&str> {
+    let (_, after) = id.rsplit_once("/providers/")?;
+    // NS / type / name / (childtype / childname)*
+    if after.split('/').count() <= 3 {
+        return None;
+    }
+    let cut = id.rfind('/')?;
+    let cut = id[..cut].rfind('/')?;
+    Some(&id[..cut])
+}
+
+/// A resource group, with the location ARM keeps its metadata in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    pub id: String,
+    pub name: String,
+    pub subscription: String,
+    pub location: String,
+}
+
+/// What to read.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    pub subscriptions: Vec<String>,
+    /// Only these resource groups (any case) when not empty.
+    pub resource_groups: Vec<String>,
+    /// Only resources with this tag (and their child resources, which carry no tags).
+    pub tag: Option<(String, String)>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Inventory {
+    pub resources: Vec<Resource>,
+    pub groups: Vec<Group>,
+    /// Subscription id → display name.
+    pub subscriptions: BTreeMap<String, String>,
+    /// Lower-case id → index in `resources`.
+    by_id: HashMap<String, usize>,
+    /// Lower-case parent id → indexes of its children.
+    by_parent: HashMap<String, Vec<usize>>,
+    /// Type → indexes of the resources of that type.
+    by_type: HashMap<String, Vec<usize>>,
+    /// (type, lower-case name) → indexes.
+    by_name: HashMap<(String, String), Vec<usize>>,
+    /// Lower-case host name of a site → its index.
+    by_host: HashMap<String, usize>,
+}
+
+impl Inventory {
+    pub fn get(&self, id: &str) -> Option<&Resource> {
+        self.by_id
+            .get(&id.to_ascii_lowercase())
+            .and_then(|&i| self.resources.get(i))
+    }
+
+    /// The resources of `type_` (lower case).
+    pub fn of_type<'a>(&'a self, type_: &str) -> impl Iterator<Item = &'a Resource> {
+        self.by_type
+            .get(type_)
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.resources.get(i))
+    }
+
+    /// The resources of `type_` named `name` (any case).
+    pub fn named<'a>(&'a self, type_: &str, name: &str) -> impl Iterator<Item = &'a Resource> {
+        self.by_name
+            .get(&(type_.to_string(), name.to_ascii_lowercase()))
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.resources.get(i))
+    }
+
+    /// The site that answers on `host`.
+    pub fn site_by_host(&self, host: &str) -> Option<&Resource> {
+        self.by_host
+            .get(&host.to_ascii_lowercase())
+            .and_then(|&i| self.resources.get(i))
+    }
+
+    /// Builds the look-up indexes; called once the resources are final.
+    fn index(&mut self) {
+        self.by_id.clear();
+        self.by_parent.clear();
+        self.by_type.clear();
+        self.by_name.clear();
+        self.by_host.clear();
+        for (i, r) in self.resources.iter().enumerate() {
+            self.by_id.insert(r.id.to_ascii_lowercase(), i);
+            if let Some(p) = r.parent() {
+                self.by_parent
+                    .entry(p.to_ascii_lowercase())
+                    .or_default()
+                    .push(i);
+            }
+            self.by_type.entry(r.type_.clone()).or_default().push(i);
+            self.by_name
+                .entry((r.type_.clone(), r.name.to_ascii_lowercase()))
+                .or_default()
+                .push(i);
+            if r.type_ == "microsoft.web/sites" {
+                let hosts = r.prop_str("defaultHostName").into_iter().chain(
+                    r.prop("hostNames")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str),
+                );
+                for h in hosts {
+                    self.by_host.entry(h.to_ascii_lowercase()).or_insert(i);
+                }
+            }
+        }
+    }
+
+    pub fn group(&self, subscription: &str, name: &str) -> Option<&Group> {
+        self.groups.iter().find(|g| {
+            g.subscription.eq_ignore_ascii_case(subscription) && g.name.eq_ignore_ascii_case(name)
+        })
+    }
+
+    /// The children of `id` of `type_` (lower case, full: `microsoft.sql/servers/databases`).
+    pub fn children<'a>(
+        &'a self,
+        id: &'a str,
+        type_: &'a str,
+    ) -> impl Iterator<Item = &'a Resource> {
+        self.by_parent
+            .get(&id.to_ascii_lowercase())
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.resources.get(i))
+            .filter(move |r| r.type_ == type_)
+    }
+
+    /// Builds an inventory from Resource Graph rows (`Resources`, then `ResourceContainers`),
+    /// applying the tag filter. Rows without an `id` or `type` are an error naming the row.
+    pub fn from_rows(
+        resources: &[Value],
+        containers: &[Value],
+        scope: &Scope,
+    ) -> Result<Inventory, String> {
+        let mut inv = Inventory::default();
+        for (i, row) in resources.iter().enumerate() {
+            inv.resources.push(resource(row).ok_or_else(|| {
+                format!(
+                    "Resources row {}: no `id` or `type` string ({})",
+                    i + 1,
+                    short(row)
+                )
+            })?);
+        }
+        for (i, row) in containers.iter().enumerate() {
+            let field = |k: &str| row.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+            let (id, ty) = (field("id"), field("type").to_ascii_lowercase());
+            if id.is_empty() {
+                return Err(format!(
+                    "ResourceContainers row {}: no `id` string ({})",
+                    i + 1,
+                    short(row)
+                ));
+            }
+            match ty.as_str() {
+                "microsoft.resources/subscriptions" => {
+                    inv.subscriptions
+                        .insert(field("subscriptionId"), field("name"));
+                }
+                "microsoft.resources/subscriptions/resourcegroups" => inv.groups.push(Group {
+                    id,
+                    name: field("name"),
+                    subscription: field("subscriptionId"),
+                    location: normalize(&field("location")),
+                }),
+                _ => {}
+            }
+        }
+        if let Some((k, v)) = &scope.tag {
+            let tagged: Vec<String> = inv
+                .resources
+                .iter()
+                .filter(|r| r.parent().is_none())
+                .filter(|r| {
+                    r.tags
+                        .iter()
+                        .any(|(tk, tv)| tk.eq_ignore_ascii_case(k) && tv.eq_ignore_ascii_case(v))
+                })
+                .map(|r| r.id.to_ascii_lowercase())
+                .collect();
+            inv.resources.retain(|r| {
+                let lower = r.id.to_ascii_lowercase();
+                tagged
+                    .iter()
+                    .any(|t| lower == *t || lower.starts_with(&format!("{t}/")))
+            });
+        }
+        if !scope.resource_groups.is_empty() {
+            inv.groups.retain(|g| {
+                scope
+                    .resource_groups
+                    .iter()
+                    .any(|n| n.eq_ignore_ascii_case(&g.name))
+            });
+        }
+        inv.resources.sort_by(|a, b| a.id.cmp(&b.id));
+        inv.index();
+        Ok(inv)
+    }
+}
+
+fn short(row: &Value) -> String {
+    let s = row.to_string();
+    if s.chars().count() > 80 {
+        format!("{}…", s.chars().take(79).collect::<String>())
+    } else {
+        s
+    }
+}
+
+fn resource(row: &Value) -> Option<Resource> {
+    let s = |k: &str| row.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let id = row.get("id")?.as_str()?.to_string();
+    let type_ = row.get("type")?.as_str()?.to_ascii_lowercase();
+    let tags = row
+        .get("tags")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.as_str().map_or_else(|| v.to_string(), str::to_string),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(Resource {
+        name: match s("name") {
+            n if n.is_empty() => id.rsplit('/').next().unwrap_or("").to_string(),
+            n => n,
+        },
+        id,
+        type_,
+        kind: s("kind"),
+        location: normalize(&s("location")),
+        resource_group: s("resourceGroup"),
+        subscription: s("subscriptionId"),
+        sku: row.get("sku").cloned().unwrap_or(Value::Null),
+        tags,
+        properties: row.get("properties").cloned().unwrap_or(Value::Null),
+    })
+}
+
+/// A KQL string literal.
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+/// The `Resources` query for `scope`.
+pub fn resources_query(scope: &Scope) -> String {
+    let mut q = String::from("Resources");
+    if !scope.resource_groups.is_empty() {
+        let list: Vec<String> = scope.resource_groups.iter().map(|g| quote(g)).collect();
+        q.push_str(&format!(" | where resourceGroup in~ ({})", list.join(", ")));
+    }
+    q.push_str(
+        " | project id, name, type, kind, location, resourceGroup, subscriptionId, sku, tags, properties",
+    );
+    q
+}
+
+/// The `ResourceContainers` query: subscriptions and resource groups.
+pub fn containers_query() -> String {
+    "ResourceContainers | where type =~ 'microsoft.resources/subscriptions' or type =~ 'microsoft.resources/subscriptions/resourcegroups' | project id, name, type, location, subscriptionId, resourceGroup".to_string()
+}
+
+/// Reads the estate: one paged query per table.
+pub async fn read(arm: &ArmClient, scope: &Scope) -> Result<Inventory, ReadError> {
+    let resources = arm
+        .graph(&scope.subscriptions, &resources_query(scope))
+        .await
+        .map_err(ReadError::Azure)?;
+    let containers = arm
+        .graph(&scope.subscriptions, &containers_query())
+        .await
+        .map_err(ReadError::Azure)?;
+    Inventory::from_rows(&resources, &containers, scope).map_err(ReadError::Shape)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error(transparent)]
+    Azure(AzureError),
+    #[error("Resource Graph answered in an unexpected shape: {0}")]
+    Shape(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn parents_of_child_resources() {
+        let db = "/subscriptions/s/resourceGroups/g/providers/Microsoft.Sql/servers/x/databases/y";
+        assert_eq!(
+            parent_id(db),
+            Some("/subscriptions/s/resourceGroups/g/providers/Microsoft.Sql/servers/x")
+        );
+        assert_eq!(
+            parent_id("/subscriptions/s/resourceGroups/g/providers/Microsoft.Sql/servers/x"),
+            None
+        );
+    }
+
+    #[test]
+    fn the_tag_filter_keeps_children_of_tagged_resources_and_bad_rows_are_named() {
+        let rows = vec![
+            json!({"id": "/subscriptions/s/resourceGroups/g/providers/Microsoft.Sql/servers/a", "type": "microsoft.sql/servers", "tags": {"app": "travel"}}),
+            json!({"id": "/subscriptions/s/resourceGroups/g/providers/Microsoft.Sql/servers/a/databases/d", "type": "microsoft.sql/servers/databases"}),
+            json!({"id": "/subscriptions/s/resourceGroups/g/providers/Microsoft.Sql/servers/b", "type": "microsoft.sql/servers", "tags": {"app": "shop"}}),
+        ];
+        let scope = Scope {
+            tag: Some(("app".into(), "travel".into())),
+            ..Scope::default()
+        };
+        let inv = Inventory::from_rows(&rows, &[], &scope).unwrap();
+        let names: Vec<&str> = inv.resources.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["a", "d"]);
+        let e = Inventory::from_rows(&[json!({"name": "x"})], &[], &Scope::default()).unwrap_err();
+        assert!(e.contains("Resources row 1"), "{e}");
+    }
+
+    #[test]
+    fn the_query_quotes_group_names() {
+        let q = resources_query(&Scope {
+            resource_groups: vec!["rg-a".into(), "it's".into()],
+            ..Scope::default()
+        });
+        assert!(q.contains("resourceGroup in~ ('rg-a', 'it\\'s')"), "{q}");
+        assert!(q.contains("project id,"), "paged by id: {q}");
+    }
+}
