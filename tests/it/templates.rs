@@ -378,6 +378,43 @@ fn comments_kept(template: &str, generated: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Every resource of the component is what some step of its runbook reads or changes (or a
+/// parent of it), once the runbook's `[vars]` are put in: the values land where the template
+/// uses them.
+fn resources_reached(c: &Component, text: &str) -> Result<(), String> {
+    let doc: toml::Table = toml::from_str(text).map_err(|e| e.to_string())?;
+    let vars: Vec<(String, String)> = vars_of(text)
+        .into_iter()
+        .filter_map(|(k, v)| v.as_str().map(|s| (format!("${{{k}}}"), s.to_string())))
+        .collect();
+    let mut reached = Vec::new();
+    for table in ["step", "rollback"] {
+        for step in doc
+            .get(table)
+            .and_then(|s| s.as_array())
+            .into_iter()
+            .flatten()
+        {
+            if let Some(r) = step.get("resource").and_then(|r| r.as_str()) {
+                let mut r = r.to_string();
+                for (k, v) in &vars {
+                    r = r.replace(k, v);
+                }
+                reached.push(r.to_ascii_lowercase());
+            }
+        }
+    }
+    for id in &c.resources {
+        let id = id.to_ascii_lowercase();
+        if !reached.iter().any(|r| {
+            r == &id || r.starts_with(&format!("{id}/")) || r.starts_with(&format!("{id}?"))
+        }) {
+            return Err(format!("no step of {} reaches {id}", c.runbook));
+        }
+    }
+    Ok(())
+}
+
 #[test]
 fn the_templates_validate_strict_as_shipped() {
     let out = drbook(&["validate", "--strict", "templates/"]);
@@ -450,6 +487,7 @@ fn the_shops_runbooks_generate_and_validate_strict_with_their_plan() {
         assert_eq!(doc["runbook"]["id"].as_str(), Some(c.runbook.as_str()));
         let template = templates.get(&c.component).expect("template");
         comments_kept(template, text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        resources_reached(c, text).unwrap_or_else(|e| panic!("{e}"));
     }
 }
 
@@ -464,8 +502,12 @@ fn another_estate_gets_its_own_values_and_a_plan_in_recovery_order() {
         .cloned()
         .expect("a web component");
     second.runbook = "web-failover-booking".into();
-    for v in second.vars.values_mut() {
+    for v in second.vars.values_mut().chain(second.resources.iter_mut()) {
         *v = v.replace("app-travel", "app-booking");
+    }
+    for (p, s) in second.pairs.iter_mut() {
+        *p = p.replace("app-travel", "app-booking");
+        *s = s.replace("app-travel", "app-booking");
     }
     components.push(second);
     let templates = Templates::builtin();
@@ -482,6 +524,9 @@ fn another_estate_gets_its_own_values_and_a_plan_in_recovery_order() {
     let out = validate_strict(dir.path());
     assert_eq!(out.status.code(), Some(0), "{}", cli::text(&out));
 
+    for (c, (_, text)) in components.iter().zip(&files) {
+        resources_reached(c, text).unwrap_or_else(|e| panic!("{e}"));
+    }
     // No value of the sample shop is left in any [vars].
     for (name, text) in &files {
         for (k, v) in vars_of(text) {
