@@ -206,8 +206,8 @@ fn estate(sub: &str, n: &str, p: &str, s: &str, ss: &str) -> Vec<Component> {
         mk(
             "function",
             "function-failover",
-            vec![fn_p.clone(), fn_s.clone(), sb_p.clone(), sb_s.clone()],
-            vec![pair(&fn_p, &fn_s), pair(&sb_p, &sb_s)],
+            vec![fn_p.clone(), fn_s.clone(), sb_s.clone()],
+            vec![pair(&fn_p, &fn_s)],
             base(&[
                 ("primary_rg", &prg),
                 ("secondary_rg", &srg),
