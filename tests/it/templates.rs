@@ -667,3 +667,55 @@ fn a_generated_runbook_snapshot() {
         insta::assert_snapshot!("generated_web_runbook", text);
     });
 }
+
+/// The shop's runbooks generated from the templates rehearse end to end, as a plan, against
+/// the shop's outage on the simulator (the built-in demo scenario).
+#[test]
+fn the_shops_generated_plan_rehearses_on_the_demo_scenario() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out_dir = dir.path().join("runbooks");
+    std::fs::create_dir_all(&out_dir).expect("mkdir");
+    let files = Templates::builtin()
+        .generate_all(&shop(), Utc::now(), &source("westeurope", "northeurope"))
+        .expect("generates");
+    write_all(&out_dir, &files);
+    let answers = dir.path().join("answers.toml");
+    std::fs::write(
+        &answers,
+        "[manual]\n\"*\" = { outcome = \"ok\", note = \"done in the drill\" }\n",
+    )
+    .expect("answers");
+    let logs = dir.path().join("logs");
+    let o = std::process::Command::new("timeout")
+        .arg("300")
+        .arg(cli::BIN)
+        .current_dir(cli::ROOT)
+        .arg("rehearse")
+        .arg(&out_dir)
+        .args(["--target", "sim", "--non-interactive", "--auto-approve"])
+        .args(["--max-delay", "200ms", "--operator", "gameday"])
+        .arg("--answers")
+        .arg(&answers)
+        .arg("--log-dir")
+        .arg(&logs)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run drbook");
+    let out = cli::text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("finished: every runbook done"), "{out}");
+    let whole = out
+        .lines()
+        .find(|l| l.contains("whole incident"))
+        .unwrap_or_else(|| panic!("no verdict line: {out}"));
+    assert!(whole.contains("RECOVERED"), "{whole}");
+    for c in shop() {
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with('✔')
+                    && l.split_whitespace().nth(1) == Some(c.runbook.as_str())),
+            "{} not done: {out}",
+            c.runbook
+        );
+    }
+}
