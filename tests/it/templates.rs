@@ -541,6 +541,10 @@ fn another_estate_gets_its_own_values_and_a_plan_in_recovery_order() {
     assert_eq!(plan_name, "plan-eastus2-outage.toml");
     let doc: toml::Table = toml::from_str(plan).expect("plan TOML");
     assert_eq!(doc["plan"]["id"].as_str(), Some("eastus2-outage"));
+    assert_eq!(
+        doc["plan"]["title"].as_str(),
+        Some("Regional outage in eastus2: recover in centralus")
+    );
     assert_eq!(doc["vars"]["primary"].as_str(), Some("eastus2"));
     assert_eq!(doc["vars"]["secondary"].as_str(), Some("centralus"));
     let groups: Vec<Vec<String>> = doc["group"]

@@ -487,7 +487,8 @@ pub fn generate(
 
 /// The plan: the plan template's groups, in their order, each naming the generated runbooks
 /// of the components whose template runbook the group names there. Empty groups are dropped.
-/// `[vars]` `primary` and `secondary` (when the template declares them) come from `source`.
+/// The plan's id and title name the regions; `[vars]` `primary` and `secondary` (when the
+/// template declares them) come from `source`.
 pub fn generate_plan(
     components: &[Component],
     templates: &Templates,
@@ -522,6 +523,19 @@ pub fn generate_plan(
         if is_id(&id) {
             replace_value(v, Value::from(id));
         }
+    }
+    if !source.primary.is_empty()
+        && !source.secondary.is_empty()
+        && let Some(v) = doc
+            .get_mut("plan")
+            .and_then(|p| p.get_mut("title"))
+            .and_then(Item::as_value_mut)
+    {
+        let title = format!(
+            "Regional outage in {}: recover in {}",
+            source.primary, source.secondary
+        );
+        replace_value(v, Value::from(title));
     }
     if let Some(vars) = doc.get_mut("vars").and_then(Item::as_table_mut) {
         for (name, given) in [
