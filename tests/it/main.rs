@@ -24,6 +24,7 @@ mod share_faults;
 mod share_tmux;
 mod sim;
 mod storage;
+mod templates;
 mod tui_render;
 mod tui_roles;
 mod tui_share;

@@ -1,6 +1,7 @@
 //! Runbooks and plans: the TOML schema, loading with spans, variable references and their
 //! resolution, and validation. Knows nothing of Azure or the screen.
 
+pub mod generate;
 pub mod load;
 pub mod model;
 pub mod path;
