@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::arm::{Req, down_check, not_found, op_urls, rfc3339};
+use super::arm::{Req, down_check, not_found, op_urls, rfc3339_millis};
 use super::armid::{self, ResourceId, normalize_region};
 use super::faults::{Doomed, doomed};
 use super::reply::{Reply, bad_body, region_unavailable};
@@ -240,7 +240,7 @@ pub fn put_deployment(st: &mut SimState, req: &Req, rid: &ResourceId) -> Reply {
     let mut props = json!({
         "provisioningState": "Running",
         "mode": given.get("mode").cloned().unwrap_or(json!("Incremental")),
-        "timestamp": rfc3339(now),
+        "timestamp": rfc3339_millis(now),
         "correlationId": format!("{:08x}-0000-4000-8000-{:012x}", st.next_op, st.next_op),
     });
     if let Value::Object(p) = &mut props {
@@ -983,7 +983,7 @@ fn storage_done(
             g.insert("status".into(), json!("Unavailable"));
         }
     }
-    p.insert("lastGeoFailoverTime".into(), json!(rfc3339(when)));
+    p.insert("lastGeoFailoverTime".into(), json!(rfc3339_millis(when)));
     p.insert("provisioningState".into(), json!("Succeeded"));
     p.remove("failoverInProgress");
     Ok(())
@@ -1008,7 +1008,7 @@ fn deployment_done(
     let res = st.resources.get_mut(target).ok_or_else(|| gone(target))?;
     let p = props_mut(res).ok_or_else(|| gone(target))?;
     p.insert("provisioningState".into(), json!("Succeeded"));
-    p.insert("timestamp".into(), json!(rfc3339(when)));
+    p.insert("timestamp".into(), json!(rfc3339_millis(when)));
     p.insert(
         "duration".into(),
         json!(format!(

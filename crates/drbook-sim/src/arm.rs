@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-pub use drbook_core::time::rfc3339_millis as rfc3339;
+pub use drbook_core::time::rfc3339_millis;
 use serde_json::{Map, Value, json};
 
 use super::armid::{self, ResourceId, normalize_region, segments};
@@ -1016,8 +1016,8 @@ pub fn health_json(st: &SimState, res: &Res) -> Value {
     let mut props = json!({
         "availabilityState": state,
         "summary": summary,
-        "occuredTime": rfc3339(since),
-        "reportedTime": rfc3339(Utc::now()),
+        "occuredTime": rfc3339_millis(since),
+        "reportedTime": rfc3339_millis(Utc::now()),
     });
     if let (Some(r), Value::Object(p)) = (reason, &mut props) {
         p.insert("reasonType".into(), json!(r));
@@ -1112,11 +1112,11 @@ fn operation(st: &SimState, req: &Req, kind: &str, opid: &str) -> Reply {
             ),
             "name": op.id,
             "status": op.status.as_str(),
-            "startTime": rfc3339(op.started),
+            "startTime": rfc3339_millis(op.started),
         });
         if let Value::Object(o) = &mut v {
             if let Some(end) = op.ended {
-                o.insert("endTime".into(), json!(rfc3339(end)));
+                o.insert("endTime".into(), json!(rfc3339_millis(end)));
             }
             if let Some(e) = &op.error {
                 o.insert(

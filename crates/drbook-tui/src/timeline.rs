@@ -3,7 +3,7 @@
 //! short one; the filter keeps a list of matching indices, extended as events arrive.
 
 use drbook_core::incident::Event;
-pub use drbook_core::incident::wording::{Tone, describe, seconds};
+pub use drbook_core::incident::wording::{Tone, describe};
 pub use drbook_core::time::clock;
 
 pub struct Line {

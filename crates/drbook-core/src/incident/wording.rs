@@ -38,9 +38,6 @@ pub fn outcome(o: &Outcome) -> (&'static str, &'static str, Tone) {
     }
 }
 
-/// How long a step took (`time::took`): the timeline's and the headless printer's words.
-pub use crate::time::took as seconds;
-
 /// `net/dns started`, `net/dns started (attempt 2)`.
 pub fn started(step: &str, attempt: u32) -> String {
     if attempt > 1 {
@@ -104,7 +101,7 @@ pub fn output_line(step: &str, stream: Stream, line: &str) -> String {
 
 /// `net/dns done in 1.2s` (what follows, the error or summary, is the caller's).
 pub fn finished(step: &str, word: &str, duration_ms: u64) -> String {
-    format!("{step} {word} in {}", seconds(duration_ms))
+    format!("{step} {word} in {}", crate::time::took(duration_ms))
 }
 
 pub fn skipped(step: &str, reason: &str) -> String {

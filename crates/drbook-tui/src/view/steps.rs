@@ -47,7 +47,7 @@ pub(super) fn steps(f: &mut Frame, app: &App, area: Rect) {
             let st = app.state.step(&s.key.runbook, &s.key.step);
             let dur = st
                 .and_then(|x| x.elapsed_ms(app.now))
-                .map(timeline::seconds)
+                .map(drbook_core::time::took)
                 .unwrap_or_default();
             // The second person, when there was one, else who confirmed it; on a shared
             // incident, who else holds it.

@@ -12,7 +12,6 @@ use super::{App, Dialog, Purpose};
 use crate::keys::Action;
 use crate::layout::reflow;
 use crate::theme::Theme;
-use crate::timeline;
 
 pub(crate) mod help;
 mod summary;

@@ -59,7 +59,7 @@ pub(super) fn summary_lines(app: &App) -> Vec<Line<'static>> {
     }
     let shown: Vec<String> = legs
         .iter()
-        .map(|(rb, n, ms)| format!("{rb} ({n} steps, {})", timeline::seconds(*ms)))
+        .map(|(rb, n, ms)| format!("{rb} ({n} steps, {})", drbook_core::time::took(*ms)))
         .collect();
     lines.push(Line::from(format!("  {}", shown.join(" → "))));
     let mut waits: Vec<(u64, String)> = Vec::new();
@@ -93,7 +93,7 @@ pub(super) fn summary_lines(app: &App) -> Vec<Line<'static>> {
     for (ms, what) in waits.into_iter().take(5) {
         lines.push(Line::from(format!(
             "  {:>7}  {what}",
-            timeline::seconds(ms)
+            drbook_core::time::took(ms)
         )));
     }
     lines
