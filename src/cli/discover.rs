@@ -14,6 +14,7 @@ use super::runtime_or_report;
 use super::target::{self, TargetArgs, TargetKind};
 use crate::azure::{AuthMethod, Cloud};
 use crate::discover::{self, Options, Scope};
+use crate::runbook::generate::Templates;
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum DiscoverFormat {
@@ -54,6 +55,15 @@ pub struct DiscoverArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = DiscoverFormat::Text)]
     pub format: DiscoverFormat,
+    /// Write a runbook per component, a plan and discovery.json (for `drbook drift`) here
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// With --out: replace files that exist there
+    #[arg(long, requires = "out")]
+    pub force: bool,
+    /// With --out: generate from the templates in this folder instead of the built-in ones
+    #[arg(long, value_name = "DIR", requires = "out")]
+    pub templates: Option<PathBuf>,
     /// How to sign in (default: cli for Azure, sim for the simulator)
     #[arg(long, value_parser = super::values::auth())]
     pub auth: Option<AuthMethod>,
@@ -171,9 +181,56 @@ async fn discover_cmd(args: DiscoverArgs) -> ExitCode {
         eprintln!("drbook: cannot write the report: {e}");
         return ExitCode::from(2);
     }
+    if let Some(dir) = &args.out
+        && let Err(code) = write_out(&d, dir, args.templates.as_deref(), args.force)
+    {
+        return code;
+    }
     if d.has_critical() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// `--out DIR`: the runbooks, the plan and the snapshot, then what validating them found.
+fn write_out(
+    d: &discover::Discovery,
+    dir: &std::path::Path,
+    templates: Option<&std::path::Path>,
+    force: bool,
+) -> Result<(), ExitCode> {
+    let templates = match templates {
+        None => Templates::builtin(),
+        Some(t) => Templates::from_dir(t).map_err(|e| {
+            eprintln!("drbook: --templates {}: {e}", t.display());
+            ExitCode::from(2)
+        })?,
+    };
+    let written = discover::write::write_runbooks(d, &templates, dir, chrono::Utc::now(), force)
+        .map_err(|e| {
+            eprintln!("drbook: --out: {e}");
+            ExitCode::from(2)
+        })?;
+    eprintln!(
+        "drbook: wrote {} files to {}",
+        written.files.len(),
+        dir.display()
+    );
+    if written.diagnostics.is_empty() {
+        eprintln!("drbook: they pass `drbook validate --strict`; edit them, then commit them");
+        Ok(())
+    } else {
+        for diag in &written.diagnostics {
+            eprintln!(
+                "drbook: {}:{}:{}: {} [{}]",
+                diag.file, diag.line, diag.column, diag.message, diag.code
+            );
+        }
+        eprintln!(
+            "drbook: the generated files do not pass `drbook validate --strict` ({} problems): a template needs fixing",
+            written.diagnostics.len()
+        );
+        Err(ExitCode::from(1))
     }
 }

@@ -39,6 +39,7 @@ fn comp(
         runbook: runbook.into(),
         resources: resources.to_vec(),
         pairs: pairs.to_vec(),
+        rules: Vec::new(),
         vars: vars
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -16,8 +16,9 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use toml_edit::{Array, DocumentMut, Item, Table, Value};
 
-/// One discovered component: the type `drbook discover` fills and this module renders.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// One discovered component: the type `drbook discover` fills and this module renders. It
+/// serialises to one entry of `components` in `drbook discover --format json`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Component {
     /// The component kind, which is also the template's name: `web`, `function`, `logic`,
     /// `aks`, `data-sql`, `data-cosmos`, `data-storage`, `network`, `acr`, `servicebus`,
@@ -27,9 +28,14 @@ pub struct Component {
     pub runbook: String,
     /// The ARM ids of the component's resources.
     pub resources: Vec<String>,
-    /// Primary resource id, its counterpart in the secondary region.
+    /// Primary resource id, its counterpart in the secondary region; the same id twice for a
+    /// resource that spans both regions (Cosmos DB, geo-redundant storage).
     pub pairs: Vec<(String, String)>,
+    /// The pairing rule that made each pair, parallel to `pairs` (said in the header).
+    #[serde(skip)]
+    pub rules: Vec<String>,
     /// A value for every `[vars]` entry the template declares (secrets excepted).
+    #[serde(skip)]
     pub vars: BTreeMap<String, String>,
 }
 
@@ -42,6 +48,15 @@ impl Component {
     /// The generated runbook's file name.
     pub fn file_name(&self) -> String {
         format!("{}.toml", self.runbook_id())
+    }
+
+    /// The rule that paired `primary`, if it is paired.
+    pub fn rule_of(&self, primary: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .position(|(p, _)| p.eq_ignore_ascii_case(primary))
+            .and_then(|i| self.rules.get(i))
+            .map(String::as_str)
     }
 }
 
@@ -371,8 +386,11 @@ fn header(
         }
         if !c.pairs.is_empty() {
             h.push_str("# Pairs (primary -> secondary):\n");
-            for (p, s) in &c.pairs {
-                h.push_str(&format!("#   {p}\n#     -> {s}\n"));
+            for (i, (p, s)) in c.pairs.iter().enumerate() {
+                match c.rules.get(i) {
+                    Some(rule) => h.push_str(&format!("#   {p}\n#     -> {s}  (rule: {rule})\n")),
+                    None => h.push_str(&format!("#   {p}\n#     -> {s}\n")),
+                }
             }
         }
     } else {
@@ -629,6 +647,7 @@ mod tests {
                 "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Web/sites/a".into(),
             ],
             pairs: vec![],
+            rules: Vec::new(),
             vars: vars
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))

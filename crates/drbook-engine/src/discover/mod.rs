@@ -14,8 +14,7 @@ pub mod inventory;
 pub mod pairing;
 pub mod regions;
 pub mod render;
-
-use std::collections::BTreeMap;
+pub mod write;
 
 use serde::Serialize;
 
@@ -33,36 +32,9 @@ pub struct Options {
     pub secondary: Option<String>,
 }
 
-/// One component: the resources of one kind of workload and their pairs, and what a runbook
-/// generated for it needs (`vars`, named as the shipped runbooks name their `[vars]`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Component {
-    /// web | function | logic | aks | data-sql | data-cosmos | data-storage | network | acr |
-    /// servicebus | keyvault | pipelines
-    pub component: String,
-    /// The runbook id for it (the shipped runbook's id where drbook ships one).
-    pub runbook: String,
-    pub resources: Vec<String>,
-    /// `(primary id, secondary id)`; the same id twice for a resource that spans both regions
-    /// (Cosmos DB, geo-redundant storage).
-    pub pairs: Vec<(String, String)>,
-    /// The rule that made each pair, parallel to `pairs`.
-    #[serde(skip)]
-    pub rules: Vec<String>,
-    #[serde(skip)]
-    pub vars: BTreeMap<String, String>,
-}
-
-impl Component {
-    /// The rule that paired `primary`, if it is paired.
-    pub fn rule_of(&self, primary: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            .position(|(p, _)| p.eq_ignore_ascii_case(primary))
-            .and_then(|i| self.rules.get(i))
-            .map(String::as_str)
-    }
-}
+/// One component: the resources of one kind of workload, their pairs and the rule that made
+/// each, and the `[vars]` a runbook generated from its template needs.
+pub use drbook_core::runbook::generate::Component;
 
 /// The result of a discovery. Serialises to the JSON of `drbook discover --format json`.
 #[derive(Debug, Clone, Serialize)]
