@@ -677,10 +677,12 @@ fn usage_errors_exit_2() {
     drop(tmp);
 }
 
-/// What TEMPLATES fills runbooks with: on the shop, each component's `vars` agree with the
-/// `[vars]` of the shipped runbook for it, under the same names.
+/// What the templates are filled with: the templates' `[vars]` defaults are the shop's own
+/// values, so on the shop's estate every component's `vars` are exactly its template's
+/// (every name, every value), but the secrets (never written) and what Azure does not hold
+/// (`to_set`, where the template's example stays).
 #[tokio::test]
-async fn component_vars_use_the_shipped_runbooks_names_and_values() {
+async fn on_the_shop_discovery_fills_each_template_with_exactly_its_own_example_values() {
     use drbook::cli::target::{TargetArgs, connect};
     use drbook::discover::{Options, Scope, discover};
     let scenario = concat!(
@@ -707,77 +709,53 @@ async fn component_vars_use_the_shipped_runbooks_names_and_values() {
     if let Some(sim) = connected.sim {
         sim.shutdown().await;
     }
-    let expected: &[(&str, &str, &[&str])] = &[
-        (
-            "web",
-            "web.toml",
-            &["subscription", "primary", "secondary", "site", "plan"],
-        ),
-        (
-            "function",
-            "function.toml",
-            &["func", "secondary_short", "subscription"],
-        ),
-        ("logic", "logic.toml", &["workflow"]),
-        ("aks", "aks.toml", &["cluster"]),
-        ("data-sql", "data-sql.toml", &["failover_group", "database"]),
-        (
-            "data-cosmos",
-            "data-cosmos.toml",
-            &["account", "primary_display", "secondary_display"],
-        ),
-        ("data-storage", "data-storage.toml", &[]),
-        (
-            "network",
-            "network.toml",
-            &["tm_profile", "afd_profile", "origin_group", "zone"],
-        ),
-        ("acr", "artifacts.toml", &["registry"]),
-    ];
-    for (component, file, must) in expected {
-        let c = d
-            .components
-            .iter()
-            .find(|c| c.component == *component)
-            .unwrap_or_else(|| panic!("no {component} component"));
-        let text =
-            std::fs::read_to_string(format!("{}/runbooks/{file}", env!("CARGO_MANIFEST_DIR")))
-                .unwrap();
-        let doc: toml::Table = toml::from_str(&text).unwrap();
-        let shipped = doc["vars"].as_table().unwrap();
+    let templates = drbook::runbook::generate::Templates::builtin();
+    assert_eq!(d.components.len(), 12, "every component of the shop");
+    for c in &d.components {
+        let text = templates
+            .get(&c.component)
+            .unwrap_or_else(|| panic!("no template for {}", c.component));
+        let doc: toml::Table = toml::from_str(text).expect("template TOML");
+        let mut want = std::collections::BTreeMap::new();
+        let mut kept = Vec::new();
+        for (k, v) in doc["vars"].as_table().expect("[vars]") {
+            match v.as_str() {
+                Some(_) if c.to_set.contains(k) => kept.push(k.clone()),
+                Some(v) => {
+                    want.insert(k.clone(), v.to_string());
+                }
+                None => assert!(
+                    !c.vars.contains_key(k),
+                    "{}: {k} is a table (a secret): no value",
+                    c.component
+                ),
+            }
+        }
+        assert_eq!(c.vars, want, "{}", c.component);
         assert_eq!(
-            c.runbook,
-            doc["runbook"]["id"].as_str().unwrap(),
-            "{component}"
+            kept.len(),
+            c.to_set.len(),
+            "{}: {:?}",
+            c.component,
+            c.to_set
         );
-        let mut agreed = Vec::new();
-        for (k, v) in shipped {
-            let (Some(v), Some(ours)) = (v.as_str(), c.vars.get(k)) else {
-                continue;
-            };
-            assert_eq!(ours, v, "{component}: var {k}");
-            agreed.push(k.as_str());
-        }
-        for k in *must {
-            assert!(
-                agreed.contains(k),
-                "{component}: {k} not given (vars {:?})",
-                c.vars
-            );
-        }
     }
-    // The full names beside the stems, for runbooks that want them.
-    let web = d.components.iter().find(|c| c.component == "web").unwrap();
-    assert_eq!(web.vars["web_app_primary"], "app-shop-westeurope");
-    assert_eq!(web.vars["web_app_secondary"], "app-shop-northeurope");
-    assert_eq!(web.vars["resource_group_primary"], "rg-shop-westeurope");
-    assert_eq!(web.vars["resource_group_secondary"], "rg-shop-northeurope");
-    let net = d
+    // What is not in Azure is said, not guessed.
+    let to_set: Vec<(&str, &str)> = d
         .components
         .iter()
-        .find(|c| c.component == "network")
-        .unwrap();
-    assert_eq!(net.vars["resource_group_global"], "rg-shop-global");
+        .flat_map(|c| c.to_set.iter().map(|v| (c.component.as_str(), v.as_str())))
+        .collect();
+    assert_eq!(
+        to_set,
+        [
+            ("data-storage", "probe_container"),
+            ("acr", "repository"),
+            ("aks", "replicas"),
+            ("pipelines", "ado_org"),
+            ("pipelines", "project"),
+        ]
+    );
 }
 
 #[test]

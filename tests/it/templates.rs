@@ -40,6 +40,7 @@ fn comp(
         resources: resources.to_vec(),
         pairs: pairs.to_vec(),
         rules: Vec::new(),
+        to_set: Vec::new(),
         vars: vars
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))

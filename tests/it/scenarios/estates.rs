@@ -29,30 +29,30 @@ fn load(name: &str) -> Scenario {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct GapFile {
-    estate: GapEstate,
-    gap: Vec<Gap>,
+pub(crate) struct GapFile {
+    pub(crate) estate: GapEstate,
+    pub(crate) gap: Vec<Gap>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct GapEstate {
-    scenario: String,
-    primary: String,
-    secondary: String,
-    subscriptions: Vec<String>,
+pub(crate) struct GapEstate {
+    pub(crate) scenario: String,
+    pub(crate) primary: String,
+    pub(crate) secondary: String,
+    pub(crate) subscriptions: Vec<String>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Gap {
-    resource: String,
-    code: String,
-    severity: String,
-    why: String,
+pub(crate) struct Gap {
+    pub(crate) resource: String,
+    pub(crate) code: String,
+    pub(crate) severity: String,
+    pub(crate) why: String,
 }
 
-fn gaps() -> GapFile {
+pub(crate) fn gaps() -> GapFile {
     let path = root().join("tests/data/travel-gaps.toml");
     let text = std::fs::read_to_string(&path).expect("tests/data/travel-gaps.toml");
     toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
@@ -239,7 +239,7 @@ fn every_planted_gap_is_real_in_the_travel_estate() {
         );
         assert!(!gap.why.trim().is_empty(), "{id}: say why");
         match gap.code.as_str() {
-            "global-rg-in-primary" => {
+            "global-group-in-primary" => {
                 let group = sc
                     .resource_groups
                     .iter()
@@ -255,7 +255,7 @@ fn every_planted_gap_is_real_in_the_travel_estate() {
                     .count();
                 assert!(global > 0, "{id}: holds no global resource");
             }
-            "unpaired" => {
+            "function-no-secondary" => {
                 let r = est.get(id).unwrap_or_else(|| panic!("{id}: absent"));
                 assert_eq!(region(r), primary, "{id}");
                 let stem = name(id).replace(&format!("-{primary}"), "");
@@ -290,7 +290,7 @@ fn every_planted_gap_is_real_in_the_travel_estate() {
                 );
                 assert!(est.prop(id, "secondaryLocation").is_none(), "{id}");
             }
-            "sql-no-geo-replica" => {
+            "sql-no-geo-replication" => {
                 assert!(est.get(id).is_some(), "{id}: absent");
                 assert!(est.prop(id, "failoverGroupId").is_none(), "{id}");
                 let listed = sc

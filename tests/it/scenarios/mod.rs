@@ -30,7 +30,7 @@ use drbook::sim::scenario::{ResourceDef, Scenario};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-mod estates;
+pub(crate) mod estates;
 mod sim_answers;
 
 fn root() -> PathBuf {

@@ -34,9 +34,15 @@ pub struct Component {
     /// The pairing rule that made each pair, parallel to `pairs` (said in the header).
     #[serde(skip)]
     pub rules: Vec<String>,
-    /// A value for every `[vars]` entry the template declares (secrets excepted).
+    /// A value for every `[vars]` entry the template declares (secrets excepted), but those
+    /// in `to_set`.
     #[serde(skip)]
     pub vars: BTreeMap<String, String>,
+    /// Template variables discovery found no value for (Azure does not hold them: a
+    /// container repository, an Azure DevOps organisation): the generated file keeps the
+    /// template's example with a comment saying to set it, and the header lists them.
+    #[serde(skip)]
+    pub to_set: Vec<String>,
 }
 
 impl Component {
@@ -353,6 +359,10 @@ fn table_mut<'a>(
         .ok_or_else(|| shape(template, format!("no [{name}] table")))
 }
 
+/// The comment on a value discovery could not read from Azure.
+pub const TO_SET_MARK: &str =
+    "SET THIS: not readable from Azure; the template's example value stands here";
+
 /// The header every generated file starts with.
 fn header(
     what: &str,
@@ -392,6 +402,12 @@ fn header(
                     None => h.push_str(&format!("#   {p}\n#     -> {s}\n")),
                 }
             }
+        }
+        if !c.to_set.is_empty() {
+            h.push_str(&format!(
+                "# Set by hand (Azure does not hold them; each is marked below): {}\n",
+                c.to_set.join(", ")
+            ));
         }
     } else {
         h.push_str(&format!("# {what}.\n"));
@@ -468,6 +484,9 @@ pub fn generate(
                 Some(g) => {
                     let new = typed(v, g);
                     replace_value(v, new);
+                }
+                None if component.to_set.contains(&name) => {
+                    v.decor_mut().set_suffix(format!(" # {TO_SET_MARK}"));
                 }
                 None => missing.push(name),
             },
@@ -648,6 +667,7 @@ mod tests {
             ],
             pairs: vec![],
             rules: Vec::new(),
+            to_set: Vec::new(),
             vars: vars
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -14,6 +14,7 @@ pub mod inventory;
 pub mod pairing;
 pub mod regions;
 pub mod render;
+pub mod vars;
 pub mod write;
 
 use serde::Serialize;

@@ -57,8 +57,12 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn in_secondary(&self, r: &Resource) -> bool {
+    pub(super) fn in_secondary(&self, r: &Resource) -> bool {
         r.location == self.secondary
+    }
+
+    pub(super) fn in_primary(&self, r: &Resource) -> bool {
+        r.location == self.primary
     }
 
     /// The component of `r`, if drbook knows its kind.
@@ -485,10 +489,26 @@ fn tag_role_app(ctx: &Ctx, r: &Resource) -> Option<String> {
         })
         .filter(|s| ctx.component_of(s) == component)
         .collect();
-    match found.as_slice() {
-        [one] => Some(one.id.clone()),
-        _ => None,
-    }
+    let [one] = found.as_slice() else {
+        return None;
+    };
+    // Tags say "the standby of this app", not of which resource: the one standby is this
+    // resource's only when their names agree once the regions are taken out, or when no other
+    // primary of the app could claim it (two Function Apps, one standby: the standby belongs
+    // to the one whose name it shares, and the other has none).
+    let same_stem = same(
+        &stem(&r.name, &ctx.primary),
+        &stem(&one.name, &ctx.secondary),
+    );
+    let rivals = ctx
+        .inv
+        .of_type(&r.type_)
+        .filter(|x| !same(&x.id, &r.id) && ctx.in_primary(x))
+        .filter(|x| tag(x, "app").as_deref() == Some(app.as_str()))
+        .filter(|x| tag(x, "role").as_deref() == Some("primary"))
+        .filter(|x| ctx.component_of(x) == component)
+        .count();
+    (same_stem || rivals == 0).then(|| one.id.clone())
 }
 
 /// `s` with every occurrence of `from` (case-insensitive) replaced by `to`.
@@ -557,6 +577,7 @@ pub fn components(ctx: &Ctx) -> (Vec<Component>, Vec<String>) {
     }
     // Pairs: everything but plans first, then plans (they follow their sites).
     let mut paired: BTreeMap<String, (String, String)> = BTreeMap::new();
+    let mut claimed: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     for plans in [false, true] {
         for r in ctx
             .inv
@@ -565,6 +586,13 @@ pub fn components(ctx: &Ctx) -> (Vec<Component>, Vec<String>) {
             .filter(|r| pairable(ctx, r) && (r.type_ == "microsoft.web/serverfarms") == plans)
         {
             if let Some((s, rule)) = counterpart(ctx, r, &paired) {
+                // One standby serves one primary: a second claim on it is no pair (two
+                // primary sites may share a plan, so plans are exempt; a resource that spans
+                // both regions is its own counterpart).
+                let key = s.to_ascii_lowercase();
+                if !same(&s, &r.id) && !plans && !claimed.insert(key) {
+                    continue;
+                }
                 paired.insert(r.id.to_ascii_lowercase(), (s, rule.to_string()));
             }
         }
@@ -579,6 +607,7 @@ pub fn components(ctx: &Ctx) -> (Vec<Component>, Vec<String>) {
             pairs: Vec::new(),
             rules: Vec::new(),
             vars: BTreeMap::new(),
+            to_set: Vec::new(),
         };
         for r in rs {
             if let Some((s, rule)) = paired.get(&r.id.to_ascii_lowercase()) {
@@ -586,132 +615,12 @@ pub fn components(ctx: &Ctx) -> (Vec<Component>, Vec<String>) {
                 c.rules.push(rule.clone());
             }
         }
-        c.vars = vars(ctx, &c, rs);
+        let found = super::vars::vars(ctx, &c, rs);
+        c.vars = found.vars;
+        c.to_set = found.to_set;
         out.push(c);
     }
     (out, uncovered)
-}
-
-/// What a runbook generated for `c` needs, named as the shipped runbooks name their `[vars]`.
-fn vars(ctx: &Ctx, c: &Component, rs: &[&Resource]) -> BTreeMap<String, String> {
-    let mut v = BTreeMap::new();
-    let mut put = |k: &str, val: &str| {
-        v.entry(k.to_string()).or_insert_with(|| val.to_string());
-    };
-    let sub = rs.first().map(|r| r.subscription.as_str()).unwrap_or("");
-    put("subscription", sub);
-    put("primary", &ctx.primary);
-    put("secondary", &ctx.secondary);
-    put("primary_region", &ctx.primary);
-    put("secondary_region", &ctx.secondary);
-    put("primary_display", &regions::display(&ctx.primary));
-    put("secondary_display", &regions::display(&ctx.secondary));
-    put("primary_short", &regions::short(&ctx.primary));
-    put("secondary_short", &regions::short(&ctx.secondary));
-    let pair_of = |type_: &str| {
-        c.pairs.iter().find_map(|(p, s)| {
-            let pr = ctx.inv.get(p)?;
-            (pr.type_ == type_).then(|| (pr, ctx.inv.get(s)))
-        })
-    };
-    let first = |type_: &str| rs.iter().find(|r| r.type_ == type_).copied();
-    let mut named = |prefix: &str, short: &str, type_: &str| {
-        let (p, s) = match pair_of(type_) {
-            Some((p, s)) => (Some(p), s),
-            None => (first(type_), None),
-        };
-        if let Some(p) = p {
-            put(short, &stem(&p.name, &ctx.primary));
-            put(&format!("{prefix}_primary"), &p.name);
-            put("resource_group_primary", &p.resource_group);
-        }
-        if let Some(s) = s {
-            put(&format!("{prefix}_secondary"), &s.name);
-            put("resource_group_secondary", &s.resource_group);
-        }
-    };
-    match c.component.as_str() {
-        "web" => {
-            named("web_app", "site", "microsoft.web/sites");
-            named("plan", "plan", "microsoft.web/serverfarms");
-        }
-        "function" => {
-            named("function_app", "func", "microsoft.web/sites");
-            named("plan", "plan", "microsoft.web/serverfarms");
-        }
-        "logic" => {
-            named("workflow", "workflow", "microsoft.logic/workflows");
-            named("logic_app", "workflow", "microsoft.web/sites");
-        }
-        "aks" => named(
-            "cluster",
-            "cluster",
-            "microsoft.containerservice/managedclusters",
-        ),
-        "data-sql" => {
-            named("server", "server", "microsoft.sql/servers");
-            named(
-                "failover_group",
-                "failover_group",
-                "microsoft.sql/servers/failovergroups",
-            );
-            named("database", "database", "microsoft.sql/servers/databases");
-        }
-        "data-cosmos" => named(
-            "account",
-            "account",
-            "microsoft.documentdb/databaseaccounts",
-        ),
-        "data-storage" => named("account", "account", "microsoft.storage/storageaccounts"),
-        "acr" => named(
-            "registry",
-            "registry",
-            "microsoft.containerregistry/registries",
-        ),
-        "servicebus" => {
-            named("sb", "sb_primary", "microsoft.servicebus/namespaces");
-            named(
-                "sb_alias",
-                "sb_alias",
-                "microsoft.servicebus/namespaces/disasterrecoveryconfigs",
-            );
-            named("queue", "queue", "microsoft.servicebus/namespaces/queues");
-        }
-        "keyvault" => named("vault", "vault", "microsoft.keyvault/vaults"),
-        "pipelines" => named("vmss", "vmss", "microsoft.compute/virtualmachinescalesets"),
-        "network" => {
-            let global = |t: &str| first(t).map(|r| (r.name.clone(), r.resource_group.clone()));
-            for (k, t) in [
-                ("tm_profile", "microsoft.network/trafficmanagerprofiles"),
-                ("afd_profile", "microsoft.cdn/profiles"),
-                ("origin_group", "microsoft.cdn/profiles/origingroups"),
-                ("zone", "microsoft.network/dnszones"),
-            ] {
-                if let Some((n, g)) = global(t) {
-                    put(k, &n);
-                    put("resource_group_global", &g);
-                }
-            }
-        }
-        _ => {}
-    }
-    // Resources outside both regions' groups (Cosmos DB, Front Door, ...) live in a group of
-    // their own, the runbooks' `rg-…-global`.
-    if let Some(g) = rs
-        .iter()
-        .find(|r| r.location != ctx.primary && r.location != ctx.secondary)
-        .or_else(|| {
-            rs.iter().find(|r| {
-                ctx.inv
-                    .group(&r.subscription, &r.resource_group)
-                    .is_some_and(|g| g.location != ctx.primary && g.location != ctx.secondary)
-            })
-        })
-    {
-        put("resource_group_global", &g.resource_group);
-    }
-    v.retain(|_, val| !val.is_empty());
-    v
 }
 
 #[cfg(test)]
