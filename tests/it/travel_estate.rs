@@ -120,6 +120,17 @@ fn discover_finds_every_planted_gap_and_flags_nothing_that_is_paired() {
             );
         }
     }
+    // Resource Graph lists DNS record sets in `dnsresources`, not `Resources`: the zone is
+    // read, its record sets are not (the scenario holds two).
+    let listed = serde_json::to_string(&d).expect("JSON");
+    assert!(
+        listed.contains("/dnsZones/travel.example.com\""),
+        "the zone is listed"
+    );
+    assert!(
+        !listed.contains("/dnsZones/travel.example.com/"),
+        "no record set in Resources"
+    );
     // The unpaired Function App is not given the other app's standby.
     let payments = g
         .gap

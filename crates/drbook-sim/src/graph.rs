@@ -20,6 +20,15 @@ fn is_tm_endpoint(type_name: &str) -> bool {
         .is_some_and(|t| t.ends_with("endpoints") && !t.contains('/'))
 }
 
+/// DNS record sets are not in the `Resources` table either: Resource Graph lists them in its
+/// own `dnsresources` table (its table reference lists `microsoft.network/dnszones/a`,
+/// `/cname`, ... there), which the simulator does not serve.
+fn is_dns_record_set(type_name: &str) -> bool {
+    type_name
+        .strip_prefix("microsoft.network/dnszones/")
+        .is_some_and(|t| !t.contains('/'))
+}
+
 /// The rows ARG holds for the state, limited to `subscriptions` when any are given.
 pub fn rows(st: &SimState, subscriptions: &[String]) -> Vec<Value> {
     st.resources
@@ -34,7 +43,7 @@ pub fn rows(st: &SimState, subscriptions: &[String]) -> Vec<Value> {
                 return None;
             }
             let type_name = rid.type_name().to_ascii_lowercase();
-            if is_tm_endpoint(&type_name) {
+            if is_tm_endpoint(&type_name) || is_dns_record_set(&type_name) {
                 return None;
             }
             let mut v = st.rendered(r);
