@@ -217,6 +217,13 @@ fn write_out(
         written.files.len(),
         dir.display()
     );
+    for c in d.components.iter().filter(|c| !c.to_set.is_empty()) {
+        eprintln!(
+            "drbook: {}: set by hand (Azure does not hold them; marked SET THIS): {}",
+            c.file_name(),
+            c.to_set.join(", ")
+        );
+    }
     if written.diagnostics.is_empty() {
         eprintln!("drbook: they pass `drbook validate --strict`; edit them, then commit them");
         Ok(())
