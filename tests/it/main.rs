@@ -25,6 +25,7 @@ mod share_tmux;
 mod sim;
 mod storage;
 mod templates;
+mod tui_readiness;
 mod tui_render;
 mod tui_roles;
 mod tui_share;
