@@ -537,3 +537,98 @@ fn the_demo_discovers_its_plan_regions_in_the_targets_subscription() {
     let e = discovery::options_of(&[], &["s".to_string()]).unwrap_err();
     assert!(e.contains("`primary`"), "{e}");
 }
+
+/// The task the `readiness` key starts, against the simulator's Resource Graph: it says each
+/// phase as it goes, and its discovery is what the screen shows. With the simulator gone, the
+/// same task comes back with the error, and the screen shows it as one.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_discovery_task_reads_the_simulator_and_a_graph_failure_is_shown_as_an_error() {
+    use drbook::cli::target::{TargetArgs, connect};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut args = TargetArgs::simulator(
+        Some(root.join("runbooks/scenarios/travel-eastus2.toml")),
+        "start",
+    );
+    args.retries = 0;
+    args.timeout = std::time::Duration::from_secs(5);
+    let mut c = connect(&args, |_| None)
+        .await
+        .expect("the simulator starts");
+    let opts = discover::Options {
+        scope: discover::Scope {
+            subscriptions: vec![
+                "4a7d2e91-3c5b-4f6e-9d8a-b1c2e3f4a5b6".into(),
+                "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b".into(),
+            ],
+            ..Default::default()
+        },
+        primary: "eastus2".into(),
+        secondary: None,
+    };
+    let run = |reader| {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        discovery::spawn_discover(reader, opts.clone(), tx);
+        async move {
+            let mut progress = Vec::new();
+            loop {
+                match rx.recv().await {
+                    Some(Msg::Readiness(ReadinessMsg::Progress(p))) => progress.push(p),
+                    Some(Msg::Readiness(ReadinessMsg::Discovered(r))) => return (progress, r),
+                    other => panic!("{other:?}"),
+                }
+            }
+        }
+    };
+    let (progress, result) = run(c.reader.clone()).await;
+    assert_eq!(progress.len(), 3, "{progress:?}");
+    assert!(progress[0].starts_with("reading Resources"), "{progress:?}");
+    assert!(
+        progress[1].contains("reading ResourceContainers"),
+        "{progress:?}"
+    );
+    assert!(progress[2].starts_with("analysing"), "{progress:?}");
+    let d = result.expect("the travel estate is discovered");
+    assert_eq!(
+        (d.primary.as_str(), d.secondary.as_str()),
+        ("eastus2", "centralus")
+    );
+    assert!(d.has_critical(), "{:#?}", d.findings);
+    let mut a = opened(d);
+    let screen = render(&mut a, 160, 48);
+    assert!(screen.contains("eastus2 → centralus"), "{screen}");
+    assert!(screen.contains("CRITICAL ("), "{screen}");
+
+    if let Some(sim) = c.sim.take() {
+        sim.shutdown().await;
+    }
+    let (_, result) = run(c.reader.clone()).await;
+    let e = result.expect_err("nothing answers");
+    assert!(e.starts_with("Resource Graph (Resources)"), "{e}");
+    let mut a = app();
+    key(&mut a, 'D');
+    a.update(Msg::Readiness(ReadinessMsg::Discovered(Err(e.clone()))));
+    let screen = render(&mut a, 160, 48);
+    assert!(screen.contains("the discovery failed"), "{screen}");
+    assert!(screen.contains("Resource Graph (Resources)"), "{screen}");
+}
+
+/// `drbook discover --tui` needs a terminal: in a script it says so, before reading anything.
+#[test]
+fn discover_tui_without_a_terminal_says_so() {
+    let out = crate::support::cli::drbook()
+        .args(["discover", "--target", "sim", "--subscription"])
+        .arg("6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f")
+        .args(["--primary", "westeurope", "--tui"])
+        .output()
+        .expect("drbook runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--tui needs a terminal"), "{err}");
+    // It shows the result on the screen instead of printing it.
+    let both = crate::support::cli::drbook()
+        .args(["discover", "--target", "sim", "--subscription", "s"])
+        .args(["--primary", "westeurope", "--tui", "--format", "json"])
+        .output()
+        .expect("drbook runs");
+    assert_eq!(both.status.code(), Some(2), "{both:?}");
+}
