@@ -632,3 +632,34 @@ fn discover_tui_without_a_terminal_says_so() {
         .expect("drbook runs");
     assert_eq!(both.status.code(), Some(2), "{both:?}");
 }
+
+/// Files that do not pass validation: the screen says so, with the first problems and how to
+/// list the rest, never that they pass.
+#[test]
+fn a_write_that_does_not_validate_names_its_problems() {
+    let mut a = opened(estate());
+    let diagnostics: Vec<String> = (1..=6)
+        .map(|i| format!("web-failover.toml:{i}:1: a problem [code-{i}]"))
+        .collect();
+    a.update(Msg::Readiness(ReadinessMsg::Written {
+        dir: PathBuf::from("out"),
+        result: Ok(drbook::tui::app::WriteReport {
+            files: vec![PathBuf::from("out/web-failover.toml")],
+            diagnostics,
+        }),
+    }));
+    let screen = render(&mut a, 160, 48);
+    assert!(
+        screen.contains("do NOT pass `drbook validate --strict` (6 problems)"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("web-failover.toml:1:1: a problem [code-1]"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("more: drbook validate --strict out"),
+        "{screen}"
+    );
+    assert!(!screen.contains("they pass"), "{screen}");
+}

@@ -657,6 +657,24 @@ fn the_demo_discovers_its_estate_and_writes_runbooks_that_validate() {
     tmux.wait_for("Runbooks", Duration::from_secs(5));
     tmux.keys(&["q"]);
     assert_eq!(wait_file(&done_file, &tmux), "0", "{}", tmux.screen());
+
+    // `drbook discover --tui`: the same screen on its own; q quits, with discover's exit code
+    // (0: nothing critical in the shop).
+    let discover_done = tmp.path().join("discover-exit");
+    let command = format!(
+        "env XDG_DATA_HOME={} DRBOOK_CONFIG={} {} discover --target sim --subscription {SHOP_SUB} --primary westeurope --tui; echo $? > {}; sleep 60",
+        tmp.path().join("data").display(),
+        tmp.path().join("no-config.toml").display(),
+        env!("CARGO_BIN_EXE_drbook"),
+        discover_done.display(),
+    );
+    let out = tmux.cmd(&["respawn-pane", "-k", "-t", "e2e", &command]);
+    assert!(out.status.success(), "tmux respawn-pane: {out:?}");
+    let s = tmux.wait_for("Components (", Duration::from_secs(30));
+    assert!(s.contains("findings: 0 critical"), "{s}");
+    assert!(s.contains(" q quit "), "{s}");
+    tmux.keys(&["q"]);
+    assert_eq!(wait_file(&discover_done, &tmux), "0", "{}", tmux.screen());
 }
 
 const SHOP_SUB: &str = "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f";

@@ -405,12 +405,25 @@ fn write_lines(f: &mut Frame, app: &App, v: &ReadinessView, area: Rect) {
                 ),
                 t.fail.add_modifier(Modifier::BOLD),
             ))];
+            // The first problems; the rest are one command away.
+            let room = usize::from(area.height.saturating_sub(1)).max(1);
+            let n = report.diagnostics.len();
+            let shown = if n > room { room - 1 } else { n };
             l.extend(
-                report
-                    .diagnostics
+                report.diagnostics[..shown]
                     .iter()
                     .map(|g| Line::from(Span::styled(format!("   {g}"), t.fail))),
             );
+            if shown < n {
+                l.push(Line::from(Span::styled(
+                    format!(
+                        "   … {} more: drbook validate --strict {}",
+                        n - shown,
+                        dir.display()
+                    ),
+                    t.fail,
+                )));
+            }
             l
         }
         WriteState::Failed { dir, error } => vec![Line::from(Span::styled(
