@@ -430,6 +430,12 @@ fn w_asks_for_a_folder_writes_there_and_replaces_only_on_a_second_yes() {
     let edited = format!("{mark}{}", std::fs::read_to_string(&first).expect("reads"));
     std::fs::write(&first, &edited).expect("writes");
     write_key(&mut a);
+    // The folder offered is the one written last.
+    assert!(
+        matches!(&a.dialog, Some(Dialog::Input { text, .. }) if *text == out.display().to_string()),
+        "{:?}",
+        a.dialog
+    );
     a.update(Msg::Key(KeyEvent::new(
         KeyCode::Char('u'),
         KeyModifiers::CONTROL,

@@ -254,7 +254,17 @@ impl App {
         if action == Action::WriteRunbooks {
             let v = self.readiness.as_ref();
             let writing = v.is_some_and(|v| matches!(v.write, Some(WriteState::Writing { .. })));
-            match v.and_then(|v| v.discovery()).map(|d| default_folder(d)) {
+            // The folder written last, else the default for the discovery's primary region.
+            let last = v.and_then(|v| match &v.write {
+                Some(WriteState::Done { dir, .. } | WriteState::Failed { dir, .. }) => {
+                    Some(dir.display().to_string())
+                }
+                _ => None,
+            });
+            let folder = v
+                .and_then(|v| v.discovery())
+                .map(|d| last.unwrap_or_else(|| default_folder(d)));
+            match folder {
                 _ if writing => self.say("the runbooks are being written: wait for the result"),
                 Some(text) => {
                     self.dialog = Some(Dialog::Input {
