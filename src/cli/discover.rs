@@ -79,6 +79,9 @@ pub struct DiscoverArgs {
     /// Retries of a failed Azure request (5xx, throttling, timeouts)
     #[arg(long, default_value_t = 4)]
     pub retries: u32,
+    /// Show the result on the TUI's readiness screen (w writes the runbooks, q quits)
+    #[arg(long, conflicts_with_all = ["format", "out"])]
+    pub tui: bool,
 }
 
 impl DiscoverArgs {
@@ -136,6 +139,10 @@ async fn discover_cmd(args: DiscoverArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if args.tui && !crate::tui::runner::is_terminal() {
+        eprintln!("drbook: --tui needs a terminal; leave it out in scripts");
+        return ExitCode::from(2);
+    }
     let progress = std::io::stderr().is_terminal();
     if progress {
         eprintln!(
@@ -162,6 +169,9 @@ async fn discover_cmd(args: DiscoverArgs) -> ExitCode {
             d.resources,
             started.elapsed().as_secs_f64()
         );
+    }
+    if args.tui {
+        return tui(d).await;
     }
     let text = match args.format {
         DiscoverFormat::Json => match serde_json::to_string_pretty(&d) {
@@ -190,6 +200,23 @@ async fn discover_cmd(args: DiscoverArgs) -> ExitCode {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// `--tui`: the readiness screen over `d` until `q`; the exit code is the same as without it.
+async fn tui(d: discover::Discovery) -> ExitCode {
+    let critical = d.has_critical();
+    let shown = match super::config::ui_setup(None) {
+        Ok(ui) => crate::tui::runner::readiness(d, ui).await,
+        Err(e) => Err(e),
+    };
+    match shown {
+        Err(e) => {
+            eprintln!("drbook: {e}");
+            ExitCode::from(2)
+        }
+        Ok(()) if critical => ExitCode::from(1),
+        Ok(()) => ExitCode::SUCCESS,
     }
 }
 

@@ -26,6 +26,7 @@ mod sim;
 mod storage;
 mod templates;
 mod travel_estate;
+mod tui_readiness;
 mod tui_render;
 mod tui_roles;
 mod tui_share;

@@ -572,3 +572,109 @@ fn the_first_frame_comes_before_the_log_and_a_later_error_is_still_read() {
         "the first frame waits for nothing but the runbooks:\n{stages}"
     );
 }
+
+/// Issue 18, the readiness screen end to end: from the demo, `D` discovers the simulated
+/// estate through Resource Graph and shows its components and pairs; ctrl-w asks for a folder,
+/// writes the runbooks there in a task, and the screen says what `drbook discover --out`
+/// says of the same estate: the files pass `validate --strict` (which the real `drbook
+/// validate --strict` then confirms), or why nothing could be written.
+#[test]
+fn the_demo_discovers_its_estate_and_writes_runbooks_that_validate() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let done_file = tmp.path().join("exit-code");
+    let out = tmp.path().join("generated runbooks");
+    let tmux = Tmux::new("drbook-e2e-ready", "e2e");
+    start(&tmux, tmp.path(), "", &done_file, (160, 45));
+    tmux.wait_for("REHEARSAL", Duration::from_secs(20));
+    tmux.keys(&["D"]);
+    let s = tmux.wait_for("Components (", Duration::from_secs(60));
+    assert!(s.contains("westeurope → northeurope"), "{s}");
+    assert!(s.contains(SHOP_SUB), "{s}");
+    // The shop's SQL server and its partner in the failover group, with the rule.
+    while !tmux.screen().contains("▸ data-sql") {
+        tmux.keys(&["j"]);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let s = tmux.wait_for("Pairs of data-sql", Duration::from_secs(5));
+    assert!(
+        s.contains("sql-shop-westeurope ↔ sql-shop-northeurope [failover-group-partner]"),
+        "{s}"
+    );
+
+    // What the command line writes from the same estate: the truth the screen must tell.
+    let cli_out = tmp.path().join("cli");
+    let cli = Command::new(env!("CARGO_BIN_EXE_drbook"))
+        .args(["discover", "--target", "sim", "--subscription", SHOP_SUB])
+        .args(["--primary", "westeurope", "--out"])
+        .arg(&cli_out)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("drbook discover --out");
+    let cli_err = String::from_utf8_lossy(&cli.stderr).into_owned();
+
+    tmux.keys(&["C-w"]);
+    tmux.wait_for("> ./runbooks-westeurope", Duration::from_secs(5));
+    tmux.keys(&["C-u"]);
+    tmux.text(&out.display().to_string());
+    tmux.keys(&["Enter"]);
+    tmux.wait_for(" into ", Duration::from_secs(30));
+    if cli_err.contains("they pass `drbook validate --strict`") {
+        let s = tmux.wait_for("validate --strict", Duration::from_secs(30));
+        assert!(s.contains("they pass `drbook validate --strict`"), "{s}");
+        assert!(out.join("discovery.json").is_file());
+        let tomls = std::fs::read_dir(&out)
+            .expect("the folder was made")
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().extension().is_some_and(|x| x == "toml"))
+            .count();
+        assert!(tomls >= 2, "runbooks and a plan: {tomls}");
+        let validated = Command::new(env!("CARGO_BIN_EXE_drbook"))
+            .arg("validate")
+            .arg("--strict")
+            .arg(&out)
+            .output()
+            .expect("drbook validate");
+        assert!(
+            validated.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&validated.stdout),
+            String::from_utf8_lossy(&validated.stderr)
+        );
+    } else {
+        // The generator refuses this estate: the screen says so, with the same reason, and
+        // claims nothing passes.
+        let why = cli_err
+            .lines()
+            .find_map(|l| l.strip_prefix("drbook: --out: "))
+            .unwrap_or_else(|| panic!("the command line says why: {cli_err}"));
+        let s = tmux.wait_for("nothing written into", Duration::from_secs(30));
+        let flat: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(flat.contains(&why[..why.len().min(60)]), "{why}\n{s}");
+        assert!(!s.contains("they pass"), "{s}");
+    }
+    // q closes the screen; the incident's screen is back, and q there quits as ever.
+    tmux.keys(&["q"]);
+    tmux.wait_for("Runbooks", Duration::from_secs(5));
+    tmux.keys(&["q"]);
+    assert_eq!(wait_file(&done_file, &tmux), "0", "{}", tmux.screen());
+
+    // `drbook discover --tui`: the same screen on its own; q quits, with discover's exit code
+    // (0: nothing critical in the shop).
+    let discover_done = tmp.path().join("discover-exit");
+    let command = format!(
+        "env XDG_DATA_HOME={} DRBOOK_CONFIG={} {} discover --target sim --subscription {SHOP_SUB} --primary westeurope --tui; echo $? > {}; sleep 60",
+        tmp.path().join("data").display(),
+        tmp.path().join("no-config.toml").display(),
+        env!("CARGO_BIN_EXE_drbook"),
+        discover_done.display(),
+    );
+    let out = tmux.cmd(&["respawn-pane", "-k", "-t", "e2e", &command]);
+    assert!(out.status.success(), "tmux respawn-pane: {out:?}");
+    let s = tmux.wait_for("Components (", Duration::from_secs(30));
+    assert!(s.contains("findings: 0 critical"), "{s}");
+    assert!(s.contains(" q quit "), "{s}");
+    tmux.keys(&["q"]);
+    assert_eq!(wait_file(&discover_done, &tmux), "0", "{}", tmux.screen());
+}
+
+const SHOP_SUB: &str = "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f";

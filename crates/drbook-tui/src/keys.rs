@@ -89,6 +89,10 @@ pub enum Action {
     LaterMore,
     /// Review: the summary (RTO achieved, the critical path, waits on people).
     Summary,
+    /// The readiness screen: discover the estate the runbooks name (or close the screen).
+    Readiness,
+    /// On the readiness screen: write a runbook per component and a plan into a folder.
+    WriteRunbooks,
 }
 
 impl Action {
@@ -409,6 +413,8 @@ impl KeyMap {
             Action::Pane3 => "focus the detail pane",
             Action::Pane4 => "focus the timeline pane",
             Action::OutageStart => "set when the outage began: the RTO counts from there",
+            Action::Readiness => "readiness: discover the estate, its pairs and gaps (or close)",
+            Action::WriteRunbooks => "readiness: write the runbooks and a plan into a folder",
         }
     }
 }
@@ -511,6 +517,8 @@ mod tests {
         (Action::Pane3, &["3"]),
         (Action::Pane4, &["4"]),
         (Action::OutageStart, &["O"]),
+        (Action::Readiness, &["D"]),
+        (Action::WriteRunbooks, &["ctrl-w"]),
     ];
 
     #[test]
@@ -598,6 +606,8 @@ mod tests {
             (Action::Pane3, "pane-3"),
             (Action::Pane4, "pane-4"),
             (Action::OutageStart, "outage-start"),
+            (Action::Readiness, "readiness"),
+            (Action::WriteRunbooks, "write-runbooks"),
         ];
         assert_eq!(old.len(), Action::iter().count());
         for (action, name) in old {
@@ -614,7 +624,7 @@ mod tests {
             "up down page-up page-down top bottom next-pane prev-pane pane-1 pane-2 pane-3 \
              pane-4 zoom answer run yes no skip fail recheck autopilot run-all-ready approve \
              takeover pause abort note outage-start filter list-filter copy help quit earlier \
-             later earlier-more later-more summary"
+             later earlier-more later-more summary readiness write-runbooks"
         );
     }
 

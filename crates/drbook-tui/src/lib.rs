@@ -10,6 +10,7 @@ extern crate drbook_core;
 
 pub mod app;
 pub mod clock;
+pub mod discovery;
 /// A board and an app for render tests and benches: test data, not in the shipped binary.
 #[cfg(any(test, feature = "test-support"))]
 pub mod fixture;

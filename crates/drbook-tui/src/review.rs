@@ -265,7 +265,7 @@ async fn show(mut app: App) -> Result<(), String> {
                         crate::term::osc52(&text).as_bytes(),
                     );
                 }
-                Effect::Control(_) => {}
+                Effect::Control(_) | Effect::Discover | Effect::WriteRunbooks { .. } => {}
             }
         }
     }

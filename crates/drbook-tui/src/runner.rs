@@ -17,7 +17,7 @@ use super::keys::KeyMap;
 use super::model::Board;
 use super::term::Term;
 use super::theme::Theme;
-use super::{live, view};
+use super::{discovery, live, view};
 use drbook_engine::exec::engine::Control;
 use drbook_engine::exec::session::{Session, close_incident};
 
@@ -122,6 +122,12 @@ pub async fn run(session: Session, ui: UiSetup, early: Option<Term>) -> ExitCode
     let (_keep, spare) = mpsc::unbounded_channel();
     let mut tap = tap.unwrap_or(spare);
     let (live_tx, mut live_rx) = mpsc::unbounded_channel::<Msg>();
+    // The readiness screen discovers the estate these runbooks name, through this target.
+    let bg = Background {
+        reader: Some(connected.reader.clone()),
+        opts: discovery::options_of(&work, &connected.reader.subscriptions),
+        tx: live_tx.clone(),
+    };
     let (_keep_remote, no_remote) = mpsc::unbounded_channel();
     let mut remote = remote.unwrap_or(no_remote);
     let mut share_view = share.as_ref().map(|s| s.view.clone());
@@ -188,7 +194,7 @@ pub async fn run(session: Session, ui: UiSetup, early: Option<Term>) -> ExitCode
                 Some(m) = live_rx.recv() => m,
                 _ = tick.tick() => Msg::Tick(Utc::now()),
             };
-            if apply(&mut app, msg, &ctl_tx, &mut clip) {
+            if apply(&mut app, msg, &ctl_tx, &mut clip, &bg) {
                 break Ended::Quit;
             }
             // A burst (a command's output, a plan finishing) is drawn once.
@@ -204,7 +210,7 @@ pub async fn run(session: Session, ui: UiSetup, early: Option<Term>) -> ExitCode
                         },
                     },
                 };
-                if apply(&mut app, m, &ctl_tx, &mut clip) {
+                if apply(&mut app, m, &ctl_tx, &mut clip, &bg) {
                     quit = true;
                     break;
                 }
@@ -295,6 +301,7 @@ fn apply(
     msg: Msg,
     ctl: &mpsc::UnboundedSender<Control>,
     clip: &mut Vec<String>,
+    bg: &Background,
 ) -> bool {
     for effect in app.update(msg) {
         match effect {
@@ -303,9 +310,111 @@ fn apply(
             }
             Effect::Clipboard(text) => clip.push(text),
             Effect::Quit => return true,
+            other => bg.start(other),
         }
     }
     false
+}
+
+/// What the readiness screen's tasks need: the target to read (none for `drbook discover
+/// --tui`, which discovered before the screen opened), what to read, where to answer.
+struct Background {
+    reader: Option<drbook_engine::checks::read::Reader>,
+    opts: Result<drbook_engine::discover::Options, String>,
+    tx: mpsc::UnboundedSender<Msg>,
+}
+
+impl Background {
+    /// Starts the task an effect asks for; it answers on `tx`, never here.
+    fn start(&self, effect: Effect) {
+        use super::app::ReadinessMsg;
+        match effect {
+            Effect::Discover => match (&self.reader, &self.opts) {
+                (Some(r), Ok(o)) => {
+                    discovery::spawn_discover(r.clone(), o.clone(), self.tx.clone())
+                }
+                (_, Err(e)) => {
+                    let why = format!("cannot discover: {e}");
+                    let _ = self
+                        .tx
+                        .send(Msg::Readiness(ReadinessMsg::Discovered(Err(why))));
+                }
+                (None, Ok(_)) => {
+                    let why = "cannot discover again here: run `drbook discover` again".to_string();
+                    let _ = self
+                        .tx
+                        .send(Msg::Readiness(ReadinessMsg::Discovered(Err(why))));
+                }
+            },
+            Effect::WriteRunbooks {
+                discovery: d,
+                dir,
+                force,
+            } => discovery::spawn_write(d.0, dir, force, self.tx.clone()),
+            Effect::Control(_) | Effect::Clipboard(_) | Effect::Quit => {}
+        }
+    }
+}
+
+/// `drbook discover --tui`: the readiness screen over `d`, alone (no incident, no engine);
+/// `q` quits. Writing the runbooks runs in a task, as on the incident's screen.
+pub async fn readiness(d: drbook_engine::discover::Discovery, ui: UiSetup) -> Result<(), String> {
+    if !is_terminal() {
+        return Err("the readiness screen needs a terminal; leave out --tui in scripts".into());
+    }
+    let info = Info {
+        title: format!("DR readiness: {} → {}", d.primary, d.secondary),
+        rehearsal: false,
+        level: None,
+        target: d.subscription.clone(),
+        operator: ui.operator.clone().unwrap_or_default(),
+        log_path: String::new(),
+        plan_rto: None,
+        review: false,
+    };
+    let board = Board::new(&[], Vec::new());
+    let mut app = App::new(info, board, Vec::new(), ui.keys, ui.theme, Utc::now());
+    app.show_discovery(d);
+    let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+    let bg = Background {
+        reader: None,
+        opts: Err("this screen shows the discovery it was started with".into()),
+        tx,
+    };
+    let (ctl, _ctl_rx) = mpsc::unbounded_channel();
+    let mut clip: Vec<String> = Vec::new();
+    let mut term = Term::enter().map_err(|e| format!("cannot set up the terminal: {e}"))?;
+    if let Ok(s) = term.screen.size() {
+        app.update(Msg::Resize(s.width, s.height));
+    }
+    let mut keys = EventStream::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        for text in clip.drain(..) {
+            let _ = std::io::Write::write_all(
+                term.screen.backend_mut(),
+                crate::term::osc52(&text).as_bytes(),
+            );
+        }
+        term.screen
+            .draw(|f| view::draw(f, &app))
+            .map_err(|e| format!("cannot draw: {e}"))?;
+        let msg = tokio::select! {
+            biased;
+            k = keys.next() => match k {
+                Some(Ok(TermEvent::Key(k))) => Msg::Key(k),
+                Some(Ok(TermEvent::Resize(w, h))) => Msg::Resize(w, h),
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => return Err(format!("cannot read the terminal: {e}")),
+                None => return Ok(()),
+            },
+            Some(m) = rx.recv() => m,
+            _ = tick.tick() => Msg::Tick(Utc::now()),
+        };
+        if apply(&mut app, msg, &ctl, &mut clip, &bg) {
+            return Ok(());
+        }
+    }
 }
 
 /// Reads the selected runbook's finished checks again when it changes, then on an interval.

@@ -36,6 +36,14 @@ impl App {
                 self.replay_to(to);
             }
             Action::Summary => self.dialog = Some(Dialog::Summary),
+            Action::Readiness => return self.open_readiness(),
+            // Only the readiness screen writes runbooks; it takes its keys itself.
+            Action::WriteRunbooks => {
+                self.say(format!(
+                    "{} opens the readiness screen first",
+                    self.key_of(Action::Readiness)
+                ));
+            }
             Action::Approve => match key {
                 Some(key) if shown == Some(Shown::AwaitsApproval) => self.ask_approval(key),
                 _ => self.say("approve: select a step that awaits a commander's approval"),

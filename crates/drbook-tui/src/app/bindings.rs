@@ -42,6 +42,10 @@ pub enum Component {
     Abort,
     Summary,
     Help,
+    /// The readiness screen (issue 18): full screen, over the panes.
+    Readiness,
+    /// The readiness screen: replace the runbooks that exist in the folder?
+    Overwrite,
 }
 
 /// What changes the incident: a past incident's review refuses these (and so does not offer
@@ -174,6 +178,20 @@ const SUMMARY: &[Binding] = &[
     alias(Action::Help),
     alias(Action::Quit),
 ];
+const READINESS: &[Binding] = &[
+    shown(Action::Down, "move"),
+    alias(Action::Up),
+    shown(Action::NextPane, "next list"),
+    shown(Action::WriteRunbooks, "write runbooks"),
+    shown(Action::Help, "help"),
+    shown(Action::Quit, "close"),
+    alias(Action::PrevPane),
+    alias(Action::Readiness),
+];
+const OVERWRITE: &[Binding] = &[
+    shown(Action::Yes, "replace them"),
+    shown(Action::No, "keep them"),
+];
 const HELP: &[Binding] = &[
     shown(Action::Help, "close"),
     alias(Action::Quit),
@@ -202,10 +220,13 @@ impl Component {
             Dialog::Abort { .. } => Component::Abort,
             Dialog::Summary => Component::Summary,
             Dialog::Help => Component::Help,
+            Dialog::Overwrite { .. } => Component::Overwrite,
             Dialog::Input { .. } => return None,
         })
     }
 
+    /// Whether it filters the actions it takes: a dialog, or the readiness screen (which is
+    /// drawn over the panes and lets none of their actions through).
     fn is_dialog(self) -> bool {
         !matches!(
             self,
@@ -224,6 +245,7 @@ impl Component {
             Component::Manual => "this manual step",
             Component::Approve => "this approval",
             Component::Summary => "the summary",
+            Component::Readiness => "the readiness screen",
             _ => "this dialog",
         }
     }
@@ -244,6 +266,8 @@ impl Component {
             Component::Abort => ABORT,
             Component::Summary => SUMMARY,
             Component::Help => HELP,
+            Component::Readiness => READINESS,
+            Component::Overwrite => OVERWRITE,
         }
     }
 
@@ -299,5 +323,10 @@ mod tests {
         assert!(!Component::Quit.handles(Action::Run));
         assert!(Component::Manual.handles(Action::Run));
         assert!(!Component::Help.handles(Action::Yes));
+        // The readiness screen is not a pane: the incident's actions do not reach past it.
+        assert!(Component::Readiness.handles(Action::WriteRunbooks));
+        assert!(Component::Readiness.handles(Action::PageDown));
+        assert!(!Component::Readiness.handles(Action::Run));
+        assert!(!Component::Readiness.handles(Action::Skip));
     }
 }

@@ -22,6 +22,8 @@ impl App {
             KeyCode::Backspace => {
                 text.pop();
             }
+            // Ctrl-U clears the line, as in a shell (a prefilled folder, a long filter).
+            KeyCode::Char('u') if k.modifiers.contains(KeyModifiers::CONTROL) => text.clear(),
             KeyCode::Char(c) if !k.modifiers.contains(KeyModifiers::CONTROL) => text.push(c),
             _ => {}
         }
@@ -53,6 +55,7 @@ impl App {
                 self.dialog = Some(Dialog::Manual { key, note });
                 Vec::new()
             }
+            Purpose::RunbooksFolder => self.write_runbooks(text, false),
             Purpose::Approver(key) => {
                 self.approver_named(key, &text);
                 Vec::new()
@@ -238,6 +241,21 @@ impl App {
                         yes,
                         keyboard,
                     })
+                }
+                _ => Vec::new(),
+            },
+            Dialog::Overwrite { dir, .. } => match action {
+                Some(Action::Yes) => {
+                    self.dialog = None;
+                    self.write_runbooks(dir.display().to_string(), true)
+                }
+                _ if esc || action == Some(Action::No) => {
+                    self.dialog = None;
+                    self.say(format!(
+                        "nothing written: the files in {} are kept",
+                        dir.display()
+                    ));
+                    Vec::new()
                 }
                 _ => Vec::new(),
             },

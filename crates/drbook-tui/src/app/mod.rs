@@ -32,11 +32,13 @@ mod dialogs;
 mod filters;
 mod navigation;
 mod prompts;
+pub mod readiness;
 mod share;
 mod verdict;
 
 pub use crate::layout::{PANES, Pane};
 pub use autopilot::{Breach, Counts, Next, short};
+pub use readiness::{ReadinessMsg, ReadinessView, Shared, WriteFailure, WriteReport};
 
 /// What the header says about the run.
 #[derive(Debug, Clone)]
@@ -75,6 +77,8 @@ pub enum Purpose {
     Approver(StepKey),
     /// When the outage began (`--since`'s forms).
     OutageStart,
+    /// The readiness screen: the folder the runbooks are written into.
+    RunbooksFolder,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,6 +126,11 @@ pub enum Dialog {
         by: String,
         keyboard: Option<String>,
     },
+    /// The readiness screen: these files exist in `dir`; replace them?
+    Overwrite {
+        dir: std::path::PathBuf,
+        files: Vec<String>,
+    },
 }
 
 /// A read made for the screen only (not a step run): the live value of a check.
@@ -147,6 +156,8 @@ pub enum Msg {
     Share(drbook_engine::share::ShareView),
     /// Someone else's record on the shared timeline.
     Remote(drbook_engine::share::RemoteRecord),
+    /// A discovery or the writing of its runbooks, from their task.
+    Readiness(ReadinessMsg),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -154,6 +165,15 @@ pub enum Effect {
     Control(Control),
     /// Put this text on the terminal's clipboard (OSC 52): written with the next frame.
     Clipboard(String),
+    /// Discover the estate the runbooks name, in a task; it answers with `Msg::Readiness`.
+    Discover,
+    /// Write the runbooks of `discovery` into `dir`, in a task (replacing files only with
+    /// `force`); it answers with `Msg::Readiness`.
+    WriteRunbooks {
+        discovery: Shared,
+        dir: std::path::PathBuf,
+        force: bool,
+    },
     Quit,
 }
 
@@ -207,6 +227,8 @@ pub struct App {
     pub autopilot: bool,
     /// Ready steps the autopilot already asked the engine to start.
     autopilot_asked: HashSet<StepKey>,
+    /// The readiness screen (issue 18), once opened.
+    pub readiness: Option<ReadinessView>,
 }
 
 /// A past incident replayed: every event is in the timeline; the state is as it was after
@@ -266,6 +288,7 @@ impl App {
             head: drbook_core::incident::Head::of(&history),
             autopilot: false,
             autopilot_asked: HashSet::new(),
+            readiness: None,
         };
         for e in &history {
             app.track_prompts(e);
@@ -392,7 +415,14 @@ impl App {
         match msg {
             Msg::Key(k) => self.key(k),
             Msg::Mouse(m) => {
-                self.mouse(m);
+                // The panes' geometry is not on screen under the readiness screen.
+                if !self.readiness_open() {
+                    self.mouse(m);
+                }
+                Vec::new()
+            }
+            Msg::Readiness(m) => {
+                self.readiness_msg(m);
                 Vec::new()
             }
             Msg::Resize(w, h) => {
@@ -604,6 +634,13 @@ impl App {
                 return self.dialog_act(action, k.code == KeyCode::Esc, d);
             }
             None => {}
+        }
+        if self.readiness_open() {
+            let action = self.keys.action(&k);
+            if action.is_some() || k.code == KeyCode::Esc {
+                self.message = None;
+            }
+            return self.readiness_key(action, k.code == KeyCode::Esc);
         }
         let Some(action) = self.keys.action(&k) else {
             return Vec::new();

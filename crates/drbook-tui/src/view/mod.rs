@@ -22,6 +22,7 @@ use drbook_core::roles::Role;
 mod detail;
 mod dialogs;
 mod header;
+mod readiness;
 mod runbooks;
 mod status;
 mod steps;
@@ -111,6 +112,13 @@ pub fn draw(f: &mut Frame, app: &App) {
             .style(app.theme.warn)
             .wrap(Wrap { trim: true });
         f.render_widget(p, size);
+        return;
+    }
+    if let Some(v) = app.readiness.as_ref().filter(|v| v.open) {
+        readiness::readiness(f, app, v, size);
+        if let Some(d) = &app.dialog {
+            dialog(f, app, d, size);
+        }
         return;
     }
     let a = areas_zoomed(size, app.zoomed());

@@ -10,6 +10,7 @@ pub(crate) fn here(app: &App, over: Option<&Dialog>) -> (String, Vec<Action>) {
     let scroll = [A::Down, A::Up, A::PageDown, A::PageUp, A::Bottom, A::Top];
     let component = match over {
         Some(d) => Component::of_dialog(d),
+        None if app.readiness_open() => Some(Component::Readiness),
         None => Some(Component::of_pane(app.focus)),
     };
     let (name, mut acts): (String, Vec<Action>) = match component {
@@ -28,7 +29,7 @@ pub(crate) fn here(app: &App, over: Option<&Dialog>) -> (String, Vec<Action>) {
     if over.is_some() {
         acts.extend(scroll);
     }
-    if !app.prompts.is_empty() && over.is_none() {
+    if !app.prompts.is_empty() && over.is_none() && !app.readiness_open() {
         acts.insert(0, A::Answer);
     }
     (name, acts)

@@ -143,6 +143,10 @@ fn dialog_content(app: &App, d: &Dialog) -> (String, Vec<Line<'static>>, u16, u1
                             .into()
                     }
                 },
+                Purpose::RunbooksFolder => {
+                    "Write the runbooks, a plan and discovery.json into this folder (Ctrl-U clears):"
+                        .into()
+                }
                 Purpose::Approver(k) => format!(
                     "{k} needs a second person. Approver's name (an incident commander, not {}):",
                     app.info.operator
@@ -203,6 +207,22 @@ fn dialog_content(app: &App, d: &Dialog) -> (String, Vec<Line<'static>>, u16, u1
                 keys_line(app, Component::Unclaimed, "   ", false),
             ];
             ("Run without a claim?".into(), body, 76, 10)
+        }
+        Dialog::Overwrite { dir, files } => {
+            let mut body = vec![
+                Line::from(format!(
+                    "These {} file(s) exist in {}:",
+                    files.len(),
+                    dir.display()
+                )),
+                Line::from(Span::styled(files.join(", "), t.muted)),
+                Line::from(
+                    "Replace them with the ones generated now? Edits made to them are lost.",
+                ),
+                Line::default(),
+            ];
+            body.push(keys_line(app, Component::Overwrite, "   ", false));
+            ("Replace the runbooks?".into(), body, 76, 8)
         }
         Dialog::Abort { key } => {
             let body = vec![
