@@ -425,6 +425,11 @@ fn verdict(ctx: &Ctx, c: &Component, ready: bool) -> (&'static str, String, Stri
             "n/a".into(),
             "traffic can move to the secondary".into(),
         ),
+        ("pipelines", true) => (
+            "minutes (the standby agents scale out)",
+            "n/a (build history stays in Azure DevOps)".into(),
+            format!("{n} standby agent pool(s) deployed"),
+        ),
         (_, true) => (
             "15m (traffic moves to the deployed standby)",
             "n/a (stateless)".into(),

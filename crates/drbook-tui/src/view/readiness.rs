@@ -258,7 +258,7 @@ fn pairs(f: &mut Frame, app: &App, v: &ReadinessView, d: &Discovery, area: Rect)
         .collect();
     if pairs.is_empty() {
         lines.push(Line::from(Span::styled(
-            "no pair: nothing in the secondary matched",
+            "no pair (global resources need none; a regional one without a counterpart is a finding)",
             t.warn,
         )));
     }
