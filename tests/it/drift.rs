@@ -159,6 +159,9 @@ fn drift_names_the_resource_that_went_away_and_the_new_one() {
     assert_eq!(code, 0, "{out}");
     assert_eq!(v["generated"], "2026-12-01T02:00:00Z", "{out}");
     assert!(v["referenced"].as_u64().unwrap() > 20, "{out}");
+    // Resource Graph settles every named resource of the shop: not one GET.
+    assert_eq!(v["read_by_get"], json!([]), "{out}");
+    assert_eq!(v["unchecked"], json!([]), "{out}");
 
     let rg = |g: &str| format!("/subscriptions/{SHOP_SUB}/resourceGroups/{g}/providers");
     let gone = format!(

@@ -36,19 +36,31 @@ pub fn graph_lists(type_: &str) -> bool {
         || GRAPH_CHILD_TYPES.contains(&type_)
 }
 
-/// Whether the Graph row of what holds `id` settles that `id` exists: a Logic App's triggers
-/// are served by ARM as child resources but kept in the workflow's definition
-/// (`properties.definition.triggers`), which Resource Graph returns with the workflow.
-/// `None` when the row does not say (no holder listed, no definition in it).
+/// Whether the Graph row of what holds `id` settles that `id` exists, for child resources ARM
+/// serves on their own but Resource Graph keeps inside their holder's row: a Logic App's
+/// triggers (`properties.definition.triggers`) and a Traffic Manager profile's endpoints
+/// (`properties.endpoints`, as in the spec's Profile-GET-WithEndpoints). `None` when the row
+/// does not say (no holder listed, nothing of the kind in it).
 fn in_holder_row(inv: &Inventory, id: &str, type_: &str) -> Option<bool> {
-    if type_ != "microsoft.logic/workflows/triggers" {
-        return None;
-    }
     let t = target_of(id)?;
     let name = t.id.rsplit('/').next()?;
-    let workflow = inv.get(&t.container()?)?;
-    let triggers = workflow.prop("definition.triggers")?.as_object()?;
-    Some(triggers.keys().any(|k| k.eq_ignore_ascii_case(name)))
+    let holder = || inv.get(&t.container()?);
+    if type_ == "microsoft.logic/workflows/triggers" {
+        let triggers = holder()?.prop("definition.triggers")?.as_object()?;
+        return Some(triggers.keys().any(|k| k.eq_ignore_ascii_case(name)));
+    }
+    let is_endpoint = type_
+        .strip_prefix("microsoft.network/trafficmanagerprofiles/")
+        .is_some_and(|k| k.ends_with("endpoints") && !k.contains('/'));
+    if is_endpoint {
+        let endpoints = holder()?.prop("endpoints")?.as_array()?;
+        return Some(endpoints.iter().any(|e| {
+            e.get("id")
+                .and_then(serde_json::Value::as_str)
+                .is_some_and(|x| x.eq_ignore_ascii_case(&t.id))
+        }));
+    }
+    None
 }
 
 /// What a GET of a resource Resource Graph does not list answered.
@@ -581,14 +593,19 @@ mod tests {
 
     #[test]
     fn types_graph_does_not_list_are_read_by_get_unless_their_holder_is_gone() {
-        let ep = |tm: &str, e: &str| {
+        let ep = |srv: &str, f: &str| {
             format!(
-                "/subscriptions/s/resourceGroups/rg-a/providers/Microsoft.Network/trafficManagerProfiles/{tm}/azureEndpoints/{e}"
+                "/subscriptions/s/resourceGroups/rg-a/providers/Microsoft.Sql/servers/{srv}/failoverGroups/{f}"
             )
         };
-        let t = "microsoft.network/trafficmanagerprofiles/azureendpoints";
+        let t = "microsoft.sql/servers/failovergroups";
         let inv = Inventory::from_rows(
-            &[row("/subscriptions/s/resourceGroups/rg-a/providers/Microsoft.Network/trafficManagerProfiles/tm", "microsoft.network/trafficmanagerprofiles", "global", json!({}))],
+            &[row(
+                "/subscriptions/s/resourceGroups/rg-a/providers/Microsoft.Sql/servers/tm",
+                "microsoft.sql/servers",
+                "uksouth",
+                json!({}),
+            )],
             &groups(),
             &Scope::default(),
         )
@@ -625,5 +642,59 @@ mod tests {
             "{:?}",
             d.unchecked
         );
+    }
+
+    #[test]
+    fn endpoints_and_triggers_are_settled_by_their_holders_row() {
+        let tm = "/subscriptions/s/resourceGroups/rg-a/providers/Microsoft.Network/trafficManagerProfiles/tm";
+        let wf = "/subscriptions/s/resourceGroups/rg-a/providers/Microsoft.Logic/workflows/wf";
+        let inv = Inventory::from_rows(
+            &[
+                row(tm, "microsoft.network/trafficmanagerprofiles", "global", json!({
+                    "endpoints": [{ "id": format!("{tm}/azureEndpoints/ep-a"), "name": "ep-a" }],
+                })),
+                row(wf, "microsoft.logic/workflows", "uksouth", json!({
+                    "definition": { "triggers": { "Recurrence": { "type": "Recurrence" } } },
+                })),
+            ],
+            &groups(),
+            &Scope::default(),
+        )
+        .unwrap();
+        let refs = Refs {
+            refs: vec![
+                reference(
+                    &format!("{tm}/azureEndpoints/EP-A"),
+                    "microsoft.network/trafficmanagerprofiles/azureendpoints",
+                    "a",
+                ),
+                reference(
+                    &format!("{tm}/azureEndpoints/ep-b"),
+                    "microsoft.network/trafficmanagerprofiles/azureendpoints",
+                    "b",
+                ),
+                reference(
+                    &format!("{wf}/triggers/recurrence"),
+                    "microsoft.logic/workflows/triggers",
+                    "c",
+                ),
+                reference(
+                    &format!("{wf}/triggers/Hourly"),
+                    "microsoft.logic/workflows/triggers",
+                    "d",
+                ),
+            ],
+            ..Refs::default()
+        };
+        assert!(to_fetch(&inv, &refs, &["s".to_string()]).is_empty());
+        let d = run(&inv, &refs, &BTreeMap::new(), None);
+        assert_eq!(
+            d.missing,
+            [
+                format!("{tm}/azureEndpoints/ep-b"),
+                format!("{wf}/triggers/Hourly")
+            ]
+        );
+        assert!(d.unchecked.is_empty() && d.read_by_get.is_empty(), "{d:?}");
     }
 }
