@@ -46,6 +46,14 @@ pub struct DriftArgs {
     /// Subscriptions to read (repeat for more); the runbooks' variables are left as they are
     #[arg(long, value_name = "SUB")]
     pub subscription: Vec<String>,
+    /// The application is only these resource groups (repeat for more), as given to
+    /// `discover`: components are found among their resources (named ones everywhere)
+    #[arg(long = "resource-group", value_name = "RG")]
+    pub resource_group: Vec<String>,
+    /// The application is only the resources with this tag (and their child resources), as
+    /// given to `discover`
+    #[arg(long, value_name = "NAME=VALUE", value_parser = parse_var)]
+    pub tag: Option<(String, String)>,
     /// Set a runbook variable, overriding the environment, the plan and the default
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
@@ -162,6 +170,8 @@ async fn drift_cmd(args: DriftArgs) -> ExitCode {
     let refs = drift::references(&set, &overrides, env);
     let opts = Options {
         subscriptions: args.subscription.clone(),
+        resource_groups: args.resource_group.clone(),
+        tag: args.tag.clone(),
         ..Options::default()
     };
     // Usage first: a missing region or subscription needs no sign-in.

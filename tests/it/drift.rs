@@ -93,8 +93,8 @@ fn without_resource(text: &str, id: &str) -> String {
     out
 }
 
-/// A web app on `plan`, in `location`.
-fn site(id: &str, plan: &str, location: &str) -> String {
+/// A web app of `app` (its tag) on `plan`, in `location`.
+fn site(id: &str, app: &str, plan: &str, location: &str) -> String {
     let name = id.rsplit('/').next().unwrap_or_default();
     format!(
         r#"
@@ -102,7 +102,7 @@ fn site(id: &str, plan: &str, location: &str) -> String {
 id = "{id}"
 location = "{location}"
 kind = "app,linux"
-tags = {{ app = "travel", env = "production", role = "primary" }}
+tags = {{ app = "{app}", env = "production", role = "primary" }}
 [resource.properties]
 state = "Running"
 defaultHostName = "{name}.azurewebsites.net"
@@ -177,7 +177,12 @@ fn drift_names_the_resource_that_went_away_and_the_new_one() {
         rg("rg-shop-westeurope")
     );
     let text = std::fs::read_to_string(Path::new(cli::ROOT).join(SHOP)).unwrap();
-    let changed = without_resource(&text, &gone) + &site(&added, &plan, "westeurope");
+    let changed = without_resource(&text, &gone) + &site(&added, "shop", &plan, "westeurope");
+    let other = format!(
+        "{}/Microsoft.Web/sites/app-blog-westeurope",
+        rg("rg-shop-westeurope")
+    );
+    let with_other = changed.clone() + &site(&other, "blog", &plan, "westeurope");
     let changed = scenario_file(dir.path(), "changed.toml", &changed);
     let (v, code, out) = drift_json(dir.path(), &changed, &[]);
     assert_eq!(code, 1, "{out}");
@@ -187,6 +192,17 @@ fn drift_names_the_resource_that_went_away_and_the_new_one() {
     assert_eq!(ids(&v["uncovered"]), [added.as_str()], "{out}");
     assert_eq!(ids(&v["new"]), [added.as_str()], "{out}");
     assert_eq!(v["type_mismatch"], json!([]), "{out}");
+
+    // Another application's web app is not this one's drift when the application is named
+    // by its tag, as discover was told; a named resource is still looked up everywhere.
+    let with_other = scenario_file(dir.path(), "other.toml", &with_other);
+    let (v, code, out) = drift_json(dir.path(), &with_other, &["--tag", "app=shop"]);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(ids(&v["missing"]), [gone.as_str()], "{out}");
+    assert_eq!(ids(&v["uncovered"]), [added.as_str()], "{out}");
+    assert_eq!(ids(&v["new"]), [added.as_str()], "{out}");
+    let (v, _, out) = drift_json(dir.path(), &with_other, &[]);
+    assert_eq!(ids(&v["new"]), [other.as_str(), added.as_str()], "{out}");
 
     // The text names who names what went away.
     let o = drbook(&[
@@ -258,7 +274,7 @@ fn drift_on_the_generated_travel_runbooks() {
         rg("rg-travel-eastus2")
     );
     let scenario = std::fs::read_to_string(Path::new(cli::ROOT).join(TRAVEL)).unwrap();
-    let changed = without_resource(&scenario, &gone) + &site(&added, &plan, "eastus2");
+    let changed = without_resource(&scenario, &gone) + &site(&added, "travel", &plan, "eastus2");
     let changed = scenario_file(dir.path(), "changed.toml", &changed);
     let (v, code, text) = drift_json(&out_dir, &changed, &[]);
     assert_eq!(code, 1, "{text}");

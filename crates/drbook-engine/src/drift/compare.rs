@@ -298,16 +298,33 @@ impl Coverage {
     }
 }
 
+/// The estate as read, and where the application is.
+#[derive(Debug, Clone, Copy)]
+pub struct Estate<'a> {
+    /// Everything in the subscriptions read: what a named resource is looked up in.
+    pub inv: &'a Inventory,
+    /// Only the application's resources (`--resource-group`, `--tag`): what the components
+    /// (uncovered, new) are found in. `None`: all of `inv`.
+    pub scoped: Option<&'a Inventory>,
+    pub subs: &'a [String],
+    pub primary: &'a str,
+    pub secondary: &'a str,
+}
+
 /// The comparison. `fetched`: the GETs of [`to_fetch`], by lower-case id.
 pub fn compare(
-    inv: &Inventory,
+    estate: &Estate<'_>,
     refs: &Refs,
     fetched: &BTreeMap<String, Fetched>,
     snapshot: Option<&Snapshot>,
-    subs: &[String],
-    primary: &str,
-    secondary: &str,
 ) -> Drift {
+    let Estate {
+        inv,
+        subs,
+        primary,
+        secondary,
+        ..
+    } = *estate;
     let mut by_place: HashMap<(String, String), Vec<&Resource>> = HashMap::new();
     for res in &inv.resources {
         if let Some(p) = place(&res.id) {
@@ -371,7 +388,7 @@ pub fn compare(
                 .map(|r| r.resource.clone())
         })
         .collect();
-    let now = crate::discover::analyse(inv, subs, primary, secondary);
+    let now = crate::discover::analyse(estate.scoped.unwrap_or(inv), subs, primary, secondary);
     let covered = Coverage::new(inv, refs, &now.components);
     let gaps: Vec<(String, String)> = snapshot.map(|s| s.findings.clone()).unwrap_or_default();
     let known_gap = |id: &str| -> Option<String> {
@@ -501,15 +518,14 @@ mod tests {
         fetched: &BTreeMap<String, Fetched>,
         snap: Option<&Snapshot>,
     ) -> Drift {
-        compare(
+        let estate = Estate {
             inv,
-            refs,
-            fetched,
-            snap,
-            &["s".to_string()],
-            "uksouth",
-            "ukwest",
-        )
+            scoped: None,
+            subs: &["s".to_string()],
+            primary: "uksouth",
+            secondary: "ukwest",
+        };
+        compare(&estate, refs, fetched, snap)
     }
 
     #[test]

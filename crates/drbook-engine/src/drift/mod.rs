@@ -20,9 +20,9 @@ use serde_json::Value;
 
 use drbook_azure::{ArmClient, AzureError, ErrorKind};
 
-use crate::discover::inventory::{self, ReadError, Scope};
+use crate::discover::inventory::{self, Inventory, ReadError, Scope};
 use crate::discover::regions;
-pub use compare::{Fetched, compare, to_fetch};
+pub use compare::{Estate, Fetched, compare, to_fetch};
 pub use refs::{Reference, Refs, Unchecked, references};
 
 /// A referenced resource that exists with another type than its step's path implies.
@@ -193,6 +193,12 @@ pub struct Options {
     pub primary: Option<String>,
     /// Default: the snapshot's, else the runbooks' `secondary`, else Azure's pair.
     pub secondary: Option<String>,
+    /// Only these resource groups (any case) are the application's, when not empty: the
+    /// components (uncovered, new) are found among their resources only. Named resources
+    /// are looked up everywhere.
+    pub resource_groups: Vec<String>,
+    /// Only resources with this tag (and their child resources) are the application's.
+    pub tag: Option<(String, String)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -274,11 +280,43 @@ pub async fn drift(
     opts: &Options,
 ) -> Result<Drift, DriftError> {
     let (subs, primary, secondary) = settle(opts, refs, snapshot)?;
-    let scope = Scope {
+    let all = Scope {
         subscriptions: subs.clone(),
         ..Scope::default()
     };
-    let inv = inventory::read(arm, &scope).await?;
+    // One query per table, unfiltered: a named resource is looked up wherever it is; the
+    // application's part is then cut from the same rows.
+    let rows = arm
+        .graph(&subs, &inventory::resources_query(&all))
+        .await
+        .map_err(ReadError::Azure)?;
+    let containers = arm
+        .graph(&subs, &inventory::containers_query())
+        .await
+        .map_err(ReadError::Azure)?;
+    let inv = Inventory::from_rows(&rows, &containers, &all).map_err(ReadError::Shape)?;
+    let scoped = if opts.resource_groups.is_empty() && opts.tag.is_none() {
+        None
+    } else {
+        let in_groups = |row: &&Value| {
+            opts.resource_groups.is_empty()
+                || row
+                    .get("resourceGroup")
+                    .and_then(Value::as_str)
+                    .is_some_and(|g| {
+                        opts.resource_groups
+                            .iter()
+                            .any(|w| w.eq_ignore_ascii_case(g))
+                    })
+        };
+        let kept: Vec<Value> = rows.iter().filter(in_groups).cloned().collect();
+        let scope = Scope {
+            subscriptions: subs.clone(),
+            resource_groups: opts.resource_groups.clone(),
+            tag: opts.tag.clone(),
+        };
+        Some(Inventory::from_rows(&kept, &containers, &scope).map_err(ReadError::Shape)?)
+    };
     let mut fetched = BTreeMap::new();
     for (id, api_version) in to_fetch(&inv, refs, &subs) {
         let got = match arm.get(&id, &api_version).await {
@@ -294,9 +332,14 @@ pub async fn drift(
         };
         fetched.insert(id.to_ascii_lowercase(), got);
     }
-    Ok(compare(
-        &inv, refs, &fetched, snapshot, &subs, &primary, &secondary,
-    ))
+    let estate = Estate {
+        inv: &inv,
+        scoped: scoped.as_ref(),
+        subs: &subs,
+        primary: &primary,
+        secondary: &secondary,
+    };
+    Ok(compare(&estate, refs, &fetched, snapshot))
 }
 
 #[cfg(test)]
