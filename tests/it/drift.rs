@@ -220,7 +220,7 @@ fn drift_names_the_resource_that_went_away_and_the_new_one() {
         .nth(1)
         .unwrap_or_else(|| panic!("no missing group: {out}"));
     assert!(
-        missing.contains(&gone) && missing.contains("pipelines.toml step"),
+        missing.contains(&format!("{gone}  (named by ")) && missing.contains("pipelines.toml step"),
         "{out}"
     );
     assert!(
@@ -228,7 +228,7 @@ fn drift_names_the_resource_that_went_away_and_the_new_one() {
         "{out}"
     );
     assert!(
-        out.contains(&format!("{added}\n      component web")),
+        out.contains(&format!("\n  {added}  (component web)\n")),
         "{out}"
     );
 }
@@ -422,4 +422,31 @@ fn usage_and_snapshot_errors_exit_2_and_say_why() {
     // --target is required.
     let o = drbook(&["drift", &path]);
     assert_eq!(o.status.code(), Some(2), "{}", cli::text(&o));
+}
+
+#[test]
+fn an_azure_that_cannot_be_read_exits_2_and_says_why() {
+    let dir = shop_folder();
+    // Nothing listens on port 9 of this machine: no token, so no Resource Graph query.
+    let o = drbook(&[
+        "drift",
+        &dir.path().display().to_string(),
+        "--target",
+        "azure",
+        "--arm-endpoint",
+        "http://127.0.0.1:9",
+        "--auth",
+        "sim",
+        "--retries",
+        "0",
+        "--timeout",
+        "2s",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("drbook: drift: cannot sign in") && err.contains("Resource Graph"),
+        "{err}"
+    );
+    assert!(o.stdout.is_empty(), "no report without an estate");
 }

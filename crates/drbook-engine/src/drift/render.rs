@@ -45,14 +45,14 @@ fn write_text(out: &mut String, d: &Drift) -> std::fmt::Result {
         "missing: named by a runbook, no longer in the estate",
         d.missing
             .iter()
-            .map(|id| format!("{id}\n      named by {}", named_by(id))),
+            .map(|id| format!("{id}  (named by {})", named_by(id))),
     )?;
     section(
         out,
         "type mismatch: named by a runbook, there with another type",
         d.type_mismatch.iter().map(|m| {
             format!(
-                "{}\n      {} step {} expects {}; found {} ({})",
+                "{}  ({} step {} expects {}; found {}: {})",
                 m.resource, m.file, m.step, m.expected, m.found, m.found_id
             )
         }),
@@ -65,7 +65,7 @@ fn write_text(out: &mut String, d: &Drift) -> std::fmt::Result {
                 .component_of
                 .get(&id.to_ascii_lowercase())
                 .map_or("", String::as_str);
-            format!("{id}\n      component {c}")
+            format!("{id}  (component {c})")
         }),
     )?;
     section(
@@ -73,7 +73,7 @@ fn write_text(out: &mut String, d: &Drift) -> std::fmt::Result {
         "known gaps: covered by no runbook, found by discover when the runbooks were generated (not drift)",
         d.gaps
             .iter()
-            .map(|g| format!("{}\n      finding {}", g.resource, g.finding)),
+            .map(|g| format!("{}  (finding {})", g.resource, g.finding)),
     )?;
     section(
         out,
@@ -85,7 +85,7 @@ fn write_text(out: &mut String, d: &Drift) -> std::fmt::Result {
             } else {
                 format!("; named by {by}")
             };
-            format!("{}\n      was in component {}{by}", c.resource, c.component)
+            format!("{}  (was in component {}{by})", c.resource, c.component)
         }),
     )?;
     section(
@@ -93,17 +93,14 @@ fn write_text(out: &mut String, d: &Drift) -> std::fmt::Result {
         "new since the runbooks were generated",
         d.new
             .iter()
-            .map(|c| format!("{}\n      component {}", c.resource, c.component)),
+            .map(|c| format!("{}  (component {})", c.resource, c.component)),
     )?;
     section(
         out,
         "not checked",
-        d.unchecked.iter().map(|u| {
-            format!(
-                "{}\n      {} step {}: {}",
-                u.resource, u.file, u.step, u.reason
-            )
-        }),
+        d.unchecked
+            .iter()
+            .map(|u| format!("{}  ({} step {}: {})", u.resource, u.file, u.step, u.reason)),
     )?;
     if !d.read_by_get.is_empty() {
         writeln!(
@@ -170,11 +167,11 @@ mod tests {
             vec![("web.toml".into(), "start".into())],
         );
         let t = text(&d);
-        assert!(t.contains("missing: named by a runbook, no longer in the estate (1):\n  /x/sites/a\n      named by web.toml step start"), "{t}");
-        assert!(t.contains("logic.toml step enable expects microsoft.logic/workflows; found microsoft.web/sites"), "{t}");
+        assert!(t.contains("missing: named by a runbook, no longer in the estate (1):\n  /x/sites/a  (named by web.toml step start)\n"), "{t}");
+        assert!(t.contains("/x/workflows/w  (logic.toml step enable expects microsoft.logic/workflows; found microsoft.web/sites: /x/sites/w)\n"), "{t}");
         assert!(
             t.contains(
-                "new since the runbooks were generated (1):\n  /x/sites/n\n      component web"
+                "new since the runbooks were generated (1):\n  /x/sites/n  (component web)\n"
             ),
             "{t}"
         );
