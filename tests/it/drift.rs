@@ -251,9 +251,7 @@ fn drift_on_the_generated_travel_runbooks() {
         "{}",
         cli::text(&o)
     );
-    let (v, code, text) = drift_json(&out_dir, TRAVEL, &[]);
-    assert_no_drift(&v, &text);
-    assert_eq!(code, 0, "{text}");
+    let (before, before_code, before_text) = drift_json(&out_dir, TRAVEL, &[]);
 
     let rg = |g: &str| {
         format!(
@@ -280,8 +278,21 @@ fn drift_on_the_generated_travel_runbooks() {
     assert_eq!(code, 1, "{text}");
     assert_eq!(ids(&v["missing"]), [gone.as_str()], "{text}");
     assert_eq!(ids(&v["gone"]), [gone], "{text}");
-    assert_eq!(ids(&v["uncovered"]), [added.as_str()], "{text}");
-    assert_eq!(ids(&v["new"]), [added], "{text}");
+    assert_eq!(ids(&v["new"]), [added.as_str()], "{text}");
+    // What the change uncovered, whatever the generated runbooks leave uncovered anyway
+    // (asserted empty below).
+    let was: Vec<String> = ids(&before["uncovered"]);
+    let now: Vec<String> = ids(&v["uncovered"])
+        .into_iter()
+        .filter(|u| !was.contains(u))
+        .collect();
+    assert_eq!(now, [added.as_str()], "{text}");
+
+    // The unchanged estate: nothing drifted. (With the runbooks generated from today's
+    // templates, a Standard Logic App and a Function App paired with another's standby are
+    // left uncovered: the generator or discover has to cover or flag them.)
+    assert_no_drift(&before, &before_text);
+    assert_eq!(before_code, 0, "{before_text}");
 }
 
 /// A step names a Logic App (Consumption) where a Standard one (a site) of that name now is.
