@@ -17,6 +17,8 @@ use crate::azure::{AuthMethod, Cloud};
 use crate::diag;
 use crate::discover::write::SNAPSHOT;
 use crate::drift::{self, Options, Snapshot};
+use crate::incident::redact::printable;
+use crate::secrets::SecretMatcher;
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum DriftFormat {
@@ -212,6 +214,11 @@ async fn drift_cmd(args: DriftArgs) -> ExitCode {
         },
         DriftFormat::Text => drift::render::text(&d),
     };
+    // Secrets in any form and a server's terminal escapes go no further, as in `check`.
+    let text = SecretMatcher::cached(&refs.secrets.iter().map(String::as_str).collect::<Vec<_>>())
+        .mask(&text)
+        .into_owned();
+    let text = printable(&text);
     let mut out = std::io::stdout().lock();
     if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush())
         && e.kind() != std::io::ErrorKind::BrokenPipe

@@ -54,6 +54,8 @@ pub struct Refs {
     /// The `primary` and `secondary` variables, when the runbooks agree on one value.
     pub primary: Option<String>,
     pub secondary: Option<String>,
+    /// The values of secret variables, to mask wherever the report is shown.
+    pub secrets: Vec<String>,
 }
 
 impl Refs {
@@ -87,6 +89,12 @@ pub fn references(
                 .any(|g| g.runbooks.iter().any(|r| r.get_ref() == rb.id()))
         });
         let (v, missing) = vars::resolve_partial(rb, plan.map(|p| &p.vars), overrides, &env);
+        out.secrets.extend(
+            v.values
+                .values()
+                .filter(|x| x.secret && x.value.chars().count() >= drbook_core::secrets::MIN_SECRET)
+                .map(|x| x.value.clone()),
+        );
         for name in ["primary", "secondary"] {
             if let Some(value) = v.get(name) {
                 regions.entry(name).or_default().push(value.to_string());
@@ -399,5 +407,34 @@ expect = {{ path = "location", exists = true }}
             reasons[1].1.contains("output `id` of step `read`"),
             "{reasons:?}"
         );
+    }
+
+    #[test]
+    fn secret_values_are_kept_to_be_masked() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("rb.toml");
+        std::fs::write(
+            &file,
+            format!(
+                r#"{HEAD}
+token = {{ secret = true, env = "DRIFT_TEST_TOKEN" }}
+
+[[step]]
+id = "read"
+title = "t"
+kind = "check"
+resource = "/subscriptions/${{subscription}}/resourceGroups/${{token}}"
+api_version = "2021-04-01"
+expect = {{ path = "location", exists = true }}
+"#
+            ),
+        )
+        .unwrap();
+        let set = load_paths(&[file]).unwrap();
+        let r = references(&set, &BTreeMap::new(), |k| {
+            (k == "DRIFT_TEST_TOKEN").then(|| "s3cr3t-value-long".to_string())
+        });
+        assert_eq!(r.secrets, ["s3cr3t-value-long"]);
+        assert_eq!(r.refs.len(), 1);
     }
 }
