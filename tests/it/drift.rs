@@ -461,3 +461,52 @@ fn an_azure_that_cannot_be_read_exits_2_and_says_why() {
     );
     assert!(o.stdout.is_empty(), "no report without an estate");
 }
+
+/// A named failover group (a type Resource Graph does not list) that is not in the listing is
+/// read with a GET: ARM's 404 makes it missing. One that Graph lists needs no GET.
+#[test]
+fn a_type_graph_does_not_list_is_read_with_a_get() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = format!(
+        "/subscriptions/{SHOP_SUB}/resourceGroups/rg-shop-northeurope/providers/Microsoft.Sql/servers/sql-shop-northeurope"
+    );
+    std::fs::write(
+        dir.path().join("sql.toml"),
+        format!(
+            r#"[runbook]
+id = "data-sql-failover"
+title = "SQL: fail over the group"
+component = "data"
+
+[vars]
+subscription = "{SHOP_SUB}"
+primary = "westeurope"
+secondary = "northeurope"
+server = "sql-shop-northeurope"
+
+[[step]]
+id = "fog"
+title = "The failover group"
+kind = "check"
+resource = "/subscriptions/${{subscription}}/resourceGroups/rg-shop-${{secondary}}/providers/Microsoft.Sql/servers/${{server}}/failoverGroups/fog-shop"
+api_version = "2023-08-01"
+expect = {{ path = "properties.replicationRole", exists = true }}
+
+[[step]]
+id = "old-fog"
+title = "A failover group that was renamed"
+kind = "action"
+method = "POST"
+resource = "/subscriptions/${{subscription}}/resourceGroups/rg-shop-${{secondary}}/providers/Microsoft.Sql/servers/${{server}}/failoverGroups/fog-shop-old/failover"
+api_version = "2023-08-01"
+depends_on = ["fog"]
+"#
+        ),
+    )
+    .unwrap();
+    let (v, code, out) = drift_json(dir.path(), SHOP, &[]);
+    let old = format!("{server}/failoverGroups/fog-shop-old");
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(ids(&v["missing"]), [old.as_str()], "{out}");
+    assert_eq!(ids(&v["read_by_get"]), [old.as_str()], "{out}");
+}

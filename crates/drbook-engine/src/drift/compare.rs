@@ -200,7 +200,7 @@ fn state_of(
                 "Resource Graph does not list {}, and no step naming it gives an api_version to GET it with",
                 r.type_
             )),
-            _ => State::Unchecked("not read".into()),
+            _ => State::Unchecked("not read: its GET did not finish".into()),
         },
     }
 }

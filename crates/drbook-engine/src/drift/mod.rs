@@ -317,9 +317,21 @@ pub async fn drift(
         };
         Some(Inventory::from_rows(&kept, &containers, &scope).map_err(ReadError::Shape)?)
     };
-    let mut fetched = BTreeMap::new();
+    // The few GETs at once; the client bounds how many are in flight.
+    let mut gets = tokio::task::JoinSet::new();
     for (id, api_version) in to_fetch(&inv, refs, &subs) {
-        let got = match arm.get(&id, &api_version).await {
+        let arm = arm.clone();
+        gets.spawn(async move {
+            let answer = arm.get(&id, &api_version).await;
+            (id, answer)
+        });
+    }
+    let mut fetched = BTreeMap::new();
+    while let Some(joined) = gets.join_next().await {
+        let Ok((id, answer)) = joined else {
+            continue;
+        };
+        let got = match answer {
             Ok(answer) => Fetched::Found(
                 answer
                     .body

@@ -210,14 +210,10 @@ fn step_refs(rb: &Runbook, step: &Step, scope: &Scope, out: &mut Refs) {
                 out.refs.push(Reference {
                     resource: format!("/subscriptions/{sub}/resourceGroups/{g}"),
                     type_: GROUP_TYPE.into(),
+                    file: rb.file.display().to_string(),
+                    runbook: rb.id().to_string(),
+                    step: step.id.get_ref().clone(),
                     api_version: None,
-                    ..reference(&ArmTarget {
-                        id: String::new(),
-                        type_: String::new(),
-                        subscription: sub.clone(),
-                        resource_group: None,
-                        action: None,
-                    })
                 });
             }
         }
