@@ -140,7 +140,42 @@ fn api_of(refs: &Refs, id: &str) -> Option<String> {
         .find_map(|r| r.api_version.clone())
 }
 
-/// `(container id, name)`, lower case: where a resource of another type with the same name
+/// Types that replace one another when a service moves to its successor, keeping the name:
+/// a Consumption Logic App rebuilt as a Standard one (a site), Front Door classic migrated to
+/// Standard/Premium (a `Microsoft.Cdn` profile), CDN endpoints to Front Door endpoints, single
+/// servers to flexible servers, Redis to Redis Enterprise, a web app moved to Container Apps,
+/// Cosmos DB for MongoDB (RU) to vCore. Only these count as "the same resource with another
+/// type": a plan or an Application Insights component named like a deleted site is no stand-in.
+const SUCCESSORS: &[(&str, &str)] = &[
+    ("microsoft.logic/workflows", "microsoft.web/sites"),
+    ("microsoft.network/frontdoors", "microsoft.cdn/profiles"),
+    (
+        "microsoft.cdn/profiles/endpoints",
+        "microsoft.cdn/profiles/afdendpoints",
+    ),
+    (
+        "microsoft.dbforpostgresql/servers",
+        "microsoft.dbforpostgresql/flexibleservers",
+    ),
+    (
+        "microsoft.dbformysql/servers",
+        "microsoft.dbformysql/flexibleservers",
+    ),
+    ("microsoft.cache/redis", "microsoft.cache/redisenterprise"),
+    ("microsoft.web/sites", "microsoft.app/containerapps"),
+    (
+        "microsoft.documentdb/databaseaccounts",
+        "microsoft.documentdb/mongoclusters",
+    ),
+];
+
+fn stands_in(a: &str, b: &str) -> bool {
+    SUCCESSORS
+        .iter()
+        .any(|(x, y)| (*x == a && *y == b) || (*x == b && *y == a))
+}
+
+/// `(holder id, name)`, lower case: where a resource of a successor type with the same name
 /// would stand in for the one a step names.
 fn place(id: &str) -> Option<(String, String)> {
     let t = target_of(id)?;
@@ -177,7 +212,7 @@ fn state_of(
         }
         let other = place(&r.resource)
             .and_then(|p| by_place.get(&p))
-            .and_then(|v| v.iter().find(|x| x.type_ != r.type_));
+            .and_then(|v| v.iter().find(|x| stands_in(&x.type_, &r.type_)));
         return match other {
             Some(x) => State::Other(x.type_.clone(), x.id.clone()),
             None => State::Absent,
@@ -605,6 +640,30 @@ mod tests {
                 step: "enable".into(),
             }]
         );
+    }
+
+    #[test]
+    fn a_resource_of_an_unrelated_type_with_the_name_is_no_stand_in() {
+        // A plan named like the deleted site.
+        let site = format!("{P}/Microsoft.Web/sites/app-uksouth");
+        let inv = Inventory::from_rows(
+            &[row(
+                &format!("{P}/Microsoft.Web/serverfarms/app-uksouth"),
+                "microsoft.web/serverfarms",
+                "uksouth",
+                json!({}),
+            )],
+            &groups(),
+            &Scope::default(),
+        )
+        .unwrap();
+        let refs = Refs {
+            refs: vec![reference(&site, "microsoft.web/sites", "read")],
+            ..Refs::default()
+        };
+        let d = run(&inv, &refs, &BTreeMap::new(), None);
+        assert_eq!(d.missing, [site.as_str()]);
+        assert!(d.type_mismatch.is_empty(), "{:?}", d.type_mismatch);
     }
 
     #[test]
