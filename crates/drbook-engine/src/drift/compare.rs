@@ -493,6 +493,7 @@ pub fn compare(
 mod tests {
     use super::*;
     use crate::discover::inventory::Scope;
+    use crate::drift::Gap;
     use serde_json::{Value, json};
 
     const P: &str = "/subscriptions/s/resourceGroups/rg-a/providers";
@@ -771,5 +772,98 @@ mod tests {
             ]
         );
         assert!(d.unchecked.is_empty() && d.read_by_get.is_empty(), "{d:?}");
+    }
+
+    /// Plans named by no step: the standby plan is named; the primary plan is covered as its
+    /// one-to-one counterpart and as the plan of a named site; a second primary site on the
+    /// same plan, paired with the same standby, is not covered by that standby.
+    #[test]
+    fn counterparts_plans_and_holders_cover_what_no_step_names() {
+        let plan = |rg: &str, n: &str| {
+            format!("/subscriptions/s/resourceGroups/{rg}/providers/Microsoft.Web/serverfarms/{n}")
+        };
+        let site = |rg: &str, n: &str| {
+            format!("/subscriptions/s/resourceGroups/{rg}/providers/Microsoft.Web/sites/{n}")
+        };
+        let (pa, pb) = (plan("rg-a", "plan-uksouth"), plan("rg-b", "plan-ukwest"));
+        let (a, b) = (site("rg-a", "app-uksouth"), site("rg-b", "app-ukwest"));
+        let rows = |extra: bool| {
+            let mut r = vec![
+                row(&pa, "microsoft.web/serverfarms", "uksouth", json!({})),
+                row(&pb, "microsoft.web/serverfarms", "ukwest", json!({})),
+                row(
+                    &a,
+                    "microsoft.web/sites",
+                    "uksouth",
+                    json!({ "serverFarmId": pa }),
+                ),
+                row(
+                    &b,
+                    "microsoft.web/sites",
+                    "ukwest",
+                    json!({ "serverFarmId": pb }),
+                ),
+            ];
+            if extra {
+                r.push(row(
+                    &site("rg-a", "admin-uksouth"),
+                    "microsoft.web/sites",
+                    "uksouth",
+                    json!({ "serverFarmId": pa }),
+                ));
+            }
+            r
+        };
+        let refs = Refs {
+            refs: vec![
+                reference(&b, "microsoft.web/sites", "start"),
+                reference(&pb, "microsoft.web/serverfarms", "scale"),
+            ],
+            ..Refs::default()
+        };
+        let inv = Inventory::from_rows(&rows(false), &groups(), &Scope::default()).unwrap();
+        let d = run(&inv, &refs, &BTreeMap::new(), None);
+        assert_eq!(
+            d.uncovered,
+            Vec::<String>::new(),
+            "a and its plan by their counterparts"
+        );
+        let inv = Inventory::from_rows(&rows(true), &groups(), &Scope::default()).unwrap();
+        let d = run(&inv, &refs, &BTreeMap::new(), None);
+        // The standby now stands in for two primary sites: neither is covered through it.
+        assert!(
+            d.uncovered.contains(&site("rg-a", "admin-uksouth")),
+            "{:?}",
+            d.uncovered
+        );
+    }
+
+    /// What no runbook covers and discover flagged when the runbooks were generated is a known
+    /// gap, not drift; a new resource is drift whatever discover says of it.
+    #[test]
+    fn known_gaps_are_listed_apart_and_new_ones_are_not_known() {
+        let a = format!("{P}/Microsoft.Web/sites/app-uksouth");
+        let b = format!("{S}/Microsoft.Web/sites/app-ukwest");
+        let extra = format!("{P}/Microsoft.Web/sites/app-two-uksouth");
+        let inv = sites(&[&extra]);
+        // No runbook names the sites.
+        let refs = Refs::default();
+        let snap = Snapshot {
+            resources: vec![(a.clone(), "web".into()), (b.clone(), "web".into())],
+            findings: vec![
+                (a.clone(), "unpaired".into()),
+                (extra.clone(), "unpaired".into()),
+            ],
+            ..Snapshot::default()
+        };
+        let d = run(&inv, &refs, &BTreeMap::new(), Some(&snap));
+        assert_eq!(
+            d.gaps,
+            [Gap {
+                resource: a,
+                finding: "unpaired".into()
+            }]
+        );
+        assert_eq!(d.uncovered, [extra.as_str(), b.as_str()]);
     }
 }
