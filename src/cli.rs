@@ -15,6 +15,7 @@ use crate::runbook::{self, LoadSet, vars};
 mod check;
 pub mod config;
 pub mod discover;
+pub mod drift;
 pub mod report;
 pub mod run;
 pub mod target;
@@ -89,6 +90,9 @@ with its file, line and column.\n\nExit status: 0 valid, 1 invalid, 2 usage erro
     /// Read an estate through Resource Graph: components, pairs across the region pair,
     /// findings and a readiness verdict (exit 1 on a critical finding)
     Discover(Box<discover::DiscoverArgs>),
+    /// Do the runbooks still match the estate? Named resources gone or of another type,
+    /// resources no runbook covers, what changed since they were generated (exit 1 if any)
+    Drift(Box<drift::DriftArgs>),
     /// Run the Azure simulator on its own
     Sim(SimArgs),
     /// Print shell completions
@@ -206,6 +210,7 @@ pub fn main() -> ExitCode {
         Some(Command::Vars(args)) => show_vars(&args),
         Some(Command::Check(args)) => check::run(*args),
         Some(Command::Discover(args)) => discover::run(*args),
+        Some(Command::Drift(args)) => drift::run(*args),
         Some(Command::Run(args)) => run::run(*args, false),
         Some(Command::Rehearse(args)) => run::run(*args, true),
         Some(Command::Join(args)) => run::join(*args),

@@ -10,7 +10,7 @@ extern crate drbook_core;
 pub use drbook_azure as azure;
 pub use drbook_azure::blob;
 pub use drbook_core::{diag, files, incident, roles, runbook, secrets, startup, time};
-pub use drbook_engine::{checks, discover, exec, share, target};
+pub use drbook_engine::{checks, discover, drift, exec, share, target};
 pub use drbook_report as report;
 pub use drbook_sim as sim;
 pub use drbook_tui as tui;

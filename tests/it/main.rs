@@ -9,6 +9,7 @@ mod blob;
 mod carry_out;
 mod check;
 mod discover;
+mod drift;
 mod exec;
 mod incident_crash;
 mod incident_read;

@@ -6,6 +6,7 @@
 
 pub mod checks;
 pub mod discover;
+pub mod drift;
 pub mod exec;
 pub mod share;
 pub mod target;
