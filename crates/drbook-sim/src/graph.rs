@@ -20,17 +20,50 @@ fn is_tm_endpoint(type_name: &str) -> bool {
         .is_some_and(|t| t.ends_with("endpoints") && !t.contains('/'))
 }
 
-/// DNS record sets are not in the `Resources` table either: Resource Graph lists them in its
-/// own `dnsresources` table (its table reference lists `microsoft.network/dnszones/a`,
-/// `/cname`, ... there), which the simulator does not serve.
-fn is_dns_record_set(type_name: &str) -> bool {
+/// Child types Resource Graph's `Resources` table does not hold (its table reference,
+/// `supported-tables-resources`, lists their parents and not them): SQL failover groups,
+/// Service Bus geo-DR configs, queues and topics, federated identity credentials, and
+/// deployments. Reading them takes a GET.
+const NOT_IN_RESOURCES: &[&str] = &[
+    "microsoft.sql/servers/failovergroups",
+    "microsoft.servicebus/namespaces/disasterrecoveryconfigs",
+    "microsoft.servicebus/namespaces/queues",
+    "microsoft.servicebus/namespaces/topics",
+    "microsoft.managedidentity/userassignedidentities/federatedidentitycredentials",
+    "microsoft.resources/deployments",
+];
+
+/// DNS record sets are in Resource Graph's `dnsresources` table; of them, its reference lists
+/// only A and CNAME record sets in `Resources` too.
+fn is_unlisted_dns_record_set(type_name: &str) -> bool {
     type_name
         .strip_prefix("microsoft.network/dnszones/")
-        .is_some_and(|t| !t.contains('/'))
+        .is_some_and(|t| !t.contains('/') && t != "a" && t != "cname")
 }
 
-/// The rows ARG holds for the state, limited to `subscriptions` when any are given.
-pub fn rows(st: &SimState, subscriptions: &[String]) -> Vec<Value> {
+/// Front Door (Standard/Premium) origin groups and origins are in the `cdnresources` table
+/// (as the Azure Proactive Resiliency Library's Front Door queries read them).
+fn is_cdn_child(type_name: &str) -> bool {
+    type_name.starts_with("microsoft.cdn/profiles/origingroups")
+}
+
+/// The Resource Graph table that holds resources of `type_name`, if the simulator serves it.
+fn table_of(type_name: &str) -> Option<&'static str> {
+    if is_cdn_child(type_name) {
+        Some("cdnresources")
+    } else if is_tm_endpoint(type_name)
+        || is_unlisted_dns_record_set(type_name)
+        || NOT_IN_RESOURCES.contains(&type_name)
+    {
+        None
+    } else {
+        Some("resources")
+    }
+}
+
+/// The rows ARG holds for the state in `table` (`resources` or `cdnresources`), limited to
+/// `subscriptions` when any are given.
+pub fn rows(st: &SimState, subscriptions: &[String], table: &str) -> Vec<Value> {
     st.resources
         .iter()
         .filter_map(|(key, r)| {
@@ -43,7 +76,7 @@ pub fn rows(st: &SimState, subscriptions: &[String]) -> Vec<Value> {
                 return None;
             }
             let type_name = rid.type_name().to_ascii_lowercase();
-            if is_tm_endpoint(&type_name) || is_dns_record_set(&type_name) {
+            if table_of(&type_name) != Some(table) {
                 return None;
             }
             let mut v = st.rendered(r);
@@ -223,7 +256,7 @@ pub fn query(st: &SimState, body: Option<&Value>) -> Reply {
         }
     }
     let tables = |name: &str| match name {
-        "resources" => Some(rows(st, &subs)),
+        "resources" | "cdnresources" => Some(rows(st, &subs, name)),
         "resourcecontainers" => Some(containers(st, &subs)),
         _ => None,
     };

@@ -589,7 +589,16 @@ fn large_estate_expands_to_ten_thousand_resources_in_four_subscriptions() {
 async fn large_estate_pages_through_resource_graph_each_resource_once() {
     let sc = load("large-estate.toml");
     let subs: Vec<String> = sc.subscriptions.iter().map(|s| s.id.clone()).collect();
-    let expected: BTreeSet<String> = sc.resources.iter().map(|r| r.id.clone()).collect();
+    assert_eq!(sc.resources.len(), 10_000);
+    // Resource Graph's `Resources` holds them all but the failover groups (no table holds
+    // those: discovery pairs SQL through the databases' `failoverGroupId`).
+    let expected: BTreeSet<String> = sc
+        .resources
+        .iter()
+        .filter(|r| arm_type(&r.id) != "Microsoft.Sql/servers/failoverGroups")
+        .map(|r| r.id.clone())
+        .collect();
+    assert_eq!(expected.len(), 8_400);
     let t = Sim::start(sc).await;
 
     let mut seen: Vec<String> = Vec::new();
@@ -605,11 +614,12 @@ async fn large_estate_pages_through_resource_graph_each_resource_once() {
             .await;
         pages += 1;
         assert!(pages <= 11, "the tokens never end");
-        assert_eq!(page["totalRecords"], 10_000);
+        assert_eq!(page["totalRecords"], 8_400);
         assert_eq!(page["resultTruncated"], "false");
         let data = page["data"].as_array().expect("data");
         assert_eq!(page["count"], data.len());
-        assert_eq!(data.len(), 1000, "page {pages}");
+        let want = if pages < 9 { 1000 } else { 400 };
+        assert_eq!(data.len(), want, "page {pages}");
         seen.extend(
             data.iter()
                 .filter_map(|r| r["id"].as_str().map(str::to_string)),
@@ -619,7 +629,7 @@ async fn large_estate_pages_through_resource_graph_each_resource_once() {
             break;
         }
     }
-    assert_eq!(pages, 10);
+    assert_eq!(pages, 9);
     let unique: BTreeSet<String> = seen.iter().cloned().collect();
     assert_eq!(unique.len(), seen.len(), "a resource came twice");
     assert_eq!(unique, expected);

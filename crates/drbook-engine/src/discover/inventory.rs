@@ -268,6 +268,26 @@ impl Inventory {
     }
 }
 
+impl Inventory {
+    /// Adds rows read outside Graph (child resources it does not list), in Graph's shape.
+    pub fn add_rows(&mut self, rows: &[Value]) -> Result<(), String> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        for (i, row) in rows.iter().enumerate() {
+            let r = resource(row).ok_or_else(|| {
+                format!("child row {}: no `id` or `type` ({})", i + 1, short(row))
+            })?;
+            if self.get(&r.id).is_none() {
+                self.resources.push(r);
+            }
+        }
+        self.resources.sort_by(|a, b| a.id.cmp(&b.id));
+        self.index();
+        Ok(())
+    }
+}
+
 fn short(row: &Value) -> String {
     let s = row.to_string();
     if s.chars().count() > 80 {

@@ -9,6 +9,7 @@
 //! - `findings`: the gaps and the readiness verdicts, with the Microsoft docs they rest on.
 //! - `render`: text and Markdown (JSON is `Discovery`'s serialisation).
 
+pub mod children;
 pub mod findings;
 pub mod inventory;
 pub mod pairing;
@@ -103,7 +104,10 @@ pub fn regions_of(opts: &Options) -> Result<(String, String), DiscoverError> {
 /// Reads the estate and analyses it.
 pub async fn discover(arm: &ArmClient, opts: &Options) -> Result<Discovery, DiscoverError> {
     let (primary, secondary) = regions_of(opts)?;
-    let inv = inventory::read(arm, &opts.scope).await?;
+    let mut inv = inventory::read(arm, &opts.scope).await?;
+    children::read(arm, &opts.scope.subscriptions, &mut inv)
+        .await
+        .map_err(|e| DiscoverError::Read(inventory::ReadError::Azure(e)))?;
     Ok(analyse(
         &inv,
         &opts.scope.subscriptions,

@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::Component;
-use super::inventory::{Inventory, Resource};
+use super::inventory::{Inventory, Resource, parent_id};
 use super::regions;
 
 /// The components in the order they are listed.
@@ -286,7 +286,18 @@ fn fog_partners(ctx: &Ctx, server: &str) -> Vec<(String, String)> {
 
 fn failover_group_partner(ctx: &Ctx, r: &Resource) -> Option<String> {
     match r.type_.as_str() {
-        "microsoft.sql/servers" => fog_partners(ctx, &r.id).first().map(|(_, p)| p.clone()),
+        "microsoft.sql/servers" => fog_partners(ctx, &r.id)
+            .first()
+            .map(|(_, p)| p.clone())
+            .or_else(|| {
+                // Resource Graph does not list failover groups: the server of the partner
+                // database of one of this server's databases in a group.
+                ctx.inv
+                    .children(&r.id, "microsoft.sql/servers/databases")
+                    .filter(|d| d.prop_str("failoverGroupId").is_some())
+                    .find_map(|d| failover_group_partner(ctx, d))
+                    .and_then(|db| parent_id(&db).map(str::to_string))
+            }),
         "microsoft.sql/servers/failovergroups" => {
             let server = r.parent()?;
             let (_, partner) = fog_partners(ctx, server)

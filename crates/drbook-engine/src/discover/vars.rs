@@ -166,10 +166,18 @@ pub fn vars(ctx: &Ctx, c: &Component, rs: &[&Resource]) -> Found {
         "data-sql" => {
             let (p, s) = v.pair("server", "microsoft.sql/servers");
             v.groups(p, s);
-            let (fog, _) = v.main("microsoft.sql/servers/failovergroups");
-            v.put("failover_group", fog.map(|r| r.name.as_str()));
             let (db, _) = v.main("microsoft.sql/servers/databases");
             v.put("database", db.map(|r| r.name.as_str()));
+            // The group the database names (Resource Graph does not list the groups).
+            let fog = db
+                .and_then(|d| d.prop_str("failoverGroupId"))
+                .and_then(|g| g.rsplit('/').next())
+                .or_else(|| {
+                    v.main("microsoft.sql/servers/failovergroups")
+                        .0
+                        .map(|r| r.name.as_str())
+                });
+            v.put("failover_group", fog);
         }
         "data-cosmos" => {
             let (a, _) = v.main("microsoft.documentdb/databaseaccounts");

@@ -32,9 +32,13 @@ const GRAPH_CHILD_TYPES: &[&str] = &[
 pub fn graph_lists(type_: &str) -> bool {
     type_ == GROUP_TYPE
         || type_ == SUBSCRIPTION_TYPE
-        || type_.matches('/').count() == 1
+        || (type_.matches('/').count() == 1 && !GRAPH_UNLISTED_TYPES.contains(&type_))
         || GRAPH_CHILD_TYPES.contains(&type_)
 }
+
+/// Top-level types the `Resources` table does not list either: deployments (at subscription
+/// or group scope; Resource Graph has only deployment stacks, in `deploymentresources`).
+const GRAPH_UNLISTED_TYPES: &[&str] = &["microsoft.resources/deployments"];
 
 /// Whether the Graph row of what holds `id` settles that `id` exists, for child resources ARM
 /// serves on their own but Resource Graph keeps inside their holder's row: a Logic App's
@@ -433,12 +437,31 @@ pub fn compare(
         if !before {
             return None;
         }
-        gaps.iter()
-            .find(|(r, _)| {
-                let r = r.to_ascii_lowercase();
-                r == id || inside(&r, &id) || inside(&id, &r)
-            })
-            .map(|(_, code)| code.clone())
+        let flagged = |id: &str| {
+            let id = id.to_ascii_lowercase();
+            gaps.iter()
+                .find(|(r, _)| {
+                    let r = r.to_ascii_lowercase();
+                    r == id || inside(&r, &id) || inside(&id, &r)
+                })
+                .map(|(_, code)| code.clone())
+        };
+        flagged(&id).or_else(|| {
+            // The App Service plan of sites that are all known gaps (a Function App with no
+            // standby, on a plan of its own) is part of their gap.
+            let plan = inv
+                .get(&id)
+                .filter(|r| r.type_ == "microsoft.web/serverfarms")?;
+            let codes: Vec<String> = inv
+                .of_type("microsoft.web/sites")
+                .filter(|site| {
+                    site.prop_str("serverFarmId")
+                        .is_some_and(|p| p.eq_ignore_ascii_case(&plan.id))
+                })
+                .map(|site| flagged(&site.id))
+                .collect::<Option<Vec<String>>>()?;
+            codes.into_iter().next()
+        })
     };
     let mut in_now: BTreeSet<String> = BTreeSet::new();
     for c in &now.components {

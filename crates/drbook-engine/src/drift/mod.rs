@@ -294,7 +294,12 @@ pub async fn drift(
         .graph(&subs, &inventory::containers_query())
         .await
         .map_err(ReadError::Azure)?;
-    let inv = Inventory::from_rows(&rows, &containers, &all).map_err(ReadError::Shape)?;
+    let mut inv = Inventory::from_rows(&rows, &containers, &all).map_err(ReadError::Shape)?;
+    // The child resources discovery reads beyond Graph, so today's components are seen as
+    // discovery saw them when it wrote the snapshot.
+    crate::discover::children::read(arm, &subs, &mut inv)
+        .await
+        .map_err(ReadError::Azure)?;
     let scoped = if opts.resource_groups.is_empty() && opts.tag.is_none() {
         None
     } else {
@@ -315,7 +320,12 @@ pub async fn drift(
             resource_groups: opts.resource_groups.clone(),
             tag: opts.tag.clone(),
         };
-        Some(Inventory::from_rows(&kept, &containers, &scope).map_err(ReadError::Shape)?)
+        let mut scoped =
+            Inventory::from_rows(&kept, &containers, &scope).map_err(ReadError::Shape)?;
+        crate::discover::children::read(arm, &subs, &mut scoped)
+            .await
+            .map_err(ReadError::Azure)?;
+        Some(scoped)
     };
     // The few GETs at once; the client bounds how many are in flight.
     let mut gets = tokio::task::JoinSet::new();
