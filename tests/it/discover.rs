@@ -916,6 +916,18 @@ async fn a_logic_app_standard_is_its_own_component_with_its_plans_and_values() {
         Some("4a7d2e91-3c5b-4f6e-9d8a-b1c2e3f4a5b6")
     );
     assert!(std.to_set.is_empty(), "{:?}", std.to_set);
+    // Ready: one app (the plans are not counted as apps), and what is not replicated is said.
+    let ready = d
+        .readiness
+        .iter()
+        .find(|r| r.component == "logic-standard")
+        .expect("a readiness verdict");
+    assert!(ready.ready, "{ready:?}");
+    assert!(
+        ready.basis.starts_with("1 Logic App(s) Standard"),
+        "{ready:?}"
+    );
+    assert!(ready.rpo.contains("run history"), "{ready:?}");
     // Exactly the names the template declares.
     let template = drbook::runbook::generate::Templates::builtin();
     let doc: toml::Table =

@@ -424,11 +424,22 @@ fn verdict(ctx: &Ctx, c: &Component, ready: bool) -> (&'static str, String, Stri
             "0".into(),
             "Key Vault's own replication".into(),
         ),
-        ("logic-standard", true) => (
-            "15m (start the deployed standby site)",
-            "n/a: run history and trigger state stay in the primary's storage".into(),
-            format!("{n} Logic App(s) Standard with a deployed standby"),
-        ),
+        ("logic-standard", true) => {
+            // The pairs of the sites, not of their plans.
+            let apps = c
+                .pairs
+                .iter()
+                .filter(|(p, _)| {
+                    p.to_ascii_lowercase()
+                        .contains("/providers/microsoft.web/sites/")
+                })
+                .count();
+            (
+                "15m (start the deployed standby site)",
+                "n/a: run history and trigger state stay in the primary's storage".into(),
+                format!("{apps} Logic App(s) Standard with a deployed standby"),
+            )
+        }
         ("network", true) => (
             "minutes (health probes and DNS TTL)",
             "n/a".into(),
