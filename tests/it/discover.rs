@@ -828,3 +828,191 @@ vaultUri = "https://kv-data-eastus2.vault.azure.net/"
     );
     assert!(findings_on(&one, "/kv-data-eastus2").is_empty());
 }
+
+/// A Logic App Standard (a site of kind `functionapp,workflowapp` on a Workflow Standard plan)
+/// is its own component, `logic-standard`, with its plans, recovered by
+/// `logic-standard-failover`: on the travel estate the itinerary pair and its plans go there,
+/// filled with the estate's values, and the Consumption workflows stay in `logic`.
+#[tokio::test]
+async fn a_logic_app_standard_is_its_own_component_with_its_plans_and_values() {
+    use drbook::cli::target::{TargetArgs, connect};
+    use drbook::discover::{Options, Scope, discover};
+    let scenario = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/runbooks/scenarios/travel-eastus2.toml"
+    );
+    let connected = connect(
+        &TargetArgs::simulator(Some(scenario.into()), "start"),
+        |_| None,
+    )
+    .await
+    .expect("simulator");
+    let opts = Options {
+        scope: Scope {
+            subscriptions: vec![
+                "4a7d2e91-3c5b-4f6e-9d8a-b1c2e3f4a5b6".into(),
+                "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b".into(),
+            ],
+            ..Scope::default()
+        },
+        primary: "eastus2".into(),
+        secondary: None,
+    };
+    let d = discover(&connected.reader.arm, &opts)
+        .await
+        .expect("discover");
+    if let Some(sim) = connected.sim {
+        sim.shutdown().await;
+    }
+    let std = d
+        .components
+        .iter()
+        .find(|c| c.component == "logic-standard")
+        .expect("a logic-standard component");
+    assert_eq!(std.runbook, "logic-standard-failover");
+    let tail = |id: &str| id.rsplit('/').next().unwrap_or_default().to_string();
+    let mut names: Vec<String> = std.resources.iter().map(|r| tail(r)).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "logic-travel-itinerary-centralus",
+            "logic-travel-itinerary-eastus2",
+            "plan-travel-workflows-centralus",
+            "plan-travel-workflows-eastus2",
+        ]
+    );
+    let pairs: Vec<(String, String)> = std.pairs.iter().map(|(p, s)| (tail(p), tail(s))).collect();
+    assert!(
+        pairs.contains(&(
+            "logic-travel-itinerary-eastus2".into(),
+            "logic-travel-itinerary-centralus".into()
+        )),
+        "{pairs:?}"
+    );
+    assert!(
+        pairs.contains(&(
+            "plan-travel-workflows-eastus2".into(),
+            "plan-travel-workflows-centralus".into()
+        )),
+        "{pairs:?}"
+    );
+    let v = |k: &str| std.vars.get(k).map(String::as_str);
+    assert_eq!(v("site_primary"), Some("logic-travel-itinerary-eastus2"));
+    assert_eq!(
+        v("site_secondary"),
+        Some("logic-travel-itinerary-centralus")
+    );
+    assert_eq!(v("plan_secondary"), Some("plan-travel-workflows-centralus"));
+    assert_eq!(v("primary_rg"), Some("rg-travel-eastus2"));
+    assert_eq!(v("secondary_rg"), Some("rg-travel-centralus"));
+    assert_eq!(
+        v("workers"),
+        Some("1"),
+        "the primary plan's sku.capacity in the scenario"
+    );
+    assert_eq!(
+        v("subscription"),
+        Some("4a7d2e91-3c5b-4f6e-9d8a-b1c2e3f4a5b6")
+    );
+    assert!(std.to_set.is_empty(), "{:?}", std.to_set);
+    // Ready: one app (the plans are not counted as apps), and what is not replicated is said.
+    let ready = d
+        .readiness
+        .iter()
+        .find(|r| r.component == "logic-standard")
+        .expect("a readiness verdict");
+    assert!(ready.ready, "{ready:?}");
+    assert!(
+        ready.basis.starts_with("1 Logic App(s) Standard"),
+        "{ready:?}"
+    );
+    assert!(ready.rpo.contains("run history"), "{ready:?}");
+    // Exactly the names the template declares.
+    let template = drbook::runbook::generate::Templates::builtin();
+    let doc: toml::Table =
+        toml::from_str(template.get("logic-standard").expect("template")).expect("template TOML");
+    let declared: BTreeSet<&String> = doc["vars"].as_table().expect("[vars]").keys().collect();
+    assert_eq!(std.vars.keys().collect::<BTreeSet<_>>(), declared);
+    // The Consumption workflows keep their own component, without the sites.
+    let logic = d
+        .components
+        .iter()
+        .find(|c| c.component == "logic")
+        .expect("the Consumption workflows");
+    assert!(
+        logic.resources.iter().all(|r| r
+            .to_ascii_lowercase()
+            .contains("/microsoft.logic/workflows/")),
+        "{:?}",
+        logic.resources
+    );
+}
+
+/// A Logic App Standard without a counterpart is still flagged `logic-no-secondary`, and
+/// names what to deploy; its component is `logic-standard`, not ready.
+#[test]
+fn an_unpaired_logic_app_standard_is_flagged() {
+    let s = TRAVEL_SUB;
+    let rg = format!("/subscriptions/{s}/resourceGroups/rg-travel-eastus2");
+    let extra = format!(
+        r#"
+[[resource]]
+id = "{rg}/providers/Microsoft.Web/serverfarms/plan-travel-flows-eastus2"
+location = "eastus2"
+kind = "elastic"
+sku = {{ name = "WS1", tier = "WorkflowStandard", capacity = 1 }}
+[resource.properties]
+status = "Ready"
+
+[[resource]]
+id = "{rg}/providers/Microsoft.Web/sites/logic-travel-flows-eastus2"
+location = "eastus2"
+kind = "functionapp,workflowapp"
+[resource.properties]
+state = "Running"
+defaultHostName = "logic-travel-flows-eastus2.azurewebsites.net"
+serverFarmId = "{rg}/providers/Microsoft.Web/serverfarms/plan-travel-flows-eastus2"
+"#
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("flows.toml");
+    std::fs::write(&path, travel() + &extra).unwrap();
+    let (d, _) = discover_json(
+        &path.display().to_string(),
+        TRAVEL_SUB,
+        &["--primary", "eastus2"],
+    );
+    let found = findings_on(&d, "/sites/logic-travel-flows-eastus2");
+    let f = found
+        .iter()
+        .find(|f| f["code"] == "logic-no-secondary")
+        .unwrap_or_else(|| panic!("no logic-no-secondary: {found:#?}"));
+    assert_eq!(f["severity"], "high");
+    assert!(
+        f["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Logic App (Standard)") && m.contains("centralus")),
+        "{f}"
+    );
+    assert!(
+        f["fix"]
+            .as_str()
+            .is_some_and(|m| m.contains("Workflow Standard plan")),
+        "{f}"
+    );
+    let c = d["components"]
+        .as_array()
+        .expect("components")
+        .iter()
+        .find(|c| c["component"] == "logic-standard")
+        .unwrap_or_else(|| panic!("no logic-standard component: {d:#}"));
+    assert_eq!(c["runbook"], "logic-standard-failover");
+    assert!(c["pairs"].as_array().is_some_and(Vec::is_empty), "{c}");
+    assert!(
+        c["resources"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|r| ends(r, "/plan-travel-flows-eastus2"))),
+        "the plan goes with its site: {c}"
+    );
+}

@@ -323,6 +323,48 @@ fn estate(sub: &str, n: &str, p: &str, s: &str, ss: &str) -> Vec<Component> {
     ]
 }
 
+/// A Logic App Standard pair (sites of kind `functionapp,workflowapp` on Workflow Standard
+/// plans), as discovery fills the `logic-standard` component. Not in `estate`: the shop's
+/// demo scenario, which the shop's generated plan rehearses against, has no Standard app.
+fn logic_standard(sub: &str, n: &str, p: &str, s: &str) -> Component {
+    let (prg, srg) = (format!("rg-{n}-{p}"), format!("rg-{n}-{s}"));
+    let site = |rg: &str, r: &str| {
+        id(
+            sub,
+            rg,
+            "Microsoft.Web/sites",
+            &format!("logic-{n}-orders-{r}"),
+        )
+    };
+    let plan = |rg: &str, r: &str| {
+        id(
+            sub,
+            rg,
+            "Microsoft.Web/serverfarms",
+            &format!("plan-{n}-workflows-{r}"),
+        )
+    };
+    let name = |id: &str| id.rsplit('/').next().expect("a name").to_string();
+    let (sp, ss, ps) = (site(&prg, p), site(&srg, s), plan(&srg, s));
+    comp(
+        "logic-standard",
+        "logic-standard-failover",
+        &[sp.clone(), ss.clone(), ps.clone()],
+        &[(sp.clone(), ss.clone())],
+        &[
+            ("subscription", sub),
+            ("primary", p),
+            ("secondary", s),
+            ("primary_rg", &prg),
+            ("secondary_rg", &srg),
+            ("site_primary", &name(&sp)),
+            ("site_secondary", &name(&ss)),
+            ("plan_secondary", &name(&ps)),
+            ("workers", "2"),
+        ],
+    )
+}
+
 fn display(region: &str) -> String {
     match region {
         "westeurope" => "West Europe",
@@ -431,7 +473,7 @@ fn the_templates_validate_strict_as_shipped() {
                 .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "toml"))
         })
         .count();
-    assert_eq!(files, 13, "one template per component kind and the plan");
+    assert_eq!(files, 14, "one template per component kind and the plan");
     assert_eq!(out.status.code(), Some(0), "{text}");
 }
 
@@ -497,6 +539,7 @@ fn the_shops_runbooks_generate_and_validate_strict_with_their_plan() {
 fn another_estate_gets_its_own_values_and_a_plan_in_recovery_order() {
     let sub = "0b1c2d3e-1111-4222-8333-944455566677";
     let mut components = estate(sub, "travel", "eastus2", "centralus", "cus");
+    components.push(logic_standard(sub, "travel", "eastus2", "centralus"));
     // A second web app of the same kind gets its own runbook.
     let mut second = components
         .iter()
@@ -580,9 +623,93 @@ fn another_estate_gets_its_own_values_and_a_plan_in_recovery_order() {
     let compute = group_of("web-failover");
     assert_eq!(group_of("web-failover-booking"), compute);
     assert_eq!(group_of("aks-failover"), compute);
+    assert_eq!(group_of("logic-failover"), compute);
+    assert_eq!(group_of("logic-standard-failover"), compute);
     assert!(data < compute);
     assert!(compute < group_of("network-failover"));
     assert_eq!(group_of("pipelines-failover"), Some(groups.len() - 1));
+}
+
+/// The Logic App Standard template recovers a site, not a `Microsoft.Logic/workflows`: the
+/// generated runbook reads and starts the standby site on its Workflow Standard plan, asks the
+/// runtime for its workflows, stops the standby again as its rollback, and carries the
+/// estate's values.
+#[test]
+fn a_logic_app_standard_gets_a_runbook_that_starts_its_standby_site() {
+    let c = logic_standard(SUB, "shop", "westeurope", "northeurope");
+    let text = generate::generate(
+        &c,
+        Templates::builtin()
+            .get("logic-standard")
+            .expect("the logic-standard template is built in"),
+        Utc::now(),
+        &source("westeurope", "northeurope"),
+    )
+    .expect("generates");
+    resources_reached(&c, &text).unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("logic-standard-failover.toml"), &text).expect("write");
+    let out = validate_strict(dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", cli::text(&out));
+
+    let doc: toml::Table = toml::from_str(&text).expect("TOML");
+    assert_eq!(
+        doc["runbook"]["id"].as_str(),
+        Some("logic-standard-failover")
+    );
+    let vars = vars_of(&text);
+    assert_eq!(vars["workers"].as_str(), Some("2"), "the estate's value");
+    let steps = doc["step"].as_array().expect("steps");
+    let step = |id: &str| {
+        steps
+            .iter()
+            .find(|s| s["id"].as_str() == Some(id))
+            .unwrap_or_else(|| panic!("no step {id}"))
+    };
+    let site = "/subscriptions/${subscription}/resourceGroups/${secondary_rg}/providers/Microsoft.Web/sites/${site_secondary}";
+    assert_eq!(step("secondary-site")["resource"].as_str(), Some(site));
+    assert_eq!(
+        step("start-site")["resource"].as_str(),
+        Some(format!("{site}/start").as_str())
+    );
+    assert_eq!(step("start-site")["rollback"].as_str(), Some("stop-site"));
+    assert_eq!(step("start-site")["cleanup"].as_str(), Some("stop-site"));
+    assert!(
+        step("secondary-plan")["resource"]
+            .as_str()
+            .is_some_and(|r| r.ends_with("/serverfarms/${plan_secondary}"))
+    );
+    assert_eq!(step("site-health")["kind"].as_str(), Some("health"));
+    let argv: Vec<&str> = step("workflows")["argv"]
+        .as_array()
+        .expect("argv")
+        .iter()
+        .filter_map(|a| a.as_str())
+        .collect();
+    assert!(
+        argv.iter().any(|a| a.contains(
+            "/sites/${site_secondary}/hostruntime/runtime/webhooks/workflow/api/management/workflows?api-version="
+        )),
+        "{argv:?}"
+    );
+    let rollbacks = doc["rollback"].as_array().expect("rollbacks");
+    let stop = rollbacks
+        .iter()
+        .find(|r| r["id"].as_str() == Some("stop-site"))
+        .expect("stop-site");
+    assert_eq!(
+        stop["resource"].as_str(),
+        Some(format!("{site}/stop").as_str())
+    );
+    // Not the Consumption template: no step reaches a Microsoft.Logic/workflows.
+    for s in steps.iter().chain(rollbacks) {
+        assert!(
+            !s.get("resource")
+                .and_then(|r| r.as_str())
+                .is_some_and(|r| r.contains("Microsoft.Logic/")),
+            "{s:?}"
+        );
+    }
 }
 
 #[test]

@@ -237,6 +237,43 @@ fn the_runbooks_discover_writes_validate_strict_and_rehearse_against_the_estates
             .any(|l| l.starts_with("replicas = ") && l.contains("SET THIS")),
         "replicas is not in Azure: marked"
     );
+    // The Logic App Standard pair (itinerary) has its own runbook, which starts the standby
+    // site, not the Consumption workflow's.
+    let itinerary = components
+        .iter()
+        .find(|c| {
+            c["pairs"].as_array().is_some_and(|ps| {
+                ps.iter().any(|p| {
+                    p[0].as_str()
+                        .is_some_and(|s| s.ends_with("/sites/logic-travel-itinerary-eastus2"))
+                        && p[1]
+                            .as_str()
+                            .is_some_and(|s| s.ends_with("/sites/logic-travel-itinerary-centralus"))
+                })
+            })
+        })
+        .unwrap_or_else(|| panic!("no component pairs the itinerary Logic App: {components:#?}"));
+    assert_eq!(itinerary["component"], "logic-standard");
+    assert_eq!(itinerary["runbook"], "logic-standard-failover");
+    let std_rb =
+        std::fs::read_to_string(out.join("logic-standard-failover.toml")).expect("logic-standard");
+    let std_vars: toml::Table = toml::from_str::<toml::Table>(&std_rb).expect("TOML")["vars"]
+        .as_table()
+        .expect("[vars]")
+        .clone();
+    assert_eq!(
+        std_vars["site_secondary"].as_str(),
+        Some("logic-travel-itinerary-centralus")
+    );
+    assert_eq!(
+        std_vars["plan_secondary"].as_str(),
+        Some("plan-travel-workflows-centralus")
+    );
+    let plan_text = std::fs::read_to_string(&plan).expect("plan");
+    assert!(
+        plan_text.contains("\"logic-standard-failover\""),
+        "the plan runs it: {plan_text}"
+    );
     let all: String = std::fs::read_dir(&out)
         .expect("read out")
         .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
@@ -281,6 +318,28 @@ fn the_runbooks_discover_writes_validate_strict_and_rehearse_against_the_estates
             log.lines()
                 .any(|l| l.starts_with('✔') && l.split_whitespace().nth(1) == Some(id)),
             "{id} not done: {log}"
+        );
+    }
+    // The itinerary pair's runbook is done, and it started the standby site.
+    assert!(
+        log.lines().any(|l| l.starts_with('✔')
+            && l.split_whitespace().nth(1) == Some("logic-standard-failover")),
+        "logic-standard-failover not done: {log}"
+    );
+    // Every read of the standby passed against the estate as Azure answers it, and the
+    // standby was started.
+    for (step, what) in [
+        ("secondary-site", "PASS"),
+        ("secondary-plan", "PASS"),
+        ("connections", "PASS"),
+        ("start-site", "HTTP 200"),
+        ("site-running", "PASS"),
+        ("site-health", "PASS"),
+    ] {
+        let done = format!("✔ logic-standard-failover/{step} done");
+        assert!(
+            log.lines().any(|l| l.contains(&done) && l.contains(what)),
+            "{done} ({what}) not in: {log}"
         );
     }
 }

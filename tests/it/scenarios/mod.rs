@@ -1137,6 +1137,27 @@ fn every_arm_call_of_the_runbooks_is_in_azures_specs() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// The templates `drbook discover --out` writes runbooks from are held to the same specs.
+#[test]
+fn every_arm_call_of_the_templates_is_in_azures_specs() {
+    let set = drbook::runbook::load_paths(&[root().join("templates")]).expect("templates load");
+    assert_eq!(set.error_count(), 0, "{:?}", set.diagnostics);
+    let (problems, checked) = contract_problems(&set.runbooks, &contracts());
+    assert!(checked >= 80, "only {checked} ARM calls were checked");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // The Logic App Standard template's reads and writes of its sites and plan among them.
+    let std: Vec<Runbook> = set
+        .runbooks
+        .into_iter()
+        .filter(|rb| rb.id() == "logic-standard-failover")
+        .collect();
+    let (_, checked) = contract_problems(&std, &contracts());
+    assert!(
+        checked >= 8,
+        "only {checked} ARM calls of logic-standard-failover"
+    );
+}
+
 /// The check above is no rubber stamp: a runbook that uses an api-version or reads a key the
 /// specs do not have is reported, with the step, the spec and what it lists.
 #[test]

@@ -21,7 +21,7 @@ use toml_edit::{Array, DocumentMut, Item, Table, Value};
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Component {
     /// The component kind, which is also the template's name: `web`, `function`, `logic`,
-    /// `aks`, `data-sql`, `data-cosmos`, `data-storage`, `network`, `acr`, `servicebus`,
+    /// `logic-standard`, `aks`, `data-sql`, `data-cosmos`, `data-storage`, `network`, `acr`, `servicebus`,
     /// `keyvault`, `pipelines`.
     pub component: String,
     /// The generated runbook's id, also its file name (with or without `.toml`).
@@ -198,6 +198,10 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../../../templates/keyvault.toml"),
     ),
     ("logic", include_str!("../../../../templates/logic.toml")),
+    (
+        "logic-standard",
+        include_str!("../../../../templates/logic-standard.toml"),
+    ),
     (
         "network",
         include_str!("../../../../templates/network.toml"),
@@ -742,6 +746,7 @@ mod tests {
             "web",
             "function",
             "logic",
+            "logic-standard",
             "aks",
             "data-sql",
             "data-cosmos",

@@ -15,7 +15,9 @@
 //!   nothing until the region comes back.
 //! - App Service, Functions, Logic Apps, AKS with a deployed standby: as fast as traffic moves
 //!   (Front Door / Traffic Manager health probes and DNS TTL, minutes); stateless, no RPO of
-//!   their own. Without one: a redeploy, hours.
+//!   their own. Without one: a redeploy, hours. A Logic App Standard keeps its run history and
+//!   trigger state in its own host storage account, which nothing replicates ("Business
+//!   continuity and disaster recovery for Azure Logic Apps"): the standby starts without them.
 //! - Service Bus Geo-disaster recovery replicates metadata, not messages: messages in the
 //!   primary wait for it ("Azure Service Bus Geo-disaster recovery").
 //! - Container Registry geo-replication serves pulls from the replica (Premium).
@@ -167,11 +169,13 @@ fn unpaired(ctx: &Ctx, r: &Resource, sec: &str) -> Option<Finding> {
                     "deploy the function app to {sec} (stopped, or with its triggers off) from the same pipeline, on its own plan"
                 ),
             ),
-            "logic" => f(
+            "logic-standard" => f(
                 Severity::High,
                 "logic-no-secondary",
                 "Logic App (Standard)",
-                format!("deploy the Logic App to {sec} with its workflows disabled"),
+                format!(
+                    "deploy the Logic App to {sec} on its own Workflow Standard plan and host storage account, from the same pipeline, and keep it stopped"
+                ),
             ),
             _ => f(
                 Severity::Critical,
@@ -420,6 +424,22 @@ fn verdict(ctx: &Ctx, c: &Component, ready: bool) -> (&'static str, String, Stri
             "0".into(),
             "Key Vault's own replication".into(),
         ),
+        ("logic-standard", true) => {
+            // The pairs of the sites, not of their plans.
+            let apps = c
+                .pairs
+                .iter()
+                .filter(|(p, _)| {
+                    p.to_ascii_lowercase()
+                        .contains("/providers/microsoft.web/sites/")
+                })
+                .count();
+            (
+                "15m (start the deployed standby site)",
+                "n/a: run history and trigger state stay in the primary's storage".into(),
+                format!("{apps} Logic App(s) Standard with a deployed standby"),
+            )
+        }
         ("network", true) => (
             "minutes (health probes and DNS TTL)",
             "n/a".into(),

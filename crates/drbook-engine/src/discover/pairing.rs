@@ -37,6 +37,7 @@ pub const COMPONENTS: &[(&str, &str)] = &[
     ("web", "web-failover"),
     ("function", "function-failover"),
     ("logic", "logic-failover"),
+    ("logic-standard", "logic-standard-failover"),
     ("aks", "aks-failover"),
     ("pipelines", "pipelines-failover"),
 ];
@@ -115,7 +116,7 @@ impl<'a> Ctx<'a> {
 fn site_component(site: &Resource) -> &'static str {
     let kind = site.kind.to_ascii_lowercase();
     if kind.contains("workflowapp") {
-        "logic"
+        "logic-standard"
     } else if kind.contains("functionapp") {
         "function"
     } else {

@@ -153,6 +153,23 @@ pub fn vars(ctx: &Ctx, c: &Component, rs: &[&Resource]) -> Found {
                 .and_then(|t| t.keys().next().cloned());
             v.put("trigger", trigger.as_deref());
         }
+        "logic-standard" => {
+            // A Logic App Standard is a site (kind `functionapp,workflowapp`) on a Workflow
+            // Standard plan; its workflows are not ARM resources, so the runbook names the sites.
+            let (p, s) = v.pair("site", "microsoft.web/sites");
+            v.groups(p, s);
+            let plan_of = |r: Option<&Resource>| {
+                r.and_then(|r| r.prop_str("serverFarmId"))
+                    .and_then(|id| ctx.inv.get(id))
+            };
+            v.put("plan_secondary", plan_of(s).map(|r| r.name.as_str()));
+            // The primary plan's instance count (for an elastic plan, its always-ready ones).
+            let workers = plan_of(p)
+                .and_then(|r| r.sku.get("capacity"))
+                .and_then(Value::as_u64)
+                .map(|n| n.to_string());
+            v.put("workers", workers.as_deref());
+        }
         "aks" => {
             let (p, s) = v.pair("cluster", "microsoft.containerservice/managedclusters");
             v.groups(p, s);
