@@ -76,7 +76,7 @@ pub fn render_all(
     files.push((
         SNAPSHOT.to_string(),
         serde_json::to_string_pretty(&Snapshot {
-            generated: now,
+            generated: drbook_core::time::rfc3339_secs(now),
             discovery: d,
         })? + "\n",
     ));
@@ -85,7 +85,8 @@ pub fn render_all(
 
 #[derive(serde::Serialize)]
 struct Snapshot<'a> {
-    generated: DateTime<Utc>,
+    /// RFC 3339 in seconds, UTC, as the headers of the generated files say it.
+    generated: String,
     #[serde(flatten)]
     discovery: &'a Discovery,
 }
