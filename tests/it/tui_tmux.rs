@@ -608,6 +608,12 @@ fn the_demo_discovers_its_estate_and_writes_runbooks_that_validate() {
     tmux.wait_for(" into ", Duration::from_secs(30));
     let s = tmux.wait_for("validate --strict", Duration::from_secs(30));
     assert!(s.contains("they pass `drbook validate --strict`"), "{s}");
+    // What Azure does not hold is said, not hidden in the files.
+    assert!(
+        s.contains("set by hand, marked SET THIS")
+            && s.contains("data-storage-failover.toml (probe_container)"),
+        "{s}"
+    );
     assert!(out.join("discovery.json").is_file());
     let tomls = std::fs::read_dir(&out)
         .expect("the folder was made")

@@ -386,14 +386,33 @@ fn write_lines(f: &mut Frame, app: &App, v: &ReadinessView, area: Rect) {
             t.running,
         ))],
         WriteState::Done { dir, report } if report.diagnostics.is_empty() => {
-            vec![Line::from(Span::styled(
+            let mut l = vec![Line::from(Span::styled(
                 format!(
                     " ✔ wrote {} files into {}: they pass `drbook validate --strict`; edit them, then commit them",
                     report.files.len(),
                     dir.display()
                 ),
                 t.ok,
-            ))]
+            ))];
+            let components = match &v.phase {
+                Phase::Shown(d) => d.components.as_slice(),
+                _ => &[],
+            };
+            let to_set: Vec<String> = components
+                .iter()
+                .filter(|c| !c.to_set.is_empty())
+                .map(|c| format!("{} ({})", c.file_name(), c.to_set.join(", ")))
+                .collect();
+            if !to_set.is_empty() {
+                l.push(Line::from(Span::styled(
+                    format!(
+                        " set by hand, marked SET THIS (Azure does not hold them): {}",
+                        to_set.join("; ")
+                    ),
+                    t.warn,
+                )));
+            }
+            l
         }
         WriteState::Done { dir, report } => {
             let mut l = vec![Line::from(Span::styled(
