@@ -5,14 +5,11 @@
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use url::Url;
 
 use super::runtime_or_report;
-use super::target::{self, TargetArgs, TargetKind};
-use crate::azure::{AuthMethod, Cloud};
+use super::target::{self, ReadTargetArgs, TargetArgs};
 use crate::discover::{self, Options, Scope};
 use crate::runbook::generate::Templates;
 
@@ -28,15 +25,8 @@ pub enum DiscoverFormat {
     after_help = "Examples:\n  drbook discover --target sim --subscription 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f --primary westeurope\n  drbook discover --target azure --subscription $SUB --tag app=travel --primary eastus2 --format json\n  drbook discover --target azure --subscription $SUB --resource-group rg-shop-westeurope --resource-group rg-shop-northeurope --primary westeurope --format md > readiness.md"
 )]
 pub struct DiscoverArgs {
-    /// What to read: Azure, or the simulator started in-process with --scenario
-    #[arg(long, value_enum)]
-    pub target: TargetKind,
-    /// Simulator scenario (default: the built-in westeurope-outage demo)
-    #[arg(long, value_name = "FILE")]
-    pub scenario: Option<PathBuf>,
-    /// Simulator: play the scenario's timeline up to this point first ("start", "10s", "end")
-    #[arg(long, value_name = "WHEN", default_value = "start")]
-    pub at: String,
+    #[command(flatten)]
+    pub read: ReadTargetArgs,
     /// Subscriptions to read (repeat for more)
     #[arg(long, required = true, value_name = "SUB")]
     pub subscription: Vec<String>,
@@ -64,21 +54,6 @@ pub struct DiscoverArgs {
     /// With --out: generate from the templates in this folder instead of the built-in ones
     #[arg(long, value_name = "DIR", requires = "out")]
     pub templates: Option<PathBuf>,
-    /// How to sign in (default: cli for Azure, sim for the simulator)
-    #[arg(long, value_parser = super::values::auth())]
-    pub auth: Option<AuthMethod>,
-    /// Azure cloud: public, usgov or china
-    #[arg(long, default_value = "public")]
-    pub cloud: Cloud,
-    /// A custom ARM endpoint (a `drbook sim` already running)
-    #[arg(long, value_name = "URL")]
-    pub arm_endpoint: Option<Url>,
-    /// Timeout of each Azure request
-    #[arg(long, default_value = "30s", value_parser = crate::time::parse_duration)]
-    pub timeout: Duration,
-    /// Retries of a failed Azure request (5xx, throttling, timeouts)
-    #[arg(long, default_value_t = 4)]
-    pub retries: u32,
     /// Show the result on the TUI's readiness screen (w writes the runbooks, q quits)
     #[arg(long, conflicts_with_all = ["format", "out"])]
     pub tui: bool,
@@ -86,16 +61,7 @@ pub struct DiscoverArgs {
 
 impl DiscoverArgs {
     fn target_args(&self) -> TargetArgs {
-        TargetArgs {
-            target: self.target,
-            auth: self.auth,
-            cloud: self.cloud.clone(),
-            arm_endpoint: self.arm_endpoint.clone(),
-            subscription: self.subscription.first().cloned(),
-            timeout: self.timeout,
-            retries: self.retries,
-            ..TargetArgs::simulator(self.scenario.clone(), &self.at)
-        }
+        self.read.target_args(self.subscription.first().cloned())
     }
 
     fn options(&self) -> Options {

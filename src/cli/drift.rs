@@ -6,14 +6,11 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use url::Url;
 
-use super::target::{self, TargetArgs, TargetKind};
+use super::target::{self, ReadTargetArgs, TargetArgs};
 use super::{load, parse_var, refuse_undeclared_vars, runtime_or_report, use_color};
-use crate::azure::{AuthMethod, Cloud};
 use crate::diag;
 use crate::discover::write::SNAPSHOT;
 use crate::drift::{self, Options, Snapshot};
@@ -33,18 +30,11 @@ and those the runbooks name; the regions to discovery.json's, else the runbooks'
 `secondary` variables."
 )]
 pub struct DriftArgs {
+    #[command(flatten)]
+    pub read: ReadTargetArgs,
     /// Runbook files or folders (a folder's discovery.json is the snapshot compared with)
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    /// What to read: Azure, or the simulator started in-process with --scenario
-    #[arg(long, value_enum)]
-    pub target: TargetKind,
-    /// Simulator scenario (default: the built-in westeurope-outage demo)
-    #[arg(long, value_name = "FILE")]
-    pub scenario: Option<PathBuf>,
-    /// Simulator: play the scenario's timeline up to this point first ("start", "10s", "end")
-    #[arg(long, value_name = "WHEN", default_value = "start")]
-    pub at: String,
     /// Subscriptions to read (repeat for more); the runbooks' variables are left as they are
     #[arg(long, value_name = "SUB")]
     pub subscription: Vec<String>,
@@ -62,35 +52,11 @@ pub struct DriftArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = DriftFormat::Text)]
     pub format: DriftFormat,
-    /// How to sign in (default: cli for Azure, sim for the simulator)
-    #[arg(long, value_parser = super::values::auth())]
-    pub auth: Option<AuthMethod>,
-    /// Azure cloud: public, usgov or china
-    #[arg(long, default_value = "public")]
-    pub cloud: Cloud,
-    /// A custom ARM endpoint (a `drbook sim` already running)
-    #[arg(long, value_name = "URL")]
-    pub arm_endpoint: Option<Url>,
-    /// Timeout of each Azure request
-    #[arg(long, default_value = "30s", value_parser = crate::time::parse_duration)]
-    pub timeout: Duration,
-    /// Retries of a failed Azure request (5xx, throttling, timeouts)
-    #[arg(long, default_value_t = 4)]
-    pub retries: u32,
 }
 
 impl DriftArgs {
     fn target_args(&self) -> TargetArgs {
-        TargetArgs {
-            target: self.target,
-            auth: self.auth,
-            cloud: self.cloud.clone(),
-            arm_endpoint: self.arm_endpoint.clone(),
-            subscription: self.subscription.first().cloned(),
-            timeout: self.timeout,
-            retries: self.retries,
-            ..TargetArgs::simulator(self.scenario.clone(), &self.at)
-        }
+        self.read.target_args(self.subscription.first().cloned())
     }
 }
 

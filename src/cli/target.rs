@@ -63,6 +63,52 @@ pub struct TargetArgs {
     pub allow_write_subscription: Vec<String>,
 }
 
+/// Where a read-only command over several subscriptions (`discover`, `drift`) reads from:
+/// `TargetArgs` without the write guard, the concurrency and the one subscription.
+#[derive(Debug, Clone, Args)]
+pub struct ReadTargetArgs {
+    /// What to read: Azure, or the simulator started in-process with --scenario
+    #[arg(long, value_enum)]
+    pub target: TargetKind,
+    /// Simulator scenario (default: the built-in westeurope-outage demo)
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
+    /// Simulator: play the scenario's timeline up to this point first ("start", "10s", "end")
+    #[arg(long, value_name = "WHEN", default_value = "start")]
+    pub at: String,
+    /// How to sign in (default: cli for Azure, sim for the simulator)
+    #[arg(long, value_parser = super::values::auth())]
+    pub auth: Option<AuthMethod>,
+    /// Azure cloud: public, usgov or china
+    #[arg(long, default_value = "public")]
+    pub cloud: Cloud,
+    /// A custom ARM endpoint (a `drbook sim` already running)
+    #[arg(long, value_name = "URL")]
+    pub arm_endpoint: Option<Url>,
+    /// Timeout of each Azure request
+    #[arg(long, default_value = "30s", value_parser = crate::time::parse_duration)]
+    pub timeout: Duration,
+    /// Retries of a failed Azure request (5xx, throttling, timeouts)
+    #[arg(long, default_value_t = 4)]
+    pub retries: u32,
+}
+
+impl ReadTargetArgs {
+    /// The full target arguments, signing in for `subscription`.
+    pub fn target_args(&self, subscription: Option<String>) -> TargetArgs {
+        TargetArgs {
+            target: self.target,
+            auth: self.auth,
+            cloud: self.cloud.clone(),
+            arm_endpoint: self.arm_endpoint.clone(),
+            subscription,
+            timeout: self.timeout,
+            retries: self.retries,
+            ..TargetArgs::simulator(self.scenario.clone(), &self.at)
+        }
+    }
+}
+
 /// A connected target, with the in-process simulator, if any, for as long as it lives (tests
 /// and the demo reach into it).
 pub struct Connected {
