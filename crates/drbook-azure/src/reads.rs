@@ -9,10 +9,10 @@ use super::error::{AzureError, ErrorKind};
 /// Resource Health's api-version when a step names none.
 pub const HEALTH_API_VERSION: &str = "2025-05-01";
 pub const GRAPH_API_VERSION: &str = "2022-10-01";
-/// Rows per Resource Graph page (its maximum).
+/// Rows per Resource Graph page at most (`$top`'s bound).
 const GRAPH_PAGE: u32 = 1000;
-/// Pages at most, so a runaway query cannot read forever.
-const GRAPH_MAX_PAGES: u32 = 100;
+/// Rows at most, so a runaway query cannot read forever.
+const GRAPH_MAX_ROWS: u32 = 100_000;
 
 impl ArmClient {
     /// `{id}/providers/Microsoft.ResourceHealth/availabilityStatuses/current`.
@@ -32,10 +32,22 @@ impl ArmClient {
         subscriptions: &[String],
         query: &str,
     ) -> Result<Vec<Value>, AzureError> {
+        self.graph_paged(subscriptions, query, &mut |_| {}).await
+    }
+
+    /// [`ArmClient::graph`], calling `on_page` as each page arrives with the rows read so far,
+    /// the total Resource Graph announced (`totalRecords`) and the pages read.
+    pub async fn graph_paged(
+        &self,
+        subscriptions: &[String],
+        query: &str,
+        on_page: &mut (dyn FnMut(GraphProgress) + Send),
+    ) -> Result<Vec<Value>, AzureError> {
+        let top = self.options().graph_page.clamp(1, GRAPH_PAGE);
         let mut rows = Vec::new();
         let mut skip: Option<String> = None;
-        for _ in 0..GRAPH_MAX_PAGES {
-            let mut options = json!({ "resultFormat": "objectArray", "$top": GRAPH_PAGE });
+        for page in 1..=GRAPH_MAX_ROWS.div_ceil(top) {
+            let mut options = json!({ "resultFormat": "objectArray", "$top": top });
             if let Some(t) = &skip {
                 options["$skipToken"] = json!(t);
             }
@@ -61,6 +73,14 @@ impl ArmClient {
                 ));
             };
             rows.extend(data.iter().cloned());
+            on_page(GraphProgress {
+                rows: rows.len(),
+                total: answer
+                    .get("totalRecords")
+                    .and_then(Value::as_u64)
+                    .and_then(|t| usize::try_from(t).ok()),
+                pages: page,
+            });
             skip = answer
                 .get("$skipToken")
                 .and_then(Value::as_str)
@@ -91,12 +111,20 @@ impl ArmClient {
             "Resource Graph query",
             one_line(query),
             ErrorKind::BadRequest,
-            format!(
-                "more than {} rows: narrow the query",
-                GRAPH_PAGE * GRAPH_MAX_PAGES
-            ),
+            format!("more than {GRAPH_MAX_ROWS} rows: narrow the query"),
         ))
     }
+}
+
+/// How far a paged Resource Graph query has read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GraphProgress {
+    /// Rows read so far.
+    pub rows: usize,
+    /// The rows the query matches, as the last page said (`totalRecords`), when it said.
+    pub total: Option<usize>,
+    /// Pages read so far.
+    pub pages: u32,
 }
 
 /// A query on one line, shortened, for error messages.

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
-use drbook_azure::{ArmClient, AzureError};
+use drbook_azure::{ArmClient, AzureError, GraphProgress};
 
 use super::regions::normalize;
 
@@ -337,12 +337,69 @@ pub fn containers_query() -> String {
 
 /// Reads the estate: one paged query per table.
 pub async fn read(arm: &ArmClient, scope: &Scope) -> Result<Inventory, ReadError> {
+    read_with_progress(arm, scope, &mut |_| {}).await
+}
+
+/// How far reading the estate has come: the table being read and its pages so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// `Resources` or `ResourceContainers`.
+    pub table: &'static str,
+    pub graph: GraphProgress,
+}
+
+impl Progress {
+    /// One line for a terminal: `reading Resources: 4,000 / 10,000 rows (4 pages)`.
+    pub fn line(&self) -> String {
+        let GraphProgress { rows, total, pages } = self.graph;
+        let rows = match total {
+            Some(t) => format!("{} / {}", grouped(rows), grouped(t)),
+            None => grouped(rows),
+        };
+        let s = if pages == 1 { "" } else { "s" };
+        format!("reading {}: {rows} rows ({pages} page{s})", self.table)
+    }
+}
+
+/// `10000` → `10,000`.
+fn grouped(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// [`read`], calling `on_page` as each Resource Graph page arrives.
+pub async fn read_with_progress(
+    arm: &ArmClient,
+    scope: &Scope,
+    on_page: &mut (dyn FnMut(Progress) + Send),
+) -> Result<Inventory, ReadError> {
     let resources = arm
-        .graph(&scope.subscriptions, &resources_query(scope))
+        .graph_paged(
+            &scope.subscriptions,
+            &resources_query(scope),
+            &mut |graph| {
+                on_page(Progress {
+                    table: "Resources",
+                    graph,
+                })
+            },
+        )
         .await
         .map_err(ReadError::Azure)?;
     let containers = arm
-        .graph(&scope.subscriptions, &containers_query())
+        .graph_paged(&scope.subscriptions, &containers_query(), &mut |graph| {
+            on_page(Progress {
+                table: "ResourceContainers",
+                graph,
+            })
+        })
         .await
         .map_err(ReadError::Azure)?;
     Inventory::from_rows(&resources, &containers, scope).map_err(ReadError::Shape)
@@ -390,6 +447,22 @@ mod tests {
         assert_eq!(names, ["a", "d"]);
         let e = Inventory::from_rows(&[json!({"name": "x"})], &[], &Scope::default()).unwrap_err();
         assert!(e.contains("Resources row 1"), "{e}");
+    }
+
+    #[test]
+    fn a_progress_line_groups_thousands_and_counts_pages() {
+        let p = |rows, total, pages| Progress {
+            table: "Resources",
+            graph: GraphProgress { rows, total, pages },
+        };
+        assert_eq!(
+            p(4000, Some(10000), 4).line(),
+            "reading Resources: 4,000 / 10,000 rows (4 pages)"
+        );
+        assert_eq!(p(12, None, 1).line(), "reading Resources: 12 rows (1 page)");
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1_234_567), "1,234,567");
     }
 
     #[test]
