@@ -33,7 +33,7 @@ struct Run {
     total: Duration,
     resources: usize,
     files: usize,
-    generated_with: &'static str,
+    generated_with: String,
 }
 
 impl Run {
@@ -48,7 +48,7 @@ impl Run {
 
 /// What the run writes: the runbooks and the plan from the built-in templates; when the
 /// components do not fit them, the text and Markdown reports instead (said in the output).
-fn generation(d: &Discovery, subscriptions: &[String]) -> (usize, &'static str) {
+fn generation(d: &Discovery, subscriptions: &[String]) -> (usize, String) {
     let components: Vec<generate::Component> = d
         .components
         .iter()
@@ -68,15 +68,18 @@ fn generation(d: &Discovery, subscriptions: &[String]) -> (usize, &'static str) 
     match Templates::builtin().generate_all(&components, chrono::Utc::now(), &source) {
         Ok(files) => (
             std::hint::black_box(files).len(),
-            "runbooks and plan from the built-in templates",
+            "runbooks and plan from the built-in templates".into(),
         ),
-        Err(_) => {
+        Err(e) => {
             let text = discover::render::text(d);
             let md = discover::render::markdown(d);
             std::hint::black_box((&text, &md));
             (
                 2,
-                "text and Markdown reports (the templates refused the components)",
+                format!(
+                    "the text and Markdown reports instead: the templates refused the components ({})",
+                    e.to_string().lines().next().unwrap_or("")
+                ),
             )
         }
     }

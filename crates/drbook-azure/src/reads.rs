@@ -63,8 +63,8 @@ impl ArmClient {
             .operation("Resource Graph query")
             .resource(one_line(query))
             .idempotent(true);
-            let answer = self.send(&req).await?.body;
-            let Some(data) = answer.get("data").and_then(Value::as_array) else {
+            let mut answer = self.send(&req).await?.body;
+            let Some(Value::Array(data)) = answer.get_mut("data").map(Value::take) else {
                 return Err(AzureError::new(
                     "Resource Graph query",
                     one_line(query),
@@ -72,7 +72,7 @@ impl ArmClient {
                     "the answer has no `data` array",
                 ));
             };
-            rows.extend(data.iter().cloned());
+            rows.extend(data);
             on_page(GraphProgress {
                 rows: rows.len(),
                 total: answer

@@ -44,26 +44,28 @@ pub fn rows(st: &SimState, subscriptions: &[String]) -> Vec<Value> {
                     props.insert("endpoints".into(), Value::Array(endpoints));
                 }
             }
-            let field = |k: &str| v.get(k).cloned().unwrap_or(Value::Null);
+            // Moved out of the rendered copy, not cloned again: this runs for every row.
+            let mut field = |k: &str| v.as_object_mut().and_then(|o| o.remove(k));
+            let location = field("location");
             Some(json!({
                 "id": r.id,
                 "name": rid.name(),
                 "type": type_name,
                 "tenantId": TENANT,
-                "kind": v.get("kind").cloned().unwrap_or(json!("")),
+                "kind": field("kind").unwrap_or(json!("")),
                 // Resource Graph keeps the normalised name: `westeurope` where a GET may
                 // answer `West Europe` (Cosmos DB) or `Global` (Front Door).
-                "location": v.get("location").and_then(Value::as_str).map_or(Value::Null, |l| json!(normalize_region(l))),
+                "location": location.as_ref().and_then(Value::as_str).map_or(Value::Null, |l| json!(normalize_region(l))),
                 "resourceGroup": rid.resource_group.clone().unwrap_or_default(),
                 "subscriptionId": rid.subscription,
-                "managedBy": v.get("managedBy").cloned().unwrap_or(json!("")),
-                "sku": field("sku"),
-                "plan": field("plan"),
-                "tags": field("tags"),
-                "properties": field("properties"),
-                "identity": field("identity"),
-                "zones": field("zones"),
-                "extendedLocation": field("extendedLocation"),
+                "managedBy": field("managedBy").unwrap_or(json!("")),
+                "sku": field("sku").unwrap_or(Value::Null),
+                "plan": field("plan").unwrap_or(Value::Null),
+                "tags": field("tags").unwrap_or(Value::Null),
+                "properties": field("properties").unwrap_or(Value::Null),
+                "identity": field("identity").unwrap_or(Value::Null),
+                "zones": field("zones").unwrap_or(Value::Null),
+                "extendedLocation": field("extendedLocation").unwrap_or(Value::Null),
             }))
         })
         .collect()
@@ -239,10 +241,10 @@ fn query_with(st: &SimState, body: Option<&Value>, cache: Option<&mut PageCache>
     };
     let mut cache = cache;
     let cached = match (&mut cache, entry_of_token) {
-        (Some(c), Some(id)) => c.take(id, &key),
+        (Some(c), Some(id)) => c.take(id, &key, skip),
         _ => None,
     };
-    let answer = match cached {
+    let mut answer = match cached {
         Some(a) => a,
         None => {
             let tables = |name: &str| match name {
@@ -256,6 +258,7 @@ fn query_with(st: &SimState, body: Option<&Value>, cache: Option<&mut PageCache>
                     key,
                     columns: a.columns,
                     rows: a.rows,
+                    served: 0,
                 },
                 Err(e) => {
                     return Reply::json(
@@ -275,11 +278,16 @@ fn query_with(st: &SimState, body: Option<&Value>, cache: Option<&mut PageCache>
     let end = skip.saturating_add(top).min(total);
     let more = end < total;
     let pageable = answer.columns.iter().any(|c| c == "id");
+    // The page's rows are moved out of the answer, not copied: pages are read in order, and a
+    // page asked for again (a retry) is evaluated again (`PageCache::take`).
     let data: Vec<Value> = answer
         .rows
-        .get(skip.min(total)..end)
+        .get_mut(skip.min(total)..end)
         .unwrap_or_default()
-        .to_vec();
+        .iter_mut()
+        .map(Value::take)
+        .collect();
+    answer.served = answer.served.max(end);
     let table = option("resultFormat")
         .and_then(Value::as_str)
         .is_some_and(|f| f.eq_ignore_ascii_case("table"));
@@ -322,6 +330,8 @@ struct Cached {
     key: Key,
     columns: Vec<String>,
     rows: Vec<Value>,
+    /// The rows before this offset have been served (moved out of `rows`).
+    served: usize,
 }
 
 /// The evaluated answers of the queries being paged, so that a page after the first costs its
@@ -338,6 +348,8 @@ struct Cached {
 /// evicted, or that another query gave, is read the same way; a token the simulator never gave
 /// is the 400 it always was.
 ///
+/// A page is moved out of the answer as it is served, so a page asked for again (a client's
+/// retry after a lost answer) is evaluated again, like any page without its cached answer.
 /// At most [`PageCache::CAPACITY`] answers are kept, the least recently paged evicted first;
 /// an answer whose last page has been served is dropped.
 #[derive(Debug, Default)]
@@ -364,12 +376,12 @@ impl PageCache {
         self.next_id
     }
 
-    /// Removes and returns the answer `id` if it was evaluated from `key`; an answer `id` of
-    /// another state is dropped (it can never be used again).
-    fn take(&mut self, id: u64, key: &Key) -> Option<Cached> {
+    /// Removes and returns the answer `id` if it was evaluated from `key` and still holds the
+    /// rows from `offset` on; otherwise it is dropped (the next page is evaluated afresh).
+    fn take(&mut self, id: u64, key: &Key, offset: usize) -> Option<Cached> {
         let at = self.entries.iter().position(|e| e.id == id)?;
         let entry = self.entries.remove(at)?;
-        (entry.key == *key).then_some(entry)
+        (entry.key == *key && offset >= entry.served).then_some(entry)
     }
 
     /// Keeps `answer` as the most recently paged, evicting the least recently paged beyond
@@ -606,6 +618,23 @@ mod tests {
             v.to_string().contains("is not a token this query gave"),
             "{v}"
         );
+    }
+
+    #[test]
+    fn a_page_asked_for_again_answers_the_same_rows() {
+        let mut st = state(35);
+        let (_, _, token) = page(&mut st, None);
+        let (second, _, next) = page(&mut st, token.as_deref());
+        // The same token again (the answer was lost): its rows were served, so it is
+        // evaluated afresh, with the same rows and a token that reads on.
+        let (again, total, again_next) = page(&mut st, token.as_deref());
+        assert_eq!(again, second);
+        assert_eq!(total, 35);
+        assert_eq!(again, (10..20).map(site).collect::<Vec<_>>());
+        for t in [next, again_next] {
+            let (third, _, _) = page(&mut st, t.as_deref());
+            assert_eq!(third, (20..30).map(site).collect::<Vec<_>>());
+        }
     }
 
     #[test]

@@ -39,6 +39,14 @@ impl Resource {
         self.prop(path).and_then(Value::as_str)
     }
 
+    /// The value of the first tag whose key is `key` in any case.
+    pub fn tag(&self, key: &str) -> Option<&str> {
+        self.tags
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.as_str())
+    }
+
     pub fn sku_name(&self) -> &str {
         self.sku.get("name").and_then(Value::as_str).unwrap_or("")
     }
@@ -105,6 +113,10 @@ pub struct Inventory {
     by_name: HashMap<(String, String), Vec<usize>>,
     /// Lower-case host name of a site → its index.
     by_host: HashMap<String, usize>,
+    /// Lower-case plan id (a site's `serverFarmId`) → indexes of the sites on it.
+    by_plan: HashMap<String, Vec<usize>>,
+    /// (type, lower-case value of the `app` tag) → indexes.
+    by_app: HashMap<(String, String), Vec<usize>>,
 }
 
 impl Inventory {
@@ -139,6 +151,25 @@ impl Inventory {
             .and_then(|&i| self.resources.get(i))
     }
 
+    /// The sites whose `serverFarmId` is `plan` (any case).
+    pub fn sites_on_plan<'a>(&'a self, plan: &str) -> impl Iterator<Item = &'a Resource> {
+        self.by_plan
+            .get(&plan.to_ascii_lowercase())
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.resources.get(i))
+    }
+
+    /// The resources of `type_` (lower case) whose `app` tag (its first key equal to `app` in
+    /// any case) has the value `app` (any case).
+    pub fn tagged_app<'a>(&'a self, type_: &str, app: &str) -> impl Iterator<Item = &'a Resource> {
+        self.by_app
+            .get(&(type_.to_string(), app.to_ascii_lowercase()))
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.resources.get(i))
+    }
+
     /// Builds the look-up indexes; called once the resources are final.
     fn index(&mut self) {
         self.by_id.clear();
@@ -146,7 +177,15 @@ impl Inventory {
         self.by_type.clear();
         self.by_name.clear();
         self.by_host.clear();
+        self.by_plan.clear();
+        self.by_app.clear();
         for (i, r) in self.resources.iter().enumerate() {
+            if let Some(app) = r.tag("app") {
+                self.by_app
+                    .entry((r.type_.clone(), app.to_ascii_lowercase()))
+                    .or_default()
+                    .push(i);
+            }
             self.by_id.insert(r.id.to_ascii_lowercase(), i);
             if let Some(p) = r.parent() {
                 self.by_parent
@@ -169,6 +208,12 @@ impl Inventory {
                 );
                 for h in hosts {
                     self.by_host.entry(h.to_ascii_lowercase()).or_insert(i);
+                }
+                if let Some(plan) = r.prop_str("serverFarmId") {
+                    self.by_plan
+                        .entry(plan.to_ascii_lowercase())
+                        .or_default()
+                        .push(i);
                 }
             }
         }
@@ -447,6 +492,36 @@ mod tests {
         assert_eq!(names, ["a", "d"]);
         let e = Inventory::from_rows(&[json!({"name": "x"})], &[], &Scope::default()).unwrap_err();
         assert!(e.contains("Resources row 1"), "{e}");
+    }
+
+    #[test]
+    fn sites_by_plan_and_resources_by_app_tag_any_case() {
+        let plan = "/subscriptions/s/resourceGroups/g/providers/Microsoft.Web/serverfarms/p";
+        let rows = vec![
+            json!({"id": plan, "type": "microsoft.web/serverfarms", "tags": {"App": "Shop"}}),
+            json!({"id": "/subscriptions/s/resourceGroups/g/providers/Microsoft.Web/sites/a", "type": "microsoft.web/sites",
+                   "tags": {"app": "shop"}, "properties": {"serverFarmId": plan.to_uppercase()}}),
+            json!({"id": "/subscriptions/s/resourceGroups/g/providers/Microsoft.Web/sites/b", "type": "microsoft.web/sites",
+                   "tags": {"app": "travel"}, "properties": {"serverFarmId": "/other"}}),
+        ];
+        let inv = Inventory::from_rows(&rows, &[], &Scope::default()).unwrap();
+        let names = |it: &mut dyn Iterator<Item = &Resource>| -> Vec<String> {
+            it.map(|r| r.name.clone()).collect()
+        };
+        assert_eq!(names(&mut inv.sites_on_plan(plan)), ["a"]);
+        assert_eq!(
+            names(&mut inv.sites_on_plan("/nothing")),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            names(&mut inv.tagged_app("microsoft.web/sites", "SHOP")),
+            ["a"]
+        );
+        assert_eq!(
+            names(&mut inv.tagged_app("microsoft.web/serverfarms", "shop")),
+            ["p"]
+        );
+        assert_eq!(inv.resources[0].tag("APP"), Some("Shop"));
     }
 
     #[test]
