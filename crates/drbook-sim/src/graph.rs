@@ -3,7 +3,7 @@
 //! subscriptions and resource groups as `ResourceContainers` rows, queried with the simulator's
 //! KQL and paged as Resource Graph pages.
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::armid::{ResourceId, normalize_region};
 use super::reply::{Reply, bad_body};
@@ -44,29 +44,44 @@ pub fn rows(st: &SimState, subscriptions: &[String]) -> Vec<Value> {
                     props.insert("endpoints".into(), Value::Array(endpoints));
                 }
             }
-            // Moved out of the rendered copy, not cloned again: this runs for every row.
+            // Moved out of the rendered copy into the row, not copied again (`json!` would
+            // serialise every value into a new one): this runs for every resource.
             let mut field = |k: &str| v.as_object_mut().and_then(|o| o.remove(k));
-            let location = field("location");
-            Some(json!({
-                "id": r.id,
-                "name": rid.name(),
-                "type": type_name,
-                "tenantId": TENANT,
-                "kind": field("kind").unwrap_or(json!("")),
+            let location = field("location")
+                .as_ref()
+                .and_then(Value::as_str)
                 // Resource Graph keeps the normalised name: `westeurope` where a GET may
                 // answer `West Europe` (Cosmos DB) or `Global` (Front Door).
-                "location": location.as_ref().and_then(Value::as_str).map_or(Value::Null, |l| json!(normalize_region(l))),
-                "resourceGroup": rid.resource_group.clone().unwrap_or_default(),
-                "subscriptionId": rid.subscription,
-                "managedBy": field("managedBy").unwrap_or(json!("")),
-                "sku": field("sku").unwrap_or(Value::Null),
-                "plan": field("plan").unwrap_or(Value::Null),
-                "tags": field("tags").unwrap_or(Value::Null),
-                "properties": field("properties").unwrap_or(Value::Null),
-                "identity": field("identity").unwrap_or(Value::Null),
-                "zones": field("zones").unwrap_or(Value::Null),
-                "extendedLocation": field("extendedLocation").unwrap_or(Value::Null),
-            }))
+                .map_or(Value::Null, |l| Value::String(normalize_region(l)));
+            let mut row = Map::new();
+            let text = |s: &str| Value::String(s.to_string());
+            row.insert("id".into(), text(&r.id));
+            row.insert("name".into(), text(rid.name()));
+            row.insert("type".into(), Value::String(type_name));
+            row.insert("tenantId".into(), text(TENANT));
+            row.insert("kind".into(), field("kind").unwrap_or_else(|| text("")));
+            row.insert("location".into(), location);
+            row.insert(
+                "resourceGroup".into(),
+                text(rid.resource_group.as_deref().unwrap_or_default()),
+            );
+            row.insert("subscriptionId".into(), text(&rid.subscription));
+            row.insert(
+                "managedBy".into(),
+                field("managedBy").unwrap_or_else(|| text("")),
+            );
+            for k in [
+                "sku",
+                "plan",
+                "tags",
+                "properties",
+                "identity",
+                "zones",
+                "extendedLocation",
+            ] {
+                row.insert(k.into(), field(k).unwrap_or(Value::Null));
+            }
+            Some(Value::Object(row))
         })
         .collect()
 }
@@ -297,13 +312,14 @@ fn query_with(st: &SimState, body: Option<&Value>, cache: Option<&mut PageCache>
     } else {
         Value::Array(data)
     };
+    // Built by moving `data` in: `json!` would serialise the page into a copy of itself.
     let mut out = json!({
         "totalRecords": total,
         "count": count,
-        "data": data,
         "facets": [],
         "resultTruncated": if more && !pageable { "true" } else { "false" },
     });
+    out["data"] = data;
     if more && pageable {
         let entry = cache.map(|c| {
             let id = answer.id;

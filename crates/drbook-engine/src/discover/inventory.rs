@@ -246,13 +246,26 @@ impl Inventory {
         containers: &[Value],
         scope: &Scope,
     ) -> Result<Inventory, String> {
+        Self::from_owned_rows(resources.to_vec(), containers, scope)
+    }
+
+    /// [`Inventory::from_rows`], moving the rows' values rather than copying them.
+    pub fn from_owned_rows(
+        resources: Vec<Value>,
+        containers: &[Value],
+        scope: &Scope,
+    ) -> Result<Inventory, String> {
         let mut inv = Inventory::default();
-        for (i, row) in resources.iter().enumerate() {
+        inv.resources.reserve(resources.len());
+        for (i, row) in resources.into_iter().enumerate() {
+            let shown = (row.get("id").and_then(Value::as_str).is_none()
+                || row.get("type").and_then(Value::as_str).is_none())
+            .then(|| short(&row));
             inv.resources.push(resource(row).ok_or_else(|| {
                 format!(
                     "Resources row {}: no `id` or `type` string ({})",
                     i + 1,
-                    short(row)
+                    shown.unwrap_or_default()
                 )
             })?);
         }
@@ -322,38 +335,40 @@ fn short(row: &Value) -> String {
     }
 }
 
-fn resource(row: &Value) -> Option<Resource> {
-    let s = |k: &str| row.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+fn resource(row: Value) -> Option<Resource> {
+    let Value::Object(mut row) = row else {
+        return None;
+    };
     let id = row.get("id")?.as_str()?.to_string();
     let type_ = row.get("type")?.as_str()?.to_ascii_lowercase();
-    let tags = row
-        .get("tags")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| {
-                    (
-                        k.clone(),
-                        v.as_str().map_or_else(|| v.to_string(), str::to_string),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let s = |k: &str| row.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let name = match s("name") {
+        n if n.is_empty() => id.rsplit('/').next().unwrap_or("").to_string(),
+        n => n,
+    };
+    let (kind, location) = (s("kind"), normalize(&s("location")));
+    let (resource_group, subscription) = (s("resourceGroup"), s("subscriptionId"));
+    let tags = match row.remove("tags") {
+        Some(Value::Object(m)) => m
+            .into_iter()
+            .map(|(k, v)| match v {
+                Value::String(v) => (k, v),
+                other => (k, other.to_string()),
+            })
+            .collect(),
+        _ => BTreeMap::new(),
+    };
     Some(Resource {
-        name: match s("name") {
-            n if n.is_empty() => id.rsplit('/').next().unwrap_or("").to_string(),
-            n => n,
-        },
+        name,
         id,
         type_,
-        kind: s("kind"),
-        location: normalize(&s("location")),
-        resource_group: s("resourceGroup"),
-        subscription: s("subscriptionId"),
-        sku: row.get("sku").cloned().unwrap_or(Value::Null),
+        kind,
+        location,
+        resource_group,
+        subscription,
+        sku: row.remove("sku").unwrap_or(Value::Null),
         tags,
-        properties: row.get("properties").cloned().unwrap_or(Value::Null),
+        properties: row.remove("properties").unwrap_or(Value::Null),
     })
 }
 
@@ -447,7 +462,7 @@ pub async fn read_with_progress(
         })
         .await
         .map_err(ReadError::Azure)?;
-    Inventory::from_rows(&resources, &containers, scope).map_err(ReadError::Shape)
+    Inventory::from_owned_rows(resources, &containers, scope).map_err(ReadError::Shape)
 }
 
 #[derive(Debug, thiserror::Error)]
