@@ -43,9 +43,28 @@ impl ArmClient {
         query: &str,
         on_page: &mut (dyn FnMut(GraphProgress) + Send),
     ) -> Result<Vec<Value>, AzureError> {
-        let top = self.options().graph_page.clamp(1, GRAPH_PAGE);
         let mut rows = Vec::new();
+        self.graph_pages(subscriptions, query, &mut |progress, data| {
+            rows.extend(data);
+            on_page(progress);
+        })
+        .await?;
+        Ok(rows)
+    }
+
+    /// Runs a Resource Graph query and hands each page's rows to `on_page` in order, with how
+    /// far the query has read. The request for the next page is sent before `on_page` runs, so
+    /// what the caller does with a page overlaps the wait for the next one.
+    pub async fn graph_pages(
+        &self,
+        subscriptions: &[String],
+        query: &str,
+        on_page: &mut (dyn FnMut(GraphProgress, Vec<Value>) + Send),
+    ) -> Result<(), AzureError> {
+        let top = self.options().graph_page.clamp(1, GRAPH_PAGE);
+        let mut read = 0;
         let mut skip: Option<String> = None;
+        let mut pending: Option<(GraphProgress, Vec<Value>)> = None;
         for page in 1..=GRAPH_MAX_ROWS.div_ceil(top) {
             let mut options = json!({ "resultFormat": "objectArray", "$top": top });
             if let Some(t) = &skip {
@@ -63,7 +82,16 @@ impl ArmClient {
             .operation("Resource Graph query")
             .resource(one_line(query))
             .idempotent(true);
-            let mut answer = self.send(&req).await?.body;
+            let sent = match pending.take() {
+                // The previous page is handed over while this request is on its way.
+                Some((progress, data)) => {
+                    let (sent, ()) =
+                        tokio::join!(self.send(&req), async { on_page(progress, data) });
+                    sent
+                }
+                None => self.send(&req).await,
+            };
+            let mut answer = sent?.body;
             let Some(Value::Array(data)) = answer.get_mut("data").map(Value::take) else {
                 return Err(AzureError::new(
                     "Resource Graph query",
@@ -72,15 +100,15 @@ impl ArmClient {
                     "the answer has no `data` array",
                 ));
             };
-            rows.extend(data);
-            on_page(GraphProgress {
-                rows: rows.len(),
+            read += data.len();
+            let progress = GraphProgress {
+                rows: read,
                 total: answer
                     .get("totalRecords")
                     .and_then(Value::as_u64)
                     .and_then(|t| usize::try_from(t).ok()),
                 pages: page,
-            });
+            };
             skip = answer
                 .get("$skipToken")
                 .and_then(Value::as_str)
@@ -99,13 +127,14 @@ impl ArmClient {
                         one_line(query),
                         ErrorKind::BadRequest,
                         format!(
-                            "Resource Graph cut the answer short after {} rows (resultTruncated) and gave no $skipToken to read the rest: project `id` in the query (e.g. `| project id, ...`) so it can be paged",
-                            rows.len()
+                            "Resource Graph cut the answer short after {read} rows (resultTruncated) and gave no $skipToken to read the rest: project `id` in the query (e.g. `| project id, ...`) so it can be paged"
                         ),
                     ));
                 }
-                return Ok(rows);
+                on_page(progress, data);
+                return Ok(());
             }
+            pending = Some((progress, data));
         }
         Err(AzureError::new(
             "Resource Graph query",

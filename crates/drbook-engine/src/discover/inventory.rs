@@ -255,20 +255,25 @@ impl Inventory {
         containers: &[Value],
         scope: &Scope,
     ) -> Result<Inventory, String> {
-        let mut inv = Inventory::default();
-        inv.resources.reserve(resources.len());
-        for (i, row) in resources.into_iter().enumerate() {
-            let shown = (row.get("id").and_then(Value::as_str).is_none()
-                || row.get("type").and_then(Value::as_str).is_none())
-            .then(|| short(&row));
-            inv.resources.push(resource(row).ok_or_else(|| {
-                format!(
-                    "Resources row {}: no `id` or `type` string ({})",
-                    i + 1,
-                    shown.unwrap_or_default()
-                )
-            })?);
-        }
+        let resources = resources
+            .into_iter()
+            .enumerate()
+            .map(|(i, row)| resource_of_row(i + 1, row))
+            .collect::<Result<Vec<_>, _>>()?;
+        Self::from_resources(resources, containers, scope)
+    }
+
+    /// An inventory of resources already read from their rows ([`resource_of_row`]) and the
+    /// `ResourceContainers` rows, applying the scope's tag and group filters.
+    fn from_resources(
+        resources: Vec<Resource>,
+        containers: &[Value],
+        scope: &Scope,
+    ) -> Result<Inventory, String> {
+        let mut inv = Inventory {
+            resources,
+            ..Inventory::default()
+        };
         for (i, row) in containers.iter().enumerate() {
             let field = |k: &str| row.get(k).and_then(Value::as_str).unwrap_or("").to_string();
             let (id, ty) = (field("id"), field("type").to_ascii_lowercase());
@@ -333,6 +338,19 @@ fn short(row: &Value) -> String {
     } else {
         s
     }
+}
+
+/// Resources row `n` (from 1) as a resource, or the error naming it.
+fn resource_of_row(n: usize, row: Value) -> Result<Resource, String> {
+    let shown = (row.get("id").and_then(Value::as_str).is_none()
+        || row.get("type").and_then(Value::as_str).is_none())
+    .then(|| short(&row));
+    resource(row).ok_or_else(|| {
+        format!(
+            "Resources row {n}: no `id` or `type` string ({})",
+            shown.unwrap_or_default()
+        )
+    })
 }
 
 fn resource(row: Value) -> Option<Resource> {
@@ -440,19 +458,33 @@ pub async fn read_with_progress(
     scope: &Scope,
     on_page: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<Inventory, ReadError> {
-    let resources = arm
-        .graph_paged(
-            &scope.subscriptions,
-            &resources_query(scope),
-            &mut |graph| {
-                on_page(Progress {
-                    table: "Resources",
-                    graph,
-                })
-            },
-        )
-        .await
-        .map_err(ReadError::Azure)?;
+    // Each page's rows become resources while the next page is on its way.
+    let mut resources = Vec::new();
+    let mut bad: Option<String> = None;
+    arm.graph_pages(
+        &scope.subscriptions,
+        &resources_query(scope),
+        &mut |graph, rows| {
+            for row in rows {
+                if bad.is_some() {
+                    break;
+                }
+                match resource_of_row(resources.len() + 1, row) {
+                    Ok(r) => resources.push(r),
+                    Err(e) => bad = Some(e),
+                }
+            }
+            on_page(Progress {
+                table: "Resources",
+                graph,
+            })
+        },
+    )
+    .await
+    .map_err(ReadError::Azure)?;
+    if let Some(e) = bad {
+        return Err(ReadError::Shape(e));
+    }
     let containers = arm
         .graph_paged(&scope.subscriptions, &containers_query(), &mut |graph| {
             on_page(Progress {
@@ -462,7 +494,7 @@ pub async fn read_with_progress(
         })
         .await
         .map_err(ReadError::Azure)?;
-    Inventory::from_owned_rows(resources, &containers, scope).map_err(ReadError::Shape)
+    Inventory::from_resources(resources, &containers, scope).map_err(ReadError::Shape)
 }
 
 #[derive(Debug, thiserror::Error)]
