@@ -112,3 +112,40 @@ async fn each_page_is_reported_as_it_arrives() {
     assert_eq!(plain.components, d.components);
     handle.shutdown().await;
 }
+
+/// The simulator evaluates a Resource Graph query while its latency runs (not after it): the
+/// answer still never comes before the latency has passed, and the pages still carry every row.
+#[tokio::test]
+async fn a_resource_graph_answer_still_takes_its_latency() {
+    let mut sc = Scenario::parse("progress.toml", &scenario()).expect("scenario");
+    sc.faults.latency = "150ms".into();
+    let handle = sim::start(
+        sc,
+        SimOptions {
+            quiet: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("the simulator starts");
+    let cloud = Cloud::custom(url::Url::parse(&handle.base_url()).expect("sim url"));
+    let cred = std::sync::Arc::new(SimCredential::new(&cloud.arm).expect("sim credential"));
+    let tokens = TokenCache::new(cred, cloud.scope.clone());
+    let options = ClientOptions {
+        graph_page: 10,
+        ..ClientOptions::default()
+    };
+    let arm = ArmClient::new(cloud, tokens, options).expect("client");
+    let started = std::time::Instant::now();
+    let rows = arm
+        .graph(&[SUB.to_string()], "Resources | project id")
+        .await
+        .expect("graph");
+    let took = started.elapsed();
+    assert_eq!(rows.len(), 2 * APPS);
+    assert!(
+        took >= Duration::from_millis(3 * 150),
+        "three pages, each at least the latency: {took:?}"
+    );
+    handle.shutdown().await;
+}
