@@ -6,7 +6,9 @@
 //! (each needs the previous page's `$skipToken`), times the latency. On top of it the run
 //! evaluates the queries in the simulator, moves and parses the JSON, analyses the estate
 //! (components, pairs, findings) and generates the runbooks and the plan from the built-in
-//! templates. The issue asks for at most 1.5x the floor.
+//! templates (`Templates::generate_all`); while the templates do not accept discover's
+//! components yet, it renders the text and Markdown reports instead, and says so. The issue
+//! asks for at most 1.5x the floor.
 //!
 //! Run: cargo bench --bench discover    (median and best of 5 runs)
 //! Quick: cargo bench --bench discover -- --quick    (or without `--bench`: one run)
