@@ -118,7 +118,20 @@ async fn discover_cmd(args: DiscoverArgs) -> ExitCode {
         );
     }
     let started = std::time::Instant::now();
-    let result = discover::discover(&connected.reader.arm, &opts).await;
+    // Progress on one line that rewrites itself, only on a terminal.
+    let mut drew = false;
+    let mut on_page = |p: discover::inventory::Progress| {
+        if progress {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r{}\x1b[K", p.line());
+            let _ = err.flush();
+            drew = true;
+        }
+    };
+    let result = discover::discover_with_progress(&connected.reader.arm, &opts, &mut on_page).await;
+    if drew {
+        eprintln!();
+    }
     if let Some(sim) = connected.sim {
         sim.shutdown().await;
     }

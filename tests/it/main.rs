@@ -9,6 +9,7 @@ mod blob;
 mod carry_out;
 mod check;
 mod discover;
+mod discover_progress;
 mod drift;
 mod exec;
 mod incident_crash;

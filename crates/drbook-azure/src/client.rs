@@ -35,6 +35,9 @@ pub struct ClientOptions {
     /// these subscriptions (reads and Resource Graph queries are never blocked). `None` (the
     /// simulator) allows every write.
     pub write_subscriptions: Option<Vec<String>>,
+    /// Rows asked for per Resource Graph page (`options.$top`, 1 to 1000): Resource Graph's
+    /// maximum, 1000, unless a test wants many small pages.
+    pub graph_page: u32,
 }
 
 impl Default for ClientOptions {
@@ -47,6 +50,7 @@ impl Default for ClientOptions {
             backoff_max: Duration::from_secs(20),
             max_retry_after: Duration::from_secs(60),
             write_subscriptions: None,
+            graph_page: 1000,
         }
     }
 }

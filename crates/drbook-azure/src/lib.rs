@@ -20,5 +20,6 @@ pub use auth::{AuthMethod, TokenCache};
 pub use client::{ArmClient, ArmRequest, ArmResponse, ClientOptions};
 pub use cloud::Cloud;
 pub use error::{AzureError, ErrorKind, RequestIds};
+pub use reads::GraphProgress;
 
 pub mod blob;

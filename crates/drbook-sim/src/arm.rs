@@ -237,7 +237,7 @@ pub fn dispatch(st: &mut SimState, req: &Req) -> Reply {
                 Err(r) => r,
                 Ok((left, resets)) => {
                     let reply = match req.json() {
-                        Ok(body) => super::graph::query(st, body.as_ref()),
+                        Ok(body) => super::graph::query_cached(st, body.as_ref()),
                         Err(r) => r,
                     };
                     reply
@@ -247,6 +247,11 @@ pub fn dispatch(st: &mut SimState, req: &Req) -> Reply {
             },
             m => method_not_allowed(m),
         };
+    }
+    // Anything but a read may change the estate (a POST action too): Resource Graph pages
+    // evaluated before it are not reused.
+    if !req.method.eq_ignore_ascii_case("GET") {
+        st.changed();
     }
     if let Some(i) =
         (1..segs.len()).find(|&i| is(i, "providers") && is(i + 1, "Microsoft.ResourceHealth"))

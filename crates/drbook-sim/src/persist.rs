@@ -160,6 +160,7 @@ pub fn restore(path: &Path, st: &mut SimState) -> Result<Option<DateTime<Utc>>, 
             "its timeline is longer than the scenario's".into(),
         ));
     }
+    st.changed();
     st.started_utc = snap.started_utc;
     st.resources = snap.resources;
     st.groups = snap.groups;

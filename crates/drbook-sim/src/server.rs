@@ -184,7 +184,9 @@ pub async fn entry(
         let reply = super::control::handle(&sh, &method, path, &bytes);
         return to_response(saved(&sh, &method, reply).await);
     }
-    let reply = arm_request(&sh, &conn, &method, path, query, &parts.headers, &bytes).await;
+    let started = Instant::now();
+    let (reply, latency_left) =
+        arm_request(&sh, &conn, &method, path, query, &parts.headers, &bytes).await;
     if reply.as_ref().is_some_and(|r| r.body == Body::Hang) {
         // Held until the client gives up and closes the connection (which drops this
         // future) or the simulator stops: a front end that accepted and never answers.
@@ -192,14 +194,33 @@ pub async fn entry(
         return to_response(shutting_down());
     }
     let reply = match reply {
+        // A query changes nothing: there is nothing to save.
+        Some(r) if is_graph_query(&method, path) => Some(r),
         Some(r) => Some(saved(&sh, &method, r).await),
         None => None,
     };
-    match reply {
+    let response = match reply {
         Some(r) => to_response(with_arm_headers(r, &method)),
         // The connection is already dead; this answer is never written.
         None => Response::new(AxumBody::empty()),
+    };
+    // What is left of the latency of an answer computed while it ran.
+    if let Some(latency) = latency_left
+        && !sh.pause(latency.saturating_sub(started.elapsed())).await
+    {
+        return to_response(shutting_down());
     }
+    response
+}
+
+/// `POST /providers/Microsoft.ResourceGraph/resources`: a read, whatever its method.
+fn is_graph_query(method: &str, path: &str) -> bool {
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    method == "POST"
+        && matches!(segs.as_slice(), [p, ns, r]
+            if p.eq_ignore_ascii_case("providers")
+                && ns.eq_ignore_ascii_case("Microsoft.ResourceGraph")
+                && r.eq_ignore_ascii_case("resources"))
 }
 
 /// The reply to a request that may have changed the estate, once the change is on disk (when
@@ -226,6 +247,12 @@ fn decide_latency(st: &mut SimState) -> Duration {
 }
 
 /// Faults, then auth, then `api-version`, then the route. `None`: the connection was dropped.
+///
+/// The latency goes before the answer is computed, except for a Resource Graph query passed
+/// by the faults: it is evaluated while its latency runs, and the latency is returned for the
+/// caller to wait out what is left of it once the answer is written. A query's answer takes
+/// the latency or its evaluation, whichever is longer, as a service's own work is part of
+/// the time it takes to answer (a write still lands only after its latency).
 async fn arm_request(
     sh: &Shared,
     conn: &ConnInfo,
@@ -234,6 +261,28 @@ async fn arm_request(
     query: &str,
     headers: &HeaderMap,
     body: &[u8],
+) -> (Option<Reply>, Option<Duration>) {
+    let overlap = is_graph_query(method, path);
+    let mut latency_left = None;
+    let reply = arm_answer(
+        sh,
+        conn,
+        (method, path, query),
+        headers,
+        body,
+        overlap.then_some(&mut latency_left),
+    )
+    .await;
+    (reply, latency_left)
+}
+
+async fn arm_answer(
+    sh: &Shared,
+    conn: &ConnInfo,
+    (method, path, query): (&str, &str, &str),
+    headers: &HeaderMap,
+    body: &[u8],
+    overlap: Option<&mut Option<Duration>>,
 ) -> Option<Reply> {
     sh.requests.fetch_add(1, Ordering::SeqCst);
     let path_and_query = if query.is_empty() {
@@ -246,8 +295,13 @@ async fn arm_request(
         let st = &mut *guard;
         decide(&st.faults, &mut st.injections, &mut st.rng, &path_and_query)
     };
-    if !sh.pause(latency).await {
-        return Some(shutting_down());
+    match (overlap, &decision) {
+        (Some(left), Decision::Pass) => *left = Some(latency),
+        _ => {
+            if !sh.pause(latency).await {
+                return Some(shutting_down());
+            }
+        }
     }
     match decision {
         Decision::Pass => {}

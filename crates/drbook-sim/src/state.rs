@@ -132,6 +132,11 @@ pub struct SimState {
     /// Resource Graph's quota: when the current window opened (time after start) and how many
     /// queries it has taken.
     pub graph_window: (Duration, u32),
+    /// Counts the changes to the estate (resources, groups, regions, the timeline, operations):
+    /// a Resource Graph answer cached for paging is reused only within one generation.
+    pub generation: u64,
+    /// Evaluated Resource Graph answers being paged (`graph::PageCache`).
+    pub graph_pages: super::graph::PageCache,
 }
 
 pub const TENANT: &str = "0c0ffee0-5151-4a1b-9d2e-000000000001";
@@ -163,6 +168,8 @@ impl SimState {
             next_event: 0,
             next_op: 1,
             graph_window: (Duration::ZERO, 0),
+            generation: 0,
+            graph_pages: super::graph::PageCache::default(),
         };
         // Declared first: a declared group keeps its location whatever its resources' are.
         for g in &sc.resource_groups {
@@ -303,7 +310,13 @@ impl SimState {
         self.get(id).map(|r| self.rendered(r))
     }
 
+    /// Marks the estate changed: Resource Graph answers cached for paging are no longer used.
+    pub fn changed(&mut self) {
+        self.generation = self.generation.wrapping_add(1);
+    }
+
     pub fn set_region(&mut self, region: &str, down: bool, at: DateTime<Utc>) {
+        self.changed();
         let r = normalize_region(region);
         if r == "global" {
             return;
@@ -368,6 +381,7 @@ impl SimState {
                 .map(|o| (o.due, o.id.clone()));
             match (ev, op) {
                 (Some(at), op) if op.as_ref().is_none_or(|(due, _)| at <= *due) => {
+                    self.changed();
                     let event = self.events[self.next_event].1.clone();
                     self.next_event += 1;
                     let when = self.at(at);
@@ -378,6 +392,7 @@ impl SimState {
                     ));
                 }
                 (_, Some((due, id))) => {
+                    self.changed();
                     let when = self.at(due);
                     super::actions::complete(self, &id, when);
                 }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
-use drbook_azure::{ArmClient, AzureError};
+use drbook_azure::{ArmClient, AzureError, GraphProgress};
 
 use super::regions::normalize;
 
@@ -37,6 +37,14 @@ impl Resource {
 
     pub fn prop_str(&self, path: &str) -> Option<&str> {
         self.prop(path).and_then(Value::as_str)
+    }
+
+    /// The value of the first tag whose key is `key` in any case.
+    pub fn tag(&self, key: &str) -> Option<&str> {
+        self.tags
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn sku_name(&self) -> &str {
@@ -105,6 +113,10 @@ pub struct Inventory {
     by_name: HashMap<(String, String), Vec<usize>>,
     /// Lower-case host name of a site → its index.
     by_host: HashMap<String, usize>,
+    /// Lower-case plan id (a site's `serverFarmId`) → indexes of the sites on it.
+    by_plan: HashMap<String, Vec<usize>>,
+    /// (type, lower-case value of the `app` tag) → indexes.
+    by_app: HashMap<(String, String), Vec<usize>>,
 }
 
 impl Inventory {
@@ -139,6 +151,25 @@ impl Inventory {
             .and_then(|&i| self.resources.get(i))
     }
 
+    /// The sites whose `serverFarmId` is `plan` (any case).
+    pub fn sites_on_plan<'a>(&'a self, plan: &str) -> impl Iterator<Item = &'a Resource> {
+        self.by_plan
+            .get(&plan.to_ascii_lowercase())
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.resources.get(i))
+    }
+
+    /// The resources of `type_` (lower case) whose `app` tag (its first key equal to `app` in
+    /// any case) has the value `app` (any case).
+    pub fn tagged_app<'a>(&'a self, type_: &str, app: &str) -> impl Iterator<Item = &'a Resource> {
+        self.by_app
+            .get(&(type_.to_string(), app.to_ascii_lowercase()))
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.resources.get(i))
+    }
+
     /// Builds the look-up indexes; called once the resources are final.
     fn index(&mut self) {
         self.by_id.clear();
@@ -146,7 +177,15 @@ impl Inventory {
         self.by_type.clear();
         self.by_name.clear();
         self.by_host.clear();
+        self.by_plan.clear();
+        self.by_app.clear();
         for (i, r) in self.resources.iter().enumerate() {
+            if let Some(app) = r.tag("app") {
+                self.by_app
+                    .entry((r.type_.clone(), app.to_ascii_lowercase()))
+                    .or_default()
+                    .push(i);
+            }
             self.by_id.insert(r.id.to_ascii_lowercase(), i);
             if let Some(p) = r.parent() {
                 self.by_parent
@@ -169,6 +208,12 @@ impl Inventory {
                 );
                 for h in hosts {
                     self.by_host.entry(h.to_ascii_lowercase()).or_insert(i);
+                }
+                if let Some(plan) = r.prop_str("serverFarmId") {
+                    self.by_plan
+                        .entry(plan.to_ascii_lowercase())
+                        .or_default()
+                        .push(i);
                 }
             }
         }
@@ -201,16 +246,34 @@ impl Inventory {
         containers: &[Value],
         scope: &Scope,
     ) -> Result<Inventory, String> {
-        let mut inv = Inventory::default();
-        for (i, row) in resources.iter().enumerate() {
-            inv.resources.push(resource(row).ok_or_else(|| {
-                format!(
-                    "Resources row {}: no `id` or `type` string ({})",
-                    i + 1,
-                    short(row)
-                )
-            })?);
-        }
+        Self::from_owned_rows(resources.to_vec(), containers, scope)
+    }
+
+    /// [`Inventory::from_rows`], moving the rows' values rather than copying them.
+    pub fn from_owned_rows(
+        resources: Vec<Value>,
+        containers: &[Value],
+        scope: &Scope,
+    ) -> Result<Inventory, String> {
+        let resources = resources
+            .into_iter()
+            .enumerate()
+            .map(|(i, row)| resource_of_row(i + 1, row))
+            .collect::<Result<Vec<_>, _>>()?;
+        Self::from_resources(resources, containers, scope)
+    }
+
+    /// An inventory of resources already read from their rows ([`resource_of_row`]) and the
+    /// `ResourceContainers` rows, applying the scope's tag and group filters.
+    fn from_resources(
+        resources: Vec<Resource>,
+        containers: &[Value],
+        scope: &Scope,
+    ) -> Result<Inventory, String> {
+        let mut inv = Inventory {
+            resources,
+            ..Inventory::default()
+        };
         for (i, row) in containers.iter().enumerate() {
             let field = |k: &str| row.get(k).and_then(Value::as_str).unwrap_or("").to_string();
             let (id, ty) = (field("id"), field("type").to_ascii_lowercase());
@@ -275,7 +338,7 @@ impl Inventory {
             return Ok(());
         }
         for (i, row) in rows.iter().enumerate() {
-            let r = resource(row).ok_or_else(|| {
+            let r = resource(row.clone()).ok_or_else(|| {
                 format!("child row {}: no `id` or `type` ({})", i + 1, short(row))
             })?;
             if self.get(&r.id).is_none() {
@@ -297,38 +360,53 @@ fn short(row: &Value) -> String {
     }
 }
 
-fn resource(row: &Value) -> Option<Resource> {
-    let s = |k: &str| row.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+/// Resources row `n` (from 1) as a resource, or the error naming it.
+fn resource_of_row(n: usize, row: Value) -> Result<Resource, String> {
+    let shown = (row.get("id").and_then(Value::as_str).is_none()
+        || row.get("type").and_then(Value::as_str).is_none())
+    .then(|| short(&row));
+    resource(row).ok_or_else(|| {
+        format!(
+            "Resources row {n}: no `id` or `type` string ({})",
+            shown.unwrap_or_default()
+        )
+    })
+}
+
+fn resource(row: Value) -> Option<Resource> {
+    let Value::Object(mut row) = row else {
+        return None;
+    };
     let id = row.get("id")?.as_str()?.to_string();
     let type_ = row.get("type")?.as_str()?.to_ascii_lowercase();
-    let tags = row
-        .get("tags")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| {
-                    (
-                        k.clone(),
-                        v.as_str().map_or_else(|| v.to_string(), str::to_string),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let s = |k: &str| row.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let name = match s("name") {
+        n if n.is_empty() => id.rsplit('/').next().unwrap_or("").to_string(),
+        n => n,
+    };
+    let (kind, location) = (s("kind"), normalize(&s("location")));
+    let (resource_group, subscription) = (s("resourceGroup"), s("subscriptionId"));
+    let tags = match row.remove("tags") {
+        Some(Value::Object(m)) => m
+            .into_iter()
+            .map(|(k, v)| match v {
+                Value::String(v) => (k, v),
+                other => (k, other.to_string()),
+            })
+            .collect(),
+        _ => BTreeMap::new(),
+    };
     Some(Resource {
-        name: match s("name") {
-            n if n.is_empty() => id.rsplit('/').next().unwrap_or("").to_string(),
-            n => n,
-        },
+        name,
         id,
         type_,
-        kind: s("kind"),
-        location: normalize(&s("location")),
-        resource_group: s("resourceGroup"),
-        subscription: s("subscriptionId"),
-        sku: row.get("sku").cloned().unwrap_or(Value::Null),
+        kind,
+        location,
+        resource_group,
+        subscription,
+        sku: row.remove("sku").unwrap_or(Value::Null),
         tags,
-        properties: row.get("properties").cloned().unwrap_or(Value::Null),
+        properties: row.remove("properties").unwrap_or(Value::Null),
     })
 }
 
@@ -357,15 +435,86 @@ pub fn containers_query() -> String {
 
 /// Reads the estate: one paged query per table.
 pub async fn read(arm: &ArmClient, scope: &Scope) -> Result<Inventory, ReadError> {
-    let resources = arm
-        .graph(&scope.subscriptions, &resources_query(scope))
-        .await
-        .map_err(ReadError::Azure)?;
+    read_with_progress(arm, scope, &mut |_| {}).await
+}
+
+/// How far reading the estate has come: the table being read and its pages so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// `Resources` or `ResourceContainers`.
+    pub table: &'static str,
+    pub graph: GraphProgress,
+}
+
+impl Progress {
+    /// One line for a terminal: `reading Resources: 4,000 / 10,000 rows (4 pages)`.
+    pub fn line(&self) -> String {
+        let GraphProgress { rows, total, pages } = self.graph;
+        let rows = match total {
+            Some(t) => format!("{} / {}", grouped(rows), grouped(t)),
+            None => grouped(rows),
+        };
+        let s = if pages == 1 { "" } else { "s" };
+        format!("reading {}: {rows} rows ({pages} page{s})", self.table)
+    }
+}
+
+/// `10000` → `10,000`.
+fn grouped(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// [`read`], calling `on_page` as each Resource Graph page arrives.
+pub async fn read_with_progress(
+    arm: &ArmClient,
+    scope: &Scope,
+    on_page: &mut (dyn FnMut(Progress) + Send),
+) -> Result<Inventory, ReadError> {
+    // Each page's rows become resources while the next page is on its way.
+    let mut resources = Vec::new();
+    let mut bad: Option<String> = None;
+    arm.graph_pages(
+        &scope.subscriptions,
+        &resources_query(scope),
+        &mut |graph, rows| {
+            for row in rows {
+                if bad.is_some() {
+                    break;
+                }
+                match resource_of_row(resources.len() + 1, row) {
+                    Ok(r) => resources.push(r),
+                    Err(e) => bad = Some(e),
+                }
+            }
+            on_page(Progress {
+                table: "Resources",
+                graph,
+            })
+        },
+    )
+    .await
+    .map_err(ReadError::Azure)?;
+    if let Some(e) = bad {
+        return Err(ReadError::Shape(e));
+    }
     let containers = arm
-        .graph(&scope.subscriptions, &containers_query())
+        .graph_paged(&scope.subscriptions, &containers_query(), &mut |graph| {
+            on_page(Progress {
+                table: "ResourceContainers",
+                graph,
+            })
+        })
         .await
         .map_err(ReadError::Azure)?;
-    Inventory::from_rows(&resources, &containers, scope).map_err(ReadError::Shape)
+    Inventory::from_resources(resources, &containers, scope).map_err(ReadError::Shape)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -410,6 +559,52 @@ mod tests {
         assert_eq!(names, ["a", "d"]);
         let e = Inventory::from_rows(&[json!({"name": "x"})], &[], &Scope::default()).unwrap_err();
         assert!(e.contains("Resources row 1"), "{e}");
+    }
+
+    #[test]
+    fn sites_by_plan_and_resources_by_app_tag_any_case() {
+        let plan = "/subscriptions/s/resourceGroups/g/providers/Microsoft.Web/serverfarms/p";
+        let rows = vec![
+            json!({"id": plan, "type": "microsoft.web/serverfarms", "tags": {"App": "Shop"}}),
+            json!({"id": "/subscriptions/s/resourceGroups/g/providers/Microsoft.Web/sites/a", "type": "microsoft.web/sites",
+                   "tags": {"app": "shop"}, "properties": {"serverFarmId": plan.to_uppercase()}}),
+            json!({"id": "/subscriptions/s/resourceGroups/g/providers/Microsoft.Web/sites/b", "type": "microsoft.web/sites",
+                   "tags": {"app": "travel"}, "properties": {"serverFarmId": "/other"}}),
+        ];
+        let inv = Inventory::from_rows(&rows, &[], &Scope::default()).unwrap();
+        let names = |it: &mut dyn Iterator<Item = &Resource>| -> Vec<String> {
+            it.map(|r| r.name.clone()).collect()
+        };
+        assert_eq!(names(&mut inv.sites_on_plan(plan)), ["a"]);
+        assert_eq!(
+            names(&mut inv.sites_on_plan("/nothing")),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            names(&mut inv.tagged_app("microsoft.web/sites", "SHOP")),
+            ["a"]
+        );
+        assert_eq!(
+            names(&mut inv.tagged_app("microsoft.web/serverfarms", "shop")),
+            ["p"]
+        );
+        assert_eq!(inv.resources[0].tag("APP"), Some("Shop"));
+    }
+
+    #[test]
+    fn a_progress_line_groups_thousands_and_counts_pages() {
+        let p = |rows, total, pages| Progress {
+            table: "Resources",
+            graph: GraphProgress { rows, total, pages },
+        };
+        assert_eq!(
+            p(4000, Some(10000), 4).line(),
+            "reading Resources: 4,000 / 10,000 rows (4 pages)"
+        );
+        assert_eq!(p(12, None, 1).line(), "reading Resources: 12 rows (1 page)");
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1_234_567), "1,234,567");
     }
 
     #[test]

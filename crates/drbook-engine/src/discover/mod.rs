@@ -103,8 +103,17 @@ pub fn regions_of(opts: &Options) -> Result<(String, String), DiscoverError> {
 
 /// Reads the estate and analyses it.
 pub async fn discover(arm: &ArmClient, opts: &Options) -> Result<Discovery, DiscoverError> {
+    discover_with_progress(arm, opts, &mut |_| {}).await
+}
+
+/// [`discover`], calling `on_page` as each Resource Graph page arrives.
+pub async fn discover_with_progress(
+    arm: &ArmClient,
+    opts: &Options,
+    on_page: &mut (dyn FnMut(inventory::Progress) + Send),
+) -> Result<Discovery, DiscoverError> {
     let (primary, secondary) = regions_of(opts)?;
-    let mut inv = inventory::read(arm, &opts.scope).await?;
+    let mut inv = inventory::read_with_progress(arm, &opts.scope, on_page).await?;
     children::read(arm, &opts.scope.subscriptions, &mut inv)
         .await
         .map_err(|e| DiscoverError::Read(inventory::ReadError::Azure(e)))?;

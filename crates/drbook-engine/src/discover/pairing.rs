@@ -81,11 +81,8 @@ impl<'a> Ctx<'a> {
             }
             "microsoft.web/serverfarms" => Some(
                 self.inv
-                    .of_type("microsoft.web/sites")
-                    .find(|s| {
-                        s.prop_str("serverFarmId")
-                            .is_some_and(|p| p.eq_ignore_ascii_case(&r.id))
-                    })
+                    .sites_on_plan(&r.id)
+                    .next()
                     .map_or("web", site_component),
             ),
             "microsoft.logic/workflows" => Some("logic"),
@@ -214,11 +211,7 @@ pub fn counterpart(
     }
     if r.type_ == "microsoft.web/serverfarms" {
         // The plan of a paired site's counterpart.
-        for site in ctx
-            .inv
-            .of_type("microsoft.web/sites")
-            .filter(|s| s.prop_str("serverFarmId").is_some_and(|p| same(p, &r.id)))
-        {
+        for site in ctx.inv.sites_on_plan(&r.id) {
             if let Some((other, _)) = paired.get(&site.id.to_ascii_lowercase())
                 && let Some(plan) = ctx.inv.get(other).and_then(|o| o.prop_str("serverFarmId"))
                 && ctx.inv.get(plan).is_some()
@@ -491,8 +484,9 @@ fn tag_role_app(ctx: &Ctx, r: &Resource) -> Option<String> {
     }
     let component = ctx.component_of(r);
     let found: Vec<&Resource> = ctx
-        .secondaries(&r.type_)
-        .filter(|s| tag(s, "app").as_deref() == Some(app.as_str()))
+        .inv
+        .tagged_app(&r.type_, &app)
+        .filter(|s| ctx.in_secondary(s))
         .filter(|s| {
             matches!(
                 tag(s, "role").as_deref(),
@@ -512,15 +506,14 @@ fn tag_role_app(ctx: &Ctx, r: &Resource) -> Option<String> {
         &stem(&r.name, &ctx.primary),
         &stem(&one.name, &ctx.secondary),
     );
-    let rivals = ctx
-        .inv
-        .of_type(&r.type_)
-        .filter(|x| !same(&x.id, &r.id) && ctx.in_primary(x))
-        .filter(|x| tag(x, "app").as_deref() == Some(app.as_str()))
-        .filter(|x| tag(x, "role").as_deref() == Some("primary"))
-        .filter(|x| ctx.component_of(x) == component)
-        .count();
-    (same_stem || rivals == 0).then(|| one.id.clone())
+    let rival = || {
+        ctx.inv
+            .tagged_app(&r.type_, &app)
+            .filter(|x| !same(&x.id, &r.id) && ctx.in_primary(x))
+            .filter(|x| tag(x, "role").as_deref() == Some("primary"))
+            .any(|x| ctx.component_of(x) == component)
+    };
+    (same_stem || !rival()).then(|| one.id.clone())
 }
 
 /// `s` with every occurrence of `from` (case-insensitive) replaced by `to`.
