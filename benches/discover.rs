@@ -1,14 +1,16 @@
 //! `drbook discover` on a large estate: runbooks/scenarios/large-estate.toml (10,000 resources
-//! in four subscriptions, East US with West US standby) on the simulator with 50 ms of latency
+//! in four subscriptions, East US with West US standby; Resource Graph's `Resources` lists
+//! 8,400 of them, all but the SQL failover groups) on the simulator with 50 ms of latency
 //! on every answer and Resource Graph pages of 1,000 rows.
 //!
-//! The floor is what the network alone costs: the pages the run read, one after the other
-//! (each needs the previous page's `$skipToken`), times the latency. On top of it the run
-//! evaluates the queries in the simulator, moves and parses the JSON, analyses the estate
-//! (components, pairs, findings) and generates the runbooks and the plan from the built-in
-//! templates (`Templates::generate_all`); while the templates do not accept discover's
-//! components yet, it renders the text and Markdown reports instead, and says so. The issue
-//! asks for at most 1.5x the floor.
+//! The floor is the issue's: every page the run read, one after the other, times the latency
+//! (a Resources page needs the previous page's `$skipToken`). discover reads the one
+//! `ResourceContainers` page at the same time as the `Resources` pages, so the run can beat
+//! the floor by up to one latency; the bench also prints the ratio to the `Resources` chain
+//! alone, which it cannot beat. On top of the network the run evaluates the queries in the
+//! simulator, moves and parses the JSON, analyses the estate (components, pairs, findings) and
+//! generates, in memory, what `--out` writes: the runbooks, the plan and discovery.json
+//! (`discover::write::render_all`). The issue asks for at most 1.5x the floor.
 //!
 //! Run: cargo bench --bench discover    (median and best of 5 runs)
 //! Quick: cargo bench --bench discover -- --quick    (or without `--bench`: one run)
@@ -192,6 +194,13 @@ fn main() {
     println!(
         "  median run, ms to each page (latency {LATENCY_MS} ms each): {}",
         pages.join(", ")
+    );
+    let chain = Duration::from_millis(LATENCY_MS * u64::from(median.pages.saturating_sub(1)));
+    println!(
+        "  median run against the Resources chain alone ({} pages x {LATENCY_MS} ms = {:.0} ms): {:.2}x",
+        median.pages.saturating_sub(1),
+        ms(chain),
+        median.total.as_secs_f64() / chain.as_secs_f64().max(f64::EPSILON)
     );
     println!(
         "  target: at most 1.5x the floor: {}",

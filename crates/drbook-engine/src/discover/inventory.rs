@@ -478,42 +478,47 @@ pub async fn read_with_progress(
     scope: &Scope,
     on_page: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<Inventory, ReadError> {
-    // Each page's rows become resources while the next page is on its way.
+    // Each page's rows become resources while the next page is on its way; the
+    // `ResourceContainers` query, independent of it, runs at the same time.
     let mut resources = Vec::new();
     let mut bad: Option<String> = None;
-    arm.graph_pages(
-        &scope.subscriptions,
-        &resources_query(scope),
-        &mut |graph, rows| {
-            for row in rows {
-                if bad.is_some() {
-                    break;
-                }
-                match resource_of_row(resources.len() + 1, row) {
-                    Ok(r) => resources.push(r),
-                    Err(e) => bad = Some(e),
-                }
+    let mut containers_seen: Option<GraphProgress> = None;
+    let query = resources_query(scope);
+    let mut each_page = |graph, rows: Vec<Value>| {
+        for row in rows {
+            if bad.is_some() {
+                break;
             }
-            on_page(Progress {
-                table: "Resources",
-                graph,
-            })
-        },
-    )
-    .await
-    .map_err(ReadError::Azure)?;
+            match resource_of_row(resources.len() + 1, row) {
+                Ok(r) => resources.push(r),
+                Err(e) => bad = Some(e),
+            }
+        }
+        on_page(Progress {
+            table: "Resources",
+            graph,
+        })
+    };
+    let resources_read = arm.graph_pages(&scope.subscriptions, &query, &mut each_page);
+    let containers_query = containers_query();
+    let mut containers_page = |graph| containers_seen = Some(graph);
+    let containers_read = arm.graph_paged(
+        &scope.subscriptions,
+        &containers_query,
+        &mut containers_page,
+    );
+    let (resources_read, containers) = tokio::join!(resources_read, containers_read);
+    resources_read.map_err(ReadError::Azure)?;
+    let containers = containers.map_err(ReadError::Azure)?;
+    if let Some(graph) = containers_seen {
+        on_page(Progress {
+            table: "ResourceContainers",
+            graph,
+        });
+    }
     if let Some(e) = bad {
         return Err(ReadError::Shape(e));
     }
-    let containers = arm
-        .graph_paged(&scope.subscriptions, &containers_query(), &mut |graph| {
-            on_page(Progress {
-                table: "ResourceContainers",
-                graph,
-            })
-        })
-        .await
-        .map_err(ReadError::Azure)?;
     Inventory::from_resources(resources, &containers, scope).map_err(ReadError::Shape)
 }
 
