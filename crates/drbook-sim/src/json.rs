@@ -7,15 +7,19 @@ use serde_json::{Map, Value};
 /// Replaces `${now}`, `${now-2m}`, `${now+1h}` (units ms, s, m, h, d) in every string of `v`
 /// with the RFC 3339 UTC time they name. Other text is left alone.
 pub fn render_times(v: &Value, now: DateTime<Utc>) -> Value {
+    // A structural clone, then the few strings that name a time rewritten in place: cheaper
+    // than rebuilding every object key by key (Resource Graph renders every resource).
+    let mut out = v.clone();
+    render_in_place(&mut out, now);
+    out
+}
+
+fn render_in_place(v: &mut Value, now: DateTime<Utc>) {
     match v {
-        Value::String(s) if s.contains("${now") => Value::String(render_str(s, now)),
-        Value::Array(a) => Value::Array(a.iter().map(|x| render_times(x, now)).collect()),
-        Value::Object(o) => Value::Object(
-            o.iter()
-                .map(|(k, x)| (k.clone(), render_times(x, now)))
-                .collect(),
-        ),
-        other => other.clone(),
+        Value::String(s) if s.contains("${now") => *s = render_str(s, now),
+        Value::Array(a) => a.iter_mut().for_each(|x| render_in_place(x, now)),
+        Value::Object(o) => o.values_mut().for_each(|x| render_in_place(x, now)),
+        _ => {}
     }
 }
 
