@@ -337,17 +337,49 @@ impl Inventory {
         if rows.is_empty() {
             return Ok(());
         }
+        let mut new = Vec::with_capacity(rows.len());
         for (i, row) in rows.iter().enumerate() {
             let r = resource(row.clone()).ok_or_else(|| {
                 format!("child row {}: no `id` or `type` ({})", i + 1, short(row))
             })?;
             if self.get(&r.id).is_none() {
-                self.resources.push(r);
+                new.push(r);
             }
         }
+        self.add(new);
+        Ok(())
+    }
+
+    /// `new` added, the resources kept in id order and the indexes rebuilt.
+    fn add(&mut self, new: Vec<Resource>) {
+        if new.is_empty() {
+            return;
+        }
+        self.resources.extend(new);
         self.resources.sort_by(|a, b| a.id.cmp(&b.id));
         self.index();
-        Ok(())
+    }
+
+    /// Adds the resources of `whole` (a wider inventory of the same estate) held, directly or
+    /// further down, by a resource of this one and missing here: the child resources read
+    /// beyond Graph, for a part of the estate cut from the same rows.
+    pub fn add_children_from(&mut self, whole: &Inventory) {
+        let held_here = |mut id: &str| {
+            while let Some(p) = parent_id(id) {
+                if self.get(p).is_some() {
+                    return true;
+                }
+                id = p;
+            }
+            false
+        };
+        let extra: Vec<Resource> = whole
+            .resources
+            .iter()
+            .filter(|r| self.get(&r.id).is_none() && held_here(&r.id))
+            .cloned()
+            .collect();
+        self.add(extra);
     }
 }
 
@@ -610,6 +642,46 @@ mod tests {
         assert_eq!(grouped(0), "0");
         assert_eq!(grouped(999), "999");
         assert_eq!(grouped(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn a_part_of_the_estate_takes_the_children_read_for_the_whole() {
+        let p = "/subscriptions/s/resourceGroups/g/providers/Microsoft.Cdn/profiles/a";
+        let q = "/subscriptions/s/resourceGroups/h/providers/Microsoft.Cdn/profiles/b";
+        let row =
+            |id: &str, t: &str| json!({"id": id, "type": t, "resourceGroup": id.split('/').nth(4)});
+        let mut whole = Inventory::from_rows(
+            &[
+                row(p, "microsoft.cdn/profiles"),
+                row(q, "microsoft.cdn/profiles"),
+            ],
+            &[],
+            &Scope::default(),
+        )
+        .unwrap();
+        let og = format!("{p}/originGroups/og");
+        let origin = format!("{og}/origins/o");
+        whole
+            .add_rows(&[
+                row(&og, "microsoft.cdn/profiles/origingroups"),
+                row(&origin, "microsoft.cdn/profiles/origingroups/origins"),
+                row(
+                    &format!("{q}/originGroups/other"),
+                    "microsoft.cdn/profiles/origingroups",
+                ),
+            ])
+            .unwrap();
+        let mut part =
+            Inventory::from_rows(&[row(p, "microsoft.cdn/profiles")], &[], &Scope::default())
+                .unwrap();
+        part.add_children_from(&whole);
+        let ids: Vec<&str> = part.resources.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, [p, og.as_str(), origin.as_str()]);
+        assert_eq!(
+            part.children(&og, "microsoft.cdn/profiles/origingroups/origins")
+                .count(),
+            1
+        );
     }
 
     #[test]

@@ -322,9 +322,9 @@ pub async fn drift(
         };
         let mut scoped =
             Inventory::from_rows(&kept, &containers, &scope).map_err(ReadError::Shape)?;
-        crate::discover::children::read(arm, &subs, &mut scoped)
-            .await
-            .map_err(ReadError::Azure)?;
+        // The child resources read beyond Graph for the whole estate, those of the
+        // application's resources: no second round of reads.
+        scoped.add_children_from(&inv);
         Some(scoped)
     };
     // The few GETs at once; the client bounds how many are in flight.
@@ -338,9 +338,15 @@ pub async fn drift(
     }
     let mut fetched = BTreeMap::new();
     while let Some(joined) = gets.join_next().await {
-        let Ok((id, answer)) = joined else {
-            continue;
-        };
+        // A read task that died is no answer: never a resource taken for missing.
+        let (id, answer) = joined.map_err(|e| {
+            DriftError::Get(AzureError::new(
+                "GET",
+                "a named resource",
+                ErrorKind::Client,
+                format!("the read task failed: {e}"),
+            ))
+        })?;
         let got = match answer {
             Ok(answer) => Fetched::Found(
                 answer
